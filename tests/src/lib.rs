@@ -1,0 +1,1 @@
+//! Test harness for driving real Terraform against the real provider and backend.
