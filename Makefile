@@ -5,7 +5,7 @@ CARGO ?= cargo
 .PHONY: test fmt-check clippy build unit terraform demo demo-destroy clean
 
 test: fmt-check clippy build
-	TERRAFORM="$$(tools/ensure-terraform.sh)" $(CARGO) test --workspace --all-targets
+	TERRAFORM="$$(tools/ensure-terraform.sh)" $(CARGO) test --workspace
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
