@@ -1,1 +1,2 @@
 //! Terraform provider for the partner registry.
+pub mod protocol;

@@ -1,0 +1,449 @@
+//! The msgpack encoding of Terraform values (cty's wire format in
+//! `DynamicValue.msgpack`). Decoding needs the type, since msgpack arrays
+//! and maps don't say whether they are lists, sets, tuples, maps or objects.
+//!
+//! - null is msgpack nil;
+//! - unknown is extension type 0; any other extension type (for example a
+//!   refined unknown) is read as unknown too;
+//! - numbers are integers, floats, or decimal strings when neither is exact;
+//! - `dynamic` values are a 2-array of the type's JSON and the value.
+use super::value::{Number, Type, Value};
+use std::collections::BTreeMap;
+
+/// Encodes `v` as a value of type `ty`.
+pub fn encode(v: &Value, ty: &Type) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(64);
+    write_value(&mut out, v, ty)?;
+    Ok(out)
+}
+
+/// Decodes a value of type `ty`. Empty input is read as null.
+pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, String> {
+    if bytes.is_empty() {
+        return Ok(Value::Null);
+    }
+    let mut r = Reader { buf: bytes, pos: 0 };
+    let v = r.value(ty)?;
+    if r.pos != bytes.len() {
+        return Err(format!("{} trailing bytes after value", bytes.len() - r.pos));
+    }
+    Ok(v)
+}
+
+// ---------------------------------------------------------------- writing
+
+fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type) -> Result<(), String> {
+    match v {
+        Value::Null => {
+            out.push(0xc0);
+            return Ok(());
+        }
+        Value::Unknown => {
+            out.extend_from_slice(&[0xd4, 0, 0]);
+            return Ok(());
+        }
+        _ => {}
+    }
+    match (ty, v) {
+        (Type::Dynamic, v) => {
+            let t = infer_type(v);
+            write_array_len(out, 2);
+            write_bin(out, &t.to_json_bytes());
+            write_value(out, v, &t)
+        }
+        (Type::Bool, Value::Bool(b)) => {
+            out.push(if *b { 0xc3 } else { 0xc2 });
+            Ok(())
+        }
+        (Type::Number, Value::Number(n)) => {
+            write_number(out, n);
+            Ok(())
+        }
+        (Type::String, Value::String(s)) => {
+            write_str(out, s);
+            Ok(())
+        }
+        (Type::List(e) | Type::Set(e), Value::List(items) | Value::Set(items) | Value::Tuple(items)) => {
+            write_array_len(out, items.len());
+            for it in items {
+                write_value(out, it, e)?;
+            }
+            Ok(())
+        }
+        (Type::Tuple(ts), Value::List(items) | Value::Set(items) | Value::Tuple(items)) => {
+            if ts.len() != items.len() {
+                return Err(format!("tuple of {} elements for type {ty}", items.len()));
+            }
+            write_array_len(out, items.len());
+            for (it, t) in items.iter().zip(ts) {
+                write_value(out, it, t)?;
+            }
+            Ok(())
+        }
+        (Type::Map(e), Value::Map(m) | Value::Object(m)) => {
+            write_map_len(out, m.len());
+            for (k, x) in m {
+                write_str(out, k);
+                write_value(out, x, e)?;
+            }
+            Ok(())
+        }
+        (Type::Object(attrs), Value::Object(m) | Value::Map(m)) => {
+            if let Some(extra) = m.keys().find(|k| !attrs.contains_key(*k)) {
+                return Err(format!("unsupported attribute {extra:?}"));
+            }
+            write_map_len(out, attrs.len());
+            for (k, t) in attrs {
+                write_str(out, k);
+                write_value(out, m.get(k).unwrap_or(&Value::Null), t)?;
+            }
+            Ok(())
+        }
+        // cty converts primitives on the way in; be as lenient on the way out.
+        (Type::String, Value::Number(n)) => {
+            write_str(out, &n.to_decimal_string());
+            Ok(())
+        }
+        (Type::String, Value::Bool(b)) => {
+            write_str(out, if *b { "true" } else { "false" });
+            Ok(())
+        }
+        _ => Err(format!("value {v:?} does not conform to type {ty}")),
+    }
+}
+
+/// The type a dynamic value is encoded with.
+pub fn infer_type(v: &Value) -> Type {
+    match v {
+        Value::Null | Value::Unknown => Type::Dynamic,
+        Value::Bool(_) => Type::Bool,
+        Value::Number(_) => Type::Number,
+        Value::String(_) => Type::String,
+        Value::List(items) => Type::list(items.first().map(infer_type).unwrap_or(Type::Dynamic)),
+        Value::Set(items) => Type::set(items.first().map(infer_type).unwrap_or(Type::Dynamic)),
+        Value::Tuple(items) => Type::Tuple(items.iter().map(infer_type).collect()),
+        Value::Map(m) => Type::map(m.values().next().map(infer_type).unwrap_or(Type::Dynamic)),
+        Value::Object(m) => Type::Object(m.iter().map(|(k, v)| (k.clone(), infer_type(v))).collect()),
+    }
+}
+
+fn write_number(out: &mut Vec<u8>, n: &Number) {
+    match n {
+        Number::Int(i) => write_int(out, *i),
+        Number::Float(f) => {
+            if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                write_int(out, *f as i64)
+            } else {
+                out.push(0xcb);
+                out.extend_from_slice(&f.to_bits().to_be_bytes());
+            }
+        }
+        Number::Big(s) => {
+            if let Ok(i) = s.parse::<i64>() {
+                write_int(out, i)
+            } else {
+                write_str(out, s)
+            }
+        }
+    }
+}
+
+fn write_int(out: &mut Vec<u8>, i: i64) {
+    if (0..=0x7f).contains(&i) {
+        out.push(i as u8);
+    } else if (-32..0).contains(&i) {
+        out.push(i as i8 as u8);
+    } else if (i8::MIN as i64..=i8::MAX as i64).contains(&i) {
+        out.push(0xd0);
+        out.push(i as i8 as u8);
+    } else if (i16::MIN as i64..=i16::MAX as i64).contains(&i) {
+        out.push(0xd1);
+        out.extend_from_slice(&(i as i16).to_be_bytes());
+    } else if (i32::MIN as i64..=i32::MAX as i64).contains(&i) {
+        out.push(0xd2);
+        out.extend_from_slice(&(i as i32).to_be_bytes());
+    } else {
+        out.push(0xd3);
+        out.extend_from_slice(&i.to_be_bytes());
+    }
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    let n = s.len();
+    if n < 32 {
+        out.push(0xa0 | n as u8);
+    } else if n <= u8::MAX as usize {
+        out.push(0xd9);
+        out.push(n as u8);
+    } else if n <= u16::MAX as usize {
+        out.push(0xda);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+    } else {
+        out.push(0xdb);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    }
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn write_bin(out: &mut Vec<u8>, b: &[u8]) {
+    let n = b.len();
+    if n <= u8::MAX as usize {
+        out.push(0xc4);
+        out.push(n as u8);
+    } else if n <= u16::MAX as usize {
+        out.push(0xc5);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+    } else {
+        out.push(0xc6);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    }
+    out.extend_from_slice(b);
+}
+
+fn write_array_len(out: &mut Vec<u8>, n: usize) {
+    if n < 16 {
+        out.push(0x90 | n as u8);
+    } else if n <= u16::MAX as usize {
+        out.push(0xdc);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+    } else {
+        out.push(0xdd);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    }
+}
+
+fn write_map_len(out: &mut Vec<u8>, n: usize) {
+    if n < 16 {
+        out.push(0x80 | n as u8);
+    } else if n <= u16::MAX as usize {
+        out.push(0xde);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+    } else {
+        out.push(0xdf);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    }
+}
+
+// ---------------------------------------------------------------- reading
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+/// One msgpack item's header.
+enum Head {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str(usize),
+    Bin(usize),
+    Array(usize),
+    Map(usize),
+    Ext(usize),
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        if self.buf.len() - self.pos < n {
+            return Err("unexpected end of msgpack data".into());
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+    fn be<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let s = self.take(N)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(s);
+        Ok(a)
+    }
+    fn head(&mut self) -> Result<Head, String> {
+        let b = self.u8()?;
+        Ok(match b {
+            0x00..=0x7f => Head::Int(b as i64),
+            0x80..=0x8f => Head::Map((b & 0x0f) as usize),
+            0x90..=0x9f => Head::Array((b & 0x0f) as usize),
+            0xa0..=0xbf => Head::Str((b & 0x1f) as usize),
+            0xc0 => Head::Nil,
+            0xc2 => Head::Bool(false),
+            0xc3 => Head::Bool(true),
+            0xc4 => Head::Bin(self.u8()? as usize),
+            0xc5 => Head::Bin(u16::from_be_bytes(self.be()?) as usize),
+            0xc6 => Head::Bin(u32::from_be_bytes(self.be()?) as usize),
+            0xc7 => Head::Ext(self.u8()? as usize + 1),
+            0xc8 => Head::Ext(u16::from_be_bytes(self.be()?) as usize + 1),
+            0xc9 => Head::Ext(u32::from_be_bytes(self.be()?) as usize + 1),
+            0xca => Head::Float(f32::from_be_bytes(self.be()?) as f64),
+            0xcb => Head::Float(f64::from_be_bytes(self.be()?)),
+            0xcc => Head::UInt(self.u8()? as u64),
+            0xcd => Head::UInt(u16::from_be_bytes(self.be()?) as u64),
+            0xce => Head::UInt(u32::from_be_bytes(self.be()?) as u64),
+            0xcf => Head::UInt(u64::from_be_bytes(self.be()?)),
+            0xd0 => Head::Int(i8::from_be_bytes(self.be()?) as i64),
+            0xd1 => Head::Int(i16::from_be_bytes(self.be()?) as i64),
+            0xd2 => Head::Int(i32::from_be_bytes(self.be()?) as i64),
+            0xd3 => Head::Int(i64::from_be_bytes(self.be()?)),
+            // fixext 1/2/4/8/16: type byte + data
+            0xd4 => Head::Ext(2),
+            0xd5 => Head::Ext(3),
+            0xd6 => Head::Ext(5),
+            0xd7 => Head::Ext(9),
+            0xd8 => Head::Ext(17),
+            0xd9 => Head::Str(self.u8()? as usize),
+            0xda => Head::Str(u16::from_be_bytes(self.be()?) as usize),
+            0xdb => Head::Str(u32::from_be_bytes(self.be()?) as usize),
+            0xdc => Head::Array(u16::from_be_bytes(self.be()?) as usize),
+            0xdd => Head::Array(u32::from_be_bytes(self.be()?) as usize),
+            0xde => Head::Map(u16::from_be_bytes(self.be()?) as usize),
+            0xdf => Head::Map(u32::from_be_bytes(self.be()?) as usize),
+            0xe0..=0xff => Head::Int(b as i8 as i64),
+            0xc1 => return Err("invalid msgpack byte 0xc1".into()),
+        })
+    }
+
+    fn string(&mut self, n: usize) -> Result<String, String> {
+        let b = self.take(n)?;
+        String::from_utf8(b.to_vec()).map_err(|_| "invalid UTF-8 in string".to_string())
+    }
+
+    fn value(&mut self, ty: &Type) -> Result<Value, String> {
+        let head = self.head()?;
+        match head {
+            Head::Nil => return Ok(Value::Null),
+            Head::Ext(n) => {
+                // Type byte and payload: ext 0 is unknown; any other
+                // extension (refined unknowns) is read as unknown as well.
+                self.take(n)?;
+                return Ok(Value::Unknown);
+            }
+            _ => {}
+        }
+        match ty {
+            Type::Dynamic => {
+                let Head::Array(2) = head else {
+                    return Err("dynamic value must be a [type, value] pair".into());
+                };
+                let tjson = match self.head()? {
+                    Head::Bin(n) => self.take(n)?.to_vec(),
+                    Head::Str(n) => self.take(n)?.to_vec(),
+                    _ => return Err("dynamic value type must be bytes".into()),
+                };
+                let j: serde_json::Value = serde_json::from_slice(&tjson)
+                    .map_err(|e| format!("dynamic value type: {e}"))?;
+                let t = Type::from_json(&j)?;
+                self.value(&t)
+            }
+            Type::Bool => match head {
+                Head::Bool(b) => Ok(Value::Bool(b)),
+                _ => Err("expected bool".into()),
+            },
+            Type::Number => match head {
+                Head::Int(i) => Ok(Value::Number(Number::Int(i))),
+                Head::UInt(u) => Ok(Value::Number(match i64::try_from(u) {
+                    Ok(i) => Number::Int(i),
+                    Err(_) => Number::Big(u.to_string()),
+                })),
+                Head::Float(f) => Ok(Value::Number(Number::Float(f))),
+                Head::Str(n) => {
+                    let s = self.string(n)?;
+                    parse_decimal(&s).map(Value::Number)
+                }
+                _ => Err("expected number".into()),
+            },
+            Type::String => match head {
+                Head::Str(n) => Ok(Value::String(self.string(n)?)),
+                _ => Err("expected string".into()),
+            },
+            Type::List(e) | Type::Set(e) => {
+                let Head::Array(n) = head else {
+                    return Err(format!("expected array for {ty}"));
+                };
+                let mut items = Vec::with_capacity(n.min(4096));
+                for _ in 0..n {
+                    items.push(self.value(e)?);
+                }
+                Ok(if matches!(ty, Type::Set(_)) {
+                    Value::Set(items)
+                } else {
+                    Value::List(items)
+                })
+            }
+            Type::Tuple(ts) => {
+                let Head::Array(n) = head else {
+                    return Err(format!("expected array for {ty}"));
+                };
+                if n != ts.len() {
+                    return Err(format!("tuple of {n} elements for type {ty}"));
+                }
+                let mut items = Vec::with_capacity(n);
+                for t in ts {
+                    items.push(self.value(t)?);
+                }
+                Ok(Value::Tuple(items))
+            }
+            Type::Map(e) => {
+                let Head::Map(n) = head else {
+                    return Err(format!("expected map for {ty}"));
+                };
+                let mut m = BTreeMap::new();
+                for _ in 0..n {
+                    let k = self.key()?;
+                    m.insert(k, self.value(e)?);
+                }
+                Ok(Value::Map(m))
+            }
+            Type::Object(attrs) => {
+                let Head::Map(n) = head else {
+                    return Err(format!("expected map for {ty}"));
+                };
+                let mut m = BTreeMap::new();
+                for _ in 0..n {
+                    let k = self.key()?;
+                    let t = attrs
+                        .get(&k)
+                        .ok_or_else(|| format!("unsupported attribute {k:?}"))?;
+                    let v = self.value(t)?;
+                    m.insert(k, v);
+                }
+                for k in attrs.keys() {
+                    m.entry(k.clone()).or_insert(Value::Null);
+                }
+                Ok(Value::Object(m))
+            }
+        }
+    }
+
+    fn key(&mut self) -> Result<String, String> {
+        match self.head()? {
+            Head::Str(n) => self.string(n),
+            _ => Err("map key must be a string".into()),
+        }
+    }
+}
+
+/// Parses a decimal number's text.
+pub fn parse_decimal(s: &str) -> Result<Number, String> {
+    if let Ok(i) = s.parse::<i64>() {
+        return Ok(Number::Int(i));
+    }
+    let f: f64 = s.parse().map_err(|_| format!("invalid number {s:?}"))?;
+    if !f.is_finite() {
+        return Err(format!("number {s:?} out of range"));
+    }
+    // Keep the exact text when a float can't hold it.
+    if format!("{f}") == s || f.to_string().parse::<f64>() == Ok(f) && exact_float_text(s, f) {
+        Ok(Number::Float(f))
+    } else {
+        Ok(Number::Big(s.to_string()))
+    }
+}
+
+fn exact_float_text(s: &str, f: f64) -> bool {
+    Number::Big(s.to_string()).to_decimal_string() == Number::Float(f).to_decimal_string()
+}
