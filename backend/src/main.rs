@@ -1,1 +1,251 @@
-fn main() {}
+//! `partner-registry`: serve the API, manage API tokens, verify the audit chain.
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use partner_registry::store::{self, AuditCheck, Role};
+use partner_registry::{Clock, Config, ManualClock, SystemClock};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "partner-registry",
+    version,
+    about = "Registry of partner orgs and their API clients"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve {
+        #[arg(
+            long,
+            env = "PARTNER_REGISTRY_LISTEN",
+            default_value = "127.0.0.1:8080"
+        )]
+        listen: SocketAddr,
+        #[arg(
+            long,
+            env = "PARTNER_REGISTRY_DB",
+            default_value = "./partner-registry.db"
+        )]
+        db: PathBuf,
+        /// Start on a settable clock at this RFC 3339 instant and enable PUT /v1/clock (tests only).
+        #[arg(long, hide = true)]
+        fake_clock: Option<String>,
+    },
+    /// Manage API bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Audit trail tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it alone on stdout.
+    Create {
+        #[arg(
+            long,
+            env = "PARTNER_REGISTRY_DB",
+            default_value = "./partner-registry.db"
+        )]
+        db: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["admin", "reviewer", "org"])]
+        role: String,
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// List tokens (never the tokens themselves).
+    List {
+        #[arg(
+            long,
+            env = "PARTNER_REGISTRY_DB",
+            default_value = "./partner-registry.db"
+        )]
+        db: PathBuf,
+    },
+    /// Revoke the live token with this name.
+    Revoke {
+        #[arg(
+            long,
+            env = "PARTNER_REGISTRY_DB",
+            default_value = "./partner-registry.db"
+        )]
+        db: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the hash chain of the audit trail.
+    Verify {
+        #[arg(
+            long,
+            env = "PARTNER_REGISTRY_DB",
+            default_value = "./partner-registry.db"
+        )]
+        db: PathBuf,
+    },
+}
+
+fn open(db: &std::path::Path) -> anyhow::Result<rusqlite::Connection> {
+    let mut c = store::open_connection(db).with_context(|| format!("opening {}", db.display()))?;
+    store::migrate(&mut c).context("migrating the database")?;
+    Ok(c)
+}
+
+fn lib_err(e: partner_registry::Error) -> anyhow::Error {
+    match e {
+        partner_registry::Error::Validation(errs) => anyhow::anyhow!(
+            "{}",
+            errs.iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let now = || time::OffsetDateTime::now_utc().unix_timestamp();
+    match cli.command {
+        Command::Serve {
+            listen,
+            db,
+            fake_clock,
+        } => serve(listen, db, fake_clock),
+        Command::Token { command } => match command {
+            TokenCommand::Create {
+                db,
+                name,
+                role,
+                org,
+            } => {
+                let role = Role::parse(&role).context("role must be admin, reviewer or org")?;
+                let mut c = open(&db)?;
+                let token = store::token_create(&mut c, &name, role, org.as_deref(), now())
+                    .map_err(lib_err)?;
+                println!("{token}");
+                Ok(())
+            }
+            TokenCommand::List { db } => {
+                let c = open(&db)?;
+                for t in store::token_list(&c).map_err(lib_err)? {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        t.name,
+                        t.role,
+                        t.org_id.as_deref().unwrap_or("-"),
+                        t.created_at,
+                        t.revoked_at
+                            .as_deref()
+                            .map(|r| format!("revoked {r}"))
+                            .unwrap_or_else(|| "active".into())
+                    );
+                }
+                Ok(())
+            }
+            TokenCommand::Revoke { db, name } => {
+                let mut c = open(&db)?;
+                store::token_revoke(&mut c, &name, now()).map_err(lib_err)?;
+                eprintln!("token {name} revoked");
+                Ok(())
+            }
+        },
+        Command::Audit {
+            command: AuditCommand::Verify { db },
+        } => {
+            if !db.exists() {
+                bail!("no database at {}", db.display());
+            }
+            let c = open(&db)?;
+            match store::verify_audit(&c).map_err(lib_err)? {
+                AuditCheck::Intact(n) => {
+                    println!("audit chain intact: {n} events");
+                    Ok(())
+                }
+                AuditCheck::Broken { seq, reason } => {
+                    eprintln!("audit chain broken at sequence number {seq}: {reason}");
+                    std::process::exit(1);
+                }
+            }
+        }
+    }
+}
+
+fn serve(listen: SocketAddr, db: PathBuf, fake_clock: Option<String>) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = match fake_clock {
+        Some(s) => {
+            let t = time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339)
+                .context("--fake-clock must be an RFC 3339 timestamp")?;
+            Arc::new(ManualClock::new(t))
+        }
+        None => Arc::new(SystemClock),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(async move {
+        let running = partner_registry::start(
+            Config {
+                listen,
+                db,
+                key_file: None,
+            },
+            clock,
+        )
+        .await
+        .map_err(lib_err)?;
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "listening on http://{}", running.addr)?;
+            out.flush()?;
+        }
+        shutdown_signal().await;
+        eprintln!("shutting down: finishing requests in flight");
+        running.shutdown().await;
+        eprintln!("database closed");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

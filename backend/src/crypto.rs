@@ -1,0 +1,256 @@
+//! Secrets, API tokens, identifiers and the server key.
+//!
+//! Client secrets look like `pcs_<44 base62 random chars><6 base62 chars of CRC32>`:
+//! 44 base62 characters carry 261 bits from the OS CSPRNG, and the checksum lets
+//! leak scanners recognise a real secret offline (the GitHub token format idea).
+//! Only `HMAC-SHA256(server key, secret)` is ever stored.
+
+use hmac::{Hmac, Mac};
+use rand::TryRngCore;
+use rand::rngs::OsRng;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use subtle::ConstantTimeEq;
+
+pub const SECRET_PREFIX: &str = "pcs_";
+pub const TOKEN_PREFIX: &str = "prt_";
+pub const CLIENT_ID_PREFIX: &str = "pc_";
+const RANDOM_CHARS: usize = 44;
+const CHECKSUM_CHARS: usize = 6;
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    #[error("the operating system's random source failed: {0}")]
+    Random(String),
+    #[error("server key file {path}: {message}")]
+    KeyFile { path: PathBuf, message: String },
+}
+
+/// Fills `buf` from the OS CSPRNG.
+pub fn os_random(buf: &mut [u8]) -> Result<(), CryptoError> {
+    OsRng
+        .try_fill_bytes(buf)
+        .map_err(|e| CryptoError::Random(e.to_string()))
+}
+
+/// `n` uniformly random base62 characters (rejection sampling, no modulo bias).
+pub fn random_base62(n: usize) -> Result<String, CryptoError> {
+    let mut out = String::with_capacity(n);
+    let mut buf = [0u8; 64];
+    while out.len() < n {
+        os_random(&mut buf)?;
+        for b in buf {
+            if b < 248 && out.len() < n {
+                out.push(BASE62[(b % 62) as usize] as char);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// CRC-32 (IEEE 802.3), bitwise.
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            let mask = (!(crc & 1)).wrapping_add(1);
+            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
+        }
+    }
+    !crc
+}
+
+fn base62_fixed(mut v: u64, width: usize) -> String {
+    let mut chars = vec![b'0'; width];
+    for slot in chars.iter_mut().rev() {
+        *slot = BASE62[(v % 62) as usize];
+        v /= 62;
+    }
+    String::from_utf8(chars).unwrap_or_default()
+}
+
+fn with_checksum(prefix: &str) -> Result<String, CryptoError> {
+    let random = random_base62(RANDOM_CHARS)?;
+    let check = base62_fixed(u64::from(crc32(random.as_bytes())), CHECKSUM_CHARS);
+    Ok(format!("{prefix}{random}{check}"))
+}
+
+fn checksum_ok(value: &str, prefix: &str) -> bool {
+    let Some(body) = value.strip_prefix(prefix) else {
+        return false;
+    };
+    if body.len() != RANDOM_CHARS + CHECKSUM_CHARS
+        || !body.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return false;
+    }
+    let (random, check) = body.split_at(RANDOM_CHARS);
+    base62_fixed(u64::from(crc32(random.as_bytes())), CHECKSUM_CHARS) == check
+}
+
+/// A new client secret (`pcs_…`).
+pub fn new_client_secret() -> Result<String, CryptoError> {
+    with_checksum(SECRET_PREFIX)
+}
+
+/// Whether `s` has the shape and checksum of a secret this server makes.
+pub fn is_client_secret(s: &str) -> bool {
+    checksum_ok(s, SECRET_PREFIX)
+}
+
+/// A new API bearer token (`prt_…`).
+pub fn new_api_token() -> Result<String, CryptoError> {
+    with_checksum(TOKEN_PREFIX)
+}
+
+/// Whether `s` has the shape and checksum of an API token.
+pub fn is_api_token(s: &str) -> bool {
+    checksum_ok(s, TOKEN_PREFIX)
+}
+
+/// SHA-256 of an API token; tokens carry 261 random bits, so a plain hash suffices.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Hex SHA-256 of arbitrary bytes.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// A new record identifier such as `org_…` or `cli_…` (not secret).
+pub fn new_id(prefix: &str) -> Result<String, CryptoError> {
+    Ok(format!("{prefix}{}", random_base62(20)?))
+}
+
+/// The server key used to HMAC client secrets. Never stored in the database.
+#[derive(Clone)]
+pub struct SecretKey([u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+impl SecretKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        SecretKey(bytes)
+    }
+
+    pub fn generate() -> Result<Self, CryptoError> {
+        let mut k = [0u8; 32];
+        os_random(&mut k)?;
+        Ok(SecretKey(k))
+    }
+
+    /// The key file to use for a database: `PARTNER_REGISTRY_SECRET_KEY_FILE` or `<db>.key`.
+    pub fn default_path(db: &Path) -> PathBuf {
+        match std::env::var_os("PARTNER_REGISTRY_SECRET_KEY_FILE") {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => {
+                let mut s = db.as_os_str().to_owned();
+                s.push(".key");
+                PathBuf::from(s)
+            }
+        }
+    }
+
+    /// Loads the key file, creating it with mode 0600 when it does not exist.
+    pub fn load_or_create(path: &Path) -> Result<Self, CryptoError> {
+        let err = |message: String| CryptoError::KeyFile {
+            path: path.to_path_buf(),
+            message,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let bytes =
+                    hex::decode(text.trim()).map_err(|_| err("not 64 hex characters".into()))?;
+                let arr: [u8; 32] = bytes
+                    .try_into()
+                    .map_err(|_| err("not 64 hex characters".into()))?;
+                Ok(SecretKey(arr))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = SecretKey::generate()?;
+                let mut opts = std::fs::OpenOptions::new();
+                opts.write(true).create_new(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    opts.mode(0o600);
+                }
+                match opts.open(path) {
+                    Ok(mut f) => {
+                        f.write_all(format!("{}\n", hex::encode(key.0)).as_bytes())
+                            .and_then(|_| f.sync_all())
+                            .map_err(|e| err(e.to_string()))?;
+                        Ok(key)
+                    }
+                    // Another process created it first: use theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Self::load_or_create(path)
+                    }
+                    Err(e) => Err(err(e.to_string())),
+                }
+            }
+            Err(e) => Err(err(e.to_string())),
+        }
+    }
+
+    /// `HMAC-SHA256(key, secret)`.
+    pub fn hash_secret(&self, secret: &str) -> [u8; 32] {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC accepts any key length");
+        mac.update(secret.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// Constant-time equality of two hashes.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_known_value() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn secrets_have_prefix_checksum_and_differ() {
+        let a = new_client_secret().unwrap();
+        let b = new_client_secret().unwrap();
+        assert!(a.starts_with("pcs_") && a.len() == 4 + 50);
+        assert_ne!(a, b);
+        assert!(is_client_secret(&a));
+        let mut broken = a.clone().into_bytes();
+        broken[10] = if broken[10] == b'a' { b'b' } else { b'a' };
+        assert!(!is_client_secret(&String::from_utf8(broken).unwrap()));
+        assert!(is_api_token(&new_api_token().unwrap()));
+    }
+
+    #[test]
+    fn key_file_is_created_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.key");
+        let k1 = SecretKey::load_or_create(&p).unwrap();
+        let k2 = SecretKey::load_or_create(&p).unwrap();
+        assert_eq!(k1.hash_secret("x"), k2.hash_secret("x"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The library's error type and its RFC 9457 `application/problem+json` form.
+
+use serde::Serialize;
+use std::convert::Infallible;
+use warp::http::StatusCode;
+use warp::http::header::{CONTENT_TYPE, HeaderValue};
+use warp::reply::Response;
+use warp::{Rejection, Reply};
+
+/// One failing field of a validation error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything that can go wrong while answering a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("missing or invalid bearer token")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(
+        "the record changed since it was read: If-Match {given} does not match the current version {current}"
+    )]
+    PreconditionFailed { given: String, current: i64 },
+    #[error("the request body is larger than 64 KiB")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Error::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn slug(&self) -> &'static str {
+        match self {
+            Error::BadRequest(_) => "bad-request",
+            Error::Unauthorized => "unauthorized",
+            Error::Forbidden(_) => "forbidden",
+            Error::NotFound(_) => "not-found",
+            Error::Conflict(_) => "conflict",
+            Error::PreconditionFailed { .. } => "precondition-failed",
+            Error::PayloadTooLarge => "payload-too-large",
+            Error::UnsupportedMediaType(_) => "unsupported-media-type",
+            Error::Validation(_) => "validation",
+            Error::Unavailable(_) => "unavailable",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    /// The problem+json response for this error.
+    pub fn to_response(&self) -> Response {
+        let status = self.status();
+        let mut body = serde_json::json!({
+            "type": format!("https://partner-registry.invalid/problems/{}", self.slug()),
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": self.to_string(),
+        });
+        if let Error::Validation(errors) = self {
+            body["detail"] = serde_json::Value::String(
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+            body["errors"] = serde_json::to_value(errors).unwrap_or_default();
+        }
+        let mut resp = warp::reply::with_status(warp::reply::json(&body), status).into_response();
+        resp.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Error::Unauthorized = self {
+            resp.headers_mut()
+                .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(f, _) = &e {
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) {
+                return Error::Unavailable("the database is busy, retry".into());
+            }
+        }
+        Error::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<crate::crypto::CryptoError> for Error {
+    fn from(e: crate::crypto::CryptoError) -> Self {
+        Error::Internal(e.to_string())
+    }
+}
+
+impl warp::reject::Reject for Error {}
+
+/// Maps every rejection warp can produce to a problem+json answer (never a 5xx for input).
+pub async fn recover(rej: Rejection) -> Result<Response, Infallible> {
+    let err = if let Some(e) = rej.find::<Error>() {
+        return Ok(e.to_response());
+    } else if rej.is_not_found() || rej.find::<warp::reject::MethodNotAllowed>().is_some() {
+        Error::NotFound("no such route".into())
+    } else if rej.find::<warp::reject::PayloadTooLarge>().is_some() {
+        Error::PayloadTooLarge
+    } else if rej.find::<warp::reject::LengthRequired>().is_some() {
+        Error::BadRequest("a Content-Length header is required".into())
+    } else if let Some(e) = rej.find::<warp::reject::InvalidQuery>() {
+        Error::BadRequest(format!("invalid query string: {e}"))
+    } else if let Some(e) = rej.find::<warp::reject::InvalidHeader>() {
+        Error::BadRequest(e.to_string())
+    } else if let Some(e) = rej.find::<warp::reject::MissingHeader>() {
+        Error::BadRequest(e.to_string())
+    } else if rej.find::<warp::reject::UnsupportedMediaType>().is_some() {
+        Error::UnsupportedMediaType("use application/json".into())
+    } else {
+        Error::BadRequest(format!("bad request: {rej:?}"))
+    };
+    Ok(err.to_response())
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

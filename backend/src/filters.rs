@@ -1,0 +1,323 @@
+//! Routes: one function per route, composed by [`routes`].
+
+use crate::App;
+use crate::error::Error;
+use crate::handlers::{self, Authed, ReqCtx};
+use crate::models::MAX_BODY;
+use std::collections::HashMap;
+use warp::hyper::body::Bytes;
+use warp::{Filter, Rejection, Reply};
+
+/// Every route the server has, as `(method, OpenAPI path)`.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/v1/openapi.json"),
+    ("POST", "/v1/orgs"),
+    ("GET", "/v1/orgs"),
+    ("GET", "/v1/orgs/{id}"),
+    ("PATCH", "/v1/orgs/{id}"),
+    ("DELETE", "/v1/orgs/{id}"),
+    ("POST", "/v1/clients"),
+    ("GET", "/v1/clients"),
+    ("GET", "/v1/clients/{id}"),
+    ("PATCH", "/v1/clients/{id}"),
+    ("DELETE", "/v1/clients/{id}"),
+    ("POST", "/v1/introspect"),
+    ("GET", "/v1/audit"),
+    ("PUT", "/v1/clock"),
+];
+
+/// The whole API, with every rejection mapped to problem+json.
+pub fn routes(
+    app: App,
+) -> impl Filter<Extract = (impl Reply,), Error = std::convert::Infallible> + Clone {
+    healthz()
+        .or(openapi())
+        .or(introspect(app.clone()))
+        .or(orgs_create(app.clone()))
+        .or(orgs_list(app.clone()))
+        .or(orgs_get(app.clone()))
+        .or(orgs_update(app.clone()))
+        .or(orgs_delete(app.clone()))
+        .or(clients_create(app.clone()))
+        .or(clients_list(app.clone()))
+        .or(clients_get(app.clone()))
+        .or(clients_update(app.clone()))
+        .or(clients_delete(app.clone()))
+        .or(audit_list(app.clone()))
+        .or(clock_set(app))
+        .recover(crate::error::recover)
+        .with(warp::log::custom(|info| {
+            // Method, path, status and time only: never headers or bodies.
+            eprintln!(
+                "{} {} {} {}us",
+                info.method(),
+                info.path(),
+                info.status().as_u16(),
+                info.elapsed().as_micros()
+            );
+        }))
+}
+
+fn with_app(app: App) -> impl Filter<Extract = (App,), Error = std::convert::Infallible> + Clone {
+    warp::any().map(move || app.clone())
+}
+
+/// Bearer token → caller, against a fresh credential index. 401 otherwise.
+fn auth(app: App) -> impl Filter<Extract = (Authed,), Error = Rejection> + Clone {
+    warp::header::optional::<String>("authorization")
+        .and(with_app(app))
+        .and_then(|header: Option<String>, app: App| async move {
+            let token = header
+                .as_deref()
+                .and_then(|h| {
+                    h.strip_prefix("Bearer ")
+                        .or_else(|| h.strip_prefix("bearer "))
+                })
+                .map(str::trim)
+                .filter(|t| crate::crypto::is_api_token(t))
+                .ok_or_else(|| warp::reject::custom(Error::Unauthorized))?;
+            let hash = crate::crypto::token_hash(token);
+            let snapshot = app.cache.fresh().await.map_err(warp::reject::custom)?;
+            match snapshot.tokens.get(&hash) {
+                Some(actor) => Ok(Authed {
+                    actor: actor.clone(),
+                    snapshot: snapshot.clone(),
+                }),
+                None => Err(warp::reject::custom(Error::Unauthorized)),
+            }
+        })
+}
+
+fn req_ctx() -> impl Filter<Extract = (ReqCtx,), Error = std::convert::Infallible> + Clone {
+    warp::header::optional::<String>("x-request-id")
+        .or(warp::any().map(|| None))
+        .unify()
+        .and(
+            warp::header::optional::<String>("x-change-ref")
+                .or(warp::any().map(|| None))
+                .unify(),
+        )
+        .map(|rid: Option<String>, cref: Option<String>| {
+            let valid = |s: &String| {
+                !s.is_empty() && s.len() <= 200 && s.bytes().all(|b| (0x20..0x7f).contains(&b))
+            };
+            ReqCtx {
+                request_id: rid.filter(valid).unwrap_or_else(|| {
+                    crate::crypto::new_id("req_").unwrap_or_else(|_| "req".into())
+                }),
+                change_ref: cref.filter(|s| !s.is_empty() && s.len() <= 1000),
+            }
+        })
+}
+
+fn opt_header(
+    name: &'static str,
+) -> impl Filter<Extract = (Option<String>,), Error = std::convert::Infallible> + Clone {
+    warp::header::optional::<String>(name)
+        .or(warp::any().map(|| None))
+        .unify()
+}
+
+fn body() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
+    warp::body::content_length_limit(MAX_BODY).and(warp::body::bytes())
+}
+
+fn query() -> impl Filter<Extract = (HashMap<String, String>,), Error = Rejection> + Clone {
+    warp::query::<HashMap<String, String>>()
+}
+
+/// GET /healthz
+pub fn healthz() -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("healthz")
+        .and(warp::get())
+        .and_then(handlers::healthz)
+}
+
+/// GET /v1/openapi.json
+pub fn openapi() -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "openapi.json")
+        .and(warp::get())
+        .and_then(handlers::openapi)
+}
+
+/// POST /v1/introspect
+pub fn introspect(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "introspect")
+        .and(warp::post())
+        .and(with_app(app.clone()))
+        .and(auth(app))
+        .and(body())
+        .and_then(handlers::introspect)
+}
+
+/// POST /v1/orgs
+pub fn orgs_create(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "orgs")
+        .and(warp::post())
+        .and(with_app(app.clone()))
+        .and(auth(app))
+        .and(req_ctx())
+        .and(opt_header("idempotency-key"))
+        .and(body())
+        .and_then(handlers::create_org)
+}
+
+/// GET /v1/orgs?name=&status=&limit=&cursor=
+pub fn orgs_list(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "orgs")
+        .and(warp::get())
+        .and(with_app(app.clone()))
+        .and(auth(app))
+        .and(req_ctx())
+        .and(query())
+        .and_then(handlers::list_orgs)
+}
+
+/// GET /v1/orgs/{id}
+pub fn orgs_get(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "orgs" / String)
+        .and(warp::get())
+        .and(with_app(app.clone()))
+        .and(auth(app))
+        .and(req_ctx())
+        .and_then(|id, app, authed, rc| handlers::get_org(app, id, authed, rc))
+}
+
+/// PATCH /v1/orgs/{id} (JSON merge patch, If-Match)
+pub fn orgs_update(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "orgs" / String)
+        .and(warp::patch())
+        .and(with_app(app.clone()))
+        .and(auth(app))
+        .and(req_ctx())
+        .and(opt_header("if-match"))
+        .and(body())
+        .and_then(|id, app, authed, rc, im, body| {
+            handlers::update_org(app, id, authed, rc, im, body)
+        })
+}
+
+/// DELETE /v1/orgs/{id} (offboard)
+pub fn orgs_delete(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "orgs" / String)
+        .and(warp::delete())
+        .and(with_app(app.clone()))
+        .and(auth(app))
+        .and(req_ctx())
+        .and_then(|id, app, authed, rc| handlers::delete_org(app, id, authed, rc))
+}
+
+/// POST /v1/clients
+pub fn clients_create(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "clients")
+        .and(warp::post())
+        .and(with_app(app.clone()))
+        .and(auth(app))
+        .and(req_ctx())
+        .and(opt_header("idempotency-key"))
+        .and(body())
+        .and_then(handlers::create_client)
+}
+
+/// GET /v1/clients?org_id=&status=&expiring_within=&limit=&cursor=
+pub fn clients_list(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "clients")
+        .and(warp::get())
+        .and(with_app(app.clone()))
+        .and(auth(app))
+        .and(req_ctx())
+        .and(query())
+        .and_then(handlers::list_clients)
+}
+
+/// GET /v1/clients/{id} ({id} is the id or the client_id)
+pub fn clients_get(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "clients" / String)
+        .and(warp::get())
+        .and(with_app(app.clone()))
+        .and(auth(app))
+        .and(req_ctx())
+        .and_then(|id, app, authed, rc| handlers::get_client(app, id, authed, rc))
+}
+
+/// PATCH /v1/clients/{id} (JSON merge patch, If-Match)
+pub fn clients_update(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "clients" / String)
+        .and(warp::patch())
+        .and(with_app(app.clone()))
+        .and(auth(app))
+        .and(req_ctx())
+        .and(opt_header("if-match"))
+        .and(body())
+        .and_then(|id, app, authed, rc, im, body| {
+            handlers::update_client(app, id, authed, rc, im, body)
+        })
+}
+
+/// DELETE /v1/clients/{id} (revoke)
+pub fn clients_delete(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "clients" / String)
+        .and(warp::delete())
+        .and(with_app(app.clone()))
+        .and(auth(app))
+        .and(req_ctx())
+        .and_then(|id, app, authed, rc| handlers::delete_client(app, id, authed, rc))
+}
+
+/// GET /v1/audit?after=&limit=
+pub fn audit_list(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "audit")
+        .and(warp::get())
+        .and(with_app(app.clone()))
+        .and(auth(app))
+        .and(req_ctx())
+        .and(query())
+        .and_then(handlers::list_audit)
+}
+
+/// PUT /v1/clock (only with `serve --fake-clock`; 404 otherwise)
+pub fn clock_set(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    let manual = app.clock.as_manual().is_some();
+    warp::path!("v1" / "clock")
+        .and(warp::put())
+        .and_then(move || async move {
+            if manual {
+                Ok(())
+            } else {
+                Err(warp::reject::not_found())
+            }
+        })
+        .untuple_one()
+        .and(with_app(app.clone()))
+        .and(auth(app))
+        .and(req_ctx())
+        .and(body())
+        .and_then(handlers::set_clock)
+}

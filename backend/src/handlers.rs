@@ -1,0 +1,610 @@
+//! Request handlers: authorisation by role, body parsing, and the HTTP shape of answers.
+
+use crate::App;
+use crate::cache::Snapshot;
+use crate::error::{Error, Result};
+use crate::models::*;
+use crate::store::{Actor, ClientFilter, Created, Idem, OrgFilter, Role, WriteCtx};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use warp::Reply;
+use warp::http::StatusCode;
+use warp::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, LOCATION};
+use warp::hyper::body::Bytes;
+use warp::reply::Response;
+
+/// An authenticated caller plus the fresh credential index used to authenticate it.
+#[derive(Clone)]
+pub struct Authed {
+    pub actor: Actor,
+    pub snapshot: Arc<Snapshot>,
+}
+
+/// Per-request context: request id and `X-Change-Ref`.
+#[derive(Debug, Clone)]
+pub struct ReqCtx {
+    pub request_id: String,
+    pub change_ref: Option<String>,
+}
+
+fn finish(rc: &ReqCtx, res: Result<Response>) -> std::result::Result<Response, Infallible> {
+    let mut resp = match res {
+        Ok(r) => r,
+        Err(e) => e.to_response(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&rc.request_id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    Ok(resp)
+}
+
+fn json_response(
+    status: StatusCode,
+    body: &impl serde::Serialize,
+    version: Option<i64>,
+) -> Response {
+    let mut resp = warp::reply::with_status(warp::reply::json(body), status).into_response();
+    if let Some(v) = version {
+        if let Ok(h) = HeaderValue::from_str(&format!("\"{v}\"")) {
+            resp.headers_mut().insert(ETAG, h);
+        }
+    }
+    resp
+}
+
+fn created_response(c: Created) -> Response {
+    let mut resp = json_response(StatusCode::CREATED, &c.body, Some(c.version));
+    if let Ok(h) = HeaderValue::from_str(&c.location) {
+        resp.headers_mut().insert(LOCATION, h);
+    }
+    if c.replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn now(app: &App) -> i64 {
+    app.clock.now().unix_timestamp()
+}
+
+fn write_ctx(app: &App, actor: &Actor, rc: &ReqCtx) -> WriteCtx {
+    WriteCtx {
+        actor: actor.clone(),
+        request_id: rc.request_id.clone(),
+        change_ref: rc.change_ref.clone(),
+        now: now(app),
+    }
+}
+
+fn forbid_reviewer(actor: &Actor) -> Result<()> {
+    if actor.role == Role::Reviewer {
+        return Err(Error::Forbidden("reviewer tokens are read-only".into()));
+    }
+    Ok(())
+}
+
+/// Org records change only with an admin token; an org token sees 403 on its own
+/// org and 404 on any other.
+fn org_write_allowed(actor: &Actor, id: &str) -> Result<()> {
+    match actor.role {
+        Role::Admin => Ok(()),
+        Role::Reviewer => Err(Error::Forbidden("reviewer tokens are read-only".into())),
+        Role::Org if actor.sees(id) => Err(Error::Forbidden(
+            "org tokens cannot change org records".into(),
+        )),
+        Role::Org => Err(Error::NotFound(format!("no org {id}"))),
+    }
+}
+
+fn idem(
+    route: &str,
+    key: Option<String>,
+    body: &serde_json::Map<String, Value>,
+) -> Result<Option<Idem>> {
+    let Some(key) = key else { return Ok(None) };
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(Error::BadRequest(
+            "Idempotency-Key must be 1 to 255 printable ASCII characters".into(),
+        ));
+    }
+    let fingerprint =
+        crate::crypto::sha256_hex(format!("{route}\n{}", canonical_hash(body)).as_bytes());
+    Ok(Some(Idem { key, fingerprint }))
+}
+
+fn query_limit(q: &HashMap<String, String>) -> Result<i64> {
+    match q.get("limit") {
+        None => Ok(100),
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if (1..=1000).contains(&n) => Ok(n),
+            _ => Err(Error::field("limit", "must be an integer from 1 to 1000")),
+        },
+    }
+}
+
+fn query_cursor(q: &HashMap<String, String>, name: &str) -> Result<i64> {
+    match q.get(name) {
+        None => Ok(0),
+        Some(s) if s.is_empty() => Ok(0),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| Error::field(name, "is not a cursor this server issued")),
+    }
+}
+
+fn reject_unknown_query(q: &HashMap<String, String>, known: &[&str]) -> Result<()> {
+    let mut unknown: Vec<&str> = q
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !known.contains(k))
+        .collect();
+    unknown.sort();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::BadRequest(format!(
+            "unknown query parameter(s): {}",
+            unknown.join(", ")
+        )))
+    }
+}
+
+// ---------- misc ----------
+
+pub async fn healthz() -> std::result::Result<Response, Infallible> {
+    Ok(warp::reply::json(&json!({"status": "ok"})).into_response())
+}
+
+pub async fn openapi() -> std::result::Result<Response, Infallible> {
+    Ok(warp::reply::json(&crate::openapi::document()).into_response())
+}
+
+pub async fn set_clock(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+    body: Bytes,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        if authed.actor.role != Role::Admin {
+            return Err(Error::Forbidden(
+                "only admin tokens may move the clock".into(),
+            ));
+        }
+        let map = parse_object(&body)?;
+        reject_unknown(&map, &["now"])?;
+        let t = match map.get("now") {
+            Some(Value::String(s)) => parse_ts(s),
+            _ => None,
+        }
+        .ok_or_else(|| Error::field("now", "must be an RFC 3339 timestamp"))?;
+        let manual = app
+            .clock
+            .as_manual()
+            .ok_or_else(|| Error::NotFound("no such route".into()))?;
+        manual.set(
+            time::OffsetDateTime::from_unix_timestamp(t)
+                .map_err(|e| Error::Internal(e.to_string()))?,
+        );
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"now": fmt_ts(t)}),
+            None,
+        ))
+    }
+    .await;
+    finish(&rc, res)
+}
+
+// ---------- orgs ----------
+
+pub async fn create_org(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+    key: Option<String>,
+    body: Bytes,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        let actor = &authed.actor;
+        if actor.role != Role::Admin {
+            return Err(Error::Forbidden("only admin tokens may create orgs".into()));
+        }
+        let map = parse_object(&body)?;
+        reject_unknown(&map, ORG_FIELDS)?;
+        let idem = idem("POST /v1/orgs", key, &map)?;
+        let draft = parse_org(&map);
+        let created = app
+            .store
+            .create_org(write_ctx(&app, actor, &rc), draft, idem)
+            .await?;
+        Ok(created_response(created))
+    }
+    .await;
+    finish(&rc, res)
+}
+
+pub async fn list_orgs(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+    q: HashMap<String, String>,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        reject_unknown_query(&q, &["name", "status", "limit", "cursor"])?;
+        let mut errors = Vec::new();
+        let status = match q.get("status").map(|s| s.as_str()) {
+            None | Some("") => None,
+            Some(s) => {
+                let st = OrgStatus::parse(s);
+                if st.is_none() {
+                    errors.push(crate::error::FieldError::new(
+                        "status",
+                        "must be active, expired or offboarded",
+                    ));
+                }
+                st
+            }
+        };
+        let limit = query_limit(&q)
+            .map_err(|e| errors.extend(validation(e)))
+            .unwrap_or(100);
+        let cursor = query_cursor(&q, "cursor")
+            .map_err(|e| errors.extend(validation(e)))
+            .unwrap_or(0);
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        let filter = OrgFilter {
+            name: q.get("name").filter(|s| !s.is_empty()).cloned(),
+            status,
+            limit,
+            cursor,
+        };
+        let scope =
+            (authed.actor.role == Role::Org).then(|| authed.actor.org.clone().unwrap_or_default());
+        let page = app.store.list_orgs(scope, filter, now(&app)).await?;
+        Ok(json_response(StatusCode::OK, &page, None))
+    }
+    .await;
+    finish(&rc, res)
+}
+
+fn validation(e: Error) -> Vec<crate::error::FieldError> {
+    match e {
+        Error::Validation(v) => v,
+        other => vec![crate::error::FieldError::new("query", other.to_string())],
+    }
+}
+
+pub async fn get_org(
+    app: App,
+    id: String,
+    authed: Authed,
+    rc: ReqCtx,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        if !authed.actor.sees(&id) {
+            return Err(Error::NotFound(format!("no org {id}")));
+        }
+        let org = app
+            .store
+            .get_org(id.clone())
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no org {id}")))?;
+        Ok(json_response(
+            StatusCode::OK,
+            &org.view(now(&app)),
+            Some(org.version),
+        ))
+    }
+    .await;
+    finish(&rc, res)
+}
+
+pub async fn update_org(
+    app: App,
+    id: String,
+    authed: Authed,
+    rc: ReqCtx,
+    if_match: Option<String>,
+    body: Bytes,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        org_write_allowed(&authed.actor, &id)?;
+        let map = parse_object(&body)?;
+        reject_unknown(&map, ORG_FIELDS)?;
+        let org = app
+            .store
+            .update_org(write_ctx(&app, &authed.actor, &rc), id, map, if_match)
+            .await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &org.view(now(&app)),
+            Some(org.version),
+        ))
+    }
+    .await;
+    finish(&rc, res)
+}
+
+pub async fn delete_org(
+    app: App,
+    id: String,
+    authed: Authed,
+    rc: ReqCtx,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        org_write_allowed(&authed.actor, &id)?;
+        let org = app
+            .store
+            .offboard_org(write_ctx(&app, &authed.actor, &rc), id)
+            .await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &org.view(now(&app)),
+            Some(org.version),
+        ))
+    }
+    .await;
+    finish(&rc, res)
+}
+
+// ---------- clients ----------
+
+pub async fn create_client(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+    key: Option<String>,
+    body: Bytes,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        forbid_reviewer(&authed.actor)?;
+        let map = parse_object(&body)?;
+        reject_unknown(&map, CLIENT_CREATE_FIELDS)?;
+        let idem = idem("POST /v1/clients", key, &map)?;
+        let draft = parse_client(&map);
+        let secret = crate::crypto::new_client_secret()?;
+        let hmac = app.key.hash_secret(&secret);
+        let mut created = app
+            .store
+            .create_client(write_ctx(&app, &authed.actor, &rc), draft, hmac, idem)
+            .await?;
+        if !created.replayed {
+            // The one and only time the plaintext leaves the server.
+            created.body["client_secret"] = Value::String(secret);
+        }
+        Ok(created_response(created))
+    }
+    .await;
+    finish(&rc, res)
+}
+
+pub async fn list_clients(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+    q: HashMap<String, String>,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        reject_unknown_query(
+            &q,
+            &["org_id", "status", "expiring_within", "limit", "cursor"],
+        )?;
+        let mut errors = Vec::new();
+        let status = match q.get("status").map(|s| s.as_str()) {
+            None | Some("") => None,
+            Some(s) => {
+                let st = ClientStatus::parse(s);
+                if st.is_none() {
+                    errors.push(crate::error::FieldError::new(
+                        "status",
+                        "must be active, expired or revoked",
+                    ));
+                }
+                st
+            }
+        };
+        let expiring_within = match q.get("expiring_within").map(|s| s.as_str()) {
+            None | Some("") => None,
+            Some(s) => {
+                let d = parse_duration(s);
+                if d.is_none() {
+                    errors.push(crate::error::FieldError::new(
+                        "expiring_within",
+                        "must be a duration such as 720h, 90m or 1h30m",
+                    ));
+                }
+                d
+            }
+        };
+        let limit = query_limit(&q)
+            .map_err(|e| errors.extend(validation(e)))
+            .unwrap_or(100);
+        let cursor = query_cursor(&q, "cursor")
+            .map_err(|e| errors.extend(validation(e)))
+            .unwrap_or(0);
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        let filter = ClientFilter {
+            org_id: q.get("org_id").filter(|s| !s.is_empty()).cloned(),
+            status,
+            expiring_within,
+            limit,
+            cursor,
+        };
+        let scope =
+            (authed.actor.role == Role::Org).then(|| authed.actor.org.clone().unwrap_or_default());
+        let page = app.store.list_clients(scope, filter, now(&app)).await?;
+        Ok(json_response(StatusCode::OK, &page, None))
+    }
+    .await;
+    finish(&rc, res)
+}
+
+pub async fn get_client(
+    app: App,
+    id: String,
+    authed: Authed,
+    rc: ReqCtx,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        let (client, end) = app
+            .store
+            .get_client(id.clone())
+            .await?
+            .filter(|(c, _)| authed.actor.sees(&c.org_id))
+            .ok_or_else(|| Error::NotFound(format!("no client {id}")))?;
+        Ok(json_response(
+            StatusCode::OK,
+            &client.view(now(&app), end),
+            Some(client.version),
+        ))
+    }
+    .await;
+    finish(&rc, res)
+}
+
+pub async fn update_client(
+    app: App,
+    id: String,
+    authed: Authed,
+    rc: ReqCtx,
+    if_match: Option<String>,
+    body: Bytes,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        forbid_reviewer(&authed.actor)?;
+        let map = parse_object(&body)?;
+        reject_unknown(&map, CLIENT_PATCH_FIELDS)?;
+        let (client, end) = app
+            .store
+            .update_client(write_ctx(&app, &authed.actor, &rc), id, map, if_match)
+            .await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &client.view(now(&app), end),
+            Some(client.version),
+        ))
+    }
+    .await;
+    finish(&rc, res)
+}
+
+pub async fn delete_client(
+    app: App,
+    id: String,
+    authed: Authed,
+    rc: ReqCtx,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        forbid_reviewer(&authed.actor)?;
+        let (client, end) = app
+            .store
+            .revoke_client(write_ctx(&app, &authed.actor, &rc), id)
+            .await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &client.view(now(&app), end),
+            Some(client.version),
+        ))
+    }
+    .await;
+    finish(&rc, res)
+}
+
+// ---------- introspection ----------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntrospectBody<'a> {
+    #[serde(borrow)]
+    client_id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    client_secret: Option<std::borrow::Cow<'a, str>>,
+}
+
+fn inactive() -> Response {
+    let mut resp = Response::new(r#"{"active":false}"#.into());
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+pub async fn introspect(
+    app: App,
+    authed: Authed,
+    body: Bytes,
+) -> std::result::Result<Response, Infallible> {
+    let req: IntrospectBody<'_> = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(Error::BadRequest(format!(
+                "the body is not a valid introspection request: {e}"
+            ))
+            .to_response());
+        }
+    };
+    let (Some(client_id), Some(secret)) = (req.client_id, req.client_secret) else {
+        return Ok(Error::Validation(vec![crate::error::FieldError::new(
+            "client_id",
+            "client_id and client_secret are both required",
+        )])
+        .to_response());
+    };
+    let hmac = app.key.hash_secret(&secret);
+    let now = now(&app);
+    match authed.snapshot.credentials.get(client_id.as_ref()) {
+        Some(cred) if cred.accepts(&hmac, now) => {
+            let body = json!({
+                "active": true,
+                "client_id": cred.client_id,
+                "org_id": cred.org_id,
+                "org_name": cred.org_name,
+                "scope": cred.scope,
+                "exp": cred.expires_at.min(cred.contract_end),
+            });
+            let mut resp = warp::reply::json(&body).into_response();
+            resp.headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(resp)
+        }
+        _ => Ok(inactive()),
+    }
+}
+
+// ---------- audit ----------
+
+pub async fn list_audit(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+    q: HashMap<String, String>,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        if authed.actor.role == Role::Org {
+            return Err(Error::Forbidden(
+                "the audit trail is for reviewer and admin tokens".into(),
+            ));
+        }
+        reject_unknown_query(&q, &["after", "cursor", "limit"])?;
+        let after = query_cursor(&q, "after")?.max(query_cursor(&q, "cursor")?);
+        let limit = query_limit(&q)?;
+        let page = app.store.list_audit(after, limit).await?;
+        Ok(json_response(StatusCode::OK, &page, None))
+    }
+    .await;
+    finish(&rc, res)
+}

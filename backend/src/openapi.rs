@@ -1,0 +1,189 @@
+//! The OpenAPI 3.1 description of every route.
+
+use serde_json::{Value, json};
+
+fn problem_responses(codes: &[&str]) -> Value {
+    let mut m = serde_json::Map::new();
+    for c in codes {
+        m.insert(
+            (*c).to_string(),
+            json!({"description": "Problem", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}),
+        );
+    }
+    Value::Object(m)
+}
+
+fn ok(code: &str, schema: Value, extra: &[&str]) -> Value {
+    let mut r = problem_responses(extra);
+    r[code] = json!({"description": "OK", "content": {"application/json": {"schema": schema}}});
+    r
+}
+
+fn r(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn body(schema: Value, media: &str) -> Value {
+    json!({"required": true, "content": {media: {"schema": schema}}})
+}
+
+fn q(name: &str, desc: &str) -> Value {
+    json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}, "description": desc})
+}
+
+fn h(name: &str, desc: &str) -> Value {
+    json!({"name": name, "in": "header", "required": false, "schema": {"type": "string"}, "description": desc})
+}
+
+fn id_param(desc: &str) -> Value {
+    json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": desc})
+}
+
+/// The document served at `GET /v1/openapi.json`.
+pub fn document() -> Value {
+    let str_or_null = json!({"type": ["string", "null"]});
+    let scopes = json!({"type": "array", "items": {"type": "string"}, "uniqueItems": true});
+    let org_fields = json!({
+        "name": {"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},
+        "legal_entity": {"type": "string"},
+        "technical_owner": {"type": "string", "format": "email"},
+        "approval_authority": {"type": "string", "format": "email"},
+        "commercial_sponsor": {"type": ["string", "null"], "format": "email"},
+        "contract_id": {"type": "string"},
+        "contract_start": {"type": ["string", "null"], "format": "date"},
+        "contract_end": {"type": "string", "format": "date"},
+        "tenant": str_or_null,
+        "business_unit": str_or_null,
+        "allowed_scopes": scopes,
+        "max_clients": {"type": "integer", "default": 10, "minimum": 0},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+    });
+    let mut org_props = org_fields.clone();
+    for (k, v) in [
+        ("id", json!({"type": "string"})),
+        (
+            "status",
+            json!({"type": "string", "enum": ["active", "expired", "offboarded"]}),
+        ),
+        (
+            "created_at",
+            json!({"type": "string", "format": "date-time"}),
+        ),
+        (
+            "updated_at",
+            json!({"type": "string", "format": "date-time"}),
+        ),
+        (
+            "offboarded_at",
+            json!({"type": ["string", "null"], "format": "date-time"}),
+        ),
+        ("version", json!({"type": "integer", "minimum": 1})),
+    ] {
+        org_props[k] = v;
+    }
+    let client_fields = json!({
+        "org_id": {"type": "string"},
+        "name": {"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},
+        "purpose": {"type": "string"},
+        "owner": {"type": "string", "format": "email"},
+        "scopes": scopes,
+        "expires_at": {"type": ["string", "null"], "format": "date-time", "description": "default and maximum: <contract_end>T23:59:59Z"},
+    });
+    let mut client_props = client_fields.clone();
+    for (k, v) in [
+        ("id", json!({"type": "string"})),
+        ("client_id", json!({"type": "string", "pattern": "^pc_"})),
+        (
+            "status",
+            json!({"type": "string", "enum": ["active", "expired", "revoked"]}),
+        ),
+        (
+            "created_at",
+            json!({"type": "string", "format": "date-time"}),
+        ),
+        (
+            "updated_at",
+            json!({"type": "string", "format": "date-time"}),
+        ),
+        (
+            "revoked_at",
+            json!({"type": ["string", "null"], "format": "date-time"}),
+        ),
+        ("version", json!({"type": "integer", "minimum": 1})),
+        (
+            "client_secret",
+            json!({"type": "string", "pattern": "^pcs_", "description": "only in the 201 response of a create (never on an Idempotency-Key replay)"}),
+        ),
+    ] {
+        client_props[k] = v;
+    }
+    let page = |item: &str| json!({"type": "object", "properties": {"items": {"type": "array", "items": r(item)}, "next_cursor": {"type": ["string", "null"]}}, "required": ["items", "next_cursor"]});
+    let idem = h(
+        "Idempotency-Key",
+        "a replay with the same body returns the original response (without client_secret); another body answers 422",
+    );
+    let change_ref = h(
+        "X-Change-Ref",
+        "recorded in the audit event (pull request, run reference)",
+    );
+    let if_match = h(
+        "If-Match",
+        "\"<version>\"; a stale one answers 412 and changes nothing",
+    );
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Partner registry", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Partner organisations, their API clients, secrets, audit trail and runtime introspection. Every non-2xx answer is application/problem+json (RFC 9457)."},
+        "security": [{"bearer": []}],
+        "paths": {
+            "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": ok("200", json!({"type": "object"}), &[])}},
+            "/v1/openapi.json": {"get": {"summary": "This document", "security": [], "responses": ok("200", json!({"type": "object"}), &[])}},
+            "/v1/orgs": {
+                "post": {"summary": "Create an org (admin)", "parameters": [idem, change_ref], "requestBody": body(json!({"type": "object", "properties": org_fields, "required": ["name", "legal_entity", "technical_owner", "approval_authority", "contract_id", "contract_end", "allowed_scopes"], "additionalProperties": false}), "application/json"),
+                         "responses": ok("201", r("Org"), &["400", "401", "403", "413", "422"])},
+                "get": {"summary": "List orgs", "parameters": [q("name", "exact name"), q("status", "active|expired|offboarded"), q("limit", "1..1000, default 100"), q("cursor", "next_cursor of the previous page")],
+                        "responses": ok("200", page("Org"), &["400", "401", "422"])}
+            },
+            "/v1/orgs/{id}": {
+                "get": {"summary": "Read an org", "parameters": [id_param("org id")], "responses": ok("200", r("Org"), &["401", "404"])},
+                "patch": {"summary": "Update an org (admin; JSON merge patch)", "parameters": [id_param("org id"), if_match.clone(), change_ref.clone()],
+                          "requestBody": body(json!({"type": "object", "properties": org_fields, "additionalProperties": false}), "application/merge-patch+json"),
+                          "responses": ok("200", r("Org"), &["400", "401", "403", "404", "409", "412", "413", "422"])},
+                "delete": {"summary": "Offboard an org and revoke its clients (admin)", "parameters": [id_param("org id"), change_ref.clone()], "responses": ok("200", r("Org"), &["401", "403", "404"])}
+            },
+            "/v1/clients": {
+                "post": {"summary": "Create a client; the response carries client_secret once", "parameters": [h("Idempotency-Key", "see /v1/orgs"), change_ref.clone()],
+                         "requestBody": body(json!({"type": "object", "properties": client_fields, "required": ["org_id", "name", "purpose", "owner", "scopes"], "additionalProperties": false}), "application/json"),
+                         "responses": ok("201", r("Client"), &["400", "401", "403", "404", "413", "422"])},
+                "get": {"summary": "List clients", "parameters": [q("org_id", "org id"), q("status", "active|expired|revoked"), q("expiring_within", "duration such as 720h"), q("limit", "1..1000, default 100"), q("cursor", "next_cursor of the previous page")],
+                        "responses": ok("200", page("Client"), &["400", "401", "422"])}
+            },
+            "/v1/clients/{id}": {
+                "get": {"summary": "Read a client", "parameters": [id_param("id or client_id")], "responses": ok("200", r("Client"), &["401", "404"])},
+                "patch": {"summary": "Update a client (JSON merge patch); org_id never changes", "parameters": [id_param("id or client_id"), if_match, change_ref.clone()],
+                          "requestBody": body(json!({"type": "object", "properties": client_fields, "additionalProperties": false}), "application/merge-patch+json"),
+                          "responses": ok("200", r("Client"), &["400", "401", "403", "404", "409", "412", "413", "422"])},
+                "delete": {"summary": "Revoke a client", "parameters": [id_param("id or client_id"), change_ref], "responses": ok("200", r("Client"), &["401", "403", "404"])}
+            },
+            "/v1/introspect": {"post": {"summary": "Check a client credential (RFC 7662 style; fails closed)",
+                "requestBody": body(json!({"type": "object", "properties": {"client_id": {"type": "string"}, "client_secret": {"type": "string"}}, "required": ["client_id", "client_secret"], "additionalProperties": false}), "application/json"),
+                "responses": ok("200", r("Introspection"), &["400", "401", "413", "422"])}},
+            "/v1/audit": {"get": {"summary": "Read the audit trail (reviewer, admin)", "parameters": [q("after", "sequence number to start after"), q("limit", "1..1000, default 100")],
+                "responses": ok("200", page("AuditEvent"), &["400", "401", "403", "422"])}},
+            "/v1/clock": {"put": {"summary": "Set the fake clock (admin; only with serve --fake-clock, 404 otherwise)",
+                "requestBody": body(json!({"type": "object", "properties": {"now": {"type": "string", "format": "date-time"}}, "required": ["now"]}), "application/json"),
+                "responses": ok("200", json!({"type": "object", "properties": {"now": {"type": "string"}}}), &["401", "403", "404", "422"])}}
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "prt_… token from `partner-registry token create`"}},
+            "schemas": {
+                "Org": {"type": "object", "properties": org_props},
+                "Client": {"type": "object", "properties": client_props},
+                "Introspection": {"type": "object", "properties": {"active": {"type": "boolean"}, "client_id": {"type": "string"}, "org_id": {"type": "string"}, "org_name": {"type": "string"}, "scope": {"type": "string"}, "exp": {"type": "integer"}}, "required": ["active"]},
+                "AuditEvent": {"type": "object", "properties": {"seq": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"}, "action": {"type": "string"}, "entity_kind": {"type": "string"}, "entity_id": {"type": "string"}, "org_id": {"type": ["string", "null"]}, "before": {"type": ["object", "null"]}, "after": {"type": ["object", "null"]}, "request_id": {"type": "string"}, "change_ref": {"type": ["string", "null"]}, "prev_hash": {"type": "string"}, "hash": {"type": "string"}}},
+                "Problem": {"type": "object", "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
+                    "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}}
+            }
+        }
+    })
+}
