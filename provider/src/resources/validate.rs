@@ -1,0 +1,122 @@
+//! Format checks shared by the resources' ValidateResourceConfig. Each
+//! check skips unknown and null values (they are checked once known) and
+//! reports a diagnostic on the attribute's path.
+use crate::tf::{AttrPath, Diagnostics, Val};
+
+/// Lower-case letters, digits and hyphens, 1 to 63 characters, not starting
+/// or ending with a hyphen (same rule as the registry).
+pub fn is_slug(s: &str) -> bool {
+    let b = s.as_bytes();
+    (1..=63).contains(&b.len())
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// A plain `local@domain.tld` address without spaces.
+pub fn is_email(s: &str) -> bool {
+    if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
+/// An OAuth scope token (RFC 6749): printable ASCII except space, `"` and
+/// `\`, at most 128 characters.
+pub fn is_scope(s: &str) -> bool {
+    (1..=128).contains(&s.len())
+        && s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+/// A calendar date `YYYY-MM-DD`.
+pub fn is_date(s: &str) -> bool {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    s.len() == 10 && time::Date::parse(s, fmt).is_ok()
+}
+
+/// An RFC 3339 timestamp such as `2027-01-31T00:00:00Z`.
+pub fn is_rfc3339(s: &str) -> bool {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()
+}
+
+pub fn slug(v: &Val<String>, attr: &str, d: &mut Diagnostics) {
+    if let Some(s) = v.as_deref() {
+        if !is_slug(s) {
+            d.error_at(
+                AttrPath::attr(attr),
+                "Invalid slug",
+                format!("{attr} must be 1 to 63 lower-case letters, digits and hyphens, not starting or ending with a hyphen; got {s:?}."),
+            );
+        }
+    }
+}
+
+pub fn email(v: &Val<String>, attr: &str, d: &mut Diagnostics) {
+    if let Some(s) = v.as_deref() {
+        if !is_email(s) {
+            d.error_at(
+                AttrPath::attr(attr),
+                "Invalid email address",
+                format!("{attr} must be an email address such as name@example.com; got {s:?}."),
+            );
+        }
+    }
+}
+
+pub fn date(v: &Val<String>, attr: &str, d: &mut Diagnostics) {
+    if let Some(s) = v.as_deref() {
+        if !is_date(s) {
+            d.error_at(
+                AttrPath::attr(attr),
+                "Invalid date",
+                format!("{attr} must be a date in the form YYYY-MM-DD, such as 2027-12-31; got {s:?}."),
+            );
+        }
+    }
+}
+
+pub fn timestamp(v: &Val<String>, attr: &str, d: &mut Diagnostics) {
+    if let Some(s) = v.as_deref() {
+        if !is_rfc3339(s) {
+            d.error_at(
+                AttrPath::attr(attr),
+                "Invalid timestamp",
+                format!("{attr} must be an RFC 3339 timestamp such as 2027-12-31T23:59:59Z; got {s:?}."),
+            );
+        }
+    }
+}
+
+/// Checks each known element of a set of scopes; the path names the
+/// attribute (set elements have no index in Terraform's paths).
+pub fn scopes(v: &Val<Vec<String>>, attr: &str, d: &mut Diagnostics) {
+    if let Some(list) = v.known() {
+        for s in list {
+            if !is_scope(s) {
+                d.error_at(
+                    AttrPath::attr(attr),
+                    "Invalid scope",
+                    format!("Each entry of {attr} must be an OAuth scope token: 1 to 128 printable characters without spaces, quotes or backslashes; got {s:?}."),
+                );
+            }
+        }
+    }
+}
+
+pub fn non_empty(v: &Val<String>, attr: &str, d: &mut Diagnostics) {
+    if let Some(s) = v.as_deref() {
+        if s.trim().is_empty() {
+            d.error_at(AttrPath::attr(attr), "Empty value", format!("{attr} must not be empty."));
+        }
+    }
+}

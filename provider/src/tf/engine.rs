@@ -1,0 +1,299 @@
+//! The lifecycle around a resource's own functions: schema-driven plan
+//! rules, write-only handling, and checks of Terraform's provider
+//! invariants on every plan and apply, so that a resource bug shows as a
+//! clear diagnostic naming the attribute instead of Terraform's generic
+//! "Provider produced inconsistent result".
+use super::diag::{AttrPath, Diagnostics};
+use super::resource::{Context, DynDataSource, DynEphemeral, DynResource, PlanRequest};
+use super::schema::Schema;
+use super::value::Value;
+
+/// Result of planning one resource change.
+#[derive(Debug)]
+pub struct PlanOutcome {
+    pub planned: Value,
+    pub requires_replace: Vec<AttrPath>,
+    pub diags: Diagnostics,
+}
+
+/// Sets every write-only attribute of an object value to null.
+pub fn null_write_only(schema: &Schema, v: &mut Value) {
+    if let Some(m) = v.attrs_mut() {
+        for a in schema.attributes.iter().filter(|a| a.write_only) {
+            m.insert(a.name.clone(), Value::Null);
+        }
+    }
+}
+
+/// Replaces unknowns by null (for results returned alongside errors).
+fn unknown_to_null(v: Value) -> Value {
+    match v {
+        Value::Unknown => Value::Null,
+        Value::List(a) => Value::List(a.into_iter().map(unknown_to_null).collect()),
+        Value::Set(a) => Value::Set(a.into_iter().map(unknown_to_null).collect()),
+        Value::Tuple(a) => Value::Tuple(a.into_iter().map(unknown_to_null).collect()),
+        Value::Map(m) => Value::Map(m.into_iter().map(|(k, x)| (k, unknown_to_null(x))).collect()),
+        Value::Object(m) => {
+            Value::Object(m.into_iter().map(|(k, x)| (k, unknown_to_null(x))).collect())
+        }
+        v => v,
+    }
+}
+
+/// Plans a change: Terraform's proposed new state, adjusted by the schema's
+/// rules and then by the resource's own `plan`.
+pub async fn plan(
+    r: &dyn DynResource,
+    schema: &Schema,
+    ctx: &Context,
+    prior: Value,
+    proposed: Value,
+    config: Value,
+) -> PlanOutcome {
+    let ty = schema.ty();
+    // Destroy: nothing to plan.
+    if proposed.is_null() {
+        return PlanOutcome {
+            planned: Value::Null,
+            requires_replace: vec![],
+            diags: Diagnostics::new(),
+        };
+    }
+    let mut planned = proposed.clone();
+    let prior_opt = (!prior.is_null()).then_some(prior.clone());
+    let mut requires_replace = Vec::new();
+    {
+        let changed = match &prior_opt {
+            None => true,
+            Some(p) => schema
+                .attributes
+                .iter()
+                .filter(|a| !a.write_only)
+                .any(|a| proposed.get(&a.name) != p.get(&a.name)),
+        };
+        let m = planned.attrs_mut().expect("object");
+        for a in &schema.attributes {
+            if a.write_only {
+                m.insert(a.name.clone(), Value::Null);
+                continue;
+            }
+            if a.computed && config.get(&a.name).is_null() && changed {
+                let keep = a.use_state_for_unknown && prior_opt.is_some();
+                if !keep {
+                    m.insert(a.name.clone(), Value::Unknown);
+                }
+            }
+            if a.requires_replace {
+                if let Some(p) = &prior_opt {
+                    let new = proposed.get(&a.name);
+                    if new != p.get(&a.name) {
+                        requires_replace.push(AttrPath::attr(a.name.clone()));
+                    }
+                }
+            }
+        }
+    }
+    let req = PlanRequest {
+        prior: prior_opt.clone(),
+        config: config.clone(),
+        planned,
+        requires_replace,
+        diags: Diagnostics::new(),
+    };
+    let out = r.plan(ctx, req).await;
+    let mut planned = out.planned.conform(&ty);
+    null_write_only(schema, &mut planned);
+    let mut diags = out.diags;
+    diags.extend(check_plan(schema, &config, prior_opt.as_ref(), &planned));
+    PlanOutcome {
+        planned,
+        requires_replace: out.requires_replace,
+        diags,
+    }
+}
+
+/// Terraform's rules for a planned value: a non-computed attribute is
+/// planned exactly as configured; an optional+computed attribute set in the
+/// config likewise; write-only attributes are null.
+pub fn check_plan(schema: &Schema, config: &Value, _prior: Option<&Value>, planned: &Value) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    for a in &schema.attributes {
+        let p = planned.get(&a.name);
+        let c = config.get(&a.name);
+        if a.write_only {
+            if !p.is_null() {
+                invariant(&mut d, &a.name, "planned a value for a write-only attribute");
+            }
+            continue;
+        }
+        let must_match_config = !a.computed || !c.is_null();
+        if must_match_config && p != c {
+            invariant(
+                &mut d,
+                &a.name,
+                "planned a value that differs from the configuration",
+            );
+        }
+    }
+    d
+}
+
+/// Terraform's rules for an applied value: wholly known, equal to the plan
+/// wherever the plan was known, write-only attributes null.
+pub fn check_apply(schema: &Schema, planned: &Value, new: &Value) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    for a in &schema.attributes {
+        let n = new.get(&a.name);
+        if a.write_only {
+            if !n.is_null() {
+                invariant(&mut d, &a.name, "stored a write-only attribute");
+            }
+            continue;
+        }
+        if n.contains_unknown() {
+            invariant(&mut d, &a.name, "left the value unknown after apply");
+            continue;
+        }
+        let p = planned.get(&a.name);
+        if !compatible(p, n) {
+            invariant(
+                &mut d,
+                &a.name,
+                "returned a value after apply that differs from the planned value",
+            );
+        }
+    }
+    d
+}
+
+/// Whether `new` keeps every known part of `planned`.
+fn compatible(planned: &Value, new: &Value) -> bool {
+    match (planned, new) {
+        (Value::Unknown, _) => true,
+        (Value::List(a), Value::List(b)) | (Value::Tuple(a), Value::Tuple(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| compatible(x, y))
+        }
+        // A set with unknown elements may collapse or grow: nothing to hold.
+        (Value::Set(a), Value::Set(_)) if a.iter().any(Value::contains_unknown) => true,
+        (Value::Map(a), Value::Map(b)) | (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter().all(|(k, x)| b.get(k).is_some_and(|y| compatible(x, y)))
+        }
+        (a, b) => a == b,
+    }
+}
+
+fn invariant(d: &mut Diagnostics, attr: &str, what: &str) {
+    d.error_at(
+        AttrPath::attr(attr),
+        "Provider produced an invalid result",
+        format!(
+            "The provider {what} for attribute {attr:?}. This is a bug in the provider; please report it."
+        ),
+    );
+}
+
+/// Applies a planned change: create, update or delete.
+pub async fn apply(
+    r: &dyn DynResource,
+    schema: &Schema,
+    ctx: &Context,
+    prior: Value,
+    planned: Value,
+    config: Value,
+) -> (Value, Diagnostics) {
+    let ty = schema.ty();
+    if planned.is_null() {
+        let d = r.delete(ctx, prior.clone()).await;
+        // A failed delete keeps the object in state.
+        return (if d.has_errors() { prior } else { Value::Null }, d);
+    }
+    let creating = prior.is_null();
+    let (res, mut d) = if creating {
+        r.create(ctx, planned.clone(), config).await
+    } else {
+        r.update(ctx, prior.clone(), planned.clone(), config).await
+    };
+    let Some(new) = res else {
+        if !d.has_errors() {
+            d.error(
+                "Provider returned no result",
+                format!("{} returned neither a new state nor an error.", r.type_name()),
+            );
+        }
+        return (if creating { Value::Null } else { prior }, d);
+    };
+    let mut new = new.conform(&ty);
+    null_write_only(schema, &mut new);
+    if d.has_errors() {
+        return (unknown_to_null(new), d);
+    }
+    d.extend(check_apply(schema, &planned, &new));
+    if d.has_errors() {
+        new = unknown_to_null(new);
+    }
+    (new, d)
+}
+
+/// Refreshes state; `Value::Null` when the object is gone.
+pub async fn read(r: &dyn DynResource, schema: &Schema, ctx: &Context, state: Value) -> (Value, Diagnostics) {
+    if state.is_null() {
+        return (Value::Null, Diagnostics::new());
+    }
+    let (res, mut d) = r.read(ctx, state.clone()).await;
+    if d.has_errors() {
+        return (state, d);
+    }
+    let mut new = res.map(|v| v.conform(&schema.ty())).unwrap_or(Value::Null);
+    null_write_only(schema, &mut new);
+    if new.contains_unknown() {
+        d.error(
+            "Provider produced an invalid result",
+            format!("{} returned unknown values from a read. This is a bug in the provider.", r.type_name()),
+        );
+        return (state, d);
+    }
+    (new, d)
+}
+
+/// Builds the imported state from the user's ID.
+pub async fn import(r: &dyn DynResource, schema: &Schema, ctx: &Context, id: &str) -> (Value, Diagnostics) {
+    let (res, d) = r.import(ctx, id).await;
+    let mut v = res.map(|v| v.conform(&schema.ty())).unwrap_or(Value::Null);
+    null_write_only(schema, &mut v);
+    (unknown_to_null(v), d)
+}
+
+/// Reads a data source; the result keeps the configured arguments.
+pub async fn read_data(d: &dyn DynDataSource, schema: &Schema, ctx: &Context, config: Value) -> (Value, Diagnostics) {
+    let (res, mut diags) = d.read(ctx, config.clone()).await;
+    let Some(v) = res else {
+        return (Value::Null, diags);
+    };
+    let mut v = v.conform(&schema.ty());
+    null_write_only(schema, &mut v);
+    if !diags.has_errors() {
+        for a in &schema.attributes {
+            let (c, n) = (config.get(&a.name), v.get(&a.name));
+            if n.contains_unknown() {
+                invariant(&mut diags, &a.name, "left the value unknown after a read");
+            } else if !a.computed && !a.write_only && c != n {
+                invariant(&mut diags, &a.name, "changed a configured argument in a read");
+            }
+        }
+    }
+    (unknown_to_null(v), diags)
+}
+
+/// Opens an ephemeral resource.
+pub async fn open_ephemeral(e: &dyn DynEphemeral, schema: &Schema, ctx: &Context, config: Value) -> (Value, Diagnostics) {
+    let (res, mut diags) = e.open(ctx, config).await;
+    let v = res.map(|v| v.conform(&schema.ty())).unwrap_or(Value::Null);
+    if v.contains_unknown() && !diags.has_errors() {
+        diags.error(
+            "Provider produced an invalid result",
+            format!("{} returned unknown values when opened. This is a bug in the provider.", e.type_name()),
+        );
+    }
+    (unknown_to_null(v), diags)
+}
