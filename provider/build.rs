@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proto_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../proto");
-    let files = [proto_dir.join("tfplugin6.proto"), proto_dir.join("plugin.proto")];
+    let files = [
+        proto_dir.join("tfplugin6.proto"),
+        proto_dir.join("plugin.proto"),
+    ];
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
     }

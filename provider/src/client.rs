@@ -30,7 +30,10 @@ impl ApiClient {
             .timeout(Duration::from_secs(60))
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
-            .user_agent(concat!("terraform-provider-partner/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!(
+                "terraform-provider-partner/",
+                env!("CARGO_PKG_VERSION")
+            ))
             .build()
             .map_err(|e| format!("could not build the HTTP client: {e}"))?;
         Ok(ApiClient {

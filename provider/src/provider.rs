@@ -63,11 +63,13 @@ impl Registry {
     }
     pub fn resource<R: DynResource + 'static>(&mut self, res: R) {
         let schema = res.schema();
-        self.resources.insert(res.type_name(), (Arc::new(res), schema));
+        self.resources
+            .insert(res.type_name(), (Arc::new(res), schema));
     }
     pub fn data_source<D: DynDataSource + 'static>(&mut self, ds: D) {
         let schema = ds.schema();
-        self.data_sources.insert(ds.type_name(), (Arc::new(ds), schema));
+        self.data_sources
+            .insert(ds.type_name(), (Arc::new(ds), schema));
     }
     pub fn ephemeral<E: DynEphemeral + 'static>(&mut self, e: E) {
         let schema = e.schema();

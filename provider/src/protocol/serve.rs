@@ -65,8 +65,16 @@ pub fn listen_unix() -> std::io::Result<Bound> {
 /// (used where unix sockets are not available, or when
 /// PARTNER_PLUGIN_NETWORK=tcp).
 pub fn listen_tcp() -> std::io::Result<Bound> {
-    let env_port = |k: &str, d: u16| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
-    let (min, max) = (env_port("PLUGIN_MIN_PORT", 10000), env_port("PLUGIN_MAX_PORT", 25000));
+    let env_port = |k: &str, d: u16| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (min, max) = (
+        env_port("PLUGIN_MIN_PORT", 10000),
+        env_port("PLUGIN_MAX_PORT", 25000),
+    );
     let mut last = std::io::Error::other(format!("no free port in {min}..={max}"));
     for port in min..=max {
         match std::net::TcpListener::bind(("127.0.0.1", port)) {
@@ -113,10 +121,16 @@ impl AsyncWrite for Conn {
     ) -> std::task::Poll<std::io::Result<usize>> {
         std::pin::Pin::new(&mut *self.0).poll_write(cx, buf)
     }
-    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut *self.0).poll_flush(cx)
     }
-    fn poll_shutdown(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut *self.0).poll_shutdown(cx)
     }
     fn poll_write_vectored(
@@ -174,7 +188,9 @@ fn incoming(
                             Ok(s) => {
                                 let _ = tx.send(Ok(Conn(Box::new(s)))).await;
                             }
-                            Err(e) => crate::warn!("TLS handshake with the plugin client failed: {e}"),
+                            Err(e) => {
+                                crate::warn!("TLS handshake with the plugin client failed: {e}")
+                            }
                         }
                     });
                 }
@@ -255,7 +271,11 @@ fn offers_protocol_6(v: &str) -> bool {
 /// Entry point of the binary; returns the process exit code.
 pub fn main(args: &[String]) -> i32 {
     let debug_mode = args.iter().any(|a| a == "--debug" || a == "-debug");
-    let result = if debug_mode { run_debug() } else { run_plugin() };
+    let result = if debug_mode {
+        run_debug()
+    } else {
+        run_plugin()
+    };
     match result {
         Ok(()) => 0,
         Err(e) => {
@@ -279,18 +299,20 @@ fn run_plugin() -> Result<(), String> {
     }
     let rt = runtime()?;
     rt.block_on(async {
-        let bound = if cfg!(unix) && std::env::var("PARTNER_PLUGIN_NETWORK").as_deref() != Ok("tcp") {
-            listen_unix()
-        } else {
-            listen_tcp()
-        }
-        .map_err(|e| format!("could not listen: {e}"))?;
+        let bound =
+            if cfg!(unix) && std::env::var("PARTNER_PLUGIN_NETWORK").as_deref() != Ok("tcp") {
+                listen_unix()
+            } else {
+                listen_tcp()
+            }
+            .map_err(|e| format!("could not listen: {e}"))?;
         let (tls, cert_b64) = match std::env::var("PLUGIN_CLIENT_CERT") {
             Ok(pem) if !pem.is_empty() => {
                 let client = tls::parse_client_cert(&pem)?;
                 let cert = tls::generate_cert()?;
                 let cfg = tls::server_config(client, &cert)?;
-                let b64 = base64::engine::general_purpose::STANDARD_NO_PAD.encode(cert.der.as_ref());
+                let b64 =
+                    base64::engine::general_purpose::STANDARD_NO_PAD.encode(cert.der.as_ref());
                 (Some(Arc::new(cfg)), b64)
             }
             _ => (None, String::new()),
@@ -301,7 +323,11 @@ fn run_plugin() -> Result<(), String> {
             out.write_all(line.as_bytes()).map_err(|e| e.to_string())?;
             out.flush().map_err(|e| e.to_string())?;
         }
-        crate::debug!("serving plugin protocol 6 on {} {}", bound.network, bound.addr);
+        crate::debug!(
+            "serving plugin protocol 6 on {} {}",
+            bound.network,
+            bound.addr
+        );
         let Bound { sock, dir, .. } = bound;
         let r = serve(sock, tls, false).await;
         drop(dir);

@@ -5,7 +5,7 @@
 use super::convert::{self, decode, encode};
 use super::tfplugin6 as pb;
 use crate::provider::{self, Registry};
-use crate::tf::{engine, Context, Diagnostics, Value};
+use crate::tf::{Context, Diagnostics, Value, engine};
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use tokio_stream::Stream;
@@ -41,7 +41,10 @@ fn unknown_type(kind: &str, name: &str) -> Vec<pb::Diagnostic> {
 }
 
 fn bad_value(what: &str, e: String) -> Vec<pb::Diagnostic> {
-    convert::error(&format!("Invalid {what}"), format!("The provider could not decode the {what}: {e}"))
+    convert::error(
+        &format!("Invalid {what}"),
+        format!("The provider could not decode the {what}: {e}"),
+    )
 }
 
 macro_rules! lookup {
@@ -72,7 +75,11 @@ macro_rules! decode_or_return {
     };
 }
 
-fn encode_result(v: &Value, ty: &crate::tf::Type, d: &mut Vec<pb::Diagnostic>) -> Option<pb::DynamicValue> {
+fn encode_result(
+    v: &Value,
+    ty: &crate::tf::Type,
+    d: &mut Vec<pb::Diagnostic>,
+) -> Option<pb::DynamicValue> {
     match encode(v, ty) {
         Ok(x) => Some(x),
         Err(e) => {
@@ -96,89 +103,211 @@ fn server_capabilities() -> pb::ServerCapabilities {
 
 #[tonic::async_trait]
 impl pb::provider_server::Provider for ProviderService {
-    async fn get_metadata(&self, _: Request<pb::get_metadata::Request>) -> Rpc<pb::get_metadata::Response> {
+    async fn get_metadata(
+        &self,
+        _: Request<pb::get_metadata::Request>,
+    ) -> Rpc<pb::get_metadata::Response> {
         use pb::get_metadata as m;
         Ok(Response::new(m::Response {
             server_capabilities: Some(server_capabilities()),
-            resources: self.reg.resources.keys().map(|k| m::ResourceMetadata { type_name: k.to_string() }).collect(),
-            data_sources: self.reg.data_sources.keys().map(|k| m::DataSourceMetadata { type_name: k.to_string() }).collect(),
-            ephemeral_resources: self.reg.ephemerals.keys().map(|k| m::EphemeralMetadata { type_name: k.to_string() }).collect(),
+            resources: self
+                .reg
+                .resources
+                .keys()
+                .map(|k| m::ResourceMetadata {
+                    type_name: k.to_string(),
+                })
+                .collect(),
+            data_sources: self
+                .reg
+                .data_sources
+                .keys()
+                .map(|k| m::DataSourceMetadata {
+                    type_name: k.to_string(),
+                })
+                .collect(),
+            ephemeral_resources: self
+                .reg
+                .ephemerals
+                .keys()
+                .map(|k| m::EphemeralMetadata {
+                    type_name: k.to_string(),
+                })
+                .collect(),
             ..Default::default()
         }))
     }
 
-    async fn get_provider_schema(&self, _: Request<pb::get_provider_schema::Request>) -> Rpc<pb::get_provider_schema::Response> {
+    async fn get_provider_schema(
+        &self,
+        _: Request<pb::get_provider_schema::Request>,
+    ) -> Rpc<pb::get_provider_schema::Response> {
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(convert::schema(&self.reg.provider_schema)),
-            resource_schemas: self.reg.resources.iter().map(|(k, (_, s))| (k.to_string(), convert::schema(s))).collect(),
-            data_source_schemas: self.reg.data_sources.iter().map(|(k, (_, s))| (k.to_string(), convert::schema(s))).collect(),
-            ephemeral_resource_schemas: self.reg.ephemerals.iter().map(|(k, (_, s))| (k.to_string(), convert::schema(s))).collect(),
+            resource_schemas: self
+                .reg
+                .resources
+                .iter()
+                .map(|(k, (_, s))| (k.to_string(), convert::schema(s)))
+                .collect(),
+            data_source_schemas: self
+                .reg
+                .data_sources
+                .iter()
+                .map(|(k, (_, s))| (k.to_string(), convert::schema(s)))
+                .collect(),
+            ephemeral_resource_schemas: self
+                .reg
+                .ephemerals
+                .iter()
+                .map(|(k, (_, s))| (k.to_string(), convert::schema(s)))
+                .collect(),
             server_capabilities: Some(server_capabilities()),
             ..Default::default()
         }))
     }
 
-    async fn validate_provider_config(&self, req: Request<pb::validate_provider_config::Request>) -> Rpc<pb::validate_provider_config::Response> {
+    async fn validate_provider_config(
+        &self,
+        req: Request<pb::validate_provider_config::Request>,
+    ) -> Rpc<pb::validate_provider_config::Response> {
         let req = req.into_inner();
-        let config = decode_or_return!(req.config.as_ref(), &self.reg.provider_schema.ty(), "provider configuration", validate_provider_config);
+        let config = decode_or_return!(
+            req.config.as_ref(),
+            &self.reg.provider_schema.ty(),
+            "provider configuration",
+            validate_provider_config
+        );
         let mut d = Diagnostics::new();
         provider::validate_config(&config, &mut d);
-        Ok(Response::new(pb::validate_provider_config::Response { diagnostics: convert::diags(d) }))
+        Ok(Response::new(pb::validate_provider_config::Response {
+            diagnostics: convert::diags(d),
+        }))
     }
 
-    async fn validate_resource_config(&self, req: Request<pb::validate_resource_config::Request>) -> Rpc<pb::validate_resource_config::Response> {
+    async fn validate_resource_config(
+        &self,
+        req: Request<pb::validate_resource_config::Request>,
+    ) -> Rpc<pb::validate_resource_config::Response> {
         let req = req.into_inner();
-        let (r, schema) = lookup!(self.reg.resources, req.type_name, "resource", validate_resource_config);
-        let config = decode_or_return!(req.config.as_ref(), &schema.ty(), "configuration", validate_resource_config);
+        let (r, schema) = lookup!(
+            self.reg.resources,
+            req.type_name,
+            "resource",
+            validate_resource_config
+        );
+        let config = decode_or_return!(
+            req.config.as_ref(),
+            &schema.ty(),
+            "configuration",
+            validate_resource_config
+        );
         let mut d = Diagnostics::new();
-        let wo_allowed = req.client_capabilities.as_ref().is_some_and(|c| c.write_only_attributes_allowed);
+        let wo_allowed = req
+            .client_capabilities
+            .as_ref()
+            .is_some_and(|c| c.write_only_attributes_allowed);
         if !wo_allowed {
             for a in schema.attributes.iter().filter(|a| a.write_only) {
                 if !config.get(&a.name).is_null() {
                     d.error_at(
                         crate::tf::AttrPath::attr(a.name.clone()),
                         "Write-only attribute not supported",
-                        format!("{} is write-only, which needs Terraform 1.11 or later.", a.name),
+                        format!(
+                            "{} is write-only, which needs Terraform 1.11 or later.",
+                            a.name
+                        ),
                     );
                 }
             }
         }
         r.validate(&config, &mut d);
-        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: convert::diags(d) }))
+        Ok(Response::new(pb::validate_resource_config::Response {
+            diagnostics: convert::diags(d),
+        }))
     }
 
-    async fn validate_data_resource_config(&self, req: Request<pb::validate_data_resource_config::Request>) -> Rpc<pb::validate_data_resource_config::Response> {
+    async fn validate_data_resource_config(
+        &self,
+        req: Request<pb::validate_data_resource_config::Request>,
+    ) -> Rpc<pb::validate_data_resource_config::Response> {
         let req = req.into_inner();
-        let (ds, schema) = lookup!(self.reg.data_sources, req.type_name, "data source", validate_data_resource_config);
-        let config = decode_or_return!(req.config.as_ref(), &schema.ty(), "configuration", validate_data_resource_config);
+        let (ds, schema) = lookup!(
+            self.reg.data_sources,
+            req.type_name,
+            "data source",
+            validate_data_resource_config
+        );
+        let config = decode_or_return!(
+            req.config.as_ref(),
+            &schema.ty(),
+            "configuration",
+            validate_data_resource_config
+        );
         let mut d = Diagnostics::new();
         ds.validate(&config, &mut d);
-        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: convert::diags(d) }))
+        Ok(Response::new(pb::validate_data_resource_config::Response {
+            diagnostics: convert::diags(d),
+        }))
     }
 
-    async fn validate_ephemeral_resource_config(&self, req: Request<pb::validate_ephemeral_resource_config::Request>) -> Rpc<pb::validate_ephemeral_resource_config::Response> {
+    async fn validate_ephemeral_resource_config(
+        &self,
+        req: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> Rpc<pb::validate_ephemeral_resource_config::Response> {
         let req = req.into_inner();
-        let (e, schema) = lookup!(self.reg.ephemerals, req.type_name, "ephemeral resource", validate_ephemeral_resource_config);
-        let config = decode_or_return!(req.config.as_ref(), &schema.ty(), "configuration", validate_ephemeral_resource_config);
+        let (e, schema) = lookup!(
+            self.reg.ephemerals,
+            req.type_name,
+            "ephemeral resource",
+            validate_ephemeral_resource_config
+        );
+        let config = decode_or_return!(
+            req.config.as_ref(),
+            &schema.ty(),
+            "configuration",
+            validate_ephemeral_resource_config
+        );
         let mut d = Diagnostics::new();
         e.validate(&config, &mut d);
-        Ok(Response::new(pb::validate_ephemeral_resource_config::Response { diagnostics: convert::diags(d) }))
+        Ok(Response::new(
+            pb::validate_ephemeral_resource_config::Response {
+                diagnostics: convert::diags(d),
+            },
+        ))
     }
 
-    async fn upgrade_resource_state(&self, req: Request<pb::upgrade_resource_state::Request>) -> Rpc<pb::upgrade_resource_state::Response> {
+    async fn upgrade_resource_state(
+        &self,
+        req: Request<pb::upgrade_resource_state::Request>,
+    ) -> Rpc<pb::upgrade_resource_state::Response> {
         let req = req.into_inner();
-        let (_, schema) = lookup!(self.reg.resources, req.type_name, "resource", upgrade_resource_state);
+        let (_, schema) = lookup!(
+            self.reg.resources,
+            req.type_name,
+            "resource",
+            upgrade_resource_state
+        );
         let ty = schema.ty();
         let raw = req.raw_state.unwrap_or_default();
         if raw.json.is_empty() {
             return Ok(Response::new(pb::upgrade_resource_state::Response {
-                diagnostics: convert::error("Unsupported state format", "The stored state has no JSON form (flatmap state from Terraform 0.11 is not supported)."),
+                diagnostics: convert::error(
+                    "Unsupported state format",
+                    "The stored state has no JSON form (flatmap state from Terraform 0.11 is not supported).",
+                ),
                 ..Default::default()
             }));
         }
         if req.version > schema.version {
             return Ok(Response::new(pb::upgrade_resource_state::Response {
-                diagnostics: convert::error("State from a newer provider", format!("The stored state has schema version {}, newer than this provider's {}. Upgrade the provider.", req.version, schema.version)),
+                diagnostics: convert::error(
+                    "State from a newer provider",
+                    format!(
+                        "The stored state has schema version {}, newer than this provider's {}. Upgrade the provider.",
+                        req.version, schema.version
+                    ),
+                ),
                 ..Default::default()
             }));
         }
@@ -193,80 +322,182 @@ impl pb::provider_server::Provider for ProviderService {
                 None
             }
         };
-        Ok(Response::new(pb::upgrade_resource_state::Response { upgraded_state, diagnostics }))
+        Ok(Response::new(pb::upgrade_resource_state::Response {
+            upgraded_state,
+            diagnostics,
+        }))
     }
 
-    async fn get_resource_identity_schemas(&self, _: Request<pb::get_resource_identity_schemas::Request>) -> Rpc<pb::get_resource_identity_schemas::Response> {
-        Ok(Response::new(pb::get_resource_identity_schemas::Response::default()))
+    async fn get_resource_identity_schemas(
+        &self,
+        _: Request<pb::get_resource_identity_schemas::Request>,
+    ) -> Rpc<pb::get_resource_identity_schemas::Response> {
+        Ok(Response::new(
+            pb::get_resource_identity_schemas::Response::default(),
+        ))
     }
 
-    async fn upgrade_resource_identity(&self, _: Request<pb::upgrade_resource_identity::Request>) -> Rpc<pb::upgrade_resource_identity::Response> {
-        Err(Status::unimplemented("resource identity is not supported by this provider"))
+    async fn upgrade_resource_identity(
+        &self,
+        _: Request<pb::upgrade_resource_identity::Request>,
+    ) -> Rpc<pb::upgrade_resource_identity::Response> {
+        Err(Status::unimplemented(
+            "resource identity is not supported by this provider",
+        ))
     }
 
-    async fn configure_provider(&self, req: Request<pb::configure_provider::Request>) -> Rpc<pb::configure_provider::Response> {
+    async fn configure_provider(
+        &self,
+        req: Request<pb::configure_provider::Request>,
+    ) -> Rpc<pb::configure_provider::Response> {
         let req = req.into_inner();
-        let config = decode_or_return!(req.config.as_ref(), &self.reg.provider_schema.ty(), "provider configuration", configure_provider);
+        let config = decode_or_return!(
+            req.config.as_ref(),
+            &self.reg.provider_schema.ty(),
+            "provider configuration",
+            configure_provider
+        );
         let mut d = Diagnostics::new();
         if let Some(client) = provider::configure(&config, &mut d) {
             crate::debug!("provider configured for {}", client.endpoint);
-            let ctx = Context { client: Some(Arc::new(client)), terraform_version: req.terraform_version };
+            let ctx = Context {
+                client: Some(Arc::new(client)),
+                terraform_version: req.terraform_version,
+            };
             if let Ok(mut g) = self.ctx.write() {
                 *g = Arc::new(ctx);
             }
         }
-        Ok(Response::new(pb::configure_provider::Response { diagnostics: convert::diags(d) }))
+        Ok(Response::new(pb::configure_provider::Response {
+            diagnostics: convert::diags(d),
+        }))
     }
 
-    async fn read_resource(&self, req: Request<pb::read_resource::Request>) -> Rpc<pb::read_resource::Response> {
+    async fn read_resource(
+        &self,
+        req: Request<pb::read_resource::Request>,
+    ) -> Rpc<pb::read_resource::Response> {
         let req = req.into_inner();
         let (r, schema) = lookup!(self.reg.resources, req.type_name, "resource", read_resource);
         let ty = schema.ty();
-        let state = decode_or_return!(req.current_state.as_ref(), &ty, "current state", read_resource);
+        let state = decode_or_return!(
+            req.current_state.as_ref(),
+            &ty,
+            "current state",
+            read_resource
+        );
         let ctx = self.ctx();
         let (new, d) = engine::read(r.as_ref(), schema, &ctx, state).await;
         let mut diagnostics = convert::diags(d);
         let new_state = encode_result(&new, &ty, &mut diagnostics);
-        Ok(Response::new(pb::read_resource::Response { new_state, diagnostics, private: req.private, ..Default::default() }))
+        Ok(Response::new(pb::read_resource::Response {
+            new_state,
+            diagnostics,
+            private: req.private,
+            ..Default::default()
+        }))
     }
 
-    async fn plan_resource_change(&self, req: Request<pb::plan_resource_change::Request>) -> Rpc<pb::plan_resource_change::Response> {
+    async fn plan_resource_change(
+        &self,
+        req: Request<pb::plan_resource_change::Request>,
+    ) -> Rpc<pb::plan_resource_change::Response> {
         let req = req.into_inner();
-        let (r, schema) = lookup!(self.reg.resources, req.type_name, "resource", plan_resource_change);
+        let (r, schema) = lookup!(
+            self.reg.resources,
+            req.type_name,
+            "resource",
+            plan_resource_change
+        );
         let ty = schema.ty();
-        let prior = decode_or_return!(req.prior_state.as_ref(), &ty, "prior state", plan_resource_change);
-        let proposed = decode_or_return!(req.proposed_new_state.as_ref(), &ty, "proposed new state", plan_resource_change);
-        let config = decode_or_return!(req.config.as_ref(), &ty, "configuration", plan_resource_change);
+        let prior = decode_or_return!(
+            req.prior_state.as_ref(),
+            &ty,
+            "prior state",
+            plan_resource_change
+        );
+        let proposed = decode_or_return!(
+            req.proposed_new_state.as_ref(),
+            &ty,
+            "proposed new state",
+            plan_resource_change
+        );
+        let config = decode_or_return!(
+            req.config.as_ref(),
+            &ty,
+            "configuration",
+            plan_resource_change
+        );
         let ctx = self.ctx();
         let out = engine::plan(r.as_ref(), schema, &ctx, prior, proposed, config).await;
         let mut diagnostics = convert::diags(out.diags);
         let planned_state = encode_result(&out.planned, &ty, &mut diagnostics);
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state,
-            requires_replace: out.requires_replace.into_iter().map(convert::path).collect(),
+            requires_replace: out
+                .requires_replace
+                .into_iter()
+                .map(convert::path)
+                .collect(),
             planned_private: req.prior_private,
             diagnostics,
             ..Default::default()
         }))
     }
 
-    async fn apply_resource_change(&self, req: Request<pb::apply_resource_change::Request>) -> Rpc<pb::apply_resource_change::Response> {
+    async fn apply_resource_change(
+        &self,
+        req: Request<pb::apply_resource_change::Request>,
+    ) -> Rpc<pb::apply_resource_change::Response> {
         let req = req.into_inner();
-        let (r, schema) = lookup!(self.reg.resources, req.type_name, "resource", apply_resource_change);
+        let (r, schema) = lookup!(
+            self.reg.resources,
+            req.type_name,
+            "resource",
+            apply_resource_change
+        );
         let ty = schema.ty();
-        let prior = decode_or_return!(req.prior_state.as_ref(), &ty, "prior state", apply_resource_change);
-        let planned = decode_or_return!(req.planned_state.as_ref(), &ty, "planned state", apply_resource_change);
-        let config = decode_or_return!(req.config.as_ref(), &ty, "configuration", apply_resource_change);
+        let prior = decode_or_return!(
+            req.prior_state.as_ref(),
+            &ty,
+            "prior state",
+            apply_resource_change
+        );
+        let planned = decode_or_return!(
+            req.planned_state.as_ref(),
+            &ty,
+            "planned state",
+            apply_resource_change
+        );
+        let config = decode_or_return!(
+            req.config.as_ref(),
+            &ty,
+            "configuration",
+            apply_resource_change
+        );
         let ctx = self.ctx();
         let (new, d) = engine::apply(r.as_ref(), schema, &ctx, prior, planned, config).await;
         let mut diagnostics = convert::diags(d);
         let new_state = encode_result(&new, &ty, &mut diagnostics);
-        Ok(Response::new(pb::apply_resource_change::Response { new_state, private: req.planned_private, diagnostics, ..Default::default() }))
+        Ok(Response::new(pb::apply_resource_change::Response {
+            new_state,
+            private: req.planned_private,
+            diagnostics,
+            ..Default::default()
+        }))
     }
 
-    async fn import_resource_state(&self, req: Request<pb::import_resource_state::Request>) -> Rpc<pb::import_resource_state::Response> {
+    async fn import_resource_state(
+        &self,
+        req: Request<pb::import_resource_state::Request>,
+    ) -> Rpc<pb::import_resource_state::Response> {
         let req = req.into_inner();
-        let (r, schema) = lookup!(self.reg.resources, req.type_name, "resource", import_resource_state);
+        let (r, schema) = lookup!(
+            self.reg.resources,
+            req.type_name,
+            "resource",
+            import_resource_state
+        );
         let ty = schema.ty();
         let ctx = self.ctx();
         let (state, d) = engine::import(r.as_ref(), schema, &ctx, &req.id).await;
@@ -280,104 +511,209 @@ impl pb::provider_server::Provider for ProviderService {
                 ..Default::default()
             }]
         };
-        Ok(Response::new(pb::import_resource_state::Response { imported_resources, diagnostics, ..Default::default() }))
+        Ok(Response::new(pb::import_resource_state::Response {
+            imported_resources,
+            diagnostics,
+            ..Default::default()
+        }))
     }
 
-    async fn move_resource_state(&self, _: Request<pb::move_resource_state::Request>) -> Rpc<pb::move_resource_state::Response> {
-        Err(Status::unimplemented("moving resource state is not supported by this provider"))
+    async fn move_resource_state(
+        &self,
+        _: Request<pb::move_resource_state::Request>,
+    ) -> Rpc<pb::move_resource_state::Response> {
+        Err(Status::unimplemented(
+            "moving resource state is not supported by this provider",
+        ))
     }
 
-    async fn read_data_source(&self, req: Request<pb::read_data_source::Request>) -> Rpc<pb::read_data_source::Response> {
+    async fn read_data_source(
+        &self,
+        req: Request<pb::read_data_source::Request>,
+    ) -> Rpc<pb::read_data_source::Response> {
         let req = req.into_inner();
-        let (ds, schema) = lookup!(self.reg.data_sources, req.type_name, "data source", read_data_source);
+        let (ds, schema) = lookup!(
+            self.reg.data_sources,
+            req.type_name,
+            "data source",
+            read_data_source
+        );
         let ty = schema.ty();
         let config = decode_or_return!(req.config.as_ref(), &ty, "configuration", read_data_source);
         let ctx = self.ctx();
         let (v, d) = engine::read_data(ds.as_ref(), schema, &ctx, config).await;
         let mut diagnostics = convert::diags(d);
         let state = encode_result(&v, &ty, &mut diagnostics);
-        Ok(Response::new(pb::read_data_source::Response { state, diagnostics, ..Default::default() }))
+        Ok(Response::new(pb::read_data_source::Response {
+            state,
+            diagnostics,
+            ..Default::default()
+        }))
     }
 
-    async fn generate_resource_config(&self, _: Request<pb::generate_resource_config::Request>) -> Rpc<pb::generate_resource_config::Response> {
-        Err(Status::unimplemented("config generation is not supported by this provider"))
+    async fn generate_resource_config(
+        &self,
+        _: Request<pb::generate_resource_config::Request>,
+    ) -> Rpc<pb::generate_resource_config::Response> {
+        Err(Status::unimplemented(
+            "config generation is not supported by this provider",
+        ))
     }
 
-    async fn open_ephemeral_resource(&self, req: Request<pb::open_ephemeral_resource::Request>) -> Rpc<pb::open_ephemeral_resource::Response> {
+    async fn open_ephemeral_resource(
+        &self,
+        req: Request<pb::open_ephemeral_resource::Request>,
+    ) -> Rpc<pb::open_ephemeral_resource::Response> {
         let req = req.into_inner();
-        let (e, schema) = lookup!(self.reg.ephemerals, req.type_name, "ephemeral resource", open_ephemeral_resource);
+        let (e, schema) = lookup!(
+            self.reg.ephemerals,
+            req.type_name,
+            "ephemeral resource",
+            open_ephemeral_resource
+        );
         let ty = schema.ty();
-        let config = decode_or_return!(req.config.as_ref(), &ty, "configuration", open_ephemeral_resource);
+        let config = decode_or_return!(
+            req.config.as_ref(),
+            &ty,
+            "configuration",
+            open_ephemeral_resource
+        );
         let ctx = self.ctx();
         let (v, d) = engine::open_ephemeral(e.as_ref(), schema, &ctx, config).await;
         let mut diagnostics = convert::diags(d);
         let result = encode_result(&v, &ty, &mut diagnostics);
-        Ok(Response::new(pb::open_ephemeral_resource::Response { result, diagnostics, ..Default::default() }))
+        Ok(Response::new(pb::open_ephemeral_resource::Response {
+            result,
+            diagnostics,
+            ..Default::default()
+        }))
     }
 
-    async fn renew_ephemeral_resource(&self, _: Request<pb::renew_ephemeral_resource::Request>) -> Rpc<pb::renew_ephemeral_resource::Response> {
+    async fn renew_ephemeral_resource(
+        &self,
+        _: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> Rpc<pb::renew_ephemeral_resource::Response> {
         // No renew_at is ever returned, so Terraform has nothing to renew.
-        Ok(Response::new(pb::renew_ephemeral_resource::Response::default()))
+        Ok(Response::new(
+            pb::renew_ephemeral_resource::Response::default(),
+        ))
     }
 
-    async fn close_ephemeral_resource(&self, _: Request<pb::close_ephemeral_resource::Request>) -> Rpc<pb::close_ephemeral_resource::Response> {
-        Ok(Response::new(pb::close_ephemeral_resource::Response::default()))
+    async fn close_ephemeral_resource(
+        &self,
+        _: Request<pb::close_ephemeral_resource::Request>,
+    ) -> Rpc<pb::close_ephemeral_resource::Response> {
+        Ok(Response::new(
+            pb::close_ephemeral_resource::Response::default(),
+        ))
     }
 
     type ListResourceStream = BoxStream<pb::list_resource::Event>;
-    async fn list_resource(&self, _: Request<pb::list_resource::Request>) -> Rpc<Self::ListResourceStream> {
-        Err(Status::unimplemented("list resources are not supported by this provider"))
+    async fn list_resource(
+        &self,
+        _: Request<pb::list_resource::Request>,
+    ) -> Rpc<Self::ListResourceStream> {
+        Err(Status::unimplemented(
+            "list resources are not supported by this provider",
+        ))
     }
 
-    async fn validate_list_resource_config(&self, _: Request<pb::validate_list_resource_config::Request>) -> Rpc<pb::validate_list_resource_config::Response> {
-        Err(Status::unimplemented("list resources are not supported by this provider"))
+    async fn validate_list_resource_config(
+        &self,
+        _: Request<pb::validate_list_resource_config::Request>,
+    ) -> Rpc<pb::validate_list_resource_config::Response> {
+        Err(Status::unimplemented(
+            "list resources are not supported by this provider",
+        ))
     }
 
-    async fn get_functions(&self, _: Request<pb::get_functions::Request>) -> Rpc<pb::get_functions::Response> {
+    async fn get_functions(
+        &self,
+        _: Request<pb::get_functions::Request>,
+    ) -> Rpc<pb::get_functions::Response> {
         Ok(Response::new(pb::get_functions::Response::default()))
     }
 
-    async fn call_function(&self, _: Request<pb::call_function::Request>) -> Rpc<pb::call_function::Response> {
+    async fn call_function(
+        &self,
+        _: Request<pb::call_function::Request>,
+    ) -> Rpc<pb::call_function::Response> {
         Err(Status::unimplemented("this provider has no functions"))
     }
 
-    async fn validate_state_store_config(&self, _: Request<pb::validate_state_store::Request>) -> Rpc<pb::validate_state_store::Response> {
+    async fn validate_state_store_config(
+        &self,
+        _: Request<pb::validate_state_store::Request>,
+    ) -> Rpc<pb::validate_state_store::Response> {
         Err(Status::unimplemented("this provider has no state stores"))
     }
-    async fn configure_state_store(&self, _: Request<pb::configure_state_store::Request>) -> Rpc<pb::configure_state_store::Response> {
+    async fn configure_state_store(
+        &self,
+        _: Request<pb::configure_state_store::Request>,
+    ) -> Rpc<pb::configure_state_store::Response> {
         Err(Status::unimplemented("this provider has no state stores"))
     }
     type ReadStateBytesStream = BoxStream<pb::read_state_bytes::Response>;
-    async fn read_state_bytes(&self, _: Request<pb::read_state_bytes::Request>) -> Rpc<Self::ReadStateBytesStream> {
+    async fn read_state_bytes(
+        &self,
+        _: Request<pb::read_state_bytes::Request>,
+    ) -> Rpc<Self::ReadStateBytesStream> {
         Err(Status::unimplemented("this provider has no state stores"))
     }
-    async fn write_state_bytes(&self, _: Request<tonic::Streaming<pb::write_state_bytes::RequestChunk>>) -> Rpc<pb::write_state_bytes::Response> {
+    async fn write_state_bytes(
+        &self,
+        _: Request<tonic::Streaming<pb::write_state_bytes::RequestChunk>>,
+    ) -> Rpc<pb::write_state_bytes::Response> {
         Err(Status::unimplemented("this provider has no state stores"))
     }
-    async fn lock_state(&self, _: Request<pb::lock_state::Request>) -> Rpc<pb::lock_state::Response> {
+    async fn lock_state(
+        &self,
+        _: Request<pb::lock_state::Request>,
+    ) -> Rpc<pb::lock_state::Response> {
         Err(Status::unimplemented("this provider has no state stores"))
     }
-    async fn unlock_state(&self, _: Request<pb::unlock_state::Request>) -> Rpc<pb::unlock_state::Response> {
+    async fn unlock_state(
+        &self,
+        _: Request<pb::unlock_state::Request>,
+    ) -> Rpc<pb::unlock_state::Response> {
         Err(Status::unimplemented("this provider has no state stores"))
     }
-    async fn get_states(&self, _: Request<pb::get_states::Request>) -> Rpc<pb::get_states::Response> {
+    async fn get_states(
+        &self,
+        _: Request<pb::get_states::Request>,
+    ) -> Rpc<pb::get_states::Response> {
         Err(Status::unimplemented("this provider has no state stores"))
     }
-    async fn delete_state(&self, _: Request<pb::delete_state::Request>) -> Rpc<pb::delete_state::Response> {
+    async fn delete_state(
+        &self,
+        _: Request<pb::delete_state::Request>,
+    ) -> Rpc<pb::delete_state::Response> {
         Err(Status::unimplemented("this provider has no state stores"))
     }
-    async fn plan_action(&self, _: Request<pb::plan_action::Request>) -> Rpc<pb::plan_action::Response> {
+    async fn plan_action(
+        &self,
+        _: Request<pb::plan_action::Request>,
+    ) -> Rpc<pb::plan_action::Response> {
         Err(Status::unimplemented("this provider has no actions"))
     }
     type InvokeActionStream = BoxStream<pb::invoke_action::Event>;
-    async fn invoke_action(&self, _: Request<pb::invoke_action::Request>) -> Rpc<Self::InvokeActionStream> {
+    async fn invoke_action(
+        &self,
+        _: Request<pb::invoke_action::Request>,
+    ) -> Rpc<Self::InvokeActionStream> {
         Err(Status::unimplemented("this provider has no actions"))
     }
-    async fn validate_action_config(&self, _: Request<pb::validate_action_config::Request>) -> Rpc<pb::validate_action_config::Response> {
+    async fn validate_action_config(
+        &self,
+        _: Request<pb::validate_action_config::Request>,
+    ) -> Rpc<pb::validate_action_config::Response> {
         Err(Status::unimplemented("this provider has no actions"))
     }
 
-    async fn stop_provider(&self, _: Request<pb::stop_provider::Request>) -> Rpc<pb::stop_provider::Response> {
+    async fn stop_provider(
+        &self,
+        _: Request<pb::stop_provider::Request>,
+    ) -> Rpc<pb::stop_provider::Response> {
         self.stop.notify_waiters();
         Ok(Response::new(pb::stop_provider::Response::default()))
     }

@@ -28,7 +28,10 @@ pub struct Stdio;
 #[tonic::async_trait]
 impl gp::grpc_stdio_server::GrpcStdio for Stdio {
     type StreamStdioStream = BoxStream<gp::StdioData>;
-    async fn stream_stdio(&self, _: Request<()>) -> Result<Response<Self::StreamStdioStream>, Status> {
+    async fn stream_stdio(
+        &self,
+        _: Request<()>,
+    ) -> Result<Response<Self::StreamStdioStream>, Status> {
         Ok(Response::new(Box::pin(tokio_stream::pending())))
     }
 }

@@ -52,7 +52,9 @@ pub fn generate_cert() -> Result<ServerCert, String> {
     aws_lc_rs_fill(&mut serial);
     serial[0] &= 0x7f;
     p.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
-    let cert = p.self_signed(&key).map_err(|e| format!("signing the certificate: {e}"))?;
+    let cert = p
+        .self_signed(&key)
+        .map_err(|e| format!("signing the certificate: {e}"))?;
     Ok(ServerCert {
         der: cert.der().clone(),
         key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),

@@ -158,7 +158,12 @@ impl Resource for PartnerOrg {
         not_yet(diags, "create");
         None
     }
-    async fn read(&self, _ctx: &Context, state: OrgModel, _diags: &mut Diagnostics) -> Option<OrgModel> {
+    async fn read(
+        &self,
+        _ctx: &Context,
+        state: OrgModel,
+        _diags: &mut Diagnostics,
+    ) -> Option<OrgModel> {
         Some(state)
     }
     async fn update(

@@ -8,7 +8,8 @@ use crate::tf::{AttrPath, Diagnostics, Val};
 pub fn is_slug(s: &str) -> bool {
     let b = s.as_bytes();
     (1..=63).contains(&b.len())
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
 }
@@ -28,14 +29,17 @@ pub fn is_email(s: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
 }
 
 /// An OAuth scope token (RFC 6749): printable ASCII except space, `"` and
 /// `\`, at most 128 characters.
 pub fn is_scope(s: &str) -> bool {
     (1..=128).contains(&s.len())
-        && s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
 /// A calendar date `YYYY-MM-DD`.
@@ -79,7 +83,9 @@ pub fn date(v: &Val<String>, attr: &str, d: &mut Diagnostics) {
             d.error_at(
                 AttrPath::attr(attr),
                 "Invalid date",
-                format!("{attr} must be a date in the form YYYY-MM-DD, such as 2027-12-31; got {s:?}."),
+                format!(
+                    "{attr} must be a date in the form YYYY-MM-DD, such as 2027-12-31; got {s:?}."
+                ),
             );
         }
     }
@@ -91,7 +97,9 @@ pub fn timestamp(v: &Val<String>, attr: &str, d: &mut Diagnostics) {
             d.error_at(
                 AttrPath::attr(attr),
                 "Invalid timestamp",
-                format!("{attr} must be an RFC 3339 timestamp such as 2027-12-31T23:59:59Z; got {s:?}."),
+                format!(
+                    "{attr} must be an RFC 3339 timestamp such as 2027-12-31T23:59:59Z; got {s:?}."
+                ),
             );
         }
     }
@@ -116,7 +124,11 @@ pub fn scopes(v: &Val<Vec<String>>, attr: &str, d: &mut Diagnostics) {
 pub fn non_empty(v: &Val<String>, attr: &str, d: &mut Diagnostics) {
     if let Some(s) = v.as_deref() {
         if s.trim().is_empty() {
-            d.error_at(AttrPath::attr(attr), "Empty value", format!("{attr} must not be empty."));
+            d.error_at(
+                AttrPath::attr(attr),
+                "Empty value",
+                format!("{attr} must not be empty."),
+            );
         }
     }
 }

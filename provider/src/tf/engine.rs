@@ -32,10 +32,16 @@ fn unknown_to_null(v: Value) -> Value {
         Value::List(a) => Value::List(a.into_iter().map(unknown_to_null).collect()),
         Value::Set(a) => Value::Set(a.into_iter().map(unknown_to_null).collect()),
         Value::Tuple(a) => Value::Tuple(a.into_iter().map(unknown_to_null).collect()),
-        Value::Map(m) => Value::Map(m.into_iter().map(|(k, x)| (k, unknown_to_null(x))).collect()),
-        Value::Object(m) => {
-            Value::Object(m.into_iter().map(|(k, x)| (k, unknown_to_null(x))).collect())
-        }
+        Value::Map(m) => Value::Map(
+            m.into_iter()
+                .map(|(k, x)| (k, unknown_to_null(x)))
+                .collect(),
+        ),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, x)| (k, unknown_to_null(x)))
+                .collect(),
+        ),
         v => v,
     }
 }
@@ -115,14 +121,23 @@ pub async fn plan(
 /// Terraform's rules for a planned value: a non-computed attribute is
 /// planned exactly as configured; an optional+computed attribute set in the
 /// config likewise; write-only attributes are null.
-pub fn check_plan(schema: &Schema, config: &Value, _prior: Option<&Value>, planned: &Value) -> Diagnostics {
+pub fn check_plan(
+    schema: &Schema,
+    config: &Value,
+    _prior: Option<&Value>,
+    planned: &Value,
+) -> Diagnostics {
     let mut d = Diagnostics::new();
     for a in &schema.attributes {
         let p = planned.get(&a.name);
         let c = config.get(&a.name);
         if a.write_only {
             if !p.is_null() {
-                invariant(&mut d, &a.name, "planned a value for a write-only attribute");
+                invariant(
+                    &mut d,
+                    &a.name,
+                    "planned a value for a write-only attribute",
+                );
             }
             continue;
         }
@@ -177,7 +192,8 @@ fn compatible(planned: &Value, new: &Value) -> bool {
         (Value::Set(a), Value::Set(_)) if a.iter().any(Value::contains_unknown) => true,
         (Value::Map(a), Value::Map(b)) | (Value::Object(a), Value::Object(b)) => {
             a.len() == b.len()
-                && a.iter().all(|(k, x)| b.get(k).is_some_and(|y| compatible(x, y)))
+                && a.iter()
+                    .all(|(k, x)| b.get(k).is_some_and(|y| compatible(x, y)))
         }
         (a, b) => a == b,
     }
@@ -218,7 +234,10 @@ pub async fn apply(
         if !d.has_errors() {
             d.error(
                 "Provider returned no result",
-                format!("{} returned neither a new state nor an error.", r.type_name()),
+                format!(
+                    "{} returned neither a new state nor an error.",
+                    r.type_name()
+                ),
             );
         }
         return (if creating { Value::Null } else { prior }, d);
@@ -236,7 +255,12 @@ pub async fn apply(
 }
 
 /// Refreshes state; `Value::Null` when the object is gone.
-pub async fn read(r: &dyn DynResource, schema: &Schema, ctx: &Context, state: Value) -> (Value, Diagnostics) {
+pub async fn read(
+    r: &dyn DynResource,
+    schema: &Schema,
+    ctx: &Context,
+    state: Value,
+) -> (Value, Diagnostics) {
     if state.is_null() {
         return (Value::Null, Diagnostics::new());
     }
@@ -249,7 +273,10 @@ pub async fn read(r: &dyn DynResource, schema: &Schema, ctx: &Context, state: Va
     if new.contains_unknown() {
         d.error(
             "Provider produced an invalid result",
-            format!("{} returned unknown values from a read. This is a bug in the provider.", r.type_name()),
+            format!(
+                "{} returned unknown values from a read. This is a bug in the provider.",
+                r.type_name()
+            ),
         );
         return (state, d);
     }
@@ -257,7 +284,12 @@ pub async fn read(r: &dyn DynResource, schema: &Schema, ctx: &Context, state: Va
 }
 
 /// Builds the imported state from the user's ID.
-pub async fn import(r: &dyn DynResource, schema: &Schema, ctx: &Context, id: &str) -> (Value, Diagnostics) {
+pub async fn import(
+    r: &dyn DynResource,
+    schema: &Schema,
+    ctx: &Context,
+    id: &str,
+) -> (Value, Diagnostics) {
     let (res, d) = r.import(ctx, id).await;
     let mut v = res.map(|v| v.conform(&schema.ty())).unwrap_or(Value::Null);
     null_write_only(schema, &mut v);
@@ -265,7 +297,12 @@ pub async fn import(r: &dyn DynResource, schema: &Schema, ctx: &Context, id: &st
 }
 
 /// Reads a data source; the result keeps the configured arguments.
-pub async fn read_data(d: &dyn DynDataSource, schema: &Schema, ctx: &Context, config: Value) -> (Value, Diagnostics) {
+pub async fn read_data(
+    d: &dyn DynDataSource,
+    schema: &Schema,
+    ctx: &Context,
+    config: Value,
+) -> (Value, Diagnostics) {
     let (res, mut diags) = d.read(ctx, config.clone()).await;
     let Some(v) = res else {
         return (Value::Null, diags);
@@ -278,7 +315,11 @@ pub async fn read_data(d: &dyn DynDataSource, schema: &Schema, ctx: &Context, co
             if n.contains_unknown() {
                 invariant(&mut diags, &a.name, "left the value unknown after a read");
             } else if !a.computed && !a.write_only && c != n {
-                invariant(&mut diags, &a.name, "changed a configured argument in a read");
+                invariant(
+                    &mut diags,
+                    &a.name,
+                    "changed a configured argument in a read",
+                );
             }
         }
     }
@@ -286,13 +327,21 @@ pub async fn read_data(d: &dyn DynDataSource, schema: &Schema, ctx: &Context, co
 }
 
 /// Opens an ephemeral resource.
-pub async fn open_ephemeral(e: &dyn DynEphemeral, schema: &Schema, ctx: &Context, config: Value) -> (Value, Diagnostics) {
+pub async fn open_ephemeral(
+    e: &dyn DynEphemeral,
+    schema: &Schema,
+    ctx: &Context,
+    config: Value,
+) -> (Value, Diagnostics) {
     let (res, mut diags) = e.open(ctx, config).await;
     let v = res.map(|v| v.conform(&schema.ty())).unwrap_or(Value::Null);
     if v.contains_unknown() && !diags.has_errors() {
         diags.error(
             "Provider produced an invalid result",
-            format!("{} returned unknown values when opened. This is a bug in the provider.", e.type_name()),
+            format!(
+                "{} returned unknown values when opened. This is a bug in the provider.",
+                e.type_name()
+            ),
         );
     }
     (unknown_to_null(v), diags)

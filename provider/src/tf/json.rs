@@ -43,21 +43,37 @@ pub fn from_json(j: &J, ty: &Type) -> Result<Value, String> {
             _ => Err(format!("expected string, got {j}")),
         },
         Type::List(e) | Type::Set(e) => {
-            let a = j.as_array().ok_or_else(|| format!("expected array, got {j}"))?;
-            let items = a.iter().map(|x| from_json(x, e)).collect::<Result<Vec<_>, _>>()?;
-            Ok(if matches!(ty, Type::Set(_)) { Value::Set(items) } else { Value::List(items) })
+            let a = j
+                .as_array()
+                .ok_or_else(|| format!("expected array, got {j}"))?;
+            let items = a
+                .iter()
+                .map(|x| from_json(x, e))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(if matches!(ty, Type::Set(_)) {
+                Value::Set(items)
+            } else {
+                Value::List(items)
+            })
         }
         Type::Tuple(ts) => {
-            let a = j.as_array().ok_or_else(|| format!("expected array, got {j}"))?;
+            let a = j
+                .as_array()
+                .ok_or_else(|| format!("expected array, got {j}"))?;
             if a.len() != ts.len() {
                 return Err(format!("tuple of {} elements for type {ty}", a.len()));
             }
             Ok(Value::Tuple(
-                a.iter().zip(ts).map(|(x, t)| from_json(x, t)).collect::<Result<_, _>>()?,
+                a.iter()
+                    .zip(ts)
+                    .map(|(x, t)| from_json(x, t))
+                    .collect::<Result<_, _>>()?,
             ))
         }
         Type::Map(e) => {
-            let o = j.as_object().ok_or_else(|| format!("expected object, got {j}"))?;
+            let o = j
+                .as_object()
+                .ok_or_else(|| format!("expected object, got {j}"))?;
             let mut m = BTreeMap::new();
             for (k, x) in o {
                 m.insert(k.clone(), from_json(x, e)?);
@@ -65,7 +81,9 @@ pub fn from_json(j: &J, ty: &Type) -> Result<Value, String> {
             Ok(Value::Map(m))
         }
         Type::Object(attrs) => {
-            let o = j.as_object().ok_or_else(|| format!("expected object, got {j}"))?;
+            let o = j
+                .as_object()
+                .ok_or_else(|| format!("expected object, got {j}"))?;
             let mut m = BTreeMap::new();
             for (k, t) in attrs {
                 m.insert(k.clone(), from_json(o.get(k).unwrap_or(&J::Null), t)?);
@@ -88,7 +106,9 @@ pub fn to_json(v: &Value) -> J {
             .or_else(|_| s.parse::<f64>().map(J::from))
             .unwrap_or(J::Null),
         Value::String(s) => J::String(s.clone()),
-        Value::List(a) | Value::Set(a) | Value::Tuple(a) => J::Array(a.iter().map(to_json).collect()),
+        Value::List(a) | Value::Set(a) | Value::Tuple(a) => {
+            J::Array(a.iter().map(to_json).collect())
+        }
         Value::Map(m) | Value::Object(m) => {
             J::Object(m.iter().map(|(k, x)| (k.clone(), to_json(x))).collect())
         }

@@ -201,7 +201,11 @@ impl<T: FromValue> FromValue for BTreeMap<String, T> {
 }
 impl<T: ToValue> ToValue for BTreeMap<String, T> {
     fn to_value(&self) -> Value {
-        Value::Map(self.iter().map(|(k, x)| (k.clone(), x.to_value())).collect())
+        Value::Map(
+            self.iter()
+                .map(|(k, x)| (k.clone(), x.to_value()))
+                .collect(),
+        )
     }
 }
 

@@ -25,7 +25,10 @@ pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, String> {
     let mut r = Reader { buf: bytes, pos: 0 };
     let v = r.value(ty)?;
     if r.pos != bytes.len() {
-        return Err(format!("{} trailing bytes after value", bytes.len() - r.pos));
+        return Err(format!(
+            "{} trailing bytes after value",
+            bytes.len() - r.pos
+        ));
     }
     Ok(v)
 }
@@ -63,7 +66,10 @@ fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type) -> Result<(), String> {
             write_str(out, s);
             Ok(())
         }
-        (Type::List(e) | Type::Set(e), Value::List(items) | Value::Set(items) | Value::Tuple(items)) => {
+        (
+            Type::List(e) | Type::Set(e),
+            Value::List(items) | Value::Set(items) | Value::Tuple(items),
+        ) => {
             write_array_len(out, items.len());
             for it in items {
                 write_value(out, it, e)?;
@@ -123,7 +129,9 @@ pub fn infer_type(v: &Value) -> Type {
         Value::Set(items) => Type::set(items.first().map(infer_type).unwrap_or(Type::Dynamic)),
         Value::Tuple(items) => Type::Tuple(items.iter().map(infer_type).collect()),
         Value::Map(m) => Type::map(m.values().next().map(infer_type).unwrap_or(Type::Dynamic)),
-        Value::Object(m) => Type::Object(m.iter().map(|(k, v)| (k.clone(), infer_type(v))).collect()),
+        Value::Object(m) => {
+            Type::Object(m.iter().map(|(k, v)| (k.clone(), infer_type(v))).collect())
+        }
     }
 }
 

@@ -198,11 +198,30 @@ pub trait DynResource: Send + Sync {
         ctx: &'a Context,
         req: PlanRequest<Value>,
     ) -> BoxFut<'a, PlanRequest<Value>>;
-    fn create<'a>(&'a self, ctx: &'a Context, planned: Value, config: Value) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
-    fn read<'a>(&'a self, ctx: &'a Context, state: Value) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
-    fn update<'a>(&'a self, ctx: &'a Context, prior: Value, planned: Value, config: Value) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
+    fn create<'a>(
+        &'a self,
+        ctx: &'a Context,
+        planned: Value,
+        config: Value,
+    ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
+    fn read<'a>(
+        &'a self,
+        ctx: &'a Context,
+        state: Value,
+    ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
+    fn update<'a>(
+        &'a self,
+        ctx: &'a Context,
+        prior: Value,
+        planned: Value,
+        config: Value,
+    ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
     fn delete<'a>(&'a self, ctx: &'a Context, state: Value) -> BoxFut<'a, Diagnostics>;
-    fn import<'a>(&'a self, ctx: &'a Context, id: &'a str) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
+    fn import<'a>(
+        &'a self,
+        ctx: &'a Context,
+        id: &'a str,
+    ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
 }
 
 fn typed<M: Model>(v: &Value, what: &str, diags: &mut Diagnostics) -> Option<M> {
@@ -230,7 +249,11 @@ impl<R: Resource> DynResource for R {
             Resource::validate(self, &m, diags);
         }
     }
-    fn plan<'a>(&'a self, ctx: &'a Context, req: PlanRequest<Value>) -> BoxFut<'a, PlanRequest<Value>> {
+    fn plan<'a>(
+        &'a self,
+        ctx: &'a Context,
+        req: PlanRequest<Value>,
+    ) -> BoxFut<'a, PlanRequest<Value>> {
         Box::pin(async move {
             let mut diags = req.diags;
             let prior = match &req.prior {
@@ -272,7 +295,12 @@ impl<R: Resource> DynResource for R {
             }
         })
     }
-    fn create<'a>(&'a self, ctx: &'a Context, planned: Value, config: Value) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
+    fn create<'a>(
+        &'a self,
+        ctx: &'a Context,
+        planned: Value,
+        config: Value,
+    ) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
         Box::pin(async move {
             let mut d = Diagnostics::new();
             let (Some(planned), Some(config)) = (
@@ -285,7 +313,11 @@ impl<R: Resource> DynResource for R {
             (r.map(|m| m.to_value()), d)
         })
     }
-    fn read<'a>(&'a self, ctx: &'a Context, state: Value) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
+    fn read<'a>(
+        &'a self,
+        ctx: &'a Context,
+        state: Value,
+    ) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
         Box::pin(async move {
             let mut d = Diagnostics::new();
             let Some(state) = typed::<R::Model>(&state, "state", &mut d) else {
@@ -295,7 +327,13 @@ impl<R: Resource> DynResource for R {
             (r.map(|m| m.to_value()), d)
         })
     }
-    fn update<'a>(&'a self, ctx: &'a Context, prior: Value, planned: Value, config: Value) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
+    fn update<'a>(
+        &'a self,
+        ctx: &'a Context,
+        prior: Value,
+        planned: Value,
+        config: Value,
+    ) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
         Box::pin(async move {
             let mut d = Diagnostics::new();
             let (Some(prior), Some(planned), Some(config)) = (
@@ -305,7 +343,17 @@ impl<R: Resource> DynResource for R {
             ) else {
                 return (None, d);
             };
-            let r = Resource::update(self, ctx, UpdateRequest { prior, planned, config }, &mut d).await;
+            let r = Resource::update(
+                self,
+                ctx,
+                UpdateRequest {
+                    prior,
+                    planned,
+                    config,
+                },
+                &mut d,
+            )
+            .await;
             (r.map(|m| m.to_value()), d)
         })
     }
@@ -318,7 +366,11 @@ impl<R: Resource> DynResource for R {
             d
         })
     }
-    fn import<'a>(&'a self, ctx: &'a Context, id: &'a str) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
+    fn import<'a>(
+        &'a self,
+        ctx: &'a Context,
+        id: &'a str,
+    ) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
         Box::pin(async move {
             let mut d = Diagnostics::new();
             let r = Resource::import(self, ctx, id, &mut d).await;
@@ -332,7 +384,11 @@ pub trait DynDataSource: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
     fn validate(&self, config: &Value, diags: &mut Diagnostics);
-    fn read<'a>(&'a self, ctx: &'a Context, config: Value) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
+    fn read<'a>(
+        &'a self,
+        ctx: &'a Context,
+        config: Value,
+    ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
 }
 
 impl<D: DataSource> DynDataSource for D {
@@ -347,7 +403,11 @@ impl<D: DataSource> DynDataSource for D {
             DataSource::validate(self, &m, diags);
         }
     }
-    fn read<'a>(&'a self, ctx: &'a Context, config: Value) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
+    fn read<'a>(
+        &'a self,
+        ctx: &'a Context,
+        config: Value,
+    ) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
         Box::pin(async move {
             let mut d = Diagnostics::new();
             let Some(config) = typed::<D::Model>(&config, "configuration", &mut d) else {
@@ -364,7 +424,11 @@ pub trait DynEphemeral: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
     fn validate(&self, config: &Value, diags: &mut Diagnostics);
-    fn open<'a>(&'a self, ctx: &'a Context, config: Value) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
+    fn open<'a>(
+        &'a self,
+        ctx: &'a Context,
+        config: Value,
+    ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
 }
 
 impl<E: EphemeralResource> DynEphemeral for E {
@@ -379,7 +443,11 @@ impl<E: EphemeralResource> DynEphemeral for E {
             EphemeralResource::validate(self, &m, diags);
         }
     }
-    fn open<'a>(&'a self, ctx: &'a Context, config: Value) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
+    fn open<'a>(
+        &'a self,
+        ctx: &'a Context,
+        config: Value,
+    ) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
         Box::pin(async move {
             let mut d = Diagnostics::new();
             let Some(config) = typed::<E::Model>(&config, "configuration", &mut d) else {

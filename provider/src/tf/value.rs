@@ -45,8 +45,10 @@ impl Type {
             Type::Set(e) => json!(["set", e.to_json()]),
             Type::Map(e) => json!(["map", e.to_json()]),
             Type::Object(attrs) => {
-                let m: serde_json::Map<String, J> =
-                    attrs.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+                let m: serde_json::Map<String, J> = attrs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect();
                 json!(["object", m])
             }
             Type::Tuple(elems) => {
