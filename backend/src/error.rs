@@ -147,8 +147,6 @@ impl warp::reject::Reject for Error {}
 pub async fn recover(rej: Rejection) -> Result<Response, Infallible> {
     let err = if let Some(e) = rej.find::<Error>() {
         return Ok(e.to_response());
-    } else if rej.is_not_found() || rej.find::<warp::reject::MethodNotAllowed>().is_some() {
-        Error::NotFound("no such route".into())
     } else if rej.find::<warp::reject::PayloadTooLarge>().is_some() {
         Error::PayloadTooLarge
     } else if rej.find::<warp::reject::LengthRequired>().is_some() {
@@ -161,6 +159,9 @@ pub async fn recover(rej: Rejection) -> Result<Response, Infallible> {
         Error::BadRequest(e.to_string())
     } else if rej.find::<warp::reject::UnsupportedMediaType>().is_some() {
         Error::UnsupportedMediaType("use application/json".into())
+    } else if rej.is_not_found() || rej.find::<warp::reject::MethodNotAllowed>().is_some() {
+        // Unknown routes, and known paths with a method they do not have, are 404.
+        Error::NotFound("no such route".into())
     } else {
         Error::BadRequest(format!("bad request: {rej:?}"))
     };
