@@ -1,0 +1,274 @@
+//! The real binary: `serve` (listening line, signals, fake clock), `token`, `audit verify`.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_partner-registry");
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(db: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--db",
+                db.to_str().unwrap(),
+            ])
+            .args(extra)
+            .env_remove("PARTNER_REGISTRY_SECRET_KEY_FILE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let line = line.trim_end().to_string();
+        let rest = line
+            .strip_prefix("listening on http://127.0.0.1:")
+            .unwrap_or_else(|| panic!("first line: {line:?}"));
+        assert!(rest.parse::<u16>().unwrap() > 0, "{line}");
+        Server {
+            url: line.strip_prefix("listening on ").unwrap().to_string(),
+            child,
+        }
+    }
+
+    /// SIGTERM, wait, and return (exit code, stderr).
+    fn stop(mut self) -> (i32, String) {
+        let st = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let status = self.child.wait().unwrap();
+        let mut err = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let mut out = String::new();
+        self.child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        (status.code().unwrap_or(-1), format!("{out}{err}"))
+    }
+}
+
+fn token(db: &Path, name: &str, role: &str, org: Option<&str>) -> String {
+    let mut args = vec![
+        "token",
+        "create",
+        "--db",
+        db.to_str().unwrap(),
+        "--name",
+        name,
+        "--role",
+        role,
+    ];
+    if let Some(o) = org {
+        args.extend(["--org", o]);
+    }
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "token create failed: {err}");
+    assert_eq!(
+        out.lines().count(),
+        1,
+        "stdout must be the token alone: {out:?}"
+    );
+    let t = out.trim().to_string();
+    assert!(t.starts_with("prt_"), "{t}");
+    t
+}
+
+async fn call(url: &str, method: &str, path: &str, tok: &str, body: Option<Value>) -> (u16, Value) {
+    let c = reqwest::Client::new();
+    let mut rb = c
+        .request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{url}{path}"),
+        )
+        .bearer_auth(tok);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.unwrap();
+    let s = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (
+        s,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[tokio::test]
+async fn serve_tokens_secrets_and_audit_verify_with_the_real_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let dbs = db.to_str().unwrap();
+    let admin = token(&db, "admin", "admin", None);
+    let server = Server::start(&db, &[]);
+    let url = server.url.clone();
+    let (s, _) = call(&url, "GET", "/healthz", "", None).await;
+    assert_eq!(s, 200);
+    // Without --fake-clock the clock route does not exist.
+    let (s, _) = call(
+        &url,
+        "PUT",
+        "/v1/clock",
+        &admin,
+        Some(json!({"now": "2030-01-01T00:00:00Z"})),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, org) = call(
+        &url,
+        "POST",
+        "/v1/orgs",
+        &admin,
+        Some(json!({"name": "acme", "legal_entity": "Acme", "technical_owner": "t@acme.example",
+                    "approval_authority": "a@acme.example", "contract_id": "C1", "contract_end": "2099-12-31",
+                    "allowed_scopes": ["read"]})),
+    )
+    .await;
+    assert_eq!(s, 201, "{org}");
+    let oid = org["id"].as_str().unwrap();
+    let (s, client) = call(
+        &url,
+        "POST",
+        "/v1/clients",
+        &admin,
+        Some(json!({"org_id": oid, "name": "shop", "purpose": "p", "owner": "o@acme.example", "scopes": ["read"]})),
+    )
+    .await;
+    assert_eq!(s, 201, "{client}");
+    let secret = client["client_secret"].as_str().unwrap().to_string();
+
+    // Tokens made and revoked by the CLI while the server runs count at once.
+    let org_tok = token(&db, "acme-ci", "org", Some(oid));
+    let (s, _) = call(&url, "GET", &format!("/v1/orgs/{oid}"), &org_tok, None).await;
+    assert_eq!(s, 200);
+    let (code, out, _) = run(&["token", "list", "--db", dbs]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("acme-ci") && out.contains("admin") && !out.contains("prt_"),
+        "{out}"
+    );
+    let (code, _, err) = run(&["token", "revoke", "--db", dbs, "--name", "acme-ci"]);
+    assert_eq!(code, 0, "{err}");
+    let (s, body) = call(&url, "GET", &format!("/v1/orgs/{oid}"), &org_tok, None).await;
+    assert_eq!(s, 401, "{body}");
+    let (code, _, err) = run(&[
+        "token", "create", "--db", dbs, "--name", "x", "--role", "org",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--org"), "{err}");
+
+    let (code, logs) = server.stop();
+    assert_eq!(code, 0, "graceful exit: {logs}");
+    assert!(
+        !logs.contains(&secret),
+        "the secret appeared in the server's output"
+    );
+    assert!(logs.contains("POST /v1/clients 201"), "{logs}");
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let p = entry.unwrap().path();
+        let bytes = std::fs::read(&p).unwrap();
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "secret in {}",
+            p.display()
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("r.db.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // audit verify: intact, then a flipped byte is named.
+    let (code, out, err) = run(&["audit", "verify", "--db", dbs]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "audit chain intact: 5 events");
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch("DROP TRIGGER audit_events_no_update")
+            .unwrap();
+        c.execute(
+            "UPDATE audit_events SET after = replace(after, 'acme', 'acmf') WHERE seq = 2",
+            [],
+        )
+        .unwrap();
+    }
+    let (code, out, err) = run(&["audit", "verify", "--db", dbs]);
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("sequence number 2"), "{err}");
+}
+
+#[tokio::test]
+async fn fake_clock_moves_time_for_other_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let admin = token(&db, "admin", "admin", None);
+    let server = Server::start(&db, &["--fake-clock", "2027-01-01T00:00:00Z"]);
+    let url = server.url.clone();
+    let (s, org) = call(
+        &url,
+        "POST",
+        "/v1/orgs",
+        &admin,
+        Some(json!({"name": "acme", "legal_entity": "Acme", "technical_owner": "t@acme.example",
+                    "approval_authority": "a@acme.example", "contract_id": "C1", "contract_end": "2027-06-30",
+                    "allowed_scopes": []})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    assert_eq!(org["created_at"], "2027-01-01T00:00:00Z");
+    let (s, body) = call(
+        &url,
+        "PUT",
+        "/v1/clock",
+        &admin,
+        Some(json!({"now": "2027-07-01T00:00:00Z"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let (_, org) = call(
+        &url,
+        "GET",
+        &format!("/v1/orgs/{}", org["id"].as_str().unwrap()),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(org["status"], "expired");
+    let (code, logs) = server.stop();
+    assert_eq!(code, 0, "{logs}");
+}
