@@ -346,3 +346,288 @@ pub async fn open_ephemeral(
     }
     (unknown_to_null(v), diags)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model;
+    use crate::tf::{Attribute, CreateRequest, Resource, UpdateRequest, Val};
+
+    model! {
+        struct Thing {
+            id: String,
+            name: String,
+            parent: String,
+            etag: String,
+            secret_wo: String,
+            seen_secret: String,
+        }
+    }
+
+    /// A test resource; `bug` selects a deliberate invariant violation.
+    struct T {
+        bug: &'static str,
+    }
+
+    impl Resource for T {
+        type Model = Thing;
+        fn type_name(&self) -> &'static str {
+            "test_thing"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new("test")
+                .attr(Attribute::string("id").computed().use_state_for_unknown())
+                .attr(Attribute::string("name").required())
+                .attr(Attribute::string("parent").required().requires_replace())
+                .attr(Attribute::string("etag").computed())
+                .attr(
+                    Attribute::string("secret_wo")
+                        .optional()
+                        .sensitive()
+                        .write_only(),
+                )
+                .attr(Attribute::string("seen_secret").computed())
+        }
+        async fn plan(&self, _ctx: &Context, req: &mut PlanRequest<Thing>) {
+            if self.bug == "plan_changes_config" {
+                req.planned.name = Val::Known("other".into());
+            }
+            if self.bug == "plan_sets_write_only" {
+                req.planned.secret_wo = Val::Known("leak".into());
+            }
+        }
+        async fn create(
+            &self,
+            _ctx: &Context,
+            req: CreateRequest<Thing>,
+            _d: &mut Diagnostics,
+        ) -> Option<Thing> {
+            let mut m = req.planned;
+            m.id = Val::Known("t-1".into());
+            m.etag = if self.bug == "apply_leaves_unknown" {
+                Val::Unknown
+            } else {
+                Val::Known("e1".into())
+            };
+            m.seen_secret = Val::Known(
+                req.config
+                    .secret_wo
+                    .as_deref()
+                    .unwrap_or("none")
+                    .to_string(),
+            );
+            if self.bug == "apply_changes_planned" {
+                m.name = Val::Known("renamed".into());
+            }
+            Some(m)
+        }
+        async fn read(&self, _ctx: &Context, s: Thing, _d: &mut Diagnostics) -> Option<Thing> {
+            Some(s)
+        }
+        async fn update(
+            &self,
+            _ctx: &Context,
+            req: UpdateRequest<Thing>,
+            _d: &mut Diagnostics,
+        ) -> Option<Thing> {
+            let mut m = req.planned;
+            m.etag = Val::Known("e2".into());
+            m.seen_secret = Val::Known(
+                req.config
+                    .secret_wo
+                    .as_deref()
+                    .unwrap_or("none")
+                    .to_string(),
+            );
+            Some(m)
+        }
+        async fn delete(&self, _ctx: &Context, _s: Thing, _d: &mut Diagnostics) {}
+    }
+
+    fn cfg(name: &str, parent: &str, secret: Option<&str>) -> Value {
+        let mut m = Thing {
+            name: Val::Known(name.into()),
+            parent: Val::Known(parent.into()),
+            ..Default::default()
+        };
+        m.secret_wo = Val::from_option(secret.map(String::from));
+        crate::tf::Model::to_value(&m)
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    /// Terraform's proposed new state: config, with prior values for
+    /// computed attributes the config leaves null.
+    fn proposed(schema: &Schema, prior: &Value, config: &Value) -> Value {
+        let mut p = config.clone();
+        for a in schema.attributes.iter().filter(|a| a.computed) {
+            if config.get(&a.name).is_null() {
+                p.attrs_mut()
+                    .unwrap()
+                    .insert(a.name.clone(), prior.get(&a.name).clone());
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn create_then_update_follow_the_rules() {
+        let r = T { bug: "" };
+        let s = Resource::schema(&r);
+        let ctx = Context::default();
+        let config = cfg("a", "p1", Some("s3cret"));
+        let out = block_on(plan(
+            &r,
+            &s,
+            &ctx,
+            Value::Null,
+            proposed(&s, &Value::Null, &config),
+            config.clone(),
+        ));
+        assert!(out.diags.is_empty(), "{:?}", out.diags);
+        assert!(out.planned.get("id").is_unknown() && out.planned.get("etag").is_unknown());
+        assert!(
+            out.planned.get("secret_wo").is_null(),
+            "write-only must be null in the plan"
+        );
+        let (state, d) = block_on(apply(
+            &r,
+            &s,
+            &ctx,
+            Value::Null,
+            out.planned,
+            config.clone(),
+        ));
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(
+            state.get("seen_secret"),
+            &Value::from("s3cret"),
+            "write-only value read from config in apply"
+        );
+        assert!(
+            state.get("secret_wo").is_null(),
+            "write-only must be null in state"
+        );
+        assert!(!state.contains_unknown());
+
+        // No change: plan equals prior state.
+        let out = block_on(plan(
+            &r,
+            &s,
+            &ctx,
+            state.clone(),
+            proposed(&s, &state, &config),
+            config.clone(),
+        ));
+        assert_eq!(out.planned, state);
+        assert!(out.requires_replace.is_empty());
+
+        // Update in place: id kept (use_state_for_unknown), etag unknown.
+        let config2 = cfg("b", "p1", None);
+        let out = block_on(plan(
+            &r,
+            &s,
+            &ctx,
+            state.clone(),
+            proposed(&s, &state, &config2),
+            config2.clone(),
+        ));
+        assert!(out.diags.is_empty(), "{:?}", out.diags);
+        assert_eq!(out.planned.get("id"), &Value::from("t-1"));
+        assert!(out.planned.get("etag").is_unknown());
+        let (new, d) = block_on(apply(&r, &s, &ctx, state.clone(), out.planned, config2));
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(new.get("etag"), &Value::from("e2"));
+
+        // A requires_replace attribute changes.
+        let config3 = cfg("a", "p2", None);
+        let out = block_on(plan(
+            &r,
+            &s,
+            &ctx,
+            state.clone(),
+            proposed(&s, &state, &config3),
+            config3,
+        ));
+        assert_eq!(out.requires_replace, vec![AttrPath::attr("parent")]);
+
+        // Destroy.
+        let out = block_on(plan(&r, &s, &ctx, state.clone(), Value::Null, Value::Null));
+        assert!(out.planned.is_null());
+        let (gone, d) = block_on(apply(&r, &s, &ctx, state, Value::Null, Value::Null));
+        assert!(gone.is_null() && d.is_empty());
+    }
+
+    fn violation(bug: &'static str) -> Diagnostics {
+        let r = T { bug };
+        let s = Resource::schema(&r);
+        let ctx = Context::default();
+        let config = cfg("a", "p1", Some("x"));
+        let out = block_on(plan(
+            &r,
+            &s,
+            &ctx,
+            Value::Null,
+            proposed(&s, &Value::Null, &config),
+            config.clone(),
+        ));
+        if out.diags.has_errors() {
+            return out.diags;
+        }
+        block_on(apply(&r, &s, &ctx, Value::Null, out.planned, config)).1
+    }
+
+    fn assert_invariant(d: &Diagnostics, attr: &str) {
+        assert!(
+            d.iter()
+                .any(|x| x.summary == "Provider produced an invalid result"
+                    && x.path == Some(AttrPath::attr(attr))),
+            "expected an invariant error on {attr}: {d:?}"
+        );
+    }
+
+    #[test]
+    fn invariant_violations_are_caught_with_the_attribute_named() {
+        assert_invariant(&violation("plan_changes_config"), "name");
+        // A write-only value set by a plan hook never reaches Terraform.
+        assert!(!violation("plan_sets_write_only").has_errors());
+        assert!(
+            !check_plan(
+                &Resource::schema(&T { bug: "" }),
+                &Value::Null,
+                None,
+                &cfg("a", "p", Some("x"))
+            )
+            .is_empty()
+        );
+        assert_invariant(&violation("apply_leaves_unknown"), "etag");
+        assert_invariant(&violation("apply_changes_planned"), "name");
+        assert!(!violation("").has_errors());
+    }
+
+    #[test]
+    fn partly_unknown_config_keeps_its_exact_value_in_the_plan() {
+        let r = T { bug: "" };
+        let s = Resource::schema(&r);
+        let mut config = cfg("a", "p1", None);
+        config
+            .attrs_mut()
+            .unwrap()
+            .insert("parent".into(), Value::Unknown);
+        let out = block_on(plan(
+            &r,
+            &s,
+            &Context::default(),
+            Value::Null,
+            proposed(&s, &Value::Null, &config),
+            config,
+        ));
+        assert!(out.diags.is_empty(), "{:?}", out.diags);
+        assert!(out.planned.get("parent").is_unknown());
+    }
+}

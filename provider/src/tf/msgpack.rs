@@ -455,3 +455,265 @@ pub fn parse_decimal(s: &str) -> Result<Number, String> {
 fn exact_float_text(s: &str, f: f64) -> bool {
     Number::Big(s.to_string()).to_decimal_string() == Number::Float(f).to_decimal_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rt(v: Value, ty: &Type) -> Value {
+        let b = encode(&v, ty).unwrap();
+        let back = decode(&b, ty).unwrap();
+        assert_eq!(back, v, "round trip of {v:?} as {ty}");
+        back
+    }
+
+    fn obj(pairs: &[(&str, Value)]) -> Value {
+        Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn primitives_round_trip() {
+        rt(Value::Null, &Type::String);
+        rt(Value::Unknown, &Type::String);
+        rt(Value::Bool(true), &Type::Bool);
+        rt(Value::Bool(false), &Type::Bool);
+        rt("".into(), &Type::String);
+        rt("x".repeat(40).into(), &Type::String);
+        rt("y".repeat(300).into(), &Type::String);
+        rt("z".repeat(70_000).into(), &Type::String);
+        rt("ünïcødé ✓".into(), &Type::String);
+    }
+
+    #[test]
+    fn numbers_round_trip() {
+        for i in [
+            0i64,
+            1,
+            127,
+            128,
+            255,
+            256,
+            -1,
+            -32,
+            -33,
+            -128,
+            -129,
+            65535,
+            65536,
+            -32769,
+            i32::MAX as i64 + 1,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            rt(Value::Number(Number::Int(i)), &Type::Number);
+        }
+        rt(Value::Number(Number::Float(1.5)), &Type::Number);
+        rt(Value::Number(Number::Float(-0.001)), &Type::Number);
+        // Beyond i64 and f64 precision: kept as decimal text.
+        rt(
+            Value::Number(Number::Big("18446744073709551616".into())),
+            &Type::Number,
+        );
+        rt(
+            Value::Number(Number::Big("123456789012345678901234567890".into())),
+            &Type::Number,
+        );
+        rt(
+            Value::Number(Number::Big("0.1000000000000000000000001".into())),
+            &Type::Number,
+        );
+    }
+
+    #[test]
+    fn reads_every_number_form_terraform_sends() {
+        // uint64 above i64::MAX
+        let b = [0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        assert_eq!(
+            decode(&b, &Type::Number).unwrap(),
+            Value::Number(Number::Big("18446744073709551615".into()))
+        );
+        // float32
+        let b = [0xca, 0x3f, 0xc0, 0x00, 0x00];
+        assert_eq!(
+            decode(&b, &Type::Number).unwrap(),
+            Value::Number(Number::Float(1.5))
+        );
+        // decimal string
+        let mut b = vec![0xa4];
+        b.extend_from_slice(b"2.50");
+        assert_eq!(
+            decode(&b, &Type::Number).unwrap(),
+            Value::Number(Number::Float(2.5))
+        );
+        // integral float equals int
+        assert_eq!(
+            Value::Number(Number::Float(3.0)),
+            Value::Number(Number::Int(3))
+        );
+    }
+
+    #[test]
+    fn unknown_is_ext_0_and_any_extension_reads_as_unknown() {
+        assert_eq!(
+            encode(&Value::Unknown, &Type::String).unwrap(),
+            vec![0xd4, 0, 0]
+        );
+        // refined unknown: ext type 12 with a payload (fixext 4, ext 8)
+        assert!(
+            decode(&[0xd6, 12, 1, 2, 3, 4], &Type::String)
+                .unwrap()
+                .is_unknown()
+        );
+        assert!(
+            decode(&[0xc7, 3, 12, 0x81, 0x01, 0xc3], &Type::Number)
+                .unwrap()
+                .is_unknown()
+        );
+        let ty = Type::object([("a", Type::String), ("b", Type::list(Type::Number))]);
+        let v = decode(
+            &[0x82, 0xa1, b'a', 0xd4, 12, 0, 0xa1, b'b', 0xd5, 0, 0, 0],
+            &ty,
+        )
+        .unwrap();
+        assert!(v.get("a").is_unknown() && v.get("b").is_unknown());
+    }
+
+    #[test]
+    fn nested_collections_round_trip() {
+        let ty = Type::object([
+            ("id", Type::String),
+            ("scopes", Type::set(Type::String)),
+            ("labels", Type::map(Type::String)),
+            ("n", Type::Number),
+            (
+                "items",
+                Type::list(Type::object([
+                    ("k", Type::String),
+                    ("v", Type::list(Type::Number)),
+                ])),
+            ),
+            ("pair", Type::Tuple(vec![Type::String, Type::Bool])),
+        ]);
+        let v = obj(&[
+            ("id", Value::Unknown),
+            (
+                "scopes",
+                Value::Set(vec!["a".into(), Value::Unknown, "c".into()]),
+            ),
+            (
+                "labels",
+                Value::Map(
+                    [
+                        ("x".to_string(), "1".into()),
+                        ("y".to_string(), Value::Null),
+                    ]
+                    .into(),
+                ),
+            ),
+            ("n", Value::Null),
+            (
+                "items",
+                Value::List(vec![
+                    obj(&[
+                        ("k", "a".into()),
+                        ("v", Value::List(vec![1.into(), 2.into()])),
+                    ]),
+                    obj(&[("k", Value::Null), ("v", Value::Unknown)]),
+                ]),
+            ),
+            ("pair", Value::Tuple(vec!["p".into(), true.into()])),
+        ]);
+        rt(v, &ty);
+        let big = Value::List((0..70_000).map(Value::from).collect());
+        rt(big, &Type::list(Type::Number));
+        let wide = Value::Map((0..20).map(|i| (format!("k{i}"), Value::from(i))).collect());
+        rt(wide, &Type::map(Type::Number));
+    }
+
+    #[test]
+    fn set_equality_ignores_order() {
+        assert_eq!(
+            Value::Set(vec!["a".into(), "b".into()]),
+            Value::Set(vec!["b".into(), "a".into()])
+        );
+        assert_ne!(
+            Value::List(vec!["a".into(), "b".into()]),
+            Value::List(vec!["b".into(), "a".into()])
+        );
+    }
+
+    #[test]
+    fn dynamic_values_carry_their_type() {
+        let v = Value::List(vec!["a".into(), "b".into()]);
+        let b = encode(&v, &Type::Dynamic).unwrap();
+        assert_eq!(decode(&b, &Type::Dynamic).unwrap(), v);
+        // type JSON as a msgpack string is accepted too
+        let mut b = vec![0x92, 0xa8];
+        b.extend_from_slice(b"\"number\"");
+        b.push(0x05);
+        assert_eq!(decode(&b, &Type::Dynamic).unwrap(), Value::from(5));
+    }
+
+    #[test]
+    fn errors_not_panics_on_bad_input() {
+        assert!(decode(&[0xa5, b'a'], &Type::String).is_err());
+        assert!(decode(&[0xc1], &Type::String).is_err());
+        assert!(decode(&[0x01], &Type::String).is_err());
+        assert!(
+            decode(
+                &[0x81, 0xa1, b'z', 0x01],
+                &Type::object([("a", Type::Number)])
+            )
+            .is_err()
+        );
+        assert!(decode(&[0x01, 0x02], &Type::Number).is_err());
+        assert!(encode(&Value::from(1), &Type::Bool).is_err());
+        assert_eq!(decode(&[], &Type::String).unwrap(), Value::Null);
+    }
+
+    #[test]
+    fn json_state_decodes_by_type() {
+        let ty = Type::object([
+            ("a", Type::String),
+            ("s", Type::set(Type::String)),
+            ("n", Type::Number),
+            ("m", Type::map(Type::String)),
+        ]);
+        let v = crate::tf::json::decode(
+            br#"{"a":"x","s":["p","q"],"n":18446744073709551615,"old":1}"#,
+            &ty,
+        )
+        .unwrap();
+        assert_eq!(v.get("a"), &Value::from("x"));
+        assert_eq!(v.get("s"), &Value::Set(vec!["q".into(), "p".into()]));
+        assert_eq!(
+            v.get("n"),
+            &Value::Number(Number::Big("18446744073709551615".into()))
+        );
+        assert!(v.get("m").is_null());
+        assert!(v.get("old").is_null());
+        assert_eq!(crate::tf::json::to_json(&v)["a"], "x");
+    }
+
+    #[test]
+    fn cty_type_json() {
+        let ty = Type::object([
+            ("a", Type::set(Type::String)),
+            ("b", Type::Tuple(vec![Type::Number, Type::Dynamic])),
+        ]);
+        assert_eq!(
+            ty.to_json(),
+            serde_json::json!(["object", {"a": ["set", "string"], "b": ["tuple", ["number", "dynamic"]]}])
+        );
+        assert_eq!(Type::from_json(&ty.to_json()).unwrap(), ty);
+        assert_eq!(
+            Type::from_json(&serde_json::json!(["object", {"a": "string"}, ["a"]])).unwrap(),
+            Type::object([("a", Type::String)])
+        );
+    }
+}
