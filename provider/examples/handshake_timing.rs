@@ -13,7 +13,11 @@ fn main() {
     let bin = args.first().cloned().unwrap_or_else(|| {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../target");
         let rel = format!("{root}/release/terraform-provider-partner");
-        if std::path::Path::new(&rel).exists() { rel } else { format!("{root}/debug/terraform-provider-partner") }
+        if std::path::Path::new(&rel).exists() {
+            rel
+        } else {
+            format!("{root}/debug/terraform-provider-partner")
+        }
     });
     let runs: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(50);
     let pem = include_str!("../tests/data/client-cert.pem");
@@ -21,7 +25,10 @@ fn main() {
     for i in 0..runs + 3 {
         let start = Instant::now();
         let mut child = Command::new(&bin)
-            .env("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2")
+            .env(
+                "TF_PLUGIN_MAGIC_COOKIE",
+                "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
+            )
             .env("PLUGIN_PROTOCOL_VERSIONS", "6")
             .env("PLUGIN_MIN_PORT", "10000")
             .env("PLUGIN_MAX_PORT", "25000")
@@ -31,9 +38,14 @@ fn main() {
             .spawn()
             .expect("start the provider");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         let t = start.elapsed();
-        assert!(line.starts_with("1|6|unix|") && line.trim_end().split('|').count() == 6, "bad line {line:?}");
+        assert!(
+            line.starts_with("1|6|unix|") && line.trim_end().split('|').count() == 6,
+            "bad line {line:?}"
+        );
         let _ = child.kill();
         let _ = child.wait();
         if i >= 3 {

@@ -6,7 +6,10 @@
 //! Terraform's client certificate is self-signed with IsCA=true and an
 //! ECDSA P-521 key, which ordinary chain validation rejects, so the client
 //! verifier compares the DER exactly and only checks handshake signatures,
-//! using aws-lc-rs (which verifies ecdsa_secp521r1_sha512).
+//! using aws-lc-rs's verification algorithms (which include
+//! ecdsa_secp521r1_sha512). Everything that needs randomness (key
+//! generation, the TLS handshake) uses ring: aws-lc seeds its generator
+//! with CPU-jitter entropy, which costs ~30 ms at startup.
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
@@ -49,7 +52,7 @@ pub fn generate_cert() -> Result<ServerCert, String> {
     p.not_before = now - time::Duration::seconds(30);
     p.not_after = now + time::Duration::hours(262_980);
     let mut serial = [0u8; 16];
-    aws_lc_rs_fill(&mut serial);
+    random_fill(&mut serial);
     serial[0] &= 0x7f;
     p.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
     let cert = p
@@ -61,9 +64,10 @@ pub fn generate_cert() -> Result<ServerCert, String> {
     })
 }
 
-fn aws_lc_rs_fill(buf: &mut [u8]) {
-    let rng = rustls::crypto::aws_lc_rs::default_provider().secure_random;
-    let _ = rng.fill(buf);
+fn random_fill(buf: &mut [u8]) {
+    let _ = rustls::crypto::ring::default_provider()
+        .secure_random
+        .fill(buf);
 }
 
 /// Parses the PEM certificate from PLUGIN_CLIENT_CERT.
@@ -129,8 +133,12 @@ pub fn server_config(
     client_cert: CertificateDer<'static>,
     cert: &ServerCert,
 ) -> Result<ServerConfig, String> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier = ExactClientCert::new(client_cert, provider.signature_verification_algorithms);
+    let verify_algs =
+        rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.signature_verification_algorithms = verify_algs;
+    let provider = Arc::new(provider);
+    let verifier = ExactClientCert::new(client_cert, verify_algs);
     let mut cfg = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS versions: {e}"))?
