@@ -128,7 +128,7 @@ pub fn new_id(prefix: &str) -> Result<String, CryptoError> {
 
 /// The server key used to HMAC client secrets. Never stored in the database.
 #[derive(Clone)]
-pub struct SecretKey([u8; 32]);
+pub struct SecretKey([u8; 32], Hmac<Sha256>);
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -138,13 +138,15 @@ impl std::fmt::Debug for SecretKey {
 
 impl SecretKey {
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        SecretKey(bytes)
+        let mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&bytes).expect("HMAC accepts any key length");
+        SecretKey(bytes, mac)
     }
 
     pub fn generate() -> Result<Self, CryptoError> {
         let mut k = [0u8; 32];
         os_random(&mut k)?;
-        Ok(SecretKey(k))
+        Ok(SecretKey::from_bytes(k))
     }
 
     /// The key file to use for a database: `PARTNER_REGISTRY_SECRET_KEY_FILE` or `<db>.key`.
@@ -172,7 +174,7 @@ impl SecretKey {
                 let arr: [u8; 32] = bytes
                     .try_into()
                     .map_err(|_| err("not 64 hex characters".into()))?;
-                Ok(SecretKey(arr))
+                Ok(SecretKey::from_bytes(arr))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = SecretKey::generate()?;
@@ -203,8 +205,8 @@ impl SecretKey {
 
     /// `HMAC-SHA256(key, secret)`.
     pub fn hash_secret(&self, secret: &str) -> [u8; 32] {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC accepts any key length");
+        // The keyed state is computed once; cloning it skips the key schedule.
+        let mut mac = self.1.clone();
         mac.update(secret.as_bytes());
         mac.finalize().into_bytes().into()
     }

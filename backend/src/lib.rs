@@ -28,6 +28,8 @@ pub struct App {
     pub cache: Arc<cache::Cache>,
     pub clock: Arc<dyn Clock>,
     pub key: crypto::SecretKey,
+    /// One stderr line per request (method, path, status, time); never bodies or headers.
+    pub access_log: bool,
 }
 
 /// How to run the server.
@@ -37,6 +39,8 @@ pub struct Config {
     pub db: PathBuf,
     /// Server key file; `None`: `PARTNER_REGISTRY_SECRET_KEY_FILE` or `<db>.key`.
     pub key_file: Option<PathBuf>,
+    /// Log one line per request to stderr.
+    pub access_log: bool,
 }
 
 /// A server bound to its address and serving in the background.
@@ -79,6 +83,7 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
         cache,
         clock,
         key,
+        access_log: cfg.access_log,
     };
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await

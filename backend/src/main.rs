@@ -210,6 +210,9 @@ fn serve(listen: SocketAddr, db: PathBuf, fake_clock: Option<String>) -> anyhow:
                 listen,
                 db,
                 key_file: None,
+                access_log: std::env::var("PARTNER_REGISTRY_ACCESS_LOG")
+                    .map(|v| v != "0")
+                    .unwrap_or(true),
             },
             clock,
         )

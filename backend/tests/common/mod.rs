@@ -94,6 +94,7 @@ impl TestApp {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 db: db.clone(),
                 key_file: Some(dir.path().join("registry.db.key")),
+                access_log: true,
             },
             clock.clone(),
         )
