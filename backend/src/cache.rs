@@ -193,7 +193,8 @@ impl Cache {
                     }
                     let target = sh.requested.load(Ordering::SeqCst);
                     let fresh = conn
-                        .query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
+                        .prepare_cached("PRAGMA data_version")
+                        .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)))
                         .and_then(|v| {
                             if v != last_version {
                                 let snap = load_snapshot(&conn)?;
