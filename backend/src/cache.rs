@@ -264,3 +264,36 @@ impl Drop for Cache {
         self.stop();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn current_and_previous_secret_with_grace_period() {
+        let key = crate::crypto::SecretKey::from_bytes([7; 32]);
+        let cred = Credential {
+            client_id: "pc_x".into(),
+            org_id: "org_x".into(),
+            org_name: "x".into(),
+            scope: String::new(),
+            expires_at: 1_000,
+            contract_end: 2_000,
+            secrets: vec![
+                SecretHash {
+                    hmac: key.hash_secret("new"),
+                    not_after: None,
+                },
+                SecretHash {
+                    hmac: key.hash_secret("old"),
+                    not_after: Some(500),
+                },
+            ],
+        };
+        assert!(cred.accepts(&key.hash_secret("new"), 100));
+        assert!(cred.accepts(&key.hash_secret("old"), 500));
+        assert!(!cred.accepts(&key.hash_secret("old"), 501));
+        assert!(!cred.accepts(&key.hash_secret("new"), 1_001));
+        assert!(!cred.accepts(&key.hash_secret("other"), 100));
+    }
+}
