@@ -219,9 +219,9 @@ pub async fn create_org(
             return Err(Error::Forbidden("only admin tokens may create orgs".into()));
         }
         let map = parse_object(&body)?;
-        reject_unknown(&map, ORG_FIELDS)?;
+        reject_unknown(&map, ORG_CREATE_FIELDS)?;
         let idem = idem("POST /v1/orgs", key, &map)?;
-        let draft = parse_org(&map);
+        let draft = parse_org_create(&map);
         let created = app
             .store
             .create_org(write_ctx(&app, actor, &rc), draft, idem)

@@ -669,6 +669,30 @@ pub const ORG_FIELDS: &[&str] = &[
     "labels",
 ];
 
+/// Fields of `POST /v1/orgs`: the editable ones plus an optional client-chosen `id`.
+pub const ORG_CREATE_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "legal_entity",
+    "technical_owner",
+    "approval_authority",
+    "commercial_sponsor",
+    "contract_id",
+    "contract_start",
+    "contract_end",
+    "tenant",
+    "business_unit",
+    "allowed_scopes",
+    "max_clients",
+    "labels",
+];
+
+/// Whether `s` has the shape of a server-made org id: `org_` and 20 of `[A-Za-z0-9]`.
+pub fn is_org_id(s: &str) -> bool {
+    s.strip_prefix("org_")
+        .is_some_and(|r| r.len() == 20 && r.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 pub const CLIENT_CREATE_FIELDS: &[&str] =
     &["org_id", "name", "purpose", "owner", "scopes", "expires_at"];
 pub const CLIENT_PATCH_FIELDS: &[&str] = CLIENT_CREATE_FIELDS;
@@ -677,6 +701,8 @@ pub const CLIENT_PATCH_FIELDS: &[&str] = CLIENT_CREATE_FIELDS;
 /// Fields that failed validation are `None`; `errors` lists every failure.
 #[derive(Debug, Default)]
 pub struct OrgDraft {
+    /// A client-chosen id (create only).
+    pub id: Option<String>,
     pub name: Option<String>,
     pub legal_entity: Option<String>,
     pub technical_owner: Option<String>,
@@ -696,6 +722,7 @@ pub struct OrgDraft {
 pub fn parse_org(map: &Map<String, Value>) -> OrgDraft {
     let mut f = Fields::new(map);
     let mut d = OrgDraft {
+        id: None,
         name: f.req_slug("name"),
         legal_entity: f.req_str("legal_entity", 300),
         technical_owner: f.req_email("technical_owner"),
@@ -717,6 +744,20 @@ pub fn parse_org(map: &Map<String, Value>) -> OrgDraft {
         }
     }
     d.errors = f.errors;
+    d
+}
+
+/// Parses the body of `POST /v1/orgs`, including the optional client-chosen `id`.
+pub fn parse_org_create(map: &Map<String, Value>) -> OrgDraft {
+    let mut d = parse_org(map);
+    match map.get("id") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if is_org_id(s) => d.id = Some(s.clone()),
+        Some(_) => d.errors.push(FieldError::new(
+            "id",
+            "must match ^org_[A-Za-z0-9]{20}$ (the shape of the ids the server makes), or be left out",
+        )),
+    }
     d
 }
 

@@ -58,6 +58,9 @@ pub fn document() -> Value {
         "max_clients": {"type": "integer", "default": 10, "minimum": 0},
         "labels": {"type": "object", "additionalProperties": {"type": "string"}},
     });
+    let mut org_create_fields = org_fields.clone();
+    org_create_fields["id"] = json!({"type": "string", "pattern": "^org_[A-Za-z0-9]{20}$",
+        "description": "optional: a client-chosen id in the server's own shape, never used before by any org (offboarded included); the server makes one when it is absent"});
     let mut org_props = org_fields.clone();
     for (k, v) in [
         ("id", json!({"type": "string"})),
@@ -139,7 +142,7 @@ pub fn document() -> Value {
             "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": ok("200", json!({"type": "object"}), &[])}},
             "/v1/openapi.json": {"get": {"summary": "This document", "security": [], "responses": ok("200", json!({"type": "object"}), &[])}},
             "/v1/orgs": {
-                "post": {"summary": "Create an org (admin)", "parameters": [idem, change_ref], "requestBody": body(json!({"type": "object", "properties": org_fields, "required": ["name", "legal_entity", "technical_owner", "approval_authority", "contract_id", "contract_end", "allowed_scopes"], "additionalProperties": false}), "application/json"),
+                "post": {"summary": "Create an org (admin); the id may be chosen by the caller", "parameters": [idem, change_ref], "requestBody": body(json!({"type": "object", "properties": org_create_fields, "required": ["name", "legal_entity", "technical_owner", "approval_authority", "contract_id", "contract_end", "allowed_scopes"], "additionalProperties": false}), "application/json"),
                          "responses": ok("201", r("Org"), &["400", "401", "403", "413", "422"])},
                 "get": {"summary": "List orgs", "parameters": [q("name", "exact name"), q("status", "active|expired|offboarded"), q("limit", "1..1000, default 100"), q("cursor", "next_cursor of the previous page")],
                         "responses": ok("200", page("Org"), &["400", "401", "422"])}

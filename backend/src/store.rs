@@ -930,11 +930,33 @@ pub fn create_org(
         return Ok(replay);
     }
     org_rules(&tx, &mut draft, None, ctx.now)?;
+    if let Some(id) = &draft.id {
+        let holder: Option<(String, Option<i64>)> = tx
+            .query_row(
+                "SELECT name, offboarded_at FROM orgs WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((name, off)) = holder {
+            draft.errors.push(FieldError::new(
+                "id",
+                format!(
+                    "{id} is already the id of org {name:?}{}; ids are never reused",
+                    if off.is_some() { " (offboarded)" } else { "" }
+                ),
+            ));
+        }
+    }
     if !draft.errors.is_empty() {
         return Err(Error::Validation(draft.errors));
     }
+    let id = match draft.id.take() {
+        Some(id) => id,
+        None => crate::crypto::new_id("org_")?,
+    };
     let base = Org {
-        id: crate::crypto::new_id("org_")?,
+        id,
         name: String::new(),
         legal_entity: String::new(),
         technical_owner: String::new(),
