@@ -1,51 +1,697 @@
-//! The provider's configured state: where the registry is, how to
-//! authenticate, and the HTTP client used for every call. Built once by
-//! ConfigureProvider and shared (behind an `Arc`) by all operations.
+//! The registry's HTTP API as the provider uses it: typed records, retries and
+//! errors that tell a Terraform user what to check.
+//!
+//! Every create carries an `Idempotency-Key` that stays the same across
+//! retries, so a response lost on the way back never makes a second record;
+//! every update carries `If-Match`, so a change made behind Terraform's back
+//! between refresh and apply is refused instead of overwritten.
+
 use std::time::Duration;
+
+use rand::RngCore;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// How many times a request is sent before a retryable failure is final.
+const ATTEMPTS: u32 = 5;
+/// The first retry's delay; each following one doubles it.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest a `Retry-After` header may make us wait.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// An org as the registry returns it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+    pub legal_entity: String,
+    pub technical_owner: String,
+    pub approval_authority: String,
+    pub commercial_sponsor: Option<String>,
+    pub contract_id: String,
+    pub contract_start: Option<String>,
+    pub contract_end: String,
+    pub tenant: Option<String>,
+    pub business_unit: Option<String>,
+    pub allowed_scopes: Vec<String>,
+    pub max_clients: i64,
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub status: String,
+    pub created_at: String,
+    pub version: i64,
+}
+
+/// A client as the registry returns it; `client_secret` only in the answer
+/// to the request that created it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Client {
+    pub id: String,
+    pub client_id: String,
+    pub org_id: String,
+    pub name: String,
+    pub purpose: String,
+    pub owner: String,
+    pub scopes: Vec<String>,
+    pub expires_at: String,
+    pub status: String,
+    pub created_at: String,
+    pub version: i64,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+}
+
+/// The writable fields of an org. Serialised in full for updates, where a
+/// `null` clears an optional field (JSON merge patch).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrgFields {
+    pub name: String,
+    pub legal_entity: String,
+    pub technical_owner: String,
+    pub approval_authority: String,
+    pub commercial_sponsor: Option<String>,
+    pub contract_id: String,
+    pub contract_start: Option<String>,
+    pub contract_end: String,
+    pub tenant: Option<String>,
+    pub business_unit: Option<String>,
+    pub allowed_scopes: Vec<String>,
+    pub max_clients: Option<i64>,
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// The writable fields of a client (`org_id` only on create: a client never
+/// changes org).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClientFields {
+    pub name: String,
+    pub purpose: String,
+    pub owner: String,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<String>,
+}
+
+impl From<&Org> for OrgFields {
+    fn from(org: &Org) -> Self {
+        Self {
+            name: org.name.clone(),
+            legal_entity: org.legal_entity.clone(),
+            technical_owner: org.technical_owner.clone(),
+            approval_authority: org.approval_authority.clone(),
+            commercial_sponsor: org.commercial_sponsor.clone(),
+            contract_id: org.contract_id.clone(),
+            contract_start: org.contract_start.clone(),
+            contract_end: org.contract_end.clone(),
+            tenant: org.tenant.clone(),
+            business_unit: org.business_unit.clone(),
+            allowed_scopes: org.allowed_scopes.clone(),
+            max_clients: Some(org.max_clients),
+            labels: org.labels.clone(),
+        }
+    }
+}
+
+impl From<&Client> for ClientFields {
+    fn from(client: &Client) -> Self {
+        Self {
+            name: client.name.clone(),
+            purpose: client.purpose.clone(),
+            owner: client.owner.clone(),
+            scopes: client.scopes.clone(),
+            expires_at: Some(client.expires_at.clone()),
+        }
+    }
+}
+
+/// Filters of the client listing; `None` means no filter.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientFilter {
+    pub org_id: Option<String>,
+    pub status: Option<String>,
+    pub expiring_within: Option<String>,
+}
+
+/// One field the registry refused, with its rule.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(
+        "Cannot reach the partner registry at {endpoint} ({reason}). Check that the registry \
+         is running and that the provider's `endpoint` (or PARTNER_REGISTRY_ENDPOINT) is right."
+    )]
+    Unreachable { endpoint: String, reason: String },
+    #[error(
+        "The partner registry at {endpoint} rejected the API token. Check the provider's `token` \
+         (or PARTNER_REGISTRY_TOKEN): it may be missing, mistyped, revoked, or meant for another \
+         registry."
+    )]
+    Unauthorized { endpoint: String },
+    #[error("The partner registry at {endpoint} refused this with the given token: {detail}")]
+    Forbidden { endpoint: String, detail: String },
+    #[error("{detail}")]
+    Invalid {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error(
+        "The record was changed in the registry since Terraform read it ({detail}). Run \
+         `terraform plan` again to see the current values."
+    )]
+    Stale { detail: String },
+    #[error("The partner registry at {endpoint} answered {status}: {detail}")]
+    Unexpected {
+        endpoint: String,
+        status: u16,
+        detail: String,
+    },
+}
+
+impl RegistryError {
+    /// The field errors of a refused request (empty for other errors).
+    pub fn field_errors(&self) -> &[FieldError] {
+        match self {
+            Self::Invalid { errors, .. } => errors,
+            _ => &[],
+        }
+    }
+}
 
 /// Default registry endpoint when neither config nor environment set one.
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8080";
 
-/// Configured access to the partner registry's HTTP API.
-#[derive(Clone, Debug)]
+/// The provider's configured access to one registry with one token: built
+/// once by ConfigureProvider and shared by every operation. Clones share the
+/// connection pool.
+#[derive(Debug, Clone)]
 pub struct ApiClient {
-    /// Base URL without a trailing slash, e.g. `http://127.0.0.1:8080`.
-    pub endpoint: String,
-    /// Bearer token, if any.
-    pub token: Option<String>,
-    /// Sent as `X-Change-Ref` so audit events name the change.
-    pub change_ref: Option<String>,
-    /// Connection-reusing HTTP client (rustls), with timeouts.
-    pub http: reqwest::Client,
+    http: reqwest::Client,
+    endpoint: String,
+    token: Option<String>,
+    change_ref: Option<String>,
 }
 
 impl ApiClient {
     pub fn new(
-        endpoint: String,
+        endpoint: &str,
         token: Option<String>,
         change_ref: Option<String>,
     ) -> Result<Self, String> {
+        let endpoint = endpoint.trim_end_matches('/').to_string();
+        let parsed = reqwest::Url::parse(&endpoint)
+            .map_err(|e| format!("`endpoint` {endpoint:?} is not a URL: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(format!(
+                "`endpoint` {endpoint:?} must start with http:// or https://"
+            ));
+        }
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
-            .pool_idle_timeout(Duration::from_secs(90))
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .pool_idle_timeout(Duration::from_secs(60))
             .tcp_nodelay(true)
             .user_agent(concat!(
                 "terraform-provider-partner/",
                 env!("CARGO_PKG_VERSION")
             ))
             .build()
-            .map_err(|e| format!("could not build the HTTP client: {e}"))?;
-        Ok(ApiClient {
-            endpoint: endpoint.trim_end_matches('/').to_string(),
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Self {
+            http,
+            endpoint,
             token,
             change_ref,
-            http,
         })
     }
 
-    /// Full URL for an API path such as `/v1/orgs`.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.endpoint, path)
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Checks that the registry answers and accepts the token.
+    pub async fn check_access(&self) -> Result<(), RegistryError> {
+        match self
+            .exchange(Method::GET, "/v1/orgs?limit=1", None, &Write::None)
+            .await?
+        {
+            (status, _) if status.is_success() || status == StatusCode::FORBIDDEN => Ok(()),
+            (status, body) => self.decode::<Value>(status, &body).map(|_| ()),
+        }
+    }
+
+    pub async fn create_org(&self, fields: &OrgFields) -> Result<Org, RegistryError> {
+        let body = without_nulls(fields);
+        self.send(
+            Method::POST,
+            "/v1/orgs",
+            Some(&body),
+            Write::Create(idempotency_key()),
+        )
+        .await
+    }
+
+    /// The org with this id; `None` when there is none.
+    pub async fn get_org(&self, id: &str) -> Result<Option<Org>, RegistryError> {
+        self.get_optional(&format!("/v1/orgs/{}", percent_encode(id)))
+            .await
+    }
+
+    /// The org that is not offboarded with this name; `None` when there is none.
+    pub async fn find_org_by_name(&self, name: &str) -> Result<Option<Org>, RegistryError> {
+        let path = format!("/v1/orgs?name={}", percent_encode(name));
+        let page: Page<Org> = self.send(Method::GET, &path, None, Write::None).await?;
+        Ok(page
+            .items
+            .into_iter()
+            .find(|org| org.name == name && org.status != "offboarded"))
+    }
+
+    /// Changes `current` (as just read) into `fields`, sending only what
+    /// differs as a JSON merge patch guarded by the version that was read.
+    pub async fn update_org(
+        &self,
+        current: &Org,
+        fields: &OrgFields,
+    ) -> Result<Org, RegistryError> {
+        let mut desired = serde_json::to_value(fields).unwrap_or_default();
+        if fields.max_clients.is_none() {
+            if let Some(map) = desired.as_object_mut() {
+                map.remove("max_clients");
+            }
+        }
+        let patch = merge_patch(
+            &serde_json::to_value(OrgFields::from(current)).unwrap_or_default(),
+            &desired,
+        );
+        if patch.as_object().is_some_and(Map::is_empty) {
+            return Ok(current.clone());
+        }
+        let path = format!("/v1/orgs/{}", percent_encode(&current.id));
+        self.send(
+            Method::PATCH,
+            &path,
+            Some(&patch),
+            Write::Update(current.version),
+        )
+        .await
+    }
+
+    /// Offboards the org (revoking its clients); succeeds again on an
+    /// offboarded org, and when the org does not exist at all.
+    pub async fn offboard_org(&self, id: &str) -> Result<(), RegistryError> {
+        let path = format!("/v1/orgs/{}", percent_encode(id));
+        self.delete(&path).await
+    }
+
+    pub async fn create_client(
+        &self,
+        org_id: &str,
+        fields: &ClientFields,
+    ) -> Result<Client, RegistryError> {
+        let mut body = without_nulls(fields);
+        if let Value::Object(map) = &mut body {
+            map.insert("org_id".into(), Value::String(org_id.to_string()));
+        }
+        self.send(
+            Method::POST,
+            "/v1/clients",
+            Some(&body),
+            Write::Create(idempotency_key()),
+        )
+        .await
+    }
+
+    /// The client with this id or client_id; `None` when there is none.
+    pub async fn get_client(&self, id: &str) -> Result<Option<Client>, RegistryError> {
+        self.get_optional(&format!("/v1/clients/{}", percent_encode(id)))
+            .await
+    }
+
+    /// Changes `current` (as just read) into `fields`, like [`Self::update_org`].
+    pub async fn update_client(
+        &self,
+        current: &Client,
+        fields: &ClientFields,
+    ) -> Result<Client, RegistryError> {
+        let mut desired = serde_json::to_value(fields).unwrap_or_default();
+        if fields.expires_at.is_none() {
+            if let Some(map) = desired.as_object_mut() {
+                map.remove("expires_at");
+            }
+        }
+        let patch = merge_patch(
+            &serde_json::to_value(ClientFields::from(current)).unwrap_or_default(),
+            &desired,
+        );
+        if patch.as_object().is_some_and(Map::is_empty) {
+            return Ok(current.clone());
+        }
+        let path = format!("/v1/clients/{}", percent_encode(&current.id));
+        self.send(
+            Method::PATCH,
+            &path,
+            Some(&patch),
+            Write::Update(current.version),
+        )
+        .await
+    }
+
+    /// Revokes the client; succeeds again on a revoked or missing client.
+    pub async fn revoke_client(&self, id: &str) -> Result<(), RegistryError> {
+        let path = format!("/v1/clients/{}", percent_encode(id));
+        self.delete(&path).await
+    }
+
+    /// Every client matching the filter, following pagination.
+    pub async fn list_clients(&self, filter: &ClientFilter) -> Result<Vec<Client>, RegistryError> {
+        let mut query = vec![("limit".to_string(), "200".to_string())];
+        for (key, value) in [
+            ("org_id", &filter.org_id),
+            ("status", &filter.status),
+            ("expiring_within", &filter.expiring_within),
+        ] {
+            if let Some(value) = value {
+                query.push((key.to_string(), value.clone()));
+            }
+        }
+        let mut clients = Vec::new();
+        loop {
+            let encoded: Vec<String> = query
+                .iter()
+                .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+                .collect();
+            let path = format!("/v1/clients?{}", encoded.join("&"));
+            let page: Page<Client> = self.send(Method::GET, &path, None, Write::None).await?;
+            clients.extend(page.items);
+            match page.next_cursor {
+                Some(cursor) => {
+                    query.retain(|(k, _)| k != "cursor");
+                    query.push(("cursor".to_string(), cursor));
+                }
+                None => return Ok(clients),
+            }
+        }
+    }
+
+    async fn get_optional<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Option<T>, RegistryError> {
+        match self.exchange(Method::GET, path, None, &Write::None).await? {
+            (StatusCode::NOT_FOUND, _) => Ok(None),
+            (status, body) => self.decode(status, &body).map(Some),
+        }
+    }
+
+    async fn delete(&self, path: &str) -> Result<(), RegistryError> {
+        match self
+            .exchange(Method::DELETE, path, None, &Write::None)
+            .await?
+        {
+            (StatusCode::NOT_FOUND, _) => Ok(()),
+            (status, body) => self.decode::<Value>(status, &body).map(|_| ()),
+        }
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        write: Write,
+    ) -> Result<T, RegistryError> {
+        let (status, text) = self.exchange(method, path, body, &write).await?;
+        self.decode(status, &text)
+    }
+
+    /// Sends one request, retrying connection failures, 429 and 5xx with
+    /// exponential backoff, and returns the final status and body.
+    async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        write: &Write,
+    ) -> Result<(StatusCode, String), RegistryError> {
+        let url = format!("{}{path}", self.endpoint);
+        let mut backoff = FIRST_BACKOFF;
+        for attempt in 1..=ATTEMPTS {
+            let last = attempt == ATTEMPTS;
+            let request = self.request(method.clone(), &url, body, write);
+            match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let retry_after = retry_after(&response);
+                    let retryable =
+                        status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+                    if retryable && !last {
+                        tokio::time::sleep(retry_after.unwrap_or(backoff)).await;
+                        backoff *= 2;
+                        continue;
+                    }
+                    let text = response.text().await.map_err(|e| self.unreachable(&e))?;
+                    return Ok((status, text));
+                }
+                Err(error) if !last && (error.is_connect() || error.is_timeout()) => {
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                }
+                Err(error) => return Err(self.unreachable(&error)),
+            }
+        }
+        unreachable!("the last attempt always returns")
+    }
+
+    fn request(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        write: &Write,
+    ) -> RequestBuilder {
+        let mut request = self
+            .http
+            .request(method, url)
+            .header("Accept", "application/json");
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(change_ref) = &self.change_ref {
+            request = request.header("X-Change-Ref", change_ref);
+        }
+        match write {
+            Write::Create(key) => request = request.header("Idempotency-Key", key),
+            Write::Update(version) => {
+                request = request.header("If-Match", format!("\"{version}\""))
+            }
+            Write::None => {}
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request
+    }
+
+    fn decode<T: DeserializeOwned>(
+        &self,
+        status: StatusCode,
+        body: &str,
+    ) -> Result<T, RegistryError> {
+        if status.is_success() {
+            return serde_json::from_str(body).map_err(|e| RegistryError::Unexpected {
+                endpoint: self.endpoint.clone(),
+                status: status.as_u16(),
+                detail: format!("the answer is not the expected JSON ({e})"),
+            });
+        }
+        let problem: Problem = serde_json::from_str(body).unwrap_or_default();
+        let detail = problem
+            .detail
+            .or(problem.title)
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+        let endpoint = self.endpoint.clone();
+        Err(match status {
+            StatusCode::UNAUTHORIZED => RegistryError::Unauthorized { endpoint },
+            StatusCode::FORBIDDEN => RegistryError::Forbidden { endpoint, detail },
+            StatusCode::PRECONDITION_FAILED => RegistryError::Stale { detail },
+            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST | StatusCode::CONFLICT => {
+                RegistryError::Invalid {
+                    detail,
+                    errors: problem.errors,
+                }
+            }
+            _ => RegistryError::Unexpected {
+                endpoint,
+                status: status.as_u16(),
+                detail,
+            },
+        })
+    }
+
+    fn unreachable(&self, error: &reqwest::Error) -> RegistryError {
+        let reason = if error.is_connect() {
+            "connection failed"
+        } else if error.is_timeout() {
+            "timed out"
+        } else {
+            "the connection broke"
+        };
+        RegistryError::Unreachable {
+            endpoint: self.endpoint.clone(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// What kind of write a request is, for its concurrency headers.
+enum Write {
+    None,
+    Create(String),
+    Update(i64),
+}
+
+#[derive(Deserialize)]
+struct Page<T> {
+    items: Vec<T>,
+    #[serde(default)]
+    next_cursor: Option<String>,
+}
+
+/// An RFC 9457 problem document, as far as the provider reads it.
+#[derive(Default, Deserialize)]
+struct Problem {
+    title: Option<String>,
+    detail: Option<String>,
+    #[serde(default)]
+    errors: Vec<FieldError>,
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let seconds: u64 = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
+}
+
+/// A fresh random key for one create, the same across its retries.
+fn idempotency_key() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The fields as a JSON object without its null members, for creates (where
+/// an absent field takes the registry's default).
+fn without_nulls<T: Serialize>(fields: &T) -> Value {
+    match serde_json::to_value(fields) {
+        Ok(Value::Object(map)) => Value::Object(
+            map.into_iter()
+                .filter(|(_, value)| !value.is_null())
+                .collect::<Map<_, _>>(),
+        ),
+        Ok(other) => other,
+        Err(_) => Value::Object(Map::new()),
+    }
+}
+
+/// The RFC 7396 merge patch that turns `current` into `desired`: the
+/// members of `desired` that differ, with nested objects (labels) patched
+/// key by key and keys that `desired` drops set to null.
+fn merge_patch(current: &Value, desired: &Value) -> Value {
+    let mut patch = Map::new();
+    let empty = Map::new();
+    let current = current.as_object().unwrap_or(&empty);
+    for (key, want) in desired.as_object().unwrap_or(&empty) {
+        let have = current.get(key).unwrap_or(&Value::Null);
+        if have == want {
+            continue;
+        }
+        let value = match (have, want) {
+            (Value::Object(have_map), Value::Object(want_map)) => {
+                let mut nested = Map::new();
+                for gone in have_map.keys().filter(|k| !want_map.contains_key(*k)) {
+                    nested.insert(gone.clone(), Value::Null);
+                }
+                for (k, v) in want_map {
+                    if have_map.get(k) != Some(v) {
+                        nested.insert(k.clone(), v.clone());
+                    }
+                }
+                Value::Object(nested)
+            }
+            _ => want.clone(),
+        };
+        patch.insert(key.clone(), value);
+    }
+    Value::Object(patch)
+}
+
+/// Escapes a value for a URL path segment or query value.
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_encoding_keeps_unreserved_and_escapes_the_rest() {
+        assert_eq!(percent_encode("acme-1_x.y~"), "acme-1_x.y~");
+        assert_eq!(percent_encode("a b/c?d&e"), "a%20b%2Fc%3Fd%26e");
+    }
+
+    #[test]
+    fn creates_leave_out_nulls_so_the_registry_applies_its_defaults() {
+        let fields = ClientFields {
+            name: "c".into(),
+            purpose: "p".into(),
+            owner: "o@example.com".into(),
+            scopes: vec!["a".into()],
+            expires_at: None,
+        };
+        let body = without_nulls(&fields);
+        assert!(body.get("expires_at").is_none(), "{body}");
+        assert_eq!(body["name"], "c");
+    }
+
+    #[test]
+    fn merge_patch_sends_only_changes_and_nulls_dropped_labels() {
+        let current =
+            serde_json::json!({"name": "a", "tenant": "t", "labels": {"x": "1", "y": "2"}});
+        let desired = serde_json::json!({"name": "a", "tenant": null, "labels": {"y": "3"}});
+        assert_eq!(
+            merge_patch(&current, &desired),
+            serde_json::json!({"tenant": null, "labels": {"x": null, "y": "3"}})
+        );
+        assert_eq!(merge_patch(&current, &current), serde_json::json!({}));
+    }
+
+    #[test]
+    fn idempotency_keys_are_random_and_hex() {
+        let (a, b) = (idempotency_key(), idempotency_key());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
     }
 }

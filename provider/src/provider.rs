@@ -59,6 +59,8 @@ impl Registry {
         };
         r.resource(resources::partner_org::PartnerOrg);
         r.resource(resources::partner_client::PartnerClient);
+        r.data_source(resources::partner_org_data::PartnerOrgData);
+        r.data_source(resources::partner_clients_data::PartnerClientsData);
         r
     }
     pub fn resource<R: DynResource + 'static>(&mut self, res: R) {
@@ -106,8 +108,10 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
     }
 }
 
-/// Builds the configured state from the provider block and environment.
-pub fn configure(config: &Value, diags: &mut Diagnostics) -> Option<ApiClient> {
+/// Builds the configured state from the provider block and environment, and
+/// checks once that the registry answers and accepts the token, so that a
+/// wrong endpoint or token is one clear error instead of one per resource.
+pub async fn configure(config: &Value, diags: &mut Diagnostics) -> Option<ApiClient> {
     let c = match ProviderConfig::from_value(config) {
         Ok(c) => c,
         Err(e) => {
@@ -115,15 +119,28 @@ pub fn configure(config: &Value, diags: &mut Diagnostics) -> Option<ApiClient> {
             return None;
         }
     };
+    if c.endpoint.is_unknown() || c.token.is_unknown() {
+        // Known only after apply: the configuration is completed later.
+        return None;
+    }
     let endpoint = setting(&c.endpoint, "PARTNER_REGISTRY_ENDPOINT")
         .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
     let token = setting(&c.token, "PARTNER_REGISTRY_TOKEN");
     let change_ref = setting(&c.change_ref, "PARTNER_CHANGE_REF");
-    match ApiClient::new(endpoint, token, change_ref) {
-        Ok(client) => Some(client),
+    let client = match ApiClient::new(&endpoint, token, change_ref) {
+        Ok(client) => client,
         Err(e) => {
-            diags.error("Could not configure the partner provider", e);
-            None
+            diags.error_at(
+                AttrPath::attr("endpoint"),
+                "Invalid partner registry endpoint",
+                e,
+            );
+            return None;
         }
+    };
+    if let Err(e) = client.check_access().await {
+        diags.error("Cannot use the partner registry", e.to_string());
+        return None;
     }
+    Some(client)
 }

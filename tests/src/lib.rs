@@ -293,6 +293,23 @@ impl Registry {
         (status, json)
     }
 
+    /// Creates a record through the API as admin, asserting `201 Created`,
+    /// and returns it.
+    #[track_caller]
+    pub fn create(&self, path: &str, body: Value) -> Value {
+        let (status, created) = self.request("POST", path, Some(body));
+        assert_eq!(status, 201, "POST {path} failed: {created:#}");
+        created
+    }
+
+    /// Reads a record through the API as admin, asserting `200 OK`.
+    #[track_caller]
+    pub fn get(&self, path: &str) -> Value {
+        let (status, body) = self.request("GET", path, None);
+        assert_eq!(status, 200, "GET {path} failed: {body:#}");
+        body
+    }
+
     /// Asks the introspection endpoint whether a client credential is live.
     pub fn introspect(&self, client_id: &str, client_secret: &str) -> Value {
         let (status, body) = self.request(
@@ -306,11 +323,8 @@ impl Registry {
 
     /// Moves the registry's clock (only on a registry from [`Registry::start_at`]).
     pub fn set_clock(&self, now: &str) {
-        let (status, body) = self.request(
-            "PUT",
-            "/v1/clock",
-            Some(serde_json::json!({ "now": now })),
-        );
+        let (status, body) =
+            self.request("PUT", "/v1/clock", Some(serde_json::json!({ "now": now })));
         assert_eq!(status, 200, "setting the clock failed: {body}");
     }
 }
@@ -418,8 +432,11 @@ impl Workspace {
             }
         }
         if !declares_providers {
-            std::fs::write(self.dir.path().join("versions.tf"), required_providers_block())
-                .expect("write versions.tf");
+            std::fs::write(
+                self.dir.path().join("versions.tf"),
+                required_providers_block(),
+            )
+            .expect("write versions.tf");
         }
     }
 
@@ -461,12 +478,7 @@ impl Workspace {
 
     /// `terraform plan -detailed-exitcode`: exit 0 means no changes.
     pub fn plan(&self) -> Run {
-        self.terraform(&[
-            "plan",
-            "-detailed-exitcode",
-            "-input=false",
-            "-no-color",
-        ])
+        self.terraform(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
     }
 
     /// Asserts that a plan shows no changes.

@@ -361,8 +361,8 @@ impl pb::provider_server::Provider for ProviderService {
             configure_provider
         );
         let mut d = Diagnostics::new();
-        if let Some(client) = provider::configure(&config, &mut d) {
-            crate::debug!("provider configured for {}", client.endpoint);
+        if let Some(client) = provider::configure(&config, &mut d).await {
+            crate::debug!("provider configured for {}", client.endpoint());
             let ctx = Context {
                 client: Some(Arc::new(client)),
                 terraform_version: req.terraform_version,

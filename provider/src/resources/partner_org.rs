@@ -1,9 +1,11 @@
 //! `partner_org`: a partner organisation, its contacts, its contract and
 //! the scopes its clients may be granted.
-use super::validate;
+use super::{known_string, optional_string, report, validate};
+use crate::client::{ApiClient, Org, OrgFields};
 use crate::model;
 use crate::tf::{
     Attribute, Context, CreateRequest, Diagnostics, PlanRequest, Resource, Schema, UpdateRequest,
+    Val,
 };
 use std::collections::BTreeMap;
 
@@ -125,15 +127,84 @@ pub fn validate_config(c: &OrgModel, d: &mut Diagnostics) {
     }
 }
 
+/// Attributes the registry may name in a refusal of an org write.
+const WRITABLE: &[&str] = &[
+    "name",
+    "legal_entity",
+    "technical_owner",
+    "approval_authority",
+    "commercial_sponsor",
+    "contract_id",
+    "contract_start",
+    "contract_end",
+    "tenant",
+    "business_unit",
+    "allowed_scopes",
+    "max_clients",
+    "labels",
+];
+
+/// What Terraform asks the registry to store for this org.
+fn fields(m: &OrgModel) -> OrgFields {
+    OrgFields {
+        name: known_string(&m.name),
+        legal_entity: known_string(&m.legal_entity),
+        technical_owner: known_string(&m.technical_owner),
+        approval_authority: known_string(&m.approval_authority),
+        commercial_sponsor: optional_string(&m.commercial_sponsor),
+        contract_id: known_string(&m.contract_id),
+        contract_start: optional_string(&m.contract_start),
+        contract_end: known_string(&m.contract_end),
+        tenant: optional_string(&m.tenant),
+        business_unit: optional_string(&m.business_unit),
+        allowed_scopes: m.allowed_scopes.known().cloned().unwrap_or_default(),
+        max_clients: m.max_clients.known().copied(),
+        labels: m.labels.known().cloned().unwrap_or_default(),
+    }
+}
+
+/// The org as Terraform stores it. `labels` stays null when the registry
+/// has none and the configuration set none, so that an unset map never
+/// shows as a change to `{}`.
+pub fn model_from(org: Org, previous: Option<&OrgModel>) -> OrgModel {
+    let labels_unset = previous.is_none_or(|p| p.labels.is_null());
+    OrgModel {
+        id: Val::Known(org.id),
+        name: Val::Known(org.name),
+        legal_entity: Val::Known(org.legal_entity),
+        technical_owner: Val::Known(org.technical_owner),
+        approval_authority: Val::Known(org.approval_authority),
+        commercial_sponsor: Val::from_option(org.commercial_sponsor),
+        contract_id: Val::Known(org.contract_id),
+        contract_start: Val::from_option(org.contract_start),
+        contract_end: Val::Known(org.contract_end),
+        tenant: Val::from_option(org.tenant),
+        business_unit: Val::from_option(org.business_unit),
+        allowed_scopes: Val::Known(org.allowed_scopes),
+        max_clients: Val::Known(org.max_clients),
+        labels: if org.labels.is_empty() && labels_unset {
+            Val::Null
+        } else {
+            Val::Known(org.labels)
+        },
+        status: Val::Known(org.status),
+        created_at: Val::Known(org.created_at),
+    }
+}
+
+/// Finds an org by id or, failing that, by name.
+pub async fn find_org(
+    api: &ApiClient,
+    id_or_name: &str,
+) -> Result<Option<Org>, crate::client::RegistryError> {
+    if let Some(org) = api.get_org(id_or_name).await? {
+        return Ok(Some(org));
+    }
+    api.find_org_by_name(id_or_name).await
+}
+
 /// The `partner_org` resource.
 pub struct PartnerOrg;
-
-fn not_yet(d: &mut Diagnostics, op: &str) {
-    d.error(
-        format!("partner_org {op} is not available yet"),
-        "This build of the provider defines the partner_org schema but not yet its calls to the registry API.",
-    );
-}
 
 impl Resource for PartnerOrg {
     type Model = OrgModel;
@@ -147,35 +218,104 @@ impl Resource for PartnerOrg {
     fn validate(&self, config: &OrgModel, diags: &mut Diagnostics) {
         validate_config(config, diags);
     }
-    async fn plan(&self, _ctx: &Context, _req: &mut PlanRequest<OrgModel>) {}
+
+    async fn plan(&self, _ctx: &Context, req: &mut PlanRequest<OrgModel>) {
+        // A new contract end can move the org between active and expired.
+        if let Some(prior) = &req.prior {
+            if prior.contract_end != req.config.contract_end {
+                req.planned.status = Val::Unknown;
+            }
+        }
+    }
 
     async fn create(
         &self,
-        _ctx: &Context,
-        _req: CreateRequest<OrgModel>,
+        ctx: &Context,
+        req: CreateRequest<OrgModel>,
         diags: &mut Diagnostics,
     ) -> Option<OrgModel> {
-        not_yet(diags, "create");
-        None
+        let api = ctx.client(diags)?;
+        match api.create_org(&fields(&req.planned)).await {
+            Ok(org) => Some(model_from(org, Some(&req.planned))),
+            Err(e) => {
+                report(diags, "Cannot create the partner org", &e, WRITABLE);
+                None
+            }
+        }
     }
+
     async fn read(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         state: OrgModel,
-        _diags: &mut Diagnostics,
-    ) -> Option<OrgModel> {
-        Some(state)
-    }
-    async fn update(
-        &self,
-        _ctx: &Context,
-        _req: UpdateRequest<OrgModel>,
         diags: &mut Diagnostics,
     ) -> Option<OrgModel> {
-        not_yet(diags, "update");
-        None
+        let api = ctx.client(diags)?;
+        let id = known_string(&state.id);
+        match api.get_org(&id).await {
+            // An offboarded org is gone for Terraform: the plan registers it anew.
+            Ok(Some(org)) if org.status != "offboarded" => Some(model_from(org, Some(&state))),
+            Ok(_) => None,
+            Err(e) => {
+                report(diags, "Cannot read the partner org", &e, &[]);
+                Some(state)
+            }
+        }
     }
-    async fn delete(&self, _ctx: &Context, _state: OrgModel, diags: &mut Diagnostics) {
-        not_yet(diags, "delete");
+
+    async fn update(
+        &self,
+        ctx: &Context,
+        req: UpdateRequest<OrgModel>,
+        diags: &mut Diagnostics,
+    ) -> Option<OrgModel> {
+        let api = ctx.client(diags)?;
+        let id = known_string(&req.prior.id);
+        let result = async {
+            let current = api.get_org(&id).await?.ok_or_else(|| gone(&id))?;
+            api.update_org(&current, &fields(&req.planned)).await
+        }
+        .await;
+        match result {
+            Ok(org) => Some(model_from(org, Some(&req.planned))),
+            Err(e) => {
+                report(diags, "Cannot update the partner org", &e, WRITABLE);
+                None
+            }
+        }
+    }
+
+    async fn delete(&self, ctx: &Context, state: OrgModel, diags: &mut Diagnostics) {
+        let Some(api) = ctx.client(diags) else {
+            return;
+        };
+        if let Err(e) = api.offboard_org(&known_string(&state.id)).await {
+            report(diags, "Cannot offboard the partner org", &e, &[]);
+        }
+    }
+
+    async fn import(&self, ctx: &Context, id: &str, diags: &mut Diagnostics) -> Option<OrgModel> {
+        let api = ctx.client(diags)?;
+        match find_org(api, id).await {
+            Ok(Some(org)) if org.status != "offboarded" => Some(model_from(org, None)),
+            Ok(_) => {
+                diags.error(
+                    "Cannot import the partner org",
+                    format!("The registry at {} has no org with id or name {id:?} that is not offboarded.", api.endpoint()),
+                );
+                None
+            }
+            Err(e) => {
+                report(diags, "Cannot import the partner org", &e, &[]);
+                None
+            }
+        }
+    }
+}
+
+/// The error for a record that vanished between plan and apply.
+fn gone(id: &str) -> crate::client::RegistryError {
+    crate::client::RegistryError::Stale {
+        detail: format!("{id} no longer exists"),
     }
 }

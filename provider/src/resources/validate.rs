@@ -50,7 +50,19 @@ pub fn is_date(s: &str) -> bool {
 
 /// An RFC 3339 timestamp such as `2027-01-31T00:00:00Z`.
 pub fn is_rfc3339(s: &str) -> bool {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()
+    parse_rfc3339(s).is_some()
+}
+
+pub fn parse_rfc3339(s: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// The last second of a `YYYY-MM-DD` day in UTC: the latest a client of an
+/// org whose contract ends that day may expire.
+pub fn end_of_day(date: &str) -> Option<time::OffsetDateTime> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let day = time::Date::parse(date, fmt).ok()?;
+    Some(day.with_hms(23, 59, 59).ok()?.assume_utc())
 }
 
 pub fn slug(v: &Val<String>, attr: &str, d: &mut Diagnostics) {

@@ -1,0 +1,191 @@
+//! Data source `partner_clients`: clients filtered by org, status and how
+//! soon they expire, for `check` blocks and outputs. Never lists secrets.
+use super::report;
+use crate::client::{Client, ClientFilter};
+use crate::model;
+use crate::tf::{
+    AttrPath, Attribute, Context, DataSource, Diagnostics, Model, Schema, Type, Val, Value,
+};
+
+pub const TYPE_NAME: &str = "partner_clients";
+
+model! {
+    pub struct ClientsQuery {
+        org_id: String,
+        status: String,
+        expiring_within: String,
+        clients: Vec<Value>,
+    }
+}
+
+model! {
+    /// One element of `clients`.
+    pub struct ClientSummary {
+        id: String,
+        client_id: String,
+        org_id: String,
+        name: String,
+        purpose: String,
+        owner: String,
+        scopes: Vec<String>,
+        expires_at: String,
+        status: String,
+        created_at: String,
+    }
+}
+
+/// The object type of one listed client.
+fn summary_type() -> Type {
+    let string = || Type::String;
+    Type::object([
+        ("id", string()),
+        ("client_id", string()),
+        ("org_id", string()),
+        ("name", string()),
+        ("purpose", string()),
+        ("owner", string()),
+        ("scopes", Type::set(Type::String)),
+        ("expires_at", string()),
+        ("status", string()),
+        ("created_at", string()),
+    ])
+}
+
+fn summary(client: Client) -> Value {
+    ClientSummary {
+        id: Val::Known(client.id),
+        client_id: Val::Known(client.client_id),
+        org_id: Val::Known(client.org_id),
+        name: Val::Known(client.name),
+        purpose: Val::Known(client.purpose),
+        owner: Val::Known(client.owner),
+        scopes: Val::Known(client.scopes),
+        expires_at: Val::Known(client.expires_at),
+        status: Val::Known(client.status),
+        created_at: Val::Known(client.created_at),
+    }
+    .to_value()
+}
+
+/// Whether `s` is a duration such as `720h`, `90m` or `1h30m`.
+pub fn is_duration(s: &str) -> bool {
+    let mut digits = false;
+    let mut any_unit = false;
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            digits = true;
+        } else if digits && matches!(c, 'h' | 'm' | 's') {
+            digits = false;
+            any_unit = true;
+        } else {
+            return false;
+        }
+    }
+    any_unit && !digits
+}
+
+pub struct PartnerClientsData;
+
+impl DataSource for PartnerClientsData {
+    type Model = ClientsQuery;
+
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            "Lists partner clients, filtered by org, status and how soon they expire. Secrets are \
+             never listed.",
+        )
+        .attr(
+            Attribute::string("org_id")
+                .optional()
+                .description("Only clients of this org."),
+        )
+        .attr(
+            Attribute::string("status")
+                .optional()
+                .description("Only clients with this status: `active`, `expired` or `revoked`."),
+        )
+        .attr(Attribute::string("expiring_within").optional().description(
+            "Only clients whose `expires_at` falls within this duration from now, such as \
+             `\"720h\"` (units h, m, s).",
+        ))
+        .attr(
+            Attribute::new("clients", Type::list(summary_type()))
+                .computed()
+                .description(
+                    "The matching clients, each with id, client_id, org_id, name, purpose, owner, \
+                     scopes, expires_at, status and created_at.",
+                ),
+        )
+    }
+
+    fn validate(&self, config: &ClientsQuery, d: &mut Diagnostics) {
+        if let Some(status) = config.status.as_deref() {
+            if !matches!(status, "active" | "expired" | "revoked") {
+                d.error_at(
+                    AttrPath::attr("status"),
+                    "Invalid status",
+                    format!("status must be one of active, expired or revoked; got {status:?}."),
+                );
+            }
+        }
+        if let Some(within) = config.expiring_within.as_deref() {
+            if !is_duration(within) {
+                d.error_at(
+                    AttrPath::attr("expiring_within"),
+                    "Invalid duration",
+                    format!(
+                        "expiring_within must be a duration such as \"720h\" or \"1h30m\"; got {within:?}."
+                    ),
+                );
+            }
+        }
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context,
+        config: ClientsQuery,
+        diags: &mut Diagnostics,
+    ) -> Option<ClientsQuery> {
+        let api = ctx.client(diags)?;
+        let filter = ClientFilter {
+            org_id: config.org_id.known().cloned(),
+            status: config.status.known().cloned(),
+            expiring_within: config.expiring_within.known().cloned(),
+        };
+        match api.list_clients(&filter).await {
+            Ok(clients) => Some(ClientsQuery {
+                clients: Val::Known(clients.into_iter().map(summary).collect()),
+                ..config
+            }),
+            Err(e) => {
+                report(
+                    diags,
+                    "Cannot list partner clients",
+                    &e,
+                    &["org_id", "status", "expiring_within"],
+                );
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_duration;
+
+    #[test]
+    fn durations_need_a_unit_after_every_number() {
+        for good in ["720h", "90m", "1h30m", "45s", "0s"] {
+            assert!(is_duration(good), "{good}");
+        }
+        for bad in ["", "720", "h", "1d", "-5h", "1h30", "1.5h"] {
+            assert!(!is_duration(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! HCL fragments shared by the acceptance tests.
+
+/// A `partner_org` resource block with every required argument; `extra`
+/// lines are added inside the block.
+pub fn org(resource: &str, name: &str, contract_end: &str, scopes: &[&str], extra: &str) -> String {
+    format!(
+        r#"
+resource "partner_org" "{resource}" {{
+  name               = "{name}"
+  legal_entity       = "{name} Ltd"
+  technical_owner    = "tech@{name}.example"
+  approval_authority = "approvals@example.com"
+  contract_id        = "CTR-{name}"
+  contract_end       = "{contract_end}"
+  allowed_scopes     = {scopes}
+{extra}
+}}
+"#,
+        scopes = hcl_list(scopes)
+    )
+}
+
+/// A `partner_client` resource block; `org_id` is an HCL expression.
+pub fn client(resource: &str, org_id: &str, owner: &str, scopes: &[&str], extra: &str) -> String {
+    format!(
+        r#"
+resource "partner_client" "{resource}" {{
+  org_id  = {org_id}
+  name    = "{resource}"
+  purpose = "Acceptance test client {resource}"
+  owner   = "{owner}"
+  scopes  = {scopes}
+{extra}
+}}
+"#,
+        scopes = hcl_list(scopes)
+    )
+}
+
+/// An HCL list of strings.
+pub fn hcl_list(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|item| format!("\"{item}\"")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// A JSON body for creating an org through the API, as tests that set up
+/// state behind Terraform's back do.
+pub fn org_body(name: &str, contract_end: &str, scopes: &[&str]) -> serde_json::Value {
+    serde_json::json!({
+        "name": name,
+        "legal_entity": format!("{name} Ltd"),
+        "technical_owner": format!("tech@{name}.example"),
+        "approval_authority": "approvals@example.com",
+        "contract_id": format!("CTR-{name}"),
+        "contract_end": contract_end,
+        "allowed_scopes": scopes,
+    })
+}
+
+/// A JSON body for creating a client through the API.
+pub fn client_body(org_id: &str, name: &str, scopes: &[&str]) -> serde_json::Value {
+    serde_json::json!({
+        "org_id": org_id,
+        "name": name,
+        "purpose": format!("Client {name} made outside Terraform"),
+        "owner": "outside@example.com",
+        "scopes": scopes,
+    })
+}

@@ -1,0 +1,135 @@
+//! Mistakes surface in `terraform plan`, on the attribute that is wrong, and
+//! nothing is created.
+
+use acceptance_tests::{Registry, Workspace};
+
+use crate::config::{client, client_body, org, org_body};
+
+/// Plans `hcl`, expects the plan to fail mentioning every needle, and checks
+/// that the registry holds no more orgs and clients than before.
+#[track_caller]
+fn assert_plan_fails(registry: &Registry, hcl: &str, needles: &[&str]) {
+    let count = |path: &str| registry.get(path)["items"].as_array().map_or(0, Vec::len);
+    let (orgs, clients) = (count("/v1/orgs"), count("/v1/clients"));
+    let workspace = Workspace::new(registry);
+    workspace.write_config(hcl);
+    workspace.plan().assert_failure_mentions(needles);
+    workspace
+        .terraform(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .assert_failure_mentions(needles);
+    assert_eq!(count("/v1/orgs"), orgs, "an org was created");
+    assert_eq!(count("/v1/clients"), clients, "a client was created");
+}
+
+#[test]
+fn malformed_values_are_rejected_with_the_attribute_named() {
+    let registry = Registry::start();
+    let good = org("acme", "acme", "2030-12-31", &["a:read"], "");
+    for (wrong, right, attribute) in [
+        ("tech@acme.example", "not-an-email", "technical_owner"),
+        (
+            r#"name               = "acme""#,
+            r#"name               = "Acme_Corp""#,
+            "name",
+        ),
+        ("2030-12-31", "31/12/2030", "contract_end"),
+    ] {
+        let bad = good.replace(wrong, right);
+        assert_ne!(bad, good, "the replacement of {wrong:?} must apply");
+        assert_plan_fails(&registry, &bad, &[attribute, right]);
+    }
+    let bad_client = format!(
+        "{good}{}",
+        client("c", "partner_org.acme.id", "nobody", &["a:read"], "")
+    );
+    assert_plan_fails(&registry, &bad_client, &["owner", "nobody"]);
+    let bad_expiry = format!(
+        "{good}{}",
+        client(
+            "c",
+            "partner_org.acme.id",
+            "dev@example.com",
+            &["a:read"],
+            r#"  expires_at = "next tuesday""#
+        )
+    );
+    assert_plan_fails(&registry, &bad_expiry, &["expires_at", "next tuesday"]);
+}
+
+#[test]
+fn client_rules_are_checked_against_an_org_in_the_same_plan() {
+    let registry = Registry::start();
+    let base = org("acme", "acme", "2030-12-31", &["a:read"], "");
+    let late = format!(
+        "{base}{}",
+        client(
+            "c",
+            "partner_org.acme.id",
+            "dev@example.com",
+            &["a:read"],
+            r#"  expires_at = "2031-01-01T00:00:00Z""#
+        )
+    );
+    assert_plan_fails(&registry, &late, &["expires_at", "2030-12-31"]);
+    let wide = format!(
+        "{base}{}",
+        client(
+            "c",
+            "partner_org.acme.id",
+            "dev@example.com",
+            &["a:read", "b:write"],
+            ""
+        )
+    );
+    assert_plan_fails(&registry, &wide, &["scopes", "b:write"]);
+}
+
+#[test]
+fn client_rules_are_checked_against_an_existing_org_on_the_server() {
+    let registry = Registry::start_at("2026-06-01T00:00:00Z");
+    let existing = |name: &str, end: &str, max_clients: u32| {
+        let mut body = org_body(name, end, &["a:read"]);
+        body["max_clients"] = max_clients.into();
+        registry.create("/v1/orgs", body)["id"]
+            .as_str()
+            .expect("org id")
+            .to_string()
+    };
+    let on = |org_id: &str, extra: &str| {
+        client(
+            "c",
+            &format!("\"{org_id}\""),
+            "dev@example.com",
+            &["a:read"],
+            extra,
+        )
+    };
+
+    let acme = existing("acme", "2030-12-31", 5);
+    assert_plan_fails(
+        &registry,
+        &on(&acme, r#"  expires_at = "2031-01-01T00:00:00Z""#),
+        &["expires_at", "2030-12-31"],
+    );
+    let wide = client(
+        "c",
+        &format!("\"{acme}\""),
+        "dev@example.com",
+        &["z:admin"],
+        "",
+    );
+    assert_plan_fails(&registry, &wide, &["scopes", "z:admin"]);
+
+    let full = existing("full", "2030-12-31", 1);
+    registry.create("/v1/clients", client_body(&full, "only", &["a:read"]));
+    assert_plan_fails(&registry, &on(&full, ""), &["org_id", "max_clients"]);
+
+    let gone = existing("gone", "2030-12-31", 5);
+    let (status, body) = registry.request("DELETE", &format!("/v1/orgs/{gone}"), None);
+    assert_eq!(status, 200, "{body:#}");
+    assert_plan_fails(&registry, &on(&gone, ""), &["org_id", "offboarded"]);
+
+    let ended = existing("ended", "2026-07-31", 5);
+    registry.set_clock("2026-08-15T00:00:00Z");
+    assert_plan_fails(&registry, &on(&ended, ""), &["org_id", "expired"]);
+}
