@@ -101,6 +101,47 @@ pub fn is_client_secret(s: &str) -> bool {
     checksum_ok(s, SECRET_PREFIX)
 }
 
+/// The rule a client-supplied secret must meet (create and rotate).
+pub const SUPPLIED_SECRET_RULE: &str = "a supplied client_secret must be at least 32 characters (at most 1024) of printable ASCII without spaces, \
+     use at least 3 of the 4 character classes (lowercase letters, uppercase letters, digits, symbols) \
+     and contain at least 12 distinct characters";
+
+/// Checks a client-supplied secret against [`SUPPLIED_SECRET_RULE`]. The error names
+/// what failed and the rule, never the value.
+pub fn check_supplied_secret(s: &str) -> Result<(), String> {
+    let fail = |what: &str| Err(format!("{what}: {SUPPLIED_SECRET_RULE}"));
+    if !s.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return fail("contains a space, a control or a non-ASCII character");
+    }
+    if s.len() < 32 {
+        return fail("is shorter than 32 characters");
+    }
+    if s.len() > 1024 {
+        return fail("is longer than 1024 characters");
+    }
+    let b = s.as_bytes();
+    let classes = [
+        b.iter().any(u8::is_ascii_lowercase),
+        b.iter().any(u8::is_ascii_uppercase),
+        b.iter().any(u8::is_ascii_digit),
+        b.iter().any(u8::is_ascii_punctuation),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
+    if classes < 3 {
+        return fail("uses fewer than 3 of the 4 character classes");
+    }
+    let mut seen = [false; 128];
+    for &c in b {
+        seen[c as usize] = true;
+    }
+    if seen.iter().filter(|x| **x).count() < 12 {
+        return fail("has fewer than 12 distinct characters");
+    }
+    Ok(())
+}
+
 /// A new API bearer token (`prt_…`).
 pub fn new_api_token() -> Result<String, CryptoError> {
     with_checksum(TOKEN_PREFIX)
@@ -237,6 +278,23 @@ mod tests {
         broken[10] = if broken[10] == b'a' { b'b' } else { b'a' };
         assert!(!is_client_secret(&String::from_utf8(broken).unwrap()));
         assert!(is_api_token(&new_api_token().unwrap()));
+    }
+
+    #[test]
+    fn supplied_secret_rule() {
+        assert!(check_supplied_secret("Correct-Horse-Battery-Staple-2027!xyz").is_ok());
+        assert!(check_supplied_secret(&new_client_secret().unwrap()).is_ok());
+        for (bad, why) in [
+            ("Short-1a", "shorter than 32"),
+            ("correct horse battery staple 2027 xyz!", "space"),
+            ("correcthorsebatterystaple2027xyzabc", "classes"),
+            ("Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!", "distinct"),
+            ("Correct-Horse-Battery-Staple-2027-\u{e9}", "non-ASCII"),
+        ] {
+            let e = check_supplied_secret(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+            assert!(!e.contains(bad), "the value was echoed: {e}");
+        }
     }
 
     #[test]

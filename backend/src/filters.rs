@@ -22,6 +22,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/clients/{id}"),
     ("PATCH", "/v1/clients/{id}"),
     ("DELETE", "/v1/clients/{id}"),
+    ("POST", "/v1/clients/{id}/rotate"),
     ("POST", "/v1/introspect"),
     ("GET", "/v1/audit"),
     ("PUT", "/v1/clock"),
@@ -45,6 +46,7 @@ pub fn routes(
         .or(clients_get(app.clone()))
         .or(clients_update(app.clone()))
         .or(clients_delete(app.clone()))
+        .or(clients_rotate(app.clone()))
         .or(audit_list(app.clone()))
         .or(clock_set(app))
         .recover(crate::error::recover)
@@ -126,6 +128,22 @@ fn opt_header(
 
 fn body() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
     warp::body::content_length_limit(MAX_BODY).and(warp::body::bytes())
+}
+
+/// A body that may be absent altogether (no Content-Length, no Transfer-Encoding):
+/// then it reads as empty. Otherwise as [`body`], with the same size limit.
+fn optional_body() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
+    warp::header::optional::<String>("content-length")
+        .and(warp::header::optional::<String>("transfer-encoding"))
+        .and_then(|cl: Option<String>, te: Option<String>| async move {
+            if cl.is_none() && te.is_none() {
+                Ok(Bytes::new())
+            } else {
+                Err(warp::reject::not_found())
+            }
+        })
+        .or(body())
+        .unify()
 }
 
 fn query() -> impl Filter<Extract = (HashMap<String, String>,), Error = Rejection> + Clone {
@@ -290,6 +308,22 @@ pub fn clients_delete(
         .and(auth(app))
         .and(req_ctx())
         .and_then(|id, app, authed, rc| handlers::delete_client(app, id, authed, rc))
+}
+
+/// POST /v1/clients/{id}/rotate (new secret; the previous one overlaps for grace_period)
+pub fn clients_rotate(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "clients" / String / "rotate")
+        .and(warp::post())
+        .and(with_app(app.clone()))
+        .and(auth(app))
+        .and(req_ctx())
+        .and(opt_header("if-match"))
+        .and(optional_body())
+        .and_then(|id, app, authed, rc, im, body| {
+            handlers::rotate_client_secret(app, id, authed, rc, im, body)
+        })
 }
 
 /// GET /v1/audit?after=&limit=

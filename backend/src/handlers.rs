@@ -360,6 +360,46 @@ pub async fn delete_org(
 
 // ---------- clients ----------
 
+/// The body with a supplied `client_secret` replaced by its HMAC, so that the
+/// Idempotency-Key fingerprint never derives from the plaintext.
+fn without_plaintext(
+    app: &App,
+    map: &serde_json::Map<String, Value>,
+) -> serde_json::Map<String, Value> {
+    let mut m = map.clone();
+    if let Some(Value::String(s)) = map.get("client_secret") {
+        m.insert(
+            "client_secret".into(),
+            Value::String(hex::encode(app.key.hash_secret(s))),
+        );
+    }
+    m
+}
+
+/// The secret to store: the supplied one (checked already), or a new one whose
+/// plaintext is returned to show once.
+fn new_secret(app: &App, supplied: Option<String>) -> Result<(NewSecret, Option<String>)> {
+    Ok(match supplied {
+        Some(s) => (
+            NewSecret {
+                hmac: app.key.hash_secret(&s),
+                source: "supplied",
+            },
+            None,
+        ),
+        None => {
+            let s = crate::crypto::new_client_secret()?;
+            (
+                NewSecret {
+                    hmac: app.key.hash_secret(&s),
+                    source: "generated",
+                },
+                Some(s),
+            )
+        }
+    })
+}
+
 pub async fn create_client(
     app: App,
     authed: Authed,
@@ -371,19 +411,73 @@ pub async fn create_client(
         forbid_reviewer(&authed.actor)?;
         let map = parse_object(&body)?;
         reject_unknown(&map, CLIENT_CREATE_FIELDS)?;
-        let idem = idem("POST /v1/clients", key, &map)?;
-        let draft = parse_client(&map);
-        let secret = crate::crypto::new_client_secret()?;
-        let hmac = app.key.hash_secret(&secret);
+        let idem = idem("POST /v1/clients", key, &without_plaintext(&app, &map))?;
+        let mut draft = parse_client(&map);
+        let supplied = supplied_secret(&map, &mut draft.errors);
+        let (secret, shown) = new_secret(&app, supplied)?;
         let mut created = app
             .store
-            .create_client(write_ctx(&app, &authed.actor, &rc), draft, hmac, idem)
+            .create_client(write_ctx(&app, &authed.actor, &rc), draft, secret, idem)
             .await?;
-        if !created.replayed {
+        if let (false, Some(plain)) = (created.replayed, shown) {
             // The one and only time the plaintext leaves the server.
-            created.body["client_secret"] = Value::String(secret);
+            created.body["client_secret"] = Value::String(plain);
         }
         Ok(created_response(created))
+    }
+    .await;
+    finish(&rc, res)
+}
+
+pub async fn rotate_client_secret(
+    app: App,
+    id: String,
+    authed: Authed,
+    rc: ReqCtx,
+    if_match: Option<String>,
+    body: Bytes,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        forbid_reviewer(&authed.actor)?;
+        let map = if body.iter().all(u8::is_ascii_whitespace) {
+            serde_json::Map::new()
+        } else {
+            parse_object(&body)?
+        };
+        reject_unknown(&map, ROTATE_FIELDS)?;
+        let mut errors = Vec::new();
+        let grace = match map.get("grace_period") {
+            None | Some(Value::Null) => Some(DEFAULT_GRACE),
+            Some(Value::String(s)) => parse_hms(s).filter(|g| *g <= MAX_GRACE),
+            Some(_) => None,
+        };
+        if grace.is_none() {
+            errors.push(crate::error::FieldError::new(
+                "grace_period",
+                "must be a duration of hours, minutes and seconds such as 24h, 90m, 1h30m or 0s, at most 168h",
+            ));
+        }
+        let supplied = supplied_secret(&map, &mut errors);
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        let (secret, shown) = new_secret(&app, supplied)?;
+        let (client, end) = app
+            .store
+            .rotate_secret(
+                write_ctx(&app, &authed.actor, &rc),
+                id,
+                secret,
+                grace.unwrap_or(DEFAULT_GRACE),
+                if_match,
+            )
+            .await?;
+        let mut view = client.view(now(&app), end);
+        view.client_secret = shown;
+        let mut resp = json_response(StatusCode::OK, &view, Some(client.version));
+        resp.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(resp)
     }
     .await;
     finish(&rc, res)

@@ -263,6 +263,12 @@ pub struct Client {
     pub updated_at: i64,
     pub revoked_at: Option<i64>,
     pub version: i64,
+    /// When the current secret was made (creation or the last rotation).
+    pub secret_rotated_at: i64,
+    /// Last successful introspection, written coarsely (at most once a minute).
+    pub last_used_at: Option<i64>,
+    /// End of the grace period of the previous secret, if one was kept at the last rotation.
+    pub previous_secret_not_after: Option<i64>,
 }
 
 /// The JSON form of a client. `client_secret` is present only in the create response.
@@ -281,6 +287,10 @@ pub struct ClientView {
     pub updated_at: String,
     pub revoked_at: Option<String>,
     pub version: i64,
+    pub secret_rotated_at: String,
+    /// Null when no previous secret is valid (none kept, grace over, or revoked).
+    pub previous_secret_expires_at: Option<String>,
+    pub last_used_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
 }
@@ -298,6 +308,13 @@ impl Client {
         }
     }
 
+    /// When the previous secret stops working, while it still works.
+    pub fn previous_secret_expires_at(&self, now: i64) -> Option<String> {
+        self.previous_secret_not_after
+            .filter(|t| self.revoked_at.is_none() && now <= *t)
+            .map(fmt_ts)
+    }
+
     pub fn view(&self, now: i64, org_end: i64) -> ClientView {
         ClientView {
             id: self.id.clone(),
@@ -313,6 +330,9 @@ impl Client {
             updated_at: fmt_ts(self.updated_at),
             revoked_at: self.revoked_at.map(fmt_ts),
             version: self.version,
+            secret_rotated_at: fmt_ts(self.secret_rotated_at),
+            previous_secret_expires_at: self.previous_secret_expires_at(now),
+            last_used_at: self.last_used_at.map(fmt_ts),
             client_secret: None,
         }
     }
@@ -693,9 +713,72 @@ pub fn is_org_id(s: &str) -> bool {
         .is_some_and(|r| r.len() == 20 && r.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
-pub const CLIENT_CREATE_FIELDS: &[&str] =
+pub const CLIENT_CREATE_FIELDS: &[&str] = &[
+    "org_id",
+    "name",
+    "purpose",
+    "owner",
+    "scopes",
+    "expires_at",
+    "client_secret",
+];
+pub const CLIENT_PATCH_FIELDS: &[&str] =
     &["org_id", "name", "purpose", "owner", "scopes", "expires_at"];
-pub const CLIENT_PATCH_FIELDS: &[&str] = CLIENT_CREATE_FIELDS;
+pub const ROTATE_FIELDS: &[&str] = &["grace_period", "client_secret"];
+
+/// Default and maximum overlap of the previous secret after a rotation.
+pub const DEFAULT_GRACE: i64 = 24 * 3600;
+pub const MAX_GRACE: i64 = 168 * 3600;
+
+/// A secret for a client: the HMAC to store and where the plaintext came from.
+#[derive(Debug, Clone)]
+pub struct NewSecret {
+    pub hmac: [u8; 32],
+    /// `generated` or `supplied`.
+    pub source: &'static str,
+}
+
+/// `720h`, `90m`, `45s`: the shortest exact form of a number of seconds.
+pub fn fmt_duration(secs: i64) -> String {
+    if secs != 0 && secs % 3600 == 0 {
+        format!("{}h", secs / 3600)
+    } else if secs != 0 && secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// A duration made of `h`, `m` and `s` parts (`24h`, `90m`, `1h30m`, `0s`).
+pub fn parse_hms(s: &str) -> Option<i64> {
+    if s.contains('d') {
+        return None;
+    }
+    parse_duration(s)
+}
+
+/// The optional `client_secret` of a create or rotate body: `Ok(None)` when absent,
+/// the plaintext when it meets the rule; every refusal is recorded on `client_secret`
+/// without the value.
+pub fn supplied_secret(map: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<String> {
+    match map.get("client_secret") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => match crate::crypto::check_supplied_secret(s) {
+            Ok(()) => Some(s.clone()),
+            Err(why) => {
+                errors.push(FieldError::new("client_secret", why));
+                None
+            }
+        },
+        Some(_) => {
+            errors.push(FieldError::new(
+                "client_secret",
+                format!("must be a string; {}", crate::crypto::SUPPLIED_SECRET_RULE),
+            ));
+            None
+        }
+    }
+}
 
 /// A complete org as requested (create, or current record with a patch merged in).
 /// Fields that failed validation are `None`; `errors` lists every failure.

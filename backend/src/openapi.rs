@@ -114,12 +114,28 @@ pub fn document() -> Value {
         ),
         ("version", json!({"type": "integer", "minimum": 1})),
         (
+            "secret_rotated_at",
+            json!({"type": "string", "format": "date-time", "description": "when the current secret was made: the creation or the last rotation"}),
+        ),
+        (
+            "previous_secret_expires_at",
+            json!({"type": ["string", "null"], "format": "date-time", "description": "end of the grace period of the previous secret; null when no previous secret is valid"}),
+        ),
+        (
+            "last_used_at",
+            json!({"type": ["string", "null"], "format": "date-time", "description": "last successful introspection, coarse: stored at most once a minute per client; null until used"}),
+        ),
+        (
             "client_secret",
-            json!({"type": "string", "pattern": "^pcs_", "description": "only in the 201 response of a create (never on an Idempotency-Key replay)"}),
+            json!({"type": "string", "pattern": "^pcs_", "description": "a server-made secret, only in the 201 response of a create or the 200 response of a rotation (never on an Idempotency-Key replay, never when the caller supplied the secret)"}),
         ),
     ] {
         client_props[k] = v;
     }
+    let supplied_secret = json!({"type": "string", "minLength": 32, "maxLength": 1024, "writeOnly": true,
+        "description": format!("optional: the caller's own secret; only its HMAC is stored and it is never echoed. Rule: {}", crate::crypto::SUPPLIED_SECRET_RULE)});
+    let mut client_create_fields = client_fields.clone();
+    client_create_fields["client_secret"] = supplied_secret.clone();
     let page = |item: &str| json!({"type": "object", "properties": {"items": {"type": "array", "items": r(item)}, "next_cursor": {"type": ["string", "null"]}}, "required": ["items", "next_cursor"]});
     let idem = h(
         "Idempotency-Key",
@@ -128,6 +144,10 @@ pub fn document() -> Value {
     let change_ref = h(
         "X-Change-Ref",
         "recorded in the audit event (pull request, run reference)",
+    );
+    let if_match_rotate = h(
+        "If-Match",
+        "optional \"<version>\"; a stale one answers 412 and rotates nothing",
     );
     let if_match = h(
         "If-Match",
@@ -156,7 +176,7 @@ pub fn document() -> Value {
             },
             "/v1/clients": {
                 "post": {"summary": "Create a client; the response carries client_secret once", "parameters": [h("Idempotency-Key", "see /v1/orgs"), change_ref.clone()],
-                         "requestBody": body(json!({"type": "object", "properties": client_fields, "required": ["org_id", "name", "purpose", "owner", "scopes"], "additionalProperties": false}), "application/json"),
+                         "requestBody": body(json!({"type": "object", "properties": client_create_fields, "required": ["org_id", "name", "purpose", "owner", "scopes"], "additionalProperties": false}), "application/json"),
                          "responses": ok("201", r("Client"), &["400", "401", "403", "404", "413", "422"])},
                 "get": {"summary": "List clients", "parameters": [q("org_id", "org id"), q("status", "active|expired|revoked"), q("expiring_within", "duration such as 720h"), q("limit", "1..1000, default 100"), q("cursor", "next_cursor of the previous page")],
                         "responses": ok("200", page("Client"), &["400", "401", "422"])}
@@ -166,7 +186,15 @@ pub fn document() -> Value {
                 "patch": {"summary": "Update a client (JSON merge patch); org_id never changes", "parameters": [id_param("id or client_id"), if_match, change_ref.clone()],
                           "requestBody": body(json!({"type": "object", "properties": client_fields, "additionalProperties": false}), "application/merge-patch+json"),
                           "responses": ok("200", r("Client"), &["400", "401", "403", "404", "409", "412", "413", "422"])},
-                "delete": {"summary": "Revoke a client", "parameters": [id_param("id or client_id"), change_ref], "responses": ok("200", r("Client"), &["401", "403", "404"])}
+                "delete": {"summary": "Revoke a client: every secret of it stops at once", "parameters": [id_param("id or client_id"), change_ref.clone()], "responses": ok("200", r("Client"), &["401", "403", "404"])}
+            },
+            "/v1/clients/{id}/rotate": {
+                "post": {"summary": "Rotate a client's secret (admin, or an org token for its own org). The previous secret keeps working for grace_period, then stops; at most two secrets are valid at once (a rotation during a grace period drops the oldest). The response carries a server-made client_secret once; a supplied one is never echoed. 409 for a revoked client.",
+                         "parameters": [id_param("id or client_id"), if_match_rotate, change_ref],
+                         "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {
+                             "grace_period": {"type": "string", "default": "24h", "pattern": "^([0-9]+[hms])+$", "description": "how long the previous secret keeps working: h/m/s units, at most 168h, 0s for none"},
+                             "client_secret": supplied_secret}}}}},
+                         "responses": ok("200", r("Client"), &["400", "401", "403", "404", "409", "412", "413", "422"])}
             },
             "/v1/introspect": {"post": {"summary": "Check a client credential (RFC 7662 style; fails closed)",
                 "requestBody": body(json!({"type": "object", "properties": {"client_id": {"type": "string"}, "client_secret": {"type": "string"}}, "required": ["client_id", "client_secret"], "additionalProperties": false}), "application/json"),

@@ -114,7 +114,14 @@ CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 "#;
 
-const MIGRATIONS: &[&str] = &[SCHEMA_V1];
+/// Issue 5: when the current secret was made, and the coarse time of last use.
+const SCHEMA_V2: &str = r#"
+ALTER TABLE clients ADD COLUMN secret_rotated_at INTEGER NOT NULL DEFAULT 0;
+UPDATE clients SET secret_rotated_at = created_at;
+ALTER TABLE clients ADD COLUMN last_used_at INTEGER;
+"#;
+
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
 
 /// Opens one connection with the pragmas every connection needs.
 pub fn open_connection(path: &Path) -> Result<Connection> {
@@ -372,10 +379,21 @@ impl Store {
         self: &Arc<Self>,
         ctx: WriteCtx,
         draft: ClientDraft,
-        secret_hmac: [u8; 32],
+        secret: NewSecret,
         idem: Option<Idem>,
     ) -> Result<Created> {
-        self.call(move |c| create_client(c, &ctx, draft, &secret_hmac, idem.as_ref()))
+        self.call(move |c| create_client(c, &ctx, draft, &secret, idem.as_ref()))
+            .await
+    }
+    pub async fn rotate_secret(
+        self: &Arc<Self>,
+        ctx: WriteCtx,
+        id: String,
+        secret: NewSecret,
+        grace: i64,
+        if_match: Option<String>,
+    ) -> Result<(Client, i64)> {
+        self.call(move |c| rotate_secret(c, &ctx, &id, &secret, grace, if_match.as_deref()))
             .await
     }
     pub async fn get_client(self: &Arc<Self>, id: String) -> Result<Option<(Client, i64)>> {
@@ -444,7 +462,8 @@ fn org_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Org> {
 }
 
 const CLIENT_COLS: &str = "c.id, c.client_id, c.org_id, c.name, c.purpose, c.owner, c.scopes, c.expires_at, \
-     c.created_at, c.updated_at, c.revoked_at, c.version, o.contract_end, c.seq";
+     c.created_at, c.updated_at, c.revoked_at, c.version, o.contract_end, c.seq, c.secret_rotated_at, c.last_used_at, \
+     (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id)";
 
 fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Client, i64)> {
     let scopes: String = r.get(6)?;
@@ -463,6 +482,9 @@ fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Client, i64)> {
             updated_at: r.get(9)?,
             revoked_at: r.get(10)?,
             version: r.get(11)?,
+            secret_rotated_at: r.get(14)?,
+            last_used_at: r.get(15)?,
+            previous_secret_not_after: r.get(16)?,
         },
         end_of_day(&end).unwrap_or(0),
     ))
@@ -1247,7 +1269,7 @@ pub fn create_client(
     c: &mut Connection,
     ctx: &WriteCtx,
     mut d: ClientDraft,
-    secret_hmac: &[u8; 32],
+    secret: &NewSecret,
     idem: Option<&Idem>,
 ) -> Result<Created> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -1293,10 +1315,13 @@ pub fn create_client(
         updated_at: ctx.now,
         revoked_at: None,
         version: 1,
+        secret_rotated_at: ctx.now,
+        last_used_at: None,
+        previous_secret_not_after: None,
     };
     tx.execute(
-        "INSERT INTO clients (id, client_id, org_id, name, purpose, owner, scopes, expires_at, created_at, updated_at, revoked_at, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, 1)",
+        "INSERT INTO clients (id, client_id, org_id, name, purpose, owner, scopes, expires_at, created_at, updated_at, revoked_at, version, secret_rotated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, 1, ?9)",
         params![
             client.id,
             client.client_id,
@@ -1311,8 +1336,8 @@ pub fn create_client(
         ],
     )?;
     tx.execute(
-        "INSERT INTO client_secrets (client_ref, secret_hmac, source, created_at, not_after) VALUES (?1, ?2, 'generated', ?3, NULL)",
-        params![client.id, secret_hmac.as_slice(), ctx.now],
+        "INSERT INTO client_secrets (client_ref, secret_hmac, source, created_at, not_after) VALUES (?1, ?2, ?3, ?4, NULL)",
+        params![client.id, secret.hmac.as_slice(), secret.source, ctx.now],
     )?;
     let body = view_json(&client.view(ctx.now, org.contract_end_ts()));
     audit(
@@ -1492,6 +1517,66 @@ pub fn revoke_client(c: &mut Connection, ctx: &WriteCtx, id: &str) -> Result<(Cl
         &tx,
         ctx,
         "client.revoke",
+        "client",
+        &next.id,
+        Some(&next.org_id),
+        Some(view_json(&current.view(ctx.now, end))),
+        Some(view_json(&next.view(ctx.now, end))),
+    )?;
+    tx.commit()?;
+    Ok((next, end))
+}
+
+/// Replaces a client's secret. The current one stays valid until `now + grace`
+/// (dropped at once for a grace of 0); any older previous secret is dropped, so at
+/// most two are ever valid.
+pub fn rotate_secret(
+    c: &mut Connection,
+    ctx: &WriteCtx,
+    id: &str,
+    secret: &NewSecret,
+    grace: i64,
+    if_match: Option<&str>,
+) -> Result<(Client, i64)> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let (current, end) = get_client(&tx, id)?
+        .filter(|(cl, _)| ctx.actor.sees(&cl.org_id))
+        .ok_or_else(|| Error::NotFound(format!("no client {id}")))?;
+    check_if_match(if_match, current.version)?;
+    if current.revoked_at.is_some() {
+        return Err(Error::Conflict(format!(
+            "client {id} is revoked; a revoked client's secret never rotates"
+        )));
+    }
+    tx.execute(
+        "DELETE FROM client_secrets WHERE client_ref = ?1 AND not_after IS NOT NULL",
+        [&current.id],
+    )?;
+    if grace > 0 {
+        tx.execute(
+            "UPDATE client_secrets SET not_after = ?2 WHERE client_ref = ?1 AND not_after IS NULL",
+            params![current.id, ctx.now.saturating_add(grace)],
+        )?;
+    } else {
+        tx.execute(
+            "DELETE FROM client_secrets WHERE client_ref = ?1",
+            [&current.id],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO client_secrets (client_ref, secret_hmac, source, created_at, not_after) VALUES (?1, ?2, ?3, ?4, NULL)",
+        params![current.id, secret.hmac.as_slice(), secret.source, ctx.now],
+    )?;
+    tx.execute(
+        "UPDATE clients SET secret_rotated_at = ?2, updated_at = ?2, version = ?3 WHERE id = ?1",
+        params![current.id, ctx.now, current.version + 1],
+    )?;
+    let (next, _) =
+        get_client(&tx, &current.id)?.ok_or_else(|| Error::Internal("client vanished".into()))?;
+    audit(
+        &tx,
+        ctx,
+        "client.rotate_secret",
         "client",
         &next.id,
         Some(&next.org_id),
