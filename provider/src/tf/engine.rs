@@ -28,7 +28,7 @@ pub fn null_write_only(schema: &Schema, v: &mut Value) {
 /// Replaces unknowns by null (for results returned alongside errors).
 fn unknown_to_null(v: Value) -> Value {
     match v {
-        Value::Unknown => Value::Null,
+        Value::Unknown | Value::UnknownPrefix(_) => Value::Null,
         Value::List(a) => Value::List(a.into_iter().map(unknown_to_null).collect()),
         Value::Set(a) => Value::Set(a.into_iter().map(unknown_to_null).collect()),
         Value::Tuple(a) => Value::Tuple(a.into_iter().map(unknown_to_null).collect()),
@@ -99,13 +99,7 @@ pub async fn plan(
             }
         }
     }
-    let req = PlanRequest {
-        prior: prior_opt.clone(),
-        config: config.clone(),
-        planned,
-        requires_replace,
-        diags: Diagnostics::new(),
-    };
+    let req = PlanRequest::new(prior_opt.clone(), config.clone(), planned, requires_replace);
     let out = r.plan(ctx, req).await;
     let mut planned = out.planned.conform(&ty);
     null_write_only(schema, &mut planned);
@@ -120,7 +114,9 @@ pub async fn plan(
 
 /// Terraform's rules for a planned value: a non-computed attribute is
 /// planned exactly as configured; an optional+computed attribute set in the
-/// config likewise; write-only attributes are null.
+/// config likewise; write-only attributes are null. Like Terraform, the
+/// comparison ignores refinements: an unknown matches an unknown whatever
+/// prefix either promises.
 pub fn check_plan(
     schema: &Schema,
     config: &Value,
@@ -142,7 +138,7 @@ pub fn check_plan(
             continue;
         }
         let must_match_config = !a.computed || !c.is_null();
-        if must_match_config && p != c {
+        if must_match_config && p.clone().unrefined() != c.clone().unrefined() {
             invariant(
                 &mut d,
                 &a.name,
@@ -171,20 +167,24 @@ pub fn check_apply(schema: &Schema, planned: &Value, new: &Value) -> Diagnostics
         }
         let p = planned.get(&a.name);
         if !compatible(p, n) {
-            invariant(
-                &mut d,
-                &a.name,
-                "returned a value after apply that differs from the planned value",
-            );
+            let what = match p.unknown_prefix() {
+                Some(prefix) => format!(
+                    "returned a value after apply that does not start with the planned prefix {prefix:?}"
+                ),
+                None => "returned a value after apply that differs from the planned value".into(),
+            };
+            invariant(&mut d, &a.name, &what);
         }
     }
     d
 }
 
-/// Whether `new` keeps every known part of `planned`.
+/// Whether `new` keeps every known part of `planned`, prefixes included.
 fn compatible(planned: &Value, new: &Value) -> bool {
     match (planned, new) {
         (Value::Unknown, _) => true,
+        (Value::UnknownPrefix(p), Value::String(s)) => s.starts_with(p.as_str()),
+        (Value::UnknownPrefix(_), _) => false,
         (Value::List(a), Value::List(b)) | (Value::Tuple(a), Value::Tuple(b)) => {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| compatible(x, y))
         }
@@ -395,6 +395,10 @@ mod tests {
             if self.bug == "plan_sets_write_only" {
                 req.planned.secret_wo = Val::Known("leak".into());
             }
+            if req.is_create() && self.bug.starts_with("promise") {
+                req.promise_prefix("id", "t-");
+                req.promise_prefix("etag", "e");
+            }
         }
         async fn create(
             &self,
@@ -403,7 +407,14 @@ mod tests {
             _d: &mut Diagnostics,
         ) -> Option<Thing> {
             let mut m = req.planned;
-            m.id = Val::Known("t-1".into());
+            m.id = Val::Known(
+                if self.bug == "promise_broken" {
+                    "x-1"
+                } else {
+                    "t-1"
+                }
+                .into(),
+            );
             m.etag = if self.bug == "apply_leaves_unknown" {
                 Val::Unknown
             } else {
@@ -418,6 +429,9 @@ mod tests {
             );
             if self.bug == "apply_changes_planned" {
                 m.name = Val::Known("renamed".into());
+            }
+            if self.bug == "promise_broken" {
+                m.etag = Val::Null;
             }
             Some(m)
         }
@@ -629,5 +643,100 @@ mod tests {
         ));
         assert!(out.diags.is_empty(), "{:?}", out.diags);
         assert!(out.planned.get("parent").is_unknown());
+    }
+
+    #[test]
+    fn promised_prefix_is_planned_and_held_after_apply() {
+        let r = T { bug: "promise" };
+        let s = Resource::schema(&r);
+        let ctx = Context::default();
+        let config = cfg("a", "p1", None);
+        let out = block_on(plan(
+            &r,
+            &s,
+            &ctx,
+            Value::Null,
+            proposed(&s, &Value::Null, &config),
+            config.clone(),
+        ));
+        assert!(out.diags.is_empty(), "{:?}", out.diags);
+        assert_eq!(out.planned.get("id"), &Value::unknown_with_prefix("t-"));
+        assert_eq!(out.planned.get("etag"), &Value::unknown_with_prefix("e"));
+        let (state, d) = block_on(apply(&r, &s, &ctx, Value::Null, out.planned, config));
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(state.get("id"), &Value::from("t-1"));
+    }
+
+    #[test]
+    fn apply_without_the_promised_prefix_is_an_invariant_violation() {
+        let d = violation("promise_broken");
+        assert_invariant(&d, "id");
+        assert_invariant(&d, "etag");
+        assert!(
+            d.iter().any(|x| x.detail.contains("planned prefix \"t-\"")),
+            "{d:?}"
+        );
+        let s = Resource::schema(&T { bug: "" });
+        let planned = Value::Object([("id".to_string(), Value::unknown_with_prefix("t-"))].into());
+        let with = |id: Value| Value::Object([("id".to_string(), id)].into());
+        assert_invariant(&check_apply(&s, &planned, &with(Value::Null)), "id");
+        assert_invariant(&check_apply(&s, &planned, &with("t".into())), "id");
+        assert!(
+            check_apply(&s, &planned, &with("t-".into()))
+                .iter()
+                .all(|x| x.path != Some(AttrPath::attr("id")))
+        );
+        // Nested prefixes are held too.
+        assert!(!compatible(
+            &Value::List(vec![Value::unknown_with_prefix("a")]),
+            &Value::List(vec!["b".into()])
+        ));
+        assert!(compatible(
+            &Value::List(vec![Value::unknown_with_prefix("a")]),
+            &Value::List(vec!["ab".into()])
+        ));
+        // Refined unknowns never reach a stored result.
+        assert_eq!(
+            unknown_to_null(Value::List(vec![Value::unknown_with_prefix("a")])),
+            Value::List(vec![Value::Null])
+        );
+    }
+
+    #[test]
+    fn plan_checks_ignore_refinements_like_terraform() {
+        let s = Resource::schema(&T { bug: "" });
+        let mut config = cfg("a", "p1", None);
+        let mut planned = proposed(&s, &Value::Null, &config);
+        // Config refined, plan plain unknown, and the other way round.
+        config
+            .attrs_mut()
+            .unwrap()
+            .insert("parent".into(), Value::unknown_with_prefix("org_"));
+        planned
+            .attrs_mut()
+            .unwrap()
+            .insert("parent".into(), Value::Unknown);
+        assert!(check_plan(&s, &config, None, &planned).is_empty());
+        assert!(check_plan(&s, &planned, None, &config).is_empty());
+        // A refined unknown config passes through planning unchanged.
+        let out = block_on(plan(
+            &T { bug: "" },
+            &s,
+            &Context::default(),
+            Value::Null,
+            proposed(&s, &Value::Null, &config),
+            config.clone(),
+        ));
+        assert!(out.diags.is_empty(), "{:?}", out.diags);
+        assert_eq!(
+            out.planned.get("parent"),
+            &Value::unknown_with_prefix("org_")
+        );
+        // Still a known value planned for an unknown config is caught.
+        planned
+            .attrs_mut()
+            .unwrap()
+            .insert("parent".into(), "org_1".into());
+        assert_invariant(&check_plan(&s, &config, None, &planned), "parent");
     }
 }

@@ -96,7 +96,7 @@ pub fn from_json(j: &J, ty: &Type) -> Result<Value, String> {
 /// Encodes a wholly known value as JSON (unknowns become null).
 pub fn to_json(v: &Value) -> J {
     match v {
-        Value::Null | Value::Unknown => J::Null,
+        Value::Null | Value::Unknown | Value::UnknownPrefix(_) => J::Null,
         Value::Bool(b) => J::Bool(*b),
         Value::Number(Number::Int(i)) => J::from(*i),
         Value::Number(Number::Float(f)) => J::from(*f),

@@ -172,7 +172,7 @@ impl<T: FromValue> FromValue for Vec<T> {
             Value::List(items) | Value::Set(items) | Value::Tuple(items) => items
                 .iter()
                 .map(|x| match x {
-                    Value::Unknown => Err("element not known yet".to_string()),
+                    x if x.is_unknown() => Err("element not known yet".to_string()),
                     x => T::from_value(x),
                 })
                 .collect(),
@@ -191,7 +191,7 @@ impl<T: FromValue> FromValue for BTreeMap<String, T> {
             Value::Map(m) | Value::Object(m) => m
                 .iter()
                 .map(|(k, x)| match x {
-                    Value::Unknown => Err("element not known yet".to_string()),
+                    x if x.is_unknown() => Err("element not known yet".to_string()),
                     x => T::from_value(x).map(|t| (k.clone(), t)),
                 })
                 .collect(),

@@ -3,12 +3,24 @@
 //! and maps don't say whether they are lists, sets, tuples, maps or objects.
 //!
 //! - null is msgpack nil;
-//! - unknown is extension type 0; any other extension type (for example a
-//!   refined unknown) is read as unknown too;
+//! - unknown is extension type 0; a refined unknown is extension type 0x0c
+//!   whose payload is a map of refinements (see [`REFINED_UNKNOWN`]). Only
+//!   a string prefix is kept; every other refinement, extension type or
+//!   malformed payload reads as a plain unknown, never as an error, since
+//!   Terraform may send refinements newer than this code;
 //! - numbers are integers, floats, or decimal strings when neither is exact;
 //! - `dynamic` values are a 2-array of the type's JSON and the value.
 use super::value::{Number, Type, Value};
 use std::collections::BTreeMap;
+
+/// Extension type of a refined unknown. Its payload is a msgpack map with
+/// small integer keys: 1 nullness (bool), 2 string prefix (str), 3 and 4
+/// number bounds, 5 and 6 collection length bounds.
+pub const REFINED_UNKNOWN: u8 = 0x0c;
+const REFINE_NULLNESS: i64 = 1;
+const REFINE_STRING_PREFIX: i64 = 2;
+/// cty rejects larger refinement payloads outright.
+const MAX_REFINEMENT_LEN: usize = 1024;
 
 /// Encodes `v` as a value of type `ty`.
 pub fn encode(v: &Value, ty: &Type) -> Result<Vec<u8>, String> {
@@ -43,6 +55,15 @@ fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type) -> Result<(), String> {
         }
         Value::Unknown => {
             out.extend_from_slice(&[0xd4, 0, 0]);
+            return Ok(());
+        }
+        Value::UnknownPrefix(p) => {
+            // cty allows a prefix only on strings; elsewhere promise nothing.
+            if *ty == Type::String && !p.is_empty() {
+                write_prefixed_unknown(out, p);
+            } else {
+                out.extend_from_slice(&[0xd4, 0, 0]);
+            }
             return Ok(());
         }
         _ => {}
@@ -118,10 +139,44 @@ fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type) -> Result<(), String> {
     }
 }
 
+/// A refined unknown as cty writes it: `{1: false, 2: prefix}` (not null,
+/// starts with prefix), in the smallest extension form that fits. A prefix
+/// too long for cty's payload limit is cut at a character boundary: a
+/// shorter prefix is a weaker promise, but still a true one.
+fn write_prefixed_unknown(out: &mut Vec<u8>, prefix: &str) {
+    let mut end = prefix.len().min(MAX_REFINEMENT_LEN - 16);
+    while !prefix.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut payload = Vec::with_capacity(end + 8);
+    write_map_len(&mut payload, 2);
+    write_int(&mut payload, REFINE_NULLNESS);
+    payload.push(0xc2);
+    write_int(&mut payload, REFINE_STRING_PREFIX);
+    write_str(&mut payload, &prefix[..end]);
+    match payload.len() {
+        1 => out.push(0xd4),
+        2 => out.push(0xd5),
+        4 => out.push(0xd6),
+        8 => out.push(0xd7),
+        16 => out.push(0xd8),
+        n if n <= u8::MAX as usize => {
+            out.push(0xc7);
+            out.push(n as u8);
+        }
+        n => {
+            out.push(0xc8);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    out.push(REFINED_UNKNOWN);
+    out.extend_from_slice(&payload);
+}
+
 /// The type a dynamic value is encoded with.
 pub fn infer_type(v: &Value) -> Type {
     match v {
-        Value::Null | Value::Unknown => Type::Dynamic,
+        Value::Null | Value::Unknown | Value::UnknownPrefix(_) => Type::Dynamic,
         Value::Bool(_) => Type::Bool,
         Value::Number(_) => Type::Number,
         Value::String(_) => Type::String,
@@ -325,10 +380,8 @@ impl<'a> Reader<'a> {
         match head {
             Head::Nil => return Ok(Value::Null),
             Head::Ext(n) => {
-                // Type byte and payload: ext 0 is unknown; any other
-                // extension (refined unknowns) is read as unknown as well.
-                self.take(n)?;
-                return Ok(Value::Unknown);
+                let ext = self.take(n)?;
+                return Ok(unknown_from_ext(ext[0], &ext[1..], ty));
             }
             _ => {}
         }
@@ -427,12 +480,78 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Skips one item, however nested.
+    fn skip(&mut self) -> Result<(), String> {
+        match self.head()? {
+            Head::Nil | Head::Bool(_) | Head::Int(_) | Head::UInt(_) | Head::Float(_) => {}
+            Head::Str(n) | Head::Bin(n) | Head::Ext(n) => {
+                self.take(n)?;
+            }
+            Head::Array(n) => {
+                for _ in 0..n {
+                    self.skip()?;
+                }
+            }
+            Head::Map(n) => {
+                for _ in 0..n {
+                    self.skip()?;
+                    self.skip()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn key(&mut self) -> Result<String, String> {
         match self.head()? {
             Head::Str(n) => self.string(n),
             _ => Err("map key must be a string".into()),
         }
     }
+}
+
+/// The unknown an extension stands for: a prefixed unknown when it is a
+/// well-formed refinement map with a non-empty string prefix for a string,
+/// else a plain unknown (the other refinements are dropped; anything
+/// malformed is read leniently rather than failing Terraform's request).
+fn unknown_from_ext(ext_type: u8, payload: &[u8], ty: &Type) -> Value {
+    if payload.len() <= 1
+        || ext_type != REFINED_UNKNOWN
+        || payload.len() > MAX_REFINEMENT_LEN
+        || *ty != Type::String
+    {
+        return Value::Unknown;
+    }
+    refined_prefix(payload).map_or(Value::Unknown, Value::unknown_with_prefix)
+}
+
+/// The string prefix in a refinement map, if any; `None` if malformed.
+fn refined_prefix(payload: &[u8]) -> Option<String> {
+    let mut r = Reader {
+        buf: payload,
+        pos: 0,
+    };
+    let Ok(Head::Map(n)) = r.head() else {
+        return None;
+    };
+    let mut prefix = None;
+    for _ in 0..n {
+        let key = match r.head().ok()? {
+            Head::Int(k) => k,
+            Head::UInt(k) => i64::try_from(k).ok()?,
+            _ => return None,
+        };
+        if key == REFINE_STRING_PREFIX {
+            let Head::Str(len) = r.head().ok()? else {
+                return None;
+            };
+            prefix = Some(r.string(len).ok()?);
+        } else {
+            r.skip().ok()?;
+        }
+    }
+    // Trailing bytes after the map are allowed (cty ignores them too).
+    prefix
 }
 
 /// Parses a decimal number's text.
@@ -581,6 +700,133 @@ mod tests {
         )
         .unwrap();
         assert!(v.get("a").is_unknown() && v.get("b").is_unknown());
+    }
+
+    /// An extension item with refinement type 0x0c and this payload.
+    fn refined(payload: &[u8]) -> Vec<u8> {
+        let mut b = vec![0xc7, payload.len() as u8, REFINED_UNKNOWN];
+        b.extend_from_slice(payload);
+        b
+    }
+
+    fn plain_unknown(bytes: &[u8], ty: &Type) {
+        let v = decode(bytes, ty).unwrap_or_else(|e| panic!("{bytes:x?} failed: {e}"));
+        assert_eq!(v, Value::Unknown, "{bytes:x?} as {ty}");
+    }
+
+    #[test]
+    fn prefixed_unknown_round_trips_with_cty_bytes() {
+        let v = Value::unknown_with_prefix("org_");
+        let b = encode(&v, &Type::String).unwrap();
+        assert_eq!(
+            b,
+            [
+                0xc7, 9, 0x0c, 0x82, 0x01, 0xc2, 0x02, 0xa4, b'o', b'r', b'g', b'_'
+            ]
+        );
+        assert_eq!(decode(&b, &Type::String).unwrap(), v);
+        assert_eq!(
+            decode(&b, &Type::String).unwrap().unknown_prefix(),
+            Some("org_")
+        );
+        // A payload of exactly 8 bytes takes the fixext 8 form, as in cty.
+        assert_eq!(
+            encode(&Value::unknown_with_prefix("abc"), &Type::String).unwrap(),
+            [0xd7, 0x0c, 0x82, 0x01, 0xc2, 0x02, 0xa3, b'a', b'b', b'c']
+        );
+        rt(Value::unknown_with_prefix("ünï-"), &Type::String);
+        rt(Value::unknown_with_prefix("p".repeat(300)), &Type::String);
+        let ty = Type::object([("id", Type::String), ("n", Type::Number)]);
+        rt(
+            obj(&[("id", Value::unknown_with_prefix("org_")), ("n", 1.into())]),
+            &ty,
+        );
+        // Not a string type, or an empty prefix: nothing to promise.
+        assert_eq!(
+            encode(&Value::UnknownPrefix("x".into()), &Type::Number).unwrap(),
+            [0xd4, 0, 0]
+        );
+        assert_eq!(Value::unknown_with_prefix(""), Value::Unknown);
+        // Too long for cty's 1 KiB limit: cut to a shorter, still true prefix.
+        let long = "é".repeat(1000);
+        let b = encode(&Value::unknown_with_prefix(long.clone()), &Type::String).unwrap();
+        assert!(b.len() <= 1024 + 4, "{} bytes", b.len());
+        let p = decode(&b, &Type::String).unwrap();
+        let p = p.unknown_prefix().unwrap();
+        assert!(p.len() > 900 && long.starts_with(p));
+    }
+
+    #[test]
+    fn other_refinements_read_as_plain_unknown() {
+        // number bounds: {1: false, 3: [0, true], 4: [1.5, false]}
+        let mut p = vec![0x83, 0x01, 0xc2, 0x03, 0x92, 0x00, 0xc3, 0x04, 0x92, 0xcb];
+        p.extend_from_slice(&1.5f64.to_be_bytes());
+        p.push(0xc2);
+        plain_unknown(&refined(&p), &Type::Number);
+        // collection length bounds: {5: 1, 6: 3}
+        plain_unknown(
+            &refined(&[0x82, 0x05, 0x01, 0x06, 0x03]),
+            &Type::list(Type::String),
+        );
+        // nullness only: {1: false}
+        plain_unknown(&refined(&[0x81, 0x01, 0xc2]), &Type::String);
+        // a prefix on a non-string type
+        plain_unknown(&refined(&[0x81, 0x02, 0xa1, b'x']), &Type::Number);
+        plain_unknown(&refined(&[0x81, 0x02, 0xa1, b'x']), &Type::Dynamic);
+        // an empty prefix promises nothing
+        plain_unknown(&refined(&[0x82, 0x01, 0xc2, 0x02, 0xa0]), &Type::String);
+        // payload of one byte, whatever the extension type
+        plain_unknown(&[0xd4, 0x0c, 0x81], &Type::String);
+        // a well-formed prefix map under another extension type
+        plain_unknown(&[0xc7, 4, 0x05, 0x81, 0x02, 0xa1, b'x'], &Type::String);
+    }
+
+    #[test]
+    fn unknown_refinement_keys_are_skipped() {
+        // {9: [1, {"a": nil}], 2: "ab", 200: 1.5f32, 7: bin}, then trailing bytes
+        let mut p = vec![0x84, 0x09, 0x92, 0x01, 0x81, 0xa1, b'a', 0xc0];
+        p.extend_from_slice(&[0x02, 0xa2, b'a', b'b']);
+        p.extend_from_slice(&[0xcc, 200, 0xca, 0x3f, 0xc0, 0, 0]);
+        p.extend_from_slice(&[0x07, 0xc4, 0x02, 0xff, 0xff]);
+        p.extend_from_slice(&[0xff, 0xff]);
+        assert_eq!(
+            decode(&refined(&p), &Type::String).unwrap(),
+            Value::unknown_with_prefix("ab")
+        );
+    }
+
+    #[test]
+    fn garbage_refinements_read_as_plain_unknown_never_an_error() {
+        let cases: &[&[u8]] = &[
+            &[0xa1, b'a'],                               // not a map
+            &[0x82, 0x01],                               // truncated map
+            &[0x81, 0xa1, b'k', 0x01],                   // non-integer key
+            &[0x81, 0x02, 0x05],                         // prefix not a string
+            &[0x81, 0x02, 0xa2, 0xff, 0xfe],             // prefix not UTF-8
+            &[0x81, 0x02, 0xa9, b'x'],                   // prefix overruns the payload
+            &[0x81, 0x09, 0xdd, 0xff, 0xff, 0xff, 0xff], // huge array claim
+            &[0xc1, 0xc1],                               // invalid msgpack
+        ];
+        for p in cases {
+            plain_unknown(&refined(p), &Type::String);
+        }
+        // Oversized (> 1 KiB) payload, even if well formed.
+        let mut p = vec![0x81, 0x02, 0xda];
+        p.extend_from_slice(&1100u16.to_be_bytes());
+        p.extend_from_slice(&[b'x'; 1100]);
+        let mut b = vec![0xc8];
+        b.extend_from_slice(&(p.len() as u16).to_be_bytes());
+        b.push(0x0c);
+        b.extend_from_slice(&p);
+        plain_unknown(&b, &Type::String);
+        // The values after a garbage refinement still decode.
+        let ty = Type::object([("a", Type::String), ("b", Type::String)]);
+        let mut b = vec![0x82, 0xa1, b'a'];
+        b.extend_from_slice(&refined(&[0x82, 0x01]));
+        b.extend_from_slice(&[0xa1, b'b', 0xa1, b'y']);
+        let v = decode(&b, &ty).unwrap();
+        assert_eq!(v.get("a"), &Value::Unknown);
+        assert_eq!(v.get("b"), &Value::from("y"));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::model::Model;
 use super::schema::Schema;
 use super::value::Value;
 use crate::client::ApiClient;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -49,11 +50,57 @@ pub struct PlanRequest<M> {
     /// Attributes whose change forces replacement.
     pub requires_replace: Vec<AttrPath>,
     pub diags: Diagnostics,
+    /// Known prefixes of top-level config attributes that are unknown: a
+    /// typed model reads them as plain `Val::Unknown`.
+    config_prefixes: BTreeMap<String, String>,
+    /// Prefixes promised for top-level planned attributes, applied to the
+    /// planned value after the hook (a model can't hold them).
+    promised_prefixes: BTreeMap<String, String>,
 }
 
 impl<M> PlanRequest<M> {
+    pub(crate) fn new(
+        prior: Option<M>,
+        config: M,
+        planned: M,
+        requires_replace: Vec<AttrPath>,
+    ) -> Self {
+        PlanRequest {
+            prior,
+            config,
+            planned,
+            requires_replace,
+            diags: Diagnostics::new(),
+            config_prefixes: BTreeMap::new(),
+            promised_prefixes: BTreeMap::new(),
+        }
+    }
     pub fn is_create(&self) -> bool {
         self.prior.is_none()
+    }
+    /// What is already known of a top-level config attribute that is still
+    /// unknown: Terraform passes on another resource's promised prefix
+    /// through a reference (`org_id = partner_org.acme.id`), so a plan can
+    /// check or use it before that resource exists. `None` when the value
+    /// is known, null, or unknown without a prefix.
+    ///
+    /// Terraform may hand on a shorter prefix than was promised: cty drops
+    /// a trailing letter or digit (a trailing delimiter such as `_` or `-`
+    /// stays) in case later characters combine with it, so `"org_ab1"`
+    /// arrives as `"org_ab"`. Match it with `starts_with`, never as a key.
+    pub fn config_unknown_prefix(&self, attribute: &str) -> Option<&str> {
+        self.config_prefixes.get(attribute).map(String::as_str)
+    }
+    /// Plans a top-level attribute as unknown but starting with `prefix`,
+    /// so that configurations referring to it can already rely on the
+    /// prefix. This overrides what the model's field holds (the model
+    /// can't express it). The attribute must be computed and left unset in
+    /// the config; after apply it must be a known string with this prefix,
+    /// or the layer reports a provider bug. An empty prefix plans a plain
+    /// unknown.
+    pub fn promise_prefix(&mut self, attribute: &str, prefix: impl Into<String>) {
+        self.promised_prefixes
+            .insert(attribute.to_string(), prefix.into());
     }
     /// Marks an attribute as forcing replacement (no effect on create).
     pub fn require_replace(&mut self, path: AttrPath) {
@@ -266,12 +313,21 @@ impl<R: Resource> DynResource for R {
                 return PlanRequest { diags, ..req };
             };
             let before = planned.to_value();
+            let config_prefixes = match &req.config {
+                Value::Object(m) => m
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.unknown_prefix()?.to_string())))
+                    .collect(),
+                _ => BTreeMap::new(),
+            };
             let mut treq = PlanRequest {
                 prior,
                 config,
                 planned,
                 requires_replace: req.requires_replace,
                 diags,
+                config_prefixes,
+                promised_prefixes: req.promised_prefixes,
             };
             Resource::plan(self, ctx, &mut treq).await;
             // Attributes the hook left alone keep their exact value (the
@@ -286,12 +342,27 @@ impl<R: Resource> DynResource for R {
                     }
                 }
             }
+            let mut diags = treq.diags;
+            for (attr, prefix) in treq.promised_prefixes {
+                match planned.attrs_mut().and_then(|m| m.get_mut(&attr)) {
+                    Some(v) => *v = Value::unknown_with_prefix(prefix),
+                    None => diags.error(
+                        "Provider produced an invalid plan",
+                        format!(
+                            "{} promised a prefix for {attr:?}, which is not an attribute of its schema. This is a bug in the provider.",
+                            Resource::type_name(self)
+                        ),
+                    ),
+                }
+            }
             PlanRequest {
                 prior: req.prior,
                 config: req.config,
                 planned,
                 requires_replace: treq.requires_replace,
-                diags: treq.diags,
+                diags,
+                config_prefixes: treq.config_prefixes,
+                promised_prefixes: BTreeMap::new(),
             }
         })
     }
@@ -456,5 +527,117 @@ impl<E: EphemeralResource> DynEphemeral for E {
             let r = EphemeralResource::open(self, ctx, config, &mut d).await;
             (r.map(|m| m.to_value()), d)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model;
+    use crate::tf::Val;
+
+    model! {
+        struct Client {
+            id: String,
+            org_id: String,
+            org_prefix_seen: String,
+        }
+    }
+
+    /// Promises an `id` prefix; records what it saw of `org_id`.
+    struct C {
+        promise: &'static str,
+    }
+
+    impl Resource for C {
+        type Model = Client;
+        fn type_name(&self) -> &'static str {
+            "test_client"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new("test")
+        }
+        async fn plan(&self, _ctx: &Context, req: &mut PlanRequest<Client>) {
+            req.planned.org_prefix_seen =
+                Val::from_option(req.config_unknown_prefix("org_id").map(String::from));
+            // The model could claim anything; the promise wins.
+            req.planned.id = Val::Known("ignored".into());
+            req.promise_prefix(self.promise, "cli_");
+        }
+        async fn create(
+            &self,
+            _: &Context,
+            _: CreateRequest<Client>,
+            _: &mut Diagnostics,
+        ) -> Option<Client> {
+            None
+        }
+        async fn read(&self, _: &Context, s: Client, _: &mut Diagnostics) -> Option<Client> {
+            Some(s)
+        }
+        async fn update(
+            &self,
+            _: &Context,
+            _: UpdateRequest<Client>,
+            _: &mut Diagnostics,
+        ) -> Option<Client> {
+            None
+        }
+        async fn delete(&self, _: &Context, _: Client, _: &mut Diagnostics) {}
+    }
+
+    fn obj(pairs: &[(&str, Value)]) -> Value {
+        Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
+    }
+
+    fn dyn_plan(r: &C, config: Value) -> PlanRequest<Value> {
+        let planned = obj(&[
+            ("id", Value::Unknown),
+            ("org_id", config.get("org_id").clone()),
+            ("org_prefix_seen", Value::Unknown),
+        ]);
+        let req = PlanRequest::new(None, config, planned, vec![]);
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(DynResource::plan(r, &Context::default(), req))
+    }
+
+    #[test]
+    fn plan_request_reads_config_prefixes_and_promises_planned_ones() {
+        let r = C { promise: "id" };
+        let config = obj(&[
+            ("id", Value::Null),
+            ("org_id", Value::unknown_with_prefix("org_")),
+            ("org_prefix_seen", Value::Null),
+        ]);
+        let out = dyn_plan(&r, config);
+        assert!(out.diags.is_empty(), "{:?}", out.diags);
+        assert_eq!(out.planned.get("org_prefix_seen"), &Value::from("org_"));
+        assert_eq!(out.planned.get("id"), &Value::unknown_with_prefix("cli_"));
+        // Left alone by the hook, the refined config value is kept exactly.
+        assert_eq!(
+            out.planned.get("org_id"),
+            &Value::unknown_with_prefix("org_")
+        );
+
+        // Plain unknown, known or null: no prefix.
+        for org in [Value::Unknown, Value::from("org_1"), Value::Null] {
+            let config = obj(&[("org_id", org.clone())]);
+            let out = dyn_plan(&r, config);
+            assert!(out.planned.get("org_prefix_seen").is_null(), "{org:?}");
+        }
+    }
+
+    #[test]
+    fn promising_a_prefix_for_a_missing_attribute_is_reported() {
+        let out = dyn_plan(&C { promise: "nope" }, obj(&[]));
+        assert!(out.diags.has_errors());
+        assert!(out.planned.get("nope").is_null());
     }
 }

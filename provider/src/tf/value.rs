@@ -196,6 +196,13 @@ pub enum Value {
     Null,
     /// Not known until apply.
     Unknown,
+    /// Not known until apply, but a string that will start with this
+    /// (non-empty) prefix: a cty refined unknown. Terraform carries the
+    /// refinement through references, so a resource can learn part of a
+    /// value another resource has yet to create. It is an unknown in every
+    /// other respect (`is_unknown` is true); only code that asks for the
+    /// prefix ([`Value::unknown_prefix`]) sees the difference.
+    UnknownPrefix(String),
     Bool(bool),
     Number(Number),
     String(String),
@@ -212,6 +219,7 @@ impl PartialEq for Value {
         use Value::*;
         match (self, other) {
             (Null, Null) | (Unknown, Unknown) => true,
+            (UnknownPrefix(a), UnknownPrefix(b)) => a == b,
             (Bool(a), Bool(b)) => a == b,
             (Number(a), Number(b)) => a == b,
             (String(a), String(b)) => a == b,
@@ -231,13 +239,47 @@ impl Value {
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
+    /// True for any unknown, refined or not.
     pub fn is_unknown(&self) -> bool {
-        matches!(self, Value::Unknown)
+        matches!(self, Value::Unknown | Value::UnknownPrefix(_))
+    }
+    /// An unknown string known to start with `prefix`; a plain unknown
+    /// when the prefix is empty, since that promises nothing.
+    pub fn unknown_with_prefix(prefix: impl Into<String>) -> Value {
+        let prefix = prefix.into();
+        if prefix.is_empty() {
+            Value::Unknown
+        } else {
+            Value::UnknownPrefix(prefix)
+        }
+    }
+    /// The known prefix of a refined unknown string; `None` for anything
+    /// else, including plain unknowns.
+    pub fn unknown_prefix(&self) -> Option<&str> {
+        match self {
+            Value::UnknownPrefix(p) => Some(p),
+            _ => None,
+        }
+    }
+    /// This value with every refinement dropped, for the comparisons
+    /// Terraform itself makes without refinements (planned vs config).
+    pub fn unrefined(self) -> Value {
+        match self {
+            Value::UnknownPrefix(_) => Value::Unknown,
+            Value::List(a) => Value::List(a.into_iter().map(Value::unrefined).collect()),
+            Value::Set(a) => Value::Set(a.into_iter().map(Value::unrefined).collect()),
+            Value::Tuple(a) => Value::Tuple(a.into_iter().map(Value::unrefined).collect()),
+            Value::Map(m) => Value::Map(m.into_iter().map(|(k, x)| (k, x.unrefined())).collect()),
+            Value::Object(m) => {
+                Value::Object(m.into_iter().map(|(k, x)| (k, x.unrefined())).collect())
+            }
+            v => v,
+        }
     }
     /// True when this value or anything nested in it is unknown.
     pub fn contains_unknown(&self) -> bool {
         match self {
-            Value::Unknown => true,
+            Value::Unknown | Value::UnknownPrefix(_) => true,
             Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
                 v.iter().any(Value::contains_unknown)
             }
@@ -279,6 +321,9 @@ impl Value {
     /// missing object attributes become null.
     pub fn conform(self, ty: &Type) -> Value {
         match (self, ty) {
+            // Only strings can carry a prefix (cty refuses it elsewhere).
+            (v @ Value::UnknownPrefix(_), Type::String) => v,
+            (Value::UnknownPrefix(_), _) => Value::Unknown,
             (v @ (Value::Null | Value::Unknown), _) => v,
             (Value::List(v) | Value::Set(v) | Value::Tuple(v), Type::List(e)) => {
                 Value::List(v.into_iter().map(|x| x.conform(e)).collect())
@@ -331,5 +376,42 @@ impl From<i64> for Value {
 impl From<bool> for Value {
     fn from(b: bool) -> Value {
         Value::Bool(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tf::{FromValue, Val};
+
+    #[test]
+    fn prefixed_unknown_behaves_as_unknown_except_for_its_prefix() {
+        let p = Value::unknown_with_prefix("org_");
+        assert!(p.is_unknown() && p.contains_unknown() && !p.is_null());
+        assert_eq!(p.unknown_prefix(), Some("org_"));
+        assert_eq!(Value::Unknown.unknown_prefix(), None);
+        assert_ne!(p, Value::Unknown);
+        assert_ne!(p, Value::unknown_with_prefix("org"));
+        assert_eq!(p.clone().unrefined(), Value::Unknown);
+        let nested = Value::Object([("l".to_string(), Value::List(vec![p.clone()]))].into());
+        assert!(nested.contains_unknown());
+        assert_eq!(
+            nested.clone().unrefined(),
+            Value::Object([("l".to_string(), Value::List(vec![Value::Unknown]))].into())
+        );
+        // Kept for strings only.
+        assert_eq!(p.clone().conform(&Type::String), p);
+        assert_eq!(p.clone().conform(&Type::Number), Value::Unknown);
+        assert_eq!(p.clone().conform(&Type::Dynamic), Value::Unknown);
+        assert_eq!(crate::tf::json::to_json(&p), serde_json::Value::Null);
+        // A typed model sees a plain unknown.
+        assert_eq!(Val::<String>::from_value(&p), Ok(Val::Unknown));
+        assert!(Vec::<String>::from_value(&Value::List(vec![p.clone()])).is_err());
+        assert!(
+            std::collections::BTreeMap::<String, String>::from_value(&Value::Map(
+                [("k".to_string(), p)].into()
+            ))
+            .is_err()
+        );
     }
 }
