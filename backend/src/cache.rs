@@ -1,23 +1,37 @@
 //! In-memory index of API tokens and client credentials for the hot paths
-//! (authentication of every request, and introspection).
+//! (authentication of every request, and introspection), and the coarse record of
+//! each client's last use.
 //!
-//! Correctness: a dedicated thread owns its own read connection. Before a request
-//! trusts the index, it takes a ticket and waits until the thread has run
-//! `PRAGMA data_version` *after* the ticket was issued; when any other connection
-//! (this server's writers, the CLI, another process) has committed since the last
-//! look, the thread reloads the index before answering. So every commit that
-//! finished before a request arrived is visible to it, revocations included, while
-//! one cheap check serves every request that queued behind it under load.
-//! If the thread cannot answer in time the request fails closed.
+//! Correctness: every request must see every commit that finished before it
+//! arrived, from this server or any other process (the CLI revoking a token).
+//! `PRAGMA data_version` on a connection changes exactly when another connection
+//! has committed since that connection last asked.
+//!
+//! * Fast path: a request asks a small checker connection (behind a mutex, busy
+//!   timeout 0 so it never sleeps) for `data_version`. When the value equals one the
+//!   index is already known to cover, the snapshot is fresh: no other thread is
+//!   involved, which is what keeps introspection cheap.
+//! * Slow path: when the value is new (or the check fails), the request takes a
+//!   ticket from the index thread and waits until the thread has run its own
+//!   `data_version` check *after* the ticket was issued, reloading the index from its
+//!   own connection when anything changed. Once that ticket is served the new value
+//!   is marked as covered. If the thread cannot answer in time the request fails
+//!   closed; a failed reload empties the index (every credential refused).
+//!
+//! Last use: a successful introspection notes the time in an atomic of the
+//! client's entry (at most one store per client per second). When a client's last
+//! write is a minute old (or it has none), the index thread is woken and writes the
+//! due entries in one transaction on its own connection, so the hot path never
+//! touches the database and the thread's own writes never force a reload.
 
 use crate::crypto::ct_eq;
 use crate::models::end_of_day;
 use crate::store::{Actor, Role, open_connection};
-use rusqlite::Connection;
+use rusqlite::{Connection, params};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -28,9 +42,39 @@ pub struct SecretHash {
     pub not_after: Option<i64>,
 }
 
+/// No use recorded.
+const NEVER: i64 = i64::MIN;
+/// `last_used_at` is written at most this often per client.
+pub const USAGE_WRITE_INTERVAL: i64 = 60;
+
+/// When a client was last seen by introspection, and what the database holds.
+#[derive(Debug)]
+pub struct Usage {
+    seen: AtomicI64,
+    written: AtomicI64,
+}
+
+impl Usage {
+    fn new(written: Option<i64>) -> Self {
+        let w = written.unwrap_or(NEVER);
+        Usage {
+            seen: AtomicI64::new(w),
+            written: AtomicI64::new(w),
+        }
+    }
+    /// Whether the database value is due for an update.
+    fn due(&self) -> bool {
+        let seen = self.seen.load(Ordering::Relaxed);
+        let written = self.written.load(Ordering::Relaxed);
+        seen != NEVER && (written == NEVER || seen.saturating_sub(written) >= USAGE_WRITE_INTERVAL)
+    }
+}
+
 /// What introspection needs to know about one non-revoked client of a live org.
 #[derive(Debug, Clone)]
 pub struct Credential {
+    /// The record id (`cli_…`).
+    pub id: String,
     pub client_id: String,
     pub org_id: String,
     pub org_name: String,
@@ -38,6 +82,7 @@ pub struct Credential {
     pub expires_at: i64,
     pub contract_end: i64,
     pub secrets: Vec<SecretHash>,
+    pub usage: Arc<Usage>,
 }
 
 impl Credential {
@@ -59,9 +104,13 @@ pub struct Snapshot {
     pub credentials: HashMap<String, Credential>,
 }
 
-fn load_snapshot(c: &Connection) -> rusqlite::Result<Snapshot> {
+type UsageMap = HashMap<String, Arc<Usage>>;
+
+fn load_snapshot(c: &Connection, usage: &Mutex<UsageMap>) -> rusqlite::Result<Snapshot> {
     let tx = c.unchecked_transaction()?;
     let mut snap = Snapshot::default();
+    let mut old_usage = std::mem::take(&mut *lock(usage));
+    let mut new_usage = UsageMap::new();
     {
         let mut st = tx.prepare(
             "SELECT id, name, role, org_id, token_sha256 FROM api_tokens WHERE revoked_at IS NULL",
@@ -84,7 +133,7 @@ fn load_snapshot(c: &Connection) -> rusqlite::Result<Snapshot> {
             );
         }
         let mut st = tx.prepare(
-            "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end
+            "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at
              FROM clients c JOIN orgs o ON o.id = c.org_id
              WHERE c.revoked_at IS NULL AND o.offboarded_at IS NULL",
         )?;
@@ -94,11 +143,18 @@ fn load_snapshot(c: &Connection) -> rusqlite::Result<Snapshot> {
             let scopes: String = r.get(4)?;
             let scopes: Vec<String> = serde_json::from_str(&scopes).unwrap_or_default();
             let end: String = r.get(6)?;
+            let id: String = r.get(0)?;
             let client_id: String = r.get(1)?;
-            by_ref.insert(r.get(0)?, client_id.clone());
+            let last_used: Option<i64> = r.get(7)?;
+            let usage = old_usage
+                .remove(&id)
+                .unwrap_or_else(|| Arc::new(Usage::new(last_used)));
+            new_usage.insert(id.clone(), Arc::clone(&usage));
+            by_ref.insert(id.clone(), client_id.clone());
             snap.credentials.insert(
                 client_id.clone(),
                 Credential {
+                    id,
                     client_id,
                     org_id: r.get(2)?,
                     org_name: r.get(3)?,
@@ -107,6 +163,7 @@ fn load_snapshot(c: &Connection) -> rusqlite::Result<Snapshot> {
                     // An unparsable date fails closed.
                     contract_end: end_of_day(&end).unwrap_or(i64::MIN),
                     secrets: Vec::new(),
+                    usage,
                 },
             );
         }
@@ -130,17 +187,50 @@ fn load_snapshot(c: &Connection) -> rusqlite::Result<Snapshot> {
         }
     }
     tx.commit()?;
+    *lock(usage) = new_usage;
     Ok(snap)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn data_version(c: &Connection) -> rusqlite::Result<i64> {
+    c.prepare_cached("PRAGMA data_version")
+        .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)))
+}
+
+/// The fast-path connection and the newest `data_version` it has seen.
+struct Checker {
+    conn: Option<Connection>,
+    version: i64,
+    /// Bumped whenever `version` changes.
+    epoch: u64,
+    /// The index is known to include every commit up to `version`.
+    covered: bool,
 }
 
 struct Shared {
     snapshot: RwLock<Arc<Snapshot>>,
+    checker: Mutex<Checker>,
+    usage: Mutex<UsageMap>,
+    usage_due: AtomicBool,
     requested: AtomicU64,
     wake: Mutex<()>,
     cv: Condvar,
     done: watch::Sender<u64>,
     stop: AtomicBool,
     healthy: AtomicBool,
+}
+
+impl Shared {
+    fn notify(&self) {
+        let _g = lock(&self.wake);
+        self.cv.notify_one();
+    }
+    fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.snapshot.read().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 /// The credential index and the thread that keeps it fresh.
@@ -156,17 +246,74 @@ impl std::fmt::Debug for Cache {
 }
 
 const FRESHNESS_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a `last_used_at` flush waits for the write lock before trying later.
+const USAGE_BUSY_TIMEOUT: Duration = Duration::from_millis(200);
+const USAGE_RETRY: Duration = Duration::from_secs(1);
+
+/// Writes every due `last_used_at` in one transaction. Returns whether all were written.
+fn flush_usage(conn: &Connection, usage: &Mutex<UsageMap>) -> bool {
+    let due: Vec<(String, Arc<Usage>, i64)> = lock(usage)
+        .iter()
+        .filter(|(_, u)| u.due())
+        .map(|(id, u)| (id.clone(), Arc::clone(u), u.seen.load(Ordering::Relaxed)))
+        .collect();
+    if due.is_empty() {
+        return true;
+    }
+    let _ = conn.busy_timeout(USAGE_BUSY_TIMEOUT);
+    let res = (|| -> rusqlite::Result<()> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let write = || -> rusqlite::Result<()> {
+            let mut st = conn.prepare_cached(
+                "UPDATE clients SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
+            )?;
+            for (id, _, seen) in &due {
+                st.execute(params![id, seen])?;
+            }
+            Ok(())
+        };
+        match write() {
+            Ok(()) => conn.execute_batch("COMMIT"),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    })();
+    let _ = conn.busy_timeout(Duration::from_secs(10));
+    match res {
+        Ok(()) => {
+            for (_, u, seen) in &due {
+                u.written.fetch_max(*seen, Ordering::Relaxed);
+            }
+            true
+        }
+        Err(_) => false,
+    }
+}
 
 impl Cache {
     /// Loads the index from `path` and starts the watcher thread.
     pub fn start(path: PathBuf) -> crate::error::Result<Arc<Cache>> {
         let conn = open_connection(&path)?;
-        // First read establishes the data_version baseline.
-        let mut last_version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
-        let snap = load_snapshot(&conn)?;
+        let checker = open_connection(&path)?;
+        checker.busy_timeout(Duration::ZERO)?;
+        // The checker's first value comes before the load, so the load covers it.
+        let checker_version = data_version(&checker)?;
+        let mut last_version: i64 = data_version(&conn)?;
+        let usage = Mutex::new(UsageMap::new());
+        let snap = load_snapshot(&conn, &usage)?;
         let (done, _) = watch::channel(0u64);
         let shared = Arc::new(Shared {
             snapshot: RwLock::new(Arc::new(snap)),
+            checker: Mutex::new(Checker {
+                conn: Some(checker),
+                version: checker_version,
+                epoch: 0,
+                covered: true,
+            }),
+            usage,
+            usage_due: AtomicBool::new(false),
             requested: AtomicU64::new(0),
             wake: Mutex::new(()),
             cv: Condvar::new(),
@@ -179,43 +326,59 @@ impl Cache {
             .name("credential-index".into())
             .spawn(move || {
                 let mut served = 0u64;
+                let mut retry_usage = false;
                 loop {
                     {
-                        let mut g = sh.wake.lock().unwrap_or_else(|e| e.into_inner());
+                        let mut g = lock(&sh.wake);
                         while sh.requested.load(Ordering::SeqCst) == served
                             && !sh.stop.load(Ordering::SeqCst)
+                            && !sh.usage_due.load(Ordering::SeqCst)
                         {
-                            g = sh.cv.wait(g).unwrap_or_else(|e| e.into_inner());
+                            if retry_usage {
+                                let (g2, t) = sh
+                                    .cv
+                                    .wait_timeout(g, USAGE_RETRY)
+                                    .unwrap_or_else(|e| e.into_inner());
+                                g = g2;
+                                if t.timed_out() {
+                                    break;
+                                }
+                            } else {
+                                g = sh.cv.wait(g).unwrap_or_else(|e| e.into_inner());
+                            }
                         }
                     }
                     if sh.stop.load(Ordering::SeqCst) {
                         break;
                     }
                     let target = sh.requested.load(Ordering::SeqCst);
-                    let fresh = conn
-                        .prepare_cached("PRAGMA data_version")
-                        .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)))
-                        .and_then(|v| {
+                    if target != served {
+                        let fresh = data_version(&conn).and_then(|v| {
                             if v != last_version {
-                                let snap = load_snapshot(&conn)?;
+                                let snap = load_snapshot(&conn, &sh.usage)?;
                                 *sh.snapshot.write().unwrap_or_else(|e| e.into_inner()) =
                                     Arc::new(snap);
                                 last_version = v;
                             }
                             Ok(())
                         });
-                    if fresh.is_err() {
-                        // Fail closed: drop everything until a later check succeeds.
-                        sh.healthy.store(false, Ordering::SeqCst);
-                        *sh.snapshot.write().unwrap_or_else(|e| e.into_inner()) =
-                            Arc::new(Snapshot::default());
-                        last_version = -1;
-                    } else {
-                        sh.healthy.store(true, Ordering::SeqCst);
+                        if fresh.is_err() {
+                            // Fail closed: drop everything until a later check succeeds.
+                            sh.healthy.store(false, Ordering::SeqCst);
+                            *sh.snapshot.write().unwrap_or_else(|e| e.into_inner()) =
+                                Arc::new(Snapshot::default());
+                            last_version = -1;
+                        } else {
+                            sh.healthy.store(true, Ordering::SeqCst);
+                        }
+                        served = target;
+                        sh.done.send_replace(target);
                     }
-                    served = target;
-                    sh.done.send_replace(target);
+                    if sh.usage_due.swap(false, Ordering::SeqCst) || retry_usage {
+                        retry_usage = !flush_usage(&conn, &sh.usage);
+                    }
                 }
+                flush_usage(&conn, &sh.usage);
                 let _ = conn.close();
             })
             .map_err(|e| {
@@ -230,31 +393,73 @@ impl Cache {
     /// A snapshot that reflects every commit made before this call.
     pub async fn fresh(&self) -> crate::error::Result<Arc<Snapshot>> {
         let sh = &self.shared;
+        let epoch = {
+            let mut ck = lock(&sh.checker);
+            match ck.conn.as_ref().map(data_version) {
+                Some(Ok(v)) if v == ck.version => {
+                    if ck.covered && sh.healthy.load(Ordering::SeqCst) {
+                        return Ok(sh.snapshot());
+                    }
+                    Some(ck.epoch)
+                }
+                Some(Ok(v)) => {
+                    ck.version = v;
+                    ck.epoch += 1;
+                    ck.covered = false;
+                    Some(ck.epoch)
+                }
+                // Busy or broken: the index thread decides.
+                _ => None,
+            }
+        };
+        let snap = self.fresh_from_thread().await?;
+        if let Some(e) = epoch {
+            let mut ck = lock(&sh.checker);
+            if ck.epoch == e && sh.healthy.load(Ordering::SeqCst) {
+                ck.covered = true;
+            }
+        }
+        Ok(snap)
+    }
+
+    /// Waits until the index thread has checked for changes after this call.
+    async fn fresh_from_thread(&self) -> crate::error::Result<Arc<Snapshot>> {
+        let sh = &self.shared;
         let mut rx = sh.done.subscribe();
         let ticket = sh.requested.fetch_add(1, Ordering::SeqCst) + 1;
-        {
-            let _g = sh.wake.lock().unwrap_or_else(|e| e.into_inner());
-            sh.cv.notify_one();
-        }
+        sh.notify();
         match tokio::time::timeout(FRESHNESS_TIMEOUT, rx.wait_for(|d| *d >= ticket)).await {
-            Ok(Ok(_)) => Ok(Arc::clone(
-                &sh.snapshot.read().unwrap_or_else(|e| e.into_inner()),
-            )),
+            Ok(Ok(_)) => Ok(sh.snapshot()),
             _ => Err(crate::error::Error::Unavailable(
                 "the credential index is not answering".into(),
             )),
         }
     }
 
-    /// Stops the watcher thread.
+    /// Notes a successful introspection of `cred` at `now` (cheap: atomics only,
+    /// and a wake-up of the index thread at most once a minute per client).
+    pub fn note_use(&self, cred: &Credential, now: i64) {
+        let u = &cred.usage;
+        if u.seen.fetch_max(now, Ordering::Relaxed) < now
+            && u.due()
+            && !self.shared.usage_due.swap(true, Ordering::SeqCst)
+        {
+            self.shared.notify();
+        }
+    }
+
+    /// Stops the watcher thread (writing any due `last_used_at` first).
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);
         {
-            let _g = self.shared.wake.lock().unwrap_or_else(|e| e.into_inner());
+            let _g = lock(&self.shared.wake);
             self.shared.cv.notify_all();
         }
-        if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(t) = lock(&self.thread).take() {
             let _ = t.join();
+        }
+        if let Some(c) = lock(&self.shared.checker).conn.take() {
+            let _ = c.close();
         }
     }
 }
@@ -273,6 +478,8 @@ mod tests {
     fn current_and_previous_secret_with_grace_period() {
         let key = crate::crypto::SecretKey::from_bytes([7; 32]);
         let cred = Credential {
+            id: "cli_x".into(),
+            usage: Arc::new(Usage::new(None)),
             client_id: "pc_x".into(),
             org_id: "org_x".into(),
             org_name: "x".into(),

@@ -662,6 +662,7 @@ pub async fn introspect(
     let now = now(&app);
     match authed.snapshot.credentials.get(client_id.as_ref()) {
         Some(cred) if cred.accepts(&hmac, now) => {
+            app.cache.note_use(cred, now);
             let body = json!({
                 "active": true,
                 "client_id": cred.client_id,

@@ -369,3 +369,120 @@ async fn client_supplied_secret_at_create() {
         );
     }
 }
+
+/// Polls GET /v1/clients/{id} (up to 2 s) until `last_used_at` equals `want`.
+async fn wait_last_used(app: &TestApp, id: &str, want: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let got = app.get(&format!("/v1/clients/{id}"), &app.admin).await;
+        let v = got.expect(200).clone();
+        if v["last_used_at"] == want || std::time::Instant::now() > deadline {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn last_used_at_is_recorded_coarsely_off_the_hot_path() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("acme").await;
+    let c = app
+        .create_client(org["id"].as_str().unwrap(), "shop", &[])
+        .await;
+    let id = c["id"].as_str().unwrap();
+    let cid = c["client_id"].as_str().unwrap();
+    let secret = c["client_secret"].as_str().unwrap();
+    let other = app
+        .create_client(org["id"].as_str().unwrap(), "idle", &[])
+        .await;
+    // A failed introspection is no use.
+    assert!(!active(&app.introspect(&app.admin, cid, "pcs_wrong").await));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let got = app.get(&format!("/v1/clients/{id}"), &app.admin).await;
+    assert_eq!(got.expect(200)["last_used_at"], Value::Null);
+
+    app.set_time("2027-01-01T00:00:10Z");
+    assert!(active(&app.introspect(&app.reviewer, cid, secret).await));
+    let v = wait_last_used(&app, id, "2027-01-01T00:00:10Z").await;
+    assert_eq!(v["last_used_at"], "2027-01-01T00:00:10Z", "{v}");
+    // The version does not move: last use is not a change of the record.
+    assert_eq!(v["version"], 1);
+    // Listed too; the unused client stays null.
+    let list = app.get("/v1/clients", &app.admin).await;
+    let items = list.expect(200)["items"].as_array().unwrap().clone();
+    let find = |cid: &str| {
+        items
+            .iter()
+            .find(|i| i["client_id"] == cid)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(find(cid)["last_used_at"], "2027-01-01T00:00:10Z");
+    assert_eq!(
+        find(other["client_id"].as_str().unwrap())["last_used_at"],
+        Value::Null
+    );
+
+    // Within the minute, uses are not written again.
+    app.set_time("2027-01-01T00:00:40Z");
+    assert!(active(&app.introspect(&app.admin, cid, secret).await));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let got = app.get(&format!("/v1/clients/{id}"), &app.admin).await;
+    assert_eq!(got.expect(200)["last_used_at"], "2027-01-01T00:00:10Z");
+    // A minute after the last write, the next use is written.
+    app.set_time("2027-01-01T00:01:10Z");
+    assert!(active(&app.introspect(&app.admin, cid, secret).await));
+    let v = wait_last_used(&app, id, "2027-01-01T00:01:10Z").await;
+    assert_eq!(v["last_used_at"], "2027-01-01T00:01:10Z");
+    // The audit trail does not grow with uses.
+    let audit = app.get("/v1/audit?limit=1000", &app.admin).await;
+    assert!(
+        !audit.text.contains("00:01:10Z"),
+        "use recorded in the audit trail"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_revocation_by_another_process_counts_at_once_on_the_fast_path() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("acme").await;
+    let c = app
+        .create_client(org["id"].as_str().unwrap(), "shop", &[])
+        .await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let cid = c["client_id"].as_str().unwrap();
+    let secret = c["client_secret"].as_str().unwrap();
+    // Warm: the index is known fresh and requests take the inline check.
+    for _ in 0..20 {
+        assert!(active(&app.introspect(&app.admin, cid, secret).await));
+    }
+    // Another connection (as the CLI would be) commits the revocation.
+    {
+        let mut conn = partner_registry::store::open_connection(&app.db).unwrap();
+        let actor = partner_registry::store::Actor {
+            token_id: 0,
+            name: "elsewhere".into(),
+            role: Role::Admin,
+            org: None,
+        };
+        let ctx = partner_registry::store::WriteCtx {
+            actor,
+            request_id: "req_x".into(),
+            change_ref: None,
+            now: 1_798_761_600,
+        };
+        partner_registry::store::revoke_client(&mut conn, &ctx, &id).unwrap();
+    }
+    assert!(!active(&app.introspect(&app.admin, cid, secret).await));
+    // And a token revoked elsewhere is refused on the very next request.
+    let tok = app.token("temp", Role::Reviewer, None);
+    assert!(!active(&app.introspect(&tok, cid, secret).await));
+    {
+        let mut conn = partner_registry::store::open_connection(&app.db).unwrap();
+        partner_registry::store::token_revoke(&mut conn, "temp", 0).unwrap();
+    }
+    app.introspect(&tok, cid, secret).await.expect(401);
+    app.shutdown().await;
+}
