@@ -59,6 +59,10 @@ pub struct Client {
     pub status: String,
     pub created_at: String,
     pub version: i64,
+    /// The last successful introspection, coarse (at most once a minute).
+    #[serde(default)]
+    pub last_used_at: Option<String>,
+    /// Only in the answer that created or rotated a registry-made secret.
     #[serde(default)]
     pub client_secret: Option<String>,
 }
@@ -245,8 +249,12 @@ impl ApiClient {
         }
     }
 
-    pub async fn create_org(&self, fields: &OrgFields) -> Result<Org, RegistryError> {
-        let body = without_nulls(fields);
+    /// Creates an org with the id the caller chose (see `org_facts`).
+    pub async fn create_org(&self, id: &str, fields: &OrgFields) -> Result<Org, RegistryError> {
+        let mut body = without_nulls(fields);
+        if let Value::Object(map) = &mut body {
+            map.insert("id".into(), Value::String(id.to_string()));
+        }
         self.send(
             Method::POST,
             "/v1/orgs",
@@ -309,14 +317,20 @@ impl ApiClient {
         self.delete(&path).await
     }
 
+    /// Creates a client; with `secret` the registry stores the caller's
+    /// secret (as a keyed hash) instead of making one.
     pub async fn create_client(
         &self,
         org_id: &str,
         fields: &ClientFields,
+        secret: Option<&str>,
     ) -> Result<Client, RegistryError> {
         let mut body = without_nulls(fields);
         if let Value::Object(map) = &mut body {
             map.insert("org_id".into(), Value::String(org_id.to_string()));
+            if let Some(secret) = secret {
+                map.insert("client_secret".into(), Value::String(secret.to_string()));
+            }
         }
         self.send(
             Method::POST,
@@ -325,6 +339,27 @@ impl ApiClient {
             Write::Create(idempotency_key()),
         )
         .await
+    }
+
+    /// Gives the client a new secret (the caller's, or a fresh one the
+    /// answer carries); the previous one keeps working for `grace_period`.
+    pub async fn rotate_client_secret(
+        &self,
+        id: &str,
+        grace_period: &str,
+        secret: Option<&str>,
+    ) -> Result<Client, RegistryError> {
+        let mut body = Map::new();
+        body.insert(
+            "grace_period".into(),
+            Value::String(grace_period.to_string()),
+        );
+        if let Some(secret) = secret {
+            body.insert("client_secret".into(), Value::String(secret.to_string()));
+        }
+        let path = format!("/v1/clients/{}/rotate", percent_encode(id));
+        self.send(Method::POST, &path, Some(&Value::Object(body)), Write::None)
+            .await
     }
 
     /// The client with this id or client_id; `None` when there is none.

@@ -61,6 +61,7 @@ impl Registry {
         r.resource(resources::partner_client::PartnerClient);
         r.data_source(resources::partner_org_data::PartnerOrgData);
         r.data_source(resources::partner_clients_data::PartnerClientsData);
+        r.ephemeral(resources::partner_client_secret::PartnerClientSecret);
         r
     }
     pub fn resource<R: DynResource + 'static>(&mut self, res: R) {

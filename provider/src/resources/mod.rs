@@ -1,6 +1,8 @@
 //! The provider's resources and data sources, one per file, and what they
 //! share: format checks, registry error reporting and value conversions.
+pub mod org_facts;
 pub mod partner_client;
+pub mod partner_client_secret;
 pub mod partner_clients_data;
 pub mod partner_org;
 pub mod partner_org_data;

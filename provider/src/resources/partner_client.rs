@@ -1,14 +1,23 @@
 //! `partner_client`: an OAuth client of a partner org, with its owner,
-//! purpose, scopes and expiry.
+//! purpose, scopes, expiry and secret lifecycle.
+use super::org_facts::{OrgFacts, org_for_client_plan};
 use super::{keep_timestamp_form, known_string, report, validate};
-use crate::client::{ApiClient, Client, ClientFields, ClientFilter, Org};
+use crate::client::{ApiClient, Client, ClientFields, ClientFilter, RegistryError};
 use crate::model;
 use crate::tf::{
     AttrPath, Attribute, Context, CreateRequest, Diagnostics, PlanRequest, Resource, Schema,
     UpdateRequest, Val,
 };
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 pub const TYPE_NAME: &str = "partner_client";
+
+/// How long a rotated-out secret keeps working when the configuration
+/// does not say.
+const DEFAULT_GRACE_PERIOD: &str = "24h";
+/// The longest overlap the registry allows: a week.
+const MAX_GRACE_PERIOD: Duration = Duration::from_secs(168 * 3600);
 
 model! {
     /// Typed value of a `partner_client`.
@@ -20,6 +29,11 @@ model! {
         owner: String,
         scopes: Vec<String>,
         expires_at: String,
+        renew_before: String,
+        rotation_triggers: BTreeMap<String, String>,
+        rotation_grace_period: String,
+        client_secret_wo: String,
+        client_secret_wo_version: i64,
         client_id: String,
         client_secret: String,
         status: String,
@@ -40,28 +54,52 @@ pub fn schema() -> Schema {
          client_id and secret are issued and the old client is revoked.",
     ))
     .attr(Attribute::string("name").required().description(
-        "Human-readable name of the client, unique within its org.",
+        "Name of the client, unique within its org: 1 to 63 lower-case letters, digits and \
+         hyphens.",
     ))
     .attr(Attribute::string("purpose").required().description(
         "What the client is used for, for reviewers and audits.",
     ))
     .attr(Attribute::string("owner").required().description(
-        "Email address of the person responsible for the client.",
+        "Email address of the person responsible for the client. Changing it rotates the \
+         secret: a new owner never inherits a secret the previous owner held.",
     ))
     .attr(Attribute::set_of_strings("scopes").required().description(
         "OAuth scopes granted to the client; each must be among the org's `allowed_scopes`.",
     ))
     .attr(Attribute::string("expires_at").optional().computed().use_state_for_unknown().description(
         "When the client stops working, as an RFC 3339 timestamp (for example \
-         `2027-06-30T00:00:00Z`). Must not be after the org's `contract_end`; defaults to the end \
-         of the org's contract.",
+         `2027-06-30T00:00:00Z`). Must not be after the end of the org's `contract_end` day; \
+         defaults to it.",
+    ))
+    .attr(Attribute::string("renew_before").optional().description(
+        "A duration such as `\"720h\"`: while the client expires sooner than this, every plan \
+         warns, naming the client, its owner and its expiry.",
+    ))
+    .attr(Attribute::map_of_strings("rotation_triggers").optional().description(
+        "Arbitrary values; any change rotates the client's secret in place.",
+    ))
+    .attr(Attribute::string("rotation_grace_period").optional().computed().description(
+        "How long the previous secret keeps working after a rotation, such as `\"24h\"` \
+         (default), at most `\"168h\"`; `\"0s\"` for no overlap. Revocation ends both secrets.",
+    ))
+    .attr(Attribute::string("client_secret_wo").optional().sensitive().write_only().description(
+        "A secret you supply instead of one the registry makes, for example from an ephemeral \
+         resource: at least 32 printable characters mixing at least 3 of lower-case, upper-case, \
+         digits and symbols. Write-only: never stored in the plan or state; the registry keeps \
+         only its keyed hash. Requires `client_secret_wo_version`. Terraform 1.11 or later.",
+    ))
+    .attr(Attribute::number("client_secret_wo_version").optional().description(
+        "Version of `client_secret_wo`; raise it to rotate to the newly supplied value (with \
+         the same overlap as any rotation).",
     ))
     .attr(Attribute::string("client_id").computed().use_state_for_unknown().description(
         "OAuth client_id issued by the registry.",
     ))
     .attr(Attribute::string("client_secret").computed().sensitive().use_state_for_unknown().description(
-        "OAuth client secret. Known only from the apply that created the client and kept in state \
-         from then on; null after `terraform import`, since a secret cannot be recovered.",
+        "OAuth client secret made by the registry. Known only from the apply that created or \
+         rotated it and kept in state from then on; null after `terraform import` (a secret \
+         cannot be recovered) and when `client_secret_wo` is used.",
     ))
     .attr(Attribute::string("status").computed().use_state_for_unknown().description(
         "Lifecycle status of the client: `active`, `expired` or `revoked`.",
@@ -74,11 +112,35 @@ pub fn schema() -> Schema {
 /// Offline checks of a configuration; each diagnostic names its attribute.
 pub fn validate_config(c: &ClientModel, d: &mut Diagnostics) {
     validate::non_empty(&c.org_id, "org_id", d);
-    validate::non_empty(&c.name, "name", d);
+    validate::slug(&c.name, "name", d);
     validate::non_empty(&c.purpose, "purpose", d);
     validate::email(&c.owner, "owner", d);
     validate::scopes(&c.scopes, "scopes", d);
     validate::timestamp(&c.expires_at, "expires_at", d);
+    validate::duration(&c.renew_before, "renew_before", None, d);
+    validate::duration(
+        &c.rotation_grace_period,
+        "rotation_grace_period",
+        Some(MAX_GRACE_PERIOD),
+        d,
+    );
+    if let Some(secret) = c.client_secret_wo.as_deref() {
+        if let Some(rule) = validate::secret_weakness(secret) {
+            d.error_at(
+                AttrPath::attr("client_secret_wo"),
+                "Secret too weak",
+                format!("client_secret_wo {rule}."),
+            );
+        }
+    }
+    if !c.client_secret_wo.is_null() && c.client_secret_wo_version.is_null() {
+        d.error_at(
+            AttrPath::attr("client_secret_wo_version"),
+            "Missing secret version",
+            "client_secret_wo needs client_secret_wo_version: Terraform never stores a write-only \
+             value, so raising the version is how a new secret is rolled out.",
+        );
+    }
 }
 
 /// Attributes the registry may name in a refusal of a client write.
@@ -94,15 +156,24 @@ fn fields(m: &ClientModel) -> ClientFields {
     }
 }
 
-/// The client as Terraform stores it. The secret is never read back (the
-/// registry shows it once); `previous` supplies it, and the user's own
-/// spelling of `expires_at` when it names the same instant.
-fn model_from(client: Client, previous: &ClientModel) -> ClientModel {
-    let client_secret = match client.client_secret {
-        Some(secret) => Val::Known(secret),
-        None if previous.client_secret.is_known() => previous.client_secret.clone(),
-        None => Val::Null,
-    };
+/// Whether the configuration supplies the secret (write-only) rather than
+/// letting the registry make it.
+fn supplies_secret(config: &ClientModel) -> bool {
+    !config.client_secret_wo_version.is_null()
+}
+
+/// Whether an update must give the client a new secret: its triggers or
+/// supplied secret version changed, or its owner did.
+fn needs_rotation(prior: &ClientModel, config: &ClientModel) -> bool {
+    prior.rotation_triggers != config.rotation_triggers
+        || prior.owner != config.owner
+        || prior.client_secret_wo_version != config.client_secret_wo_version
+}
+
+/// The client as Terraform stores it: the registry's record, the settings
+/// only Terraform has (from `desired`), and the secret as the caller knows
+/// it (the registry never shows a secret twice).
+fn model_from(client: Client, desired: &ClientModel, client_secret: Val<String>) -> ClientModel {
     ClientModel {
         id: Val::Known(client.id),
         org_id: Val::Known(client.org_id),
@@ -110,7 +181,15 @@ fn model_from(client: Client, previous: &ClientModel) -> ClientModel {
         purpose: Val::Known(client.purpose),
         owner: Val::Known(client.owner),
         scopes: Val::Known(client.scopes),
-        expires_at: keep_timestamp_form(client.expires_at, &previous.expires_at),
+        expires_at: keep_timestamp_form(client.expires_at, &desired.expires_at),
+        renew_before: desired.renew_before.clone(),
+        rotation_triggers: desired.rotation_triggers.clone(),
+        rotation_grace_period: match &desired.rotation_grace_period {
+            Val::Known(grace) => Val::Known(grace.clone()),
+            _ => Val::Known(DEFAULT_GRACE_PERIOD.to_string()),
+        },
+        client_secret_wo: Val::Null,
+        client_secret_wo_version: desired.client_secret_wo_version.clone(),
         client_id: Val::Known(client.client_id),
         client_secret,
         status: Val::Known(client.status),
@@ -118,43 +197,17 @@ fn model_from(client: Client, previous: &ClientModel) -> ClientModel {
     }
 }
 
-/// Checks a planned client against its org as the registry (or this plan)
-/// has it, so that a change the registry would refuse fails the plan, on
-/// the attribute at fault, before anything is applied.
-async fn check_against_org(api: &ApiClient, req: &mut PlanRequest<ClientModel>) {
-    let Some(org_id) = req.config.org_id.known().cloned() else {
-        return;
-    };
-    let org = match api.get_org(&org_id).await {
-        Ok(Some(org)) => org,
-        Ok(None) => {
-            req.diags.error_at(
-                AttrPath::attr("org_id"),
-                "Unknown partner org",
-                format!(
-                    "The registry at {} has no org with id {org_id:?}.",
-                    api.endpoint()
-                ),
-            );
-            return;
-        }
-        Err(e) => {
-            report(
-                &mut req.diags,
-                "Cannot check the client against its org",
-                &e,
-                &[],
-            );
-            return;
-        }
-    };
-    if req.prior.is_none() {
-        check_org_accepts_new_client(api, &org, &mut req.diags).await;
+/// Checks a planned client against its org, so that a change the registry
+/// would refuse fails the plan, on the attribute at fault, before anything
+/// is applied.
+async fn check_against_org(api: &ApiClient, org: &OrgFacts, req: &mut PlanRequest<ClientModel>) {
+    if req.prior.is_none() && org.exists {
+        check_org_accepts_new_client(api, org, &mut req.diags).await;
     }
-    if let Some(scopes) = req.config.scopes.known() {
+    if let (Some(scopes), Some(allowed)) = (req.config.scopes.known(), &org.allowed_scopes) {
         let outside: Vec<&str> = scopes
             .iter()
-            .filter(|s| !org.allowed_scopes.contains(s))
+            .filter(|s| !allowed.contains(s))
             .map(String::as_str)
             .collect();
         if !outside.is_empty() {
@@ -162,30 +215,29 @@ async fn check_against_org(api: &ApiClient, req: &mut PlanRequest<ClientModel>) 
                 AttrPath::attr("scopes"),
                 "Scope not allowed for this org",
                 format!(
-                    "scopes {outside:?} are not in the allowed_scopes of org {:?} ({}). Ask {} to widen the org's allowed_scopes, or remove them.",
+                    "scopes {outside:?} are not in the allowed_scopes of org {:?} ({}). Ask {} to \
+                     widen the org's allowed_scopes, or remove them.",
                     org.name,
-                    org.allowed_scopes.join(", "),
+                    allowed.join(", "),
                     org.approval_authority
                 ),
             );
         }
     }
+    let configured = req.config.expires_at.as_deref();
     if let (Some(expires_at), Some(contract_end)) = (
-        req.config
-            .expires_at
-            .as_deref()
-            .and_then(validate::parse_rfc3339),
-        validate::end_of_day(&org.contract_end),
+        configured.and_then(validate::parse_rfc3339),
+        org.contract_end.as_deref(),
     ) {
-        if expires_at > contract_end {
+        if validate::end_of_day(contract_end).is_some_and(|end| expires_at > end) {
             req.diags.error_at(
                 AttrPath::attr("expires_at"),
                 "Client would outlive its org's contract",
                 format!(
-                    "expires_at ({}) is after the end of org {:?}'s contract on {} (23:59:59 UTC). A client cannot outlive the contract that bounds it.",
-                    req.config.expires_at.as_deref().unwrap_or_default(),
+                    "expires_at ({}) is after the end of org {:?}'s contract on {contract_end} \
+                     (23:59:59 UTC). A client cannot outlive the contract that bounds it.",
+                    configured.unwrap_or_default(),
                     org.name,
-                    org.contract_end
                 ),
             );
         }
@@ -193,33 +245,44 @@ async fn check_against_org(api: &ApiClient, req: &mut PlanRequest<ClientModel>) 
 }
 
 /// A new client needs an org that is active and below its quota.
-async fn check_org_accepts_new_client(api: &ApiClient, org: &Org, d: &mut Diagnostics) {
-    match org.status.as_str() {
-        "offboarded" => d.error_at(
+async fn check_org_accepts_new_client(api: &ApiClient, org: &OrgFacts, d: &mut Diagnostics) {
+    match org.status.as_deref() {
+        Some("offboarded") => d.error_at(
             AttrPath::attr("org_id"),
             "Org is offboarded",
-            format!("Org {:?} ({}) is offboarded: it cannot have new clients.", org.name, org.id),
+            format!(
+                "Org {:?} ({}) is offboarded: it cannot have new clients.",
+                org.name, org.id
+            ),
         ),
-        "expired" => d.error_at(
+        Some("expired") => d.error_at(
             AttrPath::attr("org_id"),
             "Org's contract has expired",
             format!(
-                "Org {:?} ({}) is expired: its contract ended on {}. Extend contract_end (ask {}) before adding clients.",
-                org.name, org.id, org.contract_end, org.approval_authority
+                "Org {:?} ({}) is expired: its contract ended on {}. Extend contract_end (ask {}) \
+                 before adding clients.",
+                org.name,
+                org.id,
+                org.contract_end.as_deref().unwrap_or("an earlier day"),
+                org.approval_authority
             ),
         ),
         _ => {
+            let Some(max_clients) = org.max_clients else {
+                return;
+            };
             let filter = ClientFilter {
                 org_id: Some(org.id.clone()),
                 status: Some("active".into()),
                 ..ClientFilter::default()
             };
             match api.list_clients(&filter).await {
-                Ok(active) if active.len() as i64 >= org.max_clients => d.error_at(
+                Ok(active) if active.len() as i64 >= max_clients => d.error_at(
                     AttrPath::attr("org_id"),
                     "Org is at its client quota",
                     format!(
-                        "Org {:?} already has {} active clients, its max_clients. Raise max_clients (ask {}) or remove a client first.",
+                        "Org {:?} already has {} active clients, its max_clients. Raise \
+                         max_clients (ask {}) or remove a client first.",
                         org.name,
                         active.len(),
                         org.approval_authority
@@ -229,6 +292,109 @@ async fn check_org_accepts_new_client(api: &ApiClient, org: &Org, d: &mut Diagno
                 Err(e) => report(d, "Cannot check the org's client quota", &e, &[]),
             }
         }
+    }
+}
+
+/// Warnings a reviewer must see: changes that widen access or hand it to
+/// someone else, each naming who has to approve it.
+fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest<ClientModel>) {
+    let client = known_string(&prior.name);
+    let approver = &org.approval_authority;
+    if prior.org_id.known() != req.config.org_id.known() {
+        req.diags.warn_at(
+            AttrPath::attr("org_id"),
+            "Client moves to another org",
+            format!(
+                "Client {client:?} is replaced by a new client of org {:?}: a new client_id and \
+                 secret, the old client revoked. Ask {approver} to approve.",
+                org.name
+            ),
+        );
+    }
+    if let (Some(before), Some(after)) = (prior.scopes.known(), req.config.scopes.known()) {
+        let added: Vec<&str> = after
+            .iter()
+            .filter(|s| !before.contains(s))
+            .map(String::as_str)
+            .collect();
+        if !added.is_empty() {
+            req.diags.warn_at(
+                AttrPath::attr("scopes"),
+                "Scope added to a client",
+                format!("Client {client:?} gains scopes {added:?}. Ask {approver} to approve."),
+            );
+        }
+    }
+    let parse = |v: &Val<String>| v.as_deref().and_then(validate::parse_rfc3339);
+    if let (Some(before), Some(after)) = (parse(&prior.expires_at), parse(&req.config.expires_at)) {
+        if after > before {
+            req.diags.warn_at(
+                AttrPath::attr("expires_at"),
+                "Client expiry extended",
+                format!(
+                    "Client {client:?} would work until {} instead of {}. Ask {approver} to approve.",
+                    known_string(&req.config.expires_at),
+                    known_string(&prior.expires_at)
+                ),
+            );
+        }
+    }
+    if let (Some(before), Some(after)) = (prior.owner.known(), req.config.owner.known()) {
+        if before != after {
+            req.diags.warn_at(
+                AttrPath::attr("owner"),
+                "Client owner changes",
+                format!(
+                    "Client {client:?} passes from {before} to {after}, so its secret is \
+                     rotated. Ask {approver} to approve."
+                ),
+            );
+        }
+    }
+}
+
+/// Expiry that every plan should surface before it happens, and expiry that
+/// has already happened.
+fn warn_expiry(org: Option<&OrgFacts>, req: &mut PlanRequest<ClientModel>) {
+    let client = known_string(&req.config.name);
+    let approver = org.map_or("the org's approval authority", |o| &o.approval_authority);
+    if req
+        .prior
+        .as_ref()
+        .is_some_and(|p| p.status.as_deref() == Some("expired"))
+    {
+        req.diags.warn(
+            "Partner client has expired",
+            format!(
+                "Client {client:?} has expired: it no longer works. Renew it (expires_at) or its \
+                 org's contract with {approver}, or remove it."
+            ),
+        );
+    }
+    let (Some(window), Some(expires_at)) = (
+        req.config
+            .renew_before
+            .as_deref()
+            .and_then(validate::parse_duration),
+        req.planned.expires_at.as_deref(),
+    ) else {
+        return;
+    };
+    let Some(expiry) = validate::parse_rfc3339(expires_at) else {
+        return;
+    };
+    let remaining = expiry - time::OffsetDateTime::now_utc();
+    if remaining < window {
+        req.diags.warn_at(
+            AttrPath::attr("expires_at"),
+            "Partner client expires soon",
+            format!(
+                "Client {client:?} (owner {}) expires at {expires_at}, within its renew_before of \
+                 {}. Renew it with {approver} before it stops working.",
+                known_string(&req.config.owner),
+                known_string(&req.config.renew_before)
+            ),
+        );
     }
 }
 
@@ -249,25 +415,42 @@ impl Resource for PartnerClient {
     }
 
     async fn plan(&self, ctx: &Context, req: &mut PlanRequest<ClientModel>) {
+        if req.config.rotation_grace_period.is_null() {
+            req.planned.rotation_grace_period = Val::Known(DEFAULT_GRACE_PERIOD.to_string());
+        }
+        if supplies_secret(&req.config) {
+            req.planned.client_secret = Val::Null;
+        }
         if let Some(prior) = &req.prior {
             // A new expiry can move the client between active and expired.
             if prior.expires_at != req.planned.expires_at {
                 req.planned.status = Val::Unknown;
             }
-        }
-        let changes_access = match &req.prior {
-            None => true,
-            Some(prior) => {
-                prior.scopes != req.config.scopes
-                    || (req.config.expires_at.is_known()
-                        && prior.expires_at != req.config.expires_at)
+            if needs_rotation(prior, &req.config) && !supplies_secret(&req.config) {
+                req.planned.client_secret = Val::Unknown;
             }
+        }
+        let Some(api) = ctx.client.as_deref() else {
+            return;
         };
-        if changes_access && !req.diags.has_errors() {
-            if let Some(api) = ctx.client.as_deref() {
-                check_against_org(api, req).await;
+        if req.diags.has_errors() {
+            return;
+        }
+        let org = org_for_client_plan(api, req).await;
+        if let Some(org) = &org {
+            // The registry's default expiry is the end of the contract's
+            // last day: show it in the plan rather than "known after apply".
+            if req.prior.is_none() && req.config.expires_at.is_null() {
+                if let Some(end) = org.contract_end.as_deref().filter(|d| validate::is_date(d)) {
+                    req.planned.expires_at = Val::Known(format!("{end}T23:59:59Z"));
+                }
+            }
+            check_against_org(api, org, req).await;
+            if let Some(prior) = req.prior.clone() {
+                warn_risky_changes(&prior, org, req);
             }
         }
+        warn_expiry(org.as_ref(), req);
     }
 
     async fn create(
@@ -278,8 +461,23 @@ impl Resource for PartnerClient {
     ) -> Option<ClientModel> {
         let api = ctx.client(diags)?;
         let org_id = known_string(&req.planned.org_id);
-        match api.create_client(&org_id, &fields(&req.planned)).await {
-            Ok(client) => Some(model_from(client, &req.planned)),
+        let supplied = req.config.client_secret_wo.as_deref();
+        let created = api
+            .create_client(&org_id, &fields(&req.planned), supplied)
+            .await;
+        let client = match created {
+            // A retried create whose first answer was lost is answered
+            // without the secret; a rotation without overlap issues one.
+            Ok(client) if client.client_secret.is_none() && supplied.is_none() => {
+                api.rotate_client_secret(&client.id, "0s", None).await
+            }
+            other => other,
+        };
+        match client {
+            Ok(client) => {
+                let secret = Val::from_option(client.client_secret.clone());
+                Some(model_from(client, &req.planned, secret))
+            }
             Err(e) => {
                 report(diags, "Cannot create the partner client", &e, WRITABLE);
                 None
@@ -296,7 +494,10 @@ impl Resource for PartnerClient {
         let api = ctx.client(diags)?;
         match api.get_client(&known_string(&state.id)).await {
             // A revoked client is gone for Terraform: the plan creates it anew.
-            Ok(Some(client)) if client.status != "revoked" => Some(model_from(client, &state)),
+            Ok(Some(client)) if client.status != "revoked" => {
+                let secret = state.client_secret.clone();
+                Some(model_from(client, &state, secret))
+            }
             Ok(_) => None,
             Err(e) => {
                 report(diags, "Cannot read the partner client", &e, &[]);
@@ -313,18 +514,34 @@ impl Resource for PartnerClient {
     ) -> Option<ClientModel> {
         let api = ctx.client(diags)?;
         let id = known_string(&req.prior.id);
+        let rotate = needs_rotation(&req.prior, &req.config);
+        let supplied = req.config.client_secret_wo.as_deref();
         let result = async {
-            let current =
-                api.get_client(&id)
-                    .await?
-                    .ok_or_else(|| crate::client::RegistryError::Stale {
-                        detail: format!("{id} no longer exists"),
-                    })?;
-            api.update_client(&current, &fields(&req.planned)).await
+            let current = api
+                .get_client(&id)
+                .await?
+                .ok_or_else(|| RegistryError::Stale {
+                    detail: format!("{id} no longer exists"),
+                })?;
+            let updated = api.update_client(&current, &fields(&req.planned)).await?;
+            if !rotate {
+                return Ok((updated, req.prior.client_secret.clone()));
+            }
+            let grace = known_string(&req.planned.rotation_grace_period);
+            let rotated = api.rotate_client_secret(&id, &grace, supplied).await?;
+            let secret = Val::from_option(rotated.client_secret.clone());
+            Ok((rotated, secret))
         }
         .await;
         match result {
-            Ok(client) => Some(model_from(client, &req.planned)),
+            Ok((client, secret)) => {
+                let secret = if supplies_secret(&req.config) {
+                    Val::Null
+                } else {
+                    secret
+                };
+                Some(model_from(client, &req.planned, secret))
+            }
             Err(e) => {
                 report(diags, "Cannot update the partner client", &e, WRITABLE);
                 None
@@ -350,13 +567,14 @@ impl Resource for PartnerClient {
         let api = ctx.client(diags)?;
         match api.get_client(id).await {
             Ok(Some(client)) if client.status != "revoked" => {
-                Some(model_from(client, &ClientModel::default()))
+                Some(model_from(client, &ClientModel::default(), Val::Null))
             }
             Ok(_) => {
                 diags.error(
                     "Cannot import the partner client",
                     format!(
-                        "The registry at {} has no client with id or client_id {id:?} that is not revoked.",
+                        "The registry at {} has no client with id or client_id {id:?} that is not \
+                         revoked.",
                         api.endpoint()
                     ),
                 );

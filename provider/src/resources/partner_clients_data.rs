@@ -31,6 +31,7 @@ model! {
         expires_at: String,
         status: String,
         created_at: String,
+        last_used_at: String,
     }
 }
 
@@ -48,6 +49,7 @@ fn summary_type() -> Type {
         ("expires_at", string()),
         ("status", string()),
         ("created_at", string()),
+        ("last_used_at", string()),
     ])
 }
 
@@ -63,25 +65,9 @@ fn summary(client: Client) -> Value {
         expires_at: Val::Known(client.expires_at),
         status: Val::Known(client.status),
         created_at: Val::Known(client.created_at),
+        last_used_at: Val::from_option(client.last_used_at),
     }
     .to_value()
-}
-
-/// Whether `s` is a duration such as `720h`, `90m` or `1h30m`.
-pub fn is_duration(s: &str) -> bool {
-    let mut digits = false;
-    let mut any_unit = false;
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            digits = true;
-        } else if digits && matches!(c, 'h' | 'm' | 's') {
-            digits = false;
-            any_unit = true;
-        } else {
-            return false;
-        }
-    }
-    any_unit && !digits
 }
 
 pub struct PartnerClientsData;
@@ -117,7 +103,8 @@ impl DataSource for PartnerClientsData {
                 .computed()
                 .description(
                     "The matching clients, each with id, client_id, org_id, name, purpose, owner, \
-                     scopes, expires_at, status and created_at.",
+                     scopes, expires_at, status, created_at and last_used_at (the last \
+                     successful introspection, to the minute; null if never used).",
                 ),
         )
     }
@@ -132,17 +119,7 @@ impl DataSource for PartnerClientsData {
                 );
             }
         }
-        if let Some(within) = config.expiring_within.as_deref() {
-            if !is_duration(within) {
-                d.error_at(
-                    AttrPath::attr("expiring_within"),
-                    "Invalid duration",
-                    format!(
-                        "expiring_within must be a duration such as \"720h\" or \"1h30m\"; got {within:?}."
-                    ),
-                );
-            }
-        }
+        super::validate::duration(&config.expiring_within, "expiring_within", None, d);
     }
 
     async fn read(
@@ -171,21 +148,6 @@ impl DataSource for PartnerClientsData {
                 );
                 None
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_duration;
-
-    #[test]
-    fn durations_need_a_unit_after_every_number() {
-        for good in ["720h", "90m", "1h30m", "45s", "0s"] {
-            assert!(is_duration(good), "{good}");
-        }
-        for bad in ["", "720", "h", "1d", "-5h", "1h30", "1.5h"] {
-            assert!(!is_duration(bad), "{bad}");
         }
     }
 }

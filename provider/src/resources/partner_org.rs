@@ -1,11 +1,12 @@
 //! `partner_org`: a partner organisation, its contacts, its contract and
 //! the scopes its clients may be granted.
+use super::org_facts::{new_org_id, remember_org_plan};
 use super::{known_string, optional_string, report, validate};
 use crate::client::{ApiClient, Org, OrgFields};
 use crate::model;
 use crate::tf::{
-    Attribute, Context, CreateRequest, Diagnostics, PlanRequest, Resource, Schema, UpdateRequest,
-    Val,
+    AttrPath, Attribute, Context, CreateRequest, Diagnostics, PlanRequest, Resource, Schema,
+    UpdateRequest, Val,
 };
 use std::collections::BTreeMap;
 
@@ -220,12 +221,14 @@ impl Resource for PartnerOrg {
     }
 
     async fn plan(&self, _ctx: &Context, req: &mut PlanRequest<OrgModel>) {
-        // A new contract end can move the org between active and expired.
-        if let Some(prior) = &req.prior {
+        if let Some(prior) = req.prior.clone() {
+            // A new contract end can move the org between active and expired.
             if prior.contract_end != req.config.contract_end {
                 req.planned.status = Val::Unknown;
             }
+            warn_risky_changes(&prior, req);
         }
+        remember_org_plan(req);
     }
 
     async fn create(
@@ -235,7 +238,8 @@ impl Resource for PartnerOrg {
         diags: &mut Diagnostics,
     ) -> Option<OrgModel> {
         let api = ctx.client(diags)?;
-        match api.create_org(&fields(&req.planned)).await {
+        let id = new_org_id(&known_string(&req.planned.name));
+        match api.create_org(&id, &fields(&req.planned)).await {
             Ok(org) => Some(model_from(org, Some(&req.planned))),
             Err(e) => {
                 report(diags, "Cannot create the partner org", &e, WRITABLE);
@@ -310,6 +314,62 @@ impl Resource for PartnerOrg {
                 None
             }
         }
+    }
+}
+
+/// Warnings a reviewer must see: an org's access widened or prolonged, and a
+/// contract that has already ended, each naming who has to approve.
+fn warn_risky_changes(prior: &OrgModel, req: &mut PlanRequest<OrgModel>) {
+    let org = known_string(&prior.name);
+    let approver = req
+        .config
+        .approval_authority
+        .known()
+        .cloned()
+        .unwrap_or_else(|| known_string(&prior.approval_authority));
+    if let (Some(before), Some(after)) = (
+        prior.allowed_scopes.known(),
+        req.config.allowed_scopes.known(),
+    ) {
+        let added: Vec<&str> = after
+            .iter()
+            .filter(|s| !before.contains(s))
+            .map(String::as_str)
+            .collect();
+        if !added.is_empty() {
+            req.diags.warn_at(
+                AttrPath::attr("allowed_scopes"),
+                "Org's allowed scopes widened",
+                format!(
+                    "Org {org:?} may grant {added:?} to its clients. Ask {approver} to approve."
+                ),
+            );
+        }
+    }
+    if let (Some(before), Some(after)) = (
+        prior.contract_end.as_deref(),
+        req.config.contract_end.as_deref(),
+    ) {
+        if validate::is_date(after) && after > before {
+            req.diags.warn_at(
+                AttrPath::attr("contract_end"),
+                "Org's contract extended",
+                format!(
+                    "Org {org:?}'s contract would end on {after} instead of {before}. Ask {approver} \
+                     to approve."
+                ),
+            );
+        }
+    }
+    if prior.status.as_deref() == Some("expired") {
+        req.diags.warn(
+            "Partner org's contract has ended",
+            format!(
+                "The contract of org {org:?} ended on {}: its clients no longer work. Ask {approver} \
+                 to extend contract_end, or destroy the org to offboard it.",
+                known_string(&prior.contract_end)
+            ),
+        );
     }
 }
 

@@ -133,6 +133,90 @@ pub fn scopes(v: &Val<Vec<String>>, attr: &str, d: &mut Diagnostics) {
     }
 }
 
+/// A duration such as `720h`, `90m`, `1h30m` or `0s` (units h, m, s, each
+/// after a number), as the registry reads durations.
+pub fn parse_duration(s: &str) -> Option<std::time::Duration> {
+    let mut total: u64 = 0;
+    let mut number: Option<u64> = None;
+    for c in s.chars() {
+        if let Some(digit) = c.to_digit(10) {
+            number = Some(
+                number
+                    .unwrap_or(0)
+                    .checked_mul(10)?
+                    .checked_add(digit.into())?,
+            );
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return None,
+        };
+        total = total.checked_add(number.take()?.checked_mul(unit)?)?;
+    }
+    (number.is_none() && !s.is_empty()).then(|| std::time::Duration::from_secs(total))
+}
+
+pub fn duration(
+    v: &Val<String>,
+    attr: &str,
+    max: Option<std::time::Duration>,
+    d: &mut Diagnostics,
+) {
+    let Some(s) = v.as_deref() else {
+        return;
+    };
+    match parse_duration(s) {
+        None => d.error_at(
+            AttrPath::attr(attr),
+            "Invalid duration",
+            format!("{attr} must be a duration such as \"720h\", \"90m\" or \"1h30m\"; got {s:?}."),
+        ),
+        Some(value) if max.is_some_and(|max| value > max) => d.error_at(
+            AttrPath::attr(attr),
+            "Duration too long",
+            format!(
+                "{attr} must be at most {}h; got {s:?}.",
+                max.map_or(0, |max| max.as_secs() / 3600)
+            ),
+        ),
+        Some(_) => {}
+    }
+}
+
+/// Why a secret supplied by the user would be refused by the registry, if
+/// it would: the same rule the registry enforces, checked at plan time.
+pub fn secret_weakness(secret: &str) -> Option<&'static str> {
+    let printable = secret.bytes().all(|b| b.is_ascii_graphic());
+    let classes = [
+        secret.bytes().any(|b| b.is_ascii_lowercase()),
+        secret.bytes().any(|b| b.is_ascii_uppercase()),
+        secret.bytes().any(|b| b.is_ascii_digit()),
+        secret.bytes().any(|b| b.is_ascii_punctuation()),
+    ]
+    .iter()
+    .filter(|present| **present)
+    .count();
+    let distinct = secret
+        .bytes()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if secret.len() < 32 {
+        Some("must be at least 32 characters long")
+    } else if !printable {
+        Some("must be printable ASCII without spaces")
+    } else if classes < 3 || distinct < 12 {
+        Some(
+            "must mix at least 3 of lower-case letters, upper-case letters, digits and symbols, \
+             with at least 12 different characters",
+        )
+    } else {
+        None
+    }
+}
+
 pub fn non_empty(v: &Val<String>, attr: &str, d: &mut Diagnostics) {
     if let Some(s) = v.as_deref() {
         if s.trim().is_empty() {
@@ -142,5 +226,43 @@ pub fn non_empty(v: &Val<String>, attr: &str, d: &mut Diagnostics) {
                 format!("{attr} must not be empty."),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_need_a_unit_after_every_number() {
+        for (good, seconds) in [
+            ("720h", 2_592_000),
+            ("90m", 5400),
+            ("1h30m", 5400),
+            ("0s", 0),
+        ] {
+            assert_eq!(
+                parse_duration(good).map(|d| d.as_secs()),
+                Some(seconds),
+                "{good}"
+            );
+        }
+        for bad in ["", "720", "h", "1d", "-5h", "1h30", "1.5h"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn weak_secrets_are_named_by_rule() {
+        assert!(secret_weakness("Short1!").is_some_and(|r| r.contains("32")));
+        assert!(secret_weakness(&"a".repeat(40)).is_some_and(|r| r.contains("mix")));
+        assert!(
+            secret_weakness("abcdefghijklmnopqrstuvwxyz 0123456789ABC")
+                .is_some_and(|r| r.contains("printable"))
+        );
+        assert_eq!(
+            secret_weakness("Abcdefghijklmnopqrstuvwxyz0123456789"),
+            None
+        );
     }
 }
