@@ -109,12 +109,16 @@ impl Run {
         self.assert_mentions(needles)
     }
 
-    /// Asserts that stdout or stderr mentions every needle.
+    /// Asserts that stdout or stderr mentions every needle (white space in
+    /// the needle matches any run of white space, as Terraform wraps text).
     #[track_caller]
     pub fn assert_mentions(&self, needles: &[&str]) -> &Self {
         let all = self.combined();
         for needle in needles {
-            assert!(all.contains(needle), "output lacks {needle:?}\n{self}");
+            assert!(
+                all.contains(&collapse_space(needle)),
+                "output lacks {needle:?}\n{self}"
+            );
         }
         self
     }
@@ -123,20 +127,22 @@ impl Run {
     #[track_caller]
     pub fn assert_not_mentions(&self, needle: &str) -> &Self {
         assert!(
-            !self.combined().contains(needle),
+            !self.combined().contains(&collapse_space(needle)),
             "output unexpectedly has {needle:?}\n{self}"
         );
         self
     }
 
-    /// Both streams with Terraform's box-drawing frame removed, so that a
-    /// diagnostic wrapped across lines can still be matched.
+    /// Both streams with Terraform's box-drawing frame removed and white
+    /// space collapsed, so that a diagnostic wrapped across lines can still
+    /// be matched.
     pub fn combined(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
+        let text = format!("{}\n{}", self.stdout, self.stderr);
+        let unframed: Vec<&str> = text
             .lines()
             .map(|line| line.trim_start_matches(['│', '╷', '╵', ' ']))
-            .collect::<Vec<_>>()
-            .join("\n")
+            .collect();
+        collapse_space(&unframed.join("\n"))
     }
 
     /// Parses stdout as JSON.
@@ -512,6 +518,11 @@ impl Workspace {
         run.assert_success();
         run.json()
     }
+}
+
+/// `text` with every run of white space turned into one space.
+fn collapse_space(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn required_providers_block() -> String {

@@ -5,6 +5,7 @@
 mod config;
 mod data_sources;
 mod examples;
+mod lifecycle;
 mod partner_client;
 mod partner_org;
 mod plan_checks;
