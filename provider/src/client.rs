@@ -82,6 +82,8 @@ pub struct OrgFields {
     pub tenant: Option<String>,
     pub business_unit: Option<String>,
     pub allowed_scopes: Vec<String>,
+    /// `None`: the registry's default on create, unchanged on update.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_clients: Option<i64>,
     pub labels: std::collections::BTreeMap<String, String>,
 }
@@ -94,6 +96,8 @@ pub struct ClientFields {
     pub purpose: String,
     pub owner: String,
     pub scopes: Vec<String>,
+    /// `None`: the end of the org's contract on create, unchanged on update.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
 }
 
@@ -280,32 +284,19 @@ impl ApiClient {
             .find(|org| org.name == name && org.status != "offboarded"))
     }
 
-    /// Changes `current` (as just read) into `fields`, sending only what
-    /// differs as a JSON merge patch guarded by the version that was read.
+    /// Changes `current` (as just read) into `fields`.
     pub async fn update_org(
         &self,
         current: &Org,
         fields: &OrgFields,
     ) -> Result<Org, RegistryError> {
-        let mut desired = serde_json::to_value(fields).unwrap_or_default();
-        if fields.max_clients.is_none() {
-            if let Some(map) = desired.as_object_mut() {
-                map.remove("max_clients");
-            }
-        }
-        let patch = merge_patch(
-            &serde_json::to_value(OrgFields::from(current)).unwrap_or_default(),
-            &desired,
-        );
-        if patch.as_object().is_some_and(Map::is_empty) {
-            return Ok(current.clone());
-        }
         let path = format!("/v1/orgs/{}", percent_encode(&current.id));
-        self.send(
-            Method::PATCH,
+        self.update(
             &path,
-            Some(&patch),
-            Write::Update(current.version),
+            current,
+            &OrgFields::from(current),
+            fields,
+            current.version,
         )
         .await
     }
@@ -368,33 +359,41 @@ impl ApiClient {
             .await
     }
 
-    /// Changes `current` (as just read) into `fields`, like [`Self::update_org`].
+    /// Changes `current` (as just read) into `fields`.
     pub async fn update_client(
         &self,
         current: &Client,
         fields: &ClientFields,
     ) -> Result<Client, RegistryError> {
-        let mut desired = serde_json::to_value(fields).unwrap_or_default();
-        if fields.expires_at.is_none() {
-            if let Some(map) = desired.as_object_mut() {
-                map.remove("expires_at");
-            }
-        }
-        let patch = merge_patch(
-            &serde_json::to_value(ClientFields::from(current)).unwrap_or_default(),
-            &desired,
-        );
+        let path = format!("/v1/clients/{}", percent_encode(&current.id));
+        self.update(
+            &path,
+            current,
+            &ClientFields::from(current),
+            fields,
+            current.version,
+        )
+        .await
+    }
+
+    /// Sends only what differs between a record's fields as read and as
+    /// wanted, as a JSON merge patch guarded by the version that was read;
+    /// sends nothing when they agree.
+    async fn update<R: Clone + DeserializeOwned, F: Serialize>(
+        &self,
+        path: &str,
+        current: &R,
+        current_fields: &F,
+        fields: &F,
+        version: i64,
+    ) -> Result<R, RegistryError> {
+        let as_json = |f: &F| serde_json::to_value(f).unwrap_or_default();
+        let patch = merge_patch(&as_json(current_fields), &as_json(fields));
         if patch.as_object().is_some_and(Map::is_empty) {
             return Ok(current.clone());
         }
-        let path = format!("/v1/clients/{}", percent_encode(&current.id));
-        self.send(
-            Method::PATCH,
-            &path,
-            Some(&patch),
-            Write::Update(current.version),
-        )
-        .await
+        self.send(Method::PATCH, path, Some(&patch), Write::Update(version))
+            .await
     }
 
     /// Revokes the client; succeeds again on a revoked or missing client.
