@@ -25,6 +25,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/clients/{id}/rotate"),
     ("POST", "/v1/introspect"),
     ("GET", "/v1/audit"),
+    ("GET", "/v1/reviews"),
     ("PUT", "/v1/clock"),
 ];
 
@@ -48,6 +49,7 @@ pub fn routes(
         .or(clients_delete(app.clone()))
         .or(clients_rotate(app.clone()))
         .or(audit_list(app.clone()))
+        .or(reviews(app.clone()))
         .or(clock_set(app))
         .recover(crate::error::recover)
         .with(warp::log::custom(move |info| {
@@ -337,6 +339,19 @@ pub fn audit_list(
         .and(req_ctx())
         .and(query())
         .and_then(handlers::list_audit)
+}
+
+/// GET /v1/reviews?within=&rotation_age=&unused_for=
+pub fn reviews(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "reviews")
+        .and(warp::get())
+        .and(with_app(app.clone()))
+        .and(auth(app))
+        .and(req_ctx())
+        .and(query())
+        .and_then(handlers::review)
 }
 
 /// PUT /v1/clock (only with `serve --fake-clock`; 404 otherwise)

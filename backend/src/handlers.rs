@@ -680,6 +680,63 @@ pub async fn introspect(
     }
 }
 
+// ---------- entitlement review ----------
+
+/// Parses `within`, `rotation_age` and `unused_for` (all optional durations).
+pub fn review_params(q: &HashMap<String, String>) -> Result<crate::review::Params> {
+    let mut p = crate::review::Params::default();
+    let mut errors = Vec::new();
+    for (name, slot) in [
+        ("within", &mut p.within),
+        ("rotation_age", &mut p.rotation_age),
+        ("unused_for", &mut p.unused_for),
+    ] {
+        match q.get(name).map(String::as_str) {
+            None | Some("") => {}
+            Some(s) => match parse_duration(s) {
+                Some(d) if d <= 100 * 365 * 86_400 => *slot = d,
+                _ => errors.push(crate::error::FieldError::new(
+                    name,
+                    "must be a duration such as 720h, 90m or 1h30m (at most 100 years)",
+                )),
+            },
+        }
+    }
+    if errors.is_empty() {
+        Ok(p)
+    } else {
+        Err(Error::Validation(errors))
+    }
+}
+
+pub async fn review(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+    q: HashMap<String, String>,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        if authed.actor.role == Role::Org {
+            return Err(Error::Forbidden(
+                "the entitlement review is for reviewer and admin tokens".into(),
+            ));
+        }
+        reject_unknown_query(&q, &["within", "rotation_age", "unused_for"])?;
+        let params = review_params(&q)?;
+        let now = now(&app);
+        let review = app
+            .store
+            .call(move |c| crate::review::review(c, now, params))
+            .await?;
+        let mut resp = json_response(StatusCode::OK, &review, None);
+        resp.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(resp)
+    }
+    .await;
+    finish(&rc, res)
+}
+
 // ---------- audit ----------
 
 pub async fn list_audit(

@@ -12,6 +12,7 @@ pub mod filters;
 pub mod handlers;
 pub mod models;
 pub mod openapi;
+pub mod review;
 pub mod store;
 
 use std::net::SocketAddr;

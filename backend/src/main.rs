@@ -1,7 +1,9 @@
-//! `partner-registry`: serve the API, manage API tokens, verify the audit chain.
+//! `partner-registry`: serve the API, manage API tokens, verify the audit chain,
+//! print the entitlement review.
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use partner_registry::review;
 use partner_registry::store::{self, AuditCheck, Role};
 use partner_registry::{Clock, Config, ManualClock, SystemClock};
 use std::io::Write;
@@ -44,6 +46,29 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Print the entitlement review: what a periodic access review must look at.
+    Review {
+        #[arg(
+            long,
+            env = "PARTNER_REGISTRY_DB",
+            default_value = "./partner-registry.db"
+        )]
+        db: PathBuf,
+        #[arg(long, value_parser = ["text", "markdown", "json"], default_value = "text")]
+        format: String,
+        /// Expiry window (clients expiring within it are listed).
+        #[arg(long, default_value = "720h")]
+        within: String,
+        /// Secrets older than this are listed.
+        #[arg(long, default_value = "2160h")]
+        rotation_age: String,
+        /// Clients unused for longer than this are listed.
+        #[arg(long, default_value = "720h")]
+        unused_for: String,
+        /// Review as of this RFC 3339 instant instead of now (tests).
+        #[arg(long, hide = true)]
+        now: Option<String>,
     },
     /// Audit trail tools.
     Audit {
@@ -170,6 +195,38 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
         },
+        Command::Review {
+            db,
+            format,
+            within,
+            rotation_age,
+            unused_for,
+            now: at,
+        } => {
+            if !db.exists() {
+                bail!("no database at {}", db.display());
+            }
+            let q = std::collections::HashMap::from([
+                ("within".to_string(), within),
+                ("rotation_age".to_string(), rotation_age),
+                ("unused_for".to_string(), unused_for),
+            ]);
+            let params = partner_registry::handlers::review_params(&q).map_err(lib_err)?;
+            let at = match at {
+                Some(s) => partner_registry::models::parse_ts(&s)
+                    .context("--now must be an RFC 3339 timestamp")?,
+                None => now(),
+            };
+            let c = open(&db)?;
+            let review = review::review(&c, at, params).map_err(lib_err)?;
+            let out = match format.as_str() {
+                "json" => format!("{}\n", serde_json::to_string(&review)?),
+                "markdown" => review::markdown(&review),
+                _ => review::text(&review),
+            };
+            std::io::stdout().lock().write_all(out.as_bytes())?;
+            Ok(())
+        }
         Command::Audit {
             command: AuditCommand::Verify { db },
         } => {

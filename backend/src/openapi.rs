@@ -153,6 +153,16 @@ pub fn document() -> Value {
         "If-Match",
         "\"<version>\"; a stale one answers 412 and changes nothing",
     );
+    let review_schema = json!({"type": "object", "required": ["generated_at", "within", "rotation_age", "unused_for", "findings"], "properties": {
+                    "generated_at": {"type": "string", "format": "date-time"},
+                    "within": {"type": "string", "description": "the expiry window, e.g. 720h"},
+                    "rotation_age": {"type": "string"},
+                    "unused_for": {"type": "string"},
+                    "findings": {"type": "array", "description": "sorted by kind, org name, client name", "items": {"type": "object", "required": ["kind", "client", "org", "detail"], "properties": {
+                        "kind": {"type": "string", "enum": ["contract_ended", "expiring_soon", "no_commercial_sponsor", "secret_not_rotated", "unused"]},
+                        "client": {"type": ["object", "null"], "properties": {"id": {"type": "string"}, "client_id": {"type": "string"}, "name": {"type": "string"}, "owner": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}, "secret_rotated_at": {"type": "string", "format": "date-time"}, "last_used_at": {"type": ["string", "null"], "format": "date-time"}}},
+                        "org": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "approval_authority": {"type": "string"}}},
+                        "detail": {"type": "string", "description": "one human sentence"}}}}}});
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Partner registry", "version": env!("CARGO_PKG_VERSION"),
@@ -201,6 +211,9 @@ pub fn document() -> Value {
                 "responses": ok("200", r("Introspection"), &["400", "401", "413", "422"])}},
             "/v1/audit": {"get": {"summary": "Read the audit trail (reviewer, admin)", "parameters": [q("after", "sequence number to start after"), q("limit", "1..1000, default 100")],
                 "responses": ok("200", page("AuditEvent"), &["400", "401", "403", "422"])}},
+            "/v1/reviews": {"get": {"summary": "The entitlement review (reviewer, admin): what a periodic access review must look at. The CLI `partner-registry review --format json` prints the same document.",
+                "parameters": [q("within", "expiry window, a duration; default 720h"), q("rotation_age", "secret age threshold, a duration; default 2160h (90 days)"), q("unused_for", "unused threshold, a duration; default 720h (30 days)")],
+                "responses": ok("200", r("Review"), &["400", "401", "403", "422"])}},
             "/v1/clock": {"put": {"summary": "Set the fake clock (admin; only with serve --fake-clock, 404 otherwise)",
                 "requestBody": body(json!({"type": "object", "properties": {"now": {"type": "string", "format": "date-time"}}, "required": ["now"]}), "application/json"),
                 "responses": ok("200", json!({"type": "object", "properties": {"now": {"type": "string"}}}), &["401", "403", "404", "422"])}}
@@ -212,6 +225,7 @@ pub fn document() -> Value {
                 "Client": {"type": "object", "properties": client_props},
                 "Introspection": {"type": "object", "properties": {"active": {"type": "boolean"}, "client_id": {"type": "string"}, "org_id": {"type": "string"}, "org_name": {"type": "string"}, "scope": {"type": "string"}, "exp": {"type": "integer"}}, "required": ["active"]},
                 "AuditEvent": {"type": "object", "properties": {"seq": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"}, "action": {"type": "string"}, "entity_kind": {"type": "string"}, "entity_id": {"type": "string"}, "org_id": {"type": ["string", "null"]}, "before": {"type": ["object", "null"]}, "after": {"type": ["object", "null"]}, "request_id": {"type": "string"}, "change_ref": {"type": ["string", "null"]}, "prev_hash": {"type": "string"}, "hash": {"type": "string"}}},
+                "Review": review_schema,
                 "Problem": {"type": "object", "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
                     "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}}
             }

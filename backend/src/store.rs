@@ -1587,6 +1587,26 @@ pub fn rotate_secret(
     Ok((next, end))
 }
 
+/// Every org that is not offboarded and every client that is not revoked (of
+/// those orgs), for the entitlement review.
+pub fn review_data(c: &Connection) -> Result<(Vec<Org>, Vec<Client>)> {
+    let mut st = c.prepare(&format!(
+        "SELECT {ORG_COLS} FROM orgs WHERE offboarded_at IS NULL ORDER BY seq"
+    ))?;
+    let orgs = st
+        .query_map([], org_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut st = c.prepare(&format!(
+        "SELECT {CLIENT_COLS} FROM clients c JOIN orgs o ON o.id = c.org_id
+         WHERE c.revoked_at IS NULL AND o.offboarded_at IS NULL ORDER BY c.seq"
+    ))?;
+    let clients = st
+        .query_map([], client_from_row)?
+        .map(|r| r.map(|(cl, _)| cl))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((orgs, clients))
+}
+
 // ---------- API tokens (CLI) ----------
 
 const CLI_ACTOR: &str = "cli";

@@ -1,0 +1,352 @@
+//! The entitlement review: what a periodic access review must look at, as one
+//! document served by `GET /v1/reviews` and printed by `partner-registry review`
+//! (the same JSON in both), plus its markdown and plain-text forms.
+
+use crate::error::Result;
+use crate::models::{Client, ClientStatus, Org, fmt_duration, fmt_ts};
+use rusqlite::Connection;
+use serde::Serialize;
+use std::collections::HashMap;
+
+pub const DEFAULT_WITHIN: i64 = 720 * 3600;
+pub const DEFAULT_ROTATION_AGE: i64 = 90 * 86_400;
+pub const DEFAULT_UNUSED_FOR: i64 = 30 * 86_400;
+
+/// Every kind of finding, in the order the document sorts them (by name).
+pub const KINDS: &[(&str, &str)] = &[
+    (
+        "contract_ended",
+        "Clients of orgs whose contract has ended (offboard the org or extend the contract)",
+    ),
+    (
+        "expiring_soon",
+        "Active clients expiring within the window (renew or let lapse)",
+    ),
+    (
+        "no_commercial_sponsor",
+        "Orgs without a commercial sponsor (someone on the business side must answer for the partnership)",
+    ),
+    (
+        "secret_not_rotated",
+        "Active clients whose secret has not rotated for longer than the threshold",
+    ),
+    (
+        "unused",
+        "Active clients unused for longer than the threshold (abandoned or shadow integrations)",
+    ),
+];
+
+/// Windows and thresholds, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    pub within: i64,
+    pub rotation_age: i64,
+    pub unused_for: i64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            within: DEFAULT_WITHIN,
+            rotation_age: DEFAULT_ROTATION_AGE,
+            unused_for: DEFAULT_UNUSED_FOR,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReviewClient {
+    pub id: String,
+    pub client_id: String,
+    pub name: String,
+    pub owner: String,
+    pub expires_at: String,
+    pub secret_rotated_at: String,
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReviewOrg {
+    pub id: String,
+    pub name: String,
+    pub approval_authority: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Finding {
+    pub kind: &'static str,
+    pub client: Option<ReviewClient>,
+    pub org: ReviewOrg,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Review {
+    pub generated_at: String,
+    pub within: String,
+    pub rotation_age: String,
+    pub unused_for: String,
+    pub findings: Vec<Finding>,
+}
+
+/// `29 days`, `5 hours`, `12 minutes`.
+fn span(secs: i64) -> String {
+    let secs = secs.max(0);
+    let (n, unit) = if secs >= 2 * 86_400 {
+        (secs / 86_400, "day")
+    } else if secs >= 2 * 3600 {
+        (secs / 3600, "hour")
+    } else if secs >= 120 {
+        (secs / 60, "minute")
+    } else {
+        (secs, "second")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+fn org_ref(o: &Org) -> ReviewOrg {
+    ReviewOrg {
+        id: o.id.clone(),
+        name: o.name.clone(),
+        approval_authority: o.approval_authority.clone(),
+    }
+}
+
+fn client_ref(c: &Client) -> ReviewClient {
+    ReviewClient {
+        id: c.id.clone(),
+        client_id: c.client_id.clone(),
+        name: c.name.clone(),
+        owner: c.owner.clone(),
+        expires_at: fmt_ts(c.expires_at),
+        secret_rotated_at: fmt_ts(c.secret_rotated_at),
+        last_used_at: c.last_used_at.map(fmt_ts),
+    }
+}
+
+/// Builds the review from orgs that are not offboarded and their clients that are
+/// not revoked.
+pub fn build(orgs: &[Org], clients: &[Client], now: i64, p: Params) -> Review {
+    let mut findings = Vec::new();
+    let by_id: HashMap<&str, &Org> = orgs.iter().map(|o| (o.id.as_str(), o)).collect();
+    for o in orgs.iter().filter(|o| o.offboarded_at.is_none()) {
+        if o.commercial_sponsor.is_none() {
+            findings.push(Finding {
+                kind: "no_commercial_sponsor",
+                client: None,
+                org: org_ref(o),
+                detail: format!(
+                    "Org {} ({}) has no commercial sponsor; {} should name one.",
+                    o.name, o.id, o.approval_authority
+                ),
+            });
+        }
+        if now > o.contract_end_ts() {
+            let live: Vec<&Client> = clients.iter().filter(|c| c.org_id == o.id).collect();
+            for c in &live {
+                findings.push(Finding {
+                    kind: "contract_ended",
+                    client: Some(client_ref(c)),
+                    org: org_ref(o),
+                    detail: format!(
+                        "The contract of org {} ended on {} ({} ago) but client {} ({}, owner {}) is not revoked; {} must offboard the org or extend the contract.",
+                        o.name,
+                        o.contract_end,
+                        span(now - o.contract_end_ts()),
+                        c.name,
+                        c.client_id,
+                        c.owner,
+                        o.approval_authority
+                    ),
+                });
+            }
+            if live.is_empty() {
+                findings.push(Finding {
+                    kind: "contract_ended",
+                    client: None,
+                    org: org_ref(o),
+                    detail: format!(
+                        "The contract of org {} ended on {} ({} ago) and the org is not offboarded; {} must offboard it or extend the contract.",
+                        o.name,
+                        o.contract_end,
+                        span(now - o.contract_end_ts()),
+                        o.approval_authority
+                    ),
+                });
+            }
+        }
+    }
+    for c in clients.iter().filter(|c| c.revoked_at.is_none()) {
+        let Some(o) = by_id.get(c.org_id.as_str()) else {
+            continue;
+        };
+        if c.status(now, o.contract_end_ts()) != ClientStatus::Active {
+            continue;
+        }
+        let who = format!(
+            "Client {} ({}) of org {}, owner {},",
+            c.name, c.client_id, o.name, c.owner
+        );
+        if c.expires_at <= now.saturating_add(p.within) {
+            findings.push(Finding {
+                kind: "expiring_soon",
+                client: Some(client_ref(c)),
+                org: org_ref(o),
+                detail: format!(
+                    "{who} expires at {} (in {}); a renewal needs the approval of {}.",
+                    fmt_ts(c.expires_at),
+                    span(c.expires_at - now),
+                    o.approval_authority
+                ),
+            });
+        }
+        if now - c.secret_rotated_at > p.rotation_age {
+            findings.push(Finding {
+                kind: "secret_not_rotated",
+                client: Some(client_ref(c)),
+                org: org_ref(o),
+                detail: format!(
+                    "{who} has had the same secret since {} ({}, threshold {}); rotate it.",
+                    fmt_ts(c.secret_rotated_at),
+                    span(now - c.secret_rotated_at),
+                    fmt_duration(p.rotation_age)
+                ),
+            });
+        }
+        let unused = match c.last_used_at {
+            Some(t) => (now - t > p.unused_for).then(|| {
+                format!(
+                    "was last used at {} ({} ago, threshold {})",
+                    fmt_ts(t),
+                    span(now - t),
+                    fmt_duration(p.unused_for)
+                )
+            }),
+            None => (now - c.created_at > p.unused_for).then(|| {
+                format!(
+                    "has never been used since its creation at {} ({} ago, threshold {})",
+                    fmt_ts(c.created_at),
+                    span(now - c.created_at),
+                    fmt_duration(p.unused_for)
+                )
+            }),
+        };
+        if let Some(what) = unused {
+            findings.push(Finding {
+                kind: "unused",
+                client: Some(client_ref(c)),
+                org: org_ref(o),
+                detail: format!(
+                    "{who} {what}; revoke it unless {} confirms it is still needed.",
+                    o.approval_authority
+                ),
+            });
+        }
+    }
+    findings.sort_by(|a, b| {
+        let key = |f: &Finding| {
+            (
+                f.kind,
+                f.org.name.clone(),
+                f.org.id.clone(),
+                f.client
+                    .as_ref()
+                    .map(|c| (c.name.clone(), c.client_id.clone())),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    Review {
+        generated_at: fmt_ts(now),
+        within: fmt_duration(p.within),
+        rotation_age: fmt_duration(p.rotation_age),
+        unused_for: fmt_duration(p.unused_for),
+        findings,
+    }
+}
+
+/// Reads the database and builds the review.
+pub fn review(c: &Connection, now: i64, p: Params) -> Result<Review> {
+    let (orgs, clients) = crate::store::review_data(c)?;
+    Ok(build(&orgs, &clients, now, p))
+}
+
+fn summary(r: &Review) -> String {
+    format!(
+        "generated at {}; expiry window {}, rotation threshold {}, unused threshold {}; {} finding{}",
+        r.generated_at,
+        r.within,
+        r.rotation_age,
+        r.unused_for,
+        r.findings.len(),
+        if r.findings.len() == 1 { "" } else { "s" }
+    )
+}
+
+/// Plain lines: a summary, then one line per finding.
+pub fn text(r: &Review) -> String {
+    let mut out = format!("Entitlement review: {}\n", summary(r));
+    for f in &r.findings {
+        let client = f
+            .client
+            .as_ref()
+            .map(|c| format!(" client={} ({}) owner={}", c.name, c.client_id, c.owner))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{} org={} ({}){} approval_authority={}: {}\n",
+            f.kind, f.org.name, f.org.id, client, f.org.approval_authority, f.detail
+        ));
+    }
+    out
+}
+
+fn cell(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+/// Markdown fit for a ticket or a pull request: one table per kind.
+pub fn markdown(r: &Review) -> String {
+    let mut out = format!("# Entitlement review\n\n{}.\n", summary(r));
+    for (kind, title) in KINDS {
+        let rows: Vec<&Finding> = r.findings.iter().filter(|f| f.kind == *kind).collect();
+        out.push_str(&format!("\n## {title}: `{kind}` ({})\n\n", rows.len()));
+        if rows.is_empty() {
+            out.push_str("None.\n");
+            continue;
+        }
+        out.push_str("| Org | Client | Owner | Approval authority | Finding |\n");
+        out.push_str("|---|---|---|---|---|\n");
+        for f in rows {
+            let (client, owner) = match &f.client {
+                Some(c) => (
+                    format!("{} (`{}`)", cell(&c.name), cell(&c.client_id)),
+                    cell(&c.owner),
+                ),
+                None => ("-".to_string(), "-".to_string()),
+            };
+            out.push_str(&format!(
+                "| {} (`{}`) | {client} | {owner} | {} | {} |\n",
+                cell(&f.org.name),
+                cell(&f.org.id),
+                cell(&f.org.approval_authority),
+                cell(&f.detail)
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_and_cells() {
+        assert_eq!(span(86_400 * 29 + 5), "29 days");
+        assert_eq!(span(3600), "60 minutes");
+        assert_eq!(span(1), "1 second");
+        assert_eq!(cell("a|b\nc"), "a\\|b c");
+    }
+}
