@@ -6,6 +6,7 @@
 //! every update carries `If-Match`, so a change made behind Terraform's back
 //! between refresh and apply is refused instead of overwritten.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::RngCore;
@@ -13,6 +14,7 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use time::OffsetDateTime;
 
 /// How many times a request is sent before a retryable failure is final.
 const ATTEMPTS: u32 = 5;
@@ -173,6 +175,10 @@ pub enum RegistryError {
          `terraform plan` again to see the current values."
     )]
     Stale { detail: String },
+    #[error(
+        "Terraform asked the provider to stop; the call to the partner registry at {endpoint} was abandoned."
+    )]
+    Stopped { endpoint: String },
     #[error("The partner registry at {endpoint} answered {status}: {detail}")]
     Unexpected {
         endpoint: String,
@@ -203,6 +209,10 @@ pub struct ApiClient {
     endpoint: String,
     token: Option<String>,
     change_ref: Option<String>,
+    stop: tokio::sync::watch::Receiver<bool>,
+    /// The registry's time as of its latest answer (its `Date` header), so
+    /// that time-based warnings follow the registry's clock, not ours.
+    registry_time: Arc<Mutex<Option<OffsetDateTime>>>,
 }
 
 impl ApiClient {
@@ -210,6 +220,7 @@ impl ApiClient {
         endpoint: &str,
         token: Option<String>,
         change_ref: Option<String>,
+        stop: tokio::sync::watch::Receiver<bool>,
     ) -> Result<Self, String> {
         let endpoint = endpoint.trim_end_matches('/').to_string();
         let parsed = reqwest::Url::parse(&endpoint)
@@ -235,11 +246,22 @@ impl ApiClient {
             endpoint,
             token,
             change_ref,
+            stop,
+            registry_time: Arc::default(),
         })
     }
 
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// Now, by the registry's clock as of its latest answer (else ours).
+    pub fn now(&self) -> OffsetDateTime {
+        self.registry_time
+            .lock()
+            .ok()
+            .and_then(|time| *time)
+            .unwrap_or_else(OffsetDateTime::now_utc)
     }
 
     /// Checks that the registry answers and accepts the token.
@@ -334,9 +356,12 @@ impl ApiClient {
 
     /// Gives the client a new secret (the caller's, or a fresh one the
     /// answer carries); the previous one keeps working for `grace_period`.
+    ///
+    /// Guarded by the version just read, so that a retry after a lost
+    /// answer can never rotate twice and cut off the secret in use.
     pub async fn rotate_client_secret(
         &self,
-        id: &str,
+        current: &Client,
         grace_period: &str,
         secret: Option<&str>,
     ) -> Result<Client, RegistryError> {
@@ -348,9 +373,14 @@ impl ApiClient {
         if let Some(secret) = secret {
             body.insert("client_secret".into(), Value::String(secret.to_string()));
         }
-        let path = format!("/v1/clients/{}/rotate", percent_encode(id));
-        self.send(Method::POST, &path, Some(&Value::Object(body)), Write::None)
-            .await
+        let path = format!("/v1/clients/{}/rotate", percent_encode(&current.id));
+        self.send(
+            Method::POST,
+            &path,
+            Some(&Value::Object(body)),
+            Write::Update(current.version),
+        )
+        .await
     }
 
     /// The client with this id or client_id; `None` when there is none.
@@ -465,8 +495,31 @@ impl ApiClient {
     }
 
     /// Sends one request, retrying connection failures, 429 and 5xx with
-    /// exponential backoff, and returns the final status and body.
+    /// exponential backoff, and returns the final status and body. Gives up
+    /// at once when Terraform asks the provider to stop.
     async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        write: &Write,
+    ) -> Result<(StatusCode, String), RegistryError> {
+        let mut stop = self.stop.clone();
+        let stopped = async move {
+            // A closed channel means no stop can come: wait forever.
+            if stop.wait_for(|stopped| *stopped).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            result = self.exchange_with_retries(method, path, body, write) => result,
+            () = stopped => Err(RegistryError::Stopped {
+                endpoint: self.endpoint.clone(),
+            }),
+        }
+    }
+
+    async fn exchange_with_retries(
         &self,
         method: Method,
         path: &str,
@@ -475,17 +528,19 @@ impl ApiClient {
     ) -> Result<(StatusCode, String), RegistryError> {
         let url = format!("{}{path}", self.endpoint);
         let mut backoff = FIRST_BACKOFF;
-        for attempt in 1..=ATTEMPTS {
+        let mut attempt = 1;
+        loop {
             let last = attempt == ATTEMPTS;
+            attempt += 1;
             let request = self.request(method.clone(), &url, body, write);
             match request.send().await {
                 Ok(response) => {
+                    self.note_registry_time(&response);
                     let status = response.status();
-                    let retry_after = retry_after(&response);
                     let retryable =
                         status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
                     if retryable && !last {
-                        tokio::time::sleep(retry_after.unwrap_or(backoff)).await;
+                        tokio::time::sleep(retry_after(&response).unwrap_or(backoff)).await;
                         backoff *= 2;
                         continue;
                     }
@@ -499,7 +554,22 @@ impl ApiClient {
                 Err(error) => return Err(self.unreachable(&error)),
             }
         }
-        unreachable!("the last attempt always returns")
+    }
+
+    /// Keeps the registry's `Date` header (an IMF-fixdate such as
+    /// `Sun, 29 Nov 2026 08:10:00 GMT`) as the registry's current time.
+    fn note_registry_time(&self, response: &reqwest::Response) {
+        let format = time::macros::format_description!(
+            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+        );
+        let date = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| time::PrimitiveDateTime::parse(text, format).ok());
+        if let (Some(date), Ok(mut time)) = (date, self.registry_time.lock()) {
+            *time = Some(date.assume_utc());
+        }
     }
 
     fn request(
@@ -719,6 +789,36 @@ mod tests {
             serde_json::json!({"tenant": null, "labels": {"x": null, "y": "3"}})
         );
         assert_eq!(merge_patch(&current, &current), serde_json::json!({}));
+    }
+
+    #[tokio::test]
+    async fn stop_abandons_a_call_that_would_otherwise_wait_for_its_timeout() {
+        // A peer that accepts connections and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+        let held = tokio::spawn(async move {
+            let mut connections = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                connections.push(socket);
+            }
+        });
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let api = ApiClient::new(&endpoint, None, None, stopped).expect("client");
+        let call = tokio::spawn(async move { api.get_org("org_x").await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!call.is_finished(), "the peer never answers");
+        stop.send_replace(true);
+        let result = tokio::time::timeout(Duration::from_secs(2), call)
+            .await
+            .expect("stopped promptly")
+            .expect("task");
+        assert!(
+            matches!(result, Err(RegistryError::Stopped { .. })),
+            "{result:?}"
+        );
+        held.abort();
     }
 
     #[test]

@@ -112,7 +112,14 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
 /// Builds the configured state from the provider block and environment, and
 /// checks once that the registry answers and accepts the token, so that a
 /// wrong endpoint or token is one clear error instead of one per resource.
-pub async fn configure(config: &Value, diags: &mut Diagnostics) -> Option<ApiClient> {
+///
+/// `stop` turns true when Terraform asks the provider to stop (Ctrl-C):
+/// registry calls then give up instead of finishing their retries.
+pub async fn configure(
+    config: &Value,
+    stop: tokio::sync::watch::Receiver<bool>,
+    diags: &mut Diagnostics,
+) -> Option<ApiClient> {
     let c = match ProviderConfig::from_value(config) {
         Ok(c) => c,
         Err(e) => {
@@ -128,7 +135,7 @@ pub async fn configure(config: &Value, diags: &mut Diagnostics) -> Option<ApiCli
         .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
     let token = setting(&c.token, "PARTNER_REGISTRY_TOKEN");
     let change_ref = setting(&c.change_ref, "PARTNER_CHANGE_REF");
-    let client = match ApiClient::new(&endpoint, token, change_ref) {
+    let client = match ApiClient::new(&endpoint, token, change_ref, stop) {
         Ok(client) => client,
         Err(e) => {
             diags.error_at(

@@ -11,9 +11,18 @@ use acceptance_tests::{Registry, Run, Workspace};
 
 /// The timed Terraform steps, in order.
 const STEPS: [(&str, &[&str]); 3] = [
-    ("plan (create)", &["plan", "-input=false", "-no-color", "-refresh=false"]),
-    ("apply", &["apply", "-auto-approve", "-input=false", "-no-color"]),
-    ("plan (refresh, no changes)", &["plan", "-input=false", "-no-color", "-detailed-exitcode"]),
+    (
+        "plan (create)",
+        &["plan", "-input=false", "-no-color", "-refresh=false"],
+    ),
+    (
+        "apply",
+        &["apply", "-auto-approve", "-input=false", "-no-color"],
+    ),
+    (
+        "plan (refresh, no changes)",
+        &["plan", "-input=false", "-no-color", "-detailed-exitcode"],
+    ),
 ];
 
 fn timed(workspace: &Workspace, args: &[&str]) -> Duration {
@@ -76,14 +85,23 @@ fn main() {
     ] {
         let workspace = Workspace::new(&registry);
         workspace.write_config(&hcl);
-        let times: Vec<Duration> = STEPS.iter().map(|(_, args)| timed(&workspace, args)).collect();
+        let times: Vec<Duration> = STEPS
+            .iter()
+            .map(|(_, args)| timed(&workspace, args))
+            .collect();
         results.push((label, times));
     }
     println!("{count} resources each; wall-clock seconds");
-    println!("{:<28} {:>15} {:>15} {:>8}", "step", "terraform_data", "partner_org", "ratio");
+    println!(
+        "{:<28} {:>15} {:>15} {:>8}",
+        "step", "terraform_data", "partner_org", "ratio"
+    );
     for (i, (step, _)) in STEPS.iter().enumerate() {
         let floor = results[0].1[i].as_secs_f64();
         let ours = results[1].1[i].as_secs_f64();
-        println!("{step:<28} {floor:>15.2} {ours:>15.2} {:>8.2}", ours / floor);
+        println!(
+            "{step:<28} {floor:>15.2} {ours:>15.2} {:>8.2}",
+            ours / floor
+        );
     }
 }

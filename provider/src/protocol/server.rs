@@ -17,7 +17,8 @@ use tonic::{Request, Response, Status};
 pub struct ProviderService {
     reg: Arc<Registry>,
     ctx: RwLock<Arc<Context>>,
-    stop: Arc<tokio::sync::Notify>,
+    /// Set by StopProvider; registry calls in flight give up on it.
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl ProviderService {
@@ -25,7 +26,7 @@ impl ProviderService {
         ProviderService {
             reg,
             ctx: RwLock::new(Arc::new(Context::default())),
-            stop: Arc::new(tokio::sync::Notify::new()),
+            stop: tokio::sync::watch::Sender::new(false),
         }
     }
     fn ctx(&self) -> Arc<Context> {
@@ -361,11 +362,10 @@ impl pb::provider_server::Provider for ProviderService {
             configure_provider
         );
         let mut d = Diagnostics::new();
-        if let Some(client) = provider::configure(&config, &mut d).await {
+        if let Some(client) = provider::configure(&config, self.stop.subscribe(), &mut d).await {
             crate::debug!("provider configured for {}", client.endpoint());
             let ctx = Context {
                 client: Some(Arc::new(client)),
-                terraform_version: req.terraform_version,
             };
             if let Ok(mut g) = self.ctx.write() {
                 *g = Arc::new(ctx);
@@ -717,7 +717,7 @@ impl pb::provider_server::Provider for ProviderService {
         &self,
         _: Request<pb::stop_provider::Request>,
     ) -> Rpc<pb::stop_provider::Response> {
-        self.stop.notify_waiters();
+        self.stop.send_replace(true);
         Ok(Response::new(pb::stop_provider::Response::default()))
     }
 }

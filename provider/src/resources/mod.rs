@@ -35,6 +35,13 @@ pub fn report(d: &mut Diagnostics, summary: &str, error: &RegistryError, attribu
     }
 }
 
+/// The error for a record that vanished between plan and apply.
+pub fn gone(id: &str) -> RegistryError {
+    RegistryError::Stale {
+        detail: format!("{id} no longer exists"),
+    }
+}
+
 /// A value that is known by the time it is used (a required attribute at
 /// apply, say), or empty.
 pub fn known_string(v: &Val<String>) -> String {
@@ -49,7 +56,7 @@ pub fn optional_string(v: &Val<String>) -> Option<String> {
 /// Whether two RFC 3339 timestamps name the same instant, so that a user's
 /// `+02:00` form is kept in state when the registry answers in UTC.
 pub fn same_instant(a: &str, b: &str) -> bool {
-    match (validate::parse_rfc3339(a), validate::parse_rfc3339(b)) {
+    match (validate::parse_timestamp(a), validate::parse_timestamp(b)) {
         (Some(a), Some(b)) => a == b,
         _ => a == b,
     }

@@ -1,8 +1,8 @@
 //! `partner_client`: an OAuth client of a partner org, with its owner,
 //! purpose, scopes, expiry and secret lifecycle.
 use super::org_facts::{OrgFacts, org_for_client_plan};
-use super::{keep_timestamp_form, known_string, report, validate};
-use crate::client::{ApiClient, Client, ClientFields, ClientFilter, RegistryError};
+use super::{gone, keep_timestamp_form, known_string, report, validate};
+use crate::client::{ApiClient, Client, ClientFields, ClientFilter};
 use crate::model;
 use crate::tf::{
     AttrPath, Attribute, Context, CreateRequest, Diagnostics, PlanRequest, Resource, Schema,
@@ -124,21 +124,21 @@ pub fn validate_config(c: &ClientModel, d: &mut Diagnostics) {
         Some(MAX_GRACE_PERIOD),
         d,
     );
-    if let Some(secret) = c.client_secret_wo.as_deref() {
-        if let Some(rule) = validate::secret_weakness(secret) {
-            d.error_at(
-                AttrPath::attr("client_secret_wo"),
-                "Secret too weak",
-                format!("client_secret_wo {rule}."),
-            );
-        }
-    }
+    validate::supplied_secret(&c.client_secret_wo, "client_secret_wo", d);
     if !c.client_secret_wo.is_null() && c.client_secret_wo_version.is_null() {
         d.error_at(
             AttrPath::attr("client_secret_wo_version"),
             "Missing secret version",
             "client_secret_wo needs client_secret_wo_version: Terraform never stores a write-only \
              value, so raising the version is how a new secret is rolled out.",
+        );
+    }
+    if c.client_secret_wo.is_null() && c.client_secret_wo_version.is_known() {
+        d.error_at(
+            AttrPath::attr("client_secret_wo"),
+            "Missing supplied secret",
+            "client_secret_wo_version is set but client_secret_wo is not: set the secret it \
+             versions, or remove the version to let the registry make the secret.",
         );
     }
 }
@@ -159,13 +159,18 @@ fn fields(m: &ClientModel) -> ClientFields {
 /// Whether the configuration supplies the secret (write-only) rather than
 /// letting the registry make it.
 fn supplies_secret(config: &ClientModel) -> bool {
-    !config.client_secret_wo_version.is_null()
+    !config.client_secret_wo.is_null()
 }
 
-/// Whether an update must give the client a new secret: its triggers or
-/// supplied secret version changed, or its owner did.
+/// Whether an update must give the client a new secret: a trigger value
+/// changed, the supplied secret's version changed, or the owner did.
+/// Triggers set where there were none (after an import, say) are adopted
+/// without a rotation: no value changed.
 fn needs_rotation(prior: &ClientModel, config: &ClientModel) -> bool {
-    prior.rotation_triggers != config.rotation_triggers
+    let triggers_changed = prior.rotation_triggers.is_known()
+        && config.rotation_triggers.is_known()
+        && prior.rotation_triggers != config.rotation_triggers;
+    triggers_changed
         || prior.owner != config.owner
         || prior.client_secret_wo_version != config.client_secret_wo_version
 }
@@ -201,8 +206,22 @@ fn model_from(client: Client, desired: &ClientModel, client_secret: Val<String>)
 /// would refuse fails the plan, on the attribute at fault, before anything
 /// is applied.
 async fn check_against_org(api: &ApiClient, org: &OrgFacts, req: &mut PlanRequest<ClientModel>) {
-    if req.prior.is_none() && org.exists {
-        check_org_accepts_new_client(api, org, &mut req.diags).await;
+    if req.prior.is_none() {
+        if org.exists {
+            check_org_accepts_new_client(api, org, &mut req.diags).await;
+        } else if let Some(end) = org.contract_end.as_deref() {
+            if validate::end_of_day(end).is_some_and(|end| end < api.now()) {
+                req.diags.error_at(
+                    AttrPath::attr("org_id"),
+                    "Org's contract has expired",
+                    format!(
+                        "Org {:?} is planned with a contract that ended on {end}: it cannot have \
+                         clients. Extend contract_end (ask {}) first.",
+                        org.name, org.approval_authority
+                    ),
+                );
+            }
+        }
     }
     if let (Some(scopes), Some(allowed)) = (req.config.scopes.known(), &org.allowed_scopes) {
         let outside: Vec<&str> = scopes
@@ -226,7 +245,7 @@ async fn check_against_org(api: &ApiClient, org: &OrgFacts, req: &mut PlanReques
     }
     let configured = req.config.expires_at.as_deref();
     if let (Some(expires_at), Some(contract_end)) = (
-        configured.and_then(validate::parse_rfc3339),
+        configured.and_then(validate::parse_timestamp),
         org.contract_end.as_deref(),
     ) {
         if validate::end_of_day(contract_end).is_some_and(|end| expires_at > end) {
@@ -325,7 +344,7 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
             );
         }
     }
-    let parse = |v: &Val<String>| v.as_deref().and_then(validate::parse_rfc3339);
+    let parse = |v: &Val<String>| v.as_deref().and_then(validate::parse_timestamp);
     if let (Some(before), Some(after)) = (parse(&prior.expires_at), parse(&req.config.expires_at)) {
         if after > before {
             req.diags.warn_at(
@@ -355,7 +374,7 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
 
 /// Expiry that every plan should surface before it happens, and expiry that
 /// has already happened.
-fn warn_expiry(org: Option<&OrgFacts>, req: &mut PlanRequest<ClientModel>) {
+fn warn_expiry(api: &ApiClient, org: Option<&OrgFacts>, req: &mut PlanRequest<ClientModel>) {
     let client = known_string(&req.config.name);
     let approver = org.map_or("the org's approval authority", |o| &o.approval_authority);
     if req
@@ -380,10 +399,10 @@ fn warn_expiry(org: Option<&OrgFacts>, req: &mut PlanRequest<ClientModel>) {
     ) else {
         return;
     };
-    let Some(expiry) = validate::parse_rfc3339(expires_at) else {
+    let Some(expiry) = validate::parse_timestamp(expires_at) else {
         return;
     };
-    let remaining = expiry - time::OffsetDateTime::now_utc();
+    let remaining = expiry - api.now();
     if remaining < window {
         req.diags.warn_at(
             AttrPath::attr("expires_at"),
@@ -441,7 +460,11 @@ impl Resource for PartnerClient {
             // The registry's default expiry is the end of the contract's
             // last day: show it in the plan rather than "known after apply".
             if req.prior.is_none() && req.config.expires_at.is_null() {
-                if let Some(end) = org.contract_end.as_deref().filter(|d| validate::is_date(d)) {
+                if let Some(end) = org
+                    .contract_end
+                    .as_deref()
+                    .filter(|d| validate::parse_date(d).is_some())
+                {
                     req.planned.expires_at = Val::Known(format!("{end}T23:59:59Z"));
                 }
             }
@@ -450,7 +473,7 @@ impl Resource for PartnerClient {
                 warn_risky_changes(&prior, org, req);
             }
         }
-        warn_expiry(org.as_ref(), req);
+        warn_expiry(api, org.as_ref(), req);
     }
 
     async fn create(
@@ -469,7 +492,7 @@ impl Resource for PartnerClient {
             // A retried create whose first answer was lost is answered
             // without the secret; a rotation without overlap issues one.
             Ok(client) if client.client_secret.is_none() && supplied.is_none() => {
-                api.rotate_client_secret(&client.id, "0s", None).await
+                api.rotate_client_secret(&client, "0s", None).await
             }
             other => other,
         };
@@ -517,18 +540,13 @@ impl Resource for PartnerClient {
         let rotate = needs_rotation(&req.prior, &req.config);
         let supplied = req.config.client_secret_wo.as_deref();
         let result = async {
-            let current = api
-                .get_client(&id)
-                .await?
-                .ok_or_else(|| RegistryError::Stale {
-                    detail: format!("{id} no longer exists"),
-                })?;
+            let current = api.get_client(&id).await?.ok_or_else(|| gone(&id))?;
             let updated = api.update_client(&current, &fields(&req.planned)).await?;
             if !rotate {
                 return Ok((updated, req.prior.client_secret.clone()));
             }
             let grace = known_string(&req.planned.rotation_grace_period);
-            let rotated = api.rotate_client_secret(&id, &grace, supplied).await?;
+            let rotated = api.rotate_client_secret(&updated, &grace, supplied).await?;
             let secret = Val::from_option(rotated.client_secret.clone());
             Ok((rotated, secret))
         }

@@ -1,7 +1,6 @@
 //! Ephemeral resource `partner_client_secret`: a fresh random secret that
 //! meets the registry's rule for supplied secrets, for feeding
 //! `partner_client.client_secret_wo` without it ever reaching plan or state.
-use super::validate;
 use crate::model;
 use crate::tf::{AttrPath, Attribute, Context, Diagnostics, EphemeralResource, Schema, Val};
 use rand::Rng;
@@ -29,7 +28,7 @@ pub fn generate(length: usize) -> String {
         let secret: String = (0..length)
             .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
             .collect();
-        if validate::secret_weakness(&secret).is_none() {
+        if partner_rules::check_supplied_secret(&secret).is_ok() {
             return secret;
         }
     }
@@ -97,7 +96,7 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert_ne!(a, b);
         for _ in 0..200 {
-            assert_eq!(validate::secret_weakness(&generate(32)), None);
+            assert_eq!(partner_rules::check_supplied_secret(&generate(32)), Ok(()));
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `partner_org`: a partner organisation, its contacts, its contract and
 //! the scopes its clients may be granted.
 use super::org_facts::{new_org_id, remember_org_plan};
-use super::{known_string, optional_string, report, validate};
+use super::{gone, known_string, optional_string, report, validate};
 use crate::client::{ApiClient, Org, OrgFields};
 use crate::model;
 use crate::tf::{
@@ -109,7 +109,7 @@ pub fn validate_config(c: &OrgModel, d: &mut Diagnostics) {
     validate::date(&c.contract_end, "contract_end", d);
     validate::scopes(&c.allowed_scopes, "allowed_scopes", d);
     if let (Some(s), Some(e)) = (c.contract_start.as_deref(), c.contract_end.as_deref()) {
-        if validate::is_date(s) && validate::is_date(e) && s > e {
+        if validate::parse_date(s).is_some() && validate::parse_date(e).is_some() && s > e {
             d.error_at(
                 crate::tf::AttrPath::attr("contract_end"),
                 "Contract ends before it starts",
@@ -350,7 +350,7 @@ fn warn_risky_changes(prior: &OrgModel, req: &mut PlanRequest<OrgModel>) {
         prior.contract_end.as_deref(),
         req.config.contract_end.as_deref(),
     ) {
-        if validate::is_date(after) && after > before {
+        if validate::parse_date(after).is_some() && after > before {
             req.diags.warn_at(
                 AttrPath::attr("contract_end"),
                 "Org's contract extended",
@@ -370,12 +370,5 @@ fn warn_risky_changes(prior: &OrgModel, req: &mut PlanRequest<OrgModel>) {
                 known_string(&prior.contract_end)
             ),
         );
-    }
-}
-
-/// The error for a record that vanished between plan and apply.
-fn gone(id: &str) -> crate::client::RegistryError {
-    crate::client::RegistryError::Stale {
-        detail: format!("{id} no longer exists"),
     }
 }

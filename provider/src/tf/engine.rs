@@ -77,7 +77,18 @@ pub async fn plan(
                 .filter(|a| !a.write_only)
                 .any(|a| proposed.get(&a.name) != p.get(&a.name)),
         };
-        let m = planned.attrs_mut().expect("object");
+        let Some(m) = planned.attrs_mut() else {
+            let mut diags = Diagnostics::new();
+            diags.error(
+                "Invalid proposed state",
+                "Terraform proposed a value that is not an object for this resource.",
+            );
+            return PlanOutcome {
+                planned: Value::Null,
+                requires_replace: vec![],
+                diags,
+            };
+        };
         for a in &schema.attributes {
             if a.write_only {
                 m.insert(a.name.clone(), Value::Null);
@@ -104,7 +115,7 @@ pub async fn plan(
     let mut planned = out.planned.conform(&ty);
     null_write_only(schema, &mut planned);
     let mut diags = out.diags;
-    diags.extend(check_plan(schema, &config, prior_opt.as_ref(), &planned));
+    diags.extend(check_plan(schema, &config, &planned));
     PlanOutcome {
         planned,
         requires_replace: out.requires_replace,
@@ -117,12 +128,7 @@ pub async fn plan(
 /// config likewise; write-only attributes are null. Like Terraform, the
 /// comparison ignores refinements: an unknown matches an unknown whatever
 /// prefix either promises.
-pub fn check_plan(
-    schema: &Schema,
-    config: &Value,
-    _prior: Option<&Value>,
-    planned: &Value,
-) -> Diagnostics {
+pub fn check_plan(schema: &Schema, config: &Value, planned: &Value) -> Diagnostics {
     let mut d = Diagnostics::new();
     for a in &schema.attributes {
         let p = planned.get(&a.name);
@@ -614,7 +620,6 @@ mod tests {
             !check_plan(
                 &Resource::schema(&T { bug: "" }),
                 &Value::Null,
-                None,
                 &cfg("a", "p", Some("x"))
             )
             .is_empty()
@@ -716,8 +721,8 @@ mod tests {
             .attrs_mut()
             .unwrap()
             .insert("parent".into(), Value::Unknown);
-        assert!(check_plan(&s, &config, None, &planned).is_empty());
-        assert!(check_plan(&s, &planned, None, &config).is_empty());
+        assert!(check_plan(&s, &config, &planned).is_empty());
+        assert!(check_plan(&s, &planned, &config).is_empty());
         // A refined unknown config passes through planning unchanged.
         let out = block_on(plan(
             &T { bug: "" },
@@ -737,6 +742,6 @@ mod tests {
             .attrs_mut()
             .unwrap()
             .insert("parent".into(), "org_1".into());
-        assert_invariant(&check_plan(&s, &config, None, &planned), "parent");
+        assert_invariant(&check_plan(&s, &config, &planned), "parent");
     }
 }

@@ -11,11 +11,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 /// What every operation gets: the provider's configured state (set by
-/// ConfigureProvider) and the Terraform version.
+/// ConfigureProvider).
 #[derive(Clone, Default)]
 pub struct Context {
     pub client: Option<Arc<ApiClient>>,
-    pub terraform_version: String,
 }
 
 impl Context {

@@ -212,7 +212,7 @@ fn weak_supplied_secret_fails_the_plan_naming_the_rule() {
     workspace.write_config(&write_only_config(1));
     workspace
         .plan()
-        .assert_failure_mentions(&["client_secret_wo", "at least 32 characters"])
+        .assert_failure_mentions(&["client_secret_wo", "shorter than 32 characters"])
         .assert_not_mentions("too-short");
 }
 
@@ -463,4 +463,74 @@ output "last_used_at" {{
         last_used, T0,
         "last use is recorded to the registry's clock"
     );
+}
+
+#[test]
+fn a_secret_version_without_a_supplied_secret_fails_the_plan() {
+    let registry = Registry::start_at(T0);
+    let workspace = Workspace::new(&registry);
+    workspace.write_config(&format!(
+        "{}{}",
+        org("acme", "acme", "2030-12-31", &["a:read"], ""),
+        client(
+            "sync",
+            "partner_org.acme.id",
+            "dev@example.com",
+            &["a:read"],
+            "  client_secret_wo_version = 1"
+        )
+    ));
+    workspace
+        .plan()
+        .assert_failure_mentions(&["client_secret_wo", "Missing supplied secret"]);
+    assert_eq!(
+        registry.get("/v1/orgs")["items"],
+        serde_json::json!([]),
+        "nothing created"
+    );
+}
+
+#[test]
+fn triggers_added_after_an_import_are_adopted_without_rotating() {
+    let registry = Registry::start_at(T0);
+    let acme = registry.create(
+        "/v1/orgs",
+        crate::config::org_body("acme", "2030-12-31", &["a:read"]),
+    );
+    let org_id = string(&acme, "id");
+    let made = registry.create(
+        "/v1/clients",
+        crate::config::client_body(&org_id, "sync", &["a:read"]),
+    );
+    let (client_id, secret) = (string(&made, "client_id"), string(&made, "client_secret"));
+
+    let workspace = Workspace::new(&registry);
+    workspace.write_config(&format!(
+        r#"
+import {{
+  to = partner_client.sync
+  id = "{client_id}"
+}}
+
+resource "partner_client" "sync" {{
+  org_id            = "{org_id}"
+  name              = "sync"
+  purpose           = "Client sync made outside Terraform"
+  owner             = "outside@example.com"
+  scopes            = ["a:read"]
+  rotation_triggers = {{ quarter = "2026-q2" }}
+}}
+"#
+    ));
+    workspace.apply();
+    assert_eq!(
+        workspace.resource("partner_client.sync")["client_secret"],
+        Value::Null
+    );
+    registry.set_clock("2026-06-03T00:00:00Z");
+    assert!(
+        active(&registry, &client_id, &secret),
+        "the imported secret was not rotated away"
+    );
+    workspace.assert_no_changes();
 }
