@@ -16,11 +16,10 @@ use warp::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, LOCATIO
 use warp::hyper::body::Bytes;
 use warp::reply::Response;
 
-/// An authenticated caller plus the fresh credential index used to authenticate it.
+/// An authenticated caller (checked against a fresh credential index).
 #[derive(Clone)]
 pub struct Authed {
     pub actor: Actor,
-    pub snapshot: Arc<Snapshot>,
 }
 
 /// Per-request context: request id and `X-Change-Ref`.
@@ -639,7 +638,7 @@ fn inactive() -> Response {
 
 pub async fn introspect(
     app: App,
-    authed: Authed,
+    snapshot: Arc<Snapshot>,
     body: Bytes,
 ) -> std::result::Result<Response, Infallible> {
     let req: IntrospectBody<'_> = match serde_json::from_slice(&body) {
@@ -660,7 +659,7 @@ pub async fn introspect(
     };
     let hmac = app.key.hash_secret(&secret);
     let now = now(&app);
-    match authed.snapshot.credentials.get(client_id.as_ref()) {
+    match snapshot.credentials.get(client_id.as_ref()) {
         Some(cred) if cred.accepts(&hmac, now) => {
             app.cache.note_use(cred, now);
             let body = json!({

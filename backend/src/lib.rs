@@ -22,9 +22,20 @@ use std::sync::Arc;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 
-/// Shared state of a running server.
+/// Shared state of a running server: one pointer, so that a clone per request is
+/// a single reference-count increment.
 #[derive(Clone)]
-pub struct App {
+pub struct App(Arc<AppState>);
+
+impl std::ops::Deref for App {
+    type Target = AppState;
+    fn deref(&self) -> &AppState {
+        &self.0
+    }
+}
+
+/// What [`App`] points to.
+pub struct AppState {
     pub store: Arc<store::Store>,
     pub cache: Arc<cache::Cache>,
     pub clock: Arc<dyn Clock>,
@@ -79,13 +90,13 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;
-    let app = App {
+    let app = App(Arc::new(AppState {
         store,
         cache,
         clock,
         key,
         access_log: cfg.access_log,
-    };
+    }));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| Error::Internal(format!("cannot listen on {}: {e}", cfg.listen)))?;
