@@ -440,7 +440,10 @@ impl Cache {
     /// and a wake-up of the index thread at most once a minute per client).
     pub fn note_use(&self, cred: &Credential, now: i64) {
         let u = &cred.usage;
-        if u.seen.fetch_max(now, Ordering::Relaxed) < now
+        // A plain load first: under load the entry is shared by every worker, and
+        // the read-modify-write is needed only once per second per client.
+        if u.seen.load(Ordering::Relaxed) < now
+            && u.seen.fetch_max(now, Ordering::Relaxed) < now
             && u.due()
             && !self.shared.usage_due.swap(true, Ordering::SeqCst)
         {

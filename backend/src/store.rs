@@ -1737,3 +1737,35 @@ pub fn token_revoke(c: &mut Connection, name: &str, now: i64) -> Result<()> {
     tx.commit()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v1_databases_migrate_with_secret_rotated_at_from_created_at() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let c = open_connection(&path).unwrap();
+            c.execute_batch(SCHEMA_V1).unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+            c.execute_batch(
+                "INSERT INTO orgs (id, name, legal_entity, technical_owner, approval_authority, contract_id, contract_end,
+                   allowed_scopes, max_clients, labels, created_at, updated_at, version)
+                 VALUES ('org_1', 'acme', 'A', 't@a.example', 'b@a.example', 'C', '2099-12-31', '[]', 10, '{}', 5, 5, 1);
+                 INSERT INTO clients (id, client_id, org_id, name, purpose, owner, scopes, expires_at, created_at, updated_at, version)
+                 VALUES ('cli_1', 'pc_1', 'org_1', 'shop', 'p', 'o@a.example', '[]', 99, 7, 7, 1);",
+            )
+            .unwrap();
+        }
+        let mut c = open_connection(&path).unwrap();
+        migrate(&mut c).unwrap();
+        let (cl, _) = get_client(&c, "cli_1").unwrap().unwrap();
+        assert_eq!(cl.secret_rotated_at, 7);
+        assert_eq!(cl.last_used_at, None);
+        assert_eq!(cl.previous_secret_not_after, None);
+        // Idempotent.
+        migrate(&mut c).unwrap();
+    }
+}
