@@ -762,3 +762,61 @@ async fn entitlement_review_over_http_and_in_every_cli_format() {
     assert!(!missing.exists());
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn new_routes_refuse_bad_input_without_5xx() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("acme").await;
+    let c = app
+        .create_client(org["id"].as_str().unwrap(), "shop", &[])
+        .await;
+    let path = format!("/v1/clients/{}/rotate", c["id"].as_str().unwrap());
+    for body in ["{", "[]", "null", "42", "\"s\"", "\u{0}"] {
+        let r = app
+            .http
+            .post(format!("{}{path}", app.url))
+            .bearer_auth(&app.admin)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{body:?}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+    }
+    let r = app
+        .http
+        .post(format!("{}{path}", app.url))
+        .bearer_auth(&app.admin)
+        .body("x".repeat(70 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    app.send("POST", &path, None, Some(json!({})), &[])
+        .await
+        .expect(401);
+    app.send("GET", &path, Some(&app.admin), None, &[])
+        .await
+        .expect(404);
+    app.send("GET", "/v1/reviews", None, None, &[])
+        .await
+        .expect(401);
+    app.send(
+        "POST",
+        "/v1/reviews",
+        Some(&app.admin),
+        Some(json!({})),
+        &[],
+    )
+    .await
+    .expect(404);
+    // Nothing above rotated the secret.
+    let got = app
+        .get(
+            &format!("/v1/clients/{}", c["id"].as_str().unwrap()),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(got.expect(200)["version"], 1);
+    app.shutdown().await;
+}
