@@ -2,7 +2,9 @@
 //! secrets, roles, a hash-chained audit trail and a runtime introspection endpoint.
 //!
 //! Layout follows warp's `todos` example: [`filters`] (routes), [`handlers`],
-//! [`models`]; storage sits behind [`store::Store`]; time comes from [`clock::Clock`].
+//! [`models`]; storage sits behind [`store::Store`]; time comes from [`clock::Clock`];
+//! the credential index and last-use recording live in [`cache`]; the entitlement
+//! review (API and CLI) in [`review`].
 
 pub mod cache;
 pub mod clock;

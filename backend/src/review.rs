@@ -206,7 +206,7 @@ pub fn build(orgs: &[Org], clients: &[Client], now: i64, p: Params) -> Review {
                 client: Some(client_ref(c)),
                 org: org_ref(o),
                 detail: format!(
-                    "{who} has had the same secret since {} ({}, threshold {}); rotate it.",
+                    "{who} has had the same secret since {} ({} ago, threshold {}); rotate it.",
                     fmt_ts(c.secret_rotated_at),
                     span(now - c.secret_rotated_at),
                     fmt_duration(p.rotation_age)
