@@ -820,3 +820,87 @@ async fn new_routes_refuse_bad_input_without_5xx() {
     assert_eq!(got.expect(200)["version"], 1);
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_elsewhere_counts_at_once_under_concurrent_load() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let org = app.create_org("acme").await;
+    let c = app
+        .create_client(org["id"].as_str().unwrap(), "shop", &[])
+        .await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let cid = c["client_id"].as_str().unwrap().to_string();
+    let secret = c["client_secret"].as_str().unwrap().to_string();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = Vec::new();
+    for _ in 0..8 {
+        let (app, cid, secret, stop) = (app.clone(), cid.clone(), secret.clone(), stop.clone());
+        load.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                app.introspect(&app.admin, &cid, &secret).await.expect(200);
+                n += 1;
+            }
+            n
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let db = app.db.clone();
+    let id2 = id.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = partner_registry::store::open_connection(&db).unwrap();
+        let ctx = partner_registry::store::WriteCtx {
+            actor: partner_registry::store::Actor {
+                token_id: 0,
+                name: "elsewhere".into(),
+                role: Role::Admin,
+                org: None,
+            },
+            request_id: "req_y".into(),
+            change_ref: None,
+            now: 1_798_761_600,
+        };
+        partner_registry::store::revoke_client(&mut conn, &ctx, &id2).unwrap();
+    })
+    .await
+    .unwrap();
+    // Every request sent after the commit returned sees the revocation.
+    for _ in 0..20 {
+        assert!(!active(&app.introspect(&app.admin, &cid, &secret).await));
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut total = 0;
+    for t in load {
+        total += t.await.unwrap();
+    }
+    assert!(total > 0);
+}
+
+#[tokio::test]
+async fn last_use_is_written_at_shutdown_at_the_latest() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("acme").await;
+    let c = app
+        .create_client(org["id"].as_str().unwrap(), "shop", &[])
+        .await;
+    app.set_time("2027-01-01T00:05:00Z");
+    assert!(active(
+        &app.introspect(
+            &app.admin,
+            c["client_id"].as_str().unwrap(),
+            c["client_secret"].as_str().unwrap()
+        )
+        .await
+    ));
+    let db = app.db.clone();
+    let _dir = app.shutdown().await;
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let used: Option<i64> = conn
+        .query_row(
+            "SELECT last_used_at FROM clients WHERE id = ?1",
+            [c["id"].as_str().unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(used, Some(1_798_761_900));
+}
