@@ -101,45 +101,14 @@ pub fn is_client_secret(s: &str) -> bool {
     checksum_ok(s, SECRET_PREFIX)
 }
 
-/// The rule a client-supplied secret must meet (create and rotate).
-pub const SUPPLIED_SECRET_RULE: &str = "a supplied client_secret must be at least 32 characters (at most 1024) of printable ASCII without spaces, \
-     use at least 3 of the 4 character classes (lowercase letters, uppercase letters, digits, symbols) \
-     and contain at least 12 distinct characters";
+/// The rule a client-supplied secret must meet (create and rotate): the shared
+/// `partner-rules` definition, which the provider also checks at plan time.
+pub use partner_rules::SUPPLIED_SECRET_RULE;
 
 /// Checks a client-supplied secret against [`SUPPLIED_SECRET_RULE`]. The error names
 /// what failed and the rule, never the value.
 pub fn check_supplied_secret(s: &str) -> Result<(), String> {
-    let fail = |what: &str| Err(format!("{what}: {SUPPLIED_SECRET_RULE}"));
-    if !s.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-        return fail("contains a space, a control or a non-ASCII character");
-    }
-    if s.len() < 32 {
-        return fail("is shorter than 32 characters");
-    }
-    if s.len() > 1024 {
-        return fail("is longer than 1024 characters");
-    }
-    let b = s.as_bytes();
-    let classes = [
-        b.iter().any(u8::is_ascii_lowercase),
-        b.iter().any(u8::is_ascii_uppercase),
-        b.iter().any(u8::is_ascii_digit),
-        b.iter().any(u8::is_ascii_punctuation),
-    ]
-    .iter()
-    .filter(|x| **x)
-    .count();
-    if classes < 3 {
-        return fail("uses fewer than 3 of the 4 character classes");
-    }
-    let mut seen = [false; 128];
-    for &c in b {
-        seen[c as usize] = true;
-    }
-    if seen.iter().filter(|x| **x).count() < 12 {
-        return fail("has fewer than 12 distinct characters");
-    }
-    Ok(())
+    partner_rules::check_supplied_secret(s)
 }
 
 /// A new API bearer token (`prt_…`).
@@ -287,8 +256,8 @@ mod tests {
         for (bad, why) in [
             ("Short-1a", "shorter than 32"),
             ("correct horse battery staple 2027 xyz!", "space"),
-            ("correcthorsebatterystaple2027xyzabc", "classes"),
-            ("Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!", "distinct"),
+            ("correcthorsebatterystaple2027xyzabc", "3 of the 4"),
+            ("Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!", "12 different"),
             ("Correct-Horse-Battery-Staple-2027-\u{e9}", "non-ASCII"),
         ] {
             let e = check_supplied_secret(bad).unwrap_err();

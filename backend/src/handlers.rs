@@ -447,7 +447,10 @@ pub async fn rotate_client_secret(
         let mut errors = Vec::new();
         let grace = match map.get("grace_period") {
             None | Some(Value::Null) => Some(DEFAULT_GRACE),
-            Some(Value::String(s)) => parse_hms(s).filter(|g| *g <= MAX_GRACE),
+            // The provider validates with the same shared parser and limit.
+            Some(Value::String(s)) => partner_rules::parse_duration(s)
+                .filter(|g| *g <= partner_rules::MAX_GRACE_PERIOD)
+                .map(|g| g.as_secs() as i64),
             Some(_) => None,
         };
         if grace.is_none() {

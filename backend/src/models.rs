@@ -726,9 +726,9 @@ pub const CLIENT_PATCH_FIELDS: &[&str] =
     &["org_id", "name", "purpose", "owner", "scopes", "expires_at"];
 pub const ROTATE_FIELDS: &[&str] = &["grace_period", "client_secret"];
 
-/// Default and maximum overlap of the previous secret after a rotation.
-pub const DEFAULT_GRACE: i64 = 24 * 3600;
-pub const MAX_GRACE: i64 = 168 * 3600;
+/// Default and maximum overlap of the previous secret after a rotation (seconds).
+pub const DEFAULT_GRACE: i64 = partner_rules::DEFAULT_GRACE_PERIOD.as_secs() as i64;
+pub const MAX_GRACE: i64 = partner_rules::MAX_GRACE_PERIOD.as_secs() as i64;
 
 /// A secret for a client: the HMAC to store and where the plaintext came from.
 #[derive(Debug, Clone)]
@@ -747,14 +747,6 @@ pub fn fmt_duration(secs: i64) -> String {
     } else {
         format!("{secs}s")
     }
-}
-
-/// A duration made of `h`, `m` and `s` parts (`24h`, `90m`, `1h30m`, `0s`).
-pub fn parse_hms(s: &str) -> Option<i64> {
-    if s.contains('d') {
-        return None;
-    }
-    parse_duration(s)
 }
 
 /// The optional `client_secret` of a create or rotate body: `Ok(None)` when absent,

@@ -132,7 +132,7 @@ pub fn document() -> Value {
     ] {
         client_props[k] = v;
     }
-    let supplied_secret = json!({"type": "string", "minLength": 32, "maxLength": 1024, "writeOnly": true,
+    let supplied_secret = json!({"type": "string", "minLength": 32, "maxLength": 1024, "pattern": "^[!-~]+$", "writeOnly": true,
         "description": format!("optional: the caller's own secret; only its HMAC is stored and it is never echoed. Rule: {}", crate::crypto::SUPPLIED_SECRET_RULE)});
     let mut client_create_fields = client_fields.clone();
     client_create_fields["client_secret"] = supplied_secret.clone();

@@ -327,7 +327,7 @@ async fn client_supplied_secret_at_create() {
         ("Aa1!Aa1!", "shorter than 32"),
         ("Correct Horse Battery Staple 2027 xyz!", "space"),
         ("correcthorsebatterystaple2027xyzabc", "3 of the 4"),
-        ("Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!", "12 distinct"),
+        ("Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!Aa1!", "12 different"),
     ] {
         let mut b = client_body(oid, "weak", &[]);
         b["client_secret"] = json!(bad);
@@ -336,7 +336,10 @@ async fn client_supplied_secret_at_create() {
         assert_eq!(r.error_fields(), vec!["client_secret"], "{bad}");
         let msg = r.error_message("client_secret");
         assert!(msg.contains(why), "{bad}: {msg}");
-        assert!(msg.contains("at least 32 characters"), "{msg}");
+        assert!(
+            msg.contains(partner_registry::crypto::SUPPLIED_SECRET_RULE),
+            "{msg}"
+        );
         assert!(!r.text.contains(bad), "value echoed: {}", r.text);
         let r = rotate(&app, &app.admin, cid, json!({"client_secret": bad})).await;
         r.expect(422);
