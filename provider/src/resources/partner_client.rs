@@ -9,15 +9,12 @@ use crate::tf::{
     UpdateRequest, Val,
 };
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 pub const TYPE_NAME: &str = "partner_client";
 
-/// How long a rotated-out secret keeps working when the configuration
-/// does not say.
+/// How long a rotated-out secret keeps working when the configuration does
+/// not say ([`partner_rules::DEFAULT_GRACE_PERIOD`], as users write it).
 const DEFAULT_GRACE_PERIOD: &str = "24h";
-/// The longest overlap the registry allows: a week.
-const MAX_GRACE_PERIOD: Duration = Duration::from_secs(168 * 3600);
 
 model! {
     /// Typed value of a `partner_client`.
@@ -121,7 +118,7 @@ pub fn validate_config(c: &ClientModel, d: &mut Diagnostics) {
     validate::duration(
         &c.rotation_grace_period,
         "rotation_grace_period",
-        Some(MAX_GRACE_PERIOD),
+        Some(partner_rules::MAX_GRACE_PERIOD),
         d,
     );
     validate::supplied_secret(&c.client_secret_wo, "client_secret_wo", d);
@@ -603,5 +600,16 @@ impl Resource for PartnerClient {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_grace_period_is_the_registrys() {
+        assert_eq!(
+            partner_rules::parse_duration(super::DEFAULT_GRACE_PERIOD),
+            Some(partner_rules::DEFAULT_GRACE_PERIOD)
+        );
     }
 }

@@ -111,18 +111,23 @@ pub fn validate_config(c: &OrgModel, d: &mut Diagnostics) {
     if let (Some(s), Some(e)) = (c.contract_start.as_deref(), c.contract_end.as_deref()) {
         if validate::parse_date(s).is_some() && validate::parse_date(e).is_some() && s > e {
             d.error_at(
-                crate::tf::AttrPath::attr("contract_end"),
+                AttrPath::attr("contract_end"),
                 "Contract ends before it starts",
                 format!("contract_end ({e}) is before contract_start ({s})."),
             );
         }
     }
     if let Some(n) = c.max_clients.known() {
-        if *n < 1 {
+        let range = partner_rules::MAX_CLIENTS_RANGE;
+        if !range.contains(n) {
             d.error_at(
-                crate::tf::AttrPath::attr("max_clients"),
+                AttrPath::attr("max_clients"),
                 "Invalid max_clients",
-                format!("max_clients must be at least 1; got {n}."),
+                format!(
+                    "max_clients must be from {} to {}; got {n}.",
+                    range.start(),
+                    range.end()
+                ),
             );
         }
     }
