@@ -48,3 +48,27 @@ fn resource_and_data_source_examples() {
         workspace.destroy();
     }
 }
+
+#[test]
+fn provider_example_configures_endpoint_and_change_ref() {
+    let registry = Registry::start();
+    let workspace = Workspace::new(&registry);
+    workspace.copy_example("provider");
+    workspace.copy_example("resources/partner_org");
+    // The example names the default local endpoint; point it at this test's registry.
+    let provider_tf = workspace.path().join("provider.tf");
+    let text = std::fs::read_to_string(&provider_tf).expect("provider.tf");
+    assert!(text.contains("http://127.0.0.1:8080"), "{text}");
+    std::fs::write(
+        &provider_tf,
+        text.replace("http://127.0.0.1:8080", &registry.url),
+    )
+    .expect("rewrite provider.tf");
+    workspace.apply();
+    let audit = registry.get("/v1/audit").to_string();
+    assert!(
+        audit.contains("https://git.example/partners/pull/42"),
+        "{audit}"
+    );
+    workspace.destroy();
+}
