@@ -6,11 +6,12 @@
 #   destroy  terraform destroy the quickstart (offboards the orgs, revokes clients)
 #   stop     stop the registry started by `up`
 #
-# Everything it makes lives in the git-ignored demo/ folder.
+# Everything it makes lives in the git-ignored demo/ folder ($DEMO_DIR when
+# set). DEMO_SKIP_BUILD=1 uses the binaries already built (the tests do).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-demo="$root/demo"
+demo="${DEMO_DIR:-$root/demo}"
 target="${CARGO_TARGET_DIR:-$root/target}/debug"
 registry="$target/partner-registry"
 
@@ -53,15 +54,33 @@ start_registry() {
 case "${1:-up}" in
 up)
     terraform=$("$root/tools/ensure-terraform.sh")
-    (cd "$root" && cargo build --workspace --bins)
+    if [ "${DEMO_SKIP_BUILD:-}" != 1 ]; then
+        (cd "$root" && cargo build --workspace --bins)
+    fi
     mkdir -p "$demo/quickstart"
     cp "$root"/examples/quickstart/*.tf "$demo/quickstart/"
+    # Install the provider the way a user's `terraform init` does, from a
+    # local filesystem mirror (no network needed), rather than dev_overrides.
+    version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/provider/Cargo.toml" | head -n 1)
+    case "$(uname -m)" in
+        x86_64) arch=amd64 ;;
+        aarch64 | arm64) arch=arm64 ;;
+        *) arch=$(uname -m) ;;
+    esac
+    platform="$(uname -s | tr '[:upper:]' '[:lower:]')_$arch"
+    package="$demo/mirror/registry.terraform.io/partner-registry/partner/$version/$platform"
+    rm -rf "$demo/mirror" "$demo/quickstart/.terraform" "$demo/quickstart/.terraform.lock.hcl"
+    mkdir -p "$package"
+    cp "$target/terraform-provider-partner" "$package/terraform-provider-partner_v$version"
     cat > "$demo/terraformrc" <<RC
 provider_installation {
-  dev_overrides {
-    "partner-registry/partner" = "$target"
+  filesystem_mirror {
+    path    = "$demo/mirror"
+    include = ["registry.terraform.io/partner-registry/partner"]
   }
-  direct {}
+  direct {
+    exclude = ["registry.terraform.io/partner-registry/partner"]
+  }
 }
 RC
     start_registry
@@ -73,6 +92,9 @@ RC
     echo
     echo "== client ids (secrets: terraform -chdir=demo/quickstart output client_secrets)"
     terraform_in_demo output client_ids
+    echo
+    echo "== entitlement review (partner-registry review --db demo/registry.db)"
+    "$registry" review --db "$demo/registry.db" --format text
     echo
     echo "Destroy the partners (offboard orgs, revoke clients): make demo-destroy"
     echo "Stop the registry:                                     make demo-stop"

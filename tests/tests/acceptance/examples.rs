@@ -72,3 +72,35 @@ fn provider_example_configures_endpoint_and_change_ref() {
     );
     workspace.destroy();
 }
+
+#[test]
+fn make_demo_applies_the_quickstart_and_tears_it_down() {
+    let demo = tempfile::tempdir().expect("temp dir");
+    let script = acceptance_tests::repo_root().join("tools/demo.sh");
+    let step = |action: &str| {
+        acceptance_tests::run(
+            std::process::Command::new(&script)
+                .arg(action)
+                .env("DEMO_DIR", demo.path())
+                .env("DEMO_SKIP_BUILD", "1")
+                .env("TERRAFORM", acceptance_tests::terraform_binary())
+                .env("TF_IN_AUTOMATION", "1")
+                .env_remove("PARTNER_REGISTRY_ENDPOINT")
+                .env_remove("PARTNER_REGISTRY_TOKEN"),
+        )
+    };
+    let up = step("up");
+    // Stop the registry whatever happens, then judge.
+    let destroy = step("destroy");
+    let stop = step("stop");
+    up.assert_success().assert_mentions(&[
+        "Apply complete! Resources: 5 added",
+        "acme_shipping",
+        "Entitlement review",
+        "make demo-destroy",
+    ]);
+    destroy
+        .assert_success()
+        .assert_mentions(&["Destroy complete! Resources: 5 destroyed"]);
+    stop.assert_success().assert_mentions(&["registry stopped"]);
+}
