@@ -56,9 +56,14 @@ pub fn routes(
         .or(clock_set(app.clone()))
         .map(Reply::into_response)
         .boxed();
+    let clock = Arc::clone(&app.clock);
     introspect(app)
         .or(rest)
         .recover(crate::error::recover)
+        // Every answer (errors and unknown routes included) carries the registry's
+        // own time: the provider takes it as "now" for its time-based warnings, and
+        // with `serve --fake-clock` it must be the fake time, not hyper's.
+        .map(move |reply| with_date(Reply::into_response(reply), clock.now()))
         .with(warp::log::custom(move |info| {
             // Method, path, status and time only: never headers or bodies.
             // Successful introspections (the gateways' hot path) are not logged line by line.
@@ -73,6 +78,43 @@ pub fn routes(
                 info.elapsed().as_micros()
             );
         }))
+}
+
+/// `resp` with a `Date` header for `now`, in IMF-fixdate form (RFC 9110 §5.6.7).
+fn with_date(mut resp: warp::reply::Response, now: time::OffsetDateTime) -> warp::reply::Response {
+    if let Some(v) = http_date(now.unix_timestamp()) {
+        resp.headers_mut().insert(warp::http::header::DATE, v);
+    }
+    resp
+}
+
+/// The IMF-fixdate of a Unix time (`Sun, 29 Nov 2026 08:10:00 GMT`), formatted once
+/// per second per thread: a pure function of the second, so the cache serves
+/// every clock (system or manual) alike.
+pub fn http_date(unix: i64) -> Option<warp::http::HeaderValue> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(i64, warp::http::HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((at, v)) = last.as_ref() {
+            if *at == unix {
+                return Some(v.clone());
+            }
+        }
+        let format = time::macros::format_description!(
+            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+        );
+        let text = time::OffsetDateTime::from_unix_timestamp(unix)
+            .ok()
+            .filter(|t| (0..=9999).contains(&t.year()))?
+            .format(format)
+            .ok()?;
+        let v = warp::http::HeaderValue::from_str(&text).ok()?;
+        *last = Some((unix, v.clone()));
+        Some(v)
+    })
 }
 
 fn with_app(app: App) -> impl Filter<Extract = (App,), Error = std::convert::Infallible> + Clone {

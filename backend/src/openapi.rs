@@ -166,7 +166,7 @@ pub fn document() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Partner registry", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "Partner organisations, their API clients, secrets, audit trail and runtime introspection. Every non-2xx answer is application/problem+json (RFC 9457)."},
+                 "description": "Partner organisations, their API clients, secrets, audit trail and runtime introspection. Every non-2xx answer is application/problem+json (RFC 9457). Every answer carries a Date header (IMF-fixdate) from the registry's own clock, which is the fake time under serve --fake-clock."},
         "security": [{"bearer": []}],
         "paths": {
             "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": ok("200", json!({"type": "object"}), &[])}},

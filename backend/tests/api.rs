@@ -29,6 +29,55 @@ async fn healthz_needs_no_token_and_api_needs_one() {
     app.shutdown().await;
 }
 
+/// Every answer carries `Date` from the registry's clock, once, in IMF-fixdate form.
+#[tokio::test]
+async fn date_header_comes_from_the_registry_clock_on_every_answer() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("dated").await;
+    let client = app
+        .create_client(org["id"].as_str().unwrap(), "shop", &["orders:read"])
+        .await;
+    let big = json!({"name": "x".repeat(70 * 1024)});
+    for (now, want) in [
+        (START, "Fri, 01 Jan 2027 00:00:00 GMT"),
+        ("2026-11-29T08:10:00Z", "Sun, 29 Nov 2026 08:10:00 GMT"),
+        ("2027-03-05T23:59:59+01:00", "Fri, 05 Mar 2027 22:59:59 GMT"),
+    ] {
+        app.set_time(now);
+        let answers = [
+            app.send("GET", "/healthz", None, None, &[]).await,
+            app.send("GET", "/v1/openapi.json", None, None, &[]).await,
+            app.send("GET", "/v1/nope", None, None, &[]).await,
+            app.send("DELETE", "/healthz", None, None, &[]).await,
+            app.send("GET", "/v1/orgs", None, None, &[]).await,
+            app.get("/v1/orgs", &app.admin).await,
+            app.get("/v1/orgs?limit=0", &app.admin).await,
+            app.post("/v1/orgs", &app.admin, big.clone()).await,
+            app.introspect(
+                &app.admin,
+                client["client_id"].as_str().unwrap(),
+                "pcs_wrong",
+            )
+            .await,
+            app.send(
+                "PUT",
+                "/v1/clock",
+                Some(&app.admin),
+                Some(json!({"now": now})),
+                &[],
+            )
+            .await,
+        ];
+        let statuses: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
+        assert_eq!(statuses, [200, 200, 404, 404, 401, 200, 422, 413, 200, 200]);
+        for r in &answers {
+            let dates: Vec<_> = r.headers.get_all("date").iter().collect();
+            assert_eq!(dates, [want], "{} {}", r.status, r.text);
+        }
+    }
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn org_create_read_list_and_pagination() {
     let app = TestApp::spawn().await;
