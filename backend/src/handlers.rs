@@ -621,13 +621,14 @@ pub async fn delete_client(
 
 // ---------- introspection ----------
 
+/// The one body shape that can answer active: exactly these two strings.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IntrospectBody<'a> {
     #[serde(borrow)]
-    client_id: Option<std::borrow::Cow<'a, str>>,
+    client_id: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
-    client_secret: Option<std::borrow::Cow<'a, str>>,
+    client_secret: std::borrow::Cow<'a, str>,
 }
 
 fn inactive() -> Response {
@@ -639,27 +640,30 @@ fn inactive() -> Response {
     resp
 }
 
+/// `POST /v1/introspect`. Fails closed as RFC 7662 does: any JSON body that is not
+/// exactly `{"client_id": string, "client_secret": string}` (a field missing, null
+/// or of another type, an unknown field, not an object) answers `{"active":false}`
+/// like a wrong secret. Only a body that is not JSON at all is a 400: the caller
+/// did not send an introspection request (401 and 413 come before the body is read).
 pub async fn introspect(
     app: App,
     snapshot: Arc<Snapshot>,
     body: Bytes,
 ) -> std::result::Result<Response, Infallible> {
-    let req: IntrospectBody<'_> = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return Ok(Error::BadRequest(format!(
-                "the body is not a valid introspection request: {e}"
-            ))
-            .to_response());
-        }
+    // serde would also take a struct from a JSON array: only an object may answer active.
+    let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let Some(req) = object
+        .then(|| serde_json::from_slice::<IntrospectBody<'_>>(&body).ok())
+        .flatten()
+    else {
+        return Ok(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+                Ok(_) => inactive(),
+                Err(e) => Error::BadRequest(format!("the body is not JSON: {e}")).to_response(),
+            },
+        );
     };
-    let (Some(client_id), Some(secret)) = (req.client_id, req.client_secret) else {
-        return Ok(Error::Validation(vec![crate::error::FieldError::new(
-            "client_id",
-            "client_id and client_secret are both required",
-        )])
-        .to_response());
-    };
+    let (client_id, secret) = (req.client_id, req.client_secret);
     let hmac = app.key.hash_secret(&secret);
     let now = now(&app);
     match snapshot.credentials.get(client_id.as_ref()) {

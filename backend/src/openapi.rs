@@ -207,8 +207,9 @@ pub fn document() -> Value {
                          "responses": ok("200", r("Client"), &["400", "401", "403", "404", "409", "412", "413", "422"])}
             },
             "/v1/introspect": {"post": {"summary": "Check a client credential (RFC 7662 style; fails closed)",
+                "description": "Any valid API token may introspect. The answer is 200 with the active fields only for exactly this body shape, a matching secret and an active client of an active org. Every other JSON body (a field missing, null or of another type, an unknown field, an array or any non-object) answers 200 with exactly {\"active\":false}, as a wrong secret does. Other statuses only where the request is not an introspection at all: 401 for a missing or bad API token, 413 for a body over 64 KiB, 400 for a body that is not JSON.",
                 "requestBody": body(json!({"type": "object", "properties": {"client_id": {"type": "string"}, "client_secret": {"type": "string"}}, "required": ["client_id", "client_secret"], "additionalProperties": false}), "application/json"),
-                "responses": ok("200", r("Introspection"), &["400", "401", "413", "422"])}},
+                "responses": ok("200", r("Introspection"), &["400", "401", "413"])}},
             "/v1/audit": {"get": {"summary": "Read the audit trail (reviewer, admin)", "parameters": [q("after", "sequence number to start after"), q("limit", "1..1000, default 100")],
                 "responses": ok("200", page("AuditEvent"), &["400", "401", "403", "422"])}},
             "/v1/reviews": {"get": {"summary": "The entitlement review (reviewer, admin): what a periodic access review must look at. The CLI `partner-registry review --format json` prints the same document.",

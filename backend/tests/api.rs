@@ -218,7 +218,14 @@ async fn bad_input_never_5xx() {
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(r.status().as_u16(), 400, "{path} {body:?}");
+            // Introspection answers any JSON with {"active":false}; only non-JSON is a 400.
+            let json = serde_json::from_str::<Value>(body).is_ok();
+            let want = if path == "/v1/introspect" && json {
+                200
+            } else {
+                400
+            };
+            assert_eq!(r.status().as_u16(), want, "{path} {body:?}");
         }
     }
     for (m, p) in [
@@ -232,24 +239,6 @@ async fn bad_input_never_5xx() {
             .await
             .expect(404);
     }
-    let r = app
-        .post(
-            "/v1/introspect",
-            &app.admin,
-            json!({"client_id": 5, "client_secret": []}),
-        )
-        .await;
-    r.expect(400);
-    app.post("/v1/introspect", &app.admin, json!({"client_id": "x"}))
-        .await
-        .expect(422);
-    app.post(
-        "/v1/introspect",
-        &app.admin,
-        json!({"client_id": "x", "client_secret": "y", "z": 1}),
-    )
-    .await
-    .expect(400);
     app.patch("/v1/orgs/nope", &app.admin, json!({"name": 1}))
         .await
         .expect(404);
@@ -560,6 +549,76 @@ async fn introspection_and_immediate_revocation() {
         app.introspect(&app.admin, cid, secret).await.text,
         r#"{"active":false}"#
     );
+    app.shutdown().await;
+}
+
+/// RFC 7662 fails closed: every JSON body that is not exactly a client_id and a
+/// client_secret string answers 200 `{"active":false}`, never 422 or 400; only a
+/// missing or bad API token (401), an oversize body (413) or a body that is not
+/// JSON at all (400) answer otherwise.
+#[tokio::test]
+async fn introspection_answers_inactive_for_every_malformed_request() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("acme").await;
+    let c = app
+        .create_client(org["id"].as_str().unwrap(), "shop", &["orders:read"])
+        .await;
+    let cid = c["client_id"].as_str().unwrap();
+    let secret = c["client_secret"].as_str().unwrap();
+    assert_eq!(
+        app.introspect(&app.admin, cid, secret).await.expect(200)["active"],
+        true
+    );
+    let post_raw = |body: String| {
+        app.http
+            .post(format!("{}/v1/introspect", app.url))
+            .bearer_auth(&app.admin)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let bodies = [
+        json!({}),
+        json!({"client_id": cid}),
+        json!({"client_secret": secret}),
+        json!({"client_id": cid, "client_secret": null}),
+        json!({"client_id": null, "client_secret": secret}),
+        json!({"client_id": 5, "client_secret": []}),
+        json!({"client_id": cid, "client_secret": 7}),
+        json!({"client_id": [cid], "client_secret": secret}),
+        json!({"client_id": cid, "client_secret": {"value": secret}}),
+        json!({"client_id": cid, "client_secret": secret, "token_type_hint": "x"}),
+        json!([cid, secret]),
+        json!(null),
+        json!(42),
+        json!("pcs_x"),
+    ];
+    for body in bodies {
+        let r = app.post("/v1/introspect", &app.admin, body.clone()).await;
+        assert_eq!(
+            (r.status.as_u16(), r.text.as_str(), r.header("content-type")),
+            (200, r#"{"active":false}"#, "application/json".to_string()),
+            "{body}"
+        );
+    }
+    // A duplicated field is valid JSON too.
+    let dup = format!(r#"{{"client_id":"{cid}","client_id":"{cid}","client_secret":"{secret}"}}"#);
+    let r = post_raw(dup).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.text().await.unwrap(), r#"{"active":false}"#);
+    // Not JSON at all: 400; too big: 413; no or a bad token: 401.
+    let r = post_raw("client_id=x&client_secret=y".into())
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let r = post_raw(format!(r#"{{"client_id":"{}"}}"#, "x".repeat(70 * 1024)))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    app.send("POST", "/v1/introspect", None, Some(json!({})), &[])
+        .await
+        .expect(401);
     app.shutdown().await;
 }
 
