@@ -102,16 +102,19 @@ fn main() {
         // The registry with one client.
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("bench.db");
+        let key_file = dir.path().join("bench.key");
         let admin = {
+            let key = partner_registry::crypto::SecretKey::load_or_create(&key_file).expect("key");
+            let chain = store::Chain::new(key, &db);
             let mut c = store::open_connection(&db).expect("db");
-            store::migrate(&mut c).expect("migrate");
-            store::token_create(&mut c, "bench", Role::Admin, None, 0).expect("token")
+            store::migrate(&mut c, &chain).expect("migrate");
+            store::token_create(&mut c, &chain, "bench", Role::Admin, None, 0).expect("token")
         };
         let running = partner_registry::start(
             Config {
                 listen: "127.0.0.1:0".parse().expect("addr"),
                 db: db.clone(),
-                key_file: Some(dir.path().join("bench.key")),
+                key_file: Some(key_file),
                 access_log: true,
             },
             Arc::new(SystemClock),

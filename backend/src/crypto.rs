@@ -136,9 +136,30 @@ pub fn new_id(prefix: &str) -> Result<String, CryptoError> {
     Ok(format!("{prefix}{}", random_base62(20)?))
 }
 
-/// The server key used to HMAC client secrets. Never stored in the database.
+/// The server key. Never stored in the database. Client secrets are HMACed under
+/// it directly; the audit chain uses a key derived from it for that purpose alone
+/// (`HMAC(key, label)`), so that no value the API lets a caller choose (a supplied
+/// client secret is HMACed and stored) can ever double as a MAC of another kind.
 #[derive(Clone)]
-pub struct SecretKey([u8; 32], Hmac<Sha256>);
+pub struct SecretKey {
+    bytes: [u8; 32],
+    secrets: Hmac<Sha256>,
+    audit: Hmac<Sha256>,
+}
+
+/// Label of the audit-chain key derived from the server key.
+const AUDIT_KEY_LABEL: &[u8] = b"partner-registry audit chain v1";
+
+fn hmac_of(key: &[u8]) -> Hmac<Sha256> {
+    <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length")
+}
+
+fn mac(state: &Hmac<Sha256>, data: &[u8]) -> [u8; 32] {
+    // The keyed state is computed once; cloning it skips the key schedule.
+    let mut mac = state.clone();
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -148,9 +169,13 @@ impl std::fmt::Debug for SecretKey {
 
 impl SecretKey {
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        let mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&bytes).expect("HMAC accepts any key length");
-        SecretKey(bytes, mac)
+        let secrets = hmac_of(&bytes);
+        let audit = hmac_of(&mac(&secrets, AUDIT_KEY_LABEL));
+        SecretKey {
+            bytes,
+            secrets,
+            audit,
+        }
     }
 
     pub fn generate() -> Result<Self, CryptoError> {
@@ -171,21 +196,29 @@ impl SecretKey {
         }
     }
 
+    /// Loads an existing key file (never creates one: for tools that must use the
+    /// server's own key, such as `audit verify`).
+    pub fn load(path: &Path) -> Result<Self, CryptoError> {
+        let err = |message: String| CryptoError::KeyFile {
+            path: path.to_path_buf(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let bytes = hex::decode(text.trim()).map_err(|_| err("not 64 hex characters".into()))?;
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| err("not 64 hex characters".into()))?;
+        Ok(SecretKey::from_bytes(arr))
+    }
+
     /// Loads the key file, creating it with mode 0600 when it does not exist.
     pub fn load_or_create(path: &Path) -> Result<Self, CryptoError> {
         let err = |message: String| CryptoError::KeyFile {
             path: path.to_path_buf(),
             message,
         };
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let bytes =
-                    hex::decode(text.trim()).map_err(|_| err("not 64 hex characters".into()))?;
-                let arr: [u8; 32] = bytes
-                    .try_into()
-                    .map_err(|_| err("not 64 hex characters".into()))?;
-                Ok(SecretKey::from_bytes(arr))
-            }
+        match std::fs::metadata(path) {
+            Ok(_) => Self::load(path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = SecretKey::generate()?;
                 let mut opts = std::fs::OpenOptions::new();
@@ -197,7 +230,7 @@ impl SecretKey {
                 }
                 match opts.open(path) {
                     Ok(mut f) => {
-                        f.write_all(format!("{}\n", hex::encode(key.0)).as_bytes())
+                        f.write_all(format!("{}\n", hex::encode(key.bytes)).as_bytes())
                             .and_then(|_| f.sync_all())
                             .map_err(|e| err(e.to_string()))?;
                         Ok(key)
@@ -215,10 +248,12 @@ impl SecretKey {
 
     /// `HMAC-SHA256(key, secret)`.
     pub fn hash_secret(&self, secret: &str) -> [u8; 32] {
-        // The keyed state is computed once; cloning it skips the key schedule.
-        let mut mac = self.1.clone();
-        mac.update(secret.as_bytes());
-        mac.finalize().into_bytes().into()
+        mac(&self.secrets, secret.as_bytes())
+    }
+
+    /// The MAC of one audit event's canonical form, under the derived audit key (hex).
+    pub fn audit_mac(&self, canonical: &[u8]) -> String {
+        hex::encode(mac(&self.audit, canonical))
     }
 }
 

@@ -74,6 +74,7 @@ fn now(app: &App) -> i64 {
 
 fn write_ctx(app: &App, actor: &Actor, rc: &ReqCtx) -> WriteCtx {
     WriteCtx {
+        chain: Arc::clone(&app.chain),
         actor: actor.clone(),
         request_id: rc.request_id.clone(),
         change_ref: rc.change_ref.clone(),

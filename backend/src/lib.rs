@@ -1,11 +1,13 @@
 //! Partner registry backend: partner orgs and their API clients over HTTP, with
-//! secrets, roles, a hash-chained audit trail and a runtime introspection endpoint.
+//! secrets, roles, a keyed hash-chained audit trail ([`audit`]) and a runtime
+//! introspection endpoint.
 //!
 //! Layout follows warp's `todos` example: [`filters`] (routes), [`handlers`],
 //! [`models`]; storage sits behind [`store::Store`]; time comes from [`clock::Clock`];
 //! the credential index and last-use recording live in [`cache`]; the entitlement
 //! review (API and CLI) in [`review`].
 
+pub mod audit;
 pub mod cache;
 pub mod clock;
 pub mod crypto;
@@ -42,6 +44,8 @@ pub struct AppState {
     pub cache: Arc<cache::Cache>,
     pub clock: Arc<dyn Clock>,
     pub key: crypto::SecretKey,
+    /// The server key and the audit head file, for every write's audit event.
+    pub chain: Arc<audit::Chain>,
     /// One stderr line per request (method, path, status, time); never bodies or headers.
     pub access_log: bool,
 }
@@ -84,11 +88,12 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
         .clone()
         .unwrap_or_else(|| crypto::SecretKey::default_path(&cfg.db));
     let db = cfg.db.clone();
-    let (store, cache, key) = tokio::task::spawn_blocking(move || -> Result<_> {
+    let (store, cache, key, chain) = tokio::task::spawn_blocking(move || -> Result<_> {
         let key = crypto::SecretKey::load_or_create(&key_path)?;
-        let store = store::Store::open(&db)?;
+        let chain = audit::Chain::new(key.clone(), &db);
+        let store = store::Store::open(&db, &chain)?;
         let cache = cache::Cache::start(db)?;
-        Ok((store, cache, key))
+        Ok((store, cache, key, chain))
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;
@@ -97,6 +102,7 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
         cache,
         clock,
         key,
+        chain: Arc::new(chain),
         access_log: cfg.access_log,
     }));
     let listener = tokio::net::TcpListener::bind(cfg.listen)

@@ -118,7 +118,8 @@ enum TokenCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Verify the hash chain of the audit trail.
+    /// Verify the audit chain under the server key (PARTNER_REGISTRY_SECRET_KEY_FILE
+    /// or <db>.key) and against its head file (<db>.audit-head).
     Verify {
         #[arg(
             long,
@@ -129,9 +130,23 @@ enum AuditCommand {
     },
 }
 
-fn open(db: &std::path::Path) -> anyhow::Result<rusqlite::Connection> {
+/// The audit chain of `db`: the server key as `serve` finds it
+/// (`PARTNER_REGISTRY_SECRET_KEY_FILE` or `<db>.key`), created when `create` and
+/// missing, and the head file beside the database.
+fn chain(db: &std::path::Path, create: bool) -> anyhow::Result<store::Chain> {
+    let path = partner_registry::crypto::SecretKey::default_path(db);
+    let key = if create {
+        partner_registry::crypto::SecretKey::load_or_create(&path)
+    } else {
+        partner_registry::crypto::SecretKey::load(&path)
+    }
+    .context("loading the server key")?;
+    Ok(store::Chain::new(key, db))
+}
+
+fn open(db: &std::path::Path, chain: &store::Chain) -> anyhow::Result<rusqlite::Connection> {
     let mut c = store::open_connection(db).with_context(|| format!("opening {}", db.display()))?;
-    store::migrate(&mut c).context("migrating the database")?;
+    store::migrate(&mut c, chain).context("migrating the database")?;
     Ok(c)
 }
 
@@ -165,14 +180,15 @@ fn main() -> anyhow::Result<()> {
                 org,
             } => {
                 let role = Role::parse(&role).context("role must be admin, reviewer or org")?;
-                let mut c = open(&db)?;
-                let token = store::token_create(&mut c, &name, role, org.as_deref(), now())
+                let chain = chain(&db, true)?;
+                let mut c = open(&db, &chain)?;
+                let token = store::token_create(&mut c, &chain, &name, role, org.as_deref(), now())
                     .map_err(lib_err)?;
                 println!("{token}");
                 Ok(())
             }
             TokenCommand::List { db } => {
-                let c = open(&db)?;
+                let c = open(&db, &chain(&db, true)?)?;
                 for t in store::token_list(&c).map_err(lib_err)? {
                     println!(
                         "{}\t{}\t{}\t{}\t{}",
@@ -189,8 +205,9 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             TokenCommand::Revoke { db, name } => {
-                let mut c = open(&db)?;
-                store::token_revoke(&mut c, &name, now()).map_err(lib_err)?;
+                let chain = chain(&db, true)?;
+                let mut c = open(&db, &chain)?;
+                store::token_revoke(&mut c, &chain, &name, now()).map_err(lib_err)?;
                 eprintln!("token {name} revoked");
                 Ok(())
             }
@@ -217,7 +234,7 @@ fn main() -> anyhow::Result<()> {
                     .context("--now must be an RFC 3339 timestamp")?,
                 None => now(),
             };
-            let c = open(&db)?;
+            let c = open(&db, &chain(&db, true)?)?;
             let review = review::review(&c, at, params).map_err(lib_err)?;
             let out = match format.as_str() {
                 "json" => format!("{}\n", serde_json::to_string(&review)?),
@@ -233,8 +250,10 @@ fn main() -> anyhow::Result<()> {
             if !db.exists() {
                 bail!("no database at {}", db.display());
             }
-            let c = open(&db)?;
-            match store::verify_audit(&c).map_err(lib_err)? {
+            // The server's own key: a new one would only prove that nothing verifies.
+            let chain = chain(&db, false)?;
+            let c = open(&db, &chain)?;
+            match store::verify_audit(&c, &chain).map_err(lib_err)? {
                 AuditCheck::Intact(n) => {
                     println!("audit chain intact: {n} events");
                     Ok(())

@@ -6,6 +6,8 @@
 //! write, versioned migrations via `PRAGMA user_version`); the methods speak in
 //! domain types so a PostgreSQL implementation can sit behind the same surface.
 
+use crate::audit::NewEvent;
+pub use crate::audit::{AuditCheck, Chain};
 use crate::error::{Error, FieldError, Result};
 use crate::models::*;
 use rusqlite::{
@@ -121,7 +123,19 @@ UPDATE clients SET secret_rotated_at = created_at;
 ALTER TABLE clients ADD COLUMN last_used_at INTEGER;
 "#;
 
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
+/// Schema version 3: the audit chain is keyed (see [`crate::audit`]): existing
+/// events are verified under the old plain SHA-256 scheme and re-chained under the
+/// server key by [`crate::audit::rechain`].
+const SCHEMA_V3: &str = "";
+
+/// Work a migration does beyond its SQL, in the same transaction.
+type Step = fn(&Transaction<'_>, &Chain) -> Result<()>;
+
+pub(crate) const MIGRATIONS: &[(&str, Option<Step>)] = &[
+    (SCHEMA_V1, None),
+    (SCHEMA_V2, None),
+    (SCHEMA_V3, Some(crate::audit::rechain)),
+];
 
 /// Opens one connection with the pragmas every connection needs.
 pub fn open_connection(path: &Path) -> Result<Connection> {
@@ -138,8 +152,11 @@ pub fn open_connection(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-/// Creates or migrates the database at `path`.
-pub fn migrate(conn: &mut Connection) -> Result<()> {
+/// Creates or migrates the database at `path`; `chain` holds the server key (the
+/// audit chain is re-chained under it on the way to version 3) and the audit head
+/// file (written for a database made from nothing or just re-chained, and created
+/// when missing while there are no events).
+pub fn migrate(conn: &mut Connection, chain: &Chain) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let target = MIGRATIONS.len() as i64;
@@ -148,10 +165,17 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
             "database schema version {version} is newer than this binary ({target})"
         )));
     }
-    for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        tx.execute_batch(m)?;
+    let mut rechained = false;
+    for (i, (sql, step)) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(sql)?;
+        if let Some(step) = step {
+            step(&tx, chain)?;
+            rechained = true;
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
+    // Under the write lock, so that no other writer moves the head meanwhile.
+    chain.init_head(&tx, version == 0 || rechained)?;
     tx.commit()?;
     Ok(())
 }
@@ -202,6 +226,8 @@ impl Actor {
 /// Everything a write needs besides its payload.
 #[derive(Debug, Clone)]
 pub struct WriteCtx {
+    /// The server key and the audit head the write's event goes to.
+    pub chain: Arc<Chain>,
     pub actor: Actor,
     pub request_id: String,
     pub change_ref: Option<String>,
@@ -292,9 +318,9 @@ const POOL_MAX: usize = 8;
 
 impl Store {
     /// Opens (creating and migrating) the database at `path`.
-    pub fn open(path: &Path) -> Result<Arc<Store>> {
+    pub fn open(path: &Path, chain: &Chain) -> Result<Arc<Store>> {
         let mut conn = open_connection(path)?;
-        migrate(&mut conn)?;
+        migrate(&mut conn, chain)?;
         Ok(Arc::new(Store {
             path: path.to_path_buf(),
             pool: Mutex::new(vec![conn]),
@@ -531,81 +557,7 @@ fn today(now: i64) -> String {
 
 // ---------- audit ----------
 
-const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-#[allow(clippy::too_many_arguments)]
-fn event_hash(
-    seq: i64,
-    at: i64,
-    actor: &str,
-    action: &str,
-    entity_kind: &str,
-    entity_id: &str,
-    org_id: Option<&str>,
-    before: Option<&str>,
-    after: Option<&str>,
-    request_id: &str,
-    change_ref: Option<&str>,
-    prev_hash: &str,
-) -> String {
-    let canonical = json!({
-        "seq": seq, "at": at, "actor": actor, "action": action, "entity_kind": entity_kind,
-        "entity_id": entity_id, "org_id": org_id, "before": before, "after": after,
-        "request_id": request_id, "change_ref": change_ref, "prev_hash": prev_hash,
-    });
-    crate::crypto::sha256_hex(canonical.to_string().as_bytes())
-}
-
-/// Appends one event to the hash chain, inside the caller's transaction.
-#[allow(clippy::too_many_arguments)]
-pub fn append_audit(
-    tx: &Transaction<'_>,
-    at: i64,
-    actor: &str,
-    request_id: &str,
-    change_ref: Option<&str>,
-    action: &str,
-    entity_kind: &str,
-    entity_id: &str,
-    org_id: Option<&str>,
-    before: Option<Value>,
-    after: Option<Value>,
-) -> Result<()> {
-    let last: Option<(i64, String)> = tx
-        .query_row(
-            "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let (seq, prev) = match last {
-        Some((s, h)) => (s + 1, h),
-        None => (1, GENESIS.to_string()),
-    };
-    let before = before.map(|v| v.to_string());
-    let after = after.map(|v| v.to_string());
-    let hash = event_hash(
-        seq,
-        at,
-        actor,
-        action,
-        entity_kind,
-        entity_id,
-        org_id,
-        before.as_deref(),
-        after.as_deref(),
-        request_id,
-        change_ref,
-        &prev,
-    );
-    tx.execute(
-        "INSERT INTO audit_events (seq, at, actor, action, entity_kind, entity_id, org_id, before, after, request_id, change_ref, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        params![seq, at, actor, action, entity_kind, entity_id, org_id, before, after, request_id, change_ref, prev, hash],
-    )?;
-    Ok(())
-}
-
+/// Appends the event of a change made through the API, in its transaction.
 #[allow(clippy::too_many_arguments)]
 fn audit(
     tx: &Transaction<'_>,
@@ -617,81 +569,27 @@ fn audit(
     before: Option<Value>,
     after: Option<Value>,
 ) -> Result<()> {
-    append_audit(
+    crate::audit::append(
         tx,
-        ctx.now,
-        &ctx.actor.name,
-        &ctx.request_id,
-        ctx.change_ref.as_deref(),
-        action,
-        kind,
-        id,
-        org,
-        before,
-        after,
+        &ctx.chain.key,
+        NewEvent {
+            at: ctx.now,
+            actor: &ctx.actor.name,
+            request_id: &ctx.request_id,
+            change_ref: ctx.change_ref.as_deref(),
+            action,
+            entity_kind: kind,
+            entity_id: id,
+            org_id: org,
+            before,
+            after,
+        },
     )
 }
 
-/// Outcome of `audit verify`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuditCheck {
-    Intact(i64),
-    Broken { seq: i64, reason: String },
-}
-
-/// Walks the whole chain and reports the first event that does not verify.
-pub fn verify_audit(c: &Connection) -> Result<AuditCheck> {
-    let mut st = c.prepare(
-        "SELECT seq, at, actor, action, entity_kind, entity_id, org_id, before, after, request_id, change_ref, prev_hash, hash
-         FROM audit_events ORDER BY seq",
-    )?;
-    let mut rows = st.query([])?;
-    let mut expected_seq = 1i64;
-    let mut prev = GENESIS.to_string();
-    while let Some(r) = rows.next()? {
-        let seq: i64 = r.get(0)?;
-        if seq != expected_seq {
-            return Ok(AuditCheck::Broken {
-                seq: expected_seq,
-                reason: format!("event {expected_seq} is missing (next stored event is {seq})"),
-            });
-        }
-        let prev_hash: String = r.get(11)?;
-        let hash: String = r.get(12)?;
-        if prev_hash != prev {
-            return Ok(AuditCheck::Broken {
-                seq,
-                reason: "its prev_hash does not match the hash of the event before it".into(),
-            });
-        }
-        let org: Option<String> = r.get(6)?;
-        let before: Option<String> = r.get(7)?;
-        let after: Option<String> = r.get(8)?;
-        let cref: Option<String> = r.get(10)?;
-        let computed = event_hash(
-            seq,
-            r.get(1)?,
-            &r.get::<_, String>(2)?,
-            &r.get::<_, String>(3)?,
-            &r.get::<_, String>(4)?,
-            &r.get::<_, String>(5)?,
-            org.as_deref(),
-            before.as_deref(),
-            after.as_deref(),
-            &r.get::<_, String>(9)?,
-            cref.as_deref(),
-            &prev_hash,
-        );
-        if computed != hash {
-            return Ok(AuditCheck::Broken {
-                seq,
-                reason: "its content does not match its hash".into(),
-            });
-        }
-        prev = hash;
-        expected_seq += 1;
-    }
-    Ok(AuditCheck::Intact(expected_seq - 1))
+/// Verifies the audit chain under the server key and against its head file.
+pub fn verify_audit(c: &Connection, chain: &Chain) -> Result<AuditCheck> {
+    crate::audit::verify(c, chain)
 }
 
 pub fn list_audit(c: &Connection, after: i64, limit: i64) -> Result<Page<AuditEvent>> {
@@ -1018,6 +916,7 @@ pub fn create_org(
     };
     idem_store(&tx, ctx, idem, &created)?;
     tx.commit()?;
+    ctx.chain.sync_head(c);
     Ok(created)
 }
 
@@ -1108,6 +1007,7 @@ pub fn update_org(
         Some(view_json(&next.view(ctx.now))),
     )?;
     tx.commit()?;
+    ctx.chain.sync_head(c);
     Ok(next)
 }
 
@@ -1159,6 +1059,7 @@ pub fn offboard_org(c: &mut Connection, ctx: &WriteCtx, id: &str) -> Result<Org>
         Some(view_json(&next.view(ctx.now))),
     )?;
     tx.commit()?;
+    ctx.chain.sync_head(c);
     Ok(next)
 }
 
@@ -1358,6 +1259,7 @@ pub fn create_client(
     };
     idem_store(&tx, ctx, idem, &created)?;
     tx.commit()?;
+    ctx.chain.sync_head(c);
     Ok(created)
 }
 
@@ -1492,6 +1394,7 @@ pub fn update_client(
         Some(view_json(&next.view(ctx.now, end))),
     )?;
     tx.commit()?;
+    ctx.chain.sync_head(c);
     Ok((next, end))
 }
 
@@ -1524,6 +1427,7 @@ pub fn revoke_client(c: &mut Connection, ctx: &WriteCtx, id: &str) -> Result<(Cl
         Some(view_json(&next.view(ctx.now, end))),
     )?;
     tx.commit()?;
+    ctx.chain.sync_head(c);
     Ok((next, end))
 }
 
@@ -1584,6 +1488,7 @@ pub fn rotate_secret(
         Some(view_json(&next.view(ctx.now, end))),
     )?;
     tx.commit()?;
+    ctx.chain.sync_head(c);
     Ok((next, end))
 }
 
@@ -1611,13 +1516,41 @@ pub fn review_data(c: &Connection) -> Result<(Vec<Org>, Vec<Client>)> {
 
 const CLI_ACTOR: &str = "cli";
 
-fn cli_request_id() -> String {
-    crate::crypto::new_id("cli_").unwrap_or_else(|_| "cli".into())
+/// Appends the event of a token change made with the CLI, in its transaction.
+#[allow(clippy::too_many_arguments)]
+fn cli_audit(
+    tx: &Transaction<'_>,
+    chain: &Chain,
+    now: i64,
+    action: &str,
+    name: &str,
+    org: Option<&str>,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> Result<()> {
+    let request_id = crate::crypto::new_id("cli_").unwrap_or_else(|_| "cli".into());
+    crate::audit::append(
+        tx,
+        &chain.key,
+        NewEvent {
+            at: now,
+            actor: CLI_ACTOR,
+            request_id: &request_id,
+            change_ref: None,
+            action,
+            entity_kind: "token",
+            entity_id: name,
+            org_id: org,
+            before,
+            after,
+        },
+    )
 }
 
 /// Creates an API token and returns it (the only time it is seen).
 pub fn token_create(
     c: &mut Connection,
+    chain: &Chain,
     name: &str,
     role: Role,
     org: Option<&str>,
@@ -1666,20 +1599,18 @@ pub fn token_create(
     )?;
     let after =
         json!({"name": name, "role": role.as_str(), "org_id": org, "created_at": fmt_ts(now)});
-    append_audit(
+    cli_audit(
         &tx,
+        chain,
         now,
-        CLI_ACTOR,
-        &cli_request_id(),
-        None,
         "token.create",
-        "token",
         name,
         org,
         None,
         Some(after),
     )?;
     tx.commit()?;
+    chain.sync_head(c);
     Ok(token)
 }
 
@@ -1703,7 +1634,7 @@ pub fn token_list(c: &Connection) -> Result<Vec<TokenInfo>> {
 }
 
 /// Revokes the live token named `name`.
-pub fn token_revoke(c: &mut Connection, name: &str, now: i64) -> Result<()> {
+pub fn token_revoke(c: &mut Connection, chain: &Chain, name: &str, now: i64) -> Result<()> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let row: Option<(i64, String, Option<String>, i64)> = tx
         .query_row(
@@ -1721,20 +1652,18 @@ pub fn token_revoke(c: &mut Connection, name: &str, now: i64) -> Result<()> {
     )?;
     let before = json!({"name": name, "role": role, "org_id": org, "created_at": fmt_ts(created), "revoked_at": null});
     let after = json!({"name": name, "role": role, "org_id": org, "created_at": fmt_ts(created), "revoked_at": fmt_ts(now)});
-    append_audit(
+    cli_audit(
         &tx,
+        chain,
         now,
-        CLI_ACTOR,
-        &cli_request_id(),
-        None,
         "token.revoke",
-        "token",
         name,
         org.as_deref(),
         Some(before),
         Some(after),
     )?;
     tx.commit()?;
+    chain.sync_head(c);
     Ok(())
 }
 
@@ -1759,13 +1688,14 @@ mod tests {
             )
             .unwrap();
         }
+        let chain = Chain::new(crate::crypto::SecretKey::from_bytes([3; 32]), &path);
         let mut c = open_connection(&path).unwrap();
-        migrate(&mut c).unwrap();
+        migrate(&mut c, &chain).unwrap();
         let (cl, _) = get_client(&c, "cli_1").unwrap().unwrap();
         assert_eq!(cl.secret_rotated_at, 7);
         assert_eq!(cl.last_used_at, None);
         assert_eq!(cl.previous_secret_not_after, None);
         // Idempotent.
-        migrate(&mut c).unwrap();
+        migrate(&mut c, &chain).unwrap();
     }
 }

@@ -959,7 +959,7 @@ async fn tokens_revoked_by_the_cli_stop_at_once() {
     let t = app.token("temp", Role::Admin, None);
     app.get("/v1/orgs", &t).await.expect(200);
     let mut c = store::open_connection(&app.db).unwrap();
-    store::token_revoke(&mut c, "temp", 0).unwrap();
+    store::token_revoke(&mut c, &app.chain(), "temp", 0).unwrap();
     app.get("/v1/orgs", &t).await.expect(401);
     app.shutdown().await;
 }
@@ -1131,7 +1131,11 @@ async fn audit_trail_chain_and_tamper_detection() {
     assert_eq!(p["next_cursor"], "4");
 
     let conn = store::open_connection(&app.db).unwrap();
-    assert_eq!(store::verify_audit(&conn).unwrap(), AuditCheck::Intact(7));
+    let chain = app.chain();
+    assert_eq!(
+        store::verify_audit(&conn, &chain).unwrap(),
+        AuditCheck::Intact(7)
+    );
     // Triggers refuse UPDATE and DELETE.
     assert!(
         conn.execute("UPDATE audit_events SET actor = 'x' WHERE seq = 3", [])
@@ -1146,16 +1150,19 @@ async fn audit_trail_chain_and_tamper_detection() {
         .unwrap();
     conn.execute("UPDATE audit_events SET actor = 'bdmin' WHERE seq = 4", [])
         .unwrap();
-    match store::verify_audit(&conn).unwrap() {
+    match store::verify_audit(&conn, &chain).unwrap() {
         AuditCheck::Broken { seq, .. } => assert_eq!(seq, 4),
         other => panic!("tamper not detected: {other:?}"),
     }
     conn.execute("UPDATE audit_events SET actor = 'admin' WHERE seq = 4", [])
         .unwrap();
-    assert_eq!(store::verify_audit(&conn).unwrap(), AuditCheck::Intact(7));
+    assert_eq!(
+        store::verify_audit(&conn, &chain).unwrap(),
+        AuditCheck::Intact(7)
+    );
     conn.execute("DELETE FROM audit_events WHERE seq = 5", [])
         .unwrap();
-    match store::verify_audit(&conn).unwrap() {
+    match store::verify_audit(&conn, &chain).unwrap() {
         AuditCheck::Broken { seq, .. } => assert_eq!(seq, 5),
         other => panic!("removal not detected: {other:?}"),
     }

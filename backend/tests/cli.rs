@@ -217,6 +217,46 @@ async fn serve_tokens_secrets_and_audit_verify_with_the_real_binary() {
     let (code, out, err) = run(&["audit", "verify", "--db", dbs]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), "audit chain intact: 5 events");
+    // The key is found as serve finds it; another key verifies nothing, and a
+    // missing one is an error rather than a new key.
+    let other_key = dir.path().join("other.key");
+    std::fs::write(&other_key, format!("{}\n", "ab".repeat(32))).unwrap();
+    let verify_with = |key: &Path| {
+        Command::new(BIN)
+            .args(["audit", "verify", "--db", dbs])
+            .env("PARTNER_REGISTRY_SECRET_KEY_FILE", key)
+            .output()
+            .unwrap()
+    };
+    let out = verify_with(&other_key);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("sequence number 1"),
+        "{out:?}"
+    );
+    let out = verify_with(&dir.path().join("missing.key"));
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.key"));
+    assert!(!dir.path().join("missing.key").exists());
+    assert_eq!(
+        verify_with(&dir.path().join("r.db.key")).status.code(),
+        Some(0)
+    );
+    // Removing the newest event is named through the head file.
+    let saved = std::fs::read(&db).unwrap();
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(
+            "DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events WHERE seq = 5;",
+        )
+        .unwrap();
+    }
+    let (code, out, err) = run(&["audit", "verify", "--db", dbs]);
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("sequence number 5"), "{err}");
+    std::fs::write(&db, saved).unwrap();
+    let (code, _, err) = run(&["audit", "verify", "--db", dbs]);
+    assert_eq!(code, 0, "{err}");
     {
         let c = rusqlite::Connection::open(&db).unwrap();
         c.execute_batch("DROP TRIGGER audit_events_no_update")

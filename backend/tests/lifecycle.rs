@@ -471,6 +471,7 @@ async fn a_revocation_by_another_process_counts_at_once_on_the_fast_path() {
             org: None,
         };
         let ctx = partner_registry::store::WriteCtx {
+            chain: std::sync::Arc::new(app.chain()),
             actor,
             request_id: "req_x".into(),
             change_ref: None,
@@ -484,7 +485,7 @@ async fn a_revocation_by_another_process_counts_at_once_on_the_fast_path() {
     assert!(!active(&app.introspect(&tok, cid, secret).await));
     {
         let mut conn = partner_registry::store::open_connection(&app.db).unwrap();
-        partner_registry::store::token_revoke(&mut conn, "temp", 0).unwrap();
+        partner_registry::store::token_revoke(&mut conn, &app.chain(), "temp", 0).unwrap();
     }
     app.introspect(&tok, cid, secret).await.expect(401);
     app.shutdown().await;
@@ -850,9 +851,11 @@ async fn revocation_elsewhere_counts_at_once_under_concurrent_load() {
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     let db = app.db.clone();
     let id2 = id.clone();
+    let chain = std::sync::Arc::new(app.chain());
     tokio::task::spawn_blocking(move || {
         let mut conn = partner_registry::store::open_connection(&db).unwrap();
         let ctx = partner_registry::store::WriteCtx {
+            chain,
             actor: partner_registry::store::Actor {
                 token_id: 0,
                 name: "elsewhere".into(),

@@ -78,11 +78,12 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("registry.db");
         let (admin, reviewer) = {
+            let chain = chain_of(&db);
             let mut c = store::open_connection(&db).unwrap();
-            store::migrate(&mut c).unwrap();
+            store::migrate(&mut c, &chain).unwrap();
             (
-                store::token_create(&mut c, "admin", Role::Admin, None, 0).unwrap(),
-                store::token_create(&mut c, "reviewer", Role::Reviewer, None, 0).unwrap(),
+                store::token_create(&mut c, &chain, "admin", Role::Admin, None, 0).unwrap(),
+                store::token_create(&mut c, &chain, "reviewer", Role::Reviewer, None, 0).unwrap(),
             )
         };
         let start =
@@ -129,7 +130,12 @@ impl TestApp {
 
     pub fn token(&self, name: &str, role: Role, org: Option<&str>) -> String {
         let mut c = store::open_connection(&self.db).unwrap();
-        store::token_create(&mut c, name, role, org, 0).unwrap()
+        store::token_create(&mut c, &self.chain(), name, role, org, 0).unwrap()
+    }
+
+    /// The server key and audit head of this app's database, as the CLI loads them.
+    pub fn chain(&self) -> store::Chain {
+        chain_of(&self.db)
     }
 
     pub async fn send(
@@ -219,6 +225,15 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// The chain of the database at `db`, with the key file `<db>.key` (created if missing).
+pub fn chain_of(db: &std::path::Path) -> store::Chain {
+    let key = partner_registry::crypto::SecretKey::load_or_create(
+        &partner_registry::crypto::SecretKey::default_path(db),
+    )
+    .unwrap();
+    store::Chain::new(key, db)
 }
 
 pub fn org_body(name: &str) -> Value {
