@@ -113,7 +113,7 @@ fn load_snapshot(c: &Connection, usage: &Mutex<UsageMap>) -> rusqlite::Result<Sn
     let mut new_usage = UsageMap::new();
     {
         let mut st = tx.prepare(
-            "SELECT id, name, role, org_id, token_sha256 FROM api_tokens WHERE revoked_at IS NULL",
+            "SELECT id, name, role, org_id, token_hmac FROM api_tokens WHERE revoked_at IS NULL",
         )?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {

@@ -121,11 +121,6 @@ pub fn is_api_token(s: &str) -> bool {
     checksum_ok(s, TOKEN_PREFIX)
 }
 
-/// SHA-256 of an API token; tokens carry 261 random bits, so a plain hash suffices.
-pub fn token_hash(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
-
 /// Hex SHA-256 of arbitrary bytes.
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
@@ -137,18 +132,22 @@ pub fn new_id(prefix: &str) -> Result<String, CryptoError> {
 }
 
 /// The server key. Never stored in the database. Client secrets are HMACed under
-/// it directly; the audit chain uses a key derived from it for that purpose alone
-/// (`HMAC(key, label)`), so that no value the API lets a caller choose (a supplied
-/// client secret is HMACed and stored) can ever double as a MAC of another kind.
+/// it directly; the audit chain and API tokens each use a key derived from it for
+/// that purpose alone (`HMAC(key, label)`), so that no value the API lets a caller
+/// choose (a supplied client secret is HMACed and stored) can ever double as a MAC
+/// of another kind: a stored client-secret HMAC is never a valid token hash.
 #[derive(Clone)]
 pub struct SecretKey {
     bytes: [u8; 32],
     secrets: Hmac<Sha256>,
     audit: Hmac<Sha256>,
+    tokens: Hmac<Sha256>,
 }
 
 /// Label of the audit-chain key derived from the server key.
 const AUDIT_KEY_LABEL: &[u8] = b"partner-registry audit chain v1";
+/// Label of the API-token key derived from the server key.
+const TOKEN_KEY_LABEL: &[u8] = b"partner-registry api token v1";
 
 fn hmac_of(key: &[u8]) -> Hmac<Sha256> {
     <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length")
@@ -171,10 +170,12 @@ impl SecretKey {
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         let secrets = hmac_of(&bytes);
         let audit = hmac_of(&mac(&secrets, AUDIT_KEY_LABEL));
+        let tokens = hmac_of(&mac(&secrets, TOKEN_KEY_LABEL));
         SecretKey {
             bytes,
             secrets,
             audit,
+            tokens,
         }
     }
 
@@ -249,6 +250,18 @@ impl SecretKey {
     /// `HMAC-SHA256(key, secret)`.
     pub fn hash_secret(&self, secret: &str) -> [u8; 32] {
         mac(&self.secrets, secret.as_bytes())
+    }
+
+    /// What is stored of an API token: `HMAC(token key, SHA-256(token))`. The inner
+    /// digest is what databases before schema version 4 stored, so that they can be
+    /// migrated without the tokens themselves.
+    pub fn hash_token(&self, token: &str) -> [u8; 32] {
+        self.hash_token_digest(&Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// [`SecretKey::hash_token`] from the token's SHA-256.
+    pub fn hash_token_digest(&self, sha256: &[u8; 32]) -> [u8; 32] {
+        mac(&self.tokens, sha256)
     }
 
     /// The MAC of one audit event's canonical form, under the derived audit key (hex).

@@ -135,7 +135,7 @@ fn auth(app: App) -> impl Filter<Extract = (Authed,), Error = Rejection> + Clone
                 .map(str::trim)
                 .filter(|t| crate::crypto::is_api_token(t))
                 .ok_or_else(|| warp::reject::custom(Error::Unauthorized))?;
-            let hash = crate::crypto::token_hash(token);
+            let hash = app.key.hash_token(token);
             let snapshot = app.cache.fresh().await.map_err(warp::reject::custom)?;
             match snapshot.tokens.get(&hash) {
                 Some(actor) => Ok(Authed {
@@ -161,7 +161,7 @@ fn auth_index(app: App) -> impl Filter<Extract = (Arc<Snapshot>,), Error = Rejec
                 .map(str::trim)
                 .filter(|t| crate::crypto::is_api_token(t))
                 .ok_or_else(|| warp::reject::custom(Error::Unauthorized))?;
-            let hash = crate::crypto::token_hash(token);
+            let hash = app.key.hash_token(token);
             let snapshot = app.cache.fresh().await.map_err(warp::reject::custom)?;
             if snapshot.tokens.contains_key(&hash) {
                 Ok(snapshot)

@@ -128,6 +128,31 @@ ALTER TABLE clients ADD COLUMN last_used_at INTEGER;
 /// server key by [`crate::audit::rechain`].
 const SCHEMA_V3: &str = "";
 
+/// Schema version 4: API tokens stored as `HMAC(token key, SHA-256(token))` under a
+/// key derived from the server key instead of a bare SHA-256, so that someone who can
+/// write the database cannot add a token of their own making. The stored SHA-256 is
+/// the inner digest, so [`rehash_tokens`] converts every existing row in place and
+/// existing tokens keep working.
+const SCHEMA_V4: &str = "ALTER TABLE api_tokens RENAME COLUMN token_sha256 TO token_hmac;";
+
+fn rehash_tokens(tx: &Transaction<'_>, chain: &Chain) -> Result<()> {
+    let rows: Vec<(i64, Vec<u8>)> = {
+        let mut st = tx.prepare("SELECT id, token_hmac FROM api_tokens")?;
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for (id, digest) in rows {
+        let digest: [u8; 32] = digest
+            .try_into()
+            .map_err(|_| Error::Internal(format!("api token {id}: not a SHA-256")))?;
+        tx.execute(
+            "UPDATE api_tokens SET token_hmac = ?2 WHERE id = ?1",
+            params![id, chain.key.hash_token_digest(&digest).as_slice()],
+        )?;
+    }
+    Ok(())
+}
+
 /// Work a migration does beyond its SQL, in the same transaction.
 type Step = fn(&Transaction<'_>, &Chain) -> Result<()>;
 
@@ -135,6 +160,7 @@ pub(crate) const MIGRATIONS: &[(&str, Option<Step>)] = &[
     (SCHEMA_V1, None),
     (SCHEMA_V2, None),
     (SCHEMA_V3, Some(crate::audit::rechain)),
+    (SCHEMA_V4, Some(rehash_tokens)),
 ];
 
 /// Opens one connection with the pragmas every connection needs.
@@ -165,17 +191,17 @@ pub fn migrate(conn: &mut Connection, chain: &Chain) -> Result<()> {
             "database schema version {version} is newer than this binary ({target})"
         )));
     }
-    let mut rechained = false;
     for (i, (sql, step)) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         tx.execute_batch(sql)?;
         if let Some(step) = step {
             step(&tx, chain)?;
-            rechained = true;
         }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
-    // Under the write lock, so that no other writer moves the head meanwhile.
-    chain.init_head(&tx, version == 0 || rechained)?;
+    // A database made from nothing or just re-chained (on the way to version 3)
+    // gets a new head; any other keeps its own, which only writes move up. Under the
+    // write lock, so that no other writer moves the head meanwhile.
+    chain.init_head(&tx, version < 3)?;
     tx.commit()?;
     Ok(())
 }
@@ -1592,9 +1618,9 @@ pub fn token_create(
         return Err(Error::Validation(errors));
     }
     let token = crate::crypto::new_api_token()?;
-    let hash = crate::crypto::token_hash(&token);
+    let hash = chain.key.hash_token(&token);
     tx.execute(
-        "INSERT INTO api_tokens (name, role, org_id, token_sha256, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO api_tokens (name, role, org_id, token_hmac, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![name, role.as_str(), org, hash.as_slice(), now],
     )?;
     let after =
@@ -1697,5 +1723,53 @@ mod tests {
         assert_eq!(cl.previous_secret_not_after, None);
         // Idempotent.
         migrate(&mut c, &chain).unwrap();
+    }
+
+    #[test]
+    fn version_3_token_rows_are_rehashed_under_the_key_and_keep_working() {
+        use sha2::Digest;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.db");
+        let token = crate::crypto::new_api_token().unwrap();
+        let sha: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        let chain = Chain::new(crate::crypto::SecretKey::from_bytes([4; 32]), &path);
+        {
+            let mut c = open_connection(&path).unwrap();
+            let tx = c.transaction().unwrap();
+            for (sql, step) in &MIGRATIONS[..3] {
+                tx.execute_batch(sql).unwrap();
+                if let Some(step) = step {
+                    step(&tx, &chain).unwrap();
+                }
+            }
+            tx.pragma_update(None, "user_version", 3).unwrap();
+            tx.execute(
+                "INSERT INTO api_tokens (name, role, token_sha256, created_at) VALUES ('old', 'admin', ?1, 0)",
+                [sha.as_slice()],
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let mut c = open_connection(&path).unwrap();
+        migrate(&mut c, &chain).unwrap();
+        let stored: Vec<u8> = c
+            .query_row(
+                "SELECT token_hmac FROM api_tokens WHERE name = 'old'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored, chain.key.hash_token(&token));
+        assert_ne!(stored, sha);
+        // The credential index finds the old token under its new hash.
+        let cache = crate::cache::Cache::start(path.clone()).unwrap();
+        let snap = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(cache.fresh())
+            .unwrap();
+        assert_eq!(snap.tokens[&chain.key.hash_token(&token)].name, "old");
+        cache.stop();
     }
 }

@@ -964,6 +964,40 @@ async fn tokens_revoked_by_the_cli_stop_at_once() {
     app.shutdown().await;
 }
 
+/// Tokens are stored as an HMAC under a key derived from the server key: the row
+/// is not the token's SHA-256, and someone who can write the database but does not
+/// hold the key cannot add a token that authenticates.
+#[tokio::test]
+async fn api_tokens_are_stored_keyed_and_a_forged_row_does_not_authenticate() {
+    use sha2::Digest;
+    let app = TestApp::spawn().await;
+    let conn = store::open_connection(&app.db).unwrap();
+    let stored: Vec<u8> = conn
+        .query_row(
+            "SELECT token_hmac FROM api_tokens WHERE name = 'admin'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let sha = sha2::Sha256::digest(app.admin.as_bytes()).to_vec();
+    assert_ne!(stored, sha, "an unkeyed hash");
+    assert_eq!(stored, app.chain().key.hash_token(&app.admin).to_vec());
+    // A forger's own token, inserted with its plain SHA-256 as before.
+    let forged = partner_registry::crypto::new_api_token().unwrap();
+    conn.execute(
+        "INSERT INTO api_tokens (name, role, token_hmac, created_at) VALUES ('forged', 'admin', ?1, 0)",
+        [sha2::Sha256::digest(forged.as_bytes()).to_vec()],
+    )
+    .unwrap();
+    app.get("/v1/orgs", &forged).await.expect(401);
+    app.post("/v1/orgs", &forged, org_body("x"))
+        .await
+        .expect(401);
+    app.introspect(&forged, "pc_x", "y").await.expect(401);
+    app.get("/v1/orgs", &app.admin).await.expect(200);
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn idempotency_key_replays_and_conflicts() {
     let app = TestApp::spawn().await;
