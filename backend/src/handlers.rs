@@ -190,10 +190,13 @@ pub async fn set_clock(
             .clock
             .as_manual()
             .ok_or_else(|| Error::NotFound("no such route".into()))?;
-        manual.set(
-            time::OffsetDateTime::from_unix_timestamp(t)
-                .map_err(|e| Error::Internal(e.to_string()))?,
-        );
+        let to = time::OffsetDateTime::from_unix_timestamp(t)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        // Audited like any other change, before it takes effect.
+        app.store
+            .record_clock_set(write_ctx(&app, &authed.actor, &rc), t)
+            .await?;
+        manual.set(to);
         Ok(json_response(
             StatusCode::OK,
             &json!({"now": fmt_ts(t)}),

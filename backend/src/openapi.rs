@@ -215,7 +215,7 @@ pub fn document() -> Value {
             "/v1/reviews": {"get": {"summary": "The entitlement review (reviewer, admin): what a periodic access review must look at. The CLI `partner-registry review --format json` prints the same document.",
                 "parameters": [q("within", "expiry window, a duration; default 720h"), q("rotation_age", "secret age threshold, a duration; default 2160h (90 days)"), q("unused_for", "unused threshold, a duration; default 720h (30 days)")],
                 "responses": ok("200", r("Review"), &["400", "401", "403", "422"])}},
-            "/v1/clock": {"put": {"summary": "Set the fake clock (admin; only with serve --fake-clock, 404 otherwise)",
+            "/v1/clock": {"put": {"summary": "Set the fake clock (admin; only with serve --fake-clock, 404 otherwise); audited as clock.set with the time before and after", "parameters": [h("X-Change-Ref", "recorded in the audit event")],
                 "requestBody": body(json!({"type": "object", "properties": {"now": {"type": "string", "format": "date-time"}}, "required": ["now"]}), "application/json"),
                 "responses": ok("200", json!({"type": "object", "properties": {"now": {"type": "string"}}}), &["401", "403", "404", "422"])}}
         },

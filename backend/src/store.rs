@@ -477,6 +477,9 @@ impl Store {
     ) -> Result<(Client, i64)> {
         self.call(move |c| revoke_client(c, &ctx, &id)).await
     }
+    pub async fn record_clock_set(self: &Arc<Self>, ctx: WriteCtx, to: i64) -> Result<()> {
+        self.call(move |c| record_clock_set(c, &ctx, to)).await
+    }
     pub async fn list_audit(self: &Arc<Self>, after: i64, limit: i64) -> Result<Page<AuditEvent>> {
         self.call(move |c| list_audit(c, after, limit)).await
     }
@@ -1516,6 +1519,27 @@ pub fn rotate_secret(
     tx.commit()?;
     ctx.chain.sync_head(c);
     Ok((next, end))
+}
+
+// ---------- fake clock ----------
+
+/// Appends the event of a move of the fake clock (`serve --fake-clock` only) from
+/// `ctx.now` to `to`; the caller moves the clock once this has committed.
+pub fn record_clock_set(c: &mut Connection, ctx: &WriteCtx, to: i64) -> Result<()> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    audit(
+        &tx,
+        ctx,
+        "clock.set",
+        "clock",
+        "clock",
+        None,
+        Some(json!({"now": fmt_ts(ctx.now)})),
+        Some(json!({"now": fmt_ts(to)})),
+    )?;
+    tx.commit()?;
+    ctx.chain.sync_head(c);
+    Ok(())
 }
 
 /// Every org that is not offboarded and every client that is not revoked (of

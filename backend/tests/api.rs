@@ -1203,6 +1203,60 @@ async fn audit_trail_chain_and_tamper_detection() {
     app.shutdown().await;
 }
 
+/// `PUT /v1/clock` (fake clock only) is a change like any other: one audit event
+/// with the time before and after, the actor, request id and change reference.
+#[tokio::test]
+async fn moving_the_fake_clock_is_audited() {
+    let app = TestApp::spawn().await;
+    let events = |r: &Resp| r.body["items"].as_array().unwrap().clone();
+    let before = events(&app.get("/v1/audit?limit=1000", &app.admin).await);
+    // Refused moves leave no event.
+    app.send(
+        "PUT",
+        "/v1/clock",
+        Some(&app.reviewer),
+        Some(json!({"now": "2027-02-01T00:00:00Z"})),
+        &[],
+    )
+    .await
+    .expect(403);
+    app.send(
+        "PUT",
+        "/v1/clock",
+        Some(&app.admin),
+        Some(json!({"now": "soon"})),
+        &[],
+    )
+    .await
+    .expect(422);
+    app.send(
+        "PUT",
+        "/v1/clock",
+        Some(&app.admin),
+        Some(json!({"now": "2027-02-01T12:00:00Z"})),
+        &[("x-change-ref", "run-7"), ("x-request-id", "req-clock")],
+    )
+    .await
+    .expect(200);
+    let after = events(&app.get("/v1/audit?limit=1000", &app.admin).await);
+    assert_eq!(after.len(), before.len() + 1);
+    let ev = after.last().unwrap();
+    assert_eq!(ev["action"], "clock.set");
+    assert_eq!(ev["entity_kind"], "clock");
+    assert_eq!(ev["actor"], "admin");
+    assert_eq!(ev["at"], START);
+    assert_eq!(ev["before"], json!({"now": START}));
+    assert_eq!(ev["after"], json!({"now": "2027-02-01T12:00:00Z"}));
+    assert_eq!(ev["change_ref"], "run-7");
+    assert_eq!(ev["request_id"], "req-clock");
+    let conn = store::open_connection(&app.db).unwrap();
+    assert_eq!(
+        store::verify_audit(&conn, &app.chain()).unwrap(),
+        AuditCheck::Intact(after.len() as i64)
+    );
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn secret_plaintext_is_nowhere_in_the_database() {
     let app = TestApp::spawn().await;
