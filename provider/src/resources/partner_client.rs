@@ -319,7 +319,7 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
     if prior.org_id.known() != req.config.org_id.known() {
         req.diags.warn_at(
             AttrPath::attr("org_id"),
-            "Client moves to another org",
+            format!("Client {client:?} moves to another org"),
             format!(
                 "Client {client:?} is replaced by a new client of org {:?}: a new client_id and \
                  secret, the old client revoked. Ask {approver} to approve.",
@@ -336,7 +336,7 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
         if !added.is_empty() {
             req.diags.warn_at(
                 AttrPath::attr("scopes"),
-                "Scope added to a client",
+                format!("Scope added to client {client:?}"),
                 format!("Client {client:?} gains scopes {added:?}. Ask {approver} to approve."),
             );
         }
@@ -346,7 +346,7 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
         if after > before {
             req.diags.warn_at(
                 AttrPath::attr("expires_at"),
-                "Client expiry extended",
+                format!("Client {client:?}: expiry extended"),
                 format!(
                     "Client {client:?} would work until {} instead of {}. Ask {approver} to approve.",
                     known_string(&req.config.expires_at),
@@ -359,7 +359,7 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
         if before != after {
             req.diags.warn_at(
                 AttrPath::attr("owner"),
-                "Client owner changes",
+                format!("Client {client:?}: owner changes"),
                 format!(
                     "Client {client:?} passes from {before} to {after}, so its secret is \
                      rotated. Ask {approver} to approve."
@@ -380,7 +380,7 @@ fn warn_expiry(api: &ApiClient, org: Option<&OrgFacts>, req: &mut PlanRequest<Cl
         .is_some_and(|p| p.status.as_deref() == Some("expired"))
     {
         req.diags.warn(
-            "Partner client has expired",
+            format!("Client {client:?} has expired"),
             format!(
                 "Client {client:?} has expired: it no longer works. Renew it (expires_at) or its \
                  org's contract with {approver}, or remove it."
@@ -403,7 +403,7 @@ fn warn_expiry(api: &ApiClient, org: Option<&OrgFacts>, req: &mut PlanRequest<Cl
     if remaining < window {
         req.diags.warn_at(
             AttrPath::attr("expires_at"),
-            "Partner client expires soon",
+            format!("Client {client:?} expires soon"),
             format!(
                 "Client {client:?} (owner {}) expires at {expires_at}, within its renew_before of \
                  {}. Renew it with {approver} before it stops working.",

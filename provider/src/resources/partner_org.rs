@@ -344,7 +344,7 @@ fn warn_risky_changes(prior: &OrgModel, req: &mut PlanRequest<OrgModel>) {
         if !added.is_empty() {
             req.diags.warn_at(
                 AttrPath::attr("allowed_scopes"),
-                "Org's allowed scopes widened",
+                format!("Org {org:?}: allowed scopes widened"),
                 format!(
                     "Org {org:?} may grant {added:?} to its clients. Ask {approver} to approve."
                 ),
@@ -358,7 +358,7 @@ fn warn_risky_changes(prior: &OrgModel, req: &mut PlanRequest<OrgModel>) {
         if validate::parse_date(after).is_some() && after > before {
             req.diags.warn_at(
                 AttrPath::attr("contract_end"),
-                "Org's contract extended",
+                format!("Org {org:?}: contract extended"),
                 format!(
                     "Org {org:?}'s contract would end on {after} instead of {before}. Ask {approver} \
                      to approve."
@@ -368,7 +368,7 @@ fn warn_risky_changes(prior: &OrgModel, req: &mut PlanRequest<OrgModel>) {
     }
     if prior.status.as_deref() == Some("expired") {
         req.diags.warn(
-            "Partner org's contract has ended",
+            format!("Org {org:?}: contract has ended"),
             format!(
                 "The contract of org {org:?} ended on {}: its clients no longer work. Ask {approver} \
                  to extend contract_end, or destroy the org to offboard it.",

@@ -105,7 +105,7 @@ fn owner_change_rotates_and_warns() {
 
     workspace.write_config(&config("bob@example.com"));
     workspace.plan().assert_code(2).assert_mentions(&[
-        "Client owner changes",
+        "\"sync\": owner changes",
         "alice@example.com to bob@example.com",
         "rotated",
         "Ask approvals@example.com",
@@ -292,8 +292,11 @@ fn ended_contract_makes_clients_inactive_and_the_plan_warns() {
 
 #[test]
 fn renew_before_warns_in_every_plan_while_expiry_is_near() {
-    let registry = Registry::start();
+    // The warning follows the registry's clock, not the machine's.
+    let registry = Registry::start_at(T0);
     let workspace = Workspace::new(&registry);
+    let near = "  renew_before = \"720h\"\n  expires_at = \"2026-06-20T00:00:00Z\"";
+    let far = "  renew_before = \"720h\"\n  expires_at = \"2026-09-01T00:00:00Z\"";
     workspace.write_config(&format!(
         "{}{}{}",
         org("acme", "acme", "2030-12-31", &["a:read"], ""),
@@ -302,14 +305,14 @@ fn renew_before_warns_in_every_plan_while_expiry_is_near() {
             "partner_org.acme.id",
             "near@example.com",
             &["a:read"],
-            "  renew_before = \"87600h\""
+            near
         ),
         client(
             "far",
             "partner_org.acme.id",
             "far@example.com",
             &["a:read"],
-            "  renew_before = \"1h\""
+            far
         ),
     ));
     workspace
@@ -317,13 +320,18 @@ fn renew_before_warns_in_every_plan_while_expiry_is_near() {
         .assert_mentions(&[
             "expires soon",
             "\"near\"",
-            "near@example.com",
-            "2030-12-31T23:59:59Z",
+            "(owner near@example.com)",
+            "2026-06-20T00:00:00Z",
         ])
         .assert_not_mentions("(owner far@example.com)");
     workspace
         .assert_no_changes()
-        .assert_mentions(&["expires soon", "near@example.com"]);
+        .assert_mentions(&["expires soon", "(owner near@example.com)"])
+        .assert_not_mentions("(owner far@example.com)");
+    registry.set_clock("2026-08-10T00:00:00Z");
+    workspace
+        .plan()
+        .assert_mentions(&["(owner far@example.com)", "2026-09-01T00:00:00Z"]);
 }
 
 #[test]
@@ -394,9 +402,9 @@ fn risky_changes_warn_naming_the_approval_authority_and_plain_ones_do_not() {
     .replace("Acceptance test client sync", "A clearer purpose");
     workspace.write_config(&client_wider);
     workspace.plan().assert_code(2).assert_mentions(&[
-        "Scope added to a client",
+        "Scope added to client \"sync\"",
         "\"b:read\"",
-        "Client expiry extended",
+        "\"sync\": expiry extended",
         "2030-01-01T00:00:00Z instead of 2029-01-01T00:00:00Z",
         "Ask approvals@example.com",
     ]);
