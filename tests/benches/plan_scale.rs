@@ -1,13 +1,14 @@
 //! How plan and apply scale with the number of resources, against
 //! Terraform's own floor: the same steps over built-in `terraform_data`.
 //!
-//! `cargo bench -p acceptance-tests --bench plan_scale` (after
-//! `cargo build --workspace --bins --release` or a debug build, as the
-//! harness finds it); `BENCH_RESOURCES` sets the count (default 300).
+//! `cargo bench -p acceptance-tests --bench plan_scale` after
+//! `cargo build --workspace --bins --release`: a bench is built without debug
+//! assertions, so the harness looks for the release binaries.
+//! `BENCH_RESOURCES` sets the count (default 300).
 
 use std::time::{Duration, Instant};
 
-use acceptance_tests::{Registry, Run, Workspace};
+use acceptance_tests::{Registry, Workspace};
 
 /// The timed Terraform steps, in order.
 const STEPS: [(&str, &[&str]); 3] = [
@@ -27,9 +28,9 @@ const STEPS: [(&str, &[&str]); 3] = [
 
 fn timed(workspace: &Workspace, args: &[&str]) -> Duration {
     let start = Instant::now();
-    let run: Run = workspace.terraform(args);
+    let run = workspace.terraform(args);
     let elapsed = start.elapsed();
-    assert!(matches!(run.code, Some(0)), "{run}");
+    run.assert_success();
     elapsed
 }
 

@@ -10,10 +10,11 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 use serde_json::Value;
-use tempfile::TempDir;
+use tempfile::{NamedTempFile, TempDir};
 
 /// The registry binary's name, as Cargo builds it.
 pub const REGISTRY_BIN: &str = "partner-registry";
@@ -21,6 +22,11 @@ pub const REGISTRY_BIN: &str = "partner-registry";
 pub const PROVIDER_BIN: &str = "terraform-provider-partner";
 /// The provider's source address in `required_providers`.
 pub const PROVIDER_SOURCE: &str = "partner-registry/partner";
+/// The magic cookie Terraform (go-plugin) hands the provider in
+/// `TF_PLUGIN_MAGIC_COOKIE`; without it the provider takes the run for one by
+/// hand and refuses to serve.
+pub const PLUGIN_MAGIC_COOKIE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 
 /// The repository root (this crate lives in `tests/`).
 pub fn repo_root() -> PathBuf {
@@ -45,12 +51,40 @@ pub fn workspace_binary(name: &str) -> PathBuf {
         "release"
     };
     let path = target.join(profile).join(name);
+    let release = if profile == "release" {
+        " --release"
+    } else {
+        ""
+    };
     assert!(
         path.is_file(),
-        "{} is missing: run `cargo build --workspace --bins` first (make test does)",
+        "{} is missing: run `cargo build --workspace --bins{release}` first (make test does)",
         path.display()
     );
     path
+}
+
+/// The provider binary started the way Terraform starts a plugin: with the
+/// magic cookie, the plugin protocol versions Terraform offers (`"6"`, or
+/// `"4,5"` for one too old), and, when AutoMTLS is on, the client certificate
+/// Terraform would pass (any valid PEM certificate will do).
+///
+/// For tests of the handshake itself; everything else goes through
+/// [`Workspace`] and real Terraform.
+pub fn plugin_command(
+    binary: &Path,
+    protocol_versions: &str,
+    client_cert: Option<&str>,
+) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .env("TF_PLUGIN_MAGIC_COOKIE", PLUGIN_MAGIC_COOKIE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", protocol_versions);
+    match client_cert {
+        Some(pem) => command.env("PLUGIN_CLIENT_CERT", pem),
+        None => command.env_remove("PLUGIN_CLIENT_CERT"),
+    };
+    command
 }
 
 /// The Terraform CLI the suite runs: `$TERRAFORM`, else `terraform` on PATH,
@@ -113,11 +147,29 @@ impl Run {
     /// the needle matches any run of white space, as Terraform wraps text).
     #[track_caller]
     pub fn assert_mentions(&self, needles: &[&str]) -> &Self {
-        let all = self.combined();
+        self.assert_text_mentions("output", &self.combined(), needles)
+    }
+
+    /// Like [`Run::assert_mentions`], for stdout alone: where it matters
+    /// which stream a message went to.
+    #[track_caller]
+    pub fn assert_stdout_mentions(&self, needles: &[&str]) -> &Self {
+        self.assert_text_mentions("stdout", &unframed(&self.stdout), needles)
+    }
+
+    /// Like [`Run::assert_mentions`], for stderr alone: where it matters
+    /// which stream a message went to.
+    #[track_caller]
+    pub fn assert_stderr_mentions(&self, needles: &[&str]) -> &Self {
+        self.assert_text_mentions("stderr", &unframed(&self.stderr), needles)
+    }
+
+    #[track_caller]
+    fn assert_text_mentions(&self, stream: &str, text: &str, needles: &[&str]) -> &Self {
         for needle in needles {
             assert!(
-                all.contains(&collapse_space(needle)),
-                "output lacks {needle:?}\n{self}"
+                text.contains(&collapse_space(needle)),
+                "{stream} lacks {needle:?}\n{self}"
             );
         }
         self
@@ -137,12 +189,7 @@ impl Run {
     /// space collapsed, so that a diagnostic wrapped across lines can still
     /// be matched.
     pub fn combined(&self) -> String {
-        let text = format!("{}\n{}", self.stdout, self.stderr);
-        let unframed: Vec<&str> = text
-            .lines()
-            .map(|line| line.trim_start_matches(['│', '╷', '╵', ' ']))
-            .collect();
-        collapse_space(&unframed.join("\n"))
+        unframed(&format!("{}\n{}", self.stdout, self.stderr))
     }
 
     /// Parses stdout as JSON.
@@ -173,12 +220,105 @@ pub fn run(command: &mut Command) -> Run {
     Run::new(description, output)
 }
 
+/// A process that keeps running while the test talks to it: a server, or a
+/// plugin in the middle of its handshake.
+///
+/// Stdout is drained by a thread and handed out line by line as the test asks
+/// for it, so a line that never comes fails the test instead of hanging it;
+/// stderr goes to a file rather than a pipe nobody drains. Killed when
+/// dropped, and if the test is failing, everything it printed is shown then.
+pub struct Process {
+    command: String,
+    child: Child,
+    lines: Receiver<String>,
+    /// The stdout lines handed out so far, for [`Process`]'s Display.
+    read: String,
+    stderr: NamedTempFile,
+}
+
+impl Process {
+    /// How long [`Process::next_line`] waits for a line: far beyond any
+    /// start-up here, short of a hung CI job.
+    pub const LINE_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// Starts `command` with stdin closed, stdout piped and stderr to a file.
+    pub fn spawn(command: &mut Command) -> Self {
+        let description = format!("{command:?}");
+        let stderr = NamedTempFile::new().expect("stderr file");
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr.reopen().expect("reopen stderr file"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {description}: {e}"));
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let (sender, lines) = channel();
+        // Ends when the process closes stdout (at the latest when killed).
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            command: description,
+            child,
+            lines,
+            read: String::new(),
+            stderr,
+        }
+    }
+
+    /// The next line of stdout without its line ending; `None` once the
+    /// process has closed stdout, or after [`Process::LINE_TIMEOUT`] without
+    /// one.
+    pub fn next_line(&mut self) -> Option<String> {
+        let line = self.lines.recv_timeout(Self::LINE_TIMEOUT).ok()?;
+        self.read.push_str(&line);
+        self.read.push('\n');
+        Some(line)
+    }
+
+    /// Whether the process has not exited yet.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Everything the process has written to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.stderr.path()).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "--- command: {}\n--- stdout (read so far):\n{}\n--- stderr:\n{}\n---",
+            self.command,
+            self.read,
+            self.stderr()
+        )
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("{self}");
+        }
+    }
+}
+
 /// A `partner-registry serve` process on a free port with its own database.
 ///
-/// Killed when dropped; its stderr (the server log) is kept in a file so a
-/// failing test can show it.
+/// Killed when dropped; its stderr (the server log) is kept so a failing
+/// test can show it.
 pub struct Registry {
-    child: Child,
+    server: Process,
     dir: TempDir,
     pub url: String,
     /// An admin token, as `token create` printed it.
@@ -200,35 +340,22 @@ impl Registry {
     fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("registry.db");
-        let log = std::fs::File::create(dir.path().join("registry.log")).expect("log file");
-        let mut child = Command::new(workspace_binary(REGISTRY_BIN))
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--db"])
-            .arg(&db)
-            .args(extra)
-            .env_remove("PARTNER_REGISTRY_SECRET_KEY_FILE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("spawn partner-registry serve");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut first_line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut first_line)
-            .expect("read the listening line");
-        let url = first_line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| {
-                panic!(
-                    "registry printed {first_line:?} instead of `listening on URL`; log:\n{}",
-                    std::fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default()
-                )
-            })
-            .to_string();
+        let mut server = Process::spawn(
+            Command::new(workspace_binary(REGISTRY_BIN))
+                .arg("serve")
+                .args(["--listen", "127.0.0.1:0", "--db"])
+                .arg(&db)
+                .args(extra)
+                .env_remove("PARTNER_REGISTRY_SECRET_KEY_FILE"),
+        );
+        let first_line = server.next_line().unwrap_or_default();
+        let Some(url) = first_line.trim().strip_prefix("listening on ") else {
+            // Dropping `server` prints its output.
+            panic!("registry printed {first_line:?} instead of `listening on URL`");
+        };
+        let url = url.to_string();
         let mut registry = Self {
-            child,
+            server,
             dir,
             url,
             admin_token: String::new(),
@@ -244,7 +371,7 @@ impl Registry {
 
     /// Everything the server has logged so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+        self.server.stderr()
     }
 
     /// Runs a `partner-registry` CLI subcommand against this database.
@@ -335,16 +462,6 @@ impl Registry {
     }
 }
 
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- registry log:\n{}", self.log());
-        }
-    }
-}
-
 fn http_client() -> &'static reqwest::blocking::Client {
     static CLIENT: OnceLock<reqwest::blocking::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
@@ -378,11 +495,26 @@ impl Workspace {
 
     /// A fresh directory with the provider installed but no registry settings.
     pub fn unconfigured() -> Self {
+        Self::for_provider(&workspace_binary(PROVIDER_BIN))
+    }
+
+    /// A fresh directory, no registry settings, whose Terraform runs the
+    /// provider `binary`: for the provider's own integration tests, which get
+    /// the binary Cargo built for them (`CARGO_BIN_EXE_…`) rather than
+    /// whatever `cargo build` last left in the target folder.
+    ///
+    /// `dev_overrides` names a folder, in which Terraform looks for
+    /// `terraform-provider-partner`, so that must be the binary's file name.
+    pub fn for_provider(binary: &Path) -> Self {
+        assert_eq!(
+            binary.file_name().and_then(|name| name.to_str()),
+            Some(PROVIDER_BIN),
+            "Terraform would not find {} through dev_overrides",
+            binary.display()
+        );
+        assert!(binary.is_file(), "{} is missing", binary.display());
+        let provider_dir = binary.parent().expect("binary has a folder");
         let dir = tempfile::tempdir().expect("temp dir");
-        let provider_dir = workspace_binary(PROVIDER_BIN)
-            .parent()
-            .expect("binary has a folder")
-            .to_path_buf();
         let cli_config = dir.path().join("terraformrc");
         std::fs::write(
             &cli_config,
@@ -446,7 +578,10 @@ impl Workspace {
         }
     }
 
-    /// Runs Terraform with `args` (plus `-no-color` where it applies).
+    /// Runs Terraform with `args`, in automation mode and with none of the
+    /// caller's Terraform or provider settings: only what [`Workspace::env`]
+    /// set. So plugin TLS is on (as Terraform has it by default) unless a
+    /// test sets `TF_DISABLE_PLUGIN_TLS`.
     pub fn terraform(&self, args: &[&str]) -> Run {
         let mut command = Command::new(terraform_binary());
         command
@@ -457,6 +592,7 @@ impl Workspace {
             .env_remove("TF_LOG")
             .env_remove("TF_LOG_PROVIDER")
             .env_remove("TF_REATTACH_PROVIDERS")
+            .env_remove("TF_DISABLE_PLUGIN_TLS")
             .env_remove("PARTNER_REGISTRY_ENDPOINT")
             .env_remove("PARTNER_REGISTRY_TOKEN")
             .env_remove("PARTNER_CHANGE_REF");
@@ -518,6 +654,16 @@ impl Workspace {
         run.assert_success();
         run.json()
     }
+}
+
+/// `text` without Terraform's box-drawing frame and with white space
+/// collapsed (see [`Run::combined`]).
+fn unframed(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|line| line.trim_start_matches(['│', '╷', '╵', ' ']))
+        .collect();
+    collapse_space(&lines.join("\n"))
 }
 
 /// `text` with every run of white space turned into one space.
