@@ -7,16 +7,24 @@
 //! `PRAGMA data_version` on a connection changes exactly when another connection
 //! has committed since that connection last asked.
 //!
-//! * Fast path: a request asks a small checker connection (behind a mutex, busy
-//!   timeout 0 so it never sleeps) for `data_version`. When the value equals one the
-//!   index is already known to cover, the snapshot is fresh: no other thread is
-//!   involved, which is what keeps introspection cheap.
-//! * Slow path: when the value is new (or the check fails), the request takes a
-//!   ticket from the index thread and waits until the thread has run its own
-//!   `data_version` check *after* the ticket was issued, reloading the index from its
-//!   own connection when anything changed. Once that ticket is served the new value
-//!   is marked as covered. If the thread cannot answer in time the request fails
-//!   closed; a failed reload empties the index (every credential refused).
+//! * Fast path: a request asks the checker connection *of its own worker thread*
+//!   (a thread-local, so no lock is shared between requests; busy timeout 0 so it
+//!   never sleeps: the pragma reads the WAL index in shared memory) for
+//!   `data_version`. When the value equals one the index is already known to cover,
+//!   the snapshot is fresh: no other thread is involved, which is what keeps
+//!   introspection cheap.
+//! * Slow path: when the value is new (or the check fails, or this thread has no
+//!   checker yet: it is then opened on the blocking pool, never on the worker), the
+//!   request takes a ticket from the index thread and waits until the thread has run
+//!   its own `data_version` check *after* the ticket was issued, reloading the index
+//!   from its own connection when anything changed. Once that ticket is served the
+//!   value is marked as covered for that thread's checker. If the thread cannot
+//!   answer in time the request fails closed; a failed reload empties the index
+//!   (every credential refused).
+//!
+//! A thread's checkers belong to the thread: they close when it ends (for the
+//! server, when the runtime shuts down), or when the thread next opens a checker
+//! after their cache has been dropped.
 //!
 //! Last use: a successful introspection notes the time in an atomic of the
 //! client's entry (at most one store per client per second). When a client's last
@@ -200,19 +208,54 @@ fn data_version(c: &Connection) -> rusqlite::Result<i64> {
         .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)))
 }
 
-/// The fast-path connection and the newest `data_version` it has seen.
+/// One worker thread's fast-path connection for one cache, and the newest
+/// `data_version` it has seen.
 struct Checker {
-    conn: Option<Connection>,
+    /// Which cache it serves ([`Shared::id`]); several run in one test process.
+    cache: u64,
+    /// Dead once the cache is gone: the entry is then dropped.
+    owner: std::sync::Weak<Shared>,
+    /// Unique per connection: `data_version` values of two connections do not compare.
+    serial: u64,
+    conn: Connection,
     version: i64,
-    /// Bumped whenever `version` changes.
-    epoch: u64,
     /// The index is known to include every commit up to `version`.
     covered: bool,
 }
 
+thread_local! {
+    static CHECKERS: std::cell::RefCell<Vec<Checker>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// What this thread's checker saw.
+enum Seen {
+    /// The index covers everything this checker has seen.
+    Fresh,
+    /// Version `.1` of the checker with serial `.0`, not yet known to be covered.
+    Version(u64, i64),
+    /// No checker on this thread yet.
+    NoChecker,
+    /// The check failed (busy or broken): the index thread decides.
+    Failed,
+}
+
+/// Opens a checker connection (on the blocking pool) and reads its first `data_version`.
+fn open_checker(path: &std::path::Path) -> crate::error::Result<(Connection, i64)> {
+    let conn = open_connection(path)?;
+    conn.busy_timeout(Duration::ZERO)?;
+    let v = data_version(&conn)?;
+    Ok((conn, v))
+}
+
 struct Shared {
+    /// Distinguishes this cache's checkers from other caches' on the same thread.
+    id: u64,
+    path: PathBuf,
+    /// Checker connections opened so far (one per worker thread that asked).
+    checkers: AtomicU64,
     snapshot: RwLock<Arc<Snapshot>>,
-    checker: Mutex<Checker>,
     usage: Mutex<UsageMap>,
     usage_due: AtomicBool,
     requested: AtomicU64,
@@ -296,22 +339,15 @@ impl Cache {
     /// Loads the index from `path` and starts the watcher thread.
     pub fn start(path: PathBuf) -> crate::error::Result<Arc<Cache>> {
         let conn = open_connection(&path)?;
-        let checker = open_connection(&path)?;
-        checker.busy_timeout(Duration::ZERO)?;
-        // The checker's first value comes before the load, so the load covers it.
-        let checker_version = data_version(&checker)?;
         let mut last_version: i64 = data_version(&conn)?;
         let usage = Mutex::new(UsageMap::new());
         let snap = load_snapshot(&conn, &usage)?;
         let (done, _) = watch::channel(0u64);
         let shared = Arc::new(Shared {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            path,
+            checkers: AtomicU64::new(0),
             snapshot: RwLock::new(Arc::new(snap)),
-            checker: Mutex::new(Checker {
-                conn: Some(checker),
-                version: checker_version,
-                epoch: 0,
-                covered: true,
-            }),
             usage,
             usage_due: AtomicBool::new(false),
             requested: AtomicU64::new(0),
@@ -393,33 +429,87 @@ impl Cache {
     /// A snapshot that reflects every commit made before this call.
     pub async fn fresh(&self) -> crate::error::Result<Arc<Snapshot>> {
         let sh = &self.shared;
-        let epoch = {
-            let mut ck = lock(&sh.checker);
-            match ck.conn.as_ref().map(data_version) {
-                Some(Ok(v)) if v == ck.version => {
-                    if ck.covered && sh.healthy.load(Ordering::SeqCst) {
-                        return Ok(sh.snapshot());
-                    }
-                    Some(ck.epoch)
+        match self.check_here() {
+            Seen::Fresh => Ok(sh.snapshot()),
+            Seen::Version(serial, v) => {
+                let snap = self.fresh_from_thread().await?;
+                // Possibly on another thread now: only the same connection is marked.
+                if sh.healthy.load(Ordering::SeqCst) {
+                    self.with_checker(|ck| {
+                        if ck.serial == serial && ck.version == v {
+                            ck.covered = true;
+                        }
+                    });
                 }
-                Some(Ok(v)) => {
-                    ck.version = v;
-                    ck.epoch += 1;
-                    ck.covered = false;
-                    Some(ck.epoch)
-                }
-                // Busy or broken: the index thread decides.
-                _ => None,
+                Ok(snap)
             }
-        };
-        let snap = self.fresh_from_thread().await?;
-        if let Some(e) = epoch {
-            let mut ck = lock(&sh.checker);
-            if ck.epoch == e && sh.healthy.load(Ordering::SeqCst) {
-                ck.covered = true;
+            Seen::Failed => self.fresh_from_thread().await,
+            Seen::NoChecker => {
+                // Opened off the worker. Its first value is read before the ticket
+                // below is issued, so the ticket's check covers it.
+                let path = sh.path.clone();
+                let opened = tokio::task::spawn_blocking(move || open_checker(&path)).await;
+                let snap = self.fresh_from_thread().await?;
+                if let Ok(Ok((conn, version))) = opened {
+                    self.install(conn, version, sh.healthy.load(Ordering::SeqCst));
+                }
+                Ok(snap)
             }
         }
-        Ok(snap)
+    }
+
+    /// The fast-path check on this thread's own checker connection.
+    fn check_here(&self) -> Seen {
+        let healthy = self.shared.healthy.load(Ordering::SeqCst);
+        self.with_checker(|ck| match data_version(&ck.conn) {
+            Ok(v) if v == ck.version => {
+                if ck.covered && healthy {
+                    Seen::Fresh
+                } else {
+                    Seen::Version(ck.serial, v)
+                }
+            }
+            Ok(v) => {
+                ck.version = v;
+                ck.covered = false;
+                Seen::Version(ck.serial, v)
+            }
+            Err(_) => Seen::Failed,
+        })
+        .unwrap_or(Seen::NoChecker)
+    }
+
+    /// Runs `f` on this thread's checker for this cache, if it has one.
+    fn with_checker<T>(&self, f: impl FnOnce(&mut Checker) -> T) -> Option<T> {
+        let id = self.shared.id;
+        CHECKERS.with(|list| list.borrow_mut().iter_mut().find(|c| c.cache == id).map(f))
+    }
+
+    /// Keeps a newly opened checker on this thread (unless another request on it
+    /// got there first), dropping those of caches that are gone.
+    fn install(&self, conn: Connection, version: i64, covered: bool) {
+        let sh = &self.shared;
+        CHECKERS.with(|list| {
+            let mut list = list.borrow_mut();
+            list.retain(|c| c.owner.strong_count() > 0);
+            if list.iter().all(|c| c.cache != sh.id) {
+                sh.checkers.fetch_add(1, Ordering::Relaxed);
+                list.push(Checker {
+                    cache: sh.id,
+                    owner: Arc::downgrade(sh),
+                    serial: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                    conn,
+                    version,
+                    covered,
+                });
+            }
+        });
+    }
+
+    /// How many checker connections have been opened (one per worker thread that
+    /// has served an authenticated request).
+    pub fn checker_connections(&self) -> u64 {
+        self.shared.checkers.load(Ordering::Relaxed)
     }
 
     /// Waits until the index thread has checked for changes after this call.
@@ -461,9 +551,6 @@ impl Cache {
         if let Some(t) = lock(&self.thread).take() {
             let _ = t.join();
         }
-        if let Some(c) = lock(&self.shared.checker).conn.take() {
-            let _ = c.close();
-        }
     }
 }
 
@@ -476,6 +563,75 @@ impl Drop for Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each worker thread checks freshness on a connection of its own (no lock shared
+    /// between threads), opened once; a warmed thread answers without the index
+    /// thread; and a commit from another connection is seen by the very next call on
+    /// every thread.
+    #[test]
+    fn every_thread_checks_on_its_own_connection_and_sees_other_commits_at_once() {
+        use crate::store::{self, Chain, Role};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let chain = Chain::new(crate::crypto::SecretKey::from_bytes([9; 32]), &path);
+        let mut c = open_connection(&path).unwrap();
+        store::migrate(&mut c, &chain).unwrap();
+        let tok = store::token_create(&mut c, &chain, "t", Role::Admin, None, 0).unwrap();
+        let hash = chain.key.hash_token(&tok);
+        let cache = Cache::start(path.clone()).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        // Once warm, a thread answers from its own checker alone: no ticket.
+        rt.block_on(cache.fresh()).unwrap();
+        rt.block_on(cache.fresh()).unwrap();
+        let tickets = cache.shared.requested.load(Ordering::SeqCst);
+        for _ in 0..10 {
+            assert!(
+                rt.block_on(cache.fresh())
+                    .unwrap()
+                    .tokens
+                    .contains_key(&hash)
+            );
+        }
+        assert_eq!(cache.shared.requested.load(Ordering::SeqCst), tickets);
+        assert_eq!(cache.checker_connections(), 1);
+        let barrier = std::sync::Barrier::new(4);
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    let has = || {
+                        rt.block_on(cache.fresh())
+                            .unwrap()
+                            .tokens
+                            .contains_key(&hash)
+                    };
+                    for _ in 0..10 {
+                        assert!(has());
+                    }
+                    barrier.wait();
+                    barrier.wait();
+                    assert!(!has(), "a revocation by another connection was missed");
+                });
+            }
+            barrier.wait();
+            store::token_revoke(&mut c, &chain, "t", 1).unwrap();
+            barrier.wait();
+        });
+        assert_eq!(cache.checker_connections(), 4);
+        assert!(
+            !rt.block_on(cache.fresh())
+                .unwrap()
+                .tokens
+                .contains_key(&hash)
+        );
+        cache.stop();
+    }
 
     #[test]
     fn current_and_previous_secret_with_grace_period() {
