@@ -40,11 +40,6 @@ impl ManualClock {
         let mut guard = self.now.lock().unwrap_or_else(|e| e.into_inner());
         *guard = now.to_offset(time::UtcOffset::UTC);
     }
-
-    pub fn advance(&self, by: time::Duration) {
-        let mut guard = self.now.lock().unwrap_or_else(|e| e.into_inner());
-        *guard += by;
-    }
 }
 
 impl Clock for ManualClock {

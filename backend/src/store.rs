@@ -353,10 +353,6 @@ impl Store {
         }))
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Runs `f` with a pooled connection on the current thread (blocking).
     pub fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let conn = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
