@@ -89,6 +89,17 @@ fn forbid_reviewer(actor: &Actor) -> Result<()> {
     Ok(())
 }
 
+/// `what` (the audit trail, the review: they span every org) is for reviewer and
+/// admin tokens: 403 for an org token.
+fn forbid_org_token(actor: &Actor, what: &str) -> Result<()> {
+    if actor.role == Role::Org {
+        return Err(Error::Forbidden(format!(
+            "{what} is for reviewer and admin tokens"
+        )));
+    }
+    Ok(())
+}
+
 /// Org records change only with an admin token; an org token sees 403 on its own
 /// org and 404 on any other.
 fn org_write_allowed(actor: &Actor, id: &str) -> Result<()> {
@@ -244,25 +255,13 @@ pub async fn list_orgs(
     let res = async {
         reject_unknown_query(&q, &["name", "status", "limit", "cursor"])?;
         let mut errors = Vec::new();
-        let status = match q.get("status").map(|s| s.as_str()) {
-            None | Some("") => None,
-            Some(s) => {
-                let st = OrgStatus::parse(s);
-                if st.is_none() {
-                    errors.push(crate::error::FieldError::new(
-                        "status",
-                        "must be active, expired or offboarded",
-                    ));
-                }
-                st
-            }
-        };
-        let limit = query_limit(&q)
-            .map_err(|e| errors.extend(validation(e)))
-            .unwrap_or(100);
-        let cursor = query_cursor(&q, "cursor")
-            .map_err(|e| errors.extend(validation(e)))
-            .unwrap_or(0);
+        let status = list_status(
+            &q,
+            OrgStatus::parse,
+            "must be active, expired or offboarded",
+            &mut errors,
+        );
+        let (limit, cursor) = list_page(&q, &mut errors);
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
         }
@@ -286,6 +285,41 @@ fn validation(e: Error) -> Vec<crate::error::FieldError> {
         Error::Validation(v) => v,
         other => vec![crate::error::FieldError::new("query", other.to_string())],
     }
+}
+
+/// The `status` parameter of a list, parsed by `parse` (`bad_status` is the
+/// message when it fails). Failures are added to `errors`, so that a 422 names
+/// every failing parameter.
+fn list_status<S>(
+    q: &HashMap<String, String>,
+    parse: fn(&str) -> Option<S>,
+    bad_status: &str,
+    errors: &mut Vec<crate::error::FieldError>,
+) -> Option<S> {
+    match q.get("status").map(String::as_str) {
+        None | Some("") => None,
+        Some(s) => {
+            let st = parse(s);
+            if st.is_none() {
+                errors.push(crate::error::FieldError::new("status", bad_status));
+            }
+            st
+        }
+    }
+}
+
+/// The `limit` and `cursor` parameters of a list, failures added to `errors`.
+fn list_page(
+    q: &HashMap<String, String>,
+    errors: &mut Vec<crate::error::FieldError>,
+) -> (i64, i64) {
+    let limit = query_limit(q)
+        .map_err(|e| errors.extend(validation(e)))
+        .unwrap_or(100);
+    let cursor = query_cursor(q, "cursor")
+        .map_err(|e| errors.extend(validation(e)))
+        .unwrap_or(0);
+    (limit, cursor)
 }
 
 pub async fn get_org(
@@ -501,19 +535,12 @@ pub async fn list_clients(
             &["org_id", "status", "expiring_within", "limit", "cursor"],
         )?;
         let mut errors = Vec::new();
-        let status = match q.get("status").map(|s| s.as_str()) {
-            None | Some("") => None,
-            Some(s) => {
-                let st = ClientStatus::parse(s);
-                if st.is_none() {
-                    errors.push(crate::error::FieldError::new(
-                        "status",
-                        "must be active, expired or revoked",
-                    ));
-                }
-                st
-            }
-        };
+        let status = list_status(
+            &q,
+            ClientStatus::parse,
+            "must be active, expired or revoked",
+            &mut errors,
+        );
         let expiring_within = match q.get("expiring_within").map(|s| s.as_str()) {
             None | Some("") => None,
             Some(s) => {
@@ -527,12 +554,7 @@ pub async fn list_clients(
                 d
             }
         };
-        let limit = query_limit(&q)
-            .map_err(|e| errors.extend(validation(e)))
-            .unwrap_or(100);
-        let cursor = query_cursor(&q, "cursor")
-            .map_err(|e| errors.extend(validation(e)))
-            .unwrap_or(0);
+        let (limit, cursor) = list_page(&q, &mut errors);
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
         }
@@ -726,11 +748,7 @@ pub async fn review(
     q: HashMap<String, String>,
 ) -> std::result::Result<Response, Infallible> {
     let res = async {
-        if authed.actor.role == Role::Org {
-            return Err(Error::Forbidden(
-                "the entitlement review is for reviewer and admin tokens".into(),
-            ));
-        }
+        forbid_org_token(&authed.actor, "the entitlement review")?;
         reject_unknown_query(&q, &["within", "rotation_age", "unused_for"])?;
         let params = review_params(&q)?;
         let now = now(&app);
@@ -756,11 +774,7 @@ pub async fn list_audit(
     q: HashMap<String, String>,
 ) -> std::result::Result<Response, Infallible> {
     let res = async {
-        if authed.actor.role == Role::Org {
-            return Err(Error::Forbidden(
-                "the audit trail is for reviewer and admin tokens".into(),
-            ));
-        }
+        forbid_org_token(&authed.actor, "the audit trail")?;
         reject_unknown_query(&q, &["after", "cursor", "limit"])?;
         let after = query_cursor(&q, "after")?.max(query_cursor(&q, "cursor")?);
         let limit = query_limit(&q)?;

@@ -134,6 +134,25 @@ async fn org_create_read_list_and_pagination() {
         .await
         .expect(422);
     app.get("/v1/orgs?limit=0", &app.admin).await.expect(422);
+    // Both lists name every failing parameter at once, with their own statuses.
+    let r = app
+        .get("/v1/orgs?status=revoked&limit=0&cursor=x", &app.admin)
+        .await;
+    r.expect(422);
+    assert_eq!(r.error_fields(), ["status", "limit", "cursor"]);
+    assert!(r.error_message("status").contains("offboarded"));
+    let r = app
+        .get(
+            "/v1/clients?status=offboarded&expiring_within=soon&limit=1001&cursor=-1",
+            &app.admin,
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(
+        r.error_fields(),
+        ["status", "expiring_within", "limit", "cursor"]
+    );
+    assert!(r.error_message("status").contains("revoked"));
     app.get("/v1/orgs?colour=red", &app.admin).await.expect(400);
     app.get("/v1/orgs/org_missing", &app.admin)
         .await
