@@ -121,28 +121,39 @@ fn with_app(app: App) -> impl Filter<Extract = (App,), Error = std::convert::Inf
     warp::any().map(move || app.clone())
 }
 
+/// The bearer token of `header`, checked against a fresh credential index: that
+/// index and the token's hash, or 401.
+async fn authenticate(
+    app: &App,
+    header: Option<&str>,
+) -> Result<(Arc<Snapshot>, [u8; 32]), Rejection> {
+    let token = header
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| crate::crypto::is_api_token(t))
+        .ok_or_else(|| warp::reject::custom(Error::Unauthorized))?;
+    let hash = app.key.hash_token(token);
+    let snapshot = app.cache.fresh().await.map_err(warp::reject::custom)?;
+    if snapshot.tokens.contains_key(&hash) {
+        Ok((snapshot, hash))
+    } else {
+        Err(warp::reject::custom(Error::Unauthorized))
+    }
+}
+
 /// Bearer token → caller, against a fresh credential index. 401 otherwise.
 fn auth(app: App) -> impl Filter<Extract = (Authed,), Error = Rejection> + Clone {
     warp::header::optional::<String>("authorization")
         .and(with_app(app))
         .and_then(|header: Option<String>, app: App| async move {
-            let token = header
-                .as_deref()
-                .and_then(|h| {
-                    h.strip_prefix("Bearer ")
-                        .or_else(|| h.strip_prefix("bearer "))
-                })
-                .map(str::trim)
-                .filter(|t| crate::crypto::is_api_token(t))
-                .ok_or_else(|| warp::reject::custom(Error::Unauthorized))?;
-            let hash = app.key.hash_token(token);
-            let snapshot = app.cache.fresh().await.map_err(warp::reject::custom)?;
-            match snapshot.tokens.get(&hash) {
-                Some(actor) => Ok(Authed {
-                    actor: actor.clone(),
-                }),
-                None => Err(warp::reject::custom(Error::Unauthorized)),
-            }
+            let (snapshot, hash) = authenticate(&app, header.as_deref()).await?;
+            let actor = snapshot.tokens.get(&hash).cloned();
+            actor
+                .map(|actor| Authed { actor })
+                .ok_or_else(|| warp::reject::custom(Error::Unauthorized))
         })
 }
 
@@ -152,22 +163,9 @@ fn auth_index(app: App) -> impl Filter<Extract = (Arc<Snapshot>,), Error = Rejec
     warp::header::optional::<String>("authorization")
         .and(with_app(app))
         .and_then(|header: Option<String>, app: App| async move {
-            let token = header
-                .as_deref()
-                .and_then(|h| {
-                    h.strip_prefix("Bearer ")
-                        .or_else(|| h.strip_prefix("bearer "))
-                })
-                .map(str::trim)
-                .filter(|t| crate::crypto::is_api_token(t))
-                .ok_or_else(|| warp::reject::custom(Error::Unauthorized))?;
-            let hash = app.key.hash_token(token);
-            let snapshot = app.cache.fresh().await.map_err(warp::reject::custom)?;
-            if snapshot.tokens.contains_key(&hash) {
-                Ok(snapshot)
-            } else {
-                Err(warp::reject::custom(Error::Unauthorized))
-            }
+            authenticate(&app, header.as_deref())
+                .await
+                .map(|(snapshot, _)| snapshot)
         })
 }
 

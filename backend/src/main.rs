@@ -22,6 +22,17 @@ struct Cli {
     command: Command,
 }
 
+/// `--db PATH` (or `PARTNER_REGISTRY_DB`), shared by every subcommand.
+#[derive(clap::Args)]
+struct DbArg {
+    #[arg(
+        long,
+        env = "PARTNER_REGISTRY_DB",
+        default_value = "./partner-registry.db"
+    )]
+    db: PathBuf,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API.
@@ -32,12 +43,8 @@ enum Command {
             default_value = "127.0.0.1:8080"
         )]
         listen: SocketAddr,
-        #[arg(
-            long,
-            env = "PARTNER_REGISTRY_DB",
-            default_value = "./partner-registry.db"
-        )]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
         /// Start on a settable clock at this RFC 3339 instant and enable PUT /v1/clock (tests only).
         #[arg(long, hide = true)]
         fake_clock: Option<String>,
@@ -49,12 +56,8 @@ enum Command {
     },
     /// Print the entitlement review: what a periodic access review must look at.
     Review {
-        #[arg(
-            long,
-            env = "PARTNER_REGISTRY_DB",
-            default_value = "./partner-registry.db"
-        )]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
         #[arg(long, value_parser = ["text", "markdown", "json"], default_value = "text")]
         format: String,
         /// Expiry window (clients expiring within it are listed).
@@ -81,12 +84,8 @@ enum Command {
 enum TokenCommand {
     /// Create a token and print it alone on stdout.
     Create {
-        #[arg(
-            long,
-            env = "PARTNER_REGISTRY_DB",
-            default_value = "./partner-registry.db"
-        )]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
         #[arg(long)]
         name: String,
         #[arg(long, value_parser = ["admin", "reviewer", "org"])]
@@ -96,21 +95,13 @@ enum TokenCommand {
     },
     /// List tokens (never the tokens themselves).
     List {
-        #[arg(
-            long,
-            env = "PARTNER_REGISTRY_DB",
-            default_value = "./partner-registry.db"
-        )]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
     },
     /// Revoke the live token with this name.
     Revoke {
-        #[arg(
-            long,
-            env = "PARTNER_REGISTRY_DB",
-            default_value = "./partner-registry.db"
-        )]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
         #[arg(long)]
         name: String,
     },
@@ -121,12 +112,8 @@ enum AuditCommand {
     /// Verify the audit chain under the server key (PARTNER_REGISTRY_SECRET_KEY_FILE
     /// or <db>.key) and against its head file (<db>.audit-head).
     Verify {
-        #[arg(
-            long,
-            env = "PARTNER_REGISTRY_DB",
-            default_value = "./partner-registry.db"
-        )]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
     },
 }
 
@@ -169,12 +156,12 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve {
             listen,
-            db,
+            db: DbArg { db },
             fake_clock,
         } => serve(listen, db, fake_clock),
         Command::Token { command } => match command {
             TokenCommand::Create {
-                db,
+                db: DbArg { db },
                 name,
                 role,
                 org,
@@ -187,7 +174,7 @@ fn main() -> anyhow::Result<()> {
                 println!("{token}");
                 Ok(())
             }
-            TokenCommand::List { db } => {
+            TokenCommand::List { db: DbArg { db } } => {
                 let c = open(&db, &chain(&db, true)?)?;
                 for t in store::token_list(&c).map_err(lib_err)? {
                     println!(
@@ -204,7 +191,10 @@ fn main() -> anyhow::Result<()> {
                 }
                 Ok(())
             }
-            TokenCommand::Revoke { db, name } => {
+            TokenCommand::Revoke {
+                db: DbArg { db },
+                name,
+            } => {
                 let chain = chain(&db, true)?;
                 let mut c = open(&db, &chain)?;
                 store::token_revoke(&mut c, &chain, &name, now()).map_err(lib_err)?;
@@ -213,7 +203,7 @@ fn main() -> anyhow::Result<()> {
             }
         },
         Command::Review {
-            db,
+            db: DbArg { db },
             format,
             within,
             rotation_age,
@@ -245,7 +235,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit {
-            command: AuditCommand::Verify { db },
+            command: AuditCommand::Verify { db: DbArg { db } },
         } => {
             if !db.exists() {
                 bail!("no database at {}", db.display());
