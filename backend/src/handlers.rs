@@ -271,8 +271,7 @@ pub async fn list_orgs(
             limit,
             cursor,
         };
-        let scope =
-            (authed.actor.role == Role::Org).then(|| authed.actor.org.clone().unwrap_or_default());
+        let scope = authed.actor.list_scope();
         let page = app.store.list_orgs(scope, filter, now(&app)).await?;
         Ok(json_response(StatusCode::OK, &page, None))
     }
@@ -565,8 +564,7 @@ pub async fn list_clients(
             limit,
             cursor,
         };
-        let scope =
-            (authed.actor.role == Role::Org).then(|| authed.actor.org.clone().unwrap_or_default());
+        let scope = authed.actor.list_scope();
         let page = app.store.list_clients(scope, filter, now(&app)).await?;
         Ok(json_response(StatusCode::OK, &page, None))
     }

@@ -243,6 +243,12 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The org a list is restricted to: an org token's own (none matches when it
+    /// has none); `None` (every org) for the other roles.
+    pub fn list_scope(&self) -> Option<String> {
+        (self.role == Role::Org).then(|| self.org.clone().unwrap_or_default())
+    }
+
     /// Whether this actor may see records of `org_id`.
     pub fn sees(&self, org_id: &str) -> bool {
         self.role != Role::Org || self.org.as_deref() == Some(org_id)
