@@ -6,14 +6,20 @@ CARGO ?= cargo
 
 # Every test in the workspace with the Terraform found (see tools/ensure-terraform.sh),
 # then the Terraform-driven tests again on the pinned 1.15.5 when that is another one.
+# Ends with one line counting every test of both runs.
+TEST_LOG := target/make-test.log
+
 test: fmt-check clippy build
-	TERRAFORM="$$(tools/ensure-terraform.sh)" $(CARGO) test --workspace
-	if [ "$$(tools/ensure-terraform.sh)" != "$$(tools/ensure-terraform.sh --pinned)" ]; then $(MAKE) test-pinned; fi
+	mkdir -p target && : > $(TEST_LOG)
+	set -o pipefail; TERRAFORM="$$(tools/ensure-terraform.sh)" $(CARGO) test --workspace 2>&1 | tee -a $(TEST_LOG)
+	set -o pipefail; if [ "$$(tools/ensure-terraform.sh)" != "$$(tools/ensure-terraform.sh --pinned)" ]; then \
+		$(MAKE) --no-print-directory test-pinned 2>&1 | tee -a $(TEST_LOG); fi
+	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "%d passed, %d failed\n", passed, failed }' $(TEST_LOG)
 
 # The acceptance tests once more on the pinned Terraform 1.15.5, whatever
 # Terraform the machine has on its PATH.
 test-pinned: build
-	TERRAFORM="$$(tools/ensure-terraform.sh --pinned)" $(CARGO) test -p acceptance-tests -p terraform-provider-partner
+	TERRAFORM="$$(tools/ensure-terraform.sh --pinned)" $(CARGO) test -p acceptance-tests -p terraform-provider-partner --tests
 
 # Benchmarks: introspection against a bare warp handler, and plan/apply over
 # many resources against built-in terraform_data (figures, not pass/fail).

@@ -228,7 +228,10 @@ impl Model for Value {
 /// Declares a typed model: a struct whose fields are `Val<T>` named after
 /// the schema's attributes.
 ///
-/// ```ignore
+/// ```
+/// use terraform_provider_partner::model;
+/// use terraform_provider_partner::tf::{Model, Val};
+///
 /// model! {
 ///     pub struct OrgModel {
 ///         id: String,
@@ -238,6 +241,13 @@ impl Model for Value {
 ///         labels: std::collections::BTreeMap<String, String>,
 ///     }
 /// }
+///
+/// let org = OrgModel {
+///     name: Val::Known("acme".into()),
+///     id: Val::Unknown,
+///     ..OrgModel::default()
+/// };
+/// assert_eq!(OrgModel::from_value(&org.to_value()), Ok(org));
 /// ```
 #[macro_export]
 macro_rules! model {
