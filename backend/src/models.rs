@@ -4,9 +4,8 @@ use crate::error::{Error, FieldError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
-use time::{Date, OffsetDateTime, UtcOffset};
+use time::{Date, OffsetDateTime};
 
 pub const DEFAULT_MAX_CLIENTS: i64 = 10;
 pub const MAX_BODY: u64 = 64 * 1024;
@@ -22,21 +21,12 @@ pub fn fmt_ts(unix: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Parses an RFC 3339 timestamp with any offset into unix seconds (years 1970..=9999).
+/// Parses an RFC 3339 timestamp with any offset into unix seconds.
 pub fn parse_ts(s: &str) -> Option<i64> {
-    let t = OffsetDateTime::parse(s, &Rfc3339)
-        .ok()?
-        .to_offset(UtcOffset::UTC);
-    (1970..=9999)
-        .contains(&t.year())
-        .then(|| t.unix_timestamp())
+    partner_rules::parse_timestamp(s).map(OffsetDateTime::unix_timestamp)
 }
 
-/// Parses `YYYY-MM-DD`.
-pub fn parse_date(s: &str) -> Option<Date> {
-    let d = Date::parse(s, format_description!("[year]-[month]-[day]")).ok()?;
-    (1970..=9999).contains(&d.year()).then_some(d)
-}
+pub use partner_rules::{is_email, is_scope, is_slug, parse_date};
 
 pub fn fmt_date(d: Date) -> String {
     d.format(format_description!("[year]-[month]-[day]"))
@@ -45,36 +35,12 @@ pub fn fmt_date(d: Date) -> String {
 
 /// Unix seconds of `<date>T23:59:59Z`.
 pub fn end_of_day(date: &str) -> Option<i64> {
-    let d = parse_date(date)?;
-    Some(d.midnight().assume_utc().unix_timestamp() + 86_399)
+    partner_rules::end_of_day(date).map(OffsetDateTime::unix_timestamp)
 }
 
-/// Go-style durations as used by Terraform: `720h`, `90m`, `1h30m`, `45s`.
+/// A duration as Terraform users write them (`720h`, `90m`, `1h30m`), in seconds.
 pub fn parse_duration(s: &str) -> Option<i64> {
-    if s.is_empty() || s.len() > 32 {
-        return None;
-    }
-    let mut total: i64 = 0;
-    let mut num = String::new();
-    let mut any = false;
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let unit = match c {
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            'd' => 86_400,
-            _ => return None,
-        };
-        let n: i64 = num.parse().ok()?;
-        total = total.checked_add(n.checked_mul(unit)?)?;
-        num.clear();
-        any = true;
-    }
-    (num.is_empty() && any).then_some(total)
+    partner_rules::parse_duration(s).and_then(|d| i64::try_from(d.as_secs()).ok())
 }
 
 // ---------- statuses ----------
@@ -406,43 +372,6 @@ pub fn merge_patch(base: &mut Map<String, Value>, patch: &Map<String, Value>) {
             }
         }
     }
-}
-
-pub fn is_slug(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
-}
-
-pub fn is_email(s: &str) -> bool {
-    if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return false;
-    }
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && local.len() <= 64
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
-        && domain
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-}
-
-/// RFC 6749 scope-token: printable ASCII except space, `"` and `\`.
-pub fn is_scope(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 128
-        && s.bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
 fn is_label_key(s: &str) -> bool {
