@@ -602,21 +602,7 @@ impl<'a> Fields<'a> {
     }
 }
 
-pub const ORG_FIELDS: &[&str] = &[
-    "name",
-    "legal_entity",
-    "technical_owner",
-    "approval_authority",
-    "commercial_sponsor",
-    "contract_id",
-    "contract_start",
-    "contract_end",
-    "tenant",
-    "business_unit",
-    "allowed_scopes",
-    "max_clients",
-    "labels",
-];
+pub use partner_rules::ORG_FIELDS;
 
 /// Fields of `POST /v1/orgs`: the editable ones plus an optional client-chosen `id`.
 pub const ORG_CREATE_FIELDS: &[&str] = &[
@@ -651,8 +637,7 @@ pub const CLIENT_CREATE_FIELDS: &[&str] = &[
     "expires_at",
     "client_secret",
 ];
-pub const CLIENT_PATCH_FIELDS: &[&str] =
-    &["org_id", "name", "purpose", "owner", "scopes", "expires_at"];
+pub const CLIENT_PATCH_FIELDS: &[&str] = partner_rules::CLIENT_FIELDS;
 pub const ROTATE_FIELDS: &[&str] = &["grace_period", "client_secret"];
 
 /// Default and maximum overlap of the previous secret after a rotation (seconds).

@@ -22,6 +22,28 @@ pub const MAX_GRACE_PERIOD: Duration = Duration::from_secs(168 * 3600);
 /// The years a date or timestamp may fall in.
 const YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
 
+/// The fields of an org that API callers write, as the API names them (and
+/// so as registry errors name them).
+pub const ORG_FIELDS: &[&str] = &[
+    "name",
+    "legal_entity",
+    "technical_owner",
+    "approval_authority",
+    "commercial_sponsor",
+    "contract_id",
+    "contract_start",
+    "contract_end",
+    "tenant",
+    "business_unit",
+    "allowed_scopes",
+    "max_clients",
+    "labels",
+];
+
+/// The fields of a client that API callers write (`org_id` only when
+/// creating: a client never changes org).
+pub const CLIENT_FIELDS: &[&str] = &["org_id", "name", "purpose", "owner", "scopes", "expires_at"];
+
 /// The rule a client-supplied secret must meet, as users are told it.
 pub const SUPPLIED_SECRET_RULE: &str = "a supplied client secret must be 32 to 1024 printable \
      ASCII characters without spaces, use at least 3 of the 4 character classes (lower-case \

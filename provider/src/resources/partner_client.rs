@@ -141,7 +141,7 @@ pub fn validate_config(c: &ClientModel, d: &mut Diagnostics) {
 }
 
 /// Attributes the registry may name in a refusal of a client write.
-const WRITABLE: &[&str] = &["org_id", "name", "purpose", "owner", "scopes", "expires_at"];
+const WRITABLE: &[&str] = partner_rules::CLIENT_FIELDS;
 
 fn fields(m: &ClientModel) -> ClientFields {
     ClientFields {

@@ -134,21 +134,7 @@ pub fn validate_config(c: &OrgModel, d: &mut Diagnostics) {
 }
 
 /// Attributes the registry may name in a refusal of an org write.
-const WRITABLE: &[&str] = &[
-    "name",
-    "legal_entity",
-    "technical_owner",
-    "approval_authority",
-    "commercial_sponsor",
-    "contract_id",
-    "contract_start",
-    "contract_end",
-    "tenant",
-    "business_unit",
-    "allowed_scopes",
-    "max_clients",
-    "labels",
-];
+const WRITABLE: &[&str] = partner_rules::ORG_FIELDS;
 
 /// What Terraform asks the registry to store for this org.
 fn fields(m: &OrgModel) -> OrgFields {
