@@ -3,8 +3,9 @@
 //!
 //! Every create carries an `Idempotency-Key` that stays the same across
 //! retries, so a response lost on the way back never makes a second record;
-//! every update carries `If-Match`, so a change made behind Terraform's back
-//! between refresh and apply is refused instead of overwritten.
+//! every update and rotation carries `If-Match` with the version just read,
+//! so a concurrent writer's change is refused instead of overwritten and a
+//! retried rotation can never rotate twice.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -547,7 +548,14 @@ impl ApiClient {
                     let text = response.text().await.map_err(|e| self.unreachable(&e))?;
                     return Ok((status, text));
                 }
-                Err(error) if !last && (error.is_connect() || error.is_timeout()) => {
+                // A keyed create may be sent again whatever broke: the
+                // registry answers a replay with the first answer.
+                Err(error)
+                    if !last
+                        && (error.is_connect()
+                            || error.is_timeout()
+                            || matches!(write, Write::Create(_))) =>
+                {
                     tokio::time::sleep(backoff).await;
                     backoff *= 2;
                 }

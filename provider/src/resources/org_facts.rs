@@ -83,6 +83,11 @@ impl OrgFacts {
             self.approval_authority = planned.approval_authority;
         }
         self.allowed_scopes = planned.allowed_scopes.or(self.allowed_scopes);
+        if planned.contract_end.is_some() && planned.contract_end != self.contract_end {
+            // A new contract end decides the status anew (an expired org
+            // renewed in this plan accepts clients again).
+            self.status = None;
+        }
         self.contract_end = planned.contract_end.or(self.contract_end);
         self.max_clients = planned.max_clients.or(self.max_clients);
         self

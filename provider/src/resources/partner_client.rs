@@ -442,8 +442,26 @@ impl Resource for PartnerClient {
             if prior.expires_at != req.planned.expires_at {
                 req.planned.status = Val::Unknown;
             }
-            if needs_rotation(prior, &req.config) && !supplies_secret(&req.config) {
+            // Triggers only known at apply (a time_rotating id, say) may
+            // rotate then: the secret cannot be promised to stay.
+            let may_rotate = needs_rotation(prior, &req.config)
+                || (prior.rotation_triggers.is_known()
+                    && req.config.rotation_triggers.is_unknown());
+            if may_rotate && !supplies_secret(&req.config) {
                 req.planned.client_secret = Val::Unknown;
+            }
+            if supplies_secret(&req.config)
+                && prior.client_secret_wo_version == req.config.client_secret_wo_version
+                && (prior.owner != req.config.owner || may_rotate)
+            {
+                req.diags.error_at(
+                    AttrPath::attr("client_secret_wo_version"),
+                    "Rotation needs a new supplied secret",
+                    "This change rotates the client's secret (its owner or rotation_triggers \
+                     change), but the secret is supplied through client_secret_wo: supply a new \
+                     secret and raise client_secret_wo_version in the same change, so that the \
+                     previous holder's secret stops working.",
+                );
             }
         }
         let Some(api) = ctx.client.as_deref() else {

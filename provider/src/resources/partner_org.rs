@@ -2,7 +2,7 @@
 //! the scopes its clients may be granted.
 use super::org_facts::{new_org_id, remember_org_plan};
 use super::{gone, known_string, optional_string, report, validate};
-use crate::client::{ApiClient, Org, OrgFields};
+use crate::client::{ApiClient, ClientFilter, Org, OrgFields};
 use crate::model;
 use crate::tf::{
     AttrPath, Attribute, Context, CreateRequest, Diagnostics, PlanRequest, Resource, Schema,
@@ -211,13 +211,16 @@ impl Resource for PartnerOrg {
         validate_config(config, diags);
     }
 
-    async fn plan(&self, _ctx: &Context, req: &mut PlanRequest<OrgModel>) {
+    async fn plan(&self, ctx: &Context, req: &mut PlanRequest<OrgModel>) {
         if let Some(prior) = req.prior.clone() {
             // A new contract end can move the org between active and expired.
             if prior.contract_end != req.config.contract_end {
                 req.planned.status = Val::Unknown;
             }
             warn_risky_changes(&prior, req);
+            if let Some(api) = ctx.client.as_deref() {
+                check_narrowing(api, &prior, req).await;
+            }
         }
         remember_org_plan(req);
     }
@@ -305,6 +308,79 @@ impl Resource for PartnerOrg {
                 None
             }
         }
+    }
+}
+
+/// Narrowing an org below what its clients hold is refused by the registry,
+/// and Terraform updates an org before its clients: fail the plan, naming
+/// the clients in the way, rather than the apply halfway through.
+async fn check_narrowing(api: &ApiClient, prior: &OrgModel, req: &mut PlanRequest<OrgModel>) {
+    let removed: Vec<String> = match (
+        prior.allowed_scopes.known(),
+        req.config.allowed_scopes.known(),
+    ) {
+        (Some(before), Some(after)) => before
+            .iter()
+            .filter(|s| !after.contains(s))
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    };
+    let new_end = match (
+        prior.contract_end.as_deref(),
+        req.config.contract_end.as_deref(),
+    ) {
+        (Some(before), Some(after)) if after < before => validate::end_of_day(after),
+        _ => None,
+    };
+    if removed.is_empty() && new_end.is_none() {
+        return;
+    }
+    let filter = ClientFilter {
+        org_id: prior.id.known().cloned(),
+        ..ClientFilter::default()
+    };
+    let clients = match api.list_clients(&filter).await {
+        Ok(clients) => clients,
+        Err(e) => {
+            report(&mut req.diags, "Cannot check the org's clients", &e, &[]);
+            return;
+        }
+    };
+    let live = || clients.iter().filter(|c| c.status != "revoked");
+    let holding: Vec<&str> = live()
+        .filter(|c| c.scopes.iter().any(|s| removed.contains(s)))
+        .map(|c| c.name.as_str())
+        .collect();
+    if !holding.is_empty() {
+        req.diags.error_at(
+            AttrPath::attr("allowed_scopes"),
+            "Clients still hold a removed scope",
+            format!(
+                "allowed_scopes drops {removed:?}, still held by clients {holding:?}. Terraform \
+                 updates the org before its clients, so remove the scopes from those clients \
+                 in an apply of their own first (or revoke them), then narrow the org."
+            ),
+        );
+    }
+    let Some(new_end) = new_end else {
+        return;
+    };
+    let outliving: Vec<&str> = live()
+        .filter(|c| validate::parse_timestamp(&c.expires_at).is_some_and(|t| t > new_end))
+        .map(|c| c.name.as_str())
+        .collect();
+    if !outliving.is_empty() {
+        req.diags.error_at(
+            AttrPath::attr("contract_end"),
+            "Clients would outlive the shortened contract",
+            format!(
+                "contract_end moves to {}, before clients {outliving:?} expire. Terraform updates \
+                 the org before its clients, so bring those clients' expires_at forward in an \
+                 apply of their own first, then shorten the contract.",
+                known_string(&req.config.contract_end)
+            ),
+        );
     }
 }
 
