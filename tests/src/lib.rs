@@ -623,6 +623,12 @@ impl Workspace {
         self.terraform(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
     }
 
+    /// Writes `hcl` as the configuration and plans it.
+    pub fn plan_with_config(&self, hcl: &str) -> Run {
+        self.write_config(hcl);
+        self.plan()
+    }
+
     /// Asserts that a plan shows no changes.
     #[track_caller]
     pub fn assert_no_changes(&self) -> Run {

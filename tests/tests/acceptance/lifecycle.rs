@@ -542,3 +542,63 @@ resource "partner_client" "sync" {{
     );
     workspace.assert_no_changes();
 }
+
+#[test]
+fn triggers_known_only_at_apply_rotate_without_an_inconsistent_result() {
+    let registry = Registry::start_at(T0);
+    let mut workspace = Workspace::new(&registry);
+    workspace.write_config(&format!(
+        r#"
+variable "period" {{
+  type = string
+}}
+
+resource "terraform_data" "rotation" {{
+  triggers_replace = var.period
+}}
+{}{}"#,
+        org("acme", "acme", "2030-12-31", &["a:read"], ""),
+        client(
+            "sync",
+            "partner_org.acme.id",
+            "dev@example.com",
+            &["a:read"],
+            "  rotation_triggers = { period = terraform_data.rotation.id }",
+        )
+    ));
+    workspace.env("TF_VAR_period", "2026-q2");
+    workspace.apply();
+    let before = string(&workspace.resource("partner_client.sync"), "client_secret");
+    workspace.env("TF_VAR_period", "2026-q3");
+    workspace.apply();
+    let state = workspace.resource("partner_client.sync");
+    let after = string(&state, "client_secret");
+    assert_ne!(after, before, "rotated");
+    assert!(active(&registry, &string(&state, "client_id"), &after));
+    workspace.assert_no_changes();
+}
+
+#[test]
+fn an_owner_change_with_a_supplied_secret_needs_a_new_one() {
+    let registry = Registry::start_at(T0);
+    let mut workspace = Workspace::new(&registry);
+    workspace.env("TF_VAR_client_secret", SUPPLIED);
+    workspace.write_config(&write_only_config(1));
+    workspace.apply();
+    workspace
+        .write_config(&write_only_config(1).replace("dev@example.com", "new-owner@example.com"));
+    workspace.plan().assert_failure_mentions(&[
+        "client_secret_wo_version",
+        "Rotation needs a new supplied secret",
+    ]);
+    workspace.env("TF_VAR_client_secret", SUPPLIED_NEXT);
+    workspace
+        .write_config(&write_only_config(2).replace("dev@example.com", "new-owner@example.com"));
+    workspace.apply();
+    let client_id = string(&workspace.resource("partner_client.sync"), "client_id");
+    assert!(
+        !active(&registry, &client_id, SUPPLIED),
+        "the previous owner's secret stops"
+    );
+    assert!(active(&registry, &client_id, SUPPLIED_NEXT));
+}

@@ -133,3 +133,52 @@ fn client_rules_are_checked_against_an_existing_org_on_the_server() {
     registry.set_clock("2026-08-15T00:00:00Z");
     assert_plan_fails(&registry, &on(&ended, ""), &["org_id", "expired"]);
 }
+
+#[test]
+fn narrowing_an_org_below_its_clients_fails_the_plan_naming_them() {
+    let registry = Registry::start();
+    let workspace = Workspace::new(&registry);
+    let with_org = |scopes: &[&str], contract_end: &str| {
+        format!(
+            "{}{}",
+            org("acme", "acme", contract_end, scopes, ""),
+            client(
+                "holder",
+                "partner_org.acme.id",
+                "dev@example.com",
+                &["a:read", "b:write"],
+                ""
+            )
+        )
+    };
+    workspace.write_config(&with_org(&["a:read", "b:write"], "2030-12-31"));
+    workspace.apply();
+    workspace
+        .plan_with_config(&with_org(&["a:read"], "2030-12-31"))
+        .assert_failure_mentions(&["allowed_scopes", "\"b:write\"", "\"holder\""]);
+    workspace
+        .plan_with_config(&with_org(&["a:read", "b:write"], "2030-06-30"))
+        .assert_failure_mentions(&["contract_end", "\"holder\""]);
+}
+
+#[test]
+fn renewing_an_expired_org_and_adding_a_client_plans_in_one_change() {
+    let registry = Registry::start_at("2026-06-01T00:00:00Z");
+    let workspace = Workspace::new(&registry);
+    workspace.write_config(&org("acme", "acme", "2026-07-31", &["a:read"], ""));
+    workspace.apply();
+    registry.set_clock("2026-08-15T00:00:00Z");
+    workspace.write_config(&format!(
+        "{}{}",
+        org("acme", "acme", "2027-07-31", &["a:read"], ""),
+        client(
+            "new",
+            "partner_org.acme.id",
+            "dev@example.com",
+            &["a:read"],
+            ""
+        )
+    ));
+    workspace.apply();
+    assert_eq!(workspace.resource("partner_client.new")["status"], "active");
+}
