@@ -1483,6 +1483,19 @@ pub fn rotate_secret(
             "client {id} is revoked; a revoked client's secret never rotates"
         )));
     }
+    // A rotation to a secret the client already has would leave whoever
+    // holds it (a previous owner, say) with a working secret.
+    let already_held: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM client_secrets WHERE client_ref = ?1 AND secret_hmac = ?2)",
+        params![current.id, secret.hmac.as_slice()],
+        |r| r.get(0),
+    )?;
+    if already_held {
+        return Err(Error::field(
+            "client_secret",
+            "must differ from the client's current and previous secrets: a rotation replaces the secret",
+        ));
+    }
     tx.execute(
         "DELETE FROM client_secrets WHERE client_ref = ?1 AND not_after IS NOT NULL",
         [&current.id],

@@ -345,6 +345,17 @@ async fn client_supplied_secret_at_create() {
         r.expect(422);
         assert!(!r.text.contains(bad));
     }
+    // Rotating to the secret the client already holds is no rotation.
+    let r = rotate(&app, &app.admin, cid, json!({"client_secret": STRONG})).await;
+    r.expect(422);
+    assert_eq!(r.error_fields(), vec!["client_secret"]);
+    assert!(
+        r.error_message("client_secret").contains("must differ"),
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains(STRONG));
+    assert!(active(&app.introspect(&app.admin, cid, STRONG).await));
     let mut b = client_body(oid, "weak", &[]);
     b["client_secret"] = json!(12345);
     let r = app.post("/v1/clients", &app.admin, b).await;
