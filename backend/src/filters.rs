@@ -169,6 +169,12 @@ fn auth_index(app: App) -> impl Filter<Extract = (Arc<Snapshot>,), Error = Rejec
         })
 }
 
+/// What every authenticated route takes: the app, the caller, and the
+/// request's id and change reference.
+fn authorized(app: App) -> impl Filter<Extract = (App, Authed, ReqCtx), Error = Rejection> + Clone {
+    with_app(app.clone()).and(auth(app)).and(req_ctx())
+}
+
 fn req_ctx() -> impl Filter<Extract = (ReqCtx,), Error = std::convert::Infallible> + Clone {
     warp::header::optional::<String>("x-request-id")
         .or(warp::any().map(|| None))
@@ -255,9 +261,7 @@ pub fn orgs_create(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
     warp::path!("v1" / "orgs")
         .and(warp::post())
-        .and(with_app(app.clone()))
-        .and(auth(app))
-        .and(req_ctx())
+        .and(authorized(app))
         .and(opt_header("idempotency-key"))
         .and(body())
         .and_then(handlers::create_org)
@@ -269,9 +273,7 @@ pub fn orgs_list(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
     warp::path!("v1" / "orgs")
         .and(warp::get())
-        .and(with_app(app.clone()))
-        .and(auth(app))
-        .and(req_ctx())
+        .and(authorized(app))
         .and(query())
         .and_then(handlers::list_orgs)
 }
@@ -282,9 +284,7 @@ pub fn orgs_get(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
     warp::path!("v1" / "orgs" / String)
         .and(warp::get())
-        .and(with_app(app.clone()))
-        .and(auth(app))
-        .and(req_ctx())
+        .and(authorized(app))
         .and_then(|id, app, authed, rc| handlers::get_org(app, id, authed, rc))
 }
 
@@ -294,9 +294,7 @@ pub fn orgs_update(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
     warp::path!("v1" / "orgs" / String)
         .and(warp::patch())
-        .and(with_app(app.clone()))
-        .and(auth(app))
-        .and(req_ctx())
+        .and(authorized(app))
         .and(opt_header("if-match"))
         .and(body())
         .and_then(|id, app, authed, rc, im, body| {
@@ -310,9 +308,7 @@ pub fn orgs_delete(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
     warp::path!("v1" / "orgs" / String)
         .and(warp::delete())
-        .and(with_app(app.clone()))
-        .and(auth(app))
-        .and(req_ctx())
+        .and(authorized(app))
         .and_then(|id, app, authed, rc| handlers::delete_org(app, id, authed, rc))
 }
 
@@ -322,9 +318,7 @@ pub fn clients_create(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
     warp::path!("v1" / "clients")
         .and(warp::post())
-        .and(with_app(app.clone()))
-        .and(auth(app))
-        .and(req_ctx())
+        .and(authorized(app))
         .and(opt_header("idempotency-key"))
         .and(body())
         .and_then(handlers::create_client)
@@ -336,9 +330,7 @@ pub fn clients_list(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
     warp::path!("v1" / "clients")
         .and(warp::get())
-        .and(with_app(app.clone()))
-        .and(auth(app))
-        .and(req_ctx())
+        .and(authorized(app))
         .and(query())
         .and_then(handlers::list_clients)
 }
@@ -349,9 +341,7 @@ pub fn clients_get(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
     warp::path!("v1" / "clients" / String)
         .and(warp::get())
-        .and(with_app(app.clone()))
-        .and(auth(app))
-        .and(req_ctx())
+        .and(authorized(app))
         .and_then(|id, app, authed, rc| handlers::get_client(app, id, authed, rc))
 }
 
@@ -361,9 +351,7 @@ pub fn clients_update(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
     warp::path!("v1" / "clients" / String)
         .and(warp::patch())
-        .and(with_app(app.clone()))
-        .and(auth(app))
-        .and(req_ctx())
+        .and(authorized(app))
         .and(opt_header("if-match"))
         .and(body())
         .and_then(|id, app, authed, rc, im, body| {
@@ -377,9 +365,7 @@ pub fn clients_delete(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
     warp::path!("v1" / "clients" / String)
         .and(warp::delete())
-        .and(with_app(app.clone()))
-        .and(auth(app))
-        .and(req_ctx())
+        .and(authorized(app))
         .and_then(|id, app, authed, rc| handlers::delete_client(app, id, authed, rc))
 }
 
@@ -389,9 +375,7 @@ pub fn clients_rotate(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
     warp::path!("v1" / "clients" / String / "rotate")
         .and(warp::post())
-        .and(with_app(app.clone()))
-        .and(auth(app))
-        .and(req_ctx())
+        .and(authorized(app))
         .and(opt_header("if-match"))
         .and(optional_body())
         .and_then(|id, app, authed, rc, im, body| {
@@ -405,9 +389,7 @@ pub fn audit_list(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
     warp::path!("v1" / "audit")
         .and(warp::get())
-        .and(with_app(app.clone()))
-        .and(auth(app))
-        .and(req_ctx())
+        .and(authorized(app))
         .and(query())
         .and_then(handlers::list_audit)
 }
@@ -418,9 +400,7 @@ pub fn reviews(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
     warp::path!("v1" / "reviews")
         .and(warp::get())
-        .and(with_app(app.clone()))
-        .and(auth(app))
-        .and(req_ctx())
+        .and(authorized(app))
         .and(query())
         .and_then(handlers::review)
 }
@@ -440,9 +420,7 @@ pub fn clock_set(
             }
         })
         .untuple_one()
-        .and(with_app(app.clone()))
-        .and(auth(app))
-        .and(req_ctx())
+        .and(authorized(app))
         .and(body())
         .and_then(handlers::set_clock)
 }
