@@ -3,7 +3,8 @@
 //! `cargo bench -p partner-registry --bench introspect` (optionally
 //! `BENCH_REQUESTS=N BENCH_CONNECTIONS=C`). Bounded: N requests per target, then it stops.
 
-use partner_registry::store::{self, Role};
+use partner_registry::records::Role;
+use partner_registry::service::{self, WriteCtx};
 use partner_registry::{Config, SystemClock};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -103,18 +104,29 @@ fn main() {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("bench.db");
         let key_file = dir.path().join("bench.key");
+        let target = partner_registry::db::Target::Sqlite(db);
         let admin = {
-            let key = partner_registry::crypto::SecretKey::load_or_create(&key_file).expect("key");
-            let chain = store::Chain::new(key, &db);
-            let mut c = store::open_connection(&db).expect("db");
-            store::migrate(&mut c, &chain).expect("migrate");
-            store::token_create(&mut c, &chain, "bench", Role::Admin, None, 0).expect("token")
+            let opened =
+                partner_registry::open(&target, Some(&key_file), None, true).expect("open");
+            let ctx = WriteCtx {
+                key: opened.key.clone(),
+                actor: service::cli_actor(),
+                request_id: "bench".into(),
+                change_ref: None,
+                now: 0,
+            };
+            opened
+                .db
+                .write(|tx| service::create_token(tx, &ctx, "bench", Role::Admin, None))
+                .expect("token")
+                .0
         };
         let running = partner_registry::start(
             Config {
                 listen: "127.0.0.1:0".parse().expect("addr"),
-                db: db.clone(),
+                db: target,
                 key_file: Some(key_file),
+                audit_anchor: None,
                 access_log: true,
             },
             Arc::new(SystemClock),

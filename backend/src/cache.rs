@@ -1,59 +1,74 @@
-//! In-memory index of API tokens and client credentials for the hot paths
-//! (authentication of every request, and introspection), and the coarse record of
-//! each client's last use.
+//! The credential cache: an in-memory index of API tokens and client
+//! credentials for the hot paths (authenticating every request, introspection),
+//! and the coarse record of each client's last use.
 //!
-//! Correctness: every request must see every commit that finished before it
-//! arrived, from this server or any other process (the CLI revoking a token).
-//! `PRAGMA data_version` on a connection changes exactly when another connection
-//! has committed since that connection last asked.
+//! **Readers never wait.** A request clones one `Arc` of the current
+//! [`Snapshot`] (a pointer read under a lock held for nanoseconds) and looks up
+//! persistent hash maps in it; no database call, no waiting for writers.
 //!
-//! * Fast path: a request asks the checker connection *of its own worker thread*
-//!   (a thread-local, so no lock is shared between requests; busy timeout 0 so it
-//!   never sleeps: the pragma reads the WAL index in shared memory) for
-//!   `data_version`. When the value equals one the index is already known to cover,
-//!   the snapshot is fresh: no other thread is involved, which is what keeps
-//!   introspection cheap.
-//! * Slow path: when the value is new (or the check fails, or this thread has no
-//!   checker yet: it is then opened on the blocking pool, never on the worker), the
-//!   request takes a ticket from the index thread and waits until the thread has run
-//!   its own `data_version` check *after* the ticket was issued, reloading the index
-//!   from its own connection when anything changed. Once that ticket is served the
-//!   value is marked as covered for that thread's checker. If the thread cannot
-//!   answer in time the request fails closed; a failed reload empties the index
-//!   (every credential refused).
+//! **The cache follows each change by itself.** Every change to the registry
+//! appends an audit event in the same transaction, so the audit trail is the
+//! change feed. One follower thread reads the events after the last one it
+//! applied and reloads only the rows they name (a token, a client, the clients
+//! of an org), building the next snapshot from the previous one in
+//! O(changes · log n): never a reload of everything per write.
 //!
-//! A thread's checkers belong to the thread: they close when it ends (for the
-//! server, when the runtime shuts down), or when the thread next opens a checker
-//! after their cache has been dropped.
+//! **Freshness.** A write made through this process is in the cache before it
+//! is acknowledged ([`Cache::caught_up`]). A change made elsewhere (another
+//! replica, the CLI on the database file) is seen within the poll interval, at
+//! once on PostgreSQL (LISTEN/NOTIFY wakes the follower). When the follower
+//! cannot reach the database for longer than [`Config::max_staleness`], the
+//! cache refuses to answer ([`Cache::fresh`] fails: the API answers 503 and
+//! introspection inactive) until it has caught up again: it never vouches for a
+//! credential longer than that bound after the database stopped holding it.
 //!
-//! Last use: a successful introspection notes the time in an atomic of the
-//! client's entry (at most one store per client per second). When a client's last
-//! write is a minute old (or it has none), the index thread is woken and writes the
-//! due entries in one transaction on its own connection, so the hot path never
-//! touches the database and the thread's own writes never force a reload.
+//! **Last use.** A successful introspection notes the time in an atomic of the
+//! client's entry (at most one store per client per second). When a client's
+//! last write is a minute old (or it has none), the follower is woken and
+//! writes the due entries in one transaction, so the hot path never touches the
+//! database. Those writes are not changes (no audit event): they cause no
+//! reload.
 
+use crate::audit::Anchor;
 use crate::crypto::ct_eq;
-use crate::models::end_of_day;
-use crate::store::{Actor, Role, open_connection};
-use rusqlite::{Connection, params};
-use std::collections::HashMap;
-use std::path::PathBuf;
+use crate::db::{Change, CredentialRow, Database, Select, TokenRow};
+use crate::error::{Error, Result};
+use crate::records::Actor;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-/// One stored secret hash; `not_after` bounds a previous secret's grace period.
-#[derive(Debug, Clone)]
-pub struct SecretHash {
-    pub hmac: [u8; 32],
-    pub not_after: Option<i64>,
-}
+pub use crate::db::SecretHash;
 
 /// No use recorded.
 const NEVER: i64 = i64::MIN;
 /// `last_used_at` is written at most this often per client.
 pub const USAGE_WRITE_INTERVAL: i64 = 60;
+/// Changes read from the feed at once.
+const FEED_PAGE: i64 = 500;
+
+/// How the cache follows the database.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How often the follower looks for changes made elsewhere.
+    pub poll: Duration,
+    /// How long the cache answers without having reached the database.
+    pub max_staleness: Duration,
+    /// The anchor file the follower moves up after commits, if one is kept.
+    pub anchor: Option<Anchor>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            poll: Duration::from_millis(200),
+            max_staleness: Duration::from_secs(1),
+            anchor: None,
+        }
+    }
+}
 
 /// When a client was last seen by introspection, and what the database holds.
 #[derive(Debug)]
@@ -79,7 +94,7 @@ impl Usage {
 }
 
 /// What introspection needs to know about one non-revoked client of a live org.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Credential {
     /// The record id (`cli_…`).
     pub id: String,
@@ -104,179 +119,298 @@ impl Credential {
         }
         matched && now <= self.expires_at && now <= self.contract_end
     }
-}
 
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    pub tokens: HashMap<[u8; 32], Actor>,
-    pub credentials: HashMap<String, Credential>,
-}
-
-type UsageMap = HashMap<String, Arc<Usage>>;
-
-fn load_snapshot(c: &Connection, usage: &Mutex<UsageMap>) -> rusqlite::Result<Snapshot> {
-    let tx = c.unchecked_transaction()?;
-    let mut snap = Snapshot::default();
-    let mut old_usage = std::mem::take(&mut *lock(usage));
-    let mut new_usage = UsageMap::new();
-    {
-        let mut st = tx.prepare(
-            "SELECT id, name, role, org_id, token_hmac FROM api_tokens WHERE revoked_at IS NULL",
-        )?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let hash: Vec<u8> = r.get(4)?;
-            let role: String = r.get(2)?;
-            let (Ok(hash), Some(role)) = (<[u8; 32]>::try_from(hash), Role::parse(&role)) else {
-                continue;
-            };
-            snap.tokens.insert(
-                hash,
-                Actor {
-                    token_id: r.get(0)?,
-                    name: r.get(1)?,
-                    role,
-                    org: r.get(3)?,
-                },
-            );
-        }
-        let mut st = tx.prepare(
-            "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at
-             FROM clients c JOIN orgs o ON o.id = c.org_id
-             WHERE c.revoked_at IS NULL AND o.offboarded_at IS NULL",
-        )?;
-        let mut rows = st.query([])?;
-        let mut by_ref: HashMap<String, String> = HashMap::new();
-        while let Some(r) = rows.next()? {
-            let scopes: String = r.get(4)?;
-            let scopes: Vec<String> = serde_json::from_str(&scopes).unwrap_or_default();
-            let end: String = r.get(6)?;
-            let id: String = r.get(0)?;
-            let client_id: String = r.get(1)?;
-            let last_used: Option<i64> = r.get(7)?;
-            let usage = old_usage
-                .remove(&id)
-                .unwrap_or_else(|| Arc::new(Usage::new(last_used)));
-            new_usage.insert(id.clone(), Arc::clone(&usage));
-            by_ref.insert(id.clone(), client_id.clone());
-            snap.credentials.insert(
-                client_id.clone(),
-                Credential {
-                    id,
-                    client_id,
-                    org_id: r.get(2)?,
-                    org_name: r.get(3)?,
-                    scope: scopes.join(" "),
-                    expires_at: r.get(5)?,
-                    // An unparsable date fails closed.
-                    contract_end: end_of_day(&end).unwrap_or(i64::MIN),
-                    secrets: Vec::new(),
-                    usage,
-                },
-            );
-        }
-        let mut st = tx.prepare("SELECT client_ref, secret_hmac, not_after FROM client_secrets")?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let client_ref: String = r.get(0)?;
-            let Some(cid) = by_ref.get(&client_ref) else {
-                continue;
-            };
-            let hmac: Vec<u8> = r.get(1)?;
-            let Ok(hmac) = <[u8; 32]>::try_from(hmac) else {
-                continue;
-            };
-            if let Some(cred) = snap.credentials.get_mut(cid) {
-                cred.secrets.push(SecretHash {
-                    hmac,
-                    not_after: r.get(2)?,
-                });
-            }
+    fn from_row(row: CredentialRow, usage: Arc<Usage>) -> Credential {
+        Credential {
+            id: row.id,
+            client_id: row.client_id,
+            org_id: row.org_id,
+            org_name: row.org_name,
+            scope: row.scopes.join(" "),
+            expires_at: row.expires_at,
+            contract_end: row.contract_end,
+            secrets: row.secrets,
+            usage,
         }
     }
-    tx.commit()?;
-    *lock(usage) = new_usage;
-    Ok(snap)
+}
+
+/// One consistent state of the cache. Cloning one is cheap (persistent maps
+/// share their structure), which is how the follower builds the next.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// The last change it includes.
+    pub seq: i64,
+    tokens: imbl::HashMap<[u8; 32], Actor>,
+    token_hashes: imbl::HashMap<String, [u8; 32]>,
+    credentials: imbl::HashMap<String, Arc<Credential>>,
+    /// Record id → client_id.
+    client_ids: imbl::HashMap<String, String>,
+    /// Org id → record ids of its clients.
+    org_clients: imbl::HashMap<String, imbl::HashSet<String>>,
+}
+
+impl Snapshot {
+    /// The caller a token hash belongs to.
+    pub fn actor(&self, token_hash: &[u8; 32]) -> Option<&Actor> {
+        self.tokens.get(token_hash)
+    }
+
+    /// The credential of `client_id`.
+    pub fn credential(&self, client_id: &str) -> Option<&Arc<Credential>> {
+        self.credentials.get(client_id)
+    }
+
+    /// How many tokens and credentials it holds.
+    pub fn sizes(&self) -> (usize, usize) {
+        (self.tokens.len(), self.credentials.len())
+    }
+
+    fn remove_token_named(&mut self, name: &str) {
+        if let Some(hash) = self.token_hashes.remove(name) {
+            self.tokens.remove(&hash);
+        }
+    }
+
+    fn insert_token(&mut self, t: TokenRow) {
+        self.token_hashes.insert(t.name.clone(), t.hmac);
+        self.tokens.insert(
+            t.hmac,
+            Actor {
+                token_id: t.id,
+                name: t.name,
+                role: t.role,
+                org: t.org_id,
+            },
+        );
+    }
+
+    /// Removes the client with record id `id`, handing back its usage.
+    fn remove_client(&mut self, id: &str) -> Option<Arc<Usage>> {
+        let client_id = self.client_ids.remove(id)?;
+        let cred = self.credentials.remove(&client_id)?;
+        if let Some(set) = self.org_clients.get_mut(&cred.org_id) {
+            set.remove(id);
+        }
+        Some(Arc::clone(&cred.usage))
+    }
+
+    fn insert_client(&mut self, row: CredentialRow, usage: Option<Arc<Usage>>) {
+        let usage = usage.unwrap_or_else(|| Arc::new(Usage::new(row.last_used_at)));
+        let cred = Credential::from_row(row, usage);
+        self.client_ids
+            .insert(cred.id.clone(), cred.client_id.clone());
+        self.org_clients
+            .entry(cred.org_id.clone())
+            .or_default()
+            .insert(cred.id.clone());
+        self.credentials
+            .insert(cred.client_id.clone(), Arc::new(cred));
+    }
+}
+
+/// What a batch of changes asks the follower to reload.
+#[derive(Default)]
+struct Affected {
+    tokens: BTreeSet<String>,
+    clients: BTreeSet<String>,
+    orgs: BTreeSet<String>,
+}
+
+impl Affected {
+    fn from(changes: &[Change]) -> Affected {
+        let mut a = Affected::default();
+        for c in changes {
+            let set = match c.entity_kind.as_str() {
+                "token" => &mut a.tokens,
+                "client" => &mut a.clients,
+                "org" => &mut a.orgs,
+                _ => continue,
+            };
+            set.insert(c.entity_id.clone());
+        }
+        a
+    }
+}
+
+/// The rows a batch of changes names, as they are now.
+struct Reloaded {
+    tokens: Vec<(String, Vec<TokenRow>)>,
+    clients: Vec<(String, Vec<CredentialRow>)>,
+    orgs: Vec<(String, Vec<CredentialRow>)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn data_version(c: &Connection) -> rusqlite::Result<i64> {
-    c.prepare_cached("PRAGMA data_version")
-        .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)))
-}
-
-/// One worker thread's fast-path connection for one cache, and the newest
-/// `data_version` it has seen.
-struct Checker {
-    /// Which cache it serves ([`Shared::id`]); several run in one test process.
-    cache: u64,
-    /// Dead once the cache is gone: the entry is then dropped.
-    owner: std::sync::Weak<Shared>,
-    /// Unique per connection: `data_version` values of two connections do not compare.
-    serial: u64,
-    conn: Connection,
-    version: i64,
-    /// The index is known to include every commit up to `version`.
-    covered: bool,
-}
-
-thread_local! {
-    static CHECKERS: std::cell::RefCell<Vec<Checker>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// What this thread's checker saw.
-enum Seen {
-    /// The index covers everything this checker has seen.
-    Fresh,
-    /// Version `.1` of the checker with serial `.0`, not yet known to be covered.
-    Version(u64, i64),
-    /// No checker on this thread yet.
-    NoChecker,
-    /// The check failed (busy or broken): the index thread decides.
-    Failed,
-}
-
-/// Opens a checker connection (on the blocking pool) and reads its first `data_version`.
-fn open_checker(path: &std::path::Path) -> crate::error::Result<(Connection, i64)> {
-    let conn = open_connection(path)?;
-    conn.busy_timeout(Duration::ZERO)?;
-    let v = data_version(&conn)?;
-    Ok((conn, v))
-}
-
 struct Shared {
-    /// Distinguishes this cache's checkers from other caches' on the same thread.
-    id: u64,
-    path: PathBuf,
-    /// Checker connections opened so far (one per worker thread that asked).
-    checkers: AtomicU64,
+    db: Arc<Database>,
+    config: Config,
     snapshot: RwLock<Arc<Snapshot>>,
-    usage: Mutex<UsageMap>,
+    /// Milliseconds since `epoch` of the last time the follower reached the database.
+    synced_at: AtomicI64,
+    epoch: Instant,
+    /// The newest change this process committed, which the follower must apply.
+    wanted: AtomicI64,
     usage_due: AtomicBool,
-    requested: AtomicU64,
-    wake: Mutex<()>,
+    wake: Mutex<bool>,
     cv: Condvar,
-    done: watch::Sender<u64>,
+    applied: watch::Sender<i64>,
     stop: AtomicBool,
-    healthy: AtomicBool,
+    /// Snapshots built by the follower (for the tests and the metrics).
+    builds: AtomicU64,
 }
 
 impl Shared {
-    fn notify(&self) {
-        let _g = lock(&self.wake);
-        self.cv.notify_one();
-    }
     fn snapshot(&self) -> Arc<Snapshot> {
         Arc::clone(&self.snapshot.read().unwrap_or_else(|e| e.into_inner()))
     }
+
+    fn notify(&self) {
+        *lock(&self.wake) = true;
+        self.cv.notify_one();
+    }
+
+    fn mark_synced(&self) {
+        self.synced_at
+            .store(self.epoch.elapsed().as_millis() as i64, Ordering::SeqCst);
+    }
+
+    fn stale_for(&self) -> Duration {
+        let now = self.epoch.elapsed().as_millis() as i64;
+        Duration::from_millis((now - self.synced_at.load(Ordering::SeqCst)).max(0) as u64)
+    }
+
+    /// Applies every change after the snapshot's, page by page.
+    fn follow(&self) -> Result<()> {
+        loop {
+            let current = self.snapshot();
+            let changes = self.db.read(|r| r.changes_after(current.seq, FEED_PAGE))?;
+            let Some(last) = changes.last().cloned() else {
+                self.mark_synced();
+                return Ok(());
+            };
+            let affected = Affected::from(&changes);
+            let reloaded = self.db.read(|r| {
+                Ok(Reloaded {
+                    tokens: affected
+                        .tokens
+                        .iter()
+                        .map(|n| Ok((n.clone(), r.live_tokens(Some(n))?)))
+                        .collect::<Result<_>>()?,
+                    clients: affected
+                        .clients
+                        .iter()
+                        .map(|id| Ok((id.clone(), r.credentials(Select::Client(id))?)))
+                        .collect::<Result<_>>()?,
+                    orgs: affected
+                        .orgs
+                        .iter()
+                        .map(|id| Ok((id.clone(), r.credentials(Select::Org(id))?)))
+                        .collect::<Result<_>>()?,
+                })
+            })?;
+            let mut next = (*current).clone();
+            for (name, rows) in reloaded.tokens {
+                next.remove_token_named(&name);
+                for t in rows {
+                    next.insert_token(t);
+                }
+            }
+            for (id, rows) in reloaded.clients {
+                let usage = next.remove_client(&id);
+                for row in rows {
+                    next.insert_client(row, usage.clone());
+                }
+            }
+            for (org, rows) in reloaded.orgs {
+                let ids: Vec<String> = next
+                    .org_clients
+                    .get(&org)
+                    .map(|s| s.iter().cloned().collect())
+                    .unwrap_or_default();
+                let mut usages: std::collections::HashMap<String, Arc<Usage>> =
+                    std::collections::HashMap::new();
+                for id in ids {
+                    if let Some(u) = next.remove_client(&id) {
+                        usages.insert(id, u);
+                    }
+                }
+                for row in rows {
+                    let usage = usages.remove(&row.id);
+                    next.insert_client(row, usage);
+                }
+            }
+            next.seq = last.seq;
+            *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+            self.builds.fetch_add(1, Ordering::Relaxed);
+            self.applied.send_replace(last.seq);
+            if let Some(anchor) = &self.config.anchor {
+                anchor.advance_or_warn(last.seq, &last.hash);
+            }
+        }
+    }
+
+    /// Writes every due `last_used_at` in one transaction. Returns whether all were written.
+    fn flush_usage(&self) -> bool {
+        let snap = self.snapshot();
+        let due: Vec<(String, Arc<Usage>, i64)> = snap
+            .credentials
+            .values()
+            .filter(|c| c.usage.due())
+            .map(|c| {
+                (
+                    c.id.clone(),
+                    Arc::clone(&c.usage),
+                    c.usage.seen.load(Ordering::Relaxed),
+                )
+            })
+            .collect();
+        if due.is_empty() {
+            return true;
+        }
+        let uses: Vec<(String, i64)> = due.iter().map(|(id, _, at)| (id.clone(), *at)).collect();
+        match self.db.write(|tx| tx.note_last_used(&uses)) {
+            Ok(_) => {
+                for (_, u, seen) in &due {
+                    u.written.fetch_max(*seen, Ordering::Relaxed);
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn run(&self) {
+        let mut retry_usage = false;
+        loop {
+            {
+                let mut woken = lock(&self.wake);
+                if !*woken && !self.stop.load(Ordering::SeqCst) {
+                    woken = self
+                        .cv
+                        .wait_timeout(woken, self.config.poll)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+                *woken = false;
+            }
+            if self.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            // A failure leaves the snapshot as it was; it goes stale, and
+            // `fresh` refuses it once past the bound.
+            let _ = self.follow();
+            if self.usage_due.swap(false, Ordering::SeqCst) || retry_usage {
+                retry_usage = !self.flush_usage();
+            }
+        }
+        self.flush_usage();
+    }
 }
 
-/// The credential index and the thread that keeps it fresh.
+/// The credential cache and the thread that keeps it following the database.
 pub struct Cache {
     shared: Arc<Shared>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -288,246 +422,93 @@ impl std::fmt::Debug for Cache {
     }
 }
 
-const FRESHNESS_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a `last_used_at` flush waits for the write lock before trying later.
-const USAGE_BUSY_TIMEOUT: Duration = Duration::from_millis(200);
-const USAGE_RETRY: Duration = Duration::from_secs(1);
-
-/// Writes every due `last_used_at` in one transaction. Returns whether all were written.
-fn flush_usage(conn: &Connection, usage: &Mutex<UsageMap>) -> bool {
-    let due: Vec<(String, Arc<Usage>, i64)> = lock(usage)
-        .iter()
-        .filter(|(_, u)| u.due())
-        .map(|(id, u)| (id.clone(), Arc::clone(u), u.seen.load(Ordering::Relaxed)))
-        .collect();
-    if due.is_empty() {
-        return true;
-    }
-    let _ = conn.busy_timeout(USAGE_BUSY_TIMEOUT);
-    let res = (|| -> rusqlite::Result<()> {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        let write = || -> rusqlite::Result<()> {
-            let mut st = conn.prepare_cached(
-                "UPDATE clients SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
-            )?;
-            for (id, _, seen) in &due {
-                st.execute(params![id, seen])?;
-            }
-            Ok(())
-        };
-        match write() {
-            Ok(()) => conn.execute_batch("COMMIT"),
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                Err(e)
-            }
-        }
-    })();
-    let _ = conn.busy_timeout(Duration::from_secs(10));
-    match res {
-        Ok(()) => {
-            for (_, u, seen) in &due {
-                u.written.fetch_max(*seen, Ordering::Relaxed);
-            }
-            true
-        }
-        Err(_) => false,
-    }
-}
+/// How long a write's answer waits for the cache to include it.
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Cache {
-    /// Loads the index from `path` and starts the watcher thread.
-    pub fn start(path: PathBuf) -> crate::error::Result<Arc<Cache>> {
-        let conn = open_connection(&path)?;
-        let mut last_version: i64 = data_version(&conn)?;
-        let usage = Mutex::new(UsageMap::new());
-        let snap = load_snapshot(&conn, &usage)?;
-        let (done, _) = watch::channel(0u64);
+    /// Loads everything once (blocking) and starts the follower thread.
+    pub fn start(db: Arc<Database>, config: Config) -> Result<Arc<Cache>> {
+        let (seq, tokens, credentials) = db.read(|r| {
+            let seq = r.audit_head()?.map(|h| h.seq).unwrap_or(0);
+            Ok((seq, r.live_tokens(None)?, r.credentials(Select::All)?))
+        })?;
+        let mut snap = Snapshot {
+            seq,
+            ..Snapshot::default()
+        };
+        for t in tokens {
+            snap.insert_token(t);
+        }
+        for row in credentials {
+            snap.insert_client(row, None);
+        }
+        let (applied, _) = watch::channel(seq);
         let shared = Arc::new(Shared {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            path,
-            checkers: AtomicU64::new(0),
+            db: Arc::clone(&db),
+            config,
             snapshot: RwLock::new(Arc::new(snap)),
-            usage,
+            synced_at: AtomicI64::new(0),
+            epoch: Instant::now(),
+            wanted: AtomicI64::new(seq),
             usage_due: AtomicBool::new(false),
-            requested: AtomicU64::new(0),
-            wake: Mutex::new(()),
+            wake: Mutex::new(false),
             cv: Condvar::new(),
-            done,
+            applied,
             stop: AtomicBool::new(false),
-            healthy: AtomicBool::new(true),
+            builds: AtomicU64::new(0),
         });
+        shared.mark_synced();
+        let waker = Arc::downgrade(&shared);
+        db.on_change(Box::new(move || {
+            if let Some(sh) = waker.upgrade() {
+                sh.notify();
+            }
+        }));
         let sh = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
-            .name("credential-index".into())
-            .spawn(move || {
-                let mut served = 0u64;
-                let mut retry_usage = false;
-                loop {
-                    {
-                        let mut g = lock(&sh.wake);
-                        while sh.requested.load(Ordering::SeqCst) == served
-                            && !sh.stop.load(Ordering::SeqCst)
-                            && !sh.usage_due.load(Ordering::SeqCst)
-                        {
-                            if retry_usage {
-                                let (g2, t) = sh
-                                    .cv
-                                    .wait_timeout(g, USAGE_RETRY)
-                                    .unwrap_or_else(|e| e.into_inner());
-                                g = g2;
-                                if t.timed_out() {
-                                    break;
-                                }
-                            } else {
-                                g = sh.cv.wait(g).unwrap_or_else(|e| e.into_inner());
-                            }
-                        }
-                    }
-                    if sh.stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let target = sh.requested.load(Ordering::SeqCst);
-                    if target != served {
-                        let fresh = data_version(&conn).and_then(|v| {
-                            if v != last_version {
-                                let snap = load_snapshot(&conn, &sh.usage)?;
-                                *sh.snapshot.write().unwrap_or_else(|e| e.into_inner()) =
-                                    Arc::new(snap);
-                                last_version = v;
-                            }
-                            Ok(())
-                        });
-                        if fresh.is_err() {
-                            // Fail closed: drop everything until a later check succeeds.
-                            sh.healthy.store(false, Ordering::SeqCst);
-                            *sh.snapshot.write().unwrap_or_else(|e| e.into_inner()) =
-                                Arc::new(Snapshot::default());
-                            last_version = -1;
-                        } else {
-                            sh.healthy.store(true, Ordering::SeqCst);
-                        }
-                        served = target;
-                        sh.done.send_replace(target);
-                    }
-                    if sh.usage_due.swap(false, Ordering::SeqCst) || retry_usage {
-                        retry_usage = !flush_usage(&conn, &sh.usage);
-                    }
-                }
-                flush_usage(&conn, &sh.usage);
-                let _ = conn.close();
-            })
-            .map_err(|e| {
-                crate::error::Error::Internal(format!("cannot start the index thread: {e}"))
-            })?;
+            .name("credential-cache".into())
+            .spawn(move || sh.run())
+            .map_err(|e| Error::Internal(format!("cannot start the cache follower: {e}")))?;
         Ok(Arc::new(Cache {
             shared,
             thread: Mutex::new(Some(thread)),
         }))
     }
 
-    /// A snapshot that reflects every commit made before this call.
-    pub async fn fresh(&self) -> crate::error::Result<Arc<Snapshot>> {
-        let sh = &self.shared;
-        match self.check_here() {
-            Seen::Fresh => Ok(sh.snapshot()),
-            Seen::Version(serial, v) => {
-                let snap = self.fresh_from_thread().await?;
-                // Possibly on another thread now: only the same connection is marked.
-                if sh.healthy.load(Ordering::SeqCst) {
-                    self.with_checker(|ck| {
-                        if ck.serial == serial && ck.version == v {
-                            ck.covered = true;
-                        }
-                    });
-                }
-                Ok(snap)
-            }
-            Seen::Failed => self.fresh_from_thread().await,
-            Seen::NoChecker => {
-                // Opened off the worker. Its first value is read before the ticket
-                // below is issued, so the ticket's check covers it.
-                let path = sh.path.clone();
-                let opened = tokio::task::spawn_blocking(move || open_checker(&path)).await;
-                let snap = self.fresh_from_thread().await?;
-                if let Ok(Ok((conn, version))) = opened {
-                    self.install(conn, version, sh.healthy.load(Ordering::SeqCst));
-                }
-                Ok(snap)
-            }
+    /// The current snapshot, unless the follower has not reached the database
+    /// for longer than the staleness bound.
+    pub fn fresh(&self) -> Result<Arc<Snapshot>> {
+        let stale = self.shared.stale_for();
+        if stale > self.shared.config.max_staleness {
+            return Err(Error::Unavailable(format!(
+                "the credential cache has not reached the database for {}s; retry shortly",
+                stale.as_secs()
+            )));
         }
+        Ok(self.shared.snapshot())
     }
 
-    /// The fast-path check on this thread's own checker connection.
-    fn check_here(&self) -> Seen {
-        let healthy = self.shared.healthy.load(Ordering::SeqCst);
-        self.with_checker(|ck| match data_version(&ck.conn) {
-            Ok(v) if v == ck.version => {
-                if ck.covered && healthy {
-                    Seen::Fresh
-                } else {
-                    Seen::Version(ck.serial, v)
-                }
-            }
-            Ok(v) => {
-                ck.version = v;
-                ck.covered = false;
-                Seen::Version(ck.serial, v)
-            }
-            Err(_) => Seen::Failed,
-        })
-        .unwrap_or(Seen::NoChecker)
-    }
-
-    /// Runs `f` on this thread's checker for this cache, if it has one.
-    fn with_checker<T>(&self, f: impl FnOnce(&mut Checker) -> T) -> Option<T> {
-        let id = self.shared.id;
-        CHECKERS.with(|list| list.borrow_mut().iter_mut().find(|c| c.cache == id).map(f))
-    }
-
-    /// Keeps a newly opened checker on this thread (unless another request on it
-    /// got there first), dropping those of caches that are gone.
-    fn install(&self, conn: Connection, version: i64, covered: bool) {
+    /// Waits until the cache includes the change with sequence number `seq`
+    /// (one this process just committed).
+    pub async fn caught_up(&self, seq: i64) {
         let sh = &self.shared;
-        CHECKERS.with(|list| {
-            let mut list = list.borrow_mut();
-            list.retain(|c| c.owner.strong_count() > 0);
-            if list.iter().all(|c| c.cache != sh.id) {
-                sh.checkers.fetch_add(1, Ordering::Relaxed);
-                list.push(Checker {
-                    cache: sh.id,
-                    owner: Arc::downgrade(sh),
-                    serial: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-                    conn,
-                    version,
-                    covered,
-                });
-            }
-        });
-    }
-
-    /// How many checker connections have been opened (one per worker thread that
-    /// has served an authenticated request).
-    pub fn checker_connections(&self) -> u64 {
-        self.shared.checkers.load(Ordering::Relaxed)
-    }
-
-    /// Waits until the index thread has checked for changes after this call.
-    async fn fresh_from_thread(&self) -> crate::error::Result<Arc<Snapshot>> {
-        let sh = &self.shared;
-        let mut rx = sh.done.subscribe();
-        let ticket = sh.requested.fetch_add(1, Ordering::SeqCst) + 1;
+        sh.wanted.fetch_max(seq, Ordering::SeqCst);
+        let mut rx = sh.applied.subscribe();
+        if *rx.borrow() >= seq {
+            return;
+        }
         sh.notify();
-        match tokio::time::timeout(FRESHNESS_TIMEOUT, rx.wait_for(|d| *d >= ticket)).await {
-            Ok(Ok(_)) => Ok(sh.snapshot()),
-            _ => Err(crate::error::Error::Unavailable(
-                "the credential index is not answering".into(),
-            )),
-        }
+        let _ =
+            tokio::time::timeout(CATCH_UP_TIMEOUT, rx.wait_for(|applied| *applied >= seq)).await;
+    }
+
+    /// How many snapshots the follower has built since the start.
+    pub fn builds(&self) -> u64 {
+        self.shared.builds.load(Ordering::Relaxed)
     }
 
     /// Notes a successful introspection of `cred` at `now` (cheap: atomics only,
-    /// and a wake-up of the index thread at most once a minute per client).
+    /// and a wake-up of the follower at most once a minute per client).
     pub fn note_use(&self, cred: &Credential, now: i64) {
         let u = &cred.usage;
         // A plain load first: under load the entry is shared by every worker, and
@@ -541,13 +522,10 @@ impl Cache {
         }
     }
 
-    /// Stops the watcher thread (writing any due `last_used_at` first).
+    /// Stops the follower (writing any due `last_used_at` first).
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        {
-            let _g = lock(&self.shared.wake);
-            self.shared.cv.notify_all();
-        }
+        self.shared.notify();
         if let Some(t) = lock(&self.thread).take() {
             let _ = t.join();
         }
@@ -563,75 +541,6 @@ impl Drop for Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Each worker thread checks freshness on a connection of its own (no lock shared
-    /// between threads), opened once; a warmed thread answers without the index
-    /// thread; and a commit from another connection is seen by the very next call on
-    /// every thread.
-    #[test]
-    fn every_thread_checks_on_its_own_connection_and_sees_other_commits_at_once() {
-        use crate::store::{self, Chain, Role};
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.db");
-        let chain = Chain::new(crate::crypto::SecretKey::from_bytes([9; 32]), &path);
-        let mut c = open_connection(&path).unwrap();
-        store::migrate(&mut c, &chain).unwrap();
-        let tok = store::token_create(&mut c, &chain, "t", Role::Admin, None, 0).unwrap();
-        let hash = chain.key.hash_token(&tok);
-        let cache = Cache::start(path.clone()).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        // Once warm, a thread answers from its own checker alone: no ticket.
-        rt.block_on(cache.fresh()).unwrap();
-        rt.block_on(cache.fresh()).unwrap();
-        let tickets = cache.shared.requested.load(Ordering::SeqCst);
-        for _ in 0..10 {
-            assert!(
-                rt.block_on(cache.fresh())
-                    .unwrap()
-                    .tokens
-                    .contains_key(&hash)
-            );
-        }
-        assert_eq!(cache.shared.requested.load(Ordering::SeqCst), tickets);
-        assert_eq!(cache.checker_connections(), 1);
-        let barrier = std::sync::Barrier::new(4);
-        std::thread::scope(|s| {
-            for _ in 0..3 {
-                s.spawn(|| {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .unwrap();
-                    let has = || {
-                        rt.block_on(cache.fresh())
-                            .unwrap()
-                            .tokens
-                            .contains_key(&hash)
-                    };
-                    for _ in 0..10 {
-                        assert!(has());
-                    }
-                    barrier.wait();
-                    barrier.wait();
-                    assert!(!has(), "a revocation by another connection was missed");
-                });
-            }
-            barrier.wait();
-            store::token_revoke(&mut c, &chain, "t", 1).unwrap();
-            barrier.wait();
-        });
-        assert_eq!(cache.checker_connections(), 4);
-        assert!(
-            !rt.block_on(cache.fresh())
-                .unwrap()
-                .tokens
-                .contains_key(&hash)
-        );
-        cache.stop();
-    }
 
     #[test]
     fn current_and_previous_secret_with_grace_period() {

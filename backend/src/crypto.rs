@@ -26,6 +26,10 @@ pub enum CryptoError {
     Random(String),
     #[error("server key file {path}: {message}")]
     KeyFile { path: PathBuf, message: String },
+    #[error(
+        "a PostgreSQL registry needs --key-file (or PARTNER_REGISTRY_SECRET_KEY_FILE): the server key never lives in the database, and every replica needs the same file"
+    )]
+    NoKeyFile,
 }
 
 /// Fills `buf` from the OS CSPRNG.
@@ -185,20 +189,31 @@ impl SecretKey {
         Ok(SecretKey::from_bytes(k))
     }
 
-    /// The key file to use for a database: `PARTNER_REGISTRY_SECRET_KEY_FILE` or `<db>.key`.
-    pub fn default_path(db: &Path) -> PathBuf {
+    /// The key file of a registry: `key_file` when given, else
+    /// `PARTNER_REGISTRY_SECRET_KEY_FILE`, else `<db>.key` beside a SQLite
+    /// database. A PostgreSQL registry must name it: the key never lives in
+    /// the database, and every replica needs the same file.
+    pub fn path_for(
+        target: &crate::db::Target,
+        key_file: Option<&Path>,
+    ) -> Result<PathBuf, CryptoError> {
+        if let Some(p) = key_file {
+            return Ok(p.to_path_buf());
+        }
         match std::env::var_os("PARTNER_REGISTRY_SECRET_KEY_FILE") {
-            Some(p) if !p.is_empty() => PathBuf::from(p),
-            _ => {
-                let mut s = db.as_os_str().to_owned();
-                s.push(".key");
-                PathBuf::from(s)
-            }
+            Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),
+            _ => match target {
+                crate::db::Target::Sqlite(db) => {
+                    let mut s = db.as_os_str().to_owned();
+                    s.push(".key");
+                    Ok(PathBuf::from(s))
+                }
+                crate::db::Target::Postgres(_) => Err(CryptoError::NoKeyFile),
+            },
         }
     }
 
-    /// Loads an existing key file (never creates one: for tools that must use the
-    /// server's own key, such as `audit verify`).
+    /// Loads an existing key file (never creates one).
     pub fn load(path: &Path) -> Result<Self, CryptoError> {
         let err = |message: String| CryptoError::KeyFile {
             path: path.to_path_buf(),
@@ -212,37 +227,42 @@ impl SecretKey {
         Ok(SecretKey::from_bytes(arr))
     }
 
-    /// Loads the key file, creating it with mode 0600 when it does not exist.
-    pub fn load_or_create(path: &Path) -> Result<Self, CryptoError> {
+    /// The key in `path`; `None` when there is no such file.
+    pub fn load_if_present(path: &Path) -> Result<Option<Self>, CryptoError> {
+        match std::fs::metadata(path) {
+            Ok(_) => Self::load(path).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(CryptoError::KeyFile {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// Creates a new key file with mode 0600 (and makes its folder entry
+    /// durable); another process's key, when it got there first.
+    pub fn create_new(path: &Path) -> Result<Self, CryptoError> {
         let err = |message: String| CryptoError::KeyFile {
             path: path.to_path_buf(),
             message,
         };
-        match std::fs::metadata(path) {
-            Ok(_) => Self::load(path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = SecretKey::generate()?;
-                let mut opts = std::fs::OpenOptions::new();
-                opts.write(true).create_new(true);
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::OpenOptionsExt;
-                    opts.mode(0o600);
-                }
-                match opts.open(path) {
-                    Ok(mut f) => {
-                        f.write_all(format!("{}\n", hex::encode(key.bytes)).as_bytes())
-                            .and_then(|_| f.sync_all())
-                            .map_err(|e| err(e.to_string()))?;
-                        Ok(key)
-                    }
-                    // Another process created it first: use theirs.
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        Self::load_or_create(path)
-                    }
-                    Err(e) => Err(err(e.to_string())),
-                }
+        let key = SecretKey::generate()?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        match opts.open(path) {
+            Ok(mut f) => {
+                f.write_all(format!("{}\n", hex::encode(key.bytes)).as_bytes())
+                    .and_then(|_| f.sync_all())
+                    .map_err(|e| err(e.to_string()))?;
+                sync_parent(path);
+                Ok(key)
             }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::load(path),
             Err(e) => Err(err(e.to_string())),
         }
     }
@@ -268,6 +288,17 @@ impl SecretKey {
     pub fn audit_mac(&self, canonical: &[u8]) -> String {
         hex::encode(mac(&self.audit, canonical))
     }
+}
+
+/// Fsyncs the folder holding `path`, so that a file just created or renamed
+/// there survives a crash. Best effort: not every platform lets a folder be
+/// opened and synced.
+pub fn sync_parent(path: &Path) {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
 }
 
 /// Constant-time equality of two hashes.
@@ -318,8 +349,8 @@ mod tests {
     fn key_file_is_created_private_and_reused() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("k.key");
-        let k1 = SecretKey::load_or_create(&p).unwrap();
-        let k2 = SecretKey::load_or_create(&p).unwrap();
+        let k1 = SecretKey::create_new(&p).unwrap();
+        let k2 = SecretKey::create_new(&p).unwrap();
         assert_eq!(k1.hash_secret("x"), k2.hash_secret("x"));
         #[cfg(unix)]
         {

@@ -113,25 +113,15 @@ impl Error {
             CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Error::Unavailable(_) = self {
+            resp.headers_mut()
+                .insert("retry-after", HeaderValue::from_static("1"));
+        }
         if let Error::Unauthorized = self {
             resp.headers_mut()
                 .insert("www-authenticate", HeaderValue::from_static("Bearer"));
         }
         resp
-    }
-}
-
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        if let rusqlite::Error::SqliteFailure(f, _) = &e {
-            if matches!(
-                f.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            ) {
-                return Error::Unavailable("the database is busy, retry".into());
-            }
-        }
-        Error::Internal(format!("database: {e}"))
     }
 }
 

@@ -4,7 +4,7 @@ use crate::App;
 use crate::cache::Snapshot;
 use crate::error::Error;
 use crate::handlers::{self, Authed, ReqCtx};
-use crate::models::MAX_BODY;
+use crate::requests::MAX_BODY;
 use std::collections::HashMap;
 use std::sync::Arc;
 use warp::hyper::body::Bytes;
@@ -136,8 +136,8 @@ async fn authenticate(
         .filter(|t| crate::crypto::is_api_token(t))
         .ok_or_else(|| warp::reject::custom(Error::Unauthorized))?;
     let hash = app.key.hash_token(token);
-    let snapshot = app.cache.fresh().await.map_err(warp::reject::custom)?;
-    if snapshot.tokens.contains_key(&hash) {
+    let snapshot = app.cache.fresh().map_err(warp::reject::custom)?;
+    if snapshot.actor(&hash).is_some() {
         Ok((snapshot, hash))
     } else {
         Err(warp::reject::custom(Error::Unauthorized))
@@ -150,7 +150,7 @@ fn auth(app: App) -> impl Filter<Extract = (Authed,), Error = Rejection> + Clone
         .and(with_app(app))
         .and_then(|header: Option<String>, app: App| async move {
             let (snapshot, hash) = authenticate(&app, header.as_deref()).await?;
-            let actor = snapshot.tokens.get(&hash).cloned();
+            let actor = snapshot.actor(&hash).cloned();
             actor
                 .map(|actor| Authed { actor })
                 .ok_or_else(|| warp::reject::custom(Error::Unauthorized))

@@ -2,9 +2,11 @@
 
 use crate::App;
 use crate::cache::Snapshot;
+use crate::db::{ClientFilter, OrgFilter, Rows};
 use crate::error::{Error, Result};
-use crate::models::*;
-use crate::store::{Actor, ClientFilter, Created, Idem, OrgFilter, Role, WriteCtx};
+use crate::records::*;
+use crate::requests::*;
+use crate::service::{self, Created, Idem, WriteCtx};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -54,6 +56,59 @@ fn json_response(
     resp
 }
 
+/// A page of a list as served: the items' JSON forms and the cursor.
+#[derive(serde::Serialize)]
+struct Page<T> {
+    items: Vec<T>,
+    next_cursor: Option<String>,
+}
+
+fn page<R, T>(rows: Rows<R>, view: impl Fn(R) -> T) -> Page<T> {
+    Page {
+        items: rows.items.into_iter().map(view).collect(),
+        next_cursor: rows.next_cursor.map(|c| c.to_string()),
+    }
+}
+
+/// One audit event as served by `GET /v1/audit`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditEvent {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub entity_kind: String,
+    pub entity_id: String,
+    pub org_id: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub request_id: String,
+    pub change_ref: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl From<crate::audit::AuditRow> for AuditEvent {
+    fn from(e: crate::audit::AuditRow) -> Self {
+        let json = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+        AuditEvent {
+            seq: e.seq,
+            at: fmt_ts(e.at),
+            actor: e.actor,
+            action: e.action,
+            entity_kind: e.entity_kind,
+            entity_id: e.entity_id,
+            org_id: e.org_id,
+            before: json(e.before),
+            after: json(e.after),
+            request_id: e.request_id,
+            change_ref: e.change_ref,
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+        }
+    }
+}
+
 fn created_response(c: Created) -> Response {
     let mut resp = json_response(StatusCode::CREATED, &c.body, Some(c.version));
     if let Ok(h) = HeaderValue::from_str(&c.location) {
@@ -74,42 +129,11 @@ fn now(app: &App) -> i64 {
 
 fn write_ctx(app: &App, actor: &Actor, rc: &ReqCtx) -> WriteCtx {
     WriteCtx {
-        chain: Arc::clone(&app.chain),
+        key: app.key.clone(),
         actor: actor.clone(),
         request_id: rc.request_id.clone(),
         change_ref: rc.change_ref.clone(),
         now: now(app),
-    }
-}
-
-fn forbid_reviewer(actor: &Actor) -> Result<()> {
-    if actor.role == Role::Reviewer {
-        return Err(Error::Forbidden("reviewer tokens are read-only".into()));
-    }
-    Ok(())
-}
-
-/// `what` (the audit trail, the review: they span every org) is for reviewer and
-/// admin tokens: 403 for an org token.
-fn forbid_org_token(actor: &Actor, what: &str) -> Result<()> {
-    if actor.role == Role::Org {
-        return Err(Error::Forbidden(format!(
-            "{what} is for reviewer and admin tokens"
-        )));
-    }
-    Ok(())
-}
-
-/// Org records change only with an admin token; an org token sees 403 on its own
-/// org and 404 on any other.
-fn org_write_allowed(actor: &Actor, id: &str) -> Result<()> {
-    match actor.role {
-        Role::Admin => Ok(()),
-        Role::Reviewer => Err(Error::Forbidden("reviewer tokens are read-only".into())),
-        Role::Org if actor.sees(id) => Err(Error::Forbidden(
-            "org tokens cannot change org records".into(),
-        )),
-        Role::Org => Err(Error::NotFound(format!("no org {id}"))),
     }
 }
 
@@ -185,11 +209,6 @@ pub async fn set_clock(
     body: Bytes,
 ) -> std::result::Result<Response, Infallible> {
     let res = async {
-        if authed.actor.role != Role::Admin {
-            return Err(Error::Forbidden(
-                "only admin tokens may move the clock".into(),
-            ));
-        }
         let map = parse_object(&body)?;
         reject_unknown(&map, &["now"])?;
         let t = match map.get("now") {
@@ -204,8 +223,8 @@ pub async fn set_clock(
         let to = time::OffsetDateTime::from_unix_timestamp(t)
             .map_err(|e| Error::Internal(e.to_string()))?;
         // Audited like any other change, before it takes effect.
-        app.store
-            .record_clock_set(write_ctx(&app, &authed.actor, &rc), t)
+        let ctx = write_ctx(&app, &authed.actor, &rc);
+        app.write(move |tx| service::record_clock_set(tx, &ctx, t))
             .await?;
         manual.set(to);
         Ok(json_response(
@@ -228,17 +247,13 @@ pub async fn create_org(
     body: Bytes,
 ) -> std::result::Result<Response, Infallible> {
     let res = async {
-        let actor = &authed.actor;
-        if actor.role != Role::Admin {
-            return Err(Error::Forbidden("only admin tokens may create orgs".into()));
-        }
         let map = parse_object(&body)?;
         reject_unknown(&map, ORG_CREATE_FIELDS)?;
         let idem = idem("POST /v1/orgs", key, &map)?;
         let draft = parse_org_create(&map);
+        let ctx = write_ctx(&app, &authed.actor, &rc);
         let created = app
-            .store
-            .create_org(write_ctx(&app, actor, &rc), draft, idem)
+            .write(move |tx| service::create_org(tx, &ctx, draft, idem.as_ref()))
             .await?;
         Ok(created_response(created))
     }
@@ -271,9 +286,16 @@ pub async fn list_orgs(
             limit,
             cursor,
         };
-        let scope = authed.actor.list_scope();
-        let page = app.store.list_orgs(scope, filter, now(&app)).await?;
-        Ok(json_response(StatusCode::OK, &page, None))
+        let now = now(&app);
+        let actor = authed.actor;
+        let rows = app
+            .read(move |r| service::list_orgs(r, &actor, &filter, now))
+            .await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &page(rows, |o| o.view(now)),
+            None,
+        ))
     }
     .await;
     finish(&rc, res)
@@ -328,14 +350,8 @@ pub async fn get_org(
     rc: ReqCtx,
 ) -> std::result::Result<Response, Infallible> {
     let res = async {
-        if !authed.actor.sees(&id) {
-            return Err(Error::NotFound(format!("no org {id}")));
-        }
-        let org = app
-            .store
-            .get_org(id.clone())
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("no org {id}")))?;
+        let actor = authed.actor;
+        let org = app.read(move |r| service::get_org(r, &actor, &id)).await?;
         Ok(json_response(
             StatusCode::OK,
             &org.view(now(&app)),
@@ -355,12 +371,11 @@ pub async fn update_org(
     body: Bytes,
 ) -> std::result::Result<Response, Infallible> {
     let res = async {
-        org_write_allowed(&authed.actor, &id)?;
         let map = parse_object(&body)?;
         reject_unknown(&map, ORG_FIELDS)?;
+        let ctx = write_ctx(&app, &authed.actor, &rc);
         let org = app
-            .store
-            .update_org(write_ctx(&app, &authed.actor, &rc), id, map, if_match)
+            .write(move |tx| service::update_org(tx, &ctx, &id, &map, if_match.as_deref()))
             .await?;
         Ok(json_response(
             StatusCode::OK,
@@ -379,10 +394,9 @@ pub async fn delete_org(
     rc: ReqCtx,
 ) -> std::result::Result<Response, Infallible> {
     let res = async {
-        org_write_allowed(&authed.actor, &id)?;
+        let ctx = write_ctx(&app, &authed.actor, &rc);
         let org = app
-            .store
-            .offboard_org(write_ctx(&app, &authed.actor, &rc), id)
+            .write(move |tx| service::offboard_org(tx, &ctx, &id))
             .await?;
         Ok(json_response(
             StatusCode::OK,
@@ -444,16 +458,15 @@ pub async fn create_client(
     body: Bytes,
 ) -> std::result::Result<Response, Infallible> {
     let res = async {
-        forbid_reviewer(&authed.actor)?;
         let map = parse_object(&body)?;
         reject_unknown(&map, CLIENT_CREATE_FIELDS)?;
         let idem = idem("POST /v1/clients", key, &without_plaintext(&app, &map))?;
         let mut draft = parse_client(&map);
         let supplied = supplied_secret(&map, &mut draft.errors);
         let (secret, shown) = new_secret(&app, supplied)?;
+        let ctx = write_ctx(&app, &authed.actor, &rc);
         let mut created = app
-            .store
-            .create_client(write_ctx(&app, &authed.actor, &rc), draft, secret, idem)
+            .write(move |tx| service::create_client(tx, &ctx, draft, &secret, idem.as_ref()))
             .await?;
         if let (false, Some(plain)) = (created.replayed, shown) {
             // The one and only time the plaintext leaves the server.
@@ -474,7 +487,6 @@ pub async fn rotate_client_secret(
     body: Bytes,
 ) -> std::result::Result<Response, Infallible> {
     let res = async {
-        forbid_reviewer(&authed.actor)?;
         let map = if body.iter().all(u8::is_ascii_whitespace) {
             serde_json::Map::new()
         } else {
@@ -501,17 +513,14 @@ pub async fn rotate_client_secret(
             return Err(Error::Validation(errors));
         }
         let (secret, shown) = new_secret(&app, supplied)?;
-        let (client, end) = app
-            .store
-            .rotate_secret(
-                write_ctx(&app, &authed.actor, &rc),
-                id,
-                secret,
-                grace.unwrap_or(DEFAULT_GRACE),
-                if_match,
-            )
+        let ctx = write_ctx(&app, &authed.actor, &rc);
+        let grace = grace.unwrap_or(DEFAULT_GRACE);
+        let client = app
+            .write(move |tx| {
+                service::rotate_secret(tx, &ctx, &id, &secret, grace, if_match.as_deref())
+            })
             .await?;
-        let mut view = client.view(now(&app), end);
+        let mut view = client.view(now(&app));
         view.client_secret = shown;
         let mut resp = json_response(StatusCode::OK, &view, Some(client.version));
         resp.headers_mut()
@@ -564,9 +573,16 @@ pub async fn list_clients(
             limit,
             cursor,
         };
-        let scope = authed.actor.list_scope();
-        let page = app.store.list_clients(scope, filter, now(&app)).await?;
-        Ok(json_response(StatusCode::OK, &page, None))
+        let now = now(&app);
+        let actor = authed.actor;
+        let rows = app
+            .read(move |r| service::list_clients(r, &actor, &filter, now))
+            .await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &page(rows, |c| c.view(now)),
+            None,
+        ))
     }
     .await;
     finish(&rc, res)
@@ -579,15 +595,13 @@ pub async fn get_client(
     rc: ReqCtx,
 ) -> std::result::Result<Response, Infallible> {
     let res = async {
-        let (client, end) = app
-            .store
-            .get_client(id.clone())
-            .await?
-            .filter(|(c, _)| authed.actor.sees(&c.org_id))
-            .ok_or_else(|| Error::NotFound(format!("no client {id}")))?;
+        let actor = authed.actor;
+        let client = app
+            .read(move |r| service::get_client(r, &actor, &id))
+            .await?;
         Ok(json_response(
             StatusCode::OK,
-            &client.view(now(&app), end),
+            &client.view(now(&app)),
             Some(client.version),
         ))
     }
@@ -604,16 +618,15 @@ pub async fn update_client(
     body: Bytes,
 ) -> std::result::Result<Response, Infallible> {
     let res = async {
-        forbid_reviewer(&authed.actor)?;
         let map = parse_object(&body)?;
         reject_unknown(&map, CLIENT_PATCH_FIELDS)?;
-        let (client, end) = app
-            .store
-            .update_client(write_ctx(&app, &authed.actor, &rc), id, map, if_match)
+        let ctx = write_ctx(&app, &authed.actor, &rc);
+        let client = app
+            .write(move |tx| service::update_client(tx, &ctx, &id, &map, if_match.as_deref()))
             .await?;
         Ok(json_response(
             StatusCode::OK,
-            &client.view(now(&app), end),
+            &client.view(now(&app)),
             Some(client.version),
         ))
     }
@@ -628,14 +641,13 @@ pub async fn delete_client(
     rc: ReqCtx,
 ) -> std::result::Result<Response, Infallible> {
     let res = async {
-        forbid_reviewer(&authed.actor)?;
-        let (client, end) = app
-            .store
-            .revoke_client(write_ctx(&app, &authed.actor, &rc), id)
+        let ctx = write_ctx(&app, &authed.actor, &rc);
+        let client = app
+            .write(move |tx| service::revoke_client(tx, &ctx, &id))
             .await?;
         Ok(json_response(
             StatusCode::OK,
-            &client.view(now(&app), end),
+            &client.view(now(&app)),
             Some(client.version),
         ))
     }
@@ -690,7 +702,7 @@ pub async fn introspect(
     let (client_id, secret) = (req.client_id, req.client_secret);
     let hmac = app.key.hash_secret(&secret);
     let now = now(&app);
-    match snapshot.credentials.get(client_id.as_ref()) {
+    match snapshot.credential(client_id.as_ref()) {
         Some(cred) if cred.accepts(&hmac, now) => {
             app.cache.note_use(cred, now);
             let body = json!({
@@ -746,13 +758,13 @@ pub async fn review(
     q: HashMap<String, String>,
 ) -> std::result::Result<Response, Infallible> {
     let res = async {
-        forbid_org_token(&authed.actor, "the entitlement review")?;
-        reject_unknown_query(&q, &["within", "rotation_age", "unused_for"])?;
-        let params = review_params(&q)?;
+        // Parsed now, refused only after the caller is authorised.
+        let params = reject_unknown_query(&q, &["within", "rotation_age", "unused_for"])
+            .and_then(|()| review_params(&q));
         let now = now(&app);
+        let actor = authed.actor;
         let review = app
-            .store
-            .call(move |c| crate::review::review(c, now, params))
+            .read(move |r| service::review(r, &actor, now, params))
             .await?;
         let mut resp = json_response(StatusCode::OK, &review, None);
         resp.headers_mut()
@@ -772,12 +784,20 @@ pub async fn list_audit(
     q: HashMap<String, String>,
 ) -> std::result::Result<Response, Infallible> {
     let res = async {
-        forbid_org_token(&authed.actor, "the audit trail")?;
-        reject_unknown_query(&q, &["after", "cursor", "limit"])?;
-        let after = query_cursor(&q, "after")?.max(query_cursor(&q, "cursor")?);
-        let limit = query_limit(&q)?;
-        let page = app.store.list_audit(after, limit).await?;
-        Ok(json_response(StatusCode::OK, &page, None))
+        // Parsed now, refused only after the caller is authorised.
+        let range = reject_unknown_query(&q, &["after", "cursor", "limit"]).and_then(|()| {
+            let after = query_cursor(&q, "after")?.max(query_cursor(&q, "cursor")?);
+            Ok((after, query_limit(&q)?))
+        });
+        let actor = authed.actor;
+        let rows = app
+            .read(move |r| service::audit_page(r, &actor, range))
+            .await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &page(rows, AuditEvent::from),
+            None,
+        ))
     }
     .await;
     finish(&rc, res)

@@ -2,22 +2,29 @@
 //! secrets, roles, a keyed hash-chained audit trail ([`audit`]) and a runtime
 //! introspection endpoint.
 //!
-//! Layout follows warp's `todos` example: [`filters`] (routes), [`handlers`],
-//! [`models`]; storage sits behind [`store::Store`]; time comes from [`clock::Clock`];
-//! the credential index and last-use recording live in [`cache`]; the entitlement
-//! review (API and CLI) in [`review`].
+//! - [`filters`] (routes), [`handlers`] (HTTP shapes), following warp's `todos`;
+//! - [`service`]: the use cases, the one layer that authorises;
+//! - [`records`] (what is stored) and [`requests`] (what is sent);
+//! - [`db`]: the storage traits and their SQLite and PostgreSQL engines;
+//! - [`cache`]: the credential cache that follows every change;
+//! - [`review`]: the entitlement review; [`clock`]: the one source of time.
+//!
+//! The rules of values and between records live in the shared `partner-rules`
+//! crate, so that the provider's plan-time checks are the registry's own.
 
 pub mod audit;
 pub mod cache;
 pub mod clock;
 pub mod crypto;
+pub mod db;
 pub mod error;
 pub mod filters;
 pub mod handlers;
-pub mod models;
 pub mod openapi;
+pub mod records;
+pub mod requests;
 pub mod review;
-pub mod store;
+pub mod service;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,25 +47,119 @@ impl std::ops::Deref for App {
 
 /// What [`App`] points to.
 pub struct AppState {
-    pub store: Arc<store::Store>,
+    pub db: Arc<db::Database>,
     pub cache: Arc<cache::Cache>,
     pub clock: Arc<dyn Clock>,
     pub key: crypto::SecretKey,
-    /// The server key and the audit head file, for every write's audit event.
-    pub chain: Arc<audit::Chain>,
     /// One stderr line per request (method, path, status, time); never bodies or headers.
     pub access_log: bool,
+}
+
+impl App {
+    /// Runs one read on the blocking pool.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn db::Reader) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.db.read_async(f).await
+    }
+
+    /// Runs one write transaction on the blocking pool and, once it has
+    /// committed, waits for the credential cache to include it: what this
+    /// registry acknowledged, its introspection already answers.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn db::Tx) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (out, seq) = self.db.write_async(f).await?;
+        if let Some(seq) = seq {
+            self.cache.caught_up(seq).await;
+        }
+        Ok(out)
+    }
 }
 
 /// How to run the server.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
-    pub db: PathBuf,
-    /// Server key file; `None`: `PARTNER_REGISTRY_SECRET_KEY_FILE` or `<db>.key`.
+    pub db: db::Target,
+    /// Server key file; `None`: `PARTNER_REGISTRY_SECRET_KEY_FILE`, or `<db>.key`
+    /// beside a SQLite database.
     pub key_file: Option<PathBuf>,
+    /// The audit anchor of a PostgreSQL registry (SQLite keeps `<db>.audit-head`).
+    pub audit_anchor: Option<PathBuf>,
     /// Log one line per request to stderr.
     pub access_log: bool,
+}
+
+/// The database, its key and its audit anchor, opened as every subcommand opens them.
+pub struct Opened {
+    pub db: Arc<db::Database>,
+    pub key: crypto::SecretKey,
+    pub anchor: Option<audit::Anchor>,
+}
+
+/// Opens the registry's database with the server key.
+///
+/// `create` (for `serve` and `init`) creates a SQLite database that does not
+/// exist yet, and a key for a database that holds nothing; every other
+/// subcommand refuses a database or a key that is missing. A database that
+/// holds data is never given a new key (every token, secret and audit event
+/// would silently stop verifying): without its key, or with a key that does not
+/// verify its audit head, nothing starts.
+pub fn open(
+    target: &db::Target,
+    key_file: Option<&std::path::Path>,
+    audit_anchor: Option<&std::path::Path>,
+    create: bool,
+) -> Result<Opened> {
+    let key_path = crypto::SecretKey::path_for(target, key_file)?;
+    let existing = crypto::SecretKey::load_if_present(&key_path)?;
+    // Without a key only migrations that need none can run: those of a
+    // database that holds nothing.
+    let database = db::Database::open(target, existing.as_ref(), create)?;
+    let key = match existing {
+        Some(key) => {
+            let head = database.read(|r| r.audit_head())?;
+            if head.is_some_and(|h| !h.authentic(&key)) {
+                return Err(Error::Internal(format!(
+                    "the server key {} does not verify the audit chain of {}: it is not this \
+                     registry's key. Put the right key file in place (starting with another key would \
+                     make every API token, client secret and audit event unverifiable).",
+                    key_path.display(),
+                    target.describe()
+                )));
+            }
+            key
+        }
+        None if create && !database.read(|r| r.holds_data())? => {
+            crypto::SecretKey::create_new(&key_path)?
+        }
+        None => {
+            return Err(Error::Internal(format!(
+                "the server key {} is missing{}: restore it (a new key would make every API token, \
+                 client secret and audit event of this registry unverifiable)",
+                key_path.display(),
+                if create {
+                    format!(" but the database {} holds data", target.describe())
+                } else {
+                    String::new()
+                }
+            )));
+        }
+    };
+    let anchor = match target {
+        db::Target::Sqlite(path) => Some(audit::Anchor::beside(path)),
+        db::Target::Postgres(_) => audit_anchor.map(|p| audit::Anchor {
+            path: p.to_path_buf(),
+        }),
+    };
+    Ok(Opened {
+        db: Arc::new(database),
+        key,
+        anchor,
+    })
 }
 
 /// A server bound to its address and serving in the background.
@@ -76,33 +177,41 @@ impl Running {
             let _ = tx.send(());
         }
         let _ = (&mut self.handle).await;
-        self.app.cache.stop();
-        self.app.store.close();
+        let app = self.app.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            app.cache.stop();
+            app.db.close();
+        })
+        .await;
     }
 }
 
 /// Opens (creating and migrating) the database, loads the key, binds and serves.
 pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
-    let key_path = cfg
-        .key_file
-        .clone()
-        .unwrap_or_else(|| crypto::SecretKey::default_path(&cfg.db));
-    let db = cfg.db.clone();
-    let (store, cache, key, chain) = tokio::task::spawn_blocking(move || -> Result<_> {
-        let key = crypto::SecretKey::load_or_create(&key_path)?;
-        let chain = audit::Chain::new(key.clone(), &db);
-        let store = store::Store::open(&db, &chain)?;
-        let cache = cache::Cache::start(db)?;
-        Ok((store, cache, key, chain))
+    let setup = cfg.clone();
+    let (opened, cache) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let opened = open(
+            &setup.db,
+            setup.key_file.as_deref(),
+            setup.audit_anchor.as_deref(),
+            true,
+        )?;
+        let cache = cache::Cache::start(
+            Arc::clone(&opened.db),
+            cache::Config {
+                anchor: opened.anchor.clone(),
+                ..cache::Config::default()
+            },
+        )?;
+        Ok((opened, cache))
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;
     let app = App(Arc::new(AppState {
-        store,
+        db: opened.db,
         cache,
         clock,
-        key,
-        chain: Arc::new(chain),
+        key: opened.key,
         access_log: cfg.access_log,
     }));
     let listener = tokio::net::TcpListener::bind(cfg.listen)

@@ -1,14 +1,17 @@
 //! `partner-registry`: serve the API, manage API tokens, verify the audit chain,
-//! print the entitlement review.
+//! print the entitlement review, copy a registry to another engine.
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use partner_registry::review;
-use partner_registry::store::{self, AuditCheck, Role};
-use partner_registry::{Clock, Config, ManualClock, SystemClock};
+use partner_registry::audit::{AnchorRead, AuditCheck};
+use partner_registry::db::Target;
+use partner_registry::records::Role;
+use partner_registry::service::{self, WriteCtx};
+use partner_registry::{Clock, Config, ManualClock, Opened, SystemClock, review};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser)]
@@ -22,15 +25,40 @@ struct Cli {
     command: Command,
 }
 
-/// `--db PATH` (or `PARTNER_REGISTRY_DB`), shared by every subcommand.
+/// Where the registry's data and key are, shared by every subcommand.
 #[derive(clap::Args)]
 struct DbArg {
+    /// A SQLite file, or a postgres:// (postgresql://) URL.
     #[arg(
         long,
         env = "PARTNER_REGISTRY_DB",
         default_value = "./partner-registry.db"
     )]
-    db: PathBuf,
+    db: String,
+    /// The server key file (default: `<db>.key` beside a SQLite file; required
+    /// for PostgreSQL, the same file on every replica).
+    #[arg(long, env = "PARTNER_REGISTRY_SECRET_KEY_FILE")]
+    key_file: Option<PathBuf>,
+    /// The audit anchor file of a PostgreSQL registry (SQLite keeps `<db>.audit-head`).
+    #[arg(long, env = "PARTNER_REGISTRY_AUDIT_ANCHOR")]
+    audit_anchor: Option<PathBuf>,
+}
+
+impl DbArg {
+    fn target(&self) -> Target {
+        Target::parse(&self.db)
+    }
+
+    /// Opens the registry; only `create` makes a database or key that is missing.
+    fn open(&self, create: bool) -> anyhow::Result<Opened> {
+        partner_registry::open(
+            &self.target(),
+            self.key_file.as_deref(),
+            self.audit_anchor.as_deref(),
+            create,
+        )
+        .map_err(lib_err)
+    }
 }
 
 #[derive(Subcommand)]
@@ -48,6 +76,11 @@ enum Command {
         /// Start on a settable clock at this RFC 3339 instant and enable PUT /v1/clock (tests only).
         #[arg(long, hide = true)]
         fake_clock: Option<String>,
+    },
+    /// Create the database (and its server key) without serving.
+    Init {
+        #[command(flatten)]
+        db: DbArg,
     },
     /// Manage API bearer tokens.
     Token {
@@ -77,6 +110,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Storage tools.
+    Storage {
+        #[command(subcommand)]
+        command: StorageCommand,
     },
 }
 
@@ -109,32 +147,28 @@ enum TokenCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Verify the audit chain under the server key (PARTNER_REGISTRY_SECRET_KEY_FILE
-    /// or <db>.key) and against its head file (<db>.audit-head).
+    /// Verify the audit chain under the server key, against its head row and its anchor.
     Verify {
         #[command(flatten)]
         db: DbArg,
     },
 }
 
-/// The audit chain of `db`: the server key as `serve` finds it
-/// (`PARTNER_REGISTRY_SECRET_KEY_FILE` or `<db>.key`), created when `create` and
-/// missing, and the head file beside the database.
-fn chain(db: &std::path::Path, create: bool) -> anyhow::Result<store::Chain> {
-    let path = partner_registry::crypto::SecretKey::default_path(db);
-    let key = if create {
-        partner_registry::crypto::SecretKey::load_or_create(&path)
-    } else {
-        partner_registry::crypto::SecretKey::load(&path)
-    }
-    .context("loading the server key")?;
-    Ok(store::Chain::new(key, db))
-}
-
-fn open(db: &std::path::Path, chain: &store::Chain) -> anyhow::Result<rusqlite::Connection> {
-    let mut c = store::open_connection(db).with_context(|| format!("opening {}", db.display()))?;
-    store::migrate(&mut c, chain).context("migrating the database")?;
-    Ok(c)
+#[derive(Subcommand)]
+enum StorageCommand {
+    /// Copy a SQLite registry into an empty PostgreSQL database, chain, hashes,
+    /// tokens and idempotency records included.
+    Copy {
+        /// The SQLite file to copy.
+        #[arg(long)]
+        from: PathBuf,
+        /// The postgres:// URL of an empty database.
+        #[arg(long)]
+        to: String,
+        /// The server key file (default: `<from>.key`); the copy uses the same key.
+        #[arg(long, env = "PARTNER_REGISTRY_SECRET_KEY_FILE")]
+        key_file: Option<PathBuf>,
+    },
 }
 
 fn lib_err(e: partner_registry::Error) -> anyhow::Error {
@@ -150,33 +184,73 @@ fn lib_err(e: partner_registry::Error) -> anyhow::Error {
     }
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    let now = || time::OffsetDateTime::now_utc().unix_timestamp();
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            // One line, whatever RUST_BACKTRACE says: these are the user's errors.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A write made with the CLI: audited as `cli`, then the anchor moved up.
+fn cli_write<T>(
+    opened: &Opened,
+    f: impl FnOnce(&mut dyn partner_registry::db::Tx, &WriteCtx) -> partner_registry::Result<T>,
+) -> anyhow::Result<T> {
+    let ctx = WriteCtx {
+        key: opened.key.clone(),
+        actor: service::cli_actor(),
+        request_id: partner_registry::crypto::new_id("cli_").unwrap_or_else(|_| "cli".into()),
+        change_ref: None,
+        now: time::OffsetDateTime::now_utc().unix_timestamp(),
+    };
+    let (out, _) = opened.db.write(|tx| f(tx, &ctx)).map_err(lib_err)?;
+    if let (Some(anchor), Some(head)) = (
+        &opened.anchor,
+        opened.db.read(|r| r.audit_head()).map_err(lib_err)?,
+    ) {
+        anchor.advance_or_warn(head.seq, &head.hash);
+    }
+    Ok(out)
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve {
             listen,
-            db: DbArg { db },
+            db,
             fake_clock,
         } => serve(listen, db, fake_clock),
+        Command::Init { db } => {
+            db.open(true)?;
+            eprintln!("registry ready at {}", db.target().describe());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Token { command } => match command {
             TokenCommand::Create {
-                db: DbArg { db },
+                db,
                 name,
                 role,
                 org,
             } => {
                 let role = Role::parse(&role).context("role must be admin, reviewer or org")?;
-                let chain = chain(&db, true)?;
-                let mut c = open(&db, &chain)?;
-                let token = store::token_create(&mut c, &chain, &name, role, org.as_deref(), now())
-                    .map_err(lib_err)?;
+                let opened = db.open(false)?;
+                let token = cli_write(&opened, |tx, ctx| {
+                    service::create_token(tx, ctx, &name, role, org.as_deref())
+                })?;
                 println!("{token}");
-                Ok(())
+                Ok(ExitCode::SUCCESS)
             }
-            TokenCommand::List { db: DbArg { db } } => {
-                let c = open(&db, &chain(&db, true)?)?;
-                for t in store::token_list(&c).map_err(lib_err)? {
+            TokenCommand::List { db } => {
+                let opened = db.open(false)?;
+                let tokens = opened
+                    .db
+                    .read(|r| service::list_tokens(r, &service::cli_actor()))
+                    .map_err(lib_err)?;
+                for t in tokens {
                     println!(
                         "{}\t{}\t{}\t{}\t{}",
                         t.name,
@@ -189,30 +263,23 @@ fn main() -> anyhow::Result<()> {
                             .unwrap_or_else(|| "active".into())
                     );
                 }
-                Ok(())
+                Ok(ExitCode::SUCCESS)
             }
-            TokenCommand::Revoke {
-                db: DbArg { db },
-                name,
-            } => {
-                let chain = chain(&db, true)?;
-                let mut c = open(&db, &chain)?;
-                store::token_revoke(&mut c, &chain, &name, now()).map_err(lib_err)?;
+            TokenCommand::Revoke { db, name } => {
+                let opened = db.open(false)?;
+                cli_write(&opened, |tx, ctx| service::revoke_token(tx, ctx, &name))?;
                 eprintln!("token {name} revoked");
-                Ok(())
+                Ok(ExitCode::SUCCESS)
             }
         },
         Command::Review {
-            db: DbArg { db },
+            db,
             format,
             within,
             rotation_age,
             unused_for,
             now: at,
         } => {
-            if !db.exists() {
-                bail!("no database at {}", db.display());
-            }
             let q = std::collections::HashMap::from([
                 ("within".to_string(), within),
                 ("rotation_age".to_string(), rotation_age),
@@ -220,44 +287,74 @@ fn main() -> anyhow::Result<()> {
             ]);
             let params = partner_registry::handlers::review_params(&q).map_err(lib_err)?;
             let at = match at {
-                Some(s) => partner_registry::models::parse_ts(&s)
+                Some(s) => partner_registry::records::parse_ts(&s)
                     .context("--now must be an RFC 3339 timestamp")?,
-                None => now(),
+                None => time::OffsetDateTime::now_utc().unix_timestamp(),
             };
-            let c = open(&db, &chain(&db, true)?)?;
-            let review = review::review(&c, at, params).map_err(lib_err)?;
+            let opened = db.open(false)?;
+            let review = opened
+                .db
+                .read(|r| service::review(r, &service::cli_actor(), at, Ok(params)))
+                .map_err(lib_err)?;
             let out = match format.as_str() {
                 "json" => format!("{}\n", serde_json::to_string(&review)?),
                 "markdown" => review::markdown(&review),
                 _ => review::text(&review),
             };
             std::io::stdout().lock().write_all(out.as_bytes())?;
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
-            command: AuditCommand::Verify { db: DbArg { db } },
+            command: AuditCommand::Verify { db },
         } => {
-            if !db.exists() {
-                bail!("no database at {}", db.display());
-            }
             // The server's own key: a new one would only prove that nothing verifies.
-            let chain = chain(&db, false)?;
-            let c = open(&db, &chain)?;
-            match store::verify_audit(&c, &chain).map_err(lib_err)? {
+            let opened = db.open(false)?;
+            // The anchor first: it never runs ahead of what the database holds.
+            let anchor = opened
+                .anchor
+                .as_ref()
+                .map_or(AnchorRead::NotKept, |a| a.read());
+            let check = opened
+                .db
+                .read(|r| partner_registry::audit::verify(r, &opened.key, &anchor))
+                .map_err(lib_err)?;
+            match check {
                 AuditCheck::Intact(n) => {
                     println!("audit chain intact: {n} events");
-                    Ok(())
+                    Ok(ExitCode::SUCCESS)
                 }
                 AuditCheck::Broken { seq, reason } => {
                     eprintln!("audit chain broken at sequence number {seq}: {reason}");
-                    std::process::exit(1);
+                    Ok(ExitCode::FAILURE)
                 }
             }
+        }
+        Command::Storage {
+            command: StorageCommand::Copy { from, to, key_file },
+        } => {
+            let Target::Postgres(_) = Target::parse(&to) else {
+                bail!("--to must be a postgres:// or postgresql:// URL");
+            };
+            let source = partner_registry::open(
+                &Target::Sqlite(from.clone()),
+                key_file.as_deref(),
+                None,
+                false,
+            )
+            .map_err(lib_err)?;
+            let counts =
+                partner_registry::db::copy::sqlite_to_postgres(&source, &to).map_err(lib_err)?;
+            eprintln!(
+                "copied {} into {}: {counts}",
+                from.display(),
+                Target::parse(&to).describe()
+            );
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn serve(listen: SocketAddr, db: PathBuf, fake_clock: Option<String>) -> anyhow::Result<()> {
+fn serve(listen: SocketAddr, db: DbArg, fake_clock: Option<String>) -> anyhow::Result<ExitCode> {
     let clock: Arc<dyn Clock> = match fake_clock {
         Some(s) => {
             let t = time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339)
@@ -274,8 +371,9 @@ fn serve(listen: SocketAddr, db: PathBuf, fake_clock: Option<String>) -> anyhow:
         let running = partner_registry::start(
             Config {
                 listen,
-                db,
-                key_file: None,
+                db: db.target(),
+                key_file: db.key_file,
+                audit_anchor: db.audit_anchor,
                 access_log: std::env::var("PARTNER_REGISTRY_ACCESS_LOG")
                     .map(|v| v != "0")
                     .unwrap_or(true),
@@ -293,7 +391,7 @@ fn serve(listen: SocketAddr, db: PathBuf, fake_clock: Option<String>) -> anyhow:
         eprintln!("shutting down: finishing requests in flight");
         running.shutdown().await;
         eprintln!("database closed");
-        Ok(())
+        Ok(ExitCode::SUCCESS)
     })
 }
 

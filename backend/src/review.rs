@@ -2,9 +2,9 @@
 //! document served by `GET /v1/reviews` and printed by `partner-registry review`
 //! (the same JSON in both), plus its markdown and plain-text forms.
 
+use crate::db::Reader;
 use crate::error::Result;
-use crate::models::{Client, ClientStatus, Org, fmt_duration, fmt_ts};
-use rusqlite::Connection;
+use crate::records::{Client, ClientStatus, Org, fmt_duration, fmt_ts};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -180,7 +180,7 @@ pub fn build(orgs: &[Org], clients: &[Client], now: i64, p: Params) -> Review {
         let Some(o) = by_id.get(c.org_id.as_str()) else {
             continue;
         };
-        if c.status(now, o.contract_end_ts()) != ClientStatus::Active {
+        if c.status(now) != ClientStatus::Active {
             continue;
         }
         let who = format!(
@@ -266,8 +266,8 @@ pub fn build(orgs: &[Org], clients: &[Client], now: i64, p: Params) -> Review {
 }
 
 /// Reads the database and builds the review.
-pub fn review(c: &Connection, now: i64, p: Params) -> Result<Review> {
-    let (orgs, clients) = crate::store::review_data(c)?;
+pub fn review(r: &mut dyn Reader, now: i64, p: Params) -> Result<Review> {
+    let (orgs, clients) = r.review_data()?;
     Ok(build(&orgs, &clients, now, p))
 }
 

@@ -7,6 +7,9 @@
 
 use std::time::Duration;
 
+pub mod fields;
+pub mod records;
+
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, UtcOffset};
@@ -107,6 +110,17 @@ pub fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
 /// an org whose contract ends on `date` may expire, and its default expiry.
 pub fn end_of_day(date: &str) -> Option<OffsetDateTime> {
     Some(parse_date(date)?.with_hms(23, 59, 59).ok()?.assume_utc())
+}
+
+/// `2027-06-30T23:59:59Z`: Unix seconds as the registry writes instants
+/// (UTC, whole seconds); empty for an instant outside [1970, 9999].
+pub fn format_timestamp(unix: i64) -> String {
+    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .filter(|t| YEARS.contains(&t.year()))
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
 }
 
 /// A duration as Terraform users write them (Go's units): `720h`, `90m`,

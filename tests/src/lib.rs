@@ -14,6 +14,8 @@ use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 use serde_json::Value;
+
+pub mod postgres;
 use tempfile::{NamedTempFile, TempDir};
 
 /// The registry binary's name, as Cargo builds it.

@@ -1,321 +1,16 @@
-//! Records, their JSON shapes, and the parsing and shape validation of request bodies.
+//! Request bodies: parsing, shape validation against the field rules of
+//! `partner-rules`, and the drafts the use cases take.
 
 use crate::error::{Error, FieldError};
-use serde::Serialize;
+use crate::records::*;
+use partner_rules::fields::{self as rules, TextField};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use time::macros::format_description;
-use time::{Date, OffsetDateTime};
 
-pub const DEFAULT_MAX_CLIENTS: i64 = 10;
+pub use partner_rules::{is_email, is_scope, is_slug};
+
+/// The largest request body the API reads.
 pub const MAX_BODY: u64 = 64 * 1024;
-
-// ---------- time ----------
-
-/// `2027-06-30T23:59:59Z` from unix seconds.
-pub fn fmt_ts(unix: i64) -> String {
-    let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&fmt).ok())
-        .unwrap_or_default()
-}
-
-/// Parses an RFC 3339 timestamp with any offset into unix seconds.
-pub fn parse_ts(s: &str) -> Option<i64> {
-    partner_rules::parse_timestamp(s).map(OffsetDateTime::unix_timestamp)
-}
-
-pub use partner_rules::{is_email, is_scope, is_slug, parse_date};
-
-pub fn fmt_date(d: Date) -> String {
-    d.format(format_description!("[year]-[month]-[day]"))
-        .unwrap_or_default()
-}
-
-/// Unix seconds of `<date>T23:59:59Z`.
-pub fn end_of_day(date: &str) -> Option<i64> {
-    partner_rules::end_of_day(date).map(OffsetDateTime::unix_timestamp)
-}
-
-/// A duration as Terraform users write them (`720h`, `90m`, `1h30m`), in seconds.
-pub fn parse_duration(s: &str) -> Option<i64> {
-    partner_rules::parse_duration(s).and_then(|d| i64::try_from(d.as_secs()).ok())
-}
-
-// ---------- statuses ----------
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrgStatus {
-    Active,
-    Expired,
-    Offboarded,
-}
-
-impl OrgStatus {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "active" => Some(OrgStatus::Active),
-            "expired" => Some(OrgStatus::Expired),
-            "offboarded" => Some(OrgStatus::Offboarded),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientStatus {
-    Active,
-    Expired,
-    Revoked,
-}
-
-impl ClientStatus {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "active" => Some(ClientStatus::Active),
-            "expired" => Some(ClientStatus::Expired),
-            "revoked" => Some(ClientStatus::Revoked),
-            _ => None,
-        }
-    }
-}
-
-// ---------- records ----------
-
-/// An org as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Org {
-    pub id: String,
-    pub name: String,
-    pub legal_entity: String,
-    pub technical_owner: String,
-    pub approval_authority: String,
-    pub commercial_sponsor: Option<String>,
-    pub contract_id: String,
-    pub contract_start: Option<String>,
-    pub contract_end: String,
-    pub tenant: Option<String>,
-    pub business_unit: Option<String>,
-    pub allowed_scopes: Vec<String>,
-    pub max_clients: i64,
-    pub labels: BTreeMap<String, String>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub offboarded_at: Option<i64>,
-    pub version: i64,
-}
-
-/// The JSON form of an org.
-#[derive(Debug, Clone, Serialize)]
-pub struct OrgView {
-    pub id: String,
-    pub name: String,
-    pub legal_entity: String,
-    pub technical_owner: String,
-    pub approval_authority: String,
-    pub commercial_sponsor: Option<String>,
-    pub contract_id: String,
-    pub contract_start: Option<String>,
-    pub contract_end: String,
-    pub tenant: Option<String>,
-    pub business_unit: Option<String>,
-    pub allowed_scopes: Vec<String>,
-    pub max_clients: i64,
-    pub labels: BTreeMap<String, String>,
-    pub status: OrgStatus,
-    pub created_at: String,
-    pub updated_at: String,
-    pub offboarded_at: Option<String>,
-    pub version: i64,
-}
-
-impl Org {
-    /// End of the contract: `<contract_end>T23:59:59Z` in unix seconds.
-    pub fn contract_end_ts(&self) -> i64 {
-        end_of_day(&self.contract_end).unwrap_or(0)
-    }
-
-    pub fn status(&self, now: i64) -> OrgStatus {
-        if self.offboarded_at.is_some() {
-            OrgStatus::Offboarded
-        } else if now > self.contract_end_ts() {
-            OrgStatus::Expired
-        } else {
-            OrgStatus::Active
-        }
-    }
-
-    pub fn view(&self, now: i64) -> OrgView {
-        OrgView {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            legal_entity: self.legal_entity.clone(),
-            technical_owner: self.technical_owner.clone(),
-            approval_authority: self.approval_authority.clone(),
-            commercial_sponsor: self.commercial_sponsor.clone(),
-            contract_id: self.contract_id.clone(),
-            contract_start: self.contract_start.clone(),
-            contract_end: self.contract_end.clone(),
-            tenant: self.tenant.clone(),
-            business_unit: self.business_unit.clone(),
-            allowed_scopes: self.allowed_scopes.clone(),
-            max_clients: self.max_clients,
-            labels: self.labels.clone(),
-            status: self.status(now),
-            created_at: fmt_ts(self.created_at),
-            updated_at: fmt_ts(self.updated_at),
-            offboarded_at: self.offboarded_at.map(fmt_ts),
-            version: self.version,
-        }
-    }
-
-    /// The editable fields as JSON: the base a merge patch applies to.
-    pub fn editable_json(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("name".into(), self.name.clone().into());
-        m.insert("legal_entity".into(), self.legal_entity.clone().into());
-        m.insert(
-            "technical_owner".into(),
-            self.technical_owner.clone().into(),
-        );
-        m.insert(
-            "approval_authority".into(),
-            self.approval_authority.clone().into(),
-        );
-        if let Some(s) = &self.commercial_sponsor {
-            m.insert("commercial_sponsor".into(), s.clone().into());
-        }
-        m.insert("contract_id".into(), self.contract_id.clone().into());
-        if let Some(s) = &self.contract_start {
-            m.insert("contract_start".into(), s.clone().into());
-        }
-        m.insert("contract_end".into(), self.contract_end.clone().into());
-        if let Some(s) = &self.tenant {
-            m.insert("tenant".into(), s.clone().into());
-        }
-        if let Some(s) = &self.business_unit {
-            m.insert("business_unit".into(), s.clone().into());
-        }
-        m.insert("allowed_scopes".into(), self.allowed_scopes.clone().into());
-        m.insert("max_clients".into(), self.max_clients.into());
-        m.insert(
-            "labels".into(),
-            Value::Object(
-                self.labels
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                    .collect(),
-            ),
-        );
-        m
-    }
-}
-
-/// A client as stored (without any secret material).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Client {
-    pub id: String,
-    pub client_id: String,
-    pub org_id: String,
-    pub name: String,
-    pub purpose: String,
-    pub owner: String,
-    pub scopes: Vec<String>,
-    pub expires_at: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub revoked_at: Option<i64>,
-    pub version: i64,
-    /// When the current secret was made (creation or the last rotation).
-    pub secret_rotated_at: i64,
-    /// Last successful introspection, written coarsely (at most once a minute).
-    pub last_used_at: Option<i64>,
-    /// End of the grace period of the previous secret, if one was kept at the last rotation.
-    pub previous_secret_not_after: Option<i64>,
-}
-
-/// The JSON form of a client. `client_secret` is present only in the create response.
-#[derive(Debug, Clone, Serialize)]
-pub struct ClientView {
-    pub id: String,
-    pub client_id: String,
-    pub org_id: String,
-    pub name: String,
-    pub purpose: String,
-    pub owner: String,
-    pub scopes: Vec<String>,
-    pub expires_at: String,
-    pub status: ClientStatus,
-    pub created_at: String,
-    pub updated_at: String,
-    pub revoked_at: Option<String>,
-    pub version: i64,
-    pub secret_rotated_at: String,
-    /// Null when no previous secret is valid (none kept, grace over, or revoked).
-    pub previous_secret_expires_at: Option<String>,
-    pub last_used_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
-}
-
-impl Client {
-    /// Status at `now`; `org_end` is the end of the org's contract (clients of an
-    /// ended contract read back expired even if their own expiry were later).
-    pub fn status(&self, now: i64, org_end: i64) -> ClientStatus {
-        if self.revoked_at.is_some() {
-            ClientStatus::Revoked
-        } else if now > self.expires_at || now > org_end {
-            ClientStatus::Expired
-        } else {
-            ClientStatus::Active
-        }
-    }
-
-    /// When the previous secret stops working, while it still works.
-    pub fn previous_secret_expires_at(&self, now: i64) -> Option<String> {
-        self.previous_secret_not_after
-            .filter(|t| self.revoked_at.is_none() && now <= *t)
-            .map(fmt_ts)
-    }
-
-    pub fn view(&self, now: i64, org_end: i64) -> ClientView {
-        ClientView {
-            id: self.id.clone(),
-            client_id: self.client_id.clone(),
-            org_id: self.org_id.clone(),
-            name: self.name.clone(),
-            purpose: self.purpose.clone(),
-            owner: self.owner.clone(),
-            scopes: self.scopes.clone(),
-            expires_at: fmt_ts(self.expires_at),
-            status: self.status(now, org_end),
-            created_at: fmt_ts(self.created_at),
-            updated_at: fmt_ts(self.updated_at),
-            revoked_at: self.revoked_at.map(fmt_ts),
-            version: self.version,
-            secret_rotated_at: fmt_ts(self.secret_rotated_at),
-            previous_secret_expires_at: self.previous_secret_expires_at(now),
-            last_used_at: self.last_used_at.map(fmt_ts),
-            client_secret: None,
-        }
-    }
-
-    pub fn editable_json(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("org_id".into(), self.org_id.clone().into());
-        m.insert("name".into(), self.name.clone().into());
-        m.insert("purpose".into(), self.purpose.clone().into());
-        m.insert("owner".into(), self.owner.clone().into());
-        m.insert("scopes".into(), self.scopes.clone().into());
-        m.insert("expires_at".into(), fmt_ts(self.expires_at).into());
-        m
-    }
-}
-
-// ---------- request bodies ----------
 
 /// Parses a request body as a JSON object (400 otherwise).
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Error> {
@@ -374,13 +69,6 @@ pub fn merge_patch(base: &mut Map<String, Value>, patch: &Map<String, Value>) {
     }
 }
 
-fn is_label_key(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._/-".contains(&b))
-}
-
 /// Collects every field error of one body.
 pub struct Fields<'a> {
     map: &'a Map<String, Value>,
@@ -399,28 +87,33 @@ impl<'a> Fields<'a> {
         self.errors.push(FieldError::new(field, message));
     }
 
-    /// An optional string (absent or null → None), trimmed length limits applied.
+    /// An optional string (absent or null → None) of at most `max` characters
+    /// that is not blank and has no control character.
     pub fn opt_str(&mut self, field: &str, max: usize) -> Option<String> {
         match self.map.get(field) {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.trim().is_empty() => {
-                self.err(field, "must not be empty");
-                None
-            }
-            Some(Value::String(s)) if s.chars().count() > max => {
-                self.err(field, format!("must be at most {max} characters"));
-                None
-            }
-            Some(Value::String(s)) if s.chars().any(char::is_control) => {
-                self.err(field, "must not contain control characters");
-                None
-            }
-            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::String(s)) => match rules::check_text_max(s, max) {
+                Ok(()) => Some(s.clone()),
+                Err(why) => {
+                    self.err(field, why.to_string());
+                    None
+                }
+            },
             Some(_) => {
                 self.err(field, "must be a string");
                 None
             }
         }
+    }
+
+    /// An optional free-text field under its shared rule.
+    pub fn opt_text(&mut self, field: TextField) -> Option<String> {
+        self.opt_str(field.name, field.max_chars)
+    }
+
+    /// A required free-text field under its shared rule.
+    pub fn req_text(&mut self, field: TextField) -> Option<String> {
+        self.req_str(field.name, field.max_chars)
     }
 
     pub fn req_str(&mut self, field: &str, max: usize) -> Option<String> {
@@ -449,12 +142,12 @@ impl<'a> Fields<'a> {
     }
 
     pub fn req_email(&mut self, field: &str) -> Option<String> {
-        let v = self.req_str(field, 254);
+        let v = self.req_str(field, rules::EMAIL_MAX_CHARS);
         self.check(field, v, is_email, "an email address")
     }
 
     pub fn opt_email(&mut self, field: &str) -> Option<String> {
-        let v = self.opt_str(field, 254);
+        let v = self.opt_str(field, rules::EMAIL_MAX_CHARS);
         self.check(field, v, is_email, "an email address")
     }
 
@@ -517,31 +210,24 @@ impl<'a> Fields<'a> {
                 }
             }
             Some(Value::Array(items)) => {
-                let mut set = BTreeSet::new();
-                let mut bad = Vec::new();
-                for it in items {
-                    match it {
-                        Value::String(s) if is_scope(s) => {
-                            set.insert(s.clone());
-                        }
-                        Value::String(s) => bad.push(format!("{s:?}")),
-                        other => bad.push(other.to_string()),
+                let strings: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+                let Some(strings) = strings else {
+                    self.err(field, "must be an array of scope strings");
+                    return None;
+                };
+                match rules::check_scopes(&strings) {
+                    Ok(()) => Some(
+                        strings
+                            .into_iter()
+                            .map(String::from)
+                            .collect::<BTreeSet<_>>()
+                            .into_iter()
+                            .collect(),
+                    ),
+                    Err(why) => {
+                        self.err(field, why.to_string());
+                        None
                     }
-                }
-                if items.len() > 256 {
-                    self.err(field, "must hold at most 256 scopes");
-                    None
-                } else if bad.is_empty() {
-                    Some(set.into_iter().collect())
-                } else {
-                    self.err(
-                        field,
-                        format!(
-                            "scopes must be non-empty strings of printable ASCII without spaces, quotes or backslashes; invalid: {}",
-                            bad.join(", ")
-                        ),
-                    );
-                    None
                 }
             }
             Some(_) => {
@@ -573,26 +259,24 @@ impl<'a> Fields<'a> {
             None | Some(Value::Null) => Some(BTreeMap::new()),
             Some(Value::Object(m)) => {
                 let mut out = BTreeMap::new();
-                let mut ok = true;
-                if m.len() > 64 {
-                    self.err(field, "must hold at most 64 labels");
-                    return None;
-                }
                 for (k, v) in m {
                     match v {
-                        Value::String(s) if is_label_key(k) && s.chars().count() <= 256 => {
+                        Value::String(s) => {
                             out.insert(k.clone(), s.clone());
                         }
-                        _ => {
-                            ok = false;
-                            self.err(
-                                &format!("{field}.{k}"),
-                                "label keys are 1 to 63 of [A-Za-z0-9._/-] and values strings of at most 256 characters",
-                            );
+                        _ => self.err(&format!("{field}.{k}"), rules::LABEL_RULE),
+                    }
+                }
+                let violations = rules::check_labels(&out);
+                for v in &violations {
+                    match v {
+                        rules::LabelViolation::TooMany { .. } => self.err(field, v.to_string()),
+                        rules::LabelViolation::Invalid { key } => {
+                            self.err(&format!("{field}.{key}"), v.to_string())
                         }
                     }
                 }
-                ok.then_some(out)
+                (violations.is_empty() && out.len() == m.len()).then_some(out)
             }
             Some(_) => {
                 self.err(field, "must be an object of strings");
@@ -652,17 +336,6 @@ pub struct NewSecret {
     pub source: &'static str,
 }
 
-/// `720h`, `90m`, `45s`: the shortest exact form of a number of seconds.
-pub fn fmt_duration(secs: i64) -> String {
-    if secs != 0 && secs % 3600 == 0 {
-        format!("{}h", secs / 3600)
-    } else if secs != 0 && secs % 60 == 0 {
-        format!("{}m", secs / 60)
-    } else {
-        format!("{secs}s")
-    }
-}
-
 /// The optional `client_secret` of a create or rotate body: `Ok(None)` when absent,
 /// the plaintext when it meets the rule; every refusal is recorded on `client_secret`
 /// without the value.
@@ -713,17 +386,22 @@ pub fn parse_org(map: &Map<String, Value>) -> OrgDraft {
     let mut d = OrgDraft {
         id: None,
         name: f.req_slug("name"),
-        legal_entity: f.req_str("legal_entity", 300),
+        legal_entity: f.req_text(rules::LEGAL_ENTITY),
         technical_owner: f.req_email("technical_owner"),
         approval_authority: f.req_email("approval_authority"),
         commercial_sponsor: f.opt_email("commercial_sponsor"),
-        contract_id: f.req_str("contract_id", 200),
+        contract_id: f.req_text(rules::CONTRACT_ID),
         contract_start: f.date("contract_start", false),
         contract_end: f.date("contract_end", true),
-        tenant: f.opt_str("tenant", 200),
-        business_unit: f.opt_str("business_unit", 200),
+        tenant: f.opt_text(rules::TENANT),
+        business_unit: f.opt_text(rules::BUSINESS_UNIT),
         allowed_scopes: f.scopes("allowed_scopes", true),
-        max_clients: f.int("max_clients", DEFAULT_MAX_CLIENTS, 0, 100_000),
+        max_clients: f.int(
+            "max_clients",
+            DEFAULT_MAX_CLIENTS,
+            *partner_rules::MAX_CLIENTS_RANGE.start(),
+            *partner_rules::MAX_CLIENTS_RANGE.end(),
+        ),
         labels: f.labels("labels"),
         errors: Vec::new(),
     };
@@ -767,7 +445,7 @@ pub fn parse_client(map: &Map<String, Value>) -> ClientDraft {
     let mut d = ClientDraft {
         org_id: f.req_str("org_id", 100),
         name: f.req_slug("name"),
-        purpose: f.req_str("purpose", 2000),
+        purpose: f.req_text(rules::PURPOSE),
         owner: f.req_email("owner"),
         scopes: f.scopes("scopes", true),
         expires_at: f.opt_ts("expires_at"),

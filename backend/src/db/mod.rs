@@ -1,0 +1,335 @@
+//! Storage: what the registry reads and writes, in domain types, over two
+//! engines. SQLite ([`sqlite`]) is the embedded default for one machine;
+//! PostgreSQL ([`postgres`]) serves several registry replicas.
+//!
+//! Both engines implement the same two traits: [`Reader`] (one consistent
+//! read) and [`Tx`] (one write transaction). The use cases in
+//! [`crate::service`] are written once against them; the engine only moves
+//! rows. Every write transaction starts by taking the one global write lock
+//! (SQLite's `BEGIN IMMEDIATE`; PostgreSQL's lock on the audit head row), so
+//! that the audit chain stays one chain and every rule that reads before it
+//! writes (quota, unique names, If-Match, Idempotency-Key) holds under
+//! concurrent writers, on one replica or several.
+//!
+//! The traits are blocking: SQLite is a blocking library, and one
+//! synchronous code path for both engines keeps the use cases free of engine
+//! details. Async callers go through [`Database::read_async`] and
+//! [`Database::write_async`], which run on tokio's blocking pool, never on
+//! the async workers.
+
+pub mod copy;
+pub mod postgres;
+pub mod sqlite;
+
+use crate::audit::{AuditHead, AuditRow};
+use crate::error::{Error, Result};
+use crate::records::{Client, ClientStatus, Org, OrgStatus, Role};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where the registry's data lives: a SQLite file, or a PostgreSQL URL.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Target {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Target {
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; anything else a path.
+    pub fn parse(s: &str) -> Target {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Target::Postgres(s.to_string())
+        } else {
+            Target::Sqlite(PathBuf::from(s))
+        }
+    }
+
+    /// The target for messages: the path, or the URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Sqlite(p) => p.display().to_string(),
+            Target::Postgres(url) => postgres::redact(url),
+        }
+    }
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// One page of a list: the rows and the cursor of the next page.
+#[derive(Debug, Clone)]
+pub struct Rows<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<i64>,
+}
+
+impl<T> Rows<T> {
+    /// `limit + 1` rows read, at most `limit` kept: the cursor says whether
+    /// there are more.
+    pub fn page(mut items: Vec<(T, i64)>, limit: i64) -> Rows<T> {
+        let more = items.len() as i64 > limit;
+        items.truncate(limit.max(0) as usize);
+        let next_cursor = if more {
+            items.last().map(|(_, c)| *c)
+        } else {
+            None
+        };
+        Rows {
+            items: items.into_iter().map(|(t, _)| t).collect(),
+            next_cursor,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OrgFilter {
+    pub name: Option<String>,
+    pub status: Option<OrgStatus>,
+    pub limit: i64,
+    pub cursor: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ClientFilter {
+    pub org_id: Option<String>,
+    pub status: Option<ClientStatus>,
+    pub expiring_within: Option<i64>,
+    pub limit: i64,
+    pub cursor: i64,
+}
+
+/// An API token's row (never the token: only its keyed hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub org_id: Option<String>,
+    pub hmac: [u8; 32],
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// The stored answer of a create made with an `Idempotency-Key`.
+#[derive(Debug, Clone)]
+pub struct IdemRecord {
+    pub fingerprint: String,
+    pub response: String,
+    pub location: String,
+}
+
+/// One stored secret hash; `not_after` bounds a previous secret's grace period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretHash {
+    pub hmac: [u8; 32],
+    pub not_after: Option<i64>,
+}
+
+/// What introspection needs of one client that is not revoked, of an org
+/// that is not offboarded.
+#[derive(Debug, Clone)]
+pub struct CredentialRow {
+    pub id: String,
+    pub client_id: String,
+    pub org_id: String,
+    pub org_name: String,
+    pub scopes: Vec<String>,
+    pub expires_at: i64,
+    pub contract_end: i64,
+    pub last_used_at: Option<i64>,
+    pub secrets: Vec<SecretHash>,
+}
+
+/// Which credentials to load.
+#[derive(Debug, Clone, Copy)]
+pub enum Select<'a> {
+    All,
+    /// The client with this record id.
+    Client(&'a str),
+    /// Every client of this org.
+    Org(&'a str),
+}
+
+/// One committed change, as the audit trail records it: what the credential
+/// cache follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub seq: i64,
+    pub hash: String,
+    pub entity_kind: String,
+    pub entity_id: String,
+}
+
+/// A consistent read. Everything a use case or a page needs to know.
+pub trait Reader {
+    fn org(&mut self, id: &str) -> Result<Option<Org>>;
+    /// The org with this name that is not offboarded.
+    fn live_org_named(&mut self, name: &str) -> Result<Option<Org>>;
+    /// The client with this record id or client_id.
+    fn client(&mut self, id: &str) -> Result<Option<Client>>;
+    /// The org's clients that are not revoked, oldest first.
+    fn live_clients(&mut self, org_id: &str) -> Result<Vec<Client>>;
+    /// The org's client with this name that is not revoked.
+    fn live_client_named(&mut self, org_id: &str, name: &str) -> Result<Option<Client>>;
+    /// Whether the client holds a secret with this hash (current or previous).
+    fn secret_held(&mut self, client_ref: &str, hmac: &[u8; 32]) -> Result<bool>;
+    /// A page of orgs; `scope` restricts to one org id; `today` is `YYYY-MM-DD`.
+    fn list_orgs(&mut self, scope: Option<&str>, f: &OrgFilter, today: &str) -> Result<Rows<Org>>;
+    fn list_clients(
+        &mut self,
+        scope: Option<&str>,
+        f: &ClientFilter,
+        now: i64,
+        today: &str,
+    ) -> Result<Rows<Client>>;
+    /// Orgs that are not offboarded, and their clients that are not revoked.
+    fn review_data(&mut self) -> Result<(Vec<Org>, Vec<Client>)>;
+    fn live_token_named(&mut self, name: &str) -> Result<Option<TokenRow>>;
+    fn tokens(&mut self) -> Result<Vec<TokenRow>>;
+    /// Tokens that are not revoked; `name` restricts to one.
+    fn live_tokens(&mut self, name: Option<&str>) -> Result<Vec<TokenRow>>;
+    fn idempotency(&mut self, token_id: i64, key: &str) -> Result<Option<IdemRecord>>;
+    fn credentials(&mut self, select: Select<'_>) -> Result<Vec<CredentialRow>>;
+    /// Audit events after `after`, at most `limit`, in order.
+    fn audit_after(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>>;
+    /// Calls `f` on every audit event in order until it answers false.
+    fn walk_audit(&mut self, f: &mut dyn FnMut(AuditRow) -> Result<bool>) -> Result<()>;
+    fn audit_head(&mut self) -> Result<Option<AuditHead>>;
+    /// Changes after `after`, at most `limit`, in order.
+    fn changes_after(&mut self, after: i64, limit: i64) -> Result<Vec<Change>>;
+    /// Whether the database holds any record at all (orgs, tokens or events).
+    fn holds_data(&mut self) -> Result<bool>;
+}
+
+/// One write transaction. Committed by [`Database::write`] when the closure
+/// returns `Ok`, rolled back otherwise.
+pub trait Tx: Reader {
+    fn insert_org(&mut self, org: &Org) -> Result<()>;
+    fn update_org(&mut self, org: &Org) -> Result<()>;
+    /// Whether any org, offboarded or not, has this id (ids are never reused).
+    fn org_id_holder(&mut self, id: &str) -> Result<Option<Org>>;
+    fn insert_client(&mut self, client: &Client) -> Result<()>;
+    /// Writes every mutable column of the client.
+    fn update_client(&mut self, client: &Client) -> Result<()>;
+    fn add_secret(
+        &mut self,
+        client_ref: &str,
+        hmac: &[u8; 32],
+        source: &str,
+        now: i64,
+    ) -> Result<()>;
+    /// Drops the previous secrets (those with a `not_after`).
+    fn drop_previous_secrets(&mut self, client_ref: &str) -> Result<()>;
+    /// The current secret becomes a previous one valid until `not_after`;
+    /// with `None` it is dropped.
+    fn retire_current_secret(&mut self, client_ref: &str, not_after: Option<i64>) -> Result<()>;
+    fn insert_token(
+        &mut self,
+        name: &str,
+        role: Role,
+        org_id: Option<&str>,
+        hmac: &[u8; 32],
+        now: i64,
+    ) -> Result<i64>;
+    fn revoke_token(&mut self, id: i64, now: i64) -> Result<()>;
+    fn save_idempotency(
+        &mut self,
+        token_id: i64,
+        key: &str,
+        record: &IdemRecord,
+        now: i64,
+    ) -> Result<()>;
+    /// Appends one event and moves the head to it.
+    fn append_audit(&mut self, row: &AuditRow, head: &AuditHead) -> Result<()>;
+    /// Records last uses (coarse, not audited: a use is not a change).
+    fn note_last_used(&mut self, uses: &[(String, i64)]) -> Result<()>;
+}
+
+/// A database of either engine.
+pub enum Database {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
+}
+
+impl Database {
+    /// Opens the database at `target`, creating and migrating it when
+    /// `create`; otherwise a database that does not exist is an error.
+    /// `key` is the server key, `None` while there is none yet (only a
+    /// database that holds nothing migrates without one).
+    pub fn open(
+        target: &Target,
+        key: Option<&crate::crypto::SecretKey>,
+        create: bool,
+    ) -> Result<Database> {
+        Ok(match target {
+            Target::Sqlite(path) => Database::Sqlite(sqlite::Sqlite::open(path, key, create)?),
+            Target::Postgres(url) => Database::Postgres(postgres::Postgres::open(url)?),
+        })
+    }
+
+    /// Runs `f` on one consistent read (blocking).
+    pub fn read<T>(&self, f: impl FnOnce(&mut dyn Reader) -> Result<T>) -> Result<T> {
+        match self {
+            Database::Sqlite(db) => db.read(f),
+            Database::Postgres(db) => db.read(f),
+        }
+    }
+
+    /// Runs `f` in one write transaction under the global write lock
+    /// (blocking); commits when it returns `Ok`. Also returns the sequence
+    /// number of the last audit event it appended, if any.
+    pub fn write<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<(T, Option<i64>)> {
+        match self {
+            Database::Sqlite(db) => db.write(f),
+            Database::Postgres(db) => db.write(f),
+        }
+    }
+
+    /// [`Database::read`] on the blocking pool.
+    pub async fn read_async<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut dyn Reader) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let db = Arc::clone(self);
+        tokio::task::spawn_blocking(move || db.read(f))
+            .await
+            .map_err(|e| Error::Internal(format!("storage task failed: {e}")))?
+    }
+
+    /// [`Database::write`] on the blocking pool.
+    pub async fn write_async<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static,
+    ) -> Result<(T, Option<i64>)> {
+        let db = Arc::clone(self);
+        tokio::task::spawn_blocking(move || db.write(f))
+            .await
+            .map_err(|e| Error::Internal(format!("storage task failed: {e}")))?
+    }
+
+    /// Calls `waker` whenever another process may have committed a change
+    /// (PostgreSQL's LISTEN/NOTIFY, and after each reconnection of the
+    /// listener). SQLite has no such signal: the cache polls it.
+    pub fn on_change(&self, waker: Box<dyn Fn() + Send + Sync>) {
+        if let Database::Postgres(db) = self {
+            db.listen(waker);
+        }
+    }
+
+    /// Releases the engine's resources (checkpoints SQLite's WAL).
+    pub fn close(&self) {
+        if let Database::Sqlite(db) = self {
+            db.close();
+        }
+    }
+}
+
+/// An `Error` for a database that cannot be reached at all.
+pub fn unavailable(what: impl std::fmt::Display) -> Error {
+    Error::Unavailable(format!(
+        "the database is unavailable ({what}); retry shortly"
+    ))
+}

@@ -1,0 +1,1045 @@
+//! The PostgreSQL engine, for several registry replicas on one (replicated)
+//! database: tokio-postgres with a deadpool connection pool.
+//!
+//! The [`Reader`]/[`Tx`] traits are blocking (see [`crate::db`]), so each call
+//! here waits for its query on the runtime with `Handle::block_on`; callers run
+//! on tokio's blocking pool or a thread of their own, never on an async worker.
+//!
+//! - Every write transaction first takes one transaction-level advisory lock,
+//!   the cluster-wide write lock: appends to the audit chain, quotas, unique
+//!   names, If-Match and Idempotency-Key all hold across replicas because no
+//!   two writes ever interleave.
+//! - Each append also sends `NOTIFY partner_registry_changes` (delivered at
+//!   commit): every replica LISTENs and follows the change at once
+//!   ([`Postgres::listen`]); the credential cache polls too, in case a
+//!   notification was lost with a connection.
+//! - A database that cannot be reached (restart, failover) makes every call
+//!   fail with [`Error::Unavailable`] (503 with Retry-After) within
+//!   [`CALL_TIMEOUT`], never a hang; the pool replaces broken connections by
+//!   itself once the database is back.
+
+use super::{
+    Change, ClientFilter, CredentialRow, IdemRecord, OrgFilter, Reader, Rows, SecretHash, Select,
+    TokenRow, Tx,
+};
+use crate::audit::{AuditHead, AuditRow};
+use crate::error::{Error, Result};
+use crate::records::{Client, ClientStatus, Org, OrgStatus, Role, end_of_day};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{AsyncMessage, NoTls, Row};
+
+/// The longest any one database call may take before it counts as unavailable.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// The channel of change notifications.
+const CHANNEL: &str = "partner_registry_changes";
+/// Key of the advisory lock every write transaction holds.
+const WRITE_LOCK: i64 = 0x0070_6172_746e_6572; // "partner"
+
+/// Migrations, in order; `schema_version` records how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE orgs (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    legal_entity TEXT NOT NULL,
+    technical_owner TEXT NOT NULL,
+    approval_authority TEXT NOT NULL,
+    commercial_sponsor TEXT,
+    contract_id TEXT NOT NULL,
+    contract_start TEXT,
+    contract_end TEXT NOT NULL,
+    tenant TEXT,
+    business_unit TEXT,
+    allowed_scopes TEXT NOT NULL,
+    max_clients BIGINT NOT NULL,
+    labels TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    offboarded_at BIGINT,
+    version BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX orgs_live_name ON orgs(name) WHERE offboarded_at IS NULL;
+
+CREATE TABLE clients (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    client_id TEXT NOT NULL UNIQUE,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    name TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    revoked_at BIGINT,
+    version BIGINT NOT NULL,
+    secret_rotated_at BIGINT NOT NULL,
+    last_used_at BIGINT
+);
+CREATE UNIQUE INDEX clients_live_name ON clients(org_id, name) WHERE revoked_at IS NULL;
+CREATE INDEX clients_org ON clients(org_id);
+
+CREATE TABLE client_secrets (
+    id BIGSERIAL PRIMARY KEY,
+    client_ref TEXT NOT NULL REFERENCES clients(id),
+    secret_hmac BYTEA NOT NULL,
+    source TEXT NOT NULL DEFAULT 'generated',
+    created_at BIGINT NOT NULL,
+    not_after BIGINT
+);
+CREATE INDEX client_secrets_client ON client_secrets(client_ref);
+
+CREATE TABLE api_tokens (
+    id BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer', 'org')),
+    org_id TEXT REFERENCES orgs(id),
+    token_hmac BYTEA NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT,
+    CHECK ((role = 'org') = (org_id IS NOT NULL))
+);
+CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens(name) WHERE revoked_at IS NULL;
+
+CREATE TABLE idempotency_keys (
+    token_id BIGINT NOT NULL REFERENCES api_tokens(id),
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    response TEXT NOT NULL,
+    location TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (token_id, key)
+);
+CREATE INDEX idempotency_created ON idempotency_keys(created_at);
+
+CREATE TABLE audit_events (
+    seq BIGINT PRIMARY KEY,
+    at BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    entity_kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    org_id TEXT,
+    before TEXT,
+    after TEXT,
+    request_id TEXT NOT NULL,
+    change_ref TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'audit events are append-only'; END $$;
+CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
+CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
+
+CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq BIGINT NOT NULL,
+    hash TEXT NOT NULL,
+    mac TEXT NOT NULL
+);
+"#];
+
+/// `url` with its password (if any) replaced by `***`, for messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// A PostgreSQL database.
+pub struct Postgres {
+    pool: Pool,
+    url: String,
+    rt: tokio::runtime::Handle,
+    /// A runtime of its own when opened outside one (the CLI).
+    _runtime: Option<tokio::runtime::Runtime>,
+    listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Postgres {
+    /// Connects to `url` and migrates the database (under a lock, so that
+    /// replicas starting together migrate once).
+    pub fn open(url: &str) -> Result<Postgres> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e| {
+            Error::BadRequest(format!("{} is not a PostgreSQL URL: {e}", redact(url)))
+        })?;
+        let (rt, runtime) = match tokio::runtime::Handle::try_current() {
+            Ok(handle) => (handle, None),
+            Err(_) => {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error::Internal(format!("starting a runtime: {e}")))?;
+                (runtime.handle().clone(), Some(runtime))
+            }
+        };
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .wait_timeout(Some(CALL_TIMEOUT))
+            .create_timeout(Some(CALL_TIMEOUT))
+            .recycle_timeout(Some(CALL_TIMEOUT))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| Error::Internal(format!("PostgreSQL pool: {e}")))?;
+        let db = Postgres {
+            pool,
+            url: url.to_string(),
+            rt,
+            _runtime: runtime,
+            listener: Mutex::new(None),
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// Waits for `f` on the runtime, at most [`CALL_TIMEOUT`].
+    fn run<T>(&self, f: impl Future<Output = Result<T>>) -> Result<T> {
+        self.rt
+            .block_on(async { tokio::time::timeout(CALL_TIMEOUT, f).await })
+            .unwrap_or_else(|_| Err(super::unavailable("no answer in time")))
+    }
+
+    fn client(&self) -> Result<deadpool_postgres::Object> {
+        self.run(async { self.pool.get().await.map_err(super::unavailable) })
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let mut client = self.client()?;
+        self.run(async {
+            let tx = client.transaction().await.map_err(pg_err)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+                .await
+                .map_err(pg_err)?;
+            tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+                .await
+                .map_err(pg_err)?;
+            let version: i64 = tx
+                .query_opt("SELECT version FROM schema_version", &[])
+                .await
+                .map_err(pg_err)?
+                .map(|r| r.get(0))
+                .unwrap_or(0);
+            let target = MIGRATIONS.len() as i64;
+            if version > target {
+                return Err(Error::Internal(format!(
+                    "database schema version {version} is newer than this binary ({target})"
+                )));
+            }
+            for sql in &MIGRATIONS[version as usize..] {
+                tx.batch_execute(sql).await.map_err(pg_err)?;
+            }
+            tx.execute("DELETE FROM schema_version", &[])
+                .await
+                .map_err(pg_err)?;
+            tx.execute(
+                "INSERT INTO schema_version (version) VALUES ($1)",
+                &[&target],
+            )
+            .await
+            .map_err(pg_err)?;
+            tx.commit().await.map_err(pg_err)
+        })
+    }
+
+    pub fn read<T>(&self, f: impl FnOnce(&mut dyn Reader) -> Result<T>) -> Result<T> {
+        let mut client = self.client()?;
+        let tx = self.run(async {
+            client
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await
+                .map_err(pg_err)
+        })?;
+        let mut conn = PgTx {
+            db: self,
+            tx,
+            last_seq: None,
+        };
+        let out = f(&mut conn);
+        let _ = self.run(async { conn.tx.commit().await.map_err(pg_err) });
+        out
+    }
+
+    pub fn write<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<(T, Option<i64>)> {
+        let mut client = self.client()?;
+        let tx = self.run(async {
+            let tx = client.transaction().await.map_err(pg_err)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+                .await
+                .map_err(pg_err)?;
+            Ok(tx)
+        })?;
+        let mut conn = PgTx {
+            db: self,
+            tx,
+            last_seq: None,
+        };
+        match f(&mut conn) {
+            Ok(out) => {
+                let last_seq = conn.last_seq;
+                self.run(async { conn.tx.commit().await.map_err(pg_err) })?;
+                Ok((out, last_seq))
+            }
+            Err(e) => {
+                let _ = self.run(async { conn.tx.rollback().await.map_err(pg_err) });
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts the listener: a connection of its own that LISTENs and calls
+    /// `waker` on every notification, reconnecting after a loss (and calling
+    /// `waker` then too, for whatever happened while nobody listened).
+    pub fn listen(&self, waker: Box<dyn Fn() + Send + Sync>) {
+        let url = self.url.clone();
+        let task = self.rt.spawn(async move {
+            loop {
+                if let Ok((client, mut connection)) = tokio_postgres::connect(&url, NoTls).await {
+                    let forward = async {
+                        while let Some(message) =
+                            std::future::poll_fn(|cx| connection.poll_message(cx)).await
+                        {
+                            match message {
+                                Ok(AsyncMessage::Notification(_)) => waker(),
+                                Ok(_) => {}
+                                Err(_) => break,
+                            }
+                        }
+                    };
+                    let subscribe = async {
+                        if client
+                            .batch_execute(&format!("LISTEN {CHANNEL}"))
+                            .await
+                            .is_ok()
+                        {
+                            waker();
+                            std::future::pending::<()>().await;
+                        }
+                    };
+                    tokio::select! {
+                        () = forward => {},
+                        () = subscribe => {},
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        });
+        if let Some(old) = self
+            .listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(task)
+        {
+            old.abort();
+        }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let Some(h) = self
+            .listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            h.abort();
+        }
+    }
+}
+
+/// Maps a PostgreSQL error: a database that is gone or shutting down, a lost
+/// connection or a serialization failure is unavailable (retry); a unique
+/// violation a conflict; anything else internal.
+pub fn pg_err(e: tokio_postgres::Error) -> Error {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        return match code {
+            "23505" => Error::Conflict(format!(
+                "a record with these values exists: {}",
+                db.message()
+            )),
+            _ if code.starts_with("08") || code.starts_with("57") || code.starts_with("53") => {
+                super::unavailable(db.message())
+            }
+            "40001" | "40P01" => super::unavailable(db.message()),
+            _ => Error::Internal(format!("database: {} ({code})", db.message())),
+        };
+    }
+    super::unavailable(&e)
+}
+
+/// One transaction: the [`Reader`] and [`Tx`] of PostgreSQL.
+pub struct PgTx<'a> {
+    db: &'a Postgres,
+    tx: deadpool_postgres::Transaction<'a>,
+    last_seq: Option<i64>,
+}
+
+type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+impl PgTx<'_> {
+    fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
+        self.db.run(async {
+            let st = self.tx.prepare_cached(sql).await.map_err(pg_err)?;
+            self.tx.query(&st, params).await.map_err(pg_err)
+        })
+    }
+
+    fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64> {
+        self.db.run(async {
+            let st = self.tx.prepare_cached(sql).await.map_err(pg_err)?;
+            self.tx.execute(&st, params).await.map_err(pg_err)
+        })
+    }
+
+    fn orgs_where(&self, condition: &str, params: Params<'_>) -> Result<Vec<Org>> {
+        let rows = self.query(
+            &format!("SELECT {ORG_COLS} FROM orgs WHERE {condition} ORDER BY seq"),
+            params,
+        )?;
+        Ok(rows.iter().map(org_from_row).collect())
+    }
+
+    fn clients_where(&self, condition: &str, params: Params<'_>) -> Result<Vec<Client>> {
+        let rows = self.query(
+            &format!(
+                "SELECT {CLIENT_COLS} FROM clients c JOIN orgs o ON o.id = c.org_id WHERE {condition} ORDER BY c.seq"
+            ),
+            params,
+        )?;
+        Ok(rows.iter().map(client_from_row).collect())
+    }
+}
+
+const ORG_COLS: &str = "id, name, legal_entity, technical_owner, approval_authority, commercial_sponsor, contract_id, \
+     contract_start, contract_end, tenant, business_unit, allowed_scopes, max_clients, labels, created_at, \
+     updated_at, offboarded_at, version, seq";
+
+fn org_from_row(r: &Row) -> Org {
+    let scopes: String = r.get(11);
+    let labels: String = r.get(13);
+    Org {
+        id: r.get(0),
+        name: r.get(1),
+        legal_entity: r.get(2),
+        technical_owner: r.get(3),
+        approval_authority: r.get(4),
+        commercial_sponsor: r.get(5),
+        contract_id: r.get(6),
+        contract_start: r.get(7),
+        contract_end: r.get(8),
+        tenant: r.get(9),
+        business_unit: r.get(10),
+        allowed_scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+        max_clients: r.get(12),
+        labels: serde_json::from_str(&labels).unwrap_or_default(),
+        created_at: r.get(14),
+        updated_at: r.get(15),
+        offboarded_at: r.get(16),
+        version: r.get(17),
+    }
+}
+
+const CLIENT_COLS: &str = "c.id, c.client_id, c.org_id, c.name, c.purpose, c.owner, c.scopes, c.expires_at, \
+     c.created_at, c.updated_at, c.revoked_at, c.version, o.contract_end, c.seq, c.secret_rotated_at, c.last_used_at, \
+     (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id)";
+
+fn client_from_row(r: &Row) -> Client {
+    let scopes: String = r.get(6);
+    let end: String = r.get(12);
+    Client {
+        id: r.get(0),
+        client_id: r.get(1),
+        org_id: r.get(2),
+        name: r.get(3),
+        purpose: r.get(4),
+        owner: r.get(5),
+        scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+        expires_at: r.get(7),
+        created_at: r.get(8),
+        updated_at: r.get(9),
+        revoked_at: r.get(10),
+        version: r.get(11),
+        secret_rotated_at: r.get(14),
+        last_used_at: r.get(15),
+        previous_secret_not_after: r.get(16),
+        // An unparsable date fails closed: the client reads as expired.
+        org_contract_end: end_of_day(&end).unwrap_or(i64::MIN),
+    }
+}
+
+const TOKEN_COLS: &str = "id, name, role, org_id, token_hmac, created_at, revoked_at";
+
+fn token_from_row(r: &Row) -> TokenRow {
+    let role: String = r.get(2);
+    let hmac: Vec<u8> = r.get(4);
+    TokenRow {
+        id: r.get(0),
+        name: r.get(1),
+        role: Role::parse(&role).unwrap_or(Role::Reviewer),
+        org_id: r.get(3),
+        hmac: hmac.try_into().unwrap_or([0; 32]),
+        created_at: r.get(5),
+        revoked_at: r.get(6),
+    }
+}
+
+const AUDIT_COLS: &str = "seq, at, actor, action, entity_kind, entity_id, org_id, before, after, request_id, change_ref, prev_hash, hash";
+
+fn audit_from_row(r: &Row) -> AuditRow {
+    AuditRow {
+        seq: r.get(0),
+        at: r.get(1),
+        actor: r.get(2),
+        action: r.get(3),
+        entity_kind: r.get(4),
+        entity_id: r.get(5),
+        org_id: r.get(6),
+        before: r.get(7),
+        after: r.get(8),
+        request_id: r.get(9),
+        change_ref: r.get(10),
+        prev_hash: r.get(11),
+        hash: r.get(12),
+    }
+}
+
+fn json_text<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+impl Reader for PgTx<'_> {
+    fn org(&mut self, id: &str) -> Result<Option<Org>> {
+        Ok(self.orgs_where("id = $1", &[&id])?.pop())
+    }
+
+    fn live_org_named(&mut self, name: &str) -> Result<Option<Org>> {
+        Ok(self
+            .orgs_where("name = $1 AND offboarded_at IS NULL", &[&name])?
+            .pop())
+    }
+
+    fn client(&mut self, id: &str) -> Result<Option<Client>> {
+        Ok(self
+            .clients_where("c.id = $1 OR c.client_id = $1", &[&id])?
+            .pop())
+    }
+
+    fn live_clients(&mut self, org_id: &str) -> Result<Vec<Client>> {
+        self.clients_where("c.org_id = $1 AND c.revoked_at IS NULL", &[&org_id])
+    }
+
+    fn live_client_named(&mut self, org_id: &str, name: &str) -> Result<Option<Client>> {
+        Ok(self
+            .clients_where(
+                "c.org_id = $1 AND c.name = $2 AND c.revoked_at IS NULL",
+                &[&org_id, &name],
+            )?
+            .pop())
+    }
+
+    fn secret_held(&mut self, client_ref: &str, hmac: &[u8; 32]) -> Result<bool> {
+        let hmac = hmac.as_slice();
+        let rows = self.query(
+            "SELECT 1 FROM client_secrets WHERE client_ref = $1 AND secret_hmac = $2 LIMIT 1",
+            &[&client_ref, &hmac],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
+    fn list_orgs(&mut self, scope: Option<&str>, f: &OrgFilter, today: &str) -> Result<Rows<Org>> {
+        let status = match f.status {
+            None => "",
+            Some(OrgStatus::Active) => "AND offboarded_at IS NULL AND contract_end >= $4",
+            Some(OrgStatus::Expired) => "AND offboarded_at IS NULL AND contract_end < $4",
+            Some(OrgStatus::Offboarded) => "AND offboarded_at IS NOT NULL",
+        };
+        let limit = f.limit + 1;
+        let rows = self.query(
+            &format!(
+                "SELECT {ORG_COLS} FROM orgs WHERE seq > $1 AND ($2::text IS NULL OR id = $2)
+                   AND ($3::text IS NULL OR name = $3) {status} AND $4::text = $4 ORDER BY seq LIMIT $5"
+            ),
+            &[&f.cursor, &scope, &f.name, &today, &limit],
+        )?;
+        let items = rows
+            .iter()
+            .map(|r| (org_from_row(r), r.get::<_, i64>(18)))
+            .collect();
+        Ok(Rows::page(items, f.limit))
+    }
+
+    fn list_clients(
+        &mut self,
+        scope: Option<&str>,
+        f: &ClientFilter,
+        now: i64,
+        today: &str,
+    ) -> Result<Rows<Client>> {
+        let status = match f.status {
+            None => "",
+            Some(ClientStatus::Active) => {
+                "AND c.revoked_at IS NULL AND c.expires_at >= $4 AND o.contract_end >= $5"
+            }
+            Some(ClientStatus::Expired) => {
+                "AND c.revoked_at IS NULL AND (c.expires_at < $4 OR o.contract_end < $5)"
+            }
+            Some(ClientStatus::Revoked) => "AND c.revoked_at IS NOT NULL",
+        };
+        let expiring = if f.expiring_within.is_some() {
+            "AND c.revoked_at IS NULL AND c.expires_at >= $4 AND c.expires_at <= $6"
+        } else {
+            ""
+        };
+        let horizon = now.saturating_add(f.expiring_within.unwrap_or(0));
+        let limit = f.limit + 1;
+        let rows = self.query(
+            &format!(
+                "SELECT {CLIENT_COLS} FROM clients c JOIN orgs o ON o.id = c.org_id
+                 WHERE c.seq > $1 AND ($2::text IS NULL OR c.org_id = $2) AND ($3::text IS NULL OR c.org_id = $3)
+                   {status} {expiring} AND $4::bigint = $4 AND $5::text = $5 AND $6::bigint = $6
+                 ORDER BY c.seq LIMIT $7"
+            ),
+            &[&f.cursor, &scope, &f.org_id, &now, &today, &horizon, &limit],
+        )?;
+        let items = rows
+            .iter()
+            .map(|r| (client_from_row(r), r.get::<_, i64>(13)))
+            .collect();
+        Ok(Rows::page(items, f.limit))
+    }
+
+    fn review_data(&mut self) -> Result<(Vec<Org>, Vec<Client>)> {
+        let orgs = self.orgs_where("offboarded_at IS NULL", &[])?;
+        let clients =
+            self.clients_where("c.revoked_at IS NULL AND o.offboarded_at IS NULL", &[])?;
+        Ok((orgs, clients))
+    }
+
+    fn live_token_named(&mut self, name: &str) -> Result<Option<TokenRow>> {
+        Ok(self.live_tokens(Some(name))?.pop())
+    }
+
+    fn tokens(&mut self) -> Result<Vec<TokenRow>> {
+        let rows = self.query(
+            &format!("SELECT {TOKEN_COLS} FROM api_tokens ORDER BY id"),
+            &[],
+        )?;
+        Ok(rows.iter().map(token_from_row).collect())
+    }
+
+    fn live_tokens(&mut self, name: Option<&str>) -> Result<Vec<TokenRow>> {
+        let rows = self.query(
+            &format!(
+                "SELECT {TOKEN_COLS} FROM api_tokens WHERE revoked_at IS NULL AND ($1::text IS NULL OR name = $1) ORDER BY id"
+            ),
+            &[&name],
+        )?;
+        Ok(rows.iter().map(token_from_row).collect())
+    }
+
+    fn idempotency(&mut self, token_id: i64, key: &str) -> Result<Option<IdemRecord>> {
+        let rows = self.query(
+            "SELECT fingerprint, response, location FROM idempotency_keys WHERE token_id = $1 AND key = $2",
+            &[&token_id, &key],
+        )?;
+        Ok(rows.first().map(|r| IdemRecord {
+            fingerprint: r.get(0),
+            response: r.get(1),
+            location: r.get(2),
+        }))
+    }
+
+    fn credentials(&mut self, select: Select<'_>) -> Result<Vec<CredentialRow>> {
+        let (condition, arg) = match select {
+            Select::All => ("$1::text IS NULL", None),
+            Select::Client(id) => ("c.id = $1", Some(id)),
+            Select::Org(id) => ("c.org_id = $1", Some(id)),
+        };
+        let rows = self.query(
+            &format!(
+                "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at
+                 FROM clients c JOIN orgs o ON o.id = c.org_id
+                 WHERE c.revoked_at IS NULL AND o.offboarded_at IS NULL AND {condition}"
+            ),
+            &[&arg],
+        )?;
+        let mut out: Vec<CredentialRow> = rows
+            .iter()
+            .map(|r| {
+                let scopes: String = r.get(4);
+                let end: String = r.get(6);
+                CredentialRow {
+                    id: r.get(0),
+                    client_id: r.get(1),
+                    org_id: r.get(2),
+                    org_name: r.get(3),
+                    scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+                    expires_at: r.get(5),
+                    contract_end: end_of_day(&end).unwrap_or(i64::MIN),
+                    last_used_at: r.get(7),
+                    secrets: Vec::new(),
+                }
+            })
+            .collect();
+        let index: std::collections::HashMap<String, usize> = out
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
+        let secrets = self.query(
+            &format!(
+                "SELECT s.client_ref, s.secret_hmac, s.not_after FROM client_secrets s
+                 JOIN clients c ON c.id = s.client_ref WHERE {condition}"
+            ),
+            &[&arg],
+        )?;
+        for r in &secrets {
+            let client_ref: String = r.get(0);
+            let hmac: Vec<u8> = r.get(1);
+            if let (Some(i), Ok(hmac)) = (index.get(&client_ref), <[u8; 32]>::try_from(hmac)) {
+                out[*i].secrets.push(SecretHash {
+                    hmac,
+                    not_after: r.get(2),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn audit_after(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
+        let rows = self.query(
+            &format!("SELECT {AUDIT_COLS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"),
+            &[&after, &limit],
+        )?;
+        Ok(rows.iter().map(audit_from_row).collect())
+    }
+
+    fn walk_audit(&mut self, f: &mut dyn FnMut(AuditRow) -> Result<bool>) -> Result<()> {
+        // In pages, so that a long chain never sits in memory at once.
+        const PAGE: i64 = 1000;
+        let mut after = 0;
+        loop {
+            let page = self.audit_after(after, PAGE)?;
+            let full = page.len() as i64 == PAGE;
+            for row in page {
+                after = row.seq;
+                if !f(row)? {
+                    return Ok(());
+                }
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    fn audit_head(&mut self) -> Result<Option<AuditHead>> {
+        let rows = self.query("SELECT seq, hash, mac FROM audit_head WHERE id = 1", &[])?;
+        Ok(rows.first().map(|r| AuditHead {
+            seq: r.get(0),
+            hash: r.get(1),
+            mac: r.get(2),
+        }))
+    }
+
+    fn changes_after(&mut self, after: i64, limit: i64) -> Result<Vec<Change>> {
+        let rows = self.query(
+            "SELECT seq, hash, entity_kind, entity_id FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &[&after, &limit],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| Change {
+                seq: r.get(0),
+                hash: r.get(1),
+                entity_kind: r.get(2),
+                entity_id: r.get(3),
+            })
+            .collect())
+    }
+
+    fn holds_data(&mut self) -> Result<bool> {
+        let rows = self.query(
+            "SELECT EXISTS (SELECT 1 FROM orgs) OR EXISTS (SELECT 1 FROM api_tokens)
+               OR EXISTS (SELECT 1 FROM audit_events)",
+            &[],
+        )?;
+        Ok(rows.first().is_some_and(|r| r.get::<_, bool>(0)))
+    }
+}
+
+impl Tx for PgTx<'_> {
+    fn insert_org(&mut self, o: &Org) -> Result<()> {
+        let (scopes, labels) = (json_text(&o.allowed_scopes), json_text(&o.labels));
+        self.execute(
+            "INSERT INTO orgs (id, name, legal_entity, technical_owner, approval_authority, commercial_sponsor, contract_id,
+               contract_start, contract_end, tenant, business_unit, allowed_scopes, max_clients, labels, created_at,
+               updated_at, offboarded_at, version) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)",
+            &org_params(o, &scopes, &labels),
+        )?;
+        Ok(())
+    }
+
+    fn update_org(&mut self, o: &Org) -> Result<()> {
+        let (scopes, labels) = (json_text(&o.allowed_scopes), json_text(&o.labels));
+        self.execute(
+            "UPDATE orgs SET name=$2, legal_entity=$3, technical_owner=$4, approval_authority=$5, commercial_sponsor=$6,
+               contract_id=$7, contract_start=$8, contract_end=$9, tenant=$10, business_unit=$11, allowed_scopes=$12,
+               max_clients=$13, labels=$14, created_at=$15, updated_at=$16, offboarded_at=$17, version=$18 WHERE id=$1",
+            &org_params(o, &scopes, &labels),
+        )?;
+        Ok(())
+    }
+
+    fn org_id_holder(&mut self, id: &str) -> Result<Option<Org>> {
+        self.org(id)
+    }
+
+    fn insert_client(&mut self, c: &Client) -> Result<()> {
+        let scopes = json_text(&c.scopes);
+        self.execute(
+            "INSERT INTO clients (id, client_id, org_id, name, purpose, owner, scopes, expires_at, created_at, updated_at,
+               revoked_at, version, secret_rotated_at, last_used_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            &[
+                &c.id,
+                &c.client_id,
+                &c.org_id,
+                &c.name,
+                &c.purpose,
+                &c.owner,
+                &scopes,
+                &c.expires_at,
+                &c.created_at,
+                &c.updated_at,
+                &c.revoked_at,
+                &c.version,
+                &c.secret_rotated_at,
+                &c.last_used_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_client(&mut self, c: &Client) -> Result<()> {
+        let scopes = json_text(&c.scopes);
+        self.execute(
+            "UPDATE clients SET name=$2, purpose=$3, owner=$4, scopes=$5, expires_at=$6, updated_at=$7, revoked_at=$8,
+               version=$9, secret_rotated_at=$10 WHERE id=$1",
+            &[
+                &c.id,
+                &c.name,
+                &c.purpose,
+                &c.owner,
+                &scopes,
+                &c.expires_at,
+                &c.updated_at,
+                &c.revoked_at,
+                &c.version,
+                &c.secret_rotated_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn add_secret(
+        &mut self,
+        client_ref: &str,
+        hmac: &[u8; 32],
+        source: &str,
+        now: i64,
+    ) -> Result<()> {
+        let hmac = hmac.as_slice();
+        self.execute(
+            "INSERT INTO client_secrets (client_ref, secret_hmac, source, created_at, not_after) VALUES ($1, $2, $3, $4, NULL)",
+            &[&client_ref, &hmac, &source, &now],
+        )?;
+        Ok(())
+    }
+
+    fn drop_previous_secrets(&mut self, client_ref: &str) -> Result<()> {
+        self.execute(
+            "DELETE FROM client_secrets WHERE client_ref = $1 AND not_after IS NOT NULL",
+            &[&client_ref],
+        )?;
+        Ok(())
+    }
+
+    fn retire_current_secret(&mut self, client_ref: &str, not_after: Option<i64>) -> Result<()> {
+        match not_after {
+            Some(t) => self.execute(
+                "UPDATE client_secrets SET not_after = $2 WHERE client_ref = $1 AND not_after IS NULL",
+                &[&client_ref, &t],
+            )?,
+            None => self.execute(
+                "DELETE FROM client_secrets WHERE client_ref = $1 AND not_after IS NULL",
+                &[&client_ref],
+            )?,
+        };
+        Ok(())
+    }
+
+    fn insert_token(
+        &mut self,
+        name: &str,
+        role: Role,
+        org_id: Option<&str>,
+        hmac: &[u8; 32],
+        now: i64,
+    ) -> Result<i64> {
+        let hmac = hmac.as_slice();
+        let rows = self.query(
+            "INSERT INTO api_tokens (name, role, org_id, token_hmac, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[&name, &role.as_str(), &org_id, &hmac, &now],
+        )?;
+        rows.first()
+            .map(|r| r.get(0))
+            .ok_or_else(|| Error::Internal("the token insert returned no id".into()))
+    }
+
+    fn revoke_token(&mut self, id: i64, now: i64) -> Result<()> {
+        self.execute(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1",
+            &[&id, &now],
+        )?;
+        Ok(())
+    }
+
+    fn save_idempotency(
+        &mut self,
+        token_id: i64,
+        key: &str,
+        record: &IdemRecord,
+        now: i64,
+    ) -> Result<()> {
+        self.execute(
+            "INSERT INTO idempotency_keys (token_id, key, fingerprint, status, response, location, created_at)
+             VALUES ($1, $2, $3, 201, $4, $5, $6)",
+            &[
+                &token_id,
+                &key,
+                &record.fingerprint,
+                &record.response,
+                &record.location,
+                &now,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn append_audit(&mut self, row: &AuditRow, head: &AuditHead) -> Result<()> {
+        self.execute(
+            &format!(
+                "INSERT INTO audit_events ({AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            ),
+            &[
+                &row.seq,
+                &row.at,
+                &row.actor,
+                &row.action,
+                &row.entity_kind,
+                &row.entity_id,
+                &row.org_id,
+                &row.before,
+                &row.after,
+                &row.request_id,
+                &row.change_ref,
+                &row.prev_hash,
+                &row.hash,
+            ],
+        )?;
+        self.execute(
+            "INSERT INTO audit_head (id, seq, hash, mac) VALUES (1, $1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac",
+            &[&head.seq, &head.hash, &head.mac],
+        )?;
+        let seq = row.seq.to_string();
+        self.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &seq])?;
+        self.last_seq = Some(row.seq);
+        Ok(())
+    }
+
+    fn note_last_used(&mut self, uses: &[(String, i64)]) -> Result<()> {
+        for (id, at) in uses {
+            self.execute(
+                "UPDATE clients SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
+                &[id, at],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn org_params<'a>(
+    o: &'a Org,
+    scopes: &'a String,
+    labels: &'a String,
+) -> [&'a (dyn ToSql + Sync); 18] {
+    [
+        &o.id,
+        &o.name,
+        &o.legal_entity,
+        &o.technical_owner,
+        &o.approval_authority,
+        &o.commercial_sponsor,
+        &o.contract_id,
+        &o.contract_start,
+        &o.contract_end,
+        &o.tenant,
+        &o.business_unit,
+        scopes,
+        &o.max_clients,
+        labels,
+        &o.created_at,
+        &o.updated_at,
+        &o.offboarded_at,
+        &o.version,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            super::redact("postgres://reg:s3cret@db.example:5432/registry"),
+            "postgres://reg:***@db.example:5432/registry"
+        );
+        assert_eq!(
+            super::redact("postgresql://reg@db/registry"),
+            "postgresql://reg@db/registry"
+        );
+        assert_eq!(
+            super::redact("/var/lib/registry.db"),
+            "/var/lib/registry.db"
+        );
+    }
+}

@@ -1,0 +1,1017 @@
+//! The SQLite engine: one file, WAL, `synchronous=FULL` (a write is on disk
+//! before it is acknowledged), foreign keys, `BEGIN IMMEDIATE` for every write,
+//! versioned migrations through `PRAGMA user_version`.
+
+use super::{
+    Change, ClientFilter, CredentialRow, IdemRecord, OrgFilter, Reader, Rows, SecretHash, Select,
+    TokenRow, Tx,
+};
+use crate::audit::{Anchor, AuditHead, AuditRow, GENESIS};
+use crate::crypto::SecretKey;
+use crate::error::{Error, Result};
+use crate::records::{Client, ClientStatus, Org, OrgStatus, Role, end_of_day};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+const SCHEMA_V1: &str = r#"
+CREATE TABLE orgs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    legal_entity TEXT NOT NULL,
+    technical_owner TEXT NOT NULL,
+    approval_authority TEXT NOT NULL,
+    commercial_sponsor TEXT,
+    contract_id TEXT NOT NULL,
+    contract_start TEXT,
+    contract_end TEXT NOT NULL,
+    tenant TEXT,
+    business_unit TEXT,
+    allowed_scopes TEXT NOT NULL,
+    max_clients INTEGER NOT NULL,
+    labels TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    offboarded_at INTEGER,
+    version INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX orgs_live_name ON orgs(name) WHERE offboarded_at IS NULL;
+
+CREATE TABLE clients (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    client_id TEXT NOT NULL UNIQUE,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    name TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    version INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX clients_live_name ON clients(org_id, name) WHERE revoked_at IS NULL;
+CREATE INDEX clients_org ON clients(org_id);
+
+-- Secret hashes live apart from clients so that a client can hold a current and a
+-- previous secret during a rotation grace period (not_after = end of grace).
+CREATE TABLE client_secrets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_ref TEXT NOT NULL REFERENCES clients(id),
+    secret_hmac BLOB NOT NULL,
+    source TEXT NOT NULL DEFAULT 'generated',
+    created_at INTEGER NOT NULL,
+    not_after INTEGER
+);
+CREATE INDEX client_secrets_client ON client_secrets(client_ref);
+
+CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer', 'org')),
+    org_id TEXT REFERENCES orgs(id),
+    token_sha256 BLOB NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    CHECK ((role = 'org') = (org_id IS NOT NULL))
+);
+CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens(name) WHERE revoked_at IS NULL;
+
+CREATE TABLE idempotency_keys (
+    token_id INTEGER NOT NULL REFERENCES api_tokens(id),
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    response TEXT NOT NULL,
+    location TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (token_id, key)
+);
+
+CREATE TABLE audit_events (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    entity_kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    org_id TEXT,
+    before TEXT,
+    after TEXT,
+    request_id TEXT NOT NULL,
+    change_ref TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+"#;
+
+/// When the current secret was made, and the coarse time of last use.
+const SCHEMA_V2: &str = r#"
+ALTER TABLE clients ADD COLUMN secret_rotated_at INTEGER NOT NULL DEFAULT 0;
+UPDATE clients SET secret_rotated_at = created_at;
+ALTER TABLE clients ADD COLUMN last_used_at INTEGER;
+"#;
+
+/// The audit chain becomes keyed: existing events are verified under the old plain
+/// SHA-256 scheme and re-chained under the server key by [`rechain`].
+const SCHEMA_V3: &str = "";
+
+/// API tokens stored as `HMAC(token key, SHA-256(token))` under a key derived from
+/// the server key instead of a bare SHA-256, so that someone who can write the
+/// database cannot add a token of their own making. The stored SHA-256 is the inner
+/// digest, so [`rehash_tokens`] converts every existing row in place and existing
+/// tokens keep working.
+const SCHEMA_V4: &str = "ALTER TABLE api_tokens RENAME COLUMN token_sha256 TO token_hmac;";
+
+/// The audit head moves into the database, in the same transaction as each append
+/// (see [`crate::audit`]); [`init_audit_head`] sets it to the newest event. The head
+/// file beside the database stays, as the anchor outside it.
+const SCHEMA_V5: &str = r#"
+CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    mac TEXT NOT NULL
+);
+CREATE INDEX idempotency_created ON idempotency_keys(created_at);
+"#;
+
+/// Work a migration does beyond its SQL, in the same transaction.
+type Step = fn(&mut Conn<'_>, Option<&SecretKey>) -> Result<()>;
+
+/// The server key a migration step needs for rows that exist.
+fn needed<'k>(key: Option<&'k SecretKey>, what: &str) -> Result<&'k SecretKey> {
+    key.ok_or_else(|| {
+        Error::Internal(format!(
+            "migrating {what} needs the server key, and there is none: restore the key file first"
+        ))
+    })
+}
+
+pub(crate) const MIGRATIONS: &[(&str, Option<Step>)] = &[
+    (SCHEMA_V1, None),
+    (SCHEMA_V2, None),
+    (SCHEMA_V3, Some(rechain)),
+    (SCHEMA_V4, Some(rehash_tokens)),
+    (SCHEMA_V5, Some(init_audit_head)),
+];
+
+/// Verifies the plain SHA-256 chain of a database from before version 3, then
+/// recomputes every event's `prev_hash` and `hash` under the server key.
+fn rechain(c: &mut Conn<'_>, key: Option<&SecretKey>) -> Result<()> {
+    if c.audit_after(0, 1)?.is_empty() {
+        return Ok(());
+    }
+    let key = needed(key, "the audit chain")?;
+    if let Err(crate::audit::AuditCheck::Broken { seq, reason }) =
+        crate::audit::walk(c, crate::crypto::sha256_hex)?
+    {
+        return Err(Error::Internal(format!(
+            "the audit chain is broken at sequence number {seq} ({reason}); refusing to re-chain it \
+             under the server key, which would hide the damage: investigate or restore a backup first"
+        )));
+    }
+    let mut events = Vec::new();
+    c.walk_audit(&mut |ev| {
+        events.push(ev);
+        Ok(true)
+    })?;
+    c.c.execute_batch("DROP TRIGGER audit_events_no_update")?;
+    let mut prev = GENESIS.to_string();
+    for ev in events {
+        let mac = key.audit_mac(ev.canonical(&prev).as_bytes());
+        c.c.execute(
+            "UPDATE audit_events SET prev_hash = ?2, hash = ?3 WHERE seq = ?1",
+            params![ev.seq, prev, mac],
+        )?;
+        prev = mac;
+    }
+    c.c.execute_batch(
+        "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+         BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;",
+    )?;
+    Ok(())
+}
+
+fn rehash_tokens(c: &mut Conn<'_>, key: Option<&SecretKey>) -> Result<()> {
+    let rows: Vec<(i64, Vec<u8>)> = {
+        let mut st = c.c.prepare("SELECT id, token_hmac FROM api_tokens")?;
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let key = needed(key, "API tokens")?;
+    for (id, digest) in rows {
+        let digest: [u8; 32] = digest
+            .try_into()
+            .map_err(|_| Error::Internal(format!("api token {id}: not a SHA-256")))?;
+        c.c.execute(
+            "UPDATE api_tokens SET token_hmac = ?2 WHERE id = ?1",
+            params![id, key.hash_token_digest(&digest).as_slice()],
+        )?;
+    }
+    Ok(())
+}
+
+fn init_audit_head(c: &mut Conn<'_>, key: Option<&SecretKey>) -> Result<()> {
+    let last: Option<(i64, String)> =
+        c.c.query_row(
+            "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((seq, hash)) = last {
+        let head = AuditHead::new(needed(key, "the audit head")?, seq, &hash);
+        set_head(c.c, &head)?;
+    }
+    Ok(())
+}
+
+fn set_head(c: &Connection, head: &AuditHead) -> Result<()> {
+    c.execute(
+        "INSERT INTO audit_head (id, seq, hash, mac) VALUES (1, ?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac",
+        params![head.seq, head.hash, head.mac],
+    )?;
+    Ok(())
+}
+
+/// Opens one connection with the pragmas every connection needs.
+pub fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+/// Creates an empty database file readable by its owner only (SQLite gives
+/// its WAL and shared-memory files the same mode).
+fn create_private(path: &Path) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(path) {
+        Ok(f) => {
+            f.sync_all()
+                .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
+            crate::crypto::sync_parent(path);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::Internal(format!(
+            "cannot create the database {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Creates or migrates the database on `conn`; `anchor` is the head file beside it
+/// (written for a database made from nothing or just re-chained).
+pub fn migrate(conn: &Connection, key: Option<&SecretKey>, anchor: &Anchor) -> Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let res = (|| {
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let target = MIGRATIONS.len() as i64;
+        if version > target {
+            return Err(Error::Internal(format!(
+                "database schema version {version} is newer than this binary ({target})"
+            )));
+        }
+        let mut c = Conn::new(conn);
+        for (i, (sql, step)) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            conn.execute_batch(sql)?;
+            if let Some(step) = step {
+                step(&mut c, key)?;
+            }
+            conn.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        // A database made from nothing or just re-chained gets a new anchor; any
+        // other keeps its own, which only commits move up.
+        if version < 3 {
+            let head = c.audit_head()?;
+            let (seq, hash) = head
+                .map(|h| (h.seq, h.hash))
+                .unwrap_or((0, GENESIS.to_string()));
+            anchor.reset(seq, &hash).map_err(crate::audit::anchor_err)?;
+        }
+        Ok(())
+    })();
+    match res {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// A SQLite database: its file, and a small pool of open connections.
+pub struct Sqlite {
+    path: PathBuf,
+    pool: Mutex<Vec<Connection>>,
+}
+
+const POOL_MAX: usize = 8;
+
+impl Sqlite {
+    /// Opens (when `create`, creating) and migrates the database at `path`.
+    pub fn open(path: &Path, key: Option<&SecretKey>, create: bool) -> Result<Sqlite> {
+        if !path.exists() {
+            if !create {
+                return Err(Error::NotFound(format!(
+                    "no database at {} (check --db; `partner-registry init` creates one)",
+                    path.display()
+                )));
+            }
+            create_private(path)?;
+        }
+        let conn = open_connection(path)?;
+        migrate(&conn, key, &Anchor::beside(path))?;
+        Ok(Sqlite {
+            path: path.to_path_buf(),
+            pool: Mutex::new(vec![conn]),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open_connection(&self.path)?,
+        };
+        let out = f(&conn);
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < POOL_MAX {
+            pool.push(conn);
+        }
+        out
+    }
+
+    pub fn read<T>(&self, f: impl FnOnce(&mut dyn Reader) -> Result<T>) -> Result<T> {
+        self.with_conn(|conn| {
+            // One read transaction: every query sees the same snapshot.
+            conn.execute_batch("BEGIN")?;
+            let out = f(&mut Conn::new(conn));
+            let _ = conn.execute_batch("COMMIT");
+            out
+        })
+    }
+
+    pub fn write<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<(T, Option<i64>)> {
+        self.with_conn(|conn| {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            let mut c = Conn::new(conn);
+            match f(&mut c) {
+                Ok(out) => match conn.execute_batch("COMMIT") {
+                    Ok(()) => Ok((out, c.last_seq)),
+                    Err(e) => {
+                        let _ = conn.execute_batch("ROLLBACK");
+                        Err(e.into())
+                    }
+                },
+                Err(e) => {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    Err(e)
+                }
+            }
+        })
+    }
+
+    /// Checkpoints the WAL and closes every pooled connection.
+    pub fn close(&self) {
+        let conns: Vec<Connection> =
+            std::mem::take(&mut *self.pool.lock().unwrap_or_else(|e| e.into_inner()));
+        for c in conns {
+            let _ = c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+            let _ = c.close();
+        }
+    }
+}
+
+/// One connection inside a transaction: the [`Reader`] and [`Tx`] of SQLite.
+pub struct Conn<'a> {
+    c: &'a Connection,
+    /// The last audit event this transaction appended.
+    last_seq: Option<i64>,
+}
+
+impl<'a> Conn<'a> {
+    fn new(c: &'a Connection) -> Self {
+        Conn { c, last_seq: None }
+    }
+}
+
+const ORG_COLS: &str = "id, name, legal_entity, technical_owner, approval_authority, commercial_sponsor, contract_id, \
+     contract_start, contract_end, tenant, business_unit, allowed_scopes, max_clients, labels, created_at, \
+     updated_at, offboarded_at, version, seq";
+
+fn org_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Org> {
+    let scopes: String = r.get(11)?;
+    let labels: String = r.get(13)?;
+    Ok(Org {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        legal_entity: r.get(2)?,
+        technical_owner: r.get(3)?,
+        approval_authority: r.get(4)?,
+        commercial_sponsor: r.get(5)?,
+        contract_id: r.get(6)?,
+        contract_start: r.get(7)?,
+        contract_end: r.get(8)?,
+        tenant: r.get(9)?,
+        business_unit: r.get(10)?,
+        allowed_scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+        max_clients: r.get(12)?,
+        labels: serde_json::from_str(&labels).unwrap_or_default(),
+        created_at: r.get(14)?,
+        updated_at: r.get(15)?,
+        offboarded_at: r.get(16)?,
+        version: r.get(17)?,
+    })
+}
+
+const CLIENT_COLS: &str = "c.id, c.client_id, c.org_id, c.name, c.purpose, c.owner, c.scopes, c.expires_at, \
+     c.created_at, c.updated_at, c.revoked_at, c.version, o.contract_end, c.seq, c.secret_rotated_at, c.last_used_at, \
+     (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id)";
+
+fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
+    let scopes: String = r.get(6)?;
+    let end: String = r.get(12)?;
+    Ok(Client {
+        id: r.get(0)?,
+        client_id: r.get(1)?,
+        org_id: r.get(2)?,
+        name: r.get(3)?,
+        purpose: r.get(4)?,
+        owner: r.get(5)?,
+        scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+        expires_at: r.get(7)?,
+        created_at: r.get(8)?,
+        updated_at: r.get(9)?,
+        revoked_at: r.get(10)?,
+        version: r.get(11)?,
+        secret_rotated_at: r.get(14)?,
+        last_used_at: r.get(15)?,
+        previous_secret_not_after: r.get(16)?,
+        // An unparsable date fails closed: the client reads as expired.
+        org_contract_end: end_of_day(&end).unwrap_or(i64::MIN),
+    })
+}
+
+const TOKEN_COLS: &str = "id, name, role, org_id, token_hmac, created_at, revoked_at";
+
+fn token_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
+    let role: String = r.get(2)?;
+    let hmac: Vec<u8> = r.get(4)?;
+    Ok(TokenRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: Role::parse(&role).unwrap_or(Role::Reviewer),
+        org_id: r.get(3)?,
+        hmac: hmac.try_into().unwrap_or([0; 32]),
+        created_at: r.get(5)?,
+        revoked_at: r.get(6)?,
+    })
+}
+
+const AUDIT_COLS: &str = "seq, at, actor, action, entity_kind, entity_id, org_id, before, after, request_id, change_ref, prev_hash, hash";
+
+fn audit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        entity_kind: r.get(4)?,
+        entity_id: r.get(5)?,
+        org_id: r.get(6)?,
+        before: r.get(7)?,
+        after: r.get(8)?,
+        request_id: r.get(9)?,
+        change_ref: r.get(10)?,
+        prev_hash: r.get(11)?,
+        hash: r.get(12)?,
+    })
+}
+
+fn json_text<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+impl Conn<'_> {
+    fn clients_where(&self, condition: &str, p: impl rusqlite::Params) -> Result<Vec<Client>> {
+        let mut st = self.c.prepare_cached(&format!(
+            "SELECT {CLIENT_COLS} FROM clients c JOIN orgs o ON o.id = c.org_id WHERE {condition} ORDER BY c.seq"
+        ))?;
+        let rows = st.query_map(p, client_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn orgs_where(&self, condition: &str, p: impl rusqlite::Params) -> Result<Vec<Org>> {
+        let mut st = self.c.prepare_cached(&format!(
+            "SELECT {ORG_COLS} FROM orgs WHERE {condition} ORDER BY seq"
+        ))?;
+        let rows = st.query_map(p, org_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+impl Reader for Conn<'_> {
+    fn org(&mut self, id: &str) -> Result<Option<Org>> {
+        Ok(self.orgs_where("id = ?1", [id])?.pop())
+    }
+
+    fn live_org_named(&mut self, name: &str) -> Result<Option<Org>> {
+        Ok(self
+            .orgs_where("name = ?1 AND offboarded_at IS NULL", [name])?
+            .pop())
+    }
+
+    fn client(&mut self, id: &str) -> Result<Option<Client>> {
+        Ok(self
+            .clients_where("c.id = ?1 OR c.client_id = ?1", [id])?
+            .pop())
+    }
+
+    fn live_clients(&mut self, org_id: &str) -> Result<Vec<Client>> {
+        self.clients_where("c.org_id = ?1 AND c.revoked_at IS NULL", [org_id])
+    }
+
+    fn live_client_named(&mut self, org_id: &str, name: &str) -> Result<Option<Client>> {
+        Ok(self
+            .clients_where(
+                "c.org_id = ?1 AND c.name = ?2 AND c.revoked_at IS NULL",
+                [org_id, name],
+            )?
+            .pop())
+    }
+
+    fn secret_held(&mut self, client_ref: &str, hmac: &[u8; 32]) -> Result<bool> {
+        Ok(self.c.query_row(
+            "SELECT EXISTS (SELECT 1 FROM client_secrets WHERE client_ref = ?1 AND secret_hmac = ?2)",
+            params![client_ref, hmac.as_slice()],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn list_orgs(&mut self, scope: Option<&str>, f: &OrgFilter, today: &str) -> Result<Rows<Org>> {
+        let status = match f.status {
+            None => "",
+            Some(OrgStatus::Active) => "AND offboarded_at IS NULL AND contract_end >= ?4",
+            Some(OrgStatus::Expired) => "AND offboarded_at IS NULL AND contract_end < ?4",
+            Some(OrgStatus::Offboarded) => "AND offboarded_at IS NOT NULL",
+        };
+        let mut st = self.c.prepare_cached(&format!(
+            "SELECT {ORG_COLS} FROM orgs WHERE seq > ?1 AND (?2 IS NULL OR id = ?2) AND (?3 IS NULL OR name = ?3) {status}
+               AND ?4 = ?4 ORDER BY seq LIMIT ?5"
+        ))?;
+        let rows = st.query_map(params![f.cursor, scope, f.name, today, f.limit + 1], |r| {
+            Ok((org_from_row(r)?, r.get::<_, i64>(18)?))
+        })?;
+        Ok(Rows::page(rows.collect::<rusqlite::Result<_>>()?, f.limit))
+    }
+
+    fn list_clients(
+        &mut self,
+        scope: Option<&str>,
+        f: &ClientFilter,
+        now: i64,
+        today: &str,
+    ) -> Result<Rows<Client>> {
+        let status = match f.status {
+            None => "",
+            Some(ClientStatus::Active) => {
+                "AND c.revoked_at IS NULL AND c.expires_at >= ?4 AND o.contract_end >= ?5"
+            }
+            Some(ClientStatus::Expired) => {
+                "AND c.revoked_at IS NULL AND (c.expires_at < ?4 OR o.contract_end < ?5)"
+            }
+            Some(ClientStatus::Revoked) => "AND c.revoked_at IS NOT NULL",
+        };
+        let expiring = if f.expiring_within.is_some() {
+            "AND c.revoked_at IS NULL AND c.expires_at >= ?4 AND c.expires_at <= ?6"
+        } else {
+            ""
+        };
+        let horizon = now.saturating_add(f.expiring_within.unwrap_or(0));
+        let mut st = self.c.prepare_cached(&format!(
+            "SELECT {CLIENT_COLS} FROM clients c JOIN orgs o ON o.id = c.org_id
+             WHERE c.seq > ?1 AND (?2 IS NULL OR c.org_id = ?2) AND (?3 IS NULL OR c.org_id = ?3) {status} {expiring}
+               AND ?4 = ?4 AND ?5 = ?5 AND ?6 = ?6 ORDER BY c.seq LIMIT ?7"
+        ))?;
+        let rows = st.query_map(
+            params![f.cursor, scope, f.org_id, now, today, horizon, f.limit + 1],
+            |r| Ok((client_from_row(r)?, r.get::<_, i64>(13)?)),
+        )?;
+        Ok(Rows::page(rows.collect::<rusqlite::Result<_>>()?, f.limit))
+    }
+
+    fn review_data(&mut self) -> Result<(Vec<Org>, Vec<Client>)> {
+        let orgs = self.orgs_where("offboarded_at IS NULL", [])?;
+        let clients = self.clients_where("c.revoked_at IS NULL AND o.offboarded_at IS NULL", [])?;
+        Ok((orgs, clients))
+    }
+
+    fn live_token_named(&mut self, name: &str) -> Result<Option<TokenRow>> {
+        Ok(self.live_tokens(Some(name))?.pop())
+    }
+
+    fn tokens(&mut self) -> Result<Vec<TokenRow>> {
+        let mut st = self
+            .c
+            .prepare_cached(&format!("SELECT {TOKEN_COLS} FROM api_tokens ORDER BY id"))?;
+        let rows = st.query_map([], token_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn live_tokens(&mut self, name: Option<&str>) -> Result<Vec<TokenRow>> {
+        let mut st = self.c.prepare_cached(&format!(
+            "SELECT {TOKEN_COLS} FROM api_tokens WHERE revoked_at IS NULL AND (?1 IS NULL OR name = ?1) ORDER BY id"
+        ))?;
+        let rows = st.query_map([name], token_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn idempotency(&mut self, token_id: i64, key: &str) -> Result<Option<IdemRecord>> {
+        Ok(self
+            .c
+            .query_row(
+                "SELECT fingerprint, response, location FROM idempotency_keys WHERE token_id = ?1 AND key = ?2",
+                params![token_id, key],
+                |r| {
+                    Ok(IdemRecord {
+                        fingerprint: r.get(0)?,
+                        response: r.get(1)?,
+                        location: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn credentials(&mut self, select: Select<'_>) -> Result<Vec<CredentialRow>> {
+        let (condition, arg) = match select {
+            Select::All => ("?1 IS NULL", None),
+            Select::Client(id) => ("c.id = ?1", Some(id)),
+            Select::Org(id) => ("c.org_id = ?1", Some(id)),
+        };
+        let mut out: Vec<CredentialRow> = {
+            let mut st = self.c.prepare_cached(&format!(
+                "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at
+                 FROM clients c JOIN orgs o ON o.id = c.org_id
+                 WHERE c.revoked_at IS NULL AND o.offboarded_at IS NULL AND {condition}"
+            ))?;
+            let rows = st.query_map([arg], |r| {
+                let scopes: String = r.get(4)?;
+                let end: String = r.get(6)?;
+                Ok(CredentialRow {
+                    id: r.get(0)?,
+                    client_id: r.get(1)?,
+                    org_id: r.get(2)?,
+                    org_name: r.get(3)?,
+                    scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+                    expires_at: r.get(5)?,
+                    // An unparsable date fails closed.
+                    contract_end: end_of_day(&end).unwrap_or(i64::MIN),
+                    last_used_at: r.get(7)?,
+                    secrets: Vec::new(),
+                })
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut index: std::collections::HashMap<String, usize> = out
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
+        let mut st = self.c.prepare_cached(&format!(
+            "SELECT s.client_ref, s.secret_hmac, s.not_after FROM client_secrets s
+             JOIN clients c ON c.id = s.client_ref WHERE {condition}"
+        ))?;
+        let mut rows = st.query([arg])?;
+        while let Some(r) = rows.next()? {
+            let client_ref: String = r.get(0)?;
+            let hmac: Vec<u8> = r.get(1)?;
+            if let (Some(i), Ok(hmac)) = (index.get_mut(&client_ref), <[u8; 32]>::try_from(hmac)) {
+                out[*i].secrets.push(SecretHash {
+                    hmac,
+                    not_after: r.get(2)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn audit_after(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
+        let mut st = self.c.prepare_cached(&format!(
+            "SELECT {AUDIT_COLS} FROM audit_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+        ))?;
+        let rows = st.query_map(params![after, limit], audit_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn walk_audit(&mut self, f: &mut dyn FnMut(AuditRow) -> Result<bool>) -> Result<()> {
+        let mut st = self.c.prepare(&format!(
+            "SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq"
+        ))?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            if !f(audit_from_row(r)?)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn audit_head(&mut self) -> Result<Option<AuditHead>> {
+        Ok(self
+            .c
+            .query_row(
+                "SELECT seq, hash, mac FROM audit_head WHERE id = 1",
+                [],
+                |r| {
+                    Ok(AuditHead {
+                        seq: r.get(0)?,
+                        hash: r.get(1)?,
+                        mac: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn changes_after(&mut self, after: i64, limit: i64) -> Result<Vec<Change>> {
+        let mut st = self.c.prepare_cached(
+            "SELECT seq, hash, entity_kind, entity_id FROM audit_events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![after, limit], |r| {
+            Ok(Change {
+                seq: r.get(0)?,
+                hash: r.get(1)?,
+                entity_kind: r.get(2)?,
+                entity_id: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn holds_data(&mut self) -> Result<bool> {
+        Ok(self.c.query_row(
+            "SELECT EXISTS (SELECT 1 FROM orgs) OR EXISTS (SELECT 1 FROM api_tokens)
+               OR EXISTS (SELECT 1 FROM audit_events)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+impl Tx for Conn<'_> {
+    fn insert_org(&mut self, o: &Org) -> Result<()> {
+        self.c.prepare_cached(
+            "INSERT INTO orgs (id, name, legal_entity, technical_owner, approval_authority, commercial_sponsor, contract_id,
+               contract_start, contract_end, tenant, business_unit, allowed_scopes, max_clients, labels, created_at,
+               updated_at, offboarded_at, version) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
+        )?
+        .execute(rusqlite::params_from_iter(org_params(o)))?;
+        Ok(())
+    }
+
+    fn update_org(&mut self, o: &Org) -> Result<()> {
+        self.c.prepare_cached(
+            "UPDATE orgs SET name=?2, legal_entity=?3, technical_owner=?4, approval_authority=?5, commercial_sponsor=?6,
+               contract_id=?7, contract_start=?8, contract_end=?9, tenant=?10, business_unit=?11, allowed_scopes=?12,
+               max_clients=?13, labels=?14, created_at=?15, updated_at=?16, offboarded_at=?17, version=?18 WHERE id=?1",
+        )?
+        .execute(rusqlite::params_from_iter(org_params(o)))?;
+        Ok(())
+    }
+
+    fn org_id_holder(&mut self, id: &str) -> Result<Option<Org>> {
+        self.org(id)
+    }
+
+    fn insert_client(&mut self, c: &Client) -> Result<()> {
+        self.c.prepare_cached(
+            "INSERT INTO clients (id, client_id, org_id, name, purpose, owner, scopes, expires_at, created_at, updated_at,
+               revoked_at, version, secret_rotated_at, last_used_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        )?
+        .execute(params![
+            c.id,
+            c.client_id,
+            c.org_id,
+            c.name,
+            c.purpose,
+            c.owner,
+            json_text(&c.scopes),
+            c.expires_at,
+            c.created_at,
+            c.updated_at,
+            c.revoked_at,
+            c.version,
+            c.secret_rotated_at,
+            c.last_used_at
+        ])?;
+        Ok(())
+    }
+
+    fn update_client(&mut self, c: &Client) -> Result<()> {
+        self.c.prepare_cached(
+            "UPDATE clients SET name=?2, purpose=?3, owner=?4, scopes=?5, expires_at=?6, updated_at=?7, revoked_at=?8,
+               version=?9, secret_rotated_at=?10 WHERE id=?1",
+        )?
+        .execute(params![
+            c.id,
+            c.name,
+            c.purpose,
+            c.owner,
+            json_text(&c.scopes),
+            c.expires_at,
+            c.updated_at,
+            c.revoked_at,
+            c.version,
+            c.secret_rotated_at
+        ])?;
+        Ok(())
+    }
+
+    fn add_secret(
+        &mut self,
+        client_ref: &str,
+        hmac: &[u8; 32],
+        source: &str,
+        now: i64,
+    ) -> Result<()> {
+        self.c.prepare_cached(
+            "INSERT INTO client_secrets (client_ref, secret_hmac, source, created_at, not_after) VALUES (?1, ?2, ?3, ?4, NULL)",
+        )?
+        .execute(params![client_ref, hmac.as_slice(), source, now])?;
+        Ok(())
+    }
+
+    fn drop_previous_secrets(&mut self, client_ref: &str) -> Result<()> {
+        self.c
+            .prepare_cached(
+                "DELETE FROM client_secrets WHERE client_ref = ?1 AND not_after IS NOT NULL",
+            )?
+            .execute([client_ref])?;
+        Ok(())
+    }
+
+    fn retire_current_secret(&mut self, client_ref: &str, not_after: Option<i64>) -> Result<()> {
+        match not_after {
+            Some(t) => self.c.prepare_cached(
+                "UPDATE client_secrets SET not_after = ?2 WHERE client_ref = ?1 AND not_after IS NULL",
+            )?
+            .execute(params![client_ref, t])?,
+            None => self
+                .c
+                .prepare_cached("DELETE FROM client_secrets WHERE client_ref = ?1 AND not_after IS NULL")?
+                .execute([client_ref])?,
+        };
+        Ok(())
+    }
+
+    fn insert_token(
+        &mut self,
+        name: &str,
+        role: Role,
+        org_id: Option<&str>,
+        hmac: &[u8; 32],
+        now: i64,
+    ) -> Result<i64> {
+        self.c.prepare_cached(
+            "INSERT INTO api_tokens (name, role, org_id, token_hmac, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![name, role.as_str(), org_id, hmac.as_slice(), now])?;
+        Ok(self.c.last_insert_rowid())
+    }
+
+    fn revoke_token(&mut self, id: i64, now: i64) -> Result<()> {
+        self.c
+            .prepare_cached("UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1")?
+            .execute(params![id, now])?;
+        Ok(())
+    }
+
+    fn save_idempotency(
+        &mut self,
+        token_id: i64,
+        key: &str,
+        record: &IdemRecord,
+        now: i64,
+    ) -> Result<()> {
+        self.c.prepare_cached(
+            "INSERT INTO idempotency_keys (token_id, key, fingerprint, status, response, location, created_at)
+             VALUES (?1, ?2, ?3, 201, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            token_id,
+            key,
+            record.fingerprint,
+            record.response,
+            record.location,
+            now
+        ])?;
+        Ok(())
+    }
+
+    fn append_audit(&mut self, row: &AuditRow, head: &AuditHead) -> Result<()> {
+        self.c
+            .prepare_cached(&format!(
+                "INSERT INTO audit_events ({AUDIT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            ))?
+            .execute(params![
+                row.seq,
+                row.at,
+                row.actor,
+                row.action,
+                row.entity_kind,
+                row.entity_id,
+                row.org_id,
+                row.before,
+                row.after,
+                row.request_id,
+                row.change_ref,
+                row.prev_hash,
+                row.hash
+            ])?;
+        set_head(self.c, head)?;
+        self.last_seq = Some(row.seq);
+        Ok(())
+    }
+
+    fn note_last_used(&mut self, uses: &[(String, i64)]) -> Result<()> {
+        let mut st = self.c.prepare_cached(
+            "UPDATE clients SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
+        )?;
+        for (id, at) in uses {
+            st.execute(params![id, at])?;
+        }
+        Ok(())
+    }
+}
+
+fn org_params(o: &Org) -> Vec<Box<dyn rusqlite::ToSql + '_>> {
+    vec![
+        Box::new(&o.id),
+        Box::new(&o.name),
+        Box::new(&o.legal_entity),
+        Box::new(&o.technical_owner),
+        Box::new(&o.approval_authority),
+        Box::new(&o.commercial_sponsor),
+        Box::new(&o.contract_id),
+        Box::new(&o.contract_start),
+        Box::new(&o.contract_end),
+        Box::new(&o.tenant),
+        Box::new(&o.business_unit),
+        Box::new(json_text(&o.allowed_scopes)),
+        Box::new(o.max_clients),
+        Box::new(json_text(&o.labels)),
+        Box::new(o.created_at),
+        Box::new(o.updated_at),
+        Box::new(o.offboarded_at),
+        Box::new(o.version),
+    ]
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(f, _) = &e {
+            match f.code {
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+                    return Error::Unavailable("the database is busy, retry".into());
+                }
+                rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::DiskFull => {
+                    return super::unavailable(&e);
+                }
+                _ => {}
+            }
+        }
+        Error::Internal(format!("database: {e}"))
+    }
+}

@@ -1,0 +1,400 @@
+//! The records the registry keeps (orgs, clients), their statuses and their JSON
+//! shapes, and the time formats they use.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
+
+pub use partner_rules::DEFAULT_MAX_CLIENTS;
+
+// ---------- time ----------
+
+/// `2027-06-30T23:59:59Z` from unix seconds.
+pub fn fmt_ts(unix: i64) -> String {
+    partner_rules::format_timestamp(unix)
+}
+
+/// Parses an RFC 3339 timestamp with any offset into unix seconds.
+pub fn parse_ts(s: &str) -> Option<i64> {
+    partner_rules::parse_timestamp(s).map(OffsetDateTime::unix_timestamp)
+}
+
+pub use partner_rules::parse_date;
+
+pub fn fmt_date(d: Date) -> String {
+    d.format(format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default()
+}
+
+/// Unix seconds of `<date>T23:59:59Z`.
+pub fn end_of_day(date: &str) -> Option<i64> {
+    partner_rules::end_of_day(date).map(OffsetDateTime::unix_timestamp)
+}
+
+/// A duration as Terraform users write them (`720h`, `90m`, `1h30m`), in seconds.
+pub fn parse_duration(s: &str) -> Option<i64> {
+    partner_rules::parse_duration(s).and_then(|d| i64::try_from(d.as_secs()).ok())
+}
+
+/// `720h`, `90m`, `45s`: the shortest exact form of a number of seconds.
+pub fn fmt_duration(secs: i64) -> String {
+    if secs != 0 && secs % 3600 == 0 {
+        format!("{}h", secs / 3600)
+    } else if secs != 0 && secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+// ---------- statuses ----------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrgStatus {
+    Active,
+    Expired,
+    Offboarded,
+}
+
+impl OrgStatus {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(OrgStatus::Active),
+            "expired" => Some(OrgStatus::Expired),
+            "offboarded" => Some(OrgStatus::Offboarded),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl ClientStatus {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(ClientStatus::Active),
+            "expired" => Some(ClientStatus::Expired),
+            "revoked" => Some(ClientStatus::Revoked),
+            _ => None,
+        }
+    }
+}
+
+// ---------- records ----------
+
+/// An org as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+    pub legal_entity: String,
+    pub technical_owner: String,
+    pub approval_authority: String,
+    pub commercial_sponsor: Option<String>,
+    pub contract_id: String,
+    pub contract_start: Option<String>,
+    pub contract_end: String,
+    pub tenant: Option<String>,
+    pub business_unit: Option<String>,
+    pub allowed_scopes: Vec<String>,
+    pub max_clients: i64,
+    pub labels: BTreeMap<String, String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub offboarded_at: Option<i64>,
+    pub version: i64,
+}
+
+/// The JSON form of an org.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrgView {
+    pub id: String,
+    pub name: String,
+    pub legal_entity: String,
+    pub technical_owner: String,
+    pub approval_authority: String,
+    pub commercial_sponsor: Option<String>,
+    pub contract_id: String,
+    pub contract_start: Option<String>,
+    pub contract_end: String,
+    pub tenant: Option<String>,
+    pub business_unit: Option<String>,
+    pub allowed_scopes: Vec<String>,
+    pub max_clients: i64,
+    pub labels: BTreeMap<String, String>,
+    pub status: OrgStatus,
+    pub created_at: String,
+    pub updated_at: String,
+    pub offboarded_at: Option<String>,
+    pub version: i64,
+}
+
+impl Org {
+    /// End of the contract: `<contract_end>T23:59:59Z` in unix seconds.
+    pub fn contract_end_ts(&self) -> i64 {
+        end_of_day(&self.contract_end).unwrap_or(0)
+    }
+
+    pub fn status(&self, now: i64) -> OrgStatus {
+        if self.offboarded_at.is_some() {
+            OrgStatus::Offboarded
+        } else if now > self.contract_end_ts() {
+            OrgStatus::Expired
+        } else {
+            OrgStatus::Active
+        }
+    }
+
+    pub fn view(&self, now: i64) -> OrgView {
+        OrgView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            legal_entity: self.legal_entity.clone(),
+            technical_owner: self.technical_owner.clone(),
+            approval_authority: self.approval_authority.clone(),
+            commercial_sponsor: self.commercial_sponsor.clone(),
+            contract_id: self.contract_id.clone(),
+            contract_start: self.contract_start.clone(),
+            contract_end: self.contract_end.clone(),
+            tenant: self.tenant.clone(),
+            business_unit: self.business_unit.clone(),
+            allowed_scopes: self.allowed_scopes.clone(),
+            max_clients: self.max_clients,
+            labels: self.labels.clone(),
+            status: self.status(now),
+            created_at: fmt_ts(self.created_at),
+            updated_at: fmt_ts(self.updated_at),
+            offboarded_at: self.offboarded_at.map(fmt_ts),
+            version: self.version,
+        }
+    }
+
+    /// The editable fields as JSON: the base a merge patch applies to.
+    pub fn editable_json(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("name".into(), self.name.clone().into());
+        m.insert("legal_entity".into(), self.legal_entity.clone().into());
+        m.insert(
+            "technical_owner".into(),
+            self.technical_owner.clone().into(),
+        );
+        m.insert(
+            "approval_authority".into(),
+            self.approval_authority.clone().into(),
+        );
+        if let Some(s) = &self.commercial_sponsor {
+            m.insert("commercial_sponsor".into(), s.clone().into());
+        }
+        m.insert("contract_id".into(), self.contract_id.clone().into());
+        if let Some(s) = &self.contract_start {
+            m.insert("contract_start".into(), s.clone().into());
+        }
+        m.insert("contract_end".into(), self.contract_end.clone().into());
+        if let Some(s) = &self.tenant {
+            m.insert("tenant".into(), s.clone().into());
+        }
+        if let Some(s) = &self.business_unit {
+            m.insert("business_unit".into(), s.clone().into());
+        }
+        m.insert("allowed_scopes".into(), self.allowed_scopes.clone().into());
+        m.insert("max_clients".into(), self.max_clients.into());
+        m.insert(
+            "labels".into(),
+            Value::Object(
+                self.labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            ),
+        );
+        m
+    }
+}
+
+/// A client as stored (without any secret material).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Client {
+    pub id: String,
+    pub client_id: String,
+    pub org_id: String,
+    pub name: String,
+    pub purpose: String,
+    pub owner: String,
+    pub scopes: Vec<String>,
+    pub expires_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub revoked_at: Option<i64>,
+    pub version: i64,
+    /// When the current secret was made (creation or the last rotation).
+    pub secret_rotated_at: i64,
+    /// Last successful introspection, written coarsely (at most once a minute).
+    pub last_used_at: Option<i64>,
+    /// End of the grace period of the previous secret, if one was kept at the last rotation.
+    pub previous_secret_not_after: Option<i64>,
+    /// The last second of its org's contract, as loaded with the client (not
+    /// a field of the client: it decides the client's status).
+    pub org_contract_end: i64,
+}
+
+/// The JSON form of a client. `client_secret` is present only in the create response.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientView {
+    pub id: String,
+    pub client_id: String,
+    pub org_id: String,
+    pub name: String,
+    pub purpose: String,
+    pub owner: String,
+    pub scopes: Vec<String>,
+    pub expires_at: String,
+    pub status: ClientStatus,
+    pub created_at: String,
+    pub updated_at: String,
+    pub revoked_at: Option<String>,
+    pub version: i64,
+    pub secret_rotated_at: String,
+    /// Null when no previous secret is valid (none kept, grace over, or revoked).
+    pub previous_secret_expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+impl Client {
+    /// Status at `now` (clients of an ended contract read back expired even if
+    /// their own expiry were later).
+    pub fn status(&self, now: i64) -> ClientStatus {
+        if self.revoked_at.is_some() {
+            ClientStatus::Revoked
+        } else if now > self.expires_at || now > self.org_contract_end {
+            ClientStatus::Expired
+        } else {
+            ClientStatus::Active
+        }
+    }
+
+    /// When the previous secret stops working, while it still works.
+    pub fn previous_secret_expires_at(&self, now: i64) -> Option<String> {
+        self.previous_secret_not_after
+            .filter(|t| self.revoked_at.is_none() && now <= *t)
+            .map(fmt_ts)
+    }
+
+    pub fn view(&self, now: i64) -> ClientView {
+        ClientView {
+            id: self.id.clone(),
+            client_id: self.client_id.clone(),
+            org_id: self.org_id.clone(),
+            name: self.name.clone(),
+            purpose: self.purpose.clone(),
+            owner: self.owner.clone(),
+            scopes: self.scopes.clone(),
+            expires_at: fmt_ts(self.expires_at),
+            status: self.status(now),
+            created_at: fmt_ts(self.created_at),
+            updated_at: fmt_ts(self.updated_at),
+            revoked_at: self.revoked_at.map(fmt_ts),
+            version: self.version,
+            secret_rotated_at: fmt_ts(self.secret_rotated_at),
+            previous_secret_expires_at: self.previous_secret_expires_at(now),
+            last_used_at: self.last_used_at.map(fmt_ts),
+            client_secret: None,
+        }
+    }
+
+    pub fn editable_json(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("org_id".into(), self.org_id.clone().into());
+        m.insert("name".into(), self.name.clone().into());
+        m.insert("purpose".into(), self.purpose.clone().into());
+        m.insert("owner".into(), self.owner.clone().into());
+        m.insert("scopes".into(), self.scopes.clone().into());
+        m.insert("expires_at".into(), fmt_ts(self.expires_at).into());
+        m
+    }
+}
+
+impl Org {
+    /// What a client's rules need to know about this org.
+    pub fn state(&self) -> partner_rules::records::OrgState {
+        partner_rules::records::OrgState {
+            offboarded: self.offboarded_at.is_some(),
+            contract_end: self.contract_end_ts(),
+            max_clients: self.max_clients,
+        }
+    }
+}
+
+impl Client {
+    /// This client as the narrowing rules of its org see it at `now`.
+    pub fn facts(&self, now: i64) -> partner_rules::records::ClientFacts {
+        partner_rules::records::ClientFacts {
+            name: self.name.clone(),
+            client_id: self.client_id.clone(),
+            scopes: self.scopes.clone(),
+            expires_at: self.expires_at,
+            active: self.status(now) == ClientStatus::Active,
+        }
+    }
+}
+
+// ---------- callers ----------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Reviewer,
+    Org,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "reviewer" => Some(Role::Reviewer),
+            "org" => Some(Role::Org),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Reviewer => "reviewer",
+            Role::Org => "org",
+        }
+    }
+}
+
+/// Who is making a request: the API token's row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub token_id: i64,
+    pub name: String,
+    pub role: Role,
+    /// The org an `org` token is bound to.
+    pub org: Option<String>,
+}
+
+impl Actor {
+    /// The org a list is restricted to: an org token's own (none matches when it
+    /// has none); `None` (every org) for the other roles.
+    pub fn list_scope(&self) -> Option<String> {
+        (self.role == Role::Org).then(|| self.org.clone().unwrap_or_default())
+    }
+
+    /// Whether this actor may see records of `org_id`.
+    pub fn sees(&self, org_id: &str) -> bool {
+        self.role != Role::Org || self.org.as_deref() == Some(org_id)
+    }
+}

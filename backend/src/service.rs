@@ -1,0 +1,956 @@
+//! The use cases: every read and write the API and the CLI offer, each written
+//! once over the storage traits ([`crate::db::Reader`], [`crate::db::Tx`]) of
+//! either engine.
+//!
+//! This is the one layer that authorises: each use case first checks what the
+//! caller's role and org allow, so that no handler, engine or second code path
+//! can forget to. A write then goes: idempotency lookup, load, the shared rules
+//! of `partner-rules`, write, one audit event per change; the caller
+//! ([`crate::db::Database::write`]) commits it all at once.
+
+use crate::audit::NewEvent;
+use crate::crypto::SecretKey;
+use crate::db::{ClientFilter, IdemRecord, OrgFilter, Reader, Rows, Tx};
+use crate::error::{Error, FieldError, Result};
+use crate::records::*;
+use crate::requests::*;
+use partner_rules::records::{self as rules, Narrowing};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// Everything a write needs besides its payload.
+#[derive(Debug, Clone)]
+pub struct WriteCtx {
+    /// The server key, for the audit chain.
+    pub key: SecretKey,
+    pub actor: Actor,
+    pub request_id: String,
+    pub change_ref: Option<String>,
+    pub now: i64,
+}
+
+/// An `Idempotency-Key` and the fingerprint (hash of route and canonical body) it came with.
+#[derive(Debug, Clone)]
+pub struct Idem {
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// The result of a create (or the replay of one).
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub body: Value,
+    pub location: String,
+    pub version: i64,
+    pub replayed: bool,
+}
+
+/// The actor of changes made with the CLI on the database directly.
+pub const CLI_ACTOR: &str = "cli";
+
+// ---------- authorisation ----------
+
+fn forbid_reviewer(actor: &Actor) -> Result<()> {
+    if actor.role == Role::Reviewer {
+        return Err(Error::Forbidden("reviewer tokens are read-only".into()));
+    }
+    Ok(())
+}
+
+/// `what` (the audit trail, the review: they span every org) is for reviewer and
+/// admin tokens: 403 for an org token.
+pub fn forbid_org_token(actor: &Actor, what: &str) -> Result<()> {
+    if actor.role == Role::Org {
+        return Err(Error::Forbidden(format!(
+            "{what} is for reviewer and admin tokens"
+        )));
+    }
+    Ok(())
+}
+
+/// Org records change only with an admin token; an org token sees 403 on its own
+/// org and 404 on any other.
+fn org_write_allowed(actor: &Actor, id: &str) -> Result<()> {
+    match actor.role {
+        Role::Admin => Ok(()),
+        Role::Reviewer => Err(Error::Forbidden("reviewer tokens are read-only".into())),
+        Role::Org if actor.sees(id) => Err(Error::Forbidden(
+            "org tokens cannot change org records".into(),
+        )),
+        Role::Org => Err(Error::NotFound(format!("no org {id}"))),
+    }
+}
+
+fn admin_only(actor: &Actor, what: &str) -> Result<()> {
+    if actor.role != Role::Admin {
+        return Err(Error::Forbidden(format!("only admin tokens may {what}")));
+    }
+    Ok(())
+}
+
+/// The client `id` as `actor` may see it: an org token's view of another
+/// org's client is "no such client", like a client that does not exist.
+fn visible_client(r: &mut dyn Reader, actor: &Actor, id: &str) -> Result<Client> {
+    r.client(id)?
+        .filter(|c| actor.sees(&c.org_id))
+        .ok_or_else(|| Error::NotFound(format!("no client {id}")))
+}
+
+// ---------- the audit event of a change ----------
+
+fn view_json<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// Appends the event of one change made in `ctx`.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    action: &str,
+    kind: &str,
+    id: &str,
+    org: Option<&str>,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> Result<i64> {
+    crate::audit::append(
+        tx,
+        &ctx.key,
+        NewEvent {
+            at: ctx.now,
+            actor: &ctx.actor.name,
+            request_id: &ctx.request_id,
+            change_ref: ctx.change_ref.as_deref(),
+            action,
+            entity_kind: kind,
+            entity_id: id,
+            org_id: org,
+            before,
+            after,
+        },
+    )
+}
+
+// ---------- idempotency ----------
+
+fn replay(tx: &mut dyn Tx, ctx: &WriteCtx, idem: Option<&Idem>) -> Result<Option<Created>> {
+    let Some(idem) = idem else { return Ok(None) };
+    match tx.idempotency(ctx.actor.token_id, &idem.key)? {
+        None => Ok(None),
+        Some(rec) if rec.fingerprint != idem.fingerprint => Err(Error::field(
+            "Idempotency-Key",
+            "this key was already used with a different request body; use a new key for a different request",
+        )),
+        Some(rec) => {
+            let body: Value = serde_json::from_str(&rec.response).unwrap_or(Value::Null);
+            let version = body.get("version").and_then(Value::as_i64).unwrap_or(1);
+            Ok(Some(Created {
+                body,
+                location: rec.location,
+                version,
+                replayed: true,
+            }))
+        }
+    }
+}
+
+fn remember(tx: &mut dyn Tx, ctx: &WriteCtx, idem: Option<&Idem>, created: &Created) -> Result<()> {
+    if let Some(idem) = idem {
+        tx.save_idempotency(
+            ctx.actor.token_id,
+            &idem.key,
+            &IdemRecord {
+                fingerprint: idem.fingerprint.clone(),
+                response: created.body.to_string(),
+                location: created.location.clone(),
+            },
+            ctx.now,
+        )?;
+    }
+    Ok(())
+}
+
+/// Refuses a write guarded by `If-Match` when the record moved on. Strong
+/// comparison (RFC 9110 §13.1.1): `"3"` and `*` match version 3; `W/"3"` never does.
+fn check_if_match(if_match: Option<&str>, version: i64) -> Result<()> {
+    let Some(given) = if_match else { return Ok(()) };
+    let current = format!("\"{version}\"");
+    let ok = given
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag == current);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::PreconditionFailed {
+            given: given.to_string(),
+            current: version,
+        })
+    }
+}
+
+fn today(now: i64) -> String {
+    fmt_ts(now)[..10].to_string()
+}
+
+// ---------- orgs ----------
+
+/// Adds to `draft.errors` every rule of the org against the other records:
+/// its name is free, and (for an update of `current`) its live clients still
+/// fit inside it.
+fn org_rules(
+    r: &mut dyn Reader,
+    draft: &mut OrgDraft,
+    current: Option<&Org>,
+    now: i64,
+) -> Result<()> {
+    if let Some(name) = &draft.name {
+        if let Some(other) = r
+            .live_org_named(name)?
+            .filter(|o| Some(o.id.as_str()) != current.map(|c| c.id.as_str()))
+        {
+            draft.errors.push(FieldError::new(
+                "name",
+                format!("an org named {name:?} already exists ({})", other.id),
+            ));
+        }
+    }
+    let Some(current) = current else {
+        return Ok(());
+    };
+    let clients: Vec<_> = r
+        .live_clients(&current.id)?
+        .iter()
+        .map(|c| c.facts(now))
+        .collect();
+    let change = Narrowing {
+        allowed_scopes: draft.allowed_scopes.as_deref(),
+        contract_end: draft.contract_end.as_deref().and_then(end_of_day),
+        max_clients: draft.max_clients,
+    };
+    for v in rules::check_narrowing(&clients, change) {
+        draft.errors.push(FieldError::new(v.field(), v.to_string()));
+    }
+    Ok(())
+}
+
+fn draft_into_org(d: OrgDraft, base: Org) -> Org {
+    Org {
+        name: d.name.unwrap_or_default(),
+        legal_entity: d.legal_entity.unwrap_or_default(),
+        technical_owner: d.technical_owner.unwrap_or_default(),
+        approval_authority: d.approval_authority.unwrap_or_default(),
+        commercial_sponsor: d.commercial_sponsor,
+        contract_id: d.contract_id.unwrap_or_default(),
+        contract_start: d.contract_start,
+        contract_end: d.contract_end.unwrap_or_default(),
+        tenant: d.tenant,
+        business_unit: d.business_unit,
+        allowed_scopes: d.allowed_scopes.unwrap_or_default(),
+        max_clients: d.max_clients.unwrap_or(DEFAULT_MAX_CLIENTS),
+        labels: d.labels.unwrap_or_default(),
+        ..base
+    }
+}
+
+/// `POST /v1/orgs`.
+pub fn create_org(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    mut draft: OrgDraft,
+    idem: Option<&Idem>,
+) -> Result<Created> {
+    admin_only(&ctx.actor, "create orgs")?;
+    if let Some(replay) = replay(tx, ctx, idem)? {
+        return Ok(replay);
+    }
+    org_rules(tx, &mut draft, None, ctx.now)?;
+    if let Some(id) = &draft.id {
+        if let Some(holder) = tx.org_id_holder(id)? {
+            draft.errors.push(FieldError::new(
+                "id",
+                format!(
+                    "{id} is already the id of org {:?}{}; ids are never reused",
+                    holder.name,
+                    if holder.offboarded_at.is_some() {
+                        " (offboarded)"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+    }
+    if !draft.errors.is_empty() {
+        return Err(Error::Validation(draft.errors));
+    }
+    let id = match draft.id.take() {
+        Some(id) => id,
+        None => crate::crypto::new_id("org_")?,
+    };
+    let base = Org {
+        id,
+        name: String::new(),
+        legal_entity: String::new(),
+        technical_owner: String::new(),
+        approval_authority: String::new(),
+        commercial_sponsor: None,
+        contract_id: String::new(),
+        contract_start: None,
+        contract_end: String::new(),
+        tenant: None,
+        business_unit: None,
+        allowed_scopes: vec![],
+        max_clients: DEFAULT_MAX_CLIENTS,
+        labels: Default::default(),
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        offboarded_at: None,
+        version: 1,
+    };
+    let org = draft_into_org(draft, base);
+    tx.insert_org(&org)?;
+    let body = view_json(&org.view(ctx.now));
+    record(
+        tx,
+        ctx,
+        "org.create",
+        "org",
+        &org.id,
+        Some(&org.id),
+        None,
+        Some(body.clone()),
+    )?;
+    let created = Created {
+        body,
+        location: format!("/v1/orgs/{}", org.id),
+        version: org.version,
+        replayed: false,
+    };
+    remember(tx, ctx, idem, &created)?;
+    Ok(created)
+}
+
+/// `PATCH /v1/orgs/{id}`: a JSON merge patch of the org's fields.
+pub fn update_org(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    id: &str,
+    patch: &serde_json::Map<String, Value>,
+    if_match: Option<&str>,
+) -> Result<Org> {
+    org_write_allowed(&ctx.actor, id)?;
+    let current = tx
+        .org(id)?
+        .ok_or_else(|| Error::NotFound(format!("no org {id}")))?;
+    check_if_match(if_match, current.version)?;
+    if current.offboarded_at.is_some() {
+        return Err(Error::Conflict(format!(
+            "org {id} {}",
+            rules::TransitionRefusal::OrgOffboarded
+        )));
+    }
+    let mut merged = current.editable_json();
+    merge_patch(&mut merged, patch);
+    let mut draft = parse_org(&merged);
+    org_rules(tx, &mut draft, Some(&current), ctx.now)?;
+    if !draft.errors.is_empty() {
+        return Err(Error::Validation(draft.errors));
+    }
+    let mut next = draft_into_org(draft, current.clone());
+    if next == current {
+        return Ok(current);
+    }
+    next.updated_at = ctx.now;
+    next.version = current.version + 1;
+    tx.update_org(&next)?;
+    record(
+        tx,
+        ctx,
+        "org.update",
+        "org",
+        id,
+        Some(id),
+        Some(view_json(&current.view(ctx.now))),
+        Some(view_json(&next.view(ctx.now))),
+    )?;
+    Ok(next)
+}
+
+/// Revokes `client` in `tx`, with its audit event; a revoked client is left as it is.
+fn revoke(tx: &mut dyn Tx, ctx: &WriteCtx, client: Client) -> Result<Client> {
+    if client.revoked_at.is_some() {
+        return Ok(client);
+    }
+    let next = Client {
+        revoked_at: Some(ctx.now),
+        updated_at: ctx.now,
+        version: client.version + 1,
+        ..client.clone()
+    };
+    tx.update_client(&next)?;
+    record(
+        tx,
+        ctx,
+        "client.revoke",
+        "client",
+        &next.id,
+        Some(&next.org_id),
+        Some(view_json(&client.view(ctx.now))),
+        Some(view_json(&next.view(ctx.now))),
+    )?;
+    Ok(next)
+}
+
+/// `DELETE /v1/orgs/{id}`: offboards the org and revokes every client it still
+/// has, in one transaction.
+pub fn offboard_org(tx: &mut dyn Tx, ctx: &WriteCtx, id: &str) -> Result<Org> {
+    org_write_allowed(&ctx.actor, id)?;
+    let current = tx
+        .org(id)?
+        .ok_or_else(|| Error::NotFound(format!("no org {id}")))?;
+    if current.offboarded_at.is_some() {
+        return Ok(current);
+    }
+    for client in tx.live_clients(id)? {
+        revoke(tx, ctx, client)?;
+    }
+    let next = Org {
+        offboarded_at: Some(ctx.now),
+        updated_at: ctx.now,
+        version: current.version + 1,
+        ..current.clone()
+    };
+    tx.update_org(&next)?;
+    record(
+        tx,
+        ctx,
+        "org.offboard",
+        "org",
+        id,
+        Some(id),
+        Some(view_json(&current.view(ctx.now))),
+        Some(view_json(&next.view(ctx.now))),
+    )?;
+    Ok(next)
+}
+
+/// `GET /v1/orgs/{id}`.
+pub fn get_org(r: &mut dyn Reader, actor: &Actor, id: &str) -> Result<Org> {
+    if !actor.sees(id) {
+        return Err(Error::NotFound(format!("no org {id}")));
+    }
+    r.org(id)?
+        .ok_or_else(|| Error::NotFound(format!("no org {id}")))
+}
+
+/// `GET /v1/orgs`: an org token lists its own org only.
+pub fn list_orgs(r: &mut dyn Reader, actor: &Actor, f: &OrgFilter, now: i64) -> Result<Rows<Org>> {
+    r.list_orgs(actor.list_scope().as_deref(), f, &today(now))
+}
+
+// ---------- clients ----------
+
+/// Adds to `d.errors` every rule of a client against its org and the org's other
+/// clients; returns the expiry it gets. `current` is the client being updated.
+fn client_rules(
+    r: &mut dyn Reader,
+    now: i64,
+    d: &mut ClientDraft,
+    org: &Org,
+    current: Option<&Client>,
+) -> Result<i64> {
+    let end = org.contract_end_ts();
+    if let Some(scopes) = &d.scopes {
+        let outside = rules::scopes_outside(scopes, &org.allowed_scopes);
+        if !outside.is_empty() {
+            d.errors.push(FieldError::new(
+                "scopes",
+                format!(
+                    "not in the allowed_scopes of org {}: {}",
+                    org.id,
+                    outside.join(", ")
+                ),
+            ));
+        }
+    }
+    let expires_at = match d.expires_at {
+        Ok(Some(t)) => {
+            let unchanged = current.map(|c| c.expires_at) == Some(t);
+            if let Err(why) = rules::check_expiry(t, end, now, unchanged) {
+                d.errors
+                    .push(FieldError::new("expires_at", why.to_string()));
+            }
+            t
+        }
+        Ok(None) | Err(()) => end,
+    };
+    if let Some(name) = &d.name {
+        if let Some(other) = r
+            .live_client_named(&org.id, name)?
+            .filter(|o| Some(o.id.as_str()) != current.map(|c| c.id.as_str()))
+        {
+            d.errors.push(FieldError::new(
+                "name",
+                format!(
+                    "org {} already has a client named {name:?} ({})",
+                    org.id, other.client_id
+                ),
+            ));
+        }
+    }
+    let becomes_active = expires_at >= now && now <= end;
+    let was_active = current.is_some_and(|c| c.status(now) == ClientStatus::Active);
+    let active: Vec<String> = if becomes_active && !was_active && org.offboarded_at.is_none() {
+        r.live_clients(&org.id)?
+            .into_iter()
+            .filter(|c| c.status(now) == ClientStatus::Active)
+            .map(|c| c.name)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let accepts = rules::check_org_accepts(
+        org.state(),
+        now,
+        current.is_some(),
+        becomes_active && !was_active,
+        &active,
+    );
+    if let Err(refusal) = accepts {
+        d.errors.push(FieldError::new(
+            "org_id",
+            match &refusal {
+                rules::OrgRefusal::Offboarded => format!("org {} is offboarded", org.id),
+                rules::OrgRefusal::ContractEnded { .. } => format!(
+                    "the contract of org {} ended on {}",
+                    org.id, org.contract_end
+                ),
+                rules::OrgRefusal::QuotaReached { .. } => format!("org {}: {refusal}", org.id),
+            },
+        ));
+    }
+    Ok(expires_at)
+}
+
+/// `POST /v1/clients`.
+pub fn create_client(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    mut d: ClientDraft,
+    secret: &NewSecret,
+    idem: Option<&Idem>,
+) -> Result<Created> {
+    forbid_reviewer(&ctx.actor)?;
+    if let Some(replay) = replay(tx, ctx, idem)? {
+        return Ok(replay);
+    }
+    let org = match &d.org_id {
+        Some(org_id) => {
+            if !ctx.actor.sees(org_id) {
+                return Err(Error::NotFound(format!("no org {org_id}")));
+            }
+            let org = tx.org(org_id)?;
+            if org.is_none() {
+                d.errors
+                    .push(FieldError::new("org_id", format!("no org {org_id}")));
+            }
+            org
+        }
+        None => None,
+    };
+    let expires_at = match &org {
+        Some(org) => client_rules(tx, ctx.now, &mut d, org, None)?,
+        None => 0,
+    };
+    if !d.errors.is_empty() {
+        return Err(Error::Validation(d.errors));
+    }
+    let org = org.ok_or_else(|| Error::Internal("org vanished".into()))?;
+    let client = Client {
+        id: crate::crypto::new_id("cli_")?,
+        client_id: format!(
+            "{}{}",
+            crate::crypto::CLIENT_ID_PREFIX,
+            crate::crypto::random_base62(24)?
+        ),
+        org_id: org.id.clone(),
+        name: d.name.unwrap_or_default(),
+        purpose: d.purpose.unwrap_or_default(),
+        owner: d.owner.unwrap_or_default(),
+        scopes: d.scopes.unwrap_or_default(),
+        expires_at,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        revoked_at: None,
+        version: 1,
+        secret_rotated_at: ctx.now,
+        last_used_at: None,
+        previous_secret_not_after: None,
+        org_contract_end: org.contract_end_ts(),
+    };
+    tx.insert_client(&client)?;
+    tx.add_secret(&client.id, &secret.hmac, secret.source, ctx.now)?;
+    let body = view_json(&client.view(ctx.now));
+    record(
+        tx,
+        ctx,
+        "client.create",
+        "client",
+        &client.id,
+        Some(&org.id),
+        None,
+        Some(body.clone()),
+    )?;
+    let created = Created {
+        body,
+        location: format!("/v1/clients/{}", client.id),
+        version: 1,
+        replayed: false,
+    };
+    remember(tx, ctx, idem, &created)?;
+    Ok(created)
+}
+
+/// `PATCH /v1/clients/{id}`: a JSON merge patch of the client's fields.
+pub fn update_client(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    id: &str,
+    patch: &serde_json::Map<String, Value>,
+    if_match: Option<&str>,
+) -> Result<Client> {
+    forbid_reviewer(&ctx.actor)?;
+    let current = visible_client(tx, &ctx.actor, id)?;
+    check_if_match(if_match, current.version)?;
+    if current.revoked_at.is_some() {
+        return Err(Error::Conflict(format!(
+            "client {id} {}",
+            rules::TransitionRefusal::ClientRevoked
+        )));
+    }
+    let org = tx
+        .org(&current.org_id)?
+        .ok_or_else(|| Error::Internal("client without org".into()))?;
+    let mut merged = current.editable_json();
+    merge_patch(&mut merged, patch);
+    let mut d = parse_client(&merged);
+    if let Some(other) = patch
+        .get("org_id")
+        .filter(|v| v.as_str() != Some(current.org_id.as_str()))
+    {
+        d.errors.retain(|e| e.field != "org_id");
+        d.errors.push(FieldError::new(
+            "org_id",
+            format!(
+                "a client never changes org (it belongs to {}, not {other}); create a new client under the other org instead",
+                current.org_id
+            ),
+        ));
+    }
+    let expires_at = client_rules(tx, ctx.now, &mut d, &org, Some(&current))?;
+    if !d.errors.is_empty() {
+        return Err(Error::Validation(d.errors));
+    }
+    let mut next = Client {
+        name: d.name.unwrap_or_default(),
+        purpose: d.purpose.unwrap_or_default(),
+        owner: d.owner.unwrap_or_default(),
+        scopes: d.scopes.unwrap_or_default(),
+        expires_at,
+        ..current.clone()
+    };
+    if next == current {
+        return Ok(current);
+    }
+    next.updated_at = ctx.now;
+    next.version = current.version + 1;
+    tx.update_client(&next)?;
+    record(
+        tx,
+        ctx,
+        "client.update",
+        "client",
+        &next.id,
+        Some(&next.org_id),
+        Some(view_json(&current.view(ctx.now))),
+        Some(view_json(&next.view(ctx.now))),
+    )?;
+    Ok(next)
+}
+
+/// `DELETE /v1/clients/{id}`: revokes the client (and every secret it has).
+pub fn revoke_client(tx: &mut dyn Tx, ctx: &WriteCtx, id: &str) -> Result<Client> {
+    forbid_reviewer(&ctx.actor)?;
+    let current = visible_client(tx, &ctx.actor, id)?;
+    revoke(tx, ctx, current)
+}
+
+/// `POST /v1/clients/{id}/rotate`: replaces the client's secret. The current
+/// one stays valid until `now + grace` (dropped at once for a grace of 0); any
+/// older previous secret is dropped, so at most two are ever valid.
+pub fn rotate_secret(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    id: &str,
+    secret: &NewSecret,
+    grace: i64,
+    if_match: Option<&str>,
+) -> Result<Client> {
+    forbid_reviewer(&ctx.actor)?;
+    let current = visible_client(tx, &ctx.actor, id)?;
+    check_if_match(if_match, current.version)?;
+    if current.revoked_at.is_some() {
+        return Err(Error::Conflict(format!(
+            "client {id} {}",
+            rules::TransitionRefusal::RotateRevoked
+        )));
+    }
+    // A rotation to a secret the client already has would leave whoever
+    // holds it (a previous owner, say) with a working secret.
+    if tx.secret_held(&current.id, &secret.hmac)? {
+        return Err(Error::field(
+            "client_secret",
+            "must differ from the client's current and previous secrets: a rotation replaces the secret",
+        ));
+    }
+    tx.drop_previous_secrets(&current.id)?;
+    let grace_end = (grace > 0).then(|| ctx.now.saturating_add(grace));
+    tx.retire_current_secret(&current.id, grace_end)?;
+    tx.add_secret(&current.id, &secret.hmac, secret.source, ctx.now)?;
+    let next = Client {
+        secret_rotated_at: ctx.now,
+        updated_at: ctx.now,
+        version: current.version + 1,
+        previous_secret_not_after: grace_end,
+        ..current.clone()
+    };
+    tx.update_client(&next)?;
+    record(
+        tx,
+        ctx,
+        "client.rotate_secret",
+        "client",
+        &next.id,
+        Some(&next.org_id),
+        Some(view_json(&current.view(ctx.now))),
+        Some(view_json(&next.view(ctx.now))),
+    )?;
+    Ok(next)
+}
+
+/// `GET /v1/clients/{id}` (`id` is the id or the client_id).
+pub fn get_client(r: &mut dyn Reader, actor: &Actor, id: &str) -> Result<Client> {
+    visible_client(r, actor, id)
+}
+
+/// `GET /v1/clients`: an org token lists its own org's clients only.
+pub fn list_clients(
+    r: &mut dyn Reader,
+    actor: &Actor,
+    f: &ClientFilter,
+    now: i64,
+) -> Result<Rows<Client>> {
+    r.list_clients(actor.list_scope().as_deref(), f, now, &today(now))
+}
+
+// ---------- audit, review, clock ----------
+
+/// `GET /v1/audit`.
+///
+/// `range` (`after`, `limit`) is parsed by the caller and refused only once the
+/// caller is known to be allowed to read the trail at all.
+pub fn audit_page(
+    r: &mut dyn Reader,
+    actor: &Actor,
+    range: Result<(i64, i64)>,
+) -> Result<Rows<crate::audit::AuditRow>> {
+    forbid_org_token(actor, "the audit trail")?;
+    let (after, limit) = range?;
+    let items = r
+        .audit_after(after, limit + 1)?
+        .into_iter()
+        .map(|e| {
+            let seq = e.seq;
+            (e, seq)
+        })
+        .collect();
+    Ok(Rows::page(items, limit))
+}
+
+/// `GET /v1/reviews`.
+///
+/// `params` is parsed by the caller and refused only once the caller is known
+/// to be allowed to read the review at all.
+pub fn review(
+    r: &mut dyn Reader,
+    actor: &Actor,
+    now: i64,
+    params: Result<crate::review::Params>,
+) -> Result<crate::review::Review> {
+    forbid_org_token(actor, "the entitlement review")?;
+    crate::review::review(r, now, params?)
+}
+
+/// `PUT /v1/clock` (only with `serve --fake-clock`): appends the event of a move
+/// of the clock from `ctx.now` to `to`; the caller moves the clock once this has
+/// committed.
+pub fn record_clock_set(tx: &mut dyn Tx, ctx: &WriteCtx, to: i64) -> Result<()> {
+    admin_only(&ctx.actor, "move the clock")?;
+    record(
+        tx,
+        ctx,
+        "clock.set",
+        "clock",
+        "clock",
+        None,
+        Some(json!({"now": fmt_ts(ctx.now)})),
+        Some(json!({"now": fmt_ts(to)})),
+    )?;
+    Ok(())
+}
+
+// ---------- API tokens ----------
+
+/// A token as listed (never the token itself).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenInfo {
+    pub name: String,
+    pub role: String,
+    pub org_id: Option<String>,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+fn token_json(
+    name: &str,
+    role: Role,
+    org: Option<&str>,
+    created: i64,
+    revoked: Option<i64>,
+) -> Value {
+    json!({"name": name, "role": role.as_str(), "org_id": org, "created_at": fmt_ts(created),
+           "revoked_at": revoked.map(fmt_ts)})
+}
+
+/// Creates an API token and returns it (the only time it is seen).
+pub fn create_token(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    name: &str,
+    role: Role,
+    org: Option<&str>,
+) -> Result<String> {
+    admin_only(&ctx.actor, "create API tokens")?;
+    let mut errors = Vec::new();
+    if let Err(why) = partner_rules::fields::check_text_max(name, 100) {
+        errors.push(FieldError::new("name", why.to_string()));
+    }
+    match (role, org) {
+        (Role::Org, None) => errors.push(FieldError::new("org", "an org token needs --org ORG_ID")),
+        (Role::Admin | Role::Reviewer, Some(_)) => errors.push(FieldError::new(
+            "org",
+            "only org tokens are bound to an org",
+        )),
+        _ => {}
+    }
+    if let Some(org) = org {
+        if tx.org(org)?.is_none() {
+            errors.push(FieldError::new("org", format!("no org {org}")));
+        }
+    }
+    if tx.live_token_named(name)?.is_some() {
+        errors.push(FieldError::new(
+            "name",
+            format!("a live token named {name:?} exists"),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    let token = crate::crypto::new_api_token()?;
+    tx.insert_token(name, role, org, &ctx.key.hash_token(&token), ctx.now)?;
+    let after = token_json(name, role, org, ctx.now, None);
+    record(
+        tx,
+        ctx,
+        "token.create",
+        "token",
+        name,
+        org,
+        None,
+        Some(after),
+    )?;
+    Ok(token)
+}
+
+/// Revokes the live token named `name`.
+pub fn revoke_token(tx: &mut dyn Tx, ctx: &WriteCtx, name: &str) -> Result<()> {
+    admin_only(&ctx.actor, "revoke API tokens")?;
+    let t = tx
+        .live_token_named(name)?
+        .ok_or_else(|| Error::NotFound(format!("no live token named {name:?}")))?;
+    tx.revoke_token(t.id, ctx.now)?;
+    let org = t.org_id.as_deref();
+    let before = token_json(name, t.role, org, t.created_at, None);
+    let after = token_json(name, t.role, org, t.created_at, Some(ctx.now));
+    record(
+        tx,
+        ctx,
+        "token.revoke",
+        "token",
+        name,
+        org,
+        Some(before),
+        Some(after),
+    )?;
+    Ok(())
+}
+
+/// Every token, live or revoked (never the tokens themselves).
+pub fn list_tokens(r: &mut dyn Reader, actor: &Actor) -> Result<Vec<TokenInfo>> {
+    admin_only(actor, "list API tokens")?;
+    Ok(r.tokens()?
+        .into_iter()
+        .map(|t| TokenInfo {
+            name: t.name,
+            role: t.role.as_str().to_string(),
+            org_id: t.org_id,
+            created_at: fmt_ts(t.created_at),
+            revoked_at: t.revoked_at.map(fmt_ts),
+        })
+        .collect())
+}
+
+/// The caller of CLI commands: the operator with the database and key in hand.
+pub fn cli_actor() -> Actor {
+    Actor {
+        token_id: 0,
+        name: CLI_ACTOR.to_string(),
+        role: Role::Admin,
+        org: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_if_match;
+
+    #[test]
+    fn if_match_compares_strongly() {
+        assert!(check_if_match(Some("\"3\""), 3).is_ok());
+        assert!(check_if_match(Some("\"1\", \"3\""), 3).is_ok());
+        assert!(check_if_match(Some("*"), 3).is_ok());
+        assert!(check_if_match(None, 3).is_ok());
+        assert!(
+            check_if_match(Some("W/\"3\""), 3).is_err(),
+            "weak tags never match"
+        );
+        assert!(
+            check_if_match(Some("3"), 3).is_err(),
+            "an unquoted tag is no entity tag"
+        );
+        assert!(check_if_match(Some("\"2\""), 3).is_err());
+    }
+}
