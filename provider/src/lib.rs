@@ -1,16 +1,9 @@
-//! Terraform provider for the partner registry, speaking Terraform's plugin
-//! protocol 6 (tfplugin6 6.10) over go-plugin's gRPC handshake.
+//! Terraform provider for the partner registry, on the `tfplugin`
+//! framework.
 //!
-//! - [`tf`]: the typed layer resources are written in (values, schemas,
-//!   models, diagnostics, the `Resource`/`DataSource`/`EphemeralResource`
-//!   traits and Terraform's plan/apply invariants).
-//! - [`protocol`]: the wire: protobuf types, handshake, TLS, services.
-//! - [`provider`]: the partner provider's configuration and registry.
+//! - [`provider`]: the partner provider's configuration and what it offers.
 //! - [`resources`]: one module per resource.
-//! - [`client`]: the configured state shared by all operations.
+//! - [`client`]: the registry's HTTP API.
 pub mod client;
-pub mod logging;
-pub mod protocol;
 pub mod provider;
 pub mod resources;
-pub mod tf;

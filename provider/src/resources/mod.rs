@@ -9,7 +9,7 @@ pub mod partner_org_data;
 pub mod validate;
 
 use crate::client::RegistryError;
-use crate::tf::{AttrPath, Diagnostics, Val};
+use tfplugin::{AttrPath, Diagnostics, Val};
 
 /// Reports a failed registry call. Field errors become diagnostics on the
 /// attribute they name when the resource has it, so that Terraform points

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use super::partner_org::OrgModel;
 use super::{partner_client::ClientModel, report};
 use crate::client::{ApiClient, Org};
-use crate::tf::{AttrPath, PlanRequest};
+use tfplugin::{AttrPath, PlanRequest};
 
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 /// Characters of an org id after `org_`, as the registry makes them.

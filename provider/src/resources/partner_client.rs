@@ -3,12 +3,13 @@
 use super::org_facts::{OrgFacts, org_for_client_plan};
 use super::{gone, keep_timestamp_form, known_string, report, validate};
 use crate::client::{ApiClient, Client, ClientFields, ClientFilter};
-use crate::model;
-use crate::tf::{
-    AttrPath, Attribute, Context, CreateRequest, Diagnostics, PlanRequest, Resource, Schema,
-    UpdateRequest, Val,
-};
+use crate::provider::{Configured, Context};
 use std::collections::BTreeMap;
+use tfplugin::model;
+use tfplugin::{
+    AttrPath, Attribute, CreateRequest, Diagnostics, PlanRequest, Resource, Schema, UpdateRequest,
+    Val,
+};
 
 pub const TYPE_NAME: &str = "partner_client";
 
@@ -417,7 +418,7 @@ fn warn_expiry(api: &ApiClient, org: Option<&OrgFacts>, req: &mut PlanRequest<Cl
 /// The `partner_client` resource.
 pub struct PartnerClient;
 
-impl Resource for PartnerClient {
+impl Resource<Configured> for PartnerClient {
     type Model = ClientModel;
 
     fn type_name(&self) -> &'static str {
@@ -464,7 +465,7 @@ impl Resource for PartnerClient {
                 );
             }
         }
-        let Some(api) = ctx.client.as_deref() else {
+        let Some(api) = ctx.data().map(|c| &c.api) else {
             return;
         };
         if req.diags.has_errors() {
@@ -497,7 +498,7 @@ impl Resource for PartnerClient {
         req: CreateRequest<ClientModel>,
         diags: &mut Diagnostics,
     ) -> Option<ClientModel> {
-        let api = ctx.client(diags)?;
+        let api = &ctx.require_data(diags)?.api;
         let org_id = known_string(&req.planned.org_id);
         let supplied = req.config.client_secret_wo.as_deref();
         let created = api
@@ -529,7 +530,7 @@ impl Resource for PartnerClient {
         state: ClientModel,
         diags: &mut Diagnostics,
     ) -> Option<ClientModel> {
-        let api = ctx.client(diags)?;
+        let api = &ctx.require_data(diags)?.api;
         match api.get_client(&known_string(&state.id)).await {
             // A revoked client is gone for Terraform: the plan creates it anew.
             Ok(Some(client)) if client.status != "revoked" => {
@@ -550,7 +551,7 @@ impl Resource for PartnerClient {
         req: UpdateRequest<ClientModel>,
         diags: &mut Diagnostics,
     ) -> Option<ClientModel> {
-        let api = ctx.client(diags)?;
+        let api = &ctx.require_data(diags)?.api;
         let id = known_string(&req.prior.id);
         let rotate = needs_rotation(&req.prior, &req.config);
         let supplied = req.config.client_secret_wo.as_deref();
@@ -583,7 +584,7 @@ impl Resource for PartnerClient {
     }
 
     async fn delete(&self, ctx: &Context, state: ClientModel, diags: &mut Diagnostics) {
-        let Some(api) = ctx.client(diags) else {
+        let Some(Configured { api, .. }) = ctx.require_data(diags) else {
             return;
         };
         if let Err(e) = api.revoke_client(&known_string(&state.id)).await {
@@ -597,7 +598,7 @@ impl Resource for PartnerClient {
         id: &str,
         diags: &mut Diagnostics,
     ) -> Option<ClientModel> {
-        let api = ctx.client(diags)?;
+        let api = &ctx.require_data(diags)?.api;
         match api.get_client(id).await {
             Ok(Some(client)) if client.status != "revoked" => {
                 Some(model_from(client, &ClientModel::default(), Val::Null))

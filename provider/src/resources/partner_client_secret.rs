@@ -1,9 +1,10 @@
 //! Ephemeral resource `partner_client_secret`: a fresh random secret that
 //! meets the registry's rule for supplied secrets, for feeding
 //! `partner_client.client_secret_wo` without it ever reaching plan or state.
-use crate::model;
-use crate::tf::{AttrPath, Attribute, Context, Diagnostics, EphemeralResource, Schema, Val};
+use crate::provider::{Configured, Context};
 use rand::Rng;
+use tfplugin::model;
+use tfplugin::{AttrPath, Attribute, Diagnostics, EphemeralResource, Schema, Val};
 
 pub const TYPE_NAME: &str = "partner_client_secret";
 
@@ -36,7 +37,7 @@ pub fn generate(length: usize) -> String {
 
 pub struct PartnerClientSecret;
 
-impl EphemeralResource for PartnerClientSecret {
+impl EphemeralResource<Configured> for PartnerClientSecret {
     type Model = SecretModel;
 
     fn type_name(&self) -> &'static str {

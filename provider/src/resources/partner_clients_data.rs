@@ -2,10 +2,9 @@
 //! soon they expire, for `check` blocks and outputs. Never lists secrets.
 use super::report;
 use crate::client::{Client, ClientFilter};
-use crate::model;
-use crate::tf::{
-    AttrPath, Attribute, Context, DataSource, Diagnostics, Model, Schema, Type, Val, Value,
-};
+use crate::provider::{Configured, Context};
+use tfplugin::model;
+use tfplugin::{AttrPath, Attribute, DataSource, Diagnostics, Model, Schema, Type, Val, Value};
 
 pub const TYPE_NAME: &str = "partner_clients";
 
@@ -72,7 +71,7 @@ fn summary(client: Client) -> Value {
 
 pub struct PartnerClientsData;
 
-impl DataSource for PartnerClientsData {
+impl DataSource<Configured> for PartnerClientsData {
     type Model = ClientsQuery;
 
     fn type_name(&self) -> &'static str {
@@ -128,7 +127,7 @@ impl DataSource for PartnerClientsData {
         config: ClientsQuery,
         diags: &mut Diagnostics,
     ) -> Option<ClientsQuery> {
-        let api = ctx.client(diags)?;
+        let api = &ctx.require_data(diags)?.api;
         let filter = ClientFilter {
             org_id: config.org_id.known().cloned(),
             status: config.status.known().cloned(),

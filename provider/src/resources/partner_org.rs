@@ -3,12 +3,13 @@
 use super::org_facts::{new_org_id, remember_org_plan};
 use super::{gone, known_string, optional_string, report, validate};
 use crate::client::{ApiClient, ClientFilter, Org, OrgFields};
-use crate::model;
-use crate::tf::{
-    AttrPath, Attribute, Context, CreateRequest, Diagnostics, PlanRequest, Resource, Schema,
-    UpdateRequest, Val,
-};
+use crate::provider::{Configured, Context};
 use std::collections::BTreeMap;
+use tfplugin::model;
+use tfplugin::{
+    AttrPath, Attribute, CreateRequest, Diagnostics, PlanRequest, Resource, Schema, UpdateRequest,
+    Val,
+};
 
 pub const TYPE_NAME: &str = "partner_org";
 
@@ -198,7 +199,7 @@ pub async fn find_org(
 /// The `partner_org` resource.
 pub struct PartnerOrg;
 
-impl Resource for PartnerOrg {
+impl Resource<Configured> for PartnerOrg {
     type Model = OrgModel;
 
     fn type_name(&self) -> &'static str {
@@ -218,7 +219,7 @@ impl Resource for PartnerOrg {
                 req.planned.status = Val::Unknown;
             }
             warn_risky_changes(&prior, req);
-            if let Some(api) = ctx.client.as_deref() {
+            if let Some(api) = ctx.data().map(|c| &c.api) {
                 check_narrowing(api, &prior, req).await;
             }
         }
@@ -231,7 +232,7 @@ impl Resource for PartnerOrg {
         req: CreateRequest<OrgModel>,
         diags: &mut Diagnostics,
     ) -> Option<OrgModel> {
-        let api = ctx.client(diags)?;
+        let api = &ctx.require_data(diags)?.api;
         let id = new_org_id(&known_string(&req.planned.name));
         match api.create_org(&id, &fields(&req.planned)).await {
             Ok(org) => Some(model_from(org, Some(&req.planned))),
@@ -248,7 +249,7 @@ impl Resource for PartnerOrg {
         state: OrgModel,
         diags: &mut Diagnostics,
     ) -> Option<OrgModel> {
-        let api = ctx.client(diags)?;
+        let api = &ctx.require_data(diags)?.api;
         let id = known_string(&state.id);
         match api.get_org(&id).await {
             // An offboarded org is gone for Terraform: the plan registers it anew.
@@ -267,7 +268,7 @@ impl Resource for PartnerOrg {
         req: UpdateRequest<OrgModel>,
         diags: &mut Diagnostics,
     ) -> Option<OrgModel> {
-        let api = ctx.client(diags)?;
+        let api = &ctx.require_data(diags)?.api;
         let id = known_string(&req.prior.id);
         let result = async {
             let current = api.get_org(&id).await?.ok_or_else(|| gone(&id))?;
@@ -284,7 +285,7 @@ impl Resource for PartnerOrg {
     }
 
     async fn delete(&self, ctx: &Context, state: OrgModel, diags: &mut Diagnostics) {
-        let Some(api) = ctx.client(diags) else {
+        let Some(Configured { api, .. }) = ctx.require_data(diags) else {
             return;
         };
         if let Err(e) = api.offboard_org(&known_string(&state.id)).await {
@@ -293,7 +294,7 @@ impl Resource for PartnerOrg {
     }
 
     async fn import(&self, ctx: &Context, id: &str, diags: &mut Diagnostics) -> Option<OrgModel> {
-        let api = ctx.client(diags)?;
+        let api = &ctx.require_data(diags)?.api;
         match find_org(api, id).await {
             Ok(Some(org)) if org.status != "offboarded" => Some(model_from(org, None)),
             Ok(_) => {

@@ -1,11 +1,12 @@
 //! Data source `partner_org`: one org looked up by name or id.
 use super::partner_org::{OrgModel, find_org, model_from};
 use super::report;
-use crate::tf::{AttrPath, Attribute, Context, DataSource, Diagnostics, Schema};
+use crate::provider::{Configured, Context};
+use tfplugin::{AttrPath, Attribute, DataSource, Diagnostics, Schema};
 
 pub struct PartnerOrgData;
 
-impl DataSource for PartnerOrgData {
+impl DataSource<Configured> for PartnerOrgData {
     type Model = OrgModel;
 
     fn type_name(&self) -> &'static str {
@@ -55,7 +56,7 @@ impl DataSource for PartnerOrgData {
         config: OrgModel,
         diags: &mut Diagnostics,
     ) -> Option<OrgModel> {
-        let api = ctx.client(diags)?;
+        let api = &ctx.require_data(diags)?.api;
         let (key, attribute) = match (config.id.as_deref(), config.name.as_deref()) {
             (Some(id), _) => (id.to_string(), "id"),
             (None, Some(name)) => (name.to_string(), "name"),
