@@ -8,13 +8,13 @@ pub mod partner_org;
 pub mod partner_org_data;
 pub mod validate;
 
-use crate::client::RegistryError;
+use crate::client::ApiError;
 use tfplugin::{AttrPath, Diagnostics, Val};
 
 /// Reports a failed registry call. Field errors become diagnostics on the
 /// attribute they name when the resource has it, so that Terraform points
 /// at the offending line.
-pub fn report(d: &mut Diagnostics, summary: &str, error: &RegistryError, attributes: &[&str]) {
+pub fn report(d: &mut Diagnostics, summary: &str, error: &ApiError, attributes: &[&str]) {
     let (on_attributes, elsewhere): (Vec<_>, Vec<_>) = error
         .field_errors()
         .iter()
@@ -36,8 +36,8 @@ pub fn report(d: &mut Diagnostics, summary: &str, error: &RegistryError, attribu
 }
 
 /// The error for a record that vanished between plan and apply.
-pub fn gone(id: &str) -> RegistryError {
-    RegistryError::Stale {
+pub fn gone(id: &str) -> ApiError {
+    ApiError::Stale {
         detail: format!("{id} no longer exists"),
     }
 }

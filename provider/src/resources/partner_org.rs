@@ -189,7 +189,7 @@ pub fn model_from(org: Org, previous: Option<&OrgModel>) -> OrgModel {
 pub async fn find_org(
     api: &ApiClient,
     id_or_name: &str,
-) -> Result<Option<Org>, crate::client::RegistryError> {
+) -> Result<Option<Org>, crate::client::ApiError> {
     if let Some(org) = api.get_org(id_or_name).await? {
         return Ok(Some(org));
     }
