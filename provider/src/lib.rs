@@ -1,9 +1,15 @@
 //! Terraform provider for the partner registry, on the `tfplugin`
 //! framework.
 //!
-//! - [`provider`]: the partner provider's configuration and what it offers.
-//! - [`resources`]: one module per resource.
-//! - [`client`]: the registry's HTTP API.
+//! - [`provider`]: the `provider "partner"` block and what it offers.
+//! - [`resources`], [`data_sources`], [`ephemeral`]: one file per type.
+//! - [`client`]: the registry's HTTP API; [`report`] turns its errors into
+//!   diagnostics.
+//! - [`validate`]: the plan-time format checks, on the registry's own rules.
 pub mod client;
+pub mod data_sources;
+pub mod ephemeral;
 pub mod provider;
+pub mod report;
 pub mod resources;
+pub mod validate;

@@ -1,7 +1,7 @@
 //! The partner provider: its configuration schema, how it is configured,
 //! and its resources, data sources and ephemeral resources.
 use crate::client::{ApiClient, DEFAULT_ENDPOINT};
-use crate::resources;
+use crate::{data_sources, ephemeral, resources};
 use std::sync::Arc;
 use tfplugin::{
     AttrPath, Attribute, Diagnostics, DynDataSource, DynEphemeral, DynResource, Model, Provider,
@@ -145,13 +145,13 @@ impl Provider for PartnerProvider {
     }
     fn data_sources(&self) -> Vec<Arc<dyn DynDataSource<Configured>>> {
         vec![
-            Arc::new(resources::partner_org_data::PartnerOrgData),
-            Arc::new(resources::partner_clients_data::PartnerClientsData),
+            Arc::new(data_sources::partner_org::PartnerOrgData),
+            Arc::new(data_sources::partner_clients::PartnerClientsData),
         ]
     }
     fn ephemeral_resources(&self) -> Vec<Arc<dyn DynEphemeral<Configured>>> {
         vec![Arc::new(
-            resources::partner_client_secret::PartnerClientSecret,
+            ephemeral::partner_client_secret::PartnerClientSecret,
         )]
     }
 }

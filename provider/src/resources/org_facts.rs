@@ -15,9 +15,10 @@ use std::sync::{Mutex, OnceLock};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
+use super::partner_client::ClientModel;
 use super::partner_org::OrgModel;
-use super::{partner_client::ClientModel, report};
 use crate::client::{ApiClient, Org};
+use crate::report::report;
 use tfplugin::{AttrPath, PlanRequest};
 
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

@@ -1,9 +1,11 @@
 //! `partner_client`: an OAuth client of a partner org, with its owner,
 //! purpose, scopes, expiry and secret lifecycle.
 use super::org_facts::{OrgFacts, org_for_client_plan};
-use super::{gone, keep_timestamp_form, known_string, report, validate};
+use super::{keep_timestamp_form, known_string};
 use crate::client::{ApiClient, Client, ClientFields, ClientFilter};
 use crate::provider::{Configured, Context};
+use crate::report::{gone, report};
+use crate::validate;
 use std::collections::BTreeMap;
 use tfplugin::model;
 use tfplugin::{
@@ -138,6 +140,213 @@ pub fn validate_config(c: &ClientModel, d: &mut Diagnostics) {
             "client_secret_wo_version is set but client_secret_wo is not: set the secret it \
              versions, or remove the version to let the registry make the secret.",
         );
+    }
+}
+
+/// The `partner_client` resource.
+pub struct PartnerClient;
+
+impl Resource<Configured> for PartnerClient {
+    type Model = ClientModel;
+
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+    fn schema(&self) -> Schema {
+        schema()
+    }
+    fn validate(&self, config: &ClientModel, diags: &mut Diagnostics) {
+        validate_config(config, diags);
+    }
+
+    async fn plan(&self, ctx: &Context, req: &mut PlanRequest<ClientModel>) {
+        if req.config.rotation_grace_period.is_null() {
+            req.planned.rotation_grace_period = Val::Known(DEFAULT_GRACE_PERIOD.to_string());
+        }
+        if supplies_secret(&req.config) {
+            req.planned.client_secret = Val::Null;
+        }
+        if let Some(prior) = &req.prior {
+            // A new expiry can move the client between active and expired.
+            if prior.expires_at != req.planned.expires_at {
+                req.planned.status = Val::Unknown;
+            }
+            // Triggers only known at apply (a time_rotating id, say) may
+            // rotate then: the secret cannot be promised to stay.
+            let may_rotate = needs_rotation(prior, &req.config)
+                || (prior.rotation_triggers.is_known()
+                    && req.config.rotation_triggers.is_unknown());
+            if may_rotate && !supplies_secret(&req.config) {
+                req.planned.client_secret = Val::Unknown;
+            }
+            if supplies_secret(&req.config)
+                && prior.client_secret_wo_version == req.config.client_secret_wo_version
+                && (prior.owner != req.config.owner || may_rotate)
+            {
+                req.diags.error_at(
+                    AttrPath::attr("client_secret_wo_version"),
+                    "Rotation needs a new supplied secret",
+                    "This change rotates the client's secret (its owner or rotation_triggers \
+                     change), but the secret is supplied through client_secret_wo: supply a new \
+                     secret and raise client_secret_wo_version in the same change, so that the \
+                     previous holder's secret stops working.",
+                );
+            }
+        }
+        let Some(api) = ctx.data().map(|c| &c.api) else {
+            return;
+        };
+        if req.diags.has_errors() {
+            return;
+        }
+        let org = org_for_client_plan(api, req).await;
+        if let Some(org) = &org {
+            // The registry's default expiry is the end of the contract's
+            // last day: show it in the plan rather than "known after apply".
+            if req.prior.is_none() && req.config.expires_at.is_null() {
+                if let Some(end) = org
+                    .contract_end
+                    .as_deref()
+                    .filter(|d| validate::parse_date(d).is_some())
+                {
+                    req.planned.expires_at = Val::Known(format!("{end}T23:59:59Z"));
+                }
+            }
+            check_against_org(api, org, req).await;
+            if let Some(prior) = req.prior.clone() {
+                warn_risky_changes(&prior, org, req);
+            }
+        }
+        warn_expiry(api, org.as_ref(), req);
+    }
+
+    async fn create(
+        &self,
+        ctx: &Context,
+        req: CreateRequest<ClientModel>,
+        diags: &mut Diagnostics,
+    ) -> Option<ClientModel> {
+        let api = &ctx.require_data(diags)?.api;
+        let org_id = known_string(&req.planned.org_id);
+        let supplied = req.config.client_secret_wo.as_deref();
+        let created = api
+            .create_client(&org_id, &fields(&req.planned), supplied)
+            .await;
+        let client = match created {
+            // A retried create whose first answer was lost is answered
+            // without the secret; a rotation without overlap issues one.
+            Ok(client) if client.client_secret.is_none() && supplied.is_none() => {
+                api.rotate_client_secret(&client, "0s", None).await
+            }
+            other => other,
+        };
+        match client {
+            Ok(client) => {
+                let secret = Val::from_option(client.client_secret.clone());
+                Some(model_from(client, &req.planned, secret))
+            }
+            Err(e) => {
+                report(diags, "Cannot create the partner client", &e, WRITABLE);
+                None
+            }
+        }
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context,
+        state: ClientModel,
+        diags: &mut Diagnostics,
+    ) -> Option<ClientModel> {
+        let api = &ctx.require_data(diags)?.api;
+        match api.get_client(&known_string(&state.id)).await {
+            // A revoked client is gone for Terraform: the plan creates it anew.
+            Ok(Some(client)) if client.status != "revoked" => {
+                let secret = state.client_secret.clone();
+                Some(model_from(client, &state, secret))
+            }
+            Ok(_) => None,
+            Err(e) => {
+                report(diags, "Cannot read the partner client", &e, &[]);
+                Some(state)
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context,
+        req: UpdateRequest<ClientModel>,
+        diags: &mut Diagnostics,
+    ) -> Option<ClientModel> {
+        let api = &ctx.require_data(diags)?.api;
+        let id = known_string(&req.prior.id);
+        let rotate = needs_rotation(&req.prior, &req.config);
+        let supplied = req.config.client_secret_wo.as_deref();
+        let result = async {
+            let current = api.get_client(&id).await?.ok_or_else(|| gone(&id))?;
+            let updated = api.update_client(&current, &fields(&req.planned)).await?;
+            if !rotate {
+                return Ok((updated, req.prior.client_secret.clone()));
+            }
+            let grace = known_string(&req.planned.rotation_grace_period);
+            let rotated = api.rotate_client_secret(&updated, &grace, supplied).await?;
+            let secret = Val::from_option(rotated.client_secret.clone());
+            Ok((rotated, secret))
+        }
+        .await;
+        match result {
+            Ok((client, secret)) => {
+                let secret = if supplies_secret(&req.config) {
+                    Val::Null
+                } else {
+                    secret
+                };
+                Some(model_from(client, &req.planned, secret))
+            }
+            Err(e) => {
+                report(diags, "Cannot update the partner client", &e, WRITABLE);
+                None
+            }
+        }
+    }
+
+    async fn delete(&self, ctx: &Context, state: ClientModel, diags: &mut Diagnostics) {
+        let Some(Configured { api, .. }) = ctx.require_data(diags) else {
+            return;
+        };
+        if let Err(e) = api.revoke_client(&known_string(&state.id)).await {
+            report(diags, "Cannot revoke the partner client", &e, &[]);
+        }
+    }
+
+    async fn import(
+        &self,
+        ctx: &Context,
+        id: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<ClientModel> {
+        let api = &ctx.require_data(diags)?.api;
+        match api.get_client(id).await {
+            Ok(Some(client)) if client.status != "revoked" => {
+                Some(model_from(client, &ClientModel::default(), Val::Null))
+            }
+            Ok(_) => {
+                diags.error(
+                    "Cannot import the partner client",
+                    format!(
+                        "The registry at {} has no client with id or client_id {id:?} that is not \
+                         revoked.",
+                        api.endpoint()
+                    ),
+                );
+                None
+            }
+            Err(e) => {
+                report(diags, "Cannot import the partner client", &e, &[]);
+                None
+            }
+        }
     }
 }
 
@@ -412,213 +621,6 @@ fn warn_expiry(api: &ApiClient, org: Option<&OrgFacts>, req: &mut PlanRequest<Cl
                 known_string(&req.config.renew_before)
             ),
         );
-    }
-}
-
-/// The `partner_client` resource.
-pub struct PartnerClient;
-
-impl Resource<Configured> for PartnerClient {
-    type Model = ClientModel;
-
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
-    fn schema(&self) -> Schema {
-        schema()
-    }
-    fn validate(&self, config: &ClientModel, diags: &mut Diagnostics) {
-        validate_config(config, diags);
-    }
-
-    async fn plan(&self, ctx: &Context, req: &mut PlanRequest<ClientModel>) {
-        if req.config.rotation_grace_period.is_null() {
-            req.planned.rotation_grace_period = Val::Known(DEFAULT_GRACE_PERIOD.to_string());
-        }
-        if supplies_secret(&req.config) {
-            req.planned.client_secret = Val::Null;
-        }
-        if let Some(prior) = &req.prior {
-            // A new expiry can move the client between active and expired.
-            if prior.expires_at != req.planned.expires_at {
-                req.planned.status = Val::Unknown;
-            }
-            // Triggers only known at apply (a time_rotating id, say) may
-            // rotate then: the secret cannot be promised to stay.
-            let may_rotate = needs_rotation(prior, &req.config)
-                || (prior.rotation_triggers.is_known()
-                    && req.config.rotation_triggers.is_unknown());
-            if may_rotate && !supplies_secret(&req.config) {
-                req.planned.client_secret = Val::Unknown;
-            }
-            if supplies_secret(&req.config)
-                && prior.client_secret_wo_version == req.config.client_secret_wo_version
-                && (prior.owner != req.config.owner || may_rotate)
-            {
-                req.diags.error_at(
-                    AttrPath::attr("client_secret_wo_version"),
-                    "Rotation needs a new supplied secret",
-                    "This change rotates the client's secret (its owner or rotation_triggers \
-                     change), but the secret is supplied through client_secret_wo: supply a new \
-                     secret and raise client_secret_wo_version in the same change, so that the \
-                     previous holder's secret stops working.",
-                );
-            }
-        }
-        let Some(api) = ctx.data().map(|c| &c.api) else {
-            return;
-        };
-        if req.diags.has_errors() {
-            return;
-        }
-        let org = org_for_client_plan(api, req).await;
-        if let Some(org) = &org {
-            // The registry's default expiry is the end of the contract's
-            // last day: show it in the plan rather than "known after apply".
-            if req.prior.is_none() && req.config.expires_at.is_null() {
-                if let Some(end) = org
-                    .contract_end
-                    .as_deref()
-                    .filter(|d| validate::parse_date(d).is_some())
-                {
-                    req.planned.expires_at = Val::Known(format!("{end}T23:59:59Z"));
-                }
-            }
-            check_against_org(api, org, req).await;
-            if let Some(prior) = req.prior.clone() {
-                warn_risky_changes(&prior, org, req);
-            }
-        }
-        warn_expiry(api, org.as_ref(), req);
-    }
-
-    async fn create(
-        &self,
-        ctx: &Context,
-        req: CreateRequest<ClientModel>,
-        diags: &mut Diagnostics,
-    ) -> Option<ClientModel> {
-        let api = &ctx.require_data(diags)?.api;
-        let org_id = known_string(&req.planned.org_id);
-        let supplied = req.config.client_secret_wo.as_deref();
-        let created = api
-            .create_client(&org_id, &fields(&req.planned), supplied)
-            .await;
-        let client = match created {
-            // A retried create whose first answer was lost is answered
-            // without the secret; a rotation without overlap issues one.
-            Ok(client) if client.client_secret.is_none() && supplied.is_none() => {
-                api.rotate_client_secret(&client, "0s", None).await
-            }
-            other => other,
-        };
-        match client {
-            Ok(client) => {
-                let secret = Val::from_option(client.client_secret.clone());
-                Some(model_from(client, &req.planned, secret))
-            }
-            Err(e) => {
-                report(diags, "Cannot create the partner client", &e, WRITABLE);
-                None
-            }
-        }
-    }
-
-    async fn read(
-        &self,
-        ctx: &Context,
-        state: ClientModel,
-        diags: &mut Diagnostics,
-    ) -> Option<ClientModel> {
-        let api = &ctx.require_data(diags)?.api;
-        match api.get_client(&known_string(&state.id)).await {
-            // A revoked client is gone for Terraform: the plan creates it anew.
-            Ok(Some(client)) if client.status != "revoked" => {
-                let secret = state.client_secret.clone();
-                Some(model_from(client, &state, secret))
-            }
-            Ok(_) => None,
-            Err(e) => {
-                report(diags, "Cannot read the partner client", &e, &[]);
-                Some(state)
-            }
-        }
-    }
-
-    async fn update(
-        &self,
-        ctx: &Context,
-        req: UpdateRequest<ClientModel>,
-        diags: &mut Diagnostics,
-    ) -> Option<ClientModel> {
-        let api = &ctx.require_data(diags)?.api;
-        let id = known_string(&req.prior.id);
-        let rotate = needs_rotation(&req.prior, &req.config);
-        let supplied = req.config.client_secret_wo.as_deref();
-        let result = async {
-            let current = api.get_client(&id).await?.ok_or_else(|| gone(&id))?;
-            let updated = api.update_client(&current, &fields(&req.planned)).await?;
-            if !rotate {
-                return Ok((updated, req.prior.client_secret.clone()));
-            }
-            let grace = known_string(&req.planned.rotation_grace_period);
-            let rotated = api.rotate_client_secret(&updated, &grace, supplied).await?;
-            let secret = Val::from_option(rotated.client_secret.clone());
-            Ok((rotated, secret))
-        }
-        .await;
-        match result {
-            Ok((client, secret)) => {
-                let secret = if supplies_secret(&req.config) {
-                    Val::Null
-                } else {
-                    secret
-                };
-                Some(model_from(client, &req.planned, secret))
-            }
-            Err(e) => {
-                report(diags, "Cannot update the partner client", &e, WRITABLE);
-                None
-            }
-        }
-    }
-
-    async fn delete(&self, ctx: &Context, state: ClientModel, diags: &mut Diagnostics) {
-        let Some(Configured { api, .. }) = ctx.require_data(diags) else {
-            return;
-        };
-        if let Err(e) = api.revoke_client(&known_string(&state.id)).await {
-            report(diags, "Cannot revoke the partner client", &e, &[]);
-        }
-    }
-
-    async fn import(
-        &self,
-        ctx: &Context,
-        id: &str,
-        diags: &mut Diagnostics,
-    ) -> Option<ClientModel> {
-        let api = &ctx.require_data(diags)?.api;
-        match api.get_client(id).await {
-            Ok(Some(client)) if client.status != "revoked" => {
-                Some(model_from(client, &ClientModel::default(), Val::Null))
-            }
-            Ok(_) => {
-                diags.error(
-                    "Cannot import the partner client",
-                    format!(
-                        "The registry at {} has no client with id or client_id {id:?} that is not \
-                         revoked.",
-                        api.endpoint()
-                    ),
-                );
-                None
-            }
-            Err(e) => {
-                report(diags, "Cannot import the partner client", &e, &[]);
-                None
-            }
-        }
     }
 }
 

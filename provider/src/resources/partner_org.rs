@@ -1,9 +1,11 @@
 //! `partner_org`: a partner organisation, its contacts, its contract and
 //! the scopes its clients may be granted.
 use super::org_facts::{new_org_id, remember_org_plan};
-use super::{gone, known_string, optional_string, report, validate};
+use super::{known_string, optional_string};
 use crate::client::{ApiClient, ClientFilter, Org, OrgFields};
 use crate::provider::{Configured, Context};
+use crate::report::{gone, report};
+use crate::validate;
 use std::collections::BTreeMap;
 use tfplugin::model;
 use tfplugin::{
@@ -134,68 +136,6 @@ pub fn validate_config(c: &OrgModel, d: &mut Diagnostics) {
     }
 }
 
-/// Attributes the registry may name in a refusal of an org write.
-const WRITABLE: &[&str] = partner_rules::ORG_FIELDS;
-
-/// What Terraform asks the registry to store for this org.
-fn fields(m: &OrgModel) -> OrgFields {
-    OrgFields {
-        name: known_string(&m.name),
-        legal_entity: known_string(&m.legal_entity),
-        technical_owner: known_string(&m.technical_owner),
-        approval_authority: known_string(&m.approval_authority),
-        commercial_sponsor: optional_string(&m.commercial_sponsor),
-        contract_id: known_string(&m.contract_id),
-        contract_start: optional_string(&m.contract_start),
-        contract_end: known_string(&m.contract_end),
-        tenant: optional_string(&m.tenant),
-        business_unit: optional_string(&m.business_unit),
-        allowed_scopes: m.allowed_scopes.known().cloned().unwrap_or_default(),
-        max_clients: m.max_clients.known().copied(),
-        labels: m.labels.known().cloned().unwrap_or_default(),
-    }
-}
-
-/// The org as Terraform stores it. `labels` stays null when the registry
-/// has none and the configuration set none, so that an unset map never
-/// shows as a change to `{}`.
-pub fn model_from(org: Org, previous: Option<&OrgModel>) -> OrgModel {
-    let labels_unset = previous.is_none_or(|p| p.labels.is_null());
-    OrgModel {
-        id: Val::Known(org.id),
-        name: Val::Known(org.name),
-        legal_entity: Val::Known(org.legal_entity),
-        technical_owner: Val::Known(org.technical_owner),
-        approval_authority: Val::Known(org.approval_authority),
-        commercial_sponsor: Val::from_option(org.commercial_sponsor),
-        contract_id: Val::Known(org.contract_id),
-        contract_start: Val::from_option(org.contract_start),
-        contract_end: Val::Known(org.contract_end),
-        tenant: Val::from_option(org.tenant),
-        business_unit: Val::from_option(org.business_unit),
-        allowed_scopes: Val::Known(org.allowed_scopes),
-        max_clients: Val::Known(org.max_clients),
-        labels: if org.labels.is_empty() && labels_unset {
-            Val::Null
-        } else {
-            Val::Known(org.labels)
-        },
-        status: Val::Known(org.status),
-        created_at: Val::Known(org.created_at),
-    }
-}
-
-/// Finds an org by id or, failing that, by name.
-pub async fn find_org(
-    api: &ApiClient,
-    id_or_name: &str,
-) -> Result<Option<Org>, crate::client::ApiError> {
-    if let Some(org) = api.get_org(id_or_name).await? {
-        return Ok(Some(org));
-    }
-    api.find_org_by_name(id_or_name).await
-}
-
 /// The `partner_org` resource.
 pub struct PartnerOrg;
 
@@ -310,6 +250,68 @@ impl Resource<Configured> for PartnerOrg {
             }
         }
     }
+}
+
+/// Attributes the registry may name in a refusal of an org write.
+const WRITABLE: &[&str] = partner_rules::ORG_FIELDS;
+
+/// What Terraform asks the registry to store for this org.
+fn fields(m: &OrgModel) -> OrgFields {
+    OrgFields {
+        name: known_string(&m.name),
+        legal_entity: known_string(&m.legal_entity),
+        technical_owner: known_string(&m.technical_owner),
+        approval_authority: known_string(&m.approval_authority),
+        commercial_sponsor: optional_string(&m.commercial_sponsor),
+        contract_id: known_string(&m.contract_id),
+        contract_start: optional_string(&m.contract_start),
+        contract_end: known_string(&m.contract_end),
+        tenant: optional_string(&m.tenant),
+        business_unit: optional_string(&m.business_unit),
+        allowed_scopes: m.allowed_scopes.known().cloned().unwrap_or_default(),
+        max_clients: m.max_clients.known().copied(),
+        labels: m.labels.known().cloned().unwrap_or_default(),
+    }
+}
+
+/// The org as Terraform stores it. `labels` stays null when the registry
+/// has none and the configuration set none, so that an unset map never
+/// shows as a change to `{}`.
+pub fn model_from(org: Org, previous: Option<&OrgModel>) -> OrgModel {
+    let labels_unset = previous.is_none_or(|p| p.labels.is_null());
+    OrgModel {
+        id: Val::Known(org.id),
+        name: Val::Known(org.name),
+        legal_entity: Val::Known(org.legal_entity),
+        technical_owner: Val::Known(org.technical_owner),
+        approval_authority: Val::Known(org.approval_authority),
+        commercial_sponsor: Val::from_option(org.commercial_sponsor),
+        contract_id: Val::Known(org.contract_id),
+        contract_start: Val::from_option(org.contract_start),
+        contract_end: Val::Known(org.contract_end),
+        tenant: Val::from_option(org.tenant),
+        business_unit: Val::from_option(org.business_unit),
+        allowed_scopes: Val::Known(org.allowed_scopes),
+        max_clients: Val::Known(org.max_clients),
+        labels: if org.labels.is_empty() && labels_unset {
+            Val::Null
+        } else {
+            Val::Known(org.labels)
+        },
+        status: Val::Known(org.status),
+        created_at: Val::Known(org.created_at),
+    }
+}
+
+/// Finds an org by id or, failing that, by name.
+pub async fn find_org(
+    api: &ApiClient,
+    id_or_name: &str,
+) -> Result<Option<Org>, crate::client::ApiError> {
+    if let Some(org) = api.get_org(id_or_name).await? {
+        return Ok(Some(org));
+    }
+    api.find_org_by_name(id_or_name).await
 }
 
 /// Narrowing an org below what its clients hold is refused by the registry,

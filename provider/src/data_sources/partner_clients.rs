@@ -1,8 +1,8 @@
 //! Data source `partner_clients`: clients filtered by org, status and how
 //! soon they expire, for `check` blocks and outputs. Never lists secrets.
-use super::report;
 use crate::client::{Client, ClientFilter};
 use crate::provider::{Configured, Context};
+use crate::report::report;
 use tfplugin::model;
 use tfplugin::{AttrPath, Attribute, DataSource, Diagnostics, Model, Schema, Type, Val, Value};
 
@@ -32,41 +32,6 @@ model! {
         created_at: String,
         last_used_at: String,
     }
-}
-
-/// The object type of one listed client.
-fn summary_type() -> Type {
-    let string = || Type::String;
-    Type::object([
-        ("id", string()),
-        ("client_id", string()),
-        ("org_id", string()),
-        ("name", string()),
-        ("purpose", string()),
-        ("owner", string()),
-        ("scopes", Type::set(Type::String)),
-        ("expires_at", string()),
-        ("status", string()),
-        ("created_at", string()),
-        ("last_used_at", string()),
-    ])
-}
-
-fn summary(client: Client) -> Value {
-    ClientSummary {
-        id: Val::Known(client.id),
-        client_id: Val::Known(client.client_id),
-        org_id: Val::Known(client.org_id),
-        name: Val::Known(client.name),
-        purpose: Val::Known(client.purpose),
-        owner: Val::Known(client.owner),
-        scopes: Val::Known(client.scopes),
-        expires_at: Val::Known(client.expires_at),
-        status: Val::Known(client.status),
-        created_at: Val::Known(client.created_at),
-        last_used_at: Val::from_option(client.last_used_at),
-    }
-    .to_value()
 }
 
 pub struct PartnerClientsData;
@@ -118,7 +83,7 @@ impl DataSource<Configured> for PartnerClientsData {
                 );
             }
         }
-        super::validate::duration(&config.expiring_within, "expiring_within", None, d);
+        crate::validate::duration(&config.expiring_within, "expiring_within", None, d);
     }
 
     async fn read(
@@ -149,4 +114,39 @@ impl DataSource<Configured> for PartnerClientsData {
             }
         }
     }
+}
+
+/// The object type of one listed client.
+fn summary_type() -> Type {
+    let string = || Type::String;
+    Type::object([
+        ("id", string()),
+        ("client_id", string()),
+        ("org_id", string()),
+        ("name", string()),
+        ("purpose", string()),
+        ("owner", string()),
+        ("scopes", Type::set(Type::String)),
+        ("expires_at", string()),
+        ("status", string()),
+        ("created_at", string()),
+        ("last_used_at", string()),
+    ])
+}
+
+fn summary(client: Client) -> Value {
+    ClientSummary {
+        id: Val::Known(client.id),
+        client_id: Val::Known(client.client_id),
+        org_id: Val::Known(client.org_id),
+        name: Val::Known(client.name),
+        purpose: Val::Known(client.purpose),
+        owner: Val::Known(client.owner),
+        scopes: Val::Known(client.scopes),
+        expires_at: Val::Known(client.expires_at),
+        status: Val::Known(client.status),
+        created_at: Val::Known(client.created_at),
+        last_used_at: Val::from_option(client.last_used_at),
+    }
+    .to_value()
 }

@@ -1,7 +1,7 @@
 //! Data source `partner_org`: one org looked up by name or id.
-use super::partner_org::{OrgModel, find_org, model_from};
-use super::report;
 use crate::provider::{Configured, Context};
+use crate::report::report;
+use crate::resources::partner_org::{self, OrgModel, find_org, model_from};
 use tfplugin::{AttrPath, Attribute, DataSource, Diagnostics, Schema};
 
 pub struct PartnerOrgData;
@@ -10,7 +10,7 @@ impl DataSource<Configured> for PartnerOrgData {
     type Model = OrgModel;
 
     fn type_name(&self) -> &'static str {
-        super::partner_org::TYPE_NAME
+        partner_org::TYPE_NAME
     }
 
     /// Every attribute of the resource, read-only, with `id` and `name` as
@@ -20,7 +20,7 @@ impl DataSource<Configured> for PartnerOrgData {
             "Looks up one partner org by `name` or by `id` (exactly one of them) and exposes \
              all its attributes.",
         );
-        for attribute in super::partner_org::schema().attributes {
+        for attribute in partner_org::schema().attributes {
             let lookup = matches!(attribute.name.as_str(), "id" | "name");
             schema = schema.attr(Attribute {
                 required: false,

@@ -21,20 +21,6 @@ model! {
     }
 }
 
-/// A secret of `length` characters from the OS-seeded CSPRNG, drawn again
-/// in the rare case it misses the registry's variety rule.
-pub fn generate(length: usize) -> String {
-    let mut rng = rand::rng();
-    loop {
-        let secret: String = (0..length)
-            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-            .collect();
-        if partner_rules::check_supplied_secret(&secret).is_ok() {
-            return secret;
-        }
-    }
-}
-
 pub struct PartnerClientSecret;
 
 impl EphemeralResource<Configured> for PartnerClientSecret {
@@ -83,6 +69,20 @@ impl EphemeralResource<Configured> for PartnerClientSecret {
             length: config.length,
             value: Val::Known(generate(length)),
         })
+    }
+}
+
+/// A secret of `length` characters from the OS-seeded CSPRNG, drawn again
+/// in the rare case it misses the registry's variety rule.
+pub fn generate(length: usize) -> String {
+    let mut rng = rand::rng();
+    loop {
+        let secret: String = (0..length)
+            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+            .collect();
+        if partner_rules::check_supplied_secret(&secret).is_ok() {
+            return secret;
+        }
     }
 }
 
