@@ -1,12 +1,14 @@
 //! Terraform provider for the partner registry, on the `tfplugin`
 //! framework.
 //!
-//! - [`provider`]: the `provider "partner"` block and what it offers.
+//! - [`provider`]: the `provider "partner"` block and what it offers;
+//!   [`configured`]: what its operations share once it is configured.
 //! - [`resources`], [`data_sources`], [`ephemeral`]: one file per type.
 //! - [`client`]: the registry's HTTP API; [`report`] turns its errors into
 //!   diagnostics.
 //! - [`validate`]: the plan-time format checks, on the registry's own rules.
 pub mod client;
+pub mod configured;
 pub mod data_sources;
 pub mod ephemeral;
 pub mod provider;

@@ -1,6 +1,8 @@
 //! The partner provider: its configuration schema, how it is configured,
 //! and its resources, data sources and ephemeral resources.
 use crate::client::{ApiClient, DEFAULT_ENDPOINT};
+use crate::configured::Configured;
+use crate::resources::org_facts::PlannedOrgs;
 use crate::{data_sources, ephemeral, resources};
 use std::sync::Arc;
 use tfplugin::{
@@ -14,14 +16,6 @@ pub const INFO: ProviderInfo = ProviderInfo {
     address: "registry.terraform.io/partner-registry/partner",
     version: env!("CARGO_PKG_VERSION"),
 };
-
-/// What every operation of the partner provider gets once it is configured.
-pub struct Configured {
-    pub api: ApiClient,
-}
-
-/// The context the partner resources are called with.
-pub type Context = tfplugin::Context<Configured>;
 
 /// The `provider "partner"` block and what it offers.
 pub struct PartnerProvider;
@@ -117,7 +111,10 @@ async fn configure(
         return None;
     }
     tfplugin::debug!("provider configured for {}", client.endpoint());
-    Some(Configured { api: client })
+    Some(Configured {
+        api: client,
+        planned_orgs: PlannedOrgs::default(),
+    })
 }
 
 impl Provider for PartnerProvider {

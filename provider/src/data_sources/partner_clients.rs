@@ -1,7 +1,7 @@
 //! Data source `partner_clients`: clients filtered by org, status and how
 //! soon they expire, for `check` blocks and outputs. Never lists secrets.
 use crate::client::{Client, ClientFilter};
-use crate::provider::{Configured, Context};
+use crate::configured::{Configured, Context};
 use crate::report::report;
 use tfplugin::model;
 use tfplugin::{AttrPath, Attribute, DataSource, Diagnostics, Model, Schema, Type, Val, Value};

@@ -1,5 +1,5 @@
 //! Data source `partner_org`: one org looked up by name or id.
-use crate::provider::{Configured, Context};
+use crate::configured::{Configured, Context};
 use crate::report::report;
 use crate::resources::partner_org::{self, OrgModel, find_org, model_from};
 use tfplugin::{AttrPath, Attribute, DataSource, Diagnostics, Schema};

@@ -1,7 +1,7 @@
 //! Ephemeral resource `partner_client_secret`: a fresh random secret that
 //! meets the registry's rule for supplied secrets, for feeding
 //! `partner_client.client_secret_wo` without it ever reaching plan or state.
-use crate::provider::{Configured, Context};
+use crate::configured::{Configured, Context};
 use rand::Rng;
 use tfplugin::model;
 use tfplugin::{AttrPath, Attribute, Diagnostics, EphemeralResource, Schema, Val};

@@ -3,7 +3,7 @@
 use super::org_facts::{OrgFacts, org_for_client_plan};
 use super::{keep_timestamp_form, known_string};
 use crate::client::{ApiClient, Client, ClientFields, ClientFilter};
-use crate::provider::{Configured, Context};
+use crate::configured::{Configured, Context};
 use crate::report::{gone, report};
 use crate::validate;
 use std::collections::BTreeMap;
@@ -193,13 +193,21 @@ impl Resource<Configured> for PartnerClient {
                 );
             }
         }
-        let Some(api) = ctx.data().map(|c| &c.api) else {
+        let Some(Configured { api, planned_orgs }) = ctx.data() else {
             return;
         };
         if req.diags.has_errors() {
             return;
         }
-        let org = org_for_client_plan(api, req).await;
+        let org_id_prefix = req.config_unknown_prefix("org_id").map(str::to_owned);
+        let org = org_for_client_plan(
+            api,
+            planned_orgs,
+            &req.config.org_id,
+            org_id_prefix.as_deref(),
+            &mut req.diags,
+        )
+        .await;
         if let Some(org) = &org {
             // The registry's default expiry is the end of the contract's
             // last day: show it in the plan rather than "known after apply".

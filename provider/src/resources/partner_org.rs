@@ -1,9 +1,9 @@
 //! `partner_org`: a partner organisation, its contacts, its contract and
 //! the scopes its clients may be granted.
-use super::org_facts::{new_org_id, remember_org_plan};
+use super::org_facts::{OrgFacts, PlannedOrgs, UNKNOWN_APPROVER, new_org_id, promised_id_prefix};
 use super::{known_string, optional_string};
 use crate::client::{ApiClient, ClientFilter, Org, OrgFields};
-use crate::provider::{Configured, Context};
+use crate::configured::{Configured, Context};
 use crate::report::{gone, report};
 use crate::validate;
 use std::collections::BTreeMap;
@@ -163,7 +163,8 @@ impl Resource<Configured> for PartnerOrg {
                 check_narrowing(api, &prior, req).await;
             }
         }
-        remember_org_plan(req);
+        let planned_orgs = ctx.data().map(|c| &c.planned_orgs);
+        promise_id_and_remember(req, planned_orgs);
     }
 
     async fn create(
@@ -317,6 +318,45 @@ pub async fn find_org(
 /// Narrowing an org below what its clients hold is refused by the registry,
 /// and Terraform updates an org before its clients: fail the plan, naming
 /// the clients in the way, rather than the apply halfway through.
+/// For a new org, promises the start of its id; and records the org's plan
+/// (when the provider is configured, as the clients' plans then are) so
+/// that clients planned after it in this run are checked against it.
+fn promise_id_and_remember(req: &mut PlanRequest<OrgModel>, planned_orgs: Option<&PlannedOrgs>) {
+    let (id, exists) = match req.planned.id.known() {
+        Some(id) => (id.clone(), true),
+        None => {
+            let Some(name) = req.planned.name.known() else {
+                return;
+            };
+            let prefix = promised_id_prefix(name);
+            req.promise_prefix("id", prefix.clone());
+            (prefix, false)
+        }
+    };
+    if let Some(planned_orgs) = planned_orgs {
+        planned_orgs.remember(planned_facts(id, &req.planned, exists));
+    }
+}
+
+/// The org as this plan will leave it; `id` is, for an org not yet
+/// created, the promised start of its id.
+fn planned_facts(id: String, planned: &OrgModel, exists: bool) -> OrgFacts {
+    OrgFacts {
+        id,
+        name: planned.name.known().cloned().unwrap_or_default(),
+        approval_authority: planned
+            .approval_authority
+            .known()
+            .cloned()
+            .unwrap_or_else(|| UNKNOWN_APPROVER.to_string()),
+        allowed_scopes: planned.allowed_scopes.known().cloned(),
+        contract_end: planned.contract_end.known().cloned(),
+        status: planned.status.known().cloned(),
+        max_clients: planned.max_clients.known().copied(),
+        exists,
+    }
+}
+
 async fn check_narrowing(api: &ApiClient, prior: &OrgModel, req: &mut PlanRequest<OrgModel>) {
     let removed: Vec<String> = match (
         prior.allowed_scopes.known(),
