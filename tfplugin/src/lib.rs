@@ -13,6 +13,7 @@
 //! - the wire (protobuf types, handshake, TLS, services) stays inside the
 //!   crate.
 pub mod diag;
+pub mod docs;
 pub mod engine;
 pub mod json;
 pub mod logging;
