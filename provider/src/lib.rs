@@ -7,9 +7,11 @@
 //! - [`client`]: the registry's HTTP API; [`report`] turns its errors into
 //!   diagnostics.
 //! - [`validate`]: the plan-time format checks, on the registry's own rules.
+//! - [`docs`]: the documentation under `docs/`, generated from the schemas.
 pub mod client;
 pub mod configured;
 pub mod data_sources;
+pub mod docs;
 pub mod ephemeral;
 pub mod provider;
 pub mod report;

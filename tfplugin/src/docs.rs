@@ -208,7 +208,7 @@ fn body(out: &mut String, schema: &Schema, example: Option<&str>, sections: Opti
         );
     }
     out.push_str("\n## Schema\n");
-    let groups: [(&str, fn(&Attribute) -> bool); 3] = [
+    let groups: [(&str, InGroup); 3] = [
         ("Required", |a| a.required),
         ("Optional", |a| a.optional),
         ("Read-Only", |a| a.computed && !a.optional),
@@ -233,6 +233,9 @@ fn body(out: &mut String, schema: &Schema, example: Option<&str>, sections: Opti
         let _ = write!(out, "\n{}\n", sections.trim());
     }
 }
+
+/// Whether an attribute is listed under a group of the Schema section.
+type InGroup = fn(&Attribute) -> bool;
 
 /// `String`, `Set of String`, `String, Sensitive, Write-only` ...
 fn attribute_kind(a: &Attribute) -> String {

@@ -45,8 +45,9 @@ impl DataSource<Configured> for PartnerClientsData {
 
     fn schema(&self) -> Schema {
         Schema::new(
-            "Lists partner clients, filtered by org, status and how soon they expire. Secrets are \
-             never listed.",
+            "Lists partner clients for `check` blocks and outputs, filtered by org, status and how \
+             soon they expire: for example, fail a run's checks when any client expires within 30 \
+             days. Secrets are never listed.",
         )
         .attr(
             Attribute::string("org_id")
@@ -59,16 +60,17 @@ impl DataSource<Configured> for PartnerClientsData {
                 .description("Only clients with this status: `active`, `expired` or `revoked`."),
         )
         .attr(Attribute::string("expiring_within").optional().description(
-            "Only clients whose `expires_at` falls within this duration from now, such as \
-             `\"720h\"` (units h, m, s).",
+            "Only clients whose `expires_at` falls within this duration from now, such as `\"720h\"` \
+             (units h, m, s).",
         ))
         .attr(
             Attribute::new("clients", Type::list(summary_type()))
                 .computed()
                 .description(
-                    "The matching clients, each with id, client_id, org_id, name, purpose, owner, \
-                     scopes, expires_at, status, created_at and last_used_at (the last \
-                     successful introspection, to the minute; null if never used).",
+                    "The matching clients, each with `id`, `client_id`, `org_id`, `name`, `purpose`, `owner`, \
+                     `scopes`, `expires_at`, `status`, `created_at` and `last_used_at` (the client's last \
+                     successful introspection, recorded to the minute; null if it was never used: useful to \
+                     find abandoned integrations). Secrets are never listed.",
                 ),
         )
     }

@@ -17,12 +17,20 @@ impl DataSource<Configured> for PartnerOrgData {
     /// the two ways to look an org up.
     fn schema(&self) -> Schema {
         let mut schema = Schema::new(
-            "Looks up one partner org by `name` or by `id` (exactly one of them) and exposes \
-             all its attributes.",
+            "Looks up one partner organisation by `name` or by `id` (exactly one of them) and exposes \
+             every attribute of the [`partner_org` resource](../resources/partner_org.md).",
         );
         for attribute in partner_org::schema().attributes {
             let lookup = matches!(attribute.name.as_str(), "id" | "name");
+            let description = match attribute.name.as_str() {
+                "id" => {
+                    "The org's identifier: set it, or `name`, to say which org to look up.".into()
+                }
+                "name" => "The org's name: set it, or `id`, to say which org to look up.".into(),
+                _ => attribute.description,
+            };
             schema = schema.attr(Attribute {
+                description,
                 required: false,
                 optional: lookup,
                 computed: true,

@@ -32,9 +32,14 @@ impl EphemeralResource<Configured> for PartnerClientSecret {
 
     fn schema(&self) -> Schema {
         Schema::new(
-            "A fresh random client secret, generated each time Terraform opens it and never \
-             stored. Feed `value` to `partner_client.client_secret_wo` together with a raised \
-             `client_secret_wo_version` to roll out a secret that stays out of plan and state.",
+            "A fresh random client secret that never reaches plan or state.\n\nGenerated each time \
+             Terraform opens it (during plan and apply), from the operating system's CSPRNG, meeting \
+             the registry's rule for supplied secrets. Terraform never stores ephemeral values, so \
+             feeding `value` to `partner_client.client_secret_wo` keeps the secret out of plan and \
+             state end to end. Requires Terraform 1.11 or later.\n\nBecause every run produces a new \
+             value, roll it out by raising `client_secret_wo_version` in the same change that \
+             delivers the value to the partner (for example through a secrets manager's write-only \
+             argument).",
         )
         .attr(Attribute::number("length").optional().description(
             "Number of characters, from 32 to 256; 48 when unset.",

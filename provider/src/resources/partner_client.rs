@@ -43,69 +43,83 @@ model! {
 
 pub fn schema() -> Schema {
     Schema::new(
-        "An OAuth client of a partner org: what it is for, who owns it, which scopes it may use \
-         and until when. Destroying it revokes it at once.",
+        "An API client bound to exactly one partner org: its documented business purpose, its \
+         accountable owner, the scopes it may use (a subset of the org's `allowed_scopes`) and \
+         when it expires (at most the end of the org's contract). The registry generates the \
+         client's secret; gateways and authorization servers check credentials with the \
+         registry's introspection endpoint.\n\nDestroying a `partner_client` **revokes** it: its \
+         secret stops working at once, and the registry keeps the record with status `revoked` \
+         for audit.",
     )
     .attr(Attribute::string("id").computed().use_state_for_unknown().description(
         "Identifier the registry assigned to the client. Also accepted by `terraform import`.",
     ))
     .attr(Attribute::string("org_id").required().requires_replace().description(
-        "ID of the `partner_org` this client belongs to. Changing it replaces the client: a new \
-         client_id and secret are issued and the old client is revoked.",
+        "ID of the `partner_org` this client belongs to. A client never changes org: changing \
+         this replaces the client (a new `client_id` and secret are issued and the old client is \
+         revoked).",
     ))
     .attr(Attribute::string("name").required().description(
         "Name of the client, unique within its org: 1 to 63 lower-case letters, digits and \
          hyphens.",
     ))
     .attr(Attribute::string("purpose").required().description(
-        "What the client is used for, for reviewers and audits.",
+        "The documented business purpose of the client, for reviewers and audits.",
     ))
     .attr(Attribute::string("owner").required().description(
-        "Email address of the person responsible for the client. Changing it rotates the \
+        "Email address of the client's accountable technical owner. Changing it rotates the \
          secret: a new owner never inherits a secret the previous owner held.",
     ))
     .attr(Attribute::set_of_strings("scopes").required().description(
         "OAuth scopes granted to the client; each must be among the org's `allowed_scopes`.",
     ))
     .attr(Attribute::string("expires_at").optional().computed().use_state_for_unknown().description(
-        "When the client stops working, as an RFC 3339 timestamp (for example \
-         `2027-06-30T00:00:00Z`). Must not be after the end of the org's `contract_end` day; \
-         defaults to it.",
+        "When the client's access ends, as an RFC 3339 timestamp (for example \
+         `2027-06-30T00:00:00Z`). At most, and by default, the end of the org's `contract_end` \
+         day (`23:59:59Z`). After it, the client introspects inactive and reads back as \
+         `expired`, without any apply.",
     ))
     .attr(Attribute::string("renew_before").optional().description(
         "A duration such as `\"720h\"`: while the client expires sooner than this, every plan \
          warns, naming the client, its owner and its expiry.",
     ))
     .attr(Attribute::map_of_strings("rotation_triggers").optional().description(
-        "Arbitrary values; any change rotates the client's secret in place.",
+        "Arbitrary values; any change rotates the client's secret in place (the plan shows \
+         `client_secret` as known after apply).",
     ))
     .attr(Attribute::string("rotation_grace_period").optional().computed().description(
-        "How long the previous secret keeps working after a rotation, such as `\"24h\"` \
-         (default), at most `\"168h\"`; `\"0s\"` for no overlap. Revocation ends both secrets.",
+        "How long the previous secret keeps working after a rotation: a duration, `\"24h\"` by \
+         default, at most `\"168h\"`, `\"0s\"` for no overlap. At most two secrets are ever valid \
+         for a client; revocation ends both at once.",
     ))
     .attr(Attribute::string("client_secret_wo").optional().sensitive().write_only().description(
-        "A secret you supply instead of one the registry makes, for example from an ephemeral \
-         resource: at least 32 printable characters mixing at least 3 of lower-case, upper-case, \
-         digits and symbols. Write-only: never stored in the plan or state; the registry keeps \
-         only its keyed hash. Requires `client_secret_wo_version`. Terraform 1.11 or later.",
+        "A secret you supply instead of one the registry makes, for example from the \
+         `partner_client_secret` ephemeral resource. Write-only: never stored in the plan or the \
+         state; the registry keeps only its keyed hash. It must be at least 32 printable \
+         characters without spaces, mixing at least 3 of lower-case letters, upper-case letters, \
+         digits and symbols, with at least 12 different characters. Requires Terraform 1.11 or \
+         later and `client_secret_wo_version`. While it is set, `client_secret` stays null.",
     ))
     .attr(Attribute::number("client_secret_wo_version").optional().description(
-        "Version of `client_secret_wo`; raise it to rotate to the newly supplied value (with \
-         the same overlap as any rotation).",
+        "Version of `client_secret_wo`: raise it to rotate to the newly supplied value, with the \
+         same overlap as any rotation.",
     ))
     .attr(Attribute::string("client_id").computed().use_state_for_unknown().description(
-        "OAuth client_id issued by the registry.",
+        "The public OAuth client_id the client presents at runtime (`pc_…`), issued by the \
+         registry.",
     ))
     .attr(Attribute::string("client_secret").computed().sensitive().use_state_for_unknown().description(
-        "OAuth client secret made by the registry. Known only from the apply that created or \
-         rotated it and kept in state from then on; null after `terraform import` (a secret \
-         cannot be recovered) and when `client_secret_wo` is used.",
+        "The client's secret (`pcs_…`), made by the registry from a CSPRNG with a checksum that \
+         leak scanners recognise. Known only from the apply that created or rotated it and kept \
+         in state from then on; the registry stores only a keyed hash and can never show it \
+         again. Null after `terraform import` (a secret cannot be recovered) and while \
+         `client_secret_wo` is used.",
     ))
     .attr(Attribute::string("status").computed().use_state_for_unknown().description(
         "Lifecycle status of the client: `active`, `expired` or `revoked`.",
     ))
     .attr(Attribute::string("created_at").computed().use_state_for_unknown().description(
-        "When the client was created, as an RFC 3339 timestamp.",
+        "When the client was registered, as an RFC 3339 timestamp (UTC).",
     ))
 }
 

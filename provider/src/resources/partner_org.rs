@@ -39,41 +39,47 @@ model! {
 
 pub fn schema() -> Schema {
     Schema::new(
-        "A partner organisation registered in the partner registry: who it is, who owns the \
-         integration on its side, who approves its access, the contract that bounds it, and the \
-         OAuth scopes its clients may be granted. Destroying an org offboards it and revokes every \
-         client it still has.",
+        "A partner organisation: the legal entity your company has a contract with, who is \
+         accountable for it on the partner's side, who approves its access, the contract's dates, \
+         the OAuth scopes its clients may hold and how many clients it may have.\n\nDestroying a \
+         `partner_org` **offboards** it: the registry keeps the record with status `offboarded` \
+         for audit, and revokes every client the org still has in the same transaction, including \
+         clients that no Terraform configuration manages.",
     )
     .attr(Attribute::string("id").computed().use_state_for_unknown().description(
         "Identifier the registry assigned to the org. Also accepted by `terraform import`.",
     ))
     .attr(Attribute::string("name").required().description(
         "Unique short name of the org: 1 to 63 lower-case letters, digits and hyphens, not \
-         starting or ending with a hyphen (for example `acme-logistics`). Also accepted by `terraform import`.",
+         starting or ending with a hyphen (for example `acme-logistics`). Unique among orgs that \
+         are not offboarded. Also accepted by `terraform import`.",
     ))
     .attr(Attribute::string("legal_entity").required().description(
         "Registered legal name of the partner company, as on the contract.",
     ))
     .attr(Attribute::string("technical_owner").required().description(
-        "Email address of the person on the partner's side who owns the integration.",
+        "Email address of the partner's accountable technical contact: the person on the \
+         partner's side who owns the integration.",
     ))
     .attr(Attribute::string("approval_authority").required().description(
-        "Email address of the person who approves changes to this org's access; risky changes \
-         in a plan name this person.",
+        "Email address of the person or group who approves this org's access; plan warnings about \
+         risky changes name it.",
     ))
     .attr(Attribute::string("commercial_sponsor").optional().description(
-        "Email address of the internal sponsor of the partnership. Orgs without one are listed \
-         by the entitlement review.",
+        "Email address of the internal commercial sponsor of the partnership. Orgs without one \
+         are listed by the entitlement review.",
     ))
     .attr(Attribute::string("contract_id").required().description(
-        "Identifier of the contract that governs this partnership.",
+        "Identifier of the contract that governs this partnership and its access.",
     ))
     .attr(Attribute::string("contract_start").optional().description(
         "First day of the contract, as `YYYY-MM-DD`.",
     ))
     .attr(Attribute::string("contract_end").required().description(
-        "Last day of the contract, as `YYYY-MM-DD`. When it passes, the org's clients stop \
-         working and read back as `expired`. Client expiries default to this date.",
+        "Last day of the contract, as `YYYY-MM-DD`. After this day the org and all its clients \
+         read back as `expired` and its clients stop working. Client expiries default to this \
+         date; moving it earlier than an existing client's `expires_at` is refused, naming the \
+         clients in the way.",
     ))
     .attr(Attribute::string("tenant").optional().description(
         "Tenant the org belongs to, for multi-tenant registries.",
@@ -82,21 +88,24 @@ pub fn schema() -> Schema {
         "Internal business unit that owns the relationship.",
     ))
     .attr(Attribute::set_of_strings("allowed_scopes").required().description(
-        "OAuth scopes that clients of this org may be granted. Each is a scope token: 1 to 128 \
-         printable characters without spaces, quotes or backslashes (for example `orders:read`).",
+        "The service scope: the only OAuth scopes the org's clients may hold. Each is a scope \
+         token of 1 to 128 printable characters without spaces, quotes or backslashes (for \
+         example `orders:read`). Narrowing it while a client still holds a removed scope is \
+         refused, naming the clients in the way.",
     ))
     .attr(Attribute::number("max_clients").optional().computed().use_state_for_unknown().description(
-        "Maximum number of active clients the org may have. When unset, the registry's default \
+        "Quota: how many active clients the org may have. When unset, the registry's default (10) \
          applies and is shown here after apply.",
     ))
     .attr(Attribute::map_of_strings("labels").optional().description(
-        "Free-form labels for the org, as a map of strings.",
+        "Free-form labels for the org.",
     ))
     .attr(Attribute::string("status").computed().use_state_for_unknown().description(
-        "Lifecycle status of the org: `active`, `expired` (its contract has ended) or `offboarded`.",
+        "Lifecycle status of the org: `active`, `expired` (its contract has ended) or \
+         `offboarded`.",
     ))
     .attr(Attribute::string("created_at").computed().use_state_for_unknown().description(
-        "When the org was registered, as an RFC 3339 timestamp.",
+        "When the org was registered, as an RFC 3339 timestamp (UTC).",
     ))
 }
 
