@@ -434,6 +434,7 @@ mod tests {
             etag: String,
             secret_wo: String,
             seen_secret: String,
+            parent_prefix_seen: String,
         }
     }
 
@@ -460,6 +461,7 @@ mod tests {
                         .write_only(),
                 )
                 .attr(Attribute::string("seen_secret").computed())
+                .attr(Attribute::string("parent_prefix_seen").computed())
         }
         async fn plan(&self, _ctx: &Context<()>, req: &mut PlanRequest<Thing>) {
             if self.bug == "plan_changes_config" {
@@ -468,9 +470,16 @@ mod tests {
             if self.bug == "plan_sets_write_only" {
                 req.planned.secret_wo = Val::Known("leak".into());
             }
+            req.planned.parent_prefix_seen =
+                Val::from_option(req.config_unknown_prefix("parent").map(String::from));
             if req.is_create() && self.bug.starts_with("promise") {
+                // The model could claim anything; the promise wins.
+                req.planned.id = Val::Known("ignored".into());
                 req.promise_prefix("id", "t-");
                 req.promise_prefix("etag", "e");
+            }
+            if self.bug == "promise_missing" {
+                req.promise_prefix("nope", "x");
             }
         }
         async fn create(
@@ -812,110 +821,48 @@ mod tests {
         assert_invariant(&check_plan(&s, &config, &planned), "parent");
     }
 
-    model! {
-        struct Client {
-            id: String,
-            org_id: String,
-            org_prefix_seen: String,
-        }
-    }
-
-    /// Promises a prefix for `promise`; records what it saw of `org_id`.
-    struct C {
-        promise: &'static str,
-    }
-
-    impl Resource<()> for C {
-        type Model = Client;
-        fn type_name(&self) -> &'static str {
-            "test_client"
-        }
-        fn schema(&self) -> Schema {
-            Schema::new("test")
-                .attr(Attribute::string("id").computed())
-                .attr(Attribute::string("org_id").optional())
-                .attr(Attribute::string("org_prefix_seen").computed())
-        }
-        async fn plan(&self, _ctx: &Context<()>, req: &mut PlanRequest<Client>) {
-            req.planned.org_prefix_seen =
-                Val::from_option(req.config_unknown_prefix("org_id").map(String::from));
-            // The model could claim anything; the promise wins.
-            req.planned.id = Val::Known("ignored".into());
-            req.promise_prefix(self.promise, "cli_");
-        }
-        async fn create(
-            &self,
-            _: &Context<()>,
-            _: CreateRequest<Client>,
-            _: &mut Diagnostics,
-        ) -> Option<Client> {
-            None
-        }
-        async fn read(&self, _: &Context<()>, s: Client, _: &mut Diagnostics) -> Option<Client> {
-            Some(s)
-        }
-        async fn update(
-            &self,
-            _: &Context<()>,
-            _: UpdateRequest<Client>,
-            _: &mut Diagnostics,
-        ) -> Option<Client> {
-            None
-        }
-        async fn delete(&self, _: &Context<()>, _: Client, _: &mut Diagnostics) {}
-    }
-
-    fn obj(pairs: &[(&str, Value)]) -> Value {
-        Value::Object(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-        )
-    }
-
-    fn plan_client(r: &C, config: Value) -> PlanOutcome {
-        let schema = Resource::<()>::schema(r);
-        let proposed = proposed(&schema, &Value::Null, &config);
-        block_on(plan(
-            r,
-            &schema,
-            &Context::<()>::default(),
-            Value::Null,
-            proposed,
-            config,
-        ))
-    }
-
     #[test]
-    fn plan_request_reads_config_prefixes_and_promises_planned_ones() {
-        let r = C { promise: "id" };
-        let config = obj(&[
-            ("id", Value::Null),
-            ("org_id", Value::unknown_with_prefix("org_")),
-            ("org_prefix_seen", Value::Null),
-        ]);
-        let out = plan_client(&r, config);
-        assert!(out.diags.is_empty(), "{:?}", out.diags);
-        assert_eq!(out.planned.get("org_prefix_seen"), &Value::from("org_"));
-        assert_eq!(out.planned.get("id"), &Value::unknown_with_prefix("cli_"));
-        // Left alone by the hook, the refined config value is kept exactly.
-        assert_eq!(
-            out.planned.get("org_id"),
-            &Value::unknown_with_prefix("org_")
-        );
-
-        // Plain unknown, known or null: no prefix.
-        for org in [Value::Unknown, Value::from("org_1"), Value::Null] {
-            let config = obj(&[("org_id", org.clone())]);
-            let out = plan_client(&r, config);
-            assert!(out.planned.get("org_prefix_seen").is_null(), "{org:?}");
+    fn plan_hooks_see_what_is_known_of_unknown_config_values() {
+        let r = T { bug: "" };
+        let s = Resource::schema(&r);
+        for (parent, seen) in [
+            (Value::unknown_with_prefix("org_"), Value::from("org_")),
+            (Value::Unknown, Value::Null),
+            (Value::from("org_1"), Value::Null),
+        ] {
+            let mut config = cfg("a", "p1", None);
+            config
+                .attrs_mut()
+                .unwrap()
+                .insert("parent".into(), parent.clone());
+            let out = block_on(plan(
+                &r,
+                &s,
+                &Context::<()>::default(),
+                Value::Null,
+                proposed(&s, &Value::Null, &config),
+                config,
+            ));
+            assert!(out.diags.is_empty(), "{:?}", out.diags);
+            assert_eq!(out.planned.get("parent_prefix_seen"), &seen, "{parent:?}");
         }
     }
 
     #[test]
     fn promising_a_prefix_for_a_missing_attribute_is_reported() {
-        let out = plan_client(&C { promise: "nope" }, obj(&[]));
+        let r = T {
+            bug: "promise_missing",
+        };
+        let s = Resource::schema(&r);
+        let config = cfg("a", "p1", None);
+        let out = block_on(plan(
+            &r,
+            &s,
+            &Context::<()>::default(),
+            Value::Null,
+            proposed(&s, &Value::Null, &config),
+            config,
+        ));
         assert!(out.diags.has_errors());
         assert!(out.planned.get("nope").is_null());
     }
