@@ -30,27 +30,34 @@ model! {
 }
 
 pub fn provider_schema() -> Schema {
-    Schema::new("The `partner` provider manages the partner registry: the organisations your company has \
-                 a partner contract with (`partner_org`) and the API clients each of them uses \
-                 (`partner_client`). Every client belongs to exactly one org, has an accountable owner \
-                 and a documented purpose, may only hold scopes its org is allowed, and cannot outlive \
-                 its org's contract. Destroying a client revokes it; destroying an org offboards it and \
-                 revokes every client it still has.\n\nTerraform 1.11 or later is required.")
-        .attr(Attribute::string("endpoint").optional().description(
-            "Base URL of the partner registry API, for example `https://registry.example.com`. \
-             Defaults to the `PARTNER_REGISTRY_ENDPOINT` environment variable, else \
-             `http://127.0.0.1:8080`.",
-        ))
-        .attr(Attribute::string("token").optional().sensitive().description(
-            "API token, sent as a bearer token with every request. Defaults to the \
-             `PARTNER_REGISTRY_TOKEN` environment variable, which is better than a literal in \
-             configuration.",
-        ))
-        .attr(Attribute::string("change_ref").optional().description(
-            "A reference to the change being applied (a pull request or pipeline run URL), sent as \
-             the `X-Change-Ref` header so that every audit event the run causes names it. Defaults to \
-             the `PARTNER_CHANGE_REF` environment variable.",
-        ))
+    Schema::new(
+        "The `partner` provider manages the partner registry: the organisations your company has \
+         a partner contract with (`partner_org`) and the API clients each of them uses \
+         (`partner_client`). Every client belongs to exactly one org, has an accountable owner \
+         and a documented purpose, may only hold scopes its org is allowed, and cannot outlive \
+         its org's contract. Destroying a client revokes it; destroying an org offboards it and \
+         revokes every client it still has.\n\nTerraform 1.11 or later is required.",
+    )
+    .attr(Attribute::string("endpoint").optional().description(
+        "Base URL of the partner registry API, for example `https://registry.example.com`. \
+         Defaults to the `PARTNER_REGISTRY_ENDPOINT` environment variable, else \
+         `http://127.0.0.1:8080`.",
+    ))
+    .attr(
+        Attribute::string("token")
+            .optional()
+            .sensitive()
+            .description(
+                "API token, sent as a bearer token with every request. Defaults to the \
+                 `PARTNER_REGISTRY_TOKEN` environment variable, which is better than a literal in \
+                 configuration.",
+            ),
+    )
+    .attr(Attribute::string("change_ref").optional().description(
+        "A reference to the change being applied (a pull request or pipeline run URL), sent as \
+         the `X-Change-Ref` header so that every audit event the run causes names it. Defaults to \
+         the `PARTNER_CHANGE_REF` environment variable.",
+    ))
 }
 
 fn setting(v: &tfplugin::Val<String>, env: &str) -> Option<String> {
