@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test test-pinned fmt-check clippy build terraform bench demo demo-destroy demo-stop clean
+.PHONY: test test-pinned fmt-check clippy build docs terraform bench demo demo-destroy demo-stop clean
 
 # Every test in the workspace with the Terraform found (see tools/ensure-terraform.sh),
 # then the Terraform-driven tests again on the pinned 1.15.5 when that is another one.
@@ -36,6 +36,11 @@ clippy:
 
 build:
 	$(CARGO) build --workspace --bins
+
+# Regenerates docs/ from the schemas' descriptions, examples/ and templates/
+# (a test fails while the committed pages differ).
+docs:
+	$(CARGO) run --quiet -p terraform-provider-partner --bin gen-docs
 
 # Prints the Terraform CLI the tests use, installing it if there is none.
 terraform:

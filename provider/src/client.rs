@@ -152,7 +152,7 @@ pub struct FieldError {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
+pub enum ApiError {
     #[error(
         "Cannot reach the partner registry at {endpoint} ({reason}). Check that the registry \
          is running and that the provider's `endpoint` (or PARTNER_REGISTRY_ENDPOINT) is right."
@@ -188,7 +188,7 @@ pub enum RegistryError {
     },
 }
 
-impl RegistryError {
+impl ApiError {
     /// The field errors of a refused request (empty for other errors).
     pub fn field_errors(&self) -> &[FieldError] {
         match self {
@@ -266,7 +266,7 @@ impl ApiClient {
     }
 
     /// Checks that the registry answers and accepts the token.
-    pub async fn check_access(&self) -> Result<(), RegistryError> {
+    pub async fn check_access(&self) -> Result<(), ApiError> {
         match self
             .exchange(Method::GET, "/v1/orgs?limit=1", None, &Write::None)
             .await?
@@ -277,7 +277,7 @@ impl ApiClient {
     }
 
     /// Creates an org with the id the caller chose (see `org_facts`).
-    pub async fn create_org(&self, id: &str, fields: &OrgFields) -> Result<Org, RegistryError> {
+    pub async fn create_org(&self, id: &str, fields: &OrgFields) -> Result<Org, ApiError> {
         let mut body = without_nulls(fields);
         if let Value::Object(map) = &mut body {
             map.insert("id".into(), Value::String(id.to_string()));
@@ -292,13 +292,13 @@ impl ApiClient {
     }
 
     /// The org with this id; `None` when there is none.
-    pub async fn get_org(&self, id: &str) -> Result<Option<Org>, RegistryError> {
+    pub async fn get_org(&self, id: &str) -> Result<Option<Org>, ApiError> {
         self.get_optional(&format!("/v1/orgs/{}", percent_encode(id)))
             .await
     }
 
     /// The org that is not offboarded with this name; `None` when there is none.
-    pub async fn find_org_by_name(&self, name: &str) -> Result<Option<Org>, RegistryError> {
+    pub async fn find_org_by_name(&self, name: &str) -> Result<Option<Org>, ApiError> {
         let path = format!("/v1/orgs?name={}", percent_encode(name));
         let page: Page<Org> = self.send(Method::GET, &path, None, Write::None).await?;
         Ok(page
@@ -308,11 +308,7 @@ impl ApiClient {
     }
 
     /// Changes `current` (as just read) into `fields`.
-    pub async fn update_org(
-        &self,
-        current: &Org,
-        fields: &OrgFields,
-    ) -> Result<Org, RegistryError> {
+    pub async fn update_org(&self, current: &Org, fields: &OrgFields) -> Result<Org, ApiError> {
         let path = format!("/v1/orgs/{}", percent_encode(&current.id));
         self.update(
             &path,
@@ -326,7 +322,7 @@ impl ApiClient {
 
     /// Offboards the org (revoking its clients); succeeds again on an
     /// offboarded org, and when the org does not exist at all.
-    pub async fn offboard_org(&self, id: &str) -> Result<(), RegistryError> {
+    pub async fn offboard_org(&self, id: &str) -> Result<(), ApiError> {
         let path = format!("/v1/orgs/{}", percent_encode(id));
         self.delete(&path).await
     }
@@ -338,7 +334,7 @@ impl ApiClient {
         org_id: &str,
         fields: &ClientFields,
         secret: Option<&str>,
-    ) -> Result<Client, RegistryError> {
+    ) -> Result<Client, ApiError> {
         let mut body = without_nulls(fields);
         if let Value::Object(map) = &mut body {
             map.insert("org_id".into(), Value::String(org_id.to_string()));
@@ -365,7 +361,7 @@ impl ApiClient {
         current: &Client,
         grace_period: &str,
         secret: Option<&str>,
-    ) -> Result<Client, RegistryError> {
+    ) -> Result<Client, ApiError> {
         let mut body = Map::new();
         body.insert(
             "grace_period".into(),
@@ -385,7 +381,7 @@ impl ApiClient {
     }
 
     /// The client with this id or client_id; `None` when there is none.
-    pub async fn get_client(&self, id: &str) -> Result<Option<Client>, RegistryError> {
+    pub async fn get_client(&self, id: &str) -> Result<Option<Client>, ApiError> {
         self.get_optional(&format!("/v1/clients/{}", percent_encode(id)))
             .await
     }
@@ -395,7 +391,7 @@ impl ApiClient {
         &self,
         current: &Client,
         fields: &ClientFields,
-    ) -> Result<Client, RegistryError> {
+    ) -> Result<Client, ApiError> {
         let path = format!("/v1/clients/{}", percent_encode(&current.id));
         self.update(
             &path,
@@ -417,7 +413,7 @@ impl ApiClient {
         current_fields: &F,
         fields: &F,
         version: i64,
-    ) -> Result<R, RegistryError> {
+    ) -> Result<R, ApiError> {
         let as_json = |f: &F| serde_json::to_value(f).unwrap_or_default();
         let patch = merge_patch(&as_json(current_fields), &as_json(fields));
         if patch.as_object().is_some_and(Map::is_empty) {
@@ -428,13 +424,13 @@ impl ApiClient {
     }
 
     /// Revokes the client; succeeds again on a revoked or missing client.
-    pub async fn revoke_client(&self, id: &str) -> Result<(), RegistryError> {
+    pub async fn revoke_client(&self, id: &str) -> Result<(), ApiError> {
         let path = format!("/v1/clients/{}", percent_encode(id));
         self.delete(&path).await
     }
 
     /// Every client matching the filter, following pagination.
-    pub async fn list_clients(&self, filter: &ClientFilter) -> Result<Vec<Client>, RegistryError> {
+    pub async fn list_clients(&self, filter: &ClientFilter) -> Result<Vec<Client>, ApiError> {
         let mut query = vec![("limit".to_string(), "200".to_string())];
         for (key, value) in [
             ("org_id", &filter.org_id),
@@ -464,17 +460,14 @@ impl ApiClient {
         }
     }
 
-    async fn get_optional<T: DeserializeOwned>(
-        &self,
-        path: &str,
-    ) -> Result<Option<T>, RegistryError> {
+    async fn get_optional<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ApiError> {
         match self.exchange(Method::GET, path, None, &Write::None).await? {
             (StatusCode::NOT_FOUND, _) => Ok(None),
             (status, body) => self.decode(status, &body).map(Some),
         }
     }
 
-    async fn delete(&self, path: &str) -> Result<(), RegistryError> {
+    async fn delete(&self, path: &str) -> Result<(), ApiError> {
         match self
             .exchange(Method::DELETE, path, None, &Write::None)
             .await?
@@ -490,7 +483,7 @@ impl ApiClient {
         path: &str,
         body: Option<&Value>,
         write: Write,
-    ) -> Result<T, RegistryError> {
+    ) -> Result<T, ApiError> {
         let (status, text) = self.exchange(method, path, body, &write).await?;
         self.decode(status, &text)
     }
@@ -504,7 +497,7 @@ impl ApiClient {
         path: &str,
         body: Option<&Value>,
         write: &Write,
-    ) -> Result<(StatusCode, String), RegistryError> {
+    ) -> Result<(StatusCode, String), ApiError> {
         let mut stop = self.stop.clone();
         let stopped = async move {
             // A closed channel means no stop can come: wait forever.
@@ -514,7 +507,7 @@ impl ApiClient {
         };
         tokio::select! {
             result = self.exchange_with_retries(method, path, body, write) => result,
-            () = stopped => Err(RegistryError::Stopped {
+            () = stopped => Err(ApiError::Stopped {
                 endpoint: self.endpoint.clone(),
             }),
         }
@@ -526,7 +519,7 @@ impl ApiClient {
         path: &str,
         body: Option<&Value>,
         write: &Write,
-    ) -> Result<(StatusCode, String), RegistryError> {
+    ) -> Result<(StatusCode, String), ApiError> {
         let url = format!("{}{path}", self.endpoint);
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 1;
@@ -610,13 +603,9 @@ impl ApiClient {
         request
     }
 
-    fn decode<T: DeserializeOwned>(
-        &self,
-        status: StatusCode,
-        body: &str,
-    ) -> Result<T, RegistryError> {
+    fn decode<T: DeserializeOwned>(&self, status: StatusCode, body: &str) -> Result<T, ApiError> {
         if status.is_success() {
-            return serde_json::from_str(body).map_err(|e| RegistryError::Unexpected {
+            return serde_json::from_str(body).map_err(|e| ApiError::Unexpected {
                 endpoint: self.endpoint.clone(),
                 status: status.as_u16(),
                 detail: format!("the answer is not the expected JSON ({e})"),
@@ -629,16 +618,16 @@ impl ApiClient {
             .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
         let endpoint = self.endpoint.clone();
         Err(match status {
-            StatusCode::UNAUTHORIZED => RegistryError::Unauthorized { endpoint },
-            StatusCode::FORBIDDEN => RegistryError::Forbidden { endpoint, detail },
-            StatusCode::PRECONDITION_FAILED => RegistryError::Stale { detail },
+            StatusCode::UNAUTHORIZED => ApiError::Unauthorized { endpoint },
+            StatusCode::FORBIDDEN => ApiError::Forbidden { endpoint, detail },
+            StatusCode::PRECONDITION_FAILED => ApiError::Stale { detail },
             StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST | StatusCode::CONFLICT => {
-                RegistryError::Invalid {
+                ApiError::Invalid {
                     detail,
                     errors: problem.errors,
                 }
             }
-            _ => RegistryError::Unexpected {
+            _ => ApiError::Unexpected {
                 endpoint,
                 status: status.as_u16(),
                 detail,
@@ -646,7 +635,7 @@ impl ApiClient {
         })
     }
 
-    fn unreachable(&self, error: &reqwest::Error) -> RegistryError {
+    fn unreachable(&self, error: &reqwest::Error) -> ApiError {
         let reason = if error.is_connect() {
             "connection failed"
         } else if error.is_timeout() {
@@ -654,7 +643,7 @@ impl ApiClient {
         } else {
             "the connection broke"
         };
-        RegistryError::Unreachable {
+        ApiError::Unreachable {
             endpoint: self.endpoint.clone(),
             reason: reason.to_string(),
         }
@@ -823,7 +812,7 @@ mod tests {
             .expect("stopped promptly")
             .expect("task");
         assert!(
-            matches!(result, Err(RegistryError::Stopped { .. })),
+            matches!(result, Err(ApiError::Stopped { .. })),
             "{result:?}"
         );
         held.abort();

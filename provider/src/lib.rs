@@ -1,16 +1,19 @@
-//! Terraform provider for the partner registry, speaking Terraform's plugin
-//! protocol 6 (tfplugin6 6.10) over go-plugin's gRPC handshake.
+//! Terraform provider for the partner registry, on the `tfplugin`
+//! framework.
 //!
-//! - [`tf`]: the typed layer resources are written in (values, schemas,
-//!   models, diagnostics, the `Resource`/`DataSource`/`EphemeralResource`
-//!   traits and Terraform's plan/apply invariants).
-//! - [`protocol`]: the wire: protobuf types, handshake, TLS, services.
-//! - [`provider`]: the partner provider's configuration and registry.
-//! - [`resources`]: one module per resource.
-//! - [`client`]: the configured state shared by all operations.
+//! - [`provider`]: the `provider "partner"` block and what it offers;
+//!   [`configured`]: what its operations share once it is configured.
+//! - [`resources`], [`data_sources`], [`ephemeral`]: one file per type.
+//! - [`client`]: the registry's HTTP API; [`report`] turns its errors into
+//!   diagnostics.
+//! - [`validate`]: the plan-time format checks, on the registry's own rules.
+//! - [`docs`]: the documentation under `docs/`, generated from the schemas.
 pub mod client;
-pub mod logging;
-pub mod protocol;
+pub mod configured;
+pub mod data_sources;
+pub mod docs;
+pub mod ephemeral;
 pub mod provider;
+pub mod report;
 pub mod resources;
-pub mod tf;
+pub mod validate;

@@ -1,19 +1,24 @@
 //! The partner provider: its configuration schema, how it is configured,
-//! and the registry of its resources, data sources and ephemeral resources.
+//! and its resources, data sources and ephemeral resources.
 use crate::client::{ApiClient, DEFAULT_ENDPOINT};
-use crate::model;
-use crate::resources;
-use crate::tf::{
-    AttrPath, Attribute, Diagnostics, DynDataSource, DynEphemeral, DynResource, Model, Schema,
-    Value,
-};
-use std::collections::BTreeMap;
+use crate::configured::Configured;
+use crate::resources::org_facts::PlannedOrgs;
+use crate::{data_sources, ephemeral, resources};
 use std::sync::Arc;
+use tfplugin::{
+    AttrPath, Attribute, Diagnostics, DynDataSource, DynEphemeral, DynResource, Model, Provider,
+    ProviderInfo, Schema, StopSignal, Value, model,
+};
 
-/// The provider's type name, as in `provider "partner" {}`.
-pub const NAME: &str = "partner";
-/// Its registry address, as used in TF_REATTACH_PROVIDERS.
-pub const ADDRESS: &str = "registry.terraform.io/partner-registry/partner";
+/// How Terraform and the handshake know this provider.
+pub const INFO: ProviderInfo = ProviderInfo {
+    name: "partner",
+    address: "registry.terraform.io/partner-registry/partner",
+    version: env!("CARGO_PKG_VERSION"),
+};
+
+/// The `provider "partner"` block and what it offers.
+pub struct PartnerProvider;
 
 model! {
     /// The `provider "partner"` block.
@@ -25,68 +30,37 @@ model! {
 }
 
 pub fn provider_schema() -> Schema {
-    Schema::new("The partner provider manages partner organisations and their OAuth clients in a partner registry.")
-        .attr(Attribute::string("endpoint").optional().description(
-            "Base URL of the partner registry API, e.g. `https://registry.example.com`. \
-             Defaults to the `PARTNER_REGISTRY_ENDPOINT` environment variable, else `http://127.0.0.1:8080`.",
-        ))
-        .attr(Attribute::string("token").optional().sensitive().description(
-            "API token used as a bearer token for every request. \
-             Defaults to the `PARTNER_REGISTRY_TOKEN` environment variable.",
-        ))
-        .attr(Attribute::string("change_ref").optional().description(
-            "Reference to the change being applied (for example a pull request URL), sent as the \
-             `X-Change-Ref` header so that audit events name the change. \
-             Defaults to the `PARTNER_CHANGE_REF` environment variable.",
-        ))
+    Schema::new(
+        "The `partner` provider manages the partner registry: the organisations your company has \
+         a partner contract with (`partner_org`) and the API clients each of them uses \
+         (`partner_client`). Every client belongs to exactly one org, has an accountable owner \
+         and a documented purpose, may only hold scopes its org is allowed, and cannot outlive \
+         its org's contract. Destroying a client revokes it; destroying an org offboards it and \
+         revokes every client it still has.\n\nTerraform 1.11 or later is required.",
+    )
+    .attr(Attribute::string("endpoint").optional().description(
+        "Base URL of the partner registry API, for example `https://registry.example.com`. \
+         Defaults to the `PARTNER_REGISTRY_ENDPOINT` environment variable, else \
+         `http://127.0.0.1:8080`.",
+    ))
+    .attr(
+        Attribute::string("token")
+            .optional()
+            .sensitive()
+            .description(
+                "API token, sent as a bearer token with every request. Defaults to the \
+                 `PARTNER_REGISTRY_TOKEN` environment variable, which is better than a literal in \
+                 configuration.",
+            ),
+    )
+    .attr(Attribute::string("change_ref").optional().description(
+        "A reference to the change being applied (a pull request or pipeline run URL), sent as \
+         the `X-Change-Ref` header so that every audit event the run causes names it. Defaults to \
+         the `PARTNER_CHANGE_REF` environment variable.",
+    ))
 }
 
-/// Everything the server needs to know about the provider.
-pub struct Registry {
-    pub provider_schema: Schema,
-    pub resources: BTreeMap<&'static str, (Arc<dyn DynResource>, Schema)>,
-    pub data_sources: BTreeMap<&'static str, (Arc<dyn DynDataSource>, Schema)>,
-    pub ephemerals: BTreeMap<&'static str, (Arc<dyn DynEphemeral>, Schema)>,
-}
-
-impl Registry {
-    pub fn new() -> Self {
-        let mut r = Registry {
-            provider_schema: provider_schema(),
-            resources: BTreeMap::new(),
-            data_sources: BTreeMap::new(),
-            ephemerals: BTreeMap::new(),
-        };
-        r.resource(resources::partner_org::PartnerOrg);
-        r.resource(resources::partner_client::PartnerClient);
-        r.data_source(resources::partner_org_data::PartnerOrgData);
-        r.data_source(resources::partner_clients_data::PartnerClientsData);
-        r.ephemeral(resources::partner_client_secret::PartnerClientSecret);
-        r
-    }
-    pub fn resource<R: DynResource + 'static>(&mut self, res: R) {
-        let schema = res.schema();
-        self.resources
-            .insert(res.type_name(), (Arc::new(res), schema));
-    }
-    pub fn data_source<D: DynDataSource + 'static>(&mut self, ds: D) {
-        let schema = ds.schema();
-        self.data_sources
-            .insert(ds.type_name(), (Arc::new(ds), schema));
-    }
-    pub fn ephemeral<E: DynEphemeral + 'static>(&mut self, e: E) {
-        let schema = e.schema();
-        self.ephemerals.insert(e.type_name(), (Arc::new(e), schema));
-    }
-}
-
-impl Default for Registry {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-fn setting(v: &crate::tf::Val<String>, env: &str) -> Option<String> {
+fn setting(v: &tfplugin::Val<String>, env: &str) -> Option<String> {
     v.known()
         .cloned()
         .or_else(|| std::env::var(env).ok())
@@ -94,7 +68,7 @@ fn setting(v: &crate::tf::Val<String>, env: &str) -> Option<String> {
 }
 
 /// Checks the provider block offline.
-pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
+fn validate_config(config: &Value, diags: &mut Diagnostics) {
     let Ok(c) = ProviderConfig::from_value(config) else {
         return;
     };
@@ -115,11 +89,11 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
 ///
 /// `stop` turns true when Terraform asks the provider to stop (Ctrl-C):
 /// registry calls then give up instead of finishing their retries.
-pub async fn configure(
+async fn configure(
     config: &Value,
-    stop: tokio::sync::watch::Receiver<bool>,
+    stop: StopSignal,
     diags: &mut Diagnostics,
-) -> Option<ApiClient> {
+) -> Option<Configured> {
     let c = match ProviderConfig::from_value(config) {
         Ok(c) => c,
         Err(e) => {
@@ -150,5 +124,67 @@ pub async fn configure(
         diags.error("Cannot use the partner registry", e.to_string());
         return None;
     }
-    Some(client)
+    tfplugin::debug!("provider configured for {}", client.endpoint());
+    Some(Configured {
+        api: client,
+        planned_orgs: PlannedOrgs::default(),
+    })
+}
+
+impl Provider for PartnerProvider {
+    type Data = Configured;
+
+    fn schema(&self) -> Schema {
+        provider_schema()
+    }
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        validate_config(config, diags);
+    }
+    async fn configure(
+        &self,
+        config: &Value,
+        stop: StopSignal,
+        diags: &mut Diagnostics,
+    ) -> Option<Configured> {
+        configure(config, stop, diags).await
+    }
+    fn resources(&self) -> Vec<Arc<dyn DynResource<Configured>>> {
+        vec![
+            Arc::new(resources::partner_org::PartnerOrg),
+            Arc::new(resources::partner_client::PartnerClient),
+        ]
+    }
+    fn data_sources(&self) -> Vec<Arc<dyn DynDataSource<Configured>>> {
+        vec![
+            Arc::new(data_sources::partner_org::PartnerOrgData),
+            Arc::new(data_sources::partner_clients::PartnerClientsData),
+        ]
+    }
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn DynEphemeral<Configured>>> {
+        vec![Arc::new(
+            ephemeral::partner_client_secret::PartnerClientSecret,
+        )]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_resources_have_documented_schemas() {
+        for resource in PartnerProvider.resources() {
+            let (name, schema) = (resource.type_name(), resource.schema());
+            assert!(schema.description.len() > 20, "{name}");
+            for a in &schema.attributes {
+                assert!(a.description.len() > 10, "{name}.{} undocumented", a.name);
+                assert!(a.required || a.optional || a.computed, "{name}.{}", a.name);
+                assert!(!(a.required && a.computed), "{name}.{}", a.name);
+            }
+        }
+        let client = resources::partner_client::schema();
+        assert!(client.attribute("org_id").unwrap().requires_replace);
+        assert!(client.attribute("client_secret").unwrap().sensitive);
+        assert!(provider_schema().attribute("token").unwrap().sensitive);
+    }
 }

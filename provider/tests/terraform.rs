@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use acceptance_tests::{Process, Registry, Workspace, plugin_command, run};
+use acceptance_tests::{Process, RegistryServer, Workspace, plugin_command, run};
 
 /// The binary Cargo built for these tests.
 const BIN: &str = env!("CARGO_BIN_EXE_terraform-provider-partner");
@@ -189,7 +189,7 @@ fn plan_with_provider_logs_at_debug() {
     // A plan exercises ConfigureProvider, which reaches the registry, and
     // PlanResourceChange; the provider's JSON log lines come through
     // Terraform's log with TF_LOG.
-    let registry = Registry::start();
+    let registry = RegistryServer::start();
     let mut w = workspace(&valid_config(&registry.url));
     w.env("PARTNER_REGISTRY_TOKEN", &registry.admin_token)
         .env("TF_LOG", "debug");

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use acceptance_tests::{Registry, Workspace};
+use acceptance_tests::{RegistryServer, Workspace};
 
 /// The timed Terraform steps, in order.
 const STEPS: [(&str, &[&str]); 3] = [
@@ -78,7 +78,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(300);
-    let registry = Registry::start();
+    let registry = RegistryServer::start();
     let mut results = Vec::new();
     for (label, hcl) in [
         ("terraform_data", terraform_data(count)),

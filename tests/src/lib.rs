@@ -319,7 +319,7 @@ impl Drop for Process {
 ///
 /// Killed when dropped; its stderr (the server log) is kept so a failing
 /// test can show it.
-pub struct Registry {
+pub struct RegistryServer {
     server: Process,
     dir: TempDir,
     pub url: String,
@@ -327,14 +327,14 @@ pub struct Registry {
     pub admin_token: String,
 }
 
-impl Registry {
+impl RegistryServer {
     /// Starts the registry on the system clock.
     pub fn start() -> Self {
         Self::start_with(&[])
     }
 
     /// Starts the registry on a settable clock at `now` (RFC 3339), so that
-    /// tests can move time with [`Registry::set_clock`].
+    /// tests can move time with [`RegistryServer::set_clock`].
     pub fn start_at(now: &str) -> Self {
         Self::start_with(&["--fake-clock", now])
     }
@@ -456,7 +456,7 @@ impl Registry {
         body
     }
 
-    /// Moves the registry's clock (only on a registry from [`Registry::start_at`]).
+    /// Moves the registry's clock (only on a registry from [`RegistryServer::start_at`]).
     pub fn set_clock(&self, now: &str) {
         let (status, body) =
             self.request("PUT", "/v1/clock", Some(serde_json::json!({ "now": now })));
@@ -483,12 +483,12 @@ pub struct Workspace {
 
 impl Workspace {
     /// A fresh directory whose Terraform talks to `registry` as admin.
-    pub fn new(registry: &Registry) -> Self {
+    pub fn new(registry: &RegistryServer) -> Self {
         Self::with_token(registry, &registry.admin_token)
     }
 
     /// A fresh directory whose Terraform talks to `registry` with `token`.
-    pub fn with_token(registry: &Registry, token: &str) -> Self {
+    pub fn with_token(registry: &RegistryServer, token: &str) -> Self {
         let mut workspace = Self::unconfigured();
         workspace.env("PARTNER_REGISTRY_ENDPOINT", &registry.url);
         workspace.env("PARTNER_REGISTRY_TOKEN", token);

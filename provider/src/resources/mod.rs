@@ -1,46 +1,11 @@
-//! The provider's resources and data sources, one per file, and what they
-//! share: format checks, registry error reporting and value conversions.
+//! The provider's resources, one per file, and the value conversions they
+//! share.
 pub mod org_facts;
 pub mod partner_client;
-pub mod partner_client_secret;
-pub mod partner_clients_data;
 pub mod partner_org;
-pub mod partner_org_data;
-pub mod validate;
 
-use crate::client::RegistryError;
-use crate::tf::{AttrPath, Diagnostics, Val};
-
-/// Reports a failed registry call. Field errors become diagnostics on the
-/// attribute they name when the resource has it, so that Terraform points
-/// at the offending line.
-pub fn report(d: &mut Diagnostics, summary: &str, error: &RegistryError, attributes: &[&str]) {
-    let (on_attributes, elsewhere): (Vec<_>, Vec<_>) = error
-        .field_errors()
-        .iter()
-        .partition(|e| attributes.contains(&e.field.as_str()));
-    for field in on_attributes {
-        d.error_at(
-            AttrPath::attr(field.field.as_str()),
-            summary,
-            format!("{}: {}", field.field, field.message),
-        );
-    }
-    let mut detail = error.to_string();
-    for field in &elsewhere {
-        detail.push_str(&format!("\n- {}: {}", field.field, field.message));
-    }
-    if error.field_errors().is_empty() || !elsewhere.is_empty() {
-        d.error(summary, detail);
-    }
-}
-
-/// The error for a record that vanished between plan and apply.
-pub fn gone(id: &str) -> RegistryError {
-    RegistryError::Stale {
-        detail: format!("{id} no longer exists"),
-    }
-}
+use crate::validate;
+use tfplugin::Val;
 
 /// A value that is known by the time it is used (a required attribute at
 /// apply, say), or empty.

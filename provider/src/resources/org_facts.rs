@@ -10,15 +10,14 @@
 //! values up by it. The org is then created with an id that starts so.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use super::partner_org::OrgModel;
-use super::{partner_client::ClientModel, report};
 use crate::client::{ApiClient, Org};
-use crate::tf::{AttrPath, PlanRequest};
+use crate::report::report;
+use tfplugin::{AttrPath, Diagnostics, Val};
 
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 /// Characters of an org id after `org_`, as the registry makes them.
@@ -26,7 +25,7 @@ const ID_LENGTH: usize = 20;
 /// Of those, how many the plan promises.
 const PROMISED_LENGTH: usize = 8;
 /// Who to ask when the plan does not know the approval authority yet.
-const UNKNOWN_APPROVER: &str = "the org's approval authority";
+pub const UNKNOWN_APPROVER: &str = "the org's approval authority";
 
 /// An org's facts as far as they are known.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,24 +58,6 @@ impl From<&Org> for OrgFacts {
 }
 
 impl OrgFacts {
-    /// The org as this plan will leave it.
-    fn planned(id: String, planned: &OrgModel, exists: bool) -> Self {
-        Self {
-            id,
-            name: planned.name.known().cloned().unwrap_or_default(),
-            approval_authority: planned
-                .approval_authority
-                .known()
-                .cloned()
-                .unwrap_or_else(|| UNKNOWN_APPROVER.to_string()),
-            allowed_scopes: planned.allowed_scopes.known().cloned(),
-            contract_end: planned.contract_end.known().cloned(),
-            status: planned.status.known().cloned(),
-            max_clients: planned.max_clients.known().copied(),
-            exists,
-        }
-    }
-
     /// These facts with what this plan changes laid over them.
     fn with_planned_changes(mut self, planned: OrgFacts) -> Self {
         if planned.approval_authority != UNKNOWN_APPROVER {
@@ -94,32 +75,43 @@ impl OrgFacts {
     }
 }
 
-/// Orgs planned by this provider process. Terraform runs one process per
-/// provider configuration and plans an org before the clients that refer
-/// to it, so this memo only ever holds the current run's orgs.
-fn planned_orgs() -> &'static Mutex<HashMap<String, OrgFacts>> {
-    static PLANNED: OnceLock<Mutex<HashMap<String, OrgFacts>>> = OnceLock::new();
-    PLANNED.get_or_init(|| Mutex::new(HashMap::new()))
-}
+/// The orgs planned so far in this run of the provider, by id or, for an
+/// org not yet created, by the promised start of its id. Terraform runs
+/// one provider process per provider configuration and plans an org
+/// before the clients that refer to it, so the configured provider's memo
+/// only ever holds the current run's orgs.
+#[derive(Default)]
+pub struct PlannedOrgs(Mutex<HashMap<String, OrgFacts>>);
 
-fn planned_org(key: &str) -> Option<OrgFacts> {
-    planned_orgs().lock().ok()?.get(key).cloned()
-}
-
-/// The org whose promised id starts with `prefix`. Terraform may pass on a
-/// shorter prefix than was promised (cty drops a trailing letter or digit),
-/// so this matches by start, and only when exactly one planned org does.
-fn planned_org_by_prefix(prefix: &str) -> Option<OrgFacts> {
-    if prefix.len() < "org_".len() + PROMISED_LENGTH / 2 {
-        return None;
+impl PlannedOrgs {
+    /// Records an org's plan so that clients planned after it in this run
+    /// are checked against it.
+    pub fn remember(&self, facts: OrgFacts) {
+        if let Ok(mut planned) = self.0.lock() {
+            planned.insert(facts.id.clone(), facts);
+        }
     }
-    let planned = planned_orgs().lock().ok()?;
-    let mut matching = planned
-        .iter()
-        .filter(|(key, facts)| !facts.exists && key.starts_with(prefix));
-    match (matching.next(), matching.next()) {
-        (Some((_, facts)), None) => Some(facts.clone()),
-        _ => None,
+
+    fn get(&self, id: &str) -> Option<OrgFacts> {
+        self.0.lock().ok()?.get(id).cloned()
+    }
+
+    /// The org whose promised id starts with `prefix`. Terraform may pass
+    /// on a shorter prefix than was promised (cty drops a trailing letter or
+    /// digit), so this matches by start, and only when exactly one planned
+    /// org does.
+    fn by_prefix(&self, prefix: &str) -> Option<OrgFacts> {
+        if prefix.len() < "org_".len() + PROMISED_LENGTH / 2 {
+            return None;
+        }
+        let planned = self.0.lock().ok()?;
+        let mut matching = planned
+            .iter()
+            .filter(|(key, facts)| !facts.exists && key.starts_with(prefix));
+        match (matching.next(), matching.next()) {
+            (Some((_, facts)), None) => Some(facts.clone()),
+            _ => None,
+        }
     }
 }
 
@@ -144,47 +136,32 @@ pub fn new_org_id(name: &str) -> String {
     format!("{}{rest}", promised_id_prefix(name))
 }
 
-/// Records an org's plan (and, for a new org, promises its id's start) so
-/// that clients planned after it in this run are checked against it.
-pub fn remember_org_plan(req: &mut PlanRequest<OrgModel>) {
-    let (key, exists) = match req.planned.id.known() {
-        Some(id) => (id.clone(), true),
-        None => {
-            let Some(name) = req.planned.name.known() else {
-                return;
-            };
-            let prefix = promised_id_prefix(name);
-            req.promise_prefix("id", prefix.clone());
-            (prefix, false)
-        }
-    };
-    let facts = OrgFacts::planned(key.clone(), &req.planned, exists);
-    if let Ok(mut planned) = planned_orgs().lock() {
-        planned.insert(key, facts);
-    }
-}
-
 /// The org a planned client belongs to: the registry's record with this
 /// run's planned changes laid over it, or, for an org this run creates,
 /// its planned values. `None` when it cannot be known yet.
+///
+/// `org_id` is the client's configured `org_id`, `org_id_prefix` what is
+/// known of it while it is unknown.
 pub async fn org_for_client_plan(
     api: &ApiClient,
-    req: &mut PlanRequest<ClientModel>,
+    planned_orgs: &PlannedOrgs,
+    org_id: &Val<String>,
+    org_id_prefix: Option<&str>,
+    diags: &mut Diagnostics,
 ) -> Option<OrgFacts> {
-    let Some(org_id) = req.config.org_id.known().cloned() else {
-        let prefix = req.config_unknown_prefix("org_id")?;
-        return planned_org_by_prefix(prefix);
+    let Some(org_id) = org_id.known() else {
+        return planned_orgs.by_prefix(org_id_prefix?);
     };
-    match api.get_org(&org_id).await {
+    match api.get_org(org_id).await {
         Ok(Some(org)) => {
             let facts = OrgFacts::from(&org);
-            Some(match planned_org(&org_id) {
+            Some(match planned_orgs.get(org_id) {
                 Some(planned) => facts.with_planned_changes(planned),
                 None => facts,
             })
         }
         Ok(None) => {
-            req.diags.error_at(
+            diags.error_at(
                 AttrPath::attr("org_id"),
                 "Unknown partner org",
                 format!(
@@ -195,12 +172,7 @@ pub async fn org_for_client_plan(
             None
         }
         Err(e) => {
-            report(
-                &mut req.diags,
-                "Cannot check the client against its org",
-                &e,
-                &[],
-            );
+            report(diags, "Cannot check the client against its org", &e, &[]);
             None
         }
     }
@@ -245,17 +217,15 @@ mod tests {
             max_clients: None,
             exists: false,
         };
-        planned_orgs()
-            .lock()
-            .expect("memo")
-            .insert(prefix.clone(), facts.clone());
-        assert_eq!(planned_org_by_prefix(&prefix), Some(facts.clone()));
+        let planned_orgs = PlannedOrgs::default();
+        planned_orgs.remember(facts.clone());
+        assert_eq!(planned_orgs.by_prefix(&prefix), Some(facts.clone()));
         assert_eq!(
-            planned_org_by_prefix(&prefix[..prefix.len() - 1]),
+            planned_orgs.by_prefix(&prefix[..prefix.len() - 1]),
             Some(facts)
         );
         assert_eq!(
-            planned_org_by_prefix("org_"),
+            planned_orgs.by_prefix("org_"),
             None,
             "too short to tell orgs apart"
         );

@@ -1,14 +1,17 @@
 //! `partner_client`: an OAuth client of a partner org, with its owner,
 //! purpose, scopes, expiry and secret lifecycle.
 use super::org_facts::{OrgFacts, org_for_client_plan};
-use super::{gone, keep_timestamp_form, known_string, report, validate};
+use super::{keep_timestamp_form, known_string};
 use crate::client::{ApiClient, Client, ClientFields, ClientFilter};
-use crate::model;
-use crate::tf::{
-    AttrPath, Attribute, Context, CreateRequest, Diagnostics, PlanRequest, Resource, Schema,
-    UpdateRequest, Val,
-};
+use crate::configured::{Configured, Context};
+use crate::report::{gone, report};
+use crate::validate;
 use std::collections::BTreeMap;
+use tfplugin::model;
+use tfplugin::{
+    AttrPath, Attribute, CreateRequest, Diagnostics, PlanRequest, Resource, Schema, UpdateRequest,
+    Val,
+};
 
 pub const TYPE_NAME: &str = "partner_client";
 
@@ -40,69 +43,83 @@ model! {
 
 pub fn schema() -> Schema {
     Schema::new(
-        "An OAuth client of a partner org: what it is for, who owns it, which scopes it may use \
-         and until when. Destroying it revokes it at once.",
+        "An API client bound to exactly one partner org: its documented business purpose, its \
+         accountable owner, the scopes it may use (a subset of the org's `allowed_scopes`) and \
+         when it expires (at most the end of the org's contract). The registry generates the \
+         client's secret; gateways and authorization servers check credentials with the \
+         registry's introspection endpoint.\n\nDestroying a `partner_client` **revokes** it: its \
+         secret stops working at once, and the registry keeps the record with status `revoked` \
+         for audit.",
     )
     .attr(Attribute::string("id").computed().use_state_for_unknown().description(
         "Identifier the registry assigned to the client. Also accepted by `terraform import`.",
     ))
     .attr(Attribute::string("org_id").required().requires_replace().description(
-        "ID of the `partner_org` this client belongs to. Changing it replaces the client: a new \
-         client_id and secret are issued and the old client is revoked.",
+        "ID of the `partner_org` this client belongs to. A client never changes org: changing \
+         this replaces the client (a new `client_id` and secret are issued and the old client is \
+         revoked).",
     ))
     .attr(Attribute::string("name").required().description(
         "Name of the client, unique within its org: 1 to 63 lower-case letters, digits and \
          hyphens.",
     ))
     .attr(Attribute::string("purpose").required().description(
-        "What the client is used for, for reviewers and audits.",
+        "The documented business purpose of the client, for reviewers and audits.",
     ))
     .attr(Attribute::string("owner").required().description(
-        "Email address of the person responsible for the client. Changing it rotates the \
+        "Email address of the client's accountable technical owner. Changing it rotates the \
          secret: a new owner never inherits a secret the previous owner held.",
     ))
     .attr(Attribute::set_of_strings("scopes").required().description(
         "OAuth scopes granted to the client; each must be among the org's `allowed_scopes`.",
     ))
     .attr(Attribute::string("expires_at").optional().computed().use_state_for_unknown().description(
-        "When the client stops working, as an RFC 3339 timestamp (for example \
-         `2027-06-30T00:00:00Z`). Must not be after the end of the org's `contract_end` day; \
-         defaults to it.",
+        "When the client's access ends, as an RFC 3339 timestamp (for example \
+         `2027-06-30T00:00:00Z`). At most, and by default, the end of the org's `contract_end` \
+         day (`23:59:59Z`). After it, the client introspects inactive and reads back as \
+         `expired`, without any apply.",
     ))
     .attr(Attribute::string("renew_before").optional().description(
         "A duration such as `\"720h\"`: while the client expires sooner than this, every plan \
          warns, naming the client, its owner and its expiry.",
     ))
     .attr(Attribute::map_of_strings("rotation_triggers").optional().description(
-        "Arbitrary values; any change rotates the client's secret in place.",
+        "Arbitrary values; any change rotates the client's secret in place (the plan shows \
+         `client_secret` as known after apply).",
     ))
     .attr(Attribute::string("rotation_grace_period").optional().computed().description(
-        "How long the previous secret keeps working after a rotation, such as `\"24h\"` \
-         (default), at most `\"168h\"`; `\"0s\"` for no overlap. Revocation ends both secrets.",
+        "How long the previous secret keeps working after a rotation: a duration, `\"24h\"` by \
+         default, at most `\"168h\"`, `\"0s\"` for no overlap. At most two secrets are ever valid \
+         for a client; revocation ends both at once.",
     ))
     .attr(Attribute::string("client_secret_wo").optional().sensitive().write_only().description(
-        "A secret you supply instead of one the registry makes, for example from an ephemeral \
-         resource: at least 32 printable characters mixing at least 3 of lower-case, upper-case, \
-         digits and symbols. Write-only: never stored in the plan or state; the registry keeps \
-         only its keyed hash. Requires `client_secret_wo_version`. Terraform 1.11 or later.",
+        "A secret you supply instead of one the registry makes, for example from the \
+         `partner_client_secret` ephemeral resource. Write-only: never stored in the plan or the \
+         state; the registry keeps only its keyed hash. It must be at least 32 printable \
+         characters without spaces, mixing at least 3 of lower-case letters, upper-case letters, \
+         digits and symbols, with at least 12 different characters. Requires Terraform 1.11 or \
+         later and `client_secret_wo_version`. While it is set, `client_secret` stays null.",
     ))
     .attr(Attribute::number("client_secret_wo_version").optional().description(
-        "Version of `client_secret_wo`; raise it to rotate to the newly supplied value (with \
-         the same overlap as any rotation).",
+        "Version of `client_secret_wo`: raise it to rotate to the newly supplied value, with the \
+         same overlap as any rotation.",
     ))
     .attr(Attribute::string("client_id").computed().use_state_for_unknown().description(
-        "OAuth client_id issued by the registry.",
+        "The public OAuth client_id the client presents at runtime (`pc_…`), issued by the \
+         registry.",
     ))
     .attr(Attribute::string("client_secret").computed().sensitive().use_state_for_unknown().description(
-        "OAuth client secret made by the registry. Known only from the apply that created or \
-         rotated it and kept in state from then on; null after `terraform import` (a secret \
-         cannot be recovered) and when `client_secret_wo` is used.",
+        "The client's secret (`pcs_…`), made by the registry from a CSPRNG with a checksum that \
+         leak scanners recognise. Known only from the apply that created or rotated it and kept \
+         in state from then on; the registry stores only a keyed hash and can never show it \
+         again. Null after `terraform import` (a secret cannot be recovered) and while \
+         `client_secret_wo` is used.",
     ))
     .attr(Attribute::string("status").computed().use_state_for_unknown().description(
         "Lifecycle status of the client: `active`, `expired` or `revoked`.",
     ))
     .attr(Attribute::string("created_at").computed().use_state_for_unknown().description(
-        "When the client was created, as an RFC 3339 timestamp.",
+        "When the client was registered, as an RFC 3339 timestamp (UTC).",
     ))
 }
 
@@ -137,6 +154,221 @@ pub fn validate_config(c: &ClientModel, d: &mut Diagnostics) {
             "client_secret_wo_version is set but client_secret_wo is not: set the secret it \
              versions, or remove the version to let the registry make the secret.",
         );
+    }
+}
+
+/// The `partner_client` resource.
+pub struct PartnerClient;
+
+impl Resource<Configured> for PartnerClient {
+    type Model = ClientModel;
+
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+    fn schema(&self) -> Schema {
+        schema()
+    }
+    fn validate(&self, config: &ClientModel, diags: &mut Diagnostics) {
+        validate_config(config, diags);
+    }
+
+    async fn plan(&self, ctx: &Context, req: &mut PlanRequest<ClientModel>) {
+        if req.config.rotation_grace_period.is_null() {
+            req.planned.rotation_grace_period = Val::Known(DEFAULT_GRACE_PERIOD.to_string());
+        }
+        if supplies_secret(&req.config) {
+            req.planned.client_secret = Val::Null;
+        }
+        if let Some(prior) = &req.prior {
+            // A new expiry can move the client between active and expired.
+            if prior.expires_at != req.planned.expires_at {
+                req.planned.status = Val::Unknown;
+            }
+            // Triggers only known at apply (a time_rotating id, say) may
+            // rotate then: the secret cannot be promised to stay.
+            let may_rotate = needs_rotation(prior, &req.config)
+                || (prior.rotation_triggers.is_known()
+                    && req.config.rotation_triggers.is_unknown());
+            if may_rotate && !supplies_secret(&req.config) {
+                req.planned.client_secret = Val::Unknown;
+            }
+            if supplies_secret(&req.config)
+                && prior.client_secret_wo_version == req.config.client_secret_wo_version
+                && (prior.owner != req.config.owner || may_rotate)
+            {
+                req.diags.error_at(
+                    AttrPath::attr("client_secret_wo_version"),
+                    "Rotation needs a new supplied secret",
+                    "This change rotates the client's secret (its owner or rotation_triggers \
+                     change), but the secret is supplied through client_secret_wo: supply a new \
+                     secret and raise client_secret_wo_version in the same change, so that the \
+                     previous holder's secret stops working.",
+                );
+            }
+        }
+        let Some(Configured { api, planned_orgs }) = ctx.data() else {
+            return;
+        };
+        if req.diags.has_errors() {
+            return;
+        }
+        let org_id_prefix = req.config_unknown_prefix("org_id").map(str::to_owned);
+        let org = org_for_client_plan(
+            api,
+            planned_orgs,
+            &req.config.org_id,
+            org_id_prefix.as_deref(),
+            &mut req.diags,
+        )
+        .await;
+        if let Some(org) = &org {
+            // The registry's default expiry is the end of the contract's
+            // last day: show it in the plan rather than "known after apply".
+            if req.prior.is_none() && req.config.expires_at.is_null() {
+                if let Some(end) = org
+                    .contract_end
+                    .as_deref()
+                    .filter(|d| validate::parse_date(d).is_some())
+                {
+                    req.planned.expires_at = Val::Known(format!("{end}T23:59:59Z"));
+                }
+            }
+            check_against_org(api, org, req).await;
+            if let Some(prior) = req.prior.clone() {
+                warn_risky_changes(&prior, org, req);
+            }
+        }
+        warn_expiry(api, org.as_ref(), req);
+    }
+
+    async fn create(
+        &self,
+        ctx: &Context,
+        req: CreateRequest<ClientModel>,
+        diags: &mut Diagnostics,
+    ) -> Option<ClientModel> {
+        let api = &ctx.require_data(diags)?.api;
+        let org_id = known_string(&req.planned.org_id);
+        let supplied = req.config.client_secret_wo.as_deref();
+        let created = api
+            .create_client(&org_id, &fields(&req.planned), supplied)
+            .await;
+        let client = match created {
+            // A retried create whose first answer was lost is answered
+            // without the secret; a rotation without overlap issues one.
+            Ok(client) if client.client_secret.is_none() && supplied.is_none() => {
+                api.rotate_client_secret(&client, "0s", None).await
+            }
+            other => other,
+        };
+        match client {
+            Ok(client) => {
+                let secret = Val::from_option(client.client_secret.clone());
+                Some(model_from(client, &req.planned, secret))
+            }
+            Err(e) => {
+                report(diags, "Cannot create the partner client", &e, WRITABLE);
+                None
+            }
+        }
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context,
+        state: ClientModel,
+        diags: &mut Diagnostics,
+    ) -> Option<ClientModel> {
+        let api = &ctx.require_data(diags)?.api;
+        match api.get_client(&known_string(&state.id)).await {
+            // A revoked client is gone for Terraform: the plan creates it anew.
+            Ok(Some(client)) if client.status != "revoked" => {
+                let secret = state.client_secret.clone();
+                Some(model_from(client, &state, secret))
+            }
+            Ok(_) => None,
+            Err(e) => {
+                report(diags, "Cannot read the partner client", &e, &[]);
+                Some(state)
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context,
+        req: UpdateRequest<ClientModel>,
+        diags: &mut Diagnostics,
+    ) -> Option<ClientModel> {
+        let api = &ctx.require_data(diags)?.api;
+        let id = known_string(&req.prior.id);
+        let rotate = needs_rotation(&req.prior, &req.config);
+        let supplied = req.config.client_secret_wo.as_deref();
+        let result = async {
+            let current = api.get_client(&id).await?.ok_or_else(|| gone(&id))?;
+            let updated = api.update_client(&current, &fields(&req.planned)).await?;
+            if !rotate {
+                return Ok((updated, req.prior.client_secret.clone()));
+            }
+            let grace = known_string(&req.planned.rotation_grace_period);
+            let rotated = api.rotate_client_secret(&updated, &grace, supplied).await?;
+            let secret = Val::from_option(rotated.client_secret.clone());
+            Ok((rotated, secret))
+        }
+        .await;
+        match result {
+            Ok((client, secret)) => {
+                let secret = if supplies_secret(&req.config) {
+                    Val::Null
+                } else {
+                    secret
+                };
+                Some(model_from(client, &req.planned, secret))
+            }
+            Err(e) => {
+                report(diags, "Cannot update the partner client", &e, WRITABLE);
+                None
+            }
+        }
+    }
+
+    async fn delete(&self, ctx: &Context, state: ClientModel, diags: &mut Diagnostics) {
+        let Some(Configured { api, .. }) = ctx.require_data(diags) else {
+            return;
+        };
+        if let Err(e) = api.revoke_client(&known_string(&state.id)).await {
+            report(diags, "Cannot revoke the partner client", &e, &[]);
+        }
+    }
+
+    async fn import(
+        &self,
+        ctx: &Context,
+        id: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<ClientModel> {
+        let api = &ctx.require_data(diags)?.api;
+        match api.get_client(id).await {
+            Ok(Some(client)) if client.status != "revoked" => {
+                Some(model_from(client, &ClientModel::default(), Val::Null))
+            }
+            Ok(_) => {
+                diags.error(
+                    "Cannot import the partner client",
+                    format!(
+                        "The registry at {} has no client with id or client_id {id:?} that is not \
+                         revoked.",
+                        api.endpoint()
+                    ),
+                );
+                None
+            }
+            Err(e) => {
+                report(diags, "Cannot import the partner client", &e, &[]);
+                None
+            }
+        }
     }
 }
 
@@ -411,213 +643,6 @@ fn warn_expiry(api: &ApiClient, org: Option<&OrgFacts>, req: &mut PlanRequest<Cl
                 known_string(&req.config.renew_before)
             ),
         );
-    }
-}
-
-/// The `partner_client` resource.
-pub struct PartnerClient;
-
-impl Resource for PartnerClient {
-    type Model = ClientModel;
-
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
-    fn schema(&self) -> Schema {
-        schema()
-    }
-    fn validate(&self, config: &ClientModel, diags: &mut Diagnostics) {
-        validate_config(config, diags);
-    }
-
-    async fn plan(&self, ctx: &Context, req: &mut PlanRequest<ClientModel>) {
-        if req.config.rotation_grace_period.is_null() {
-            req.planned.rotation_grace_period = Val::Known(DEFAULT_GRACE_PERIOD.to_string());
-        }
-        if supplies_secret(&req.config) {
-            req.planned.client_secret = Val::Null;
-        }
-        if let Some(prior) = &req.prior {
-            // A new expiry can move the client between active and expired.
-            if prior.expires_at != req.planned.expires_at {
-                req.planned.status = Val::Unknown;
-            }
-            // Triggers only known at apply (a time_rotating id, say) may
-            // rotate then: the secret cannot be promised to stay.
-            let may_rotate = needs_rotation(prior, &req.config)
-                || (prior.rotation_triggers.is_known()
-                    && req.config.rotation_triggers.is_unknown());
-            if may_rotate && !supplies_secret(&req.config) {
-                req.planned.client_secret = Val::Unknown;
-            }
-            if supplies_secret(&req.config)
-                && prior.client_secret_wo_version == req.config.client_secret_wo_version
-                && (prior.owner != req.config.owner || may_rotate)
-            {
-                req.diags.error_at(
-                    AttrPath::attr("client_secret_wo_version"),
-                    "Rotation needs a new supplied secret",
-                    "This change rotates the client's secret (its owner or rotation_triggers \
-                     change), but the secret is supplied through client_secret_wo: supply a new \
-                     secret and raise client_secret_wo_version in the same change, so that the \
-                     previous holder's secret stops working.",
-                );
-            }
-        }
-        let Some(api) = ctx.client.as_deref() else {
-            return;
-        };
-        if req.diags.has_errors() {
-            return;
-        }
-        let org = org_for_client_plan(api, req).await;
-        if let Some(org) = &org {
-            // The registry's default expiry is the end of the contract's
-            // last day: show it in the plan rather than "known after apply".
-            if req.prior.is_none() && req.config.expires_at.is_null() {
-                if let Some(end) = org
-                    .contract_end
-                    .as_deref()
-                    .filter(|d| validate::parse_date(d).is_some())
-                {
-                    req.planned.expires_at = Val::Known(format!("{end}T23:59:59Z"));
-                }
-            }
-            check_against_org(api, org, req).await;
-            if let Some(prior) = req.prior.clone() {
-                warn_risky_changes(&prior, org, req);
-            }
-        }
-        warn_expiry(api, org.as_ref(), req);
-    }
-
-    async fn create(
-        &self,
-        ctx: &Context,
-        req: CreateRequest<ClientModel>,
-        diags: &mut Diagnostics,
-    ) -> Option<ClientModel> {
-        let api = ctx.client(diags)?;
-        let org_id = known_string(&req.planned.org_id);
-        let supplied = req.config.client_secret_wo.as_deref();
-        let created = api
-            .create_client(&org_id, &fields(&req.planned), supplied)
-            .await;
-        let client = match created {
-            // A retried create whose first answer was lost is answered
-            // without the secret; a rotation without overlap issues one.
-            Ok(client) if client.client_secret.is_none() && supplied.is_none() => {
-                api.rotate_client_secret(&client, "0s", None).await
-            }
-            other => other,
-        };
-        match client {
-            Ok(client) => {
-                let secret = Val::from_option(client.client_secret.clone());
-                Some(model_from(client, &req.planned, secret))
-            }
-            Err(e) => {
-                report(diags, "Cannot create the partner client", &e, WRITABLE);
-                None
-            }
-        }
-    }
-
-    async fn read(
-        &self,
-        ctx: &Context,
-        state: ClientModel,
-        diags: &mut Diagnostics,
-    ) -> Option<ClientModel> {
-        let api = ctx.client(diags)?;
-        match api.get_client(&known_string(&state.id)).await {
-            // A revoked client is gone for Terraform: the plan creates it anew.
-            Ok(Some(client)) if client.status != "revoked" => {
-                let secret = state.client_secret.clone();
-                Some(model_from(client, &state, secret))
-            }
-            Ok(_) => None,
-            Err(e) => {
-                report(diags, "Cannot read the partner client", &e, &[]);
-                Some(state)
-            }
-        }
-    }
-
-    async fn update(
-        &self,
-        ctx: &Context,
-        req: UpdateRequest<ClientModel>,
-        diags: &mut Diagnostics,
-    ) -> Option<ClientModel> {
-        let api = ctx.client(diags)?;
-        let id = known_string(&req.prior.id);
-        let rotate = needs_rotation(&req.prior, &req.config);
-        let supplied = req.config.client_secret_wo.as_deref();
-        let result = async {
-            let current = api.get_client(&id).await?.ok_or_else(|| gone(&id))?;
-            let updated = api.update_client(&current, &fields(&req.planned)).await?;
-            if !rotate {
-                return Ok((updated, req.prior.client_secret.clone()));
-            }
-            let grace = known_string(&req.planned.rotation_grace_period);
-            let rotated = api.rotate_client_secret(&updated, &grace, supplied).await?;
-            let secret = Val::from_option(rotated.client_secret.clone());
-            Ok((rotated, secret))
-        }
-        .await;
-        match result {
-            Ok((client, secret)) => {
-                let secret = if supplies_secret(&req.config) {
-                    Val::Null
-                } else {
-                    secret
-                };
-                Some(model_from(client, &req.planned, secret))
-            }
-            Err(e) => {
-                report(diags, "Cannot update the partner client", &e, WRITABLE);
-                None
-            }
-        }
-    }
-
-    async fn delete(&self, ctx: &Context, state: ClientModel, diags: &mut Diagnostics) {
-        let Some(api) = ctx.client(diags) else {
-            return;
-        };
-        if let Err(e) = api.revoke_client(&known_string(&state.id)).await {
-            report(diags, "Cannot revoke the partner client", &e, &[]);
-        }
-    }
-
-    async fn import(
-        &self,
-        ctx: &Context,
-        id: &str,
-        diags: &mut Diagnostics,
-    ) -> Option<ClientModel> {
-        let api = ctx.client(diags)?;
-        match api.get_client(id).await {
-            Ok(Some(client)) if client.status != "revoked" => {
-                Some(model_from(client, &ClientModel::default(), Val::Null))
-            }
-            Ok(_) => {
-                diags.error(
-                    "Cannot import the partner client",
-                    format!(
-                        "The registry at {} has no client with id or client_id {id:?} that is not \
-                         revoked.",
-                        api.endpoint()
-                    ),
-                );
-                None
-            }
-            Err(e) => {
-                report(diags, "Cannot import the partner client", &e, &[]);
-                None
-            }
-        }
     }
 }
 

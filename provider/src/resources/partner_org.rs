@@ -1,14 +1,17 @@
 //! `partner_org`: a partner organisation, its contacts, its contract and
 //! the scopes its clients may be granted.
-use super::org_facts::{new_org_id, remember_org_plan};
-use super::{gone, known_string, optional_string, report, validate};
+use super::org_facts::{OrgFacts, PlannedOrgs, UNKNOWN_APPROVER, new_org_id, promised_id_prefix};
+use super::{known_string, optional_string};
 use crate::client::{ApiClient, ClientFilter, Org, OrgFields};
-use crate::model;
-use crate::tf::{
-    AttrPath, Attribute, Context, CreateRequest, Diagnostics, PlanRequest, Resource, Schema,
-    UpdateRequest, Val,
-};
+use crate::configured::{Configured, Context};
+use crate::report::{gone, report};
+use crate::validate;
 use std::collections::BTreeMap;
+use tfplugin::model;
+use tfplugin::{
+    AttrPath, Attribute, CreateRequest, Diagnostics, PlanRequest, Resource, Schema, UpdateRequest,
+    Val,
+};
 
 pub const TYPE_NAME: &str = "partner_org";
 
@@ -36,41 +39,47 @@ model! {
 
 pub fn schema() -> Schema {
     Schema::new(
-        "A partner organisation registered in the partner registry: who it is, who owns the \
-         integration on its side, who approves its access, the contract that bounds it, and the \
-         OAuth scopes its clients may be granted. Destroying an org offboards it and revokes every \
-         client it still has.",
+        "A partner organisation: the legal entity your company has a contract with, who is \
+         accountable for it on the partner's side, who approves its access, the contract's dates, \
+         the OAuth scopes its clients may hold and how many clients it may have.\n\nDestroying a \
+         `partner_org` **offboards** it: the registry keeps the record with status `offboarded` \
+         for audit, and revokes every client the org still has in the same transaction, including \
+         clients that no Terraform configuration manages.",
     )
     .attr(Attribute::string("id").computed().use_state_for_unknown().description(
         "Identifier the registry assigned to the org. Also accepted by `terraform import`.",
     ))
     .attr(Attribute::string("name").required().description(
         "Unique short name of the org: 1 to 63 lower-case letters, digits and hyphens, not \
-         starting or ending with a hyphen (for example `acme-logistics`). Also accepted by `terraform import`.",
+         starting or ending with a hyphen (for example `acme-logistics`). Unique among orgs that \
+         are not offboarded. Also accepted by `terraform import`.",
     ))
     .attr(Attribute::string("legal_entity").required().description(
         "Registered legal name of the partner company, as on the contract.",
     ))
     .attr(Attribute::string("technical_owner").required().description(
-        "Email address of the person on the partner's side who owns the integration.",
+        "Email address of the partner's accountable technical contact: the person on the \
+         partner's side who owns the integration.",
     ))
     .attr(Attribute::string("approval_authority").required().description(
-        "Email address of the person who approves changes to this org's access; risky changes \
-         in a plan name this person.",
+        "Email address of the person or group who approves this org's access; plan warnings about \
+         risky changes name it.",
     ))
     .attr(Attribute::string("commercial_sponsor").optional().description(
-        "Email address of the internal sponsor of the partnership. Orgs without one are listed \
-         by the entitlement review.",
+        "Email address of the internal commercial sponsor of the partnership. Orgs without one \
+         are listed by the entitlement review.",
     ))
     .attr(Attribute::string("contract_id").required().description(
-        "Identifier of the contract that governs this partnership.",
+        "Identifier of the contract that governs this partnership and its access.",
     ))
     .attr(Attribute::string("contract_start").optional().description(
         "First day of the contract, as `YYYY-MM-DD`.",
     ))
     .attr(Attribute::string("contract_end").required().description(
-        "Last day of the contract, as `YYYY-MM-DD`. When it passes, the org's clients stop \
-         working and read back as `expired`. Client expiries default to this date.",
+        "Last day of the contract, as `YYYY-MM-DD`. After this day the org and all its clients \
+         read back as `expired` and its clients stop working. Client expiries default to this \
+         date; moving it earlier than an existing client's `expires_at` is refused, naming the \
+         clients in the way.",
     ))
     .attr(Attribute::string("tenant").optional().description(
         "Tenant the org belongs to, for multi-tenant registries.",
@@ -79,21 +88,24 @@ pub fn schema() -> Schema {
         "Internal business unit that owns the relationship.",
     ))
     .attr(Attribute::set_of_strings("allowed_scopes").required().description(
-        "OAuth scopes that clients of this org may be granted. Each is a scope token: 1 to 128 \
-         printable characters without spaces, quotes or backslashes (for example `orders:read`).",
+        "The service scope: the only OAuth scopes the org's clients may hold. Each is a scope \
+         token of 1 to 128 printable characters without spaces, quotes or backslashes (for \
+         example `orders:read`). Narrowing it while a client still holds a removed scope is \
+         refused, naming the clients in the way.",
     ))
     .attr(Attribute::number("max_clients").optional().computed().use_state_for_unknown().description(
-        "Maximum number of active clients the org may have. When unset, the registry's default \
+        "Quota: how many active clients the org may have. When unset, the registry's default (10) \
          applies and is shown here after apply.",
     ))
     .attr(Attribute::map_of_strings("labels").optional().description(
-        "Free-form labels for the org, as a map of strings.",
+        "Free-form labels for the org.",
     ))
     .attr(Attribute::string("status").computed().use_state_for_unknown().description(
-        "Lifecycle status of the org: `active`, `expired` (its contract has ended) or `offboarded`.",
+        "Lifecycle status of the org: `active`, `expired` (its contract has ended) or \
+         `offboarded`.",
     ))
     .attr(Attribute::string("created_at").computed().use_state_for_unknown().description(
-        "When the org was registered, as an RFC 3339 timestamp.",
+        "When the org was registered, as an RFC 3339 timestamp (UTC).",
     ))
 }
 
@@ -129,6 +141,123 @@ pub fn validate_config(c: &OrgModel, d: &mut Diagnostics) {
                     range.end()
                 ),
             );
+        }
+    }
+}
+
+/// The `partner_org` resource.
+pub struct PartnerOrg;
+
+impl Resource<Configured> for PartnerOrg {
+    type Model = OrgModel;
+
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+    fn schema(&self) -> Schema {
+        schema()
+    }
+    fn validate(&self, config: &OrgModel, diags: &mut Diagnostics) {
+        validate_config(config, diags);
+    }
+
+    async fn plan(&self, ctx: &Context, req: &mut PlanRequest<OrgModel>) {
+        if let Some(prior) = req.prior.clone() {
+            // A new contract end can move the org between active and expired.
+            if prior.contract_end != req.config.contract_end {
+                req.planned.status = Val::Unknown;
+            }
+            warn_risky_changes(&prior, req);
+            if let Some(api) = ctx.data().map(|c| &c.api) {
+                check_narrowing(api, &prior, req).await;
+            }
+        }
+        let planned_orgs = ctx.data().map(|c| &c.planned_orgs);
+        promise_id_and_remember(req, planned_orgs);
+    }
+
+    async fn create(
+        &self,
+        ctx: &Context,
+        req: CreateRequest<OrgModel>,
+        diags: &mut Diagnostics,
+    ) -> Option<OrgModel> {
+        let api = &ctx.require_data(diags)?.api;
+        let id = new_org_id(&known_string(&req.planned.name));
+        match api.create_org(&id, &fields(&req.planned)).await {
+            Ok(org) => Some(model_from(org, Some(&req.planned))),
+            Err(e) => {
+                report(diags, "Cannot create the partner org", &e, WRITABLE);
+                None
+            }
+        }
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context,
+        state: OrgModel,
+        diags: &mut Diagnostics,
+    ) -> Option<OrgModel> {
+        let api = &ctx.require_data(diags)?.api;
+        let id = known_string(&state.id);
+        match api.get_org(&id).await {
+            // An offboarded org is gone for Terraform: the plan registers it anew.
+            Ok(Some(org)) if org.status != "offboarded" => Some(model_from(org, Some(&state))),
+            Ok(_) => None,
+            Err(e) => {
+                report(diags, "Cannot read the partner org", &e, &[]);
+                Some(state)
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context,
+        req: UpdateRequest<OrgModel>,
+        diags: &mut Diagnostics,
+    ) -> Option<OrgModel> {
+        let api = &ctx.require_data(diags)?.api;
+        let id = known_string(&req.prior.id);
+        let result = async {
+            let current = api.get_org(&id).await?.ok_or_else(|| gone(&id))?;
+            api.update_org(&current, &fields(&req.planned)).await
+        }
+        .await;
+        match result {
+            Ok(org) => Some(model_from(org, Some(&req.planned))),
+            Err(e) => {
+                report(diags, "Cannot update the partner org", &e, WRITABLE);
+                None
+            }
+        }
+    }
+
+    async fn delete(&self, ctx: &Context, state: OrgModel, diags: &mut Diagnostics) {
+        let Some(Configured { api, .. }) = ctx.require_data(diags) else {
+            return;
+        };
+        if let Err(e) = api.offboard_org(&known_string(&state.id)).await {
+            report(diags, "Cannot offboard the partner org", &e, &[]);
+        }
+    }
+
+    async fn import(&self, ctx: &Context, id: &str, diags: &mut Diagnostics) -> Option<OrgModel> {
+        let api = &ctx.require_data(diags)?.api;
+        match find_org(api, id).await {
+            Ok(Some(org)) if org.status != "offboarded" => Some(model_from(org, None)),
+            Ok(_) => {
+                diags.error(
+                    "Cannot import the partner org",
+                    format!("The registry at {} has no org with id or name {id:?} that is not offboarded.", api.endpoint()),
+                );
+                None
+            }
+            Err(e) => {
+                report(diags, "Cannot import the partner org", &e, &[]);
+                None
+            }
         }
     }
 }
@@ -188,132 +317,55 @@ pub fn model_from(org: Org, previous: Option<&OrgModel>) -> OrgModel {
 pub async fn find_org(
     api: &ApiClient,
     id_or_name: &str,
-) -> Result<Option<Org>, crate::client::RegistryError> {
+) -> Result<Option<Org>, crate::client::ApiError> {
     if let Some(org) = api.get_org(id_or_name).await? {
         return Ok(Some(org));
     }
     api.find_org_by_name(id_or_name).await
 }
 
-/// The `partner_org` resource.
-pub struct PartnerOrg;
-
-impl Resource for PartnerOrg {
-    type Model = OrgModel;
-
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
-    fn schema(&self) -> Schema {
-        schema()
-    }
-    fn validate(&self, config: &OrgModel, diags: &mut Diagnostics) {
-        validate_config(config, diags);
-    }
-
-    async fn plan(&self, ctx: &Context, req: &mut PlanRequest<OrgModel>) {
-        if let Some(prior) = req.prior.clone() {
-            // A new contract end can move the org between active and expired.
-            if prior.contract_end != req.config.contract_end {
-                req.planned.status = Val::Unknown;
-            }
-            warn_risky_changes(&prior, req);
-            if let Some(api) = ctx.client.as_deref() {
-                check_narrowing(api, &prior, req).await;
-            }
-        }
-        remember_org_plan(req);
-    }
-
-    async fn create(
-        &self,
-        ctx: &Context,
-        req: CreateRequest<OrgModel>,
-        diags: &mut Diagnostics,
-    ) -> Option<OrgModel> {
-        let api = ctx.client(diags)?;
-        let id = new_org_id(&known_string(&req.planned.name));
-        match api.create_org(&id, &fields(&req.planned)).await {
-            Ok(org) => Some(model_from(org, Some(&req.planned))),
-            Err(e) => {
-                report(diags, "Cannot create the partner org", &e, WRITABLE);
-                None
-            }
-        }
-    }
-
-    async fn read(
-        &self,
-        ctx: &Context,
-        state: OrgModel,
-        diags: &mut Diagnostics,
-    ) -> Option<OrgModel> {
-        let api = ctx.client(diags)?;
-        let id = known_string(&state.id);
-        match api.get_org(&id).await {
-            // An offboarded org is gone for Terraform: the plan registers it anew.
-            Ok(Some(org)) if org.status != "offboarded" => Some(model_from(org, Some(&state))),
-            Ok(_) => None,
-            Err(e) => {
-                report(diags, "Cannot read the partner org", &e, &[]);
-                Some(state)
-            }
-        }
-    }
-
-    async fn update(
-        &self,
-        ctx: &Context,
-        req: UpdateRequest<OrgModel>,
-        diags: &mut Diagnostics,
-    ) -> Option<OrgModel> {
-        let api = ctx.client(diags)?;
-        let id = known_string(&req.prior.id);
-        let result = async {
-            let current = api.get_org(&id).await?.ok_or_else(|| gone(&id))?;
-            api.update_org(&current, &fields(&req.planned)).await
-        }
-        .await;
-        match result {
-            Ok(org) => Some(model_from(org, Some(&req.planned))),
-            Err(e) => {
-                report(diags, "Cannot update the partner org", &e, WRITABLE);
-                None
-            }
-        }
-    }
-
-    async fn delete(&self, ctx: &Context, state: OrgModel, diags: &mut Diagnostics) {
-        let Some(api) = ctx.client(diags) else {
-            return;
-        };
-        if let Err(e) = api.offboard_org(&known_string(&state.id)).await {
-            report(diags, "Cannot offboard the partner org", &e, &[]);
-        }
-    }
-
-    async fn import(&self, ctx: &Context, id: &str, diags: &mut Diagnostics) -> Option<OrgModel> {
-        let api = ctx.client(diags)?;
-        match find_org(api, id).await {
-            Ok(Some(org)) if org.status != "offboarded" => Some(model_from(org, None)),
-            Ok(_) => {
-                diags.error(
-                    "Cannot import the partner org",
-                    format!("The registry at {} has no org with id or name {id:?} that is not offboarded.", api.endpoint()),
-                );
-                None
-            }
-            Err(e) => {
-                report(diags, "Cannot import the partner org", &e, &[]);
-                None
-            }
-        }
-    }
-}
-
 /// Narrowing an org below what its clients hold is refused by the registry,
 /// and Terraform updates an org before its clients: fail the plan, naming
 /// the clients in the way, rather than the apply halfway through.
+/// For a new org, promises the start of its id; and records the org's plan
+/// (when the provider is configured, as the clients' plans then are) so
+/// that clients planned after it in this run are checked against it.
+fn promise_id_and_remember(req: &mut PlanRequest<OrgModel>, planned_orgs: Option<&PlannedOrgs>) {
+    let (id, exists) = match req.planned.id.known() {
+        Some(id) => (id.clone(), true),
+        None => {
+            let Some(name) = req.planned.name.known() else {
+                return;
+            };
+            let prefix = promised_id_prefix(name);
+            req.promise_prefix("id", prefix.clone());
+            (prefix, false)
+        }
+    };
+    if let Some(planned_orgs) = planned_orgs {
+        planned_orgs.remember(planned_facts(id, &req.planned, exists));
+    }
+}
+
+/// The org as this plan will leave it; `id` is, for an org not yet
+/// created, the promised start of its id.
+fn planned_facts(id: String, planned: &OrgModel, exists: bool) -> OrgFacts {
+    OrgFacts {
+        id,
+        name: planned.name.known().cloned().unwrap_or_default(),
+        approval_authority: planned
+            .approval_authority
+            .known()
+            .cloned()
+            .unwrap_or_else(|| UNKNOWN_APPROVER.to_string()),
+        allowed_scopes: planned.allowed_scopes.known().cloned(),
+        contract_end: planned.contract_end.known().cloned(),
+        status: planned.status.known().cloned(),
+        max_clients: planned.max_clients.known().copied(),
+        exists,
+    }
+}
+
 async fn check_narrowing(api: &ApiClient, prior: &OrgModel, req: &mut PlanRequest<OrgModel>) {
     let removed: Vec<String> = match (
         prior.allowed_scopes.known(),

@@ -1,12 +1,12 @@
 //! Data sources `partner_org` and `partner_clients`.
 
-use acceptance_tests::{Registry, Workspace};
+use acceptance_tests::{RegistryServer, Workspace};
 
 use crate::config::{client, org};
 
 #[test]
 fn org_by_name_and_by_id() {
-    let registry = Registry::start();
+    let registry = RegistryServer::start();
     let workspace = Workspace::new(&registry);
     workspace.write_config(&format!(
         r#"{}
@@ -51,7 +51,7 @@ output "by_id" {{
 
 #[test]
 fn clients_filtered_by_org_status_and_expiry() {
-    let registry = Registry::start_at("2026-06-01T00:00:00Z");
+    let registry = RegistryServer::start_at("2026-06-01T00:00:00Z");
     let workspace = Workspace::new(&registry);
     let resources = format!(
         "{}{}{}{}",

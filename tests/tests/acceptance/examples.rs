@@ -1,10 +1,10 @@
 //! Every example folder applies and destroys cleanly with real Terraform.
 
-use acceptance_tests::{Registry, Workspace};
+use acceptance_tests::{RegistryServer, Workspace};
 
 #[track_caller]
-fn apply_plan_destroy(example: &str) -> (Registry, Workspace) {
-    let registry = Registry::start();
+fn apply_plan_destroy(example: &str) -> (RegistryServer, Workspace) {
+    let registry = RegistryServer::start();
     let workspace = Workspace::new(&registry);
     workspace.copy_example(example);
     workspace.apply();
@@ -51,7 +51,7 @@ fn resource_and_data_source_examples() {
 
 #[test]
 fn provider_example_configures_endpoint_and_change_ref() {
-    let registry = Registry::start();
+    let registry = RegistryServer::start();
     let workspace = Workspace::new(&registry);
     workspace.copy_example("provider");
     workspace.copy_example("resources/partner_org");

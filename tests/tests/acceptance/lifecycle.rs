@@ -1,7 +1,7 @@
 //! Lifecycle governance: rotation with overlap, secrets kept out of state,
 //! contract expiry, and warnings a reviewer must see.
 
-use acceptance_tests::{Registry, Workspace};
+use acceptance_tests::{RegistryServer, Workspace};
 use serde_json::Value;
 
 use crate::config::{client, org};
@@ -16,13 +16,13 @@ fn string(value: &Value, key: &str) -> String {
         .to_string()
 }
 
-fn active(registry: &Registry, client_id: &str, secret: &str) -> bool {
+fn active(registry: &RegistryServer, client_id: &str, secret: &str) -> bool {
     registry.introspect(client_id, secret)["active"] == true
 }
 
 #[test]
 fn trigger_change_rotates_with_overlap_and_revocation_ends_both() {
-    let registry = Registry::start_at(T0);
+    let registry = RegistryServer::start_at(T0);
     let workspace = Workspace::new(&registry);
     let config = |trigger: &str| {
         format!(
@@ -86,7 +86,7 @@ fn trigger_change_rotates_with_overlap_and_revocation_ends_both() {
 
 #[test]
 fn owner_change_rotates_and_warns() {
-    let registry = Registry::start_at(T0);
+    let registry = RegistryServer::start_at(T0);
     let workspace = Workspace::new(&registry);
     let config = |owner: &str| {
         format!(
@@ -159,7 +159,7 @@ variable "client_secret" {{
 
 #[test]
 fn write_only_secret_stays_out_of_plan_state_and_database() {
-    let registry = Registry::start_at(T0);
+    let registry = RegistryServer::start_at(T0);
     let mut workspace = Workspace::new(&registry);
     workspace.env("TF_VAR_client_secret", SUPPLIED);
     workspace.write_config(&write_only_config(1));
@@ -206,7 +206,7 @@ fn write_only_secret_stays_out_of_plan_state_and_database() {
 
 #[test]
 fn weak_supplied_secret_fails_the_plan_naming_the_rule() {
-    let registry = Registry::start_at(T0);
+    let registry = RegistryServer::start_at(T0);
     let mut workspace = Workspace::new(&registry);
     workspace.env("TF_VAR_client_secret", "too-short");
     workspace.write_config(&write_only_config(1));
@@ -218,7 +218,7 @@ fn weak_supplied_secret_fails_the_plan_naming_the_rule() {
 
 #[test]
 fn ephemeral_secret_feeds_the_write_only_argument() {
-    let registry = Registry::start_at(T0);
+    let registry = RegistryServer::start_at(T0);
     let workspace = Workspace::new(&registry);
     workspace.write_config(&format!(
         r#"
@@ -245,7 +245,7 @@ ephemeral "partner_client_secret" "sync" {{
 
 #[test]
 fn ended_contract_makes_clients_inactive_and_the_plan_warns() {
-    let registry = Registry::start_at(T0);
+    let registry = RegistryServer::start_at(T0);
     let workspace = Workspace::new(&registry);
     workspace.write_config(&format!(
         "{}{}",
@@ -293,7 +293,7 @@ fn ended_contract_makes_clients_inactive_and_the_plan_warns() {
 #[test]
 fn renew_before_warns_in_every_plan_while_expiry_is_near() {
     // The warning follows the registry's clock, not the machine's.
-    let registry = Registry::start_at(T0);
+    let registry = RegistryServer::start_at(T0);
     let workspace = Workspace::new(&registry);
     let near = "  renew_before = \"720h\"\n  expires_at = \"2026-06-20T00:00:00Z\"";
     let far = "  renew_before = \"720h\"\n  expires_at = \"2026-09-01T00:00:00Z\"";
@@ -336,7 +336,7 @@ fn renew_before_warns_in_every_plan_while_expiry_is_near() {
 
 #[test]
 fn risky_changes_warn_naming_the_approval_authority_and_plain_ones_do_not() {
-    let registry = Registry::start_at(T0);
+    let registry = RegistryServer::start_at(T0);
     let workspace = Workspace::new(&registry);
     let config = |org_scopes: &[&str],
                   contract_end: &str,
@@ -424,7 +424,7 @@ fn risky_changes_warn_naming_the_approval_authority_and_plain_ones_do_not() {
 
 #[test]
 fn last_use_shows_in_the_clients_data_source() {
-    let registry = Registry::start_at(T0);
+    let registry = RegistryServer::start_at(T0);
     let workspace = Workspace::new(&registry);
     let resources = format!(
         "{}{}",
@@ -475,7 +475,7 @@ output "last_used_at" {{
 
 #[test]
 fn a_secret_version_without_a_supplied_secret_fails_the_plan() {
-    let registry = Registry::start_at(T0);
+    let registry = RegistryServer::start_at(T0);
     let workspace = Workspace::new(&registry);
     workspace.write_config(&format!(
         "{}{}",
@@ -500,7 +500,7 @@ fn a_secret_version_without_a_supplied_secret_fails_the_plan() {
 
 #[test]
 fn triggers_added_after_an_import_are_adopted_without_rotating() {
-    let registry = Registry::start_at(T0);
+    let registry = RegistryServer::start_at(T0);
     let acme = registry.create(
         "/v1/orgs",
         crate::config::org_body("acme", "2030-12-31", &["a:read"]),
@@ -545,7 +545,7 @@ resource "partner_client" "sync" {{
 
 #[test]
 fn triggers_known_only_at_apply_rotate_without_an_inconsistent_result() {
-    let registry = Registry::start_at(T0);
+    let registry = RegistryServer::start_at(T0);
     let mut workspace = Workspace::new(&registry);
     workspace.write_config(&format!(
         r#"
@@ -580,7 +580,7 @@ resource "terraform_data" "rotation" {{
 
 #[test]
 fn an_owner_change_with_a_supplied_secret_needs_a_new_one() {
-    let registry = Registry::start_at(T0);
+    let registry = RegistryServer::start_at(T0);
     let mut workspace = Workspace::new(&registry);
     workspace.env("TF_VAR_client_secret", SUPPLIED);
     workspace.write_config(&write_only_config(1));

@@ -1,7 +1,7 @@
 //! `partner_client`: create with a secret, update in place, replacement on a
 //! move to another org, drift, import, and revocation on destroy.
 
-use acceptance_tests::{Registry, Workspace};
+use acceptance_tests::{RegistryServer, Workspace};
 use serde_json::Value;
 
 use crate::config::{client, client_body, org, org_body};
@@ -15,7 +15,7 @@ fn string(value: &Value, key: &str) -> String {
 
 #[test]
 fn client_lifecycle_secret_update_in_place_and_revoke_on_destroy() {
-    let registry = Registry::start();
+    let registry = RegistryServer::start();
     let workspace = Workspace::new(&registry);
     let scopes = &["orders:read", "orders:write", "stock:read"];
     let base = org("acme", "acme", "2030-12-31", scopes, "");
@@ -84,7 +84,7 @@ fn client_lifecycle_secret_update_in_place_and_revoke_on_destroy() {
 
 #[test]
 fn moving_a_client_to_another_org_replaces_it() {
-    let registry = Registry::start();
+    let registry = RegistryServer::start();
     let workspace = Workspace::new(&registry);
     let orgs = format!(
         "{}{}",
@@ -140,7 +140,7 @@ fn moving_a_client_to_another_org_replaces_it() {
 
 #[test]
 fn client_drift_is_planned_back_and_revocation_recreates() {
-    let registry = Registry::start();
+    let registry = RegistryServer::start();
     let workspace = Workspace::new(&registry);
     workspace.write_config(&format!(
         "{}{}",
@@ -187,7 +187,7 @@ fn client_drift_is_planned_back_and_revocation_recreates() {
 
 #[test]
 fn client_import_by_client_id_by_id_and_import_block_without_secret() {
-    let registry = Registry::start();
+    let registry = RegistryServer::start();
     let acme = registry.create("/v1/orgs", org_body("acme", "2030-12-31", &["a:read"]));
     let org_id = string(&acme, "id");
     let first = registry.create("/v1/clients", client_body(&org_id, "first", &["a:read"]));
@@ -255,7 +255,7 @@ resource "partner_client" "{name}" {{
 
 #[test]
 fn destroying_an_org_revokes_clients_of_other_configurations() {
-    let registry = Registry::start();
+    let registry = RegistryServer::start();
     let orgs = Workspace::new(&registry);
     orgs.write_config(&org("acme", "acme", "2030-12-31", &["a:read"], ""));
     orgs.apply();

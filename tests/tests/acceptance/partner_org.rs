@@ -1,13 +1,13 @@
 //! `partner_org`: create, read, no-op plan, update in place, drift, import,
 //! destroy.
 
-use acceptance_tests::{Registry, Workspace};
+use acceptance_tests::{RegistryServer, Workspace};
 
 use crate::config::{org, org_body};
 
 #[test]
 fn org_lifecycle_create_noop_update_destroy() {
-    let registry = Registry::start();
+    let registry = RegistryServer::start();
     let workspace = Workspace::new(&registry);
     let extra = r#"  labels = { tier = "gold" }"#;
     workspace.write_config(&org("acme", "acme", "2030-12-31", &["orders:read"], extra));
@@ -65,7 +65,7 @@ fn org_lifecycle_create_noop_update_destroy() {
 
 #[test]
 fn org_drift_is_planned_back_and_offboarding_recreates() {
-    let registry = Registry::start();
+    let registry = RegistryServer::start();
     let workspace = Workspace::new(&registry);
     workspace.write_config(&org("acme", "acme", "2030-12-31", &["orders:read"], ""));
     workspace.apply();
@@ -111,7 +111,7 @@ fn org_drift_is_planned_back_and_offboarding_recreates() {
 
 #[test]
 fn org_import_by_name_by_id_and_import_block() {
-    let registry = Registry::start();
+    let registry = RegistryServer::start();
     let first = registry.create("/v1/orgs", org_body("first", "2030-12-31", &["a:read"]));
     registry.create("/v1/orgs", org_body("second", "2030-12-31", &["a:read"]));
 

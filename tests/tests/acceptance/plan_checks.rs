@@ -1,14 +1,14 @@
 //! Mistakes surface in `terraform plan`, on the attribute that is wrong, and
 //! nothing is created.
 
-use acceptance_tests::{Registry, Workspace};
+use acceptance_tests::{RegistryServer, Workspace};
 
 use crate::config::{client, client_body, org, org_body};
 
 /// Plans `hcl`, expects the plan to fail mentioning every needle, and checks
 /// that the registry holds no more orgs and clients than before.
 #[track_caller]
-fn assert_plan_fails(registry: &Registry, hcl: &str, needles: &[&str]) {
+fn assert_plan_fails(registry: &RegistryServer, hcl: &str, needles: &[&str]) {
     let count = |path: &str| registry.get(path)["items"].as_array().map_or(0, Vec::len);
     let (orgs, clients) = (count("/v1/orgs"), count("/v1/clients"));
     let workspace = Workspace::new(registry);
@@ -23,7 +23,7 @@ fn assert_plan_fails(registry: &Registry, hcl: &str, needles: &[&str]) {
 
 #[test]
 fn malformed_values_are_rejected_with_the_attribute_named() {
-    let registry = Registry::start();
+    let registry = RegistryServer::start();
     let good = org("acme", "acme", "2030-12-31", &["a:read"], "");
     for (wrong, right, attribute) in [
         ("tech@acme.example", "not-an-email", "technical_owner"),
@@ -58,7 +58,7 @@ fn malformed_values_are_rejected_with_the_attribute_named() {
 
 #[test]
 fn client_rules_are_checked_against_an_org_in_the_same_plan() {
-    let registry = Registry::start();
+    let registry = RegistryServer::start();
     let base = org("acme", "acme", "2030-12-31", &["a:read"], "");
     let late = format!(
         "{base}{}",
@@ -86,7 +86,7 @@ fn client_rules_are_checked_against_an_org_in_the_same_plan() {
 
 #[test]
 fn client_rules_are_checked_against_an_existing_org_on_the_server() {
-    let registry = Registry::start_at("2026-06-01T00:00:00Z");
+    let registry = RegistryServer::start_at("2026-06-01T00:00:00Z");
     let existing = |name: &str, end: &str, max_clients: u32| {
         let mut body = org_body(name, end, &["a:read"]);
         body["max_clients"] = max_clients.into();
@@ -136,7 +136,7 @@ fn client_rules_are_checked_against_an_existing_org_on_the_server() {
 
 #[test]
 fn narrowing_an_org_below_its_clients_fails_the_plan_naming_them() {
-    let registry = Registry::start();
+    let registry = RegistryServer::start();
     let workspace = Workspace::new(&registry);
     let with_org = |scopes: &[&str], contract_end: &str| {
         format!(
@@ -163,7 +163,7 @@ fn narrowing_an_org_below_its_clients_fails_the_plan_naming_them() {
 
 #[test]
 fn renewing_an_expired_org_and_adding_a_client_plans_in_one_change() {
-    let registry = Registry::start_at("2026-06-01T00:00:00Z");
+    let registry = RegistryServer::start_at("2026-06-01T00:00:00Z");
     let workspace = Workspace::new(&registry);
     workspace.write_config(&org("acme", "acme", "2026-07-31", &["a:read"], ""));
     workspace.apply();

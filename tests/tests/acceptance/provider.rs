@@ -1,6 +1,6 @@
 //! Provider configuration failures are clear diagnostics, not transport errors.
 
-use acceptance_tests::{Registry, Workspace};
+use acceptance_tests::{RegistryServer, Workspace};
 
 use crate::config::org;
 
@@ -25,7 +25,7 @@ fn unreachable_registry_names_the_endpoint() {
 
 #[test]
 fn rejected_token_says_what_to_check() {
-    let registry = Registry::start();
+    let registry = RegistryServer::start();
     let workspace = Workspace::with_token(&registry, "prt_wrong_token");
     workspace.write_config(&org("acme", "acme", "2030-12-31", &["a:read"], ""));
     workspace
@@ -36,7 +36,7 @@ fn rejected_token_says_what_to_check() {
 
 #[test]
 fn change_ref_is_recorded_in_the_audit_trail() {
-    let registry = Registry::start();
+    let registry = RegistryServer::start();
     let mut workspace = Workspace::new(&registry);
     workspace.env("PARTNER_CHANGE_REF", "https://git.example/pr/42");
     workspace.write_config(&org("acme", "acme", "2030-12-31", &["a:read"], ""));

@@ -26,8 +26,8 @@ pub struct ServerCert {
 
 /// A fresh self-signed certificate shaped like go-plugin's: CN and SAN
 /// `localhost`, CA, usable for server and client auth, valid from 30
-/// seconds ago for 30 years.
-pub fn generate_cert() -> Result<ServerCert, String> {
+/// seconds ago for 30 years, issued by `organization`.
+pub fn generate_cert(organization: &str) -> Result<ServerCert, String> {
     use rcgen::{
         BasicConstraints, CertificateParams, DistinguishedName as Dn, DnType,
         ExtendedKeyUsagePurpose as Eku, IsCa, KeyPair, KeyUsagePurpose as Ku,
@@ -38,7 +38,7 @@ pub fn generate_cert() -> Result<ServerCert, String> {
         .map_err(|e| format!("certificate parameters: {e}"))?;
     let mut dn = Dn::new();
     dn.push(DnType::CommonName, "localhost");
-    dn.push(DnType::OrganizationName, "terraform-provider-partner");
+    dn.push(DnType::OrganizationName, organization);
     p.distinguished_name = dn;
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     p.key_usages = vec![

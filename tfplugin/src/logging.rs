@@ -41,6 +41,18 @@ impl Level {
 }
 
 static LEVEL: OnceLock<Level> = OnceLock::new();
+static MODULE: OnceLock<&'static str> = OnceLock::new();
+
+/// Names the provider in every line's `@module` (`provider.<name>`), as
+/// Terraform's own providers do; `serve` sets it once at startup.
+pub fn set_module(name: &'static str) {
+    let _ = MODULE.set(name);
+}
+
+/// The `@module` suffix set by [`set_module`].
+pub fn module() -> &'static str {
+    MODULE.get().copied().unwrap_or("plugin")
+}
 
 pub fn level() -> Level {
     *LEVEL.get_or_init(|| {
@@ -90,7 +102,7 @@ pub fn log(l: Level, module: &str, msg: &str, fields: &[(&str, &str)]) {
 macro_rules! log_at {
     ($lvl:expr, $($arg:tt)*) => {
         if $crate::logging::enabled($lvl) {
-            $crate::logging::log($lvl, "partner", &format!($($arg)*), &[]);
+            $crate::logging::log($lvl, $crate::logging::module(), &format!($($arg)*), &[]);
         }
     };
 }

@@ -4,7 +4,7 @@ use super::server::ProviderService;
 use super::side;
 use super::tfplugin6::provider_server::ProviderServer;
 use super::tls;
-use crate::provider::{self, Registry};
+use crate::provider::{Provider, ProviderInfo};
 use base64::Engine as _;
 use std::io::Write;
 use std::sync::Arc;
@@ -12,20 +12,31 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tonic::transport::server::Connected;
 
 /// The magic cookie Terraform sets for its plugins.
-pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
-pub const MAGIC_COOKIE_VALUE: &str =
-    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
+const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 /// gRPC message size limit in both directions.
-pub const MAX_MESSAGE: usize = 256 << 20;
+const MAX_MESSAGE: usize = 256 << 20;
 
-const NOT_BY_HAND: &str = "This binary is a plugin. These are not meant to be executed directly.
+/// What a binary started by hand prints, as go-plugin does, with a word on
+/// how to debug it.
+fn not_by_hand(name: &str) -> String {
+    format!(
+        "This binary is a plugin. These are not meant to be executed directly.
 Please execute the program that consumes these plugins, which will
 load any plugins automatically.
 
-terraform-provider-partner is a Terraform provider: it is started by Terraform
+terraform-provider-{name} is a Terraform provider: it is started by Terraform
 (for example by `terraform plan`), not by hand. To debug it, run it with
 --debug and set TF_REATTACH_PROVIDERS as it tells you.
-";
+"
+    )
+}
+
+/// The variable that makes the provider listen on TCP instead of a unix
+/// socket, `<NAME>_PLUGIN_NETWORK=tcp`.
+fn network_variable(name: &str) -> String {
+    format!("{}_PLUGIN_NETWORK", name.to_ascii_uppercase())
+}
 
 /// A bound listening socket.
 pub enum Sock {
@@ -63,7 +74,7 @@ pub fn listen_unix() -> std::io::Result<Bound> {
 
 /// 127.0.0.1 on the first free port in PLUGIN_MIN_PORT..=PLUGIN_MAX_PORT
 /// (used where unix sockets are not available, or when
-/// PARTNER_PLUGIN_NETWORK=tcp).
+/// `<NAME>_PLUGIN_NETWORK=tcp`).
 pub fn listen_tcp() -> std::io::Result<Bound> {
     let env_port = |k: &str, d: u16| {
         std::env::var(k)
@@ -202,14 +213,15 @@ fn incoming(
 
 /// Serves until the controller asks to shut down (or forever in debug
 /// mode). Returns when the process should exit.
-async fn serve(
+async fn serve_on<P: Provider>(
+    provider: P,
+    info: ProviderInfo,
     bound_sock: Sock,
     tls: Option<Arc<rustls::ServerConfig>>,
     debug_mode: bool,
 ) -> Result<(), String> {
     let shutdown = Arc::new(tokio::sync::Notify::new());
-    let registry = Arc::new(Registry::new());
-    let provider = ProviderServer::new(ProviderService::new(registry))
+    let provider = ProviderServer::new(ProviderService::new(provider, info))
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
     let (health_reporter, health) = tonic_health::server::health_reporter();
@@ -268,13 +280,18 @@ fn offers_protocol_6(v: &str) -> bool {
     v.split(',').any(|x| x.trim() == "6")
 }
 
-/// Entry point of the binary; returns the process exit code.
-pub fn main(args: &[String]) -> i32 {
-    let debug_mode = args.iter().any(|a| a == "--debug" || a == "-debug");
+/// Runs `provider` as the plugin Terraform started, or with `--debug` in
+/// the command line as a server to attach Terraform to; returns the
+/// process exit code.
+pub fn serve<P: Provider>(provider: P, info: ProviderInfo) -> i32 {
+    crate::logging::set_module(info.name);
+    let debug_mode = std::env::args()
+        .skip(1)
+        .any(|a| a == "--debug" || a == "-debug");
     let result = if debug_mode {
-        run_debug()
+        run_debug(provider, info)
     } else {
-        run_plugin()
+        run_plugin(provider, info)
     };
     match result {
         Ok(()) => 0,
@@ -285,9 +302,9 @@ pub fn main(args: &[String]) -> i32 {
     }
 }
 
-fn run_plugin() -> Result<(), String> {
+fn run_plugin<P: Provider>(provider: P, info: ProviderInfo) -> Result<(), String> {
     if std::env::var(MAGIC_COOKIE_KEY).ok().as_deref() != Some(MAGIC_COOKIE_VALUE) {
-        eprint!("{NOT_BY_HAND}");
+        eprint!("{}", not_by_hand(info.name));
         return Err("this binary must be started by Terraform".into());
     }
     if let Ok(v) = std::env::var("PLUGIN_PROTOCOL_VERSIONS") {
@@ -300,7 +317,7 @@ fn run_plugin() -> Result<(), String> {
     let rt = runtime()?;
     rt.block_on(async {
         let bound =
-            if cfg!(unix) && std::env::var("PARTNER_PLUGIN_NETWORK").as_deref() != Ok("tcp") {
+            if cfg!(unix) && std::env::var(network_variable(info.name)).as_deref() != Ok("tcp") {
                 listen_unix()
             } else {
                 listen_tcp()
@@ -309,7 +326,7 @@ fn run_plugin() -> Result<(), String> {
         let (tls, cert_b64) = match std::env::var("PLUGIN_CLIENT_CERT") {
             Ok(pem) if !pem.is_empty() => {
                 let client = tls::parse_client_cert(&pem)?;
-                let cert = tls::generate_cert()?;
+                let cert = tls::generate_cert(&format!("terraform-provider-{}", info.name))?;
                 let cfg = tls::server_config(client, &cert)?;
                 let b64 =
                     base64::engine::general_purpose::STANDARD_NO_PAD.encode(cert.der.as_ref());
@@ -324,12 +341,14 @@ fn run_plugin() -> Result<(), String> {
             out.flush().map_err(|e| e.to_string())?;
         }
         crate::debug!(
-            "serving plugin protocol 6 on {} {}",
+            "{} {} serving plugin protocol 6 on {} {}",
+            info.name,
+            info.version,
             bound.network,
             bound.addr
         );
         let Bound { sock, dir, .. } = bound;
-        let r = serve(sock, tls, false).await;
+        let r = serve_on(provider, info, sock, tls, false).await;
         drop(dir);
         r
     })?;
@@ -338,12 +357,12 @@ fn run_plugin() -> Result<(), String> {
     Ok(())
 }
 
-fn run_debug() -> Result<(), String> {
+fn run_debug<P: Provider>(provider: P, info: ProviderInfo) -> Result<(), String> {
     let rt = runtime()?;
     rt.block_on(async {
         let bound = listen_unix().map_err(|e| format!("could not listen: {e}"))?;
         let reattach = serde_json::json!({
-            provider::ADDRESS: {
+            info.address: {
                 "Protocol": "grpc",
                 "ProtocolVersion": 6,
                 "Pid": std::process::id(),
@@ -356,7 +375,7 @@ fn run_debug() -> Result<(), String> {
         );
         let _ = std::io::stdout().flush();
         let Bound { sock, dir, .. } = bound;
-        let r = serve(sock, None, true).await;
+        let r = serve_on(provider, info, sock, None, true).await;
         drop(dir);
         r
     })

@@ -5,44 +5,54 @@
 // The lookup/decode macros fill whichever fields a response has.
 #![allow(clippy::needless_update)]
 
+use super::catalogue::Catalogue;
 use super::convert::{self, decode, encode};
 use super::tfplugin6 as pb;
-use crate::provider::{self, Registry};
-use crate::tf::{Context, Diagnostics, Value, engine};
+use crate::provider::{Provider, ProviderInfo};
+use crate::{Context, Diagnostics, Value, engine};
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-pub struct ProviderService {
-    reg: Arc<Registry>,
-    ctx: RwLock<Arc<Context>>,
-    /// Set by StopProvider; registry calls in flight give up on it.
+pub struct ProviderService<P: Provider> {
+    provider: P,
+    info: ProviderInfo,
+    reg: Catalogue<P::Data>,
+    ctx: RwLock<Arc<Context<P::Data>>>,
+    /// Set by StopProvider; calls in flight give up on it.
     stop: tokio::sync::watch::Sender<bool>,
 }
 
-impl ProviderService {
-    pub fn new(reg: Arc<Registry>) -> Self {
+impl<P: Provider> ProviderService<P> {
+    pub fn new(provider: P, info: ProviderInfo) -> Self {
         ProviderService {
-            reg,
-            ctx: RwLock::new(Arc::new(Context::default())),
+            reg: Catalogue::of(&provider),
+            provider,
+            info,
+            ctx: RwLock::new(Arc::new(Context::unconfigured())),
             stop: tokio::sync::watch::Sender::new(false),
         }
     }
-    fn ctx(&self) -> Arc<Context> {
-        self.ctx.read().map(|c| c.clone()).unwrap_or_default()
+    fn ctx(&self) -> Arc<Context<P::Data>> {
+        self.ctx
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|_| Arc::new(Context::unconfigured()))
+    }
+    fn unknown_type(&self, kind: &str, name: &str) -> Vec<pb::Diagnostic> {
+        convert::error(
+            &format!("Unknown {kind} type"),
+            format!(
+                "The {} provider has no {kind} named {name:?}.",
+                self.info.name
+            ),
+        )
     }
 }
 
 type Rpc<T> = Result<Response<T>, Status>;
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
-
-fn unknown_type(kind: &str, name: &str) -> Vec<pb::Diagnostic> {
-    convert::error(
-        &format!("Unknown {kind} type"),
-        format!("The partner provider has no {kind} named {name:?}."),
-    )
-}
 
 fn bad_value(what: &str, e: String) -> Vec<pb::Diagnostic> {
     convert::error(
@@ -52,12 +62,12 @@ fn bad_value(what: &str, e: String) -> Vec<pb::Diagnostic> {
 }
 
 macro_rules! lookup {
-    ($map:expr, $name:expr, $kind:expr, $resp:ident) => {
-        match $map.get($name.as_str()) {
+    ($self:ident . $map:ident, $name:expr, $kind:expr, $resp:ident) => {
+        match $self.reg.$map.get($name.as_str()) {
             Some(x) => x,
             None => {
                 return Ok(Response::new(pb::$resp::Response {
-                    diagnostics: unknown_type($kind, &$name),
+                    diagnostics: $self.unknown_type($kind, &$name),
                     ..Default::default()
                 }))
             }
@@ -81,7 +91,7 @@ macro_rules! decode_or_return {
 
 fn encode_result(
     v: &Value,
-    ty: &crate::tf::Type,
+    ty: &crate::Type,
     d: &mut Vec<pb::Diagnostic>,
 ) -> Option<pb::DynamicValue> {
     match encode(v, ty) {
@@ -106,7 +116,7 @@ fn server_capabilities() -> pb::ServerCapabilities {
 }
 
 #[tonic::async_trait]
-impl pb::provider_server::Provider for ProviderService {
+impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     async fn get_metadata(
         &self,
         _: Request<pb::get_metadata::Request>,
@@ -183,7 +193,7 @@ impl pb::provider_server::Provider for ProviderService {
             validate_provider_config
         );
         let mut d = Diagnostics::new();
-        provider::validate_config(&config, &mut d);
+        self.provider.validate(&config, &mut d);
         Ok(Response::new(pb::validate_provider_config::Response {
             diagnostics: convert::diags(d),
         }))
@@ -195,7 +205,7 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Rpc<pb::validate_resource_config::Response> {
         let req = req.into_inner();
         let (r, schema) = lookup!(
-            self.reg.resources,
+            self.resources,
             req.type_name,
             "resource",
             validate_resource_config
@@ -215,7 +225,7 @@ impl pb::provider_server::Provider for ProviderService {
             for a in schema.attributes.iter().filter(|a| a.write_only) {
                 if !config.get(&a.name).is_null() {
                     d.error_at(
-                        crate::tf::AttrPath::attr(a.name.clone()),
+                        crate::AttrPath::attr(a.name.clone()),
                         "Write-only attribute not supported",
                         format!(
                             "{} is write-only, which needs Terraform 1.11 or later.",
@@ -237,7 +247,7 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Rpc<pb::validate_data_resource_config::Response> {
         let req = req.into_inner();
         let (ds, schema) = lookup!(
-            self.reg.data_sources,
+            self.data_sources,
             req.type_name,
             "data source",
             validate_data_resource_config
@@ -261,7 +271,7 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Rpc<pb::validate_ephemeral_resource_config::Response> {
         let req = req.into_inner();
         let (e, schema) = lookup!(
-            self.reg.ephemerals,
+            self.ephemerals,
             req.type_name,
             "ephemeral resource",
             validate_ephemeral_resource_config
@@ -287,7 +297,7 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Rpc<pb::upgrade_resource_state::Response> {
         let req = req.into_inner();
         let (_, schema) = lookup!(
-            self.reg.resources,
+            self.resources,
             req.type_name,
             "resource",
             upgrade_resource_state
@@ -316,7 +326,7 @@ impl pb::provider_server::Provider for ProviderService {
             }));
         }
         let mut diagnostics = vec![];
-        let upgraded_state = match crate::tf::json::decode(&raw.json, &ty) {
+        let upgraded_state = match crate::json::decode(&raw.json, &ty) {
             Ok(mut v) => {
                 engine::null_write_only(schema, &mut v);
                 encode_result(&v, &ty, &mut diagnostics)
@@ -362,13 +372,13 @@ impl pb::provider_server::Provider for ProviderService {
             configure_provider
         );
         let mut d = Diagnostics::new();
-        if let Some(client) = provider::configure(&config, self.stop.subscribe(), &mut d).await {
-            crate::debug!("provider configured for {}", client.endpoint());
-            let ctx = Context {
-                client: Some(Arc::new(client)),
-            };
+        let configured = self
+            .provider
+            .configure(&config, self.stop.subscribe(), &mut d)
+            .await;
+        if let Some(data) = configured {
             if let Ok(mut g) = self.ctx.write() {
-                *g = Arc::new(ctx);
+                *g = Arc::new(Context::configured(data));
             }
         }
         Ok(Response::new(pb::configure_provider::Response {
@@ -381,7 +391,7 @@ impl pb::provider_server::Provider for ProviderService {
         req: Request<pb::read_resource::Request>,
     ) -> Rpc<pb::read_resource::Response> {
         let req = req.into_inner();
-        let (r, schema) = lookup!(self.reg.resources, req.type_name, "resource", read_resource);
+        let (r, schema) = lookup!(self.resources, req.type_name, "resource", read_resource);
         let ty = schema.ty();
         let state = decode_or_return!(
             req.current_state.as_ref(),
@@ -407,7 +417,7 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Rpc<pb::plan_resource_change::Response> {
         let req = req.into_inner();
         let (r, schema) = lookup!(
-            self.reg.resources,
+            self.resources,
             req.type_name,
             "resource",
             plan_resource_change
@@ -454,7 +464,7 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Rpc<pb::apply_resource_change::Response> {
         let req = req.into_inner();
         let (r, schema) = lookup!(
-            self.reg.resources,
+            self.resources,
             req.type_name,
             "resource",
             apply_resource_change
@@ -496,7 +506,7 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Rpc<pb::import_resource_state::Response> {
         let req = req.into_inner();
         let (r, schema) = lookup!(
-            self.reg.resources,
+            self.resources,
             req.type_name,
             "resource",
             import_resource_state
@@ -536,7 +546,7 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Rpc<pb::read_data_source::Response> {
         let req = req.into_inner();
         let (ds, schema) = lookup!(
-            self.reg.data_sources,
+            self.data_sources,
             req.type_name,
             "data source",
             read_data_source
@@ -569,7 +579,7 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Rpc<pb::open_ephemeral_resource::Response> {
         let req = req.into_inner();
         let (e, schema) = lookup!(
-            self.reg.ephemerals,
+            self.ephemerals,
             req.type_name,
             "ephemeral resource",
             open_ephemeral_resource

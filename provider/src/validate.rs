@@ -1,8 +1,8 @@
 //! Format checks for ValidateResourceConfig, on the registry's own rules
 //! (`partner_rules`). Each check skips unknown and null values (they are
 //! checked once known) and reports a diagnostic on the attribute's path.
-use crate::tf::{AttrPath, Diagnostics, Val};
 use partner_rules as rules;
+use tfplugin::{AttrPath, Diagnostics, Val};
 
 pub use rules::{end_of_day, parse_date, parse_duration, parse_timestamp};
 

@@ -1,11 +1,10 @@
 //! Data source `partner_clients`: clients filtered by org, status and how
 //! soon they expire, for `check` blocks and outputs. Never lists secrets.
-use super::report;
 use crate::client::{Client, ClientFilter};
-use crate::model;
-use crate::tf::{
-    AttrPath, Attribute, Context, DataSource, Diagnostics, Model, Schema, Type, Val, Value,
-};
+use crate::configured::{Configured, Context};
+use crate::report::report;
+use tfplugin::model;
+use tfplugin::{AttrPath, Attribute, DataSource, Diagnostics, Model, Schema, Type, Val, Value};
 
 pub const TYPE_NAME: &str = "partner_clients";
 
@@ -32,6 +31,90 @@ model! {
         status: String,
         created_at: String,
         last_used_at: String,
+    }
+}
+
+pub struct PartnerClientsData;
+
+impl DataSource<Configured> for PartnerClientsData {
+    type Model = ClientsQuery;
+
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            "Lists partner clients for `check` blocks and outputs, filtered by org, status and how \
+             soon they expire: for example, fail a run's checks when any client expires within 30 \
+             days. Secrets are never listed.",
+        )
+        .attr(
+            Attribute::string("org_id")
+                .optional()
+                .description("Only clients of this org."),
+        )
+        .attr(
+            Attribute::string("status")
+                .optional()
+                .description("Only clients with this status: `active`, `expired` or `revoked`."),
+        )
+        .attr(Attribute::string("expiring_within").optional().description(
+            "Only clients whose `expires_at` falls within this duration from now, such as `\"720h\"` \
+             (units h, m, s).",
+        ))
+        .attr(
+            Attribute::new("clients", Type::list(summary_type()))
+                .computed()
+                .description(
+                    "The matching clients, each with `id`, `client_id`, `org_id`, `name`, `purpose`, `owner`, \
+                     `scopes`, `expires_at`, `status`, `created_at` and `last_used_at` (the client's last \
+                     successful introspection, recorded to the minute; null if it was never used: useful to \
+                     find abandoned integrations). Secrets are never listed.",
+                ),
+        )
+    }
+
+    fn validate(&self, config: &ClientsQuery, d: &mut Diagnostics) {
+        if let Some(status) = config.status.as_deref() {
+            if !matches!(status, "active" | "expired" | "revoked") {
+                d.error_at(
+                    AttrPath::attr("status"),
+                    "Invalid status",
+                    format!("status must be one of active, expired or revoked; got {status:?}."),
+                );
+            }
+        }
+        crate::validate::duration(&config.expiring_within, "expiring_within", None, d);
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context,
+        config: ClientsQuery,
+        diags: &mut Diagnostics,
+    ) -> Option<ClientsQuery> {
+        let api = &ctx.require_data(diags)?.api;
+        let filter = ClientFilter {
+            org_id: config.org_id.known().cloned(),
+            status: config.status.known().cloned(),
+            expiring_within: config.expiring_within.known().cloned(),
+        };
+        match api.list_clients(&filter).await {
+            Ok(clients) => Some(ClientsQuery {
+                clients: Val::Known(clients.into_iter().map(summary).collect()),
+                ..config
+            }),
+            Err(e) => {
+                report(
+                    diags,
+                    "Cannot list partner clients",
+                    &e,
+                    &["org_id", "status", "expiring_within"],
+                );
+                None
+            }
+        }
     }
 }
 
@@ -68,86 +151,4 @@ fn summary(client: Client) -> Value {
         last_used_at: Val::from_option(client.last_used_at),
     }
     .to_value()
-}
-
-pub struct PartnerClientsData;
-
-impl DataSource for PartnerClientsData {
-    type Model = ClientsQuery;
-
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
-
-    fn schema(&self) -> Schema {
-        Schema::new(
-            "Lists partner clients, filtered by org, status and how soon they expire. Secrets are \
-             never listed.",
-        )
-        .attr(
-            Attribute::string("org_id")
-                .optional()
-                .description("Only clients of this org."),
-        )
-        .attr(
-            Attribute::string("status")
-                .optional()
-                .description("Only clients with this status: `active`, `expired` or `revoked`."),
-        )
-        .attr(Attribute::string("expiring_within").optional().description(
-            "Only clients whose `expires_at` falls within this duration from now, such as \
-             `\"720h\"` (units h, m, s).",
-        ))
-        .attr(
-            Attribute::new("clients", Type::list(summary_type()))
-                .computed()
-                .description(
-                    "The matching clients, each with id, client_id, org_id, name, purpose, owner, \
-                     scopes, expires_at, status, created_at and last_used_at (the last \
-                     successful introspection, to the minute; null if never used).",
-                ),
-        )
-    }
-
-    fn validate(&self, config: &ClientsQuery, d: &mut Diagnostics) {
-        if let Some(status) = config.status.as_deref() {
-            if !matches!(status, "active" | "expired" | "revoked") {
-                d.error_at(
-                    AttrPath::attr("status"),
-                    "Invalid status",
-                    format!("status must be one of active, expired or revoked; got {status:?}."),
-                );
-            }
-        }
-        super::validate::duration(&config.expiring_within, "expiring_within", None, d);
-    }
-
-    async fn read(
-        &self,
-        ctx: &Context,
-        config: ClientsQuery,
-        diags: &mut Diagnostics,
-    ) -> Option<ClientsQuery> {
-        let api = ctx.client(diags)?;
-        let filter = ClientFilter {
-            org_id: config.org_id.known().cloned(),
-            status: config.status.known().cloned(),
-            expiring_within: config.expiring_within.known().cloned(),
-        };
-        match api.list_clients(&filter).await {
-            Ok(clients) => Some(ClientsQuery {
-                clients: Val::Known(clients.into_iter().map(summary).collect()),
-                ..config
-            }),
-            Err(e) => {
-                report(
-                    diags,
-                    "Cannot list partner clients",
-                    &e,
-                    &["org_id", "status", "expiring_within"],
-                );
-                None
-            }
-        }
-    }
 }

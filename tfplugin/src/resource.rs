@@ -4,30 +4,49 @@ use super::diag::{AttrPath, Diagnostics};
 use super::model::Model;
 use super::schema::Schema;
 use super::value::Value;
-use crate::client::ApiClient;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-/// What every operation gets: the provider's configured state (set by
-/// ConfigureProvider).
-#[derive(Clone, Default)]
-pub struct Context {
-    pub client: Option<Arc<ApiClient>>,
+/// What every operation gets: the provider's own data, as its
+/// [`Provider::configure`](crate::Provider::configure) returned it.
+pub struct Context<D> {
+    data: Option<Arc<D>>,
 }
 
-impl Context {
-    /// The configured API client, or an error diagnostic when the provider
-    /// has not been configured.
-    pub fn client(&self, diags: &mut Diagnostics) -> Option<&ApiClient> {
-        if self.client.is_none() {
+impl<D> Context<D> {
+    /// A context before (or without) ConfigureProvider.
+    pub fn unconfigured() -> Self {
+        Context { data: None }
+    }
+    /// A context carrying the configured provider's data.
+    pub fn configured(data: D) -> Self {
+        Context {
+            data: Some(Arc::new(data)),
+        }
+    }
+    /// The provider's data, or `None` while the provider is not configured
+    /// (its configuration is known only after apply, say).
+    pub fn data(&self) -> Option<&D> {
+        self.data.as_deref()
+    }
+    /// The provider's data, or an error diagnostic when the provider has
+    /// not been configured: for operations that cannot do without it.
+    pub fn require_data(&self, diags: &mut Diagnostics) -> Option<&D> {
+        if self.data.is_none() {
             diags.error(
                 "Provider not configured",
-                "The partner provider was used before Terraform configured it. This is a bug in the provider or Terraform.",
+                "The provider was used before Terraform configured it. This is a bug in the provider or Terraform.",
             );
         }
-        self.client.as_deref()
+        self.data()
+    }
+}
+
+impl<D> Default for Context<D> {
+    fn default() -> Self {
+        Self::unconfigured()
     }
 }
 
@@ -51,10 +70,10 @@ pub struct PlanRequest<M> {
     pub diags: Diagnostics,
     /// Known prefixes of top-level config attributes that are unknown: a
     /// typed model reads them as plain `Val::Unknown`.
-    config_prefixes: BTreeMap<String, String>,
+    pub(crate) config_prefixes: BTreeMap<String, String>,
     /// Prefixes promised for top-level planned attributes, applied to the
     /// planned value after the hook (a model can't hold them).
-    promised_prefixes: BTreeMap<String, String>,
+    pub(crate) promised_prefixes: BTreeMap<String, String>,
 }
 
 impl<M> PlanRequest<M> {
@@ -79,14 +98,14 @@ impl<M> PlanRequest<M> {
     }
     /// What is already known of a top-level config attribute that is still
     /// unknown: Terraform passes on another resource's promised prefix
-    /// through a reference (`org_id = partner_org.acme.id`), so a plan can
+    /// through a reference (`parent_id = example_parent.main.id`), so a plan can
     /// check or use it before that resource exists. `None` when the value
     /// is known, null, or unknown without a prefix.
     ///
     /// Terraform may hand on a shorter prefix than was promised: cty drops
     /// a trailing letter or digit (a trailing delimiter such as `_` or `-`
-    /// stays) in case later characters combine with it, so `"org_ab1"`
-    /// arrives as `"org_ab"`. Match it with `starts_with`, never as a key.
+    /// stays) in case later characters combine with it, so `"par_ab1"`
+    /// arrives as `"par_ab"`. Match it with `starts_with`, never as a key.
     pub fn config_unknown_prefix(&self, attribute: &str) -> Option<&str> {
         self.config_prefixes.get(attribute).map(String::as_str)
     }
@@ -109,6 +128,48 @@ impl<M> PlanRequest<M> {
     }
 }
 
+impl PlanRequest<Value> {
+    /// The request as the resource's typed model sees it; unchanged, with
+    /// an error diagnostic, when a value does not fit the model.
+    fn typed<M: Model>(self) -> Result<PlanRequest<M>, Box<PlanRequest<Value>>> {
+        let mut diags = Diagnostics::new();
+        let prior = match &self.prior {
+            Some(p) => typed::<M>(p, "prior state", &mut diags).map(Some),
+            None => Some(None),
+        };
+        let config = typed::<M>(&self.config, "configuration", &mut diags);
+        let planned = typed::<M>(&self.planned, "planned state", &mut diags);
+        let (Some(prior), Some(config), Some(planned)) = (prior, config, planned) else {
+            let mut req = self;
+            req.diags.extend(diags);
+            return Err(Box::new(req));
+        };
+        Ok(PlanRequest {
+            prior,
+            config,
+            planned,
+            requires_replace: self.requires_replace,
+            diags: self.diags,
+            config_prefixes: self.config_prefixes,
+            promised_prefixes: self.promised_prefixes,
+        })
+    }
+}
+
+impl<M: Model> PlanRequest<M> {
+    fn untyped(self) -> PlanRequest<Value> {
+        PlanRequest {
+            prior: self.prior.map(|p| p.to_value()),
+            config: self.config.to_value(),
+            planned: self.planned.to_value(),
+            requires_replace: self.requires_replace,
+            diags: self.diags,
+            config_prefixes: self.config_prefixes,
+            promised_prefixes: self.promised_prefixes,
+        }
+    }
+}
+
 /// Input of [`Resource::create`].
 pub struct CreateRequest<M> {
     /// The planned state: known values are promises the result must keep.
@@ -124,7 +185,7 @@ pub struct UpdateRequest<M> {
     pub config: M,
 }
 
-/// Boxed future used by the type-erased registry.
+/// Boxed future used by the type-erased views.
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A managed resource: schema, typed model and lifecycle functions.
@@ -132,10 +193,10 @@ pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Results are `Option`s: `None` with an error diagnostic means the
 /// operation failed; for `read`, `None` means the object is gone and
 /// Terraform drops it from state.
-pub trait Resource: Send + Sync + 'static {
+pub trait Resource<D>: Send + Sync + 'static {
     type Model: Model;
 
-    /// E.g. `"partner_org"`.
+    /// E.g. `"example_thing"`: the provider name, an underscore, the kind.
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
 
@@ -147,7 +208,7 @@ pub trait Resource: Send + Sync + 'static {
     /// warnings or errors. Default: the schema's rules only.
     fn plan<'a>(
         &'a self,
-        _ctx: &'a Context,
+        _ctx: &'a Context<D>,
         _req: &'a mut PlanRequest<Self::Model>,
     ) -> impl Future<Output = ()> + Send + 'a {
         async {}
@@ -155,28 +216,28 @@ pub trait Resource: Send + Sync + 'static {
 
     fn create<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         req: CreateRequest<Self::Model>,
         diags: &'a mut Diagnostics,
     ) -> impl Future<Output = Option<Self::Model>> + Send + 'a;
 
     fn read<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         state: Self::Model,
         diags: &'a mut Diagnostics,
     ) -> impl Future<Output = Option<Self::Model>> + Send + 'a;
 
     fn update<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         req: UpdateRequest<Self::Model>,
         diags: &'a mut Diagnostics,
     ) -> impl Future<Output = Option<Self::Model>> + Send + 'a;
 
     fn delete<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         state: Self::Model,
         diags: &'a mut Diagnostics,
     ) -> impl Future<Output = ()> + Send + 'a;
@@ -185,7 +246,7 @@ pub trait Resource: Send + Sync + 'static {
     /// Terraform then calls `read` on it. Default: not importable.
     fn import<'a>(
         &'a self,
-        _ctx: &'a Context,
+        _ctx: &'a Context<D>,
         _id: &'a str,
         diags: &'a mut Diagnostics,
     ) -> impl Future<Output = Option<Self::Model>> + Send + 'a {
@@ -201,7 +262,7 @@ pub trait Resource: Send + Sync + 'static {
 }
 
 /// A data source: schema, typed model and read.
-pub trait DataSource: Send + Sync + 'static {
+pub trait DataSource<D>: Send + Sync + 'static {
     type Model: Model;
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
@@ -210,7 +271,7 @@ pub trait DataSource: Send + Sync + 'static {
     /// value; computed attributes must all be known.
     fn read<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         config: Self::Model,
         diags: &'a mut Diagnostics,
     ) -> impl Future<Output = Option<Self::Model>> + Send + 'a;
@@ -218,14 +279,14 @@ pub trait DataSource: Send + Sync + 'static {
 
 /// An ephemeral resource (protocol 6.7+): opened during plan and apply,
 /// its result never stored.
-pub trait EphemeralResource: Send + Sync + 'static {
+pub trait EphemeralResource<D>: Send + Sync + 'static {
     type Model: Model;
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
     fn validate(&self, _config: &Self::Model, _diags: &mut Diagnostics) {}
     fn open<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         config: Self::Model,
         diags: &'a mut Diagnostics,
     ) -> impl Future<Output = Option<Self::Model>> + Send + 'a;
@@ -235,37 +296,41 @@ pub trait EphemeralResource: Send + Sync + 'static {
 
 /// Object-safe view of a [`Resource`], working on untyped values. The
 /// server holds these; `impl<R: Resource>` provides it.
-pub trait DynResource: Send + Sync {
+pub trait DynResource<D>: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
     fn validate(&self, config: &Value, diags: &mut Diagnostics);
+    /// The value as the typed model reads and writes it, `None` when the
+    /// model cannot read it. The engine compares the plan hook's result
+    /// with it to tell which attributes the hook changed.
+    fn as_model(&self, v: &Value) -> Option<Value>;
     fn plan<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         req: PlanRequest<Value>,
     ) -> BoxFut<'a, PlanRequest<Value>>;
     fn create<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         planned: Value,
         config: Value,
     ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
     fn read<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         state: Value,
     ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
     fn update<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         prior: Value,
         planned: Value,
         config: Value,
     ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
-    fn delete<'a>(&'a self, ctx: &'a Context, state: Value) -> BoxFut<'a, Diagnostics>;
+    fn delete<'a>(&'a self, ctx: &'a Context<D>, state: Value) -> BoxFut<'a, Diagnostics>;
     fn import<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         id: &'a str,
     ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
 }
@@ -283,91 +348,39 @@ fn typed<M: Model>(v: &Value, what: &str, diags: &mut Diagnostics) -> Option<M> 
     }
 }
 
-impl<R: Resource> DynResource for R {
+impl<D: Send + Sync + 'static, R: Resource<D>> DynResource<D> for R {
     fn type_name(&self) -> &'static str {
-        Resource::type_name(self)
+        Resource::<D>::type_name(self)
     }
     fn schema(&self) -> Schema {
-        Resource::schema(self)
+        Resource::<D>::schema(self)
     }
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         if let Some(m) = typed::<R::Model>(config, "configuration", diags) {
-            Resource::validate(self, &m, diags);
+            Resource::<D>::validate(self, &m, diags);
         }
+    }
+    fn as_model(&self, v: &Value) -> Option<Value> {
+        R::Model::from_value(v).ok().map(|m| m.to_value())
     }
     fn plan<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         req: PlanRequest<Value>,
     ) -> BoxFut<'a, PlanRequest<Value>> {
         Box::pin(async move {
-            let mut diags = req.diags;
-            let prior = match &req.prior {
-                Some(p) => typed::<R::Model>(p, "prior state", &mut diags).map(Some),
-                None => Some(None),
-            };
-            let config = typed::<R::Model>(&req.config, "configuration", &mut diags);
-            let planned = typed::<R::Model>(&req.planned, "planned state", &mut diags);
-            let (Some(prior), Some(config), Some(planned)) = (prior, config, planned) else {
-                return PlanRequest { diags, ..req };
-            };
-            let before = planned.to_value();
-            let config_prefixes = match &req.config {
-                Value::Object(m) => m
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.unknown_prefix()?.to_string())))
-                    .collect(),
-                _ => BTreeMap::new(),
-            };
-            let mut treq = PlanRequest {
-                prior,
-                config,
-                planned,
-                requires_replace: req.requires_replace,
-                diags,
-                config_prefixes,
-                promised_prefixes: req.promised_prefixes,
-            };
-            Resource::plan(self, ctx, &mut treq).await;
-            // Attributes the hook left alone keep their exact value (the
-            // typed model can't hold partly unknown collections).
-            let mut planned = treq.planned.to_value();
-            if let (Some(m), Value::Object(orig)) = (planned.attrs_mut(), &req.planned) {
-                for (k, v) in m.iter_mut() {
-                    if before.get(k) == &*v {
-                        if let Some(o) = orig.get(k) {
-                            *v = o.clone();
-                        }
-                    }
+            match req.typed::<R::Model>() {
+                Ok(mut typed) => {
+                    Resource::<D>::plan(self, ctx, &mut typed).await;
+                    typed.untyped()
                 }
-            }
-            let mut diags = treq.diags;
-            for (attr, prefix) in treq.promised_prefixes {
-                match planned.attrs_mut().and_then(|m| m.get_mut(&attr)) {
-                    Some(v) => *v = Value::unknown_with_prefix(prefix),
-                    None => diags.error(
-                        "Provider produced an invalid plan",
-                        format!(
-                            "{} promised a prefix for {attr:?}, which is not an attribute of its schema. This is a bug in the provider.",
-                            Resource::type_name(self)
-                        ),
-                    ),
-                }
-            }
-            PlanRequest {
-                prior: req.prior,
-                config: req.config,
-                planned,
-                requires_replace: treq.requires_replace,
-                diags,
-                config_prefixes: treq.config_prefixes,
-                promised_prefixes: BTreeMap::new(),
+                Err(req) => *req,
             }
         })
     }
     fn create<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         planned: Value,
         config: Value,
     ) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
@@ -379,13 +392,14 @@ impl<R: Resource> DynResource for R {
             ) else {
                 return (None, d);
             };
-            let r = Resource::create(self, ctx, CreateRequest { planned, config }, &mut d).await;
+            let r =
+                Resource::<D>::create(self, ctx, CreateRequest { planned, config }, &mut d).await;
             (r.map(|m| m.to_value()), d)
         })
     }
     fn read<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         state: Value,
     ) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
         Box::pin(async move {
@@ -393,13 +407,13 @@ impl<R: Resource> DynResource for R {
             let Some(state) = typed::<R::Model>(&state, "state", &mut d) else {
                 return (None, d);
             };
-            let r = Resource::read(self, ctx, state, &mut d).await;
+            let r = Resource::<D>::read(self, ctx, state, &mut d).await;
             (r.map(|m| m.to_value()), d)
         })
     }
     fn update<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         prior: Value,
         planned: Value,
         config: Value,
@@ -413,7 +427,7 @@ impl<R: Resource> DynResource for R {
             ) else {
                 return (None, d);
             };
-            let r = Resource::update(
+            let r = Resource::<D>::update(
                 self,
                 ctx,
                 UpdateRequest {
@@ -427,95 +441,95 @@ impl<R: Resource> DynResource for R {
             (r.map(|m| m.to_value()), d)
         })
     }
-    fn delete<'a>(&'a self, ctx: &'a Context, state: Value) -> BoxFut<'a, Diagnostics> {
+    fn delete<'a>(&'a self, ctx: &'a Context<D>, state: Value) -> BoxFut<'a, Diagnostics> {
         Box::pin(async move {
             let mut d = Diagnostics::new();
             if let Some(state) = typed::<R::Model>(&state, "state", &mut d) {
-                Resource::delete(self, ctx, state, &mut d).await;
+                Resource::<D>::delete(self, ctx, state, &mut d).await;
             }
             d
         })
     }
     fn import<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         id: &'a str,
     ) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
         Box::pin(async move {
             let mut d = Diagnostics::new();
-            let r = Resource::import(self, ctx, id, &mut d).await;
+            let r = Resource::<D>::import(self, ctx, id, &mut d).await;
             (r.map(|m| m.to_value()), d)
         })
     }
 }
 
 /// Object-safe view of a [`DataSource`].
-pub trait DynDataSource: Send + Sync {
+pub trait DynDataSource<D>: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
     fn validate(&self, config: &Value, diags: &mut Diagnostics);
     fn read<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         config: Value,
     ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
 }
 
-impl<D: DataSource> DynDataSource for D {
+impl<D: Send + Sync + 'static, S: DataSource<D>> DynDataSource<D> for S {
     fn type_name(&self) -> &'static str {
-        DataSource::type_name(self)
+        DataSource::<D>::type_name(self)
     }
     fn schema(&self) -> Schema {
-        DataSource::schema(self)
+        DataSource::<D>::schema(self)
     }
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(m) = typed::<D::Model>(config, "configuration", diags) {
-            DataSource::validate(self, &m, diags);
+        if let Some(m) = typed::<S::Model>(config, "configuration", diags) {
+            DataSource::<D>::validate(self, &m, diags);
         }
     }
     fn read<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         config: Value,
     ) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
         Box::pin(async move {
             let mut d = Diagnostics::new();
-            let Some(config) = typed::<D::Model>(&config, "configuration", &mut d) else {
+            let Some(config) = typed::<S::Model>(&config, "configuration", &mut d) else {
                 return (None, d);
             };
-            let r = DataSource::read(self, ctx, config, &mut d).await;
+            let r = DataSource::<D>::read(self, ctx, config, &mut d).await;
             (r.map(|m| m.to_value()), d)
         })
     }
 }
 
 /// Object-safe view of an [`EphemeralResource`].
-pub trait DynEphemeral: Send + Sync {
+pub trait DynEphemeral<D>: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
     fn validate(&self, config: &Value, diags: &mut Diagnostics);
     fn open<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         config: Value,
     ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
 }
 
-impl<E: EphemeralResource> DynEphemeral for E {
+impl<D: Send + Sync + 'static, E: EphemeralResource<D>> DynEphemeral<D> for E {
     fn type_name(&self) -> &'static str {
-        EphemeralResource::type_name(self)
+        EphemeralResource::<D>::type_name(self)
     }
     fn schema(&self) -> Schema {
-        EphemeralResource::schema(self)
+        EphemeralResource::<D>::schema(self)
     }
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         if let Some(m) = typed::<E::Model>(config, "configuration", diags) {
-            EphemeralResource::validate(self, &m, diags);
+            EphemeralResource::<D>::validate(self, &m, diags);
         }
     }
     fn open<'a>(
         &'a self,
-        ctx: &'a Context,
+        ctx: &'a Context<D>,
         config: Value,
     ) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
         Box::pin(async move {
@@ -523,120 +537,8 @@ impl<E: EphemeralResource> DynEphemeral for E {
             let Some(config) = typed::<E::Model>(&config, "configuration", &mut d) else {
                 return (None, d);
             };
-            let r = EphemeralResource::open(self, ctx, config, &mut d).await;
+            let r = EphemeralResource::<D>::open(self, ctx, config, &mut d).await;
             (r.map(|m| m.to_value()), d)
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model;
-    use crate::tf::Val;
-
-    model! {
-        struct Client {
-            id: String,
-            org_id: String,
-            org_prefix_seen: String,
-        }
-    }
-
-    /// Promises an `id` prefix; records what it saw of `org_id`.
-    struct C {
-        promise: &'static str,
-    }
-
-    impl Resource for C {
-        type Model = Client;
-        fn type_name(&self) -> &'static str {
-            "test_client"
-        }
-        fn schema(&self) -> Schema {
-            Schema::new("test")
-        }
-        async fn plan(&self, _ctx: &Context, req: &mut PlanRequest<Client>) {
-            req.planned.org_prefix_seen =
-                Val::from_option(req.config_unknown_prefix("org_id").map(String::from));
-            // The model could claim anything; the promise wins.
-            req.planned.id = Val::Known("ignored".into());
-            req.promise_prefix(self.promise, "cli_");
-        }
-        async fn create(
-            &self,
-            _: &Context,
-            _: CreateRequest<Client>,
-            _: &mut Diagnostics,
-        ) -> Option<Client> {
-            None
-        }
-        async fn read(&self, _: &Context, s: Client, _: &mut Diagnostics) -> Option<Client> {
-            Some(s)
-        }
-        async fn update(
-            &self,
-            _: &Context,
-            _: UpdateRequest<Client>,
-            _: &mut Diagnostics,
-        ) -> Option<Client> {
-            None
-        }
-        async fn delete(&self, _: &Context, _: Client, _: &mut Diagnostics) {}
-    }
-
-    fn obj(pairs: &[(&str, Value)]) -> Value {
-        Value::Object(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-        )
-    }
-
-    fn dyn_plan(r: &C, config: Value) -> PlanRequest<Value> {
-        let planned = obj(&[
-            ("id", Value::Unknown),
-            ("org_id", config.get("org_id").clone()),
-            ("org_prefix_seen", Value::Unknown),
-        ]);
-        let req = PlanRequest::new(None, config, planned, vec![]);
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(DynResource::plan(r, &Context::default(), req))
-    }
-
-    #[test]
-    fn plan_request_reads_config_prefixes_and_promises_planned_ones() {
-        let r = C { promise: "id" };
-        let config = obj(&[
-            ("id", Value::Null),
-            ("org_id", Value::unknown_with_prefix("org_")),
-            ("org_prefix_seen", Value::Null),
-        ]);
-        let out = dyn_plan(&r, config);
-        assert!(out.diags.is_empty(), "{:?}", out.diags);
-        assert_eq!(out.planned.get("org_prefix_seen"), &Value::from("org_"));
-        assert_eq!(out.planned.get("id"), &Value::unknown_with_prefix("cli_"));
-        // Left alone by the hook, the refined config value is kept exactly.
-        assert_eq!(
-            out.planned.get("org_id"),
-            &Value::unknown_with_prefix("org_")
-        );
-
-        // Plain unknown, known or null: no prefix.
-        for org in [Value::Unknown, Value::from("org_1"), Value::Null] {
-            let config = obj(&[("org_id", org.clone())]);
-            let out = dyn_plan(&r, config);
-            assert!(out.planned.get("org_prefix_seen").is_null(), "{org:?}");
-        }
-    }
-
-    #[test]
-    fn promising_a_prefix_for_a_missing_attribute_is_reported() {
-        let out = dyn_plan(&C { promise: "nope" }, obj(&[]));
-        assert!(out.diags.has_errors());
-        assert!(out.planned.get("nope").is_null());
     }
 }

@@ -7,6 +7,7 @@ use super::diag::{AttrPath, Diagnostics};
 use super::resource::{Context, DynDataSource, DynEphemeral, DynResource, PlanRequest};
 use super::schema::Schema;
 use super::value::Value;
+use std::collections::BTreeMap;
 
 /// Result of planning one resource change.
 #[derive(Debug)]
@@ -48,10 +49,10 @@ fn unknown_to_null(v: Value) -> Value {
 
 /// Plans a change: Terraform's proposed new state, adjusted by the schema's
 /// rules and then by the resource's own `plan`.
-pub async fn plan(
-    r: &dyn DynResource,
+pub async fn plan<D>(
+    r: &dyn DynResource<D>,
     schema: &Schema,
-    ctx: &Context,
+    ctx: &Context<D>,
     prior: Value,
     proposed: Value,
     config: Value,
@@ -110,16 +111,82 @@ pub async fn plan(
             }
         }
     }
-    let req = PlanRequest::new(prior_opt.clone(), config.clone(), planned, requires_replace);
+    let before_hook = r.as_model(&planned);
+    let mut req = PlanRequest::new(
+        prior_opt.clone(),
+        config.clone(),
+        planned.clone(),
+        requires_replace,
+    );
+    req.config_prefixes = config_unknown_prefixes(&config);
     let out = r.plan(ctx, req).await;
-    let mut planned = out.planned.conform(&ty);
-    null_write_only(schema, &mut planned);
     let mut diags = out.diags;
+    let mut planned_by_hook = out.planned;
+    if let Some(before_hook) = before_hook {
+        keep_untouched_values(&mut planned_by_hook, &before_hook, &planned);
+    }
+    apply_promised_prefixes(
+        &mut planned_by_hook,
+        out.promised_prefixes,
+        r.type_name(),
+        &mut diags,
+    );
+    let mut planned = planned_by_hook.conform(&ty);
+    null_write_only(schema, &mut planned);
     diags.extend(check_plan(schema, &config, &planned));
     PlanOutcome {
         planned,
         requires_replace: out.requires_replace,
         diags,
+    }
+}
+
+/// The known prefixes of top-level config attributes that are unknown, for
+/// [`PlanRequest::config_unknown_prefix`]: a typed model reads them as plain
+/// unknowns.
+fn config_unknown_prefixes(config: &Value) -> BTreeMap<String, String> {
+    match config {
+        Value::Object(m) => m
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.unknown_prefix()?.to_string())))
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// Attributes the plan hook left alone keep their exact planned value: the
+/// typed model can't hold partly unknown collections or refinements, so
+/// its round trip (`before_hook`) may have lost detail of `original`.
+fn keep_untouched_values(planned: &mut Value, before_hook: &Value, original: &Value) {
+    if let (Some(m), Value::Object(orig)) = (planned.attrs_mut(), original) {
+        for (k, v) in m.iter_mut() {
+            if before_hook.get(k) == &*v {
+                if let Some(o) = orig.get(k) {
+                    *v = o.clone();
+                }
+            }
+        }
+    }
+}
+
+/// Plans each attribute a prefix was promised for as unknown with that
+/// prefix (a typed model can't express it).
+fn apply_promised_prefixes(
+    planned: &mut Value,
+    promised: BTreeMap<String, String>,
+    type_name: &str,
+    diags: &mut Diagnostics,
+) {
+    for (attr, prefix) in promised {
+        match planned.attrs_mut().and_then(|m| m.get_mut(&attr)) {
+            Some(v) => *v = Value::unknown_with_prefix(prefix),
+            None => diags.error(
+                "Provider produced an invalid plan",
+                format!(
+                    "{type_name} promised a prefix for {attr:?}, which is not an attribute of its schema. This is a bug in the provider."
+                ),
+            ),
+        }
     }
 }
 
@@ -216,10 +283,10 @@ fn invariant(d: &mut Diagnostics, attr: &str, what: &str) {
 }
 
 /// Applies a planned change: create, update or delete.
-pub async fn apply(
-    r: &dyn DynResource,
+pub async fn apply<D>(
+    r: &dyn DynResource<D>,
     schema: &Schema,
-    ctx: &Context,
+    ctx: &Context<D>,
     prior: Value,
     planned: Value,
     config: Value,
@@ -261,10 +328,10 @@ pub async fn apply(
 }
 
 /// Refreshes state; `Value::Null` when the object is gone.
-pub async fn read(
-    r: &dyn DynResource,
+pub async fn read<D>(
+    r: &dyn DynResource<D>,
     schema: &Schema,
-    ctx: &Context,
+    ctx: &Context<D>,
     state: Value,
 ) -> (Value, Diagnostics) {
     if state.is_null() {
@@ -290,10 +357,10 @@ pub async fn read(
 }
 
 /// Builds the imported state from the user's ID.
-pub async fn import(
-    r: &dyn DynResource,
+pub async fn import<D>(
+    r: &dyn DynResource<D>,
     schema: &Schema,
-    ctx: &Context,
+    ctx: &Context<D>,
     id: &str,
 ) -> (Value, Diagnostics) {
     let (res, d) = r.import(ctx, id).await;
@@ -303,10 +370,10 @@ pub async fn import(
 }
 
 /// Reads a data source; the result keeps the configured arguments.
-pub async fn read_data(
-    d: &dyn DynDataSource,
+pub async fn read_data<D>(
+    d: &dyn DynDataSource<D>,
     schema: &Schema,
-    ctx: &Context,
+    ctx: &Context<D>,
     config: Value,
 ) -> (Value, Diagnostics) {
     let (res, mut diags) = d.read(ctx, config.clone()).await;
@@ -333,10 +400,10 @@ pub async fn read_data(
 }
 
 /// Opens an ephemeral resource.
-pub async fn open_ephemeral(
-    e: &dyn DynEphemeral,
+pub async fn open_ephemeral<D>(
+    e: &dyn DynEphemeral<D>,
     schema: &Schema,
-    ctx: &Context,
+    ctx: &Context<D>,
     config: Value,
 ) -> (Value, Diagnostics) {
     let (res, mut diags) = e.open(ctx, config).await;
@@ -357,7 +424,7 @@ pub async fn open_ephemeral(
 mod tests {
     use super::*;
     use crate::model;
-    use crate::tf::{Attribute, CreateRequest, Resource, UpdateRequest, Val};
+    use crate::{Attribute, CreateRequest, Resource, UpdateRequest, Val};
 
     model! {
         struct Thing {
@@ -367,6 +434,7 @@ mod tests {
             etag: String,
             secret_wo: String,
             seen_secret: String,
+            parent_prefix_seen: String,
         }
     }
 
@@ -375,7 +443,7 @@ mod tests {
         bug: &'static str,
     }
 
-    impl Resource for T {
+    impl Resource<()> for T {
         type Model = Thing;
         fn type_name(&self) -> &'static str {
             "test_thing"
@@ -393,22 +461,30 @@ mod tests {
                         .write_only(),
                 )
                 .attr(Attribute::string("seen_secret").computed())
+                .attr(Attribute::string("parent_prefix_seen").computed())
         }
-        async fn plan(&self, _ctx: &Context, req: &mut PlanRequest<Thing>) {
+        async fn plan(&self, _ctx: &Context<()>, req: &mut PlanRequest<Thing>) {
             if self.bug == "plan_changes_config" {
                 req.planned.name = Val::Known("other".into());
             }
             if self.bug == "plan_sets_write_only" {
                 req.planned.secret_wo = Val::Known("leak".into());
             }
+            req.planned.parent_prefix_seen =
+                Val::from_option(req.config_unknown_prefix("parent").map(String::from));
             if req.is_create() && self.bug.starts_with("promise") {
+                // The model could claim anything; the promise wins.
+                req.planned.id = Val::Known("ignored".into());
                 req.promise_prefix("id", "t-");
                 req.promise_prefix("etag", "e");
+            }
+            if self.bug == "promise_missing" {
+                req.promise_prefix("nope", "x");
             }
         }
         async fn create(
             &self,
-            _ctx: &Context,
+            _ctx: &Context<()>,
             req: CreateRequest<Thing>,
             _d: &mut Diagnostics,
         ) -> Option<Thing> {
@@ -441,12 +517,12 @@ mod tests {
             }
             Some(m)
         }
-        async fn read(&self, _ctx: &Context, s: Thing, _d: &mut Diagnostics) -> Option<Thing> {
+        async fn read(&self, _ctx: &Context<()>, s: Thing, _d: &mut Diagnostics) -> Option<Thing> {
             Some(s)
         }
         async fn update(
             &self,
-            _ctx: &Context,
+            _ctx: &Context<()>,
             req: UpdateRequest<Thing>,
             _d: &mut Diagnostics,
         ) -> Option<Thing> {
@@ -461,7 +537,7 @@ mod tests {
             );
             Some(m)
         }
-        async fn delete(&self, _ctx: &Context, _s: Thing, _d: &mut Diagnostics) {}
+        async fn delete(&self, _ctx: &Context<()>, _s: Thing, _d: &mut Diagnostics) {}
     }
 
     fn cfg(name: &str, parent: &str, secret: Option<&str>) -> Value {
@@ -471,7 +547,7 @@ mod tests {
             ..Default::default()
         };
         m.secret_wo = Val::from_option(secret.map(String::from));
-        crate::tf::Model::to_value(&m)
+        crate::Model::to_value(&m)
     }
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -499,7 +575,7 @@ mod tests {
     fn create_then_update_follow_the_rules() {
         let r = T { bug: "" };
         let s = Resource::schema(&r);
-        let ctx = Context::default();
+        let ctx = Context::<()>::default();
         let config = cfg("a", "p1", Some("s3cret"));
         let out = block_on(plan(
             &r,
@@ -586,7 +662,7 @@ mod tests {
     fn violation(bug: &'static str) -> Diagnostics {
         let r = T { bug };
         let s = Resource::schema(&r);
-        let ctx = Context::default();
+        let ctx = Context::<()>::default();
         let config = cfg("a", "p1", Some("x"));
         let out = block_on(plan(
             &r,
@@ -641,7 +717,7 @@ mod tests {
         let out = block_on(plan(
             &r,
             &s,
-            &Context::default(),
+            &Context::<()>::default(),
             Value::Null,
             proposed(&s, &Value::Null, &config),
             config,
@@ -654,7 +730,7 @@ mod tests {
     fn promised_prefix_is_planned_and_held_after_apply() {
         let r = T { bug: "promise" };
         let s = Resource::schema(&r);
-        let ctx = Context::default();
+        let ctx = Context::<()>::default();
         let config = cfg("a", "p1", None);
         let out = block_on(plan(
             &r,
@@ -727,7 +803,7 @@ mod tests {
         let out = block_on(plan(
             &T { bug: "" },
             &s,
-            &Context::default(),
+            &Context::<()>::default(),
             Value::Null,
             proposed(&s, &Value::Null, &config),
             config.clone(),
@@ -743,5 +819,51 @@ mod tests {
             .unwrap()
             .insert("parent".into(), "org_1".into());
         assert_invariant(&check_plan(&s, &config, &planned), "parent");
+    }
+
+    #[test]
+    fn plan_hooks_see_what_is_known_of_unknown_config_values() {
+        let r = T { bug: "" };
+        let s = Resource::schema(&r);
+        for (parent, seen) in [
+            (Value::unknown_with_prefix("org_"), Value::from("org_")),
+            (Value::Unknown, Value::Null),
+            (Value::from("org_1"), Value::Null),
+        ] {
+            let mut config = cfg("a", "p1", None);
+            config
+                .attrs_mut()
+                .unwrap()
+                .insert("parent".into(), parent.clone());
+            let out = block_on(plan(
+                &r,
+                &s,
+                &Context::<()>::default(),
+                Value::Null,
+                proposed(&s, &Value::Null, &config),
+                config,
+            ));
+            assert!(out.diags.is_empty(), "{:?}", out.diags);
+            assert_eq!(out.planned.get("parent_prefix_seen"), &seen, "{parent:?}");
+        }
+    }
+
+    #[test]
+    fn promising_a_prefix_for_a_missing_attribute_is_reported() {
+        let r = T {
+            bug: "promise_missing",
+        };
+        let s = Resource::schema(&r);
+        let config = cfg("a", "p1", None);
+        let out = block_on(plan(
+            &r,
+            &s,
+            &Context::<()>::default(),
+            Value::Null,
+            proposed(&s, &Value::Null, &config),
+            config,
+        ));
+        assert!(out.diags.has_errors());
+        assert!(out.planned.get("nope").is_null());
     }
 }

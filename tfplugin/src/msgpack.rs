@@ -930,7 +930,7 @@ mod tests {
             ("n", Type::Number),
             ("m", Type::map(Type::String)),
         ]);
-        let v = crate::tf::json::decode(
+        let v = crate::json::decode(
             br#"{"a":"x","s":["p","q"],"n":18446744073709551615,"old":1}"#,
             &ty,
         )
@@ -943,7 +943,7 @@ mod tests {
         );
         assert!(v.get("m").is_null());
         assert!(v.get("old").is_null());
-        assert_eq!(crate::tf::json::to_json(&v)["a"], "x");
+        assert_eq!(crate::json::to_json(&v)["a"], "x");
     }
 
     #[test]

@@ -1,27 +1,36 @@
 //! Data source `partner_org`: one org looked up by name or id.
-use super::partner_org::{OrgModel, find_org, model_from};
-use super::report;
-use crate::tf::{AttrPath, Attribute, Context, DataSource, Diagnostics, Schema};
+use crate::configured::{Configured, Context};
+use crate::report::report;
+use crate::resources::partner_org::{self, OrgModel, find_org, model_from};
+use tfplugin::{AttrPath, Attribute, DataSource, Diagnostics, Schema};
 
 pub struct PartnerOrgData;
 
-impl DataSource for PartnerOrgData {
+impl DataSource<Configured> for PartnerOrgData {
     type Model = OrgModel;
 
     fn type_name(&self) -> &'static str {
-        super::partner_org::TYPE_NAME
+        partner_org::TYPE_NAME
     }
 
     /// Every attribute of the resource, read-only, with `id` and `name` as
     /// the two ways to look an org up.
     fn schema(&self) -> Schema {
         let mut schema = Schema::new(
-            "Looks up one partner org by `name` or by `id` (exactly one of them) and exposes \
-             all its attributes.",
+            "Looks up one partner organisation by `name` or by `id` (exactly one of them) and exposes \
+             every attribute of the [`partner_org` resource](../resources/partner_org.md).",
         );
-        for attribute in super::partner_org::schema().attributes {
+        for attribute in partner_org::schema().attributes {
             let lookup = matches!(attribute.name.as_str(), "id" | "name");
+            let description = match attribute.name.as_str() {
+                "id" => {
+                    "The org's identifier: set it, or `name`, to say which org to look up.".into()
+                }
+                "name" => "The org's name: set it, or `id`, to say which org to look up.".into(),
+                _ => attribute.description,
+            };
             schema = schema.attr(Attribute {
+                description,
                 required: false,
                 optional: lookup,
                 computed: true,
@@ -55,7 +64,7 @@ impl DataSource for PartnerOrgData {
         config: OrgModel,
         diags: &mut Diagnostics,
     ) -> Option<OrgModel> {
-        let api = ctx.client(diags)?;
+        let api = &ctx.require_data(diags)?.api;
         let (key, attribute) = match (config.id.as_deref(), config.name.as_deref()) {
             (Some(id), _) => (id.to_string(), "id"),
             (None, Some(name)) => (name.to_string(), "name"),

@@ -1,6 +1,6 @@
 //! Translation between the typed layer and the generated protobuf types.
 use super::tfplugin6 as pb;
-use crate::tf::{self, AttrPath, Diagnostics, Severity, Step, Type, Value};
+use crate::{self as tf, AttrPath, Diagnostics, Severity, Step, Type, Value};
 
 pub fn diags(d: Diagnostics) -> Vec<pb::Diagnostic> {
     d.0.into_iter()

@@ -382,7 +382,7 @@ impl From<bool> for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tf::{FromValue, Val};
+    use crate::{FromValue, Val};
 
     #[test]
     fn prefixed_unknown_behaves_as_unknown_except_for_its_prefix() {
@@ -403,7 +403,7 @@ mod tests {
         assert_eq!(p.clone().conform(&Type::String), p);
         assert_eq!(p.clone().conform(&Type::Number), Value::Unknown);
         assert_eq!(p.clone().conform(&Type::Dynamic), Value::Unknown);
-        assert_eq!(crate::tf::json::to_json(&p), serde_json::Value::Null);
+        assert_eq!(crate::json::to_json(&p), serde_json::Value::Null);
         // A typed model sees a plain unknown.
         assert_eq!(Val::<String>::from_value(&p), Ok(Val::Unknown));
         assert!(Vec::<String>::from_value(&Value::List(vec![p.clone()])).is_err());

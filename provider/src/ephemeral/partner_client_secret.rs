@@ -1,9 +1,10 @@
 //! Ephemeral resource `partner_client_secret`: a fresh random secret that
 //! meets the registry's rule for supplied secrets, for feeding
 //! `partner_client.client_secret_wo` without it ever reaching plan or state.
-use crate::model;
-use crate::tf::{AttrPath, Attribute, Context, Diagnostics, EphemeralResource, Schema, Val};
+use crate::configured::{Configured, Context};
 use rand::Rng;
+use tfplugin::model;
+use tfplugin::{AttrPath, Attribute, Diagnostics, EphemeralResource, Schema, Val};
 
 pub const TYPE_NAME: &str = "partner_client_secret";
 
@@ -20,23 +21,9 @@ model! {
     }
 }
 
-/// A secret of `length` characters from the OS-seeded CSPRNG, drawn again
-/// in the rare case it misses the registry's variety rule.
-pub fn generate(length: usize) -> String {
-    let mut rng = rand::rng();
-    loop {
-        let secret: String = (0..length)
-            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-            .collect();
-        if partner_rules::check_supplied_secret(&secret).is_ok() {
-            return secret;
-        }
-    }
-}
-
 pub struct PartnerClientSecret;
 
-impl EphemeralResource for PartnerClientSecret {
+impl EphemeralResource<Configured> for PartnerClientSecret {
     type Model = SecretModel;
 
     fn type_name(&self) -> &'static str {
@@ -45,9 +32,14 @@ impl EphemeralResource for PartnerClientSecret {
 
     fn schema(&self) -> Schema {
         Schema::new(
-            "A fresh random client secret, generated each time Terraform opens it and never \
-             stored. Feed `value` to `partner_client.client_secret_wo` together with a raised \
-             `client_secret_wo_version` to roll out a secret that stays out of plan and state.",
+            "A fresh random client secret that never reaches plan or state.\n\nGenerated each time \
+             Terraform opens it (during plan and apply), from the operating system's CSPRNG, meeting \
+             the registry's rule for supplied secrets. Terraform never stores ephemeral values, so \
+             feeding `value` to `partner_client.client_secret_wo` keeps the secret out of plan and \
+             state end to end. Requires Terraform 1.11 or later.\n\nBecause every run produces a new \
+             value, roll it out by raising `client_secret_wo_version` in the same change that \
+             delivers the value to the partner (for example through a secrets manager's write-only \
+             argument).",
         )
         .attr(Attribute::number("length").optional().description(
             "Number of characters, from 32 to 256; 48 when unset.",
@@ -82,6 +74,20 @@ impl EphemeralResource for PartnerClientSecret {
             length: config.length,
             value: Val::Known(generate(length)),
         })
+    }
+}
+
+/// A secret of `length` characters from the OS-seeded CSPRNG, drawn again
+/// in the rare case it misses the registry's variety rule.
+pub fn generate(length: usize) -> String {
+    let mut rng = rand::rng();
+    loop {
+        let secret: String = (0..length)
+            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+            .collect();
+        if partner_rules::check_supplied_secret(&secret).is_ok() {
+            return secret;
+        }
     }
 }
 

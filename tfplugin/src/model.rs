@@ -229,8 +229,8 @@ impl Model for Value {
 /// the schema's attributes.
 ///
 /// ```
-/// use terraform_provider_partner::model;
-/// use terraform_provider_partner::tf::{Model, Val};
+/// use tfplugin::model;
+/// use tfplugin::{Model, Val};
 ///
 /// model! {
 ///     pub struct OrgModel {
@@ -257,19 +257,19 @@ macro_rules! model {
         $(#[$m])*
         #[derive(Clone, Debug, Default, PartialEq)]
         $vis struct $name {
-            $( $(#[$fm])* pub $field: $crate::tf::Val<$ty>, )*
+            $( $(#[$fm])* pub $field: $crate::Val<$ty>, )*
         }
-        impl $crate::tf::Model for $name {
-            fn from_value(v: &$crate::tf::Value) -> ::std::result::Result<Self, String> {
+        impl $crate::Model for $name {
+            fn from_value(v: &$crate::Value) -> ::std::result::Result<Self, String> {
                 Ok(Self {
-                    $( $field: $crate::tf::Val::<$ty>::from_value(v.get(stringify!($field)))
+                    $( $field: $crate::Val::<$ty>::from_value(v.get(stringify!($field)))
                         .map_err(|e| format!("{}: {}", stringify!($field), e))?, )*
                 })
             }
-            fn to_value(&self) -> $crate::tf::Value {
+            fn to_value(&self) -> $crate::Value {
                 let mut m = ::std::collections::BTreeMap::new();
                 $( m.insert(stringify!($field).to_string(), self.$field.to_value()); )*
-                $crate::tf::Value::Object(m)
+                $crate::Value::Object(m)
             }
         }
     };

@@ -1,0 +1,37 @@
+//! A framework for Terraform providers speaking plugin protocol 6
+//! (tfplugin6 6.10) over go-plugin's gRPC handshake.
+//!
+//! A provider implements [`Provider`] (its configuration and the lists of
+//! what it offers) and, for each type, [`Resource`], [`DataSource`] or
+//! [`EphemeralResource`] on a typed [`model!`]; [`serve`] then runs it as
+//! the plugin Terraform starts.
+//!
+//! - values, schemas, models and diagnostics: [`Value`], [`Schema`],
+//!   [`Model`], [`Diagnostics`];
+//! - [`engine`]: Terraform's plan and apply rules around a resource's own
+//!   functions;
+//! - the wire (protobuf types, handshake, TLS, services) stays inside the
+//!   crate.
+pub mod diag;
+pub mod docs;
+pub mod engine;
+pub mod json;
+pub mod logging;
+pub mod model;
+pub mod msgpack;
+mod protocol;
+pub mod provider;
+pub mod resource;
+pub mod schema;
+pub mod value;
+
+pub use diag::{AttrPath, Diagnostic, Diagnostics, Severity, Step};
+pub use model::{FromValue, Model, ToValue, Val};
+pub use protocol::serve::serve;
+pub use provider::{Provider, ProviderInfo, StopSignal};
+pub use resource::{
+    Context, CreateRequest, DataSource, DynDataSource, DynEphemeral, DynResource,
+    EphemeralResource, PlanRequest, Resource, UpdateRequest,
+};
+pub use schema::{Attribute, Schema};
+pub use value::{Number, Type, Value};
