@@ -2,19 +2,29 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test test-pinned fmt-check clippy build docs terraform bench demo demo-destroy demo-stop clean
+.PHONY: test test-pinned test-postgres postgres fmt-check clippy build docs terraform bench demo demo-destroy demo-stop clean
 
-# Every test in the workspace with the Terraform found (see tools/ensure-terraform.sh),
-# then the Terraform-driven tests again on the pinned 1.15.5 when that is another one.
-# Ends with one line counting every test of both runs.
+# Every test in the workspace with the Terraform found (see tools/ensure-terraform.sh)
+# on the default SQLite engine, the registry's API suite again on PostgreSQL, then
+# the Terraform-driven tests again on the pinned 1.15.5 when that is another one.
+# Ends with one line counting every test of all runs.
 TEST_LOG := target/make-test.log
 
-test: fmt-check clippy build
+test: fmt-check clippy build postgres
 	mkdir -p target && : > $(TEST_LOG)
 	set -o pipefail; TERRAFORM="$$(tools/ensure-terraform.sh)" $(CARGO) test --workspace 2>&1 | tee -a $(TEST_LOG)
+	set -o pipefail; $(MAKE) --no-print-directory test-postgres 2>&1 | tee -a $(TEST_LOG)
 	set -o pipefail; if [ "$$(tools/ensure-terraform.sh)" != "$$(tools/ensure-terraform.sh --pinned)" ]; then \
 		$(MAKE) --no-print-directory test-pinned 2>&1 | tee -a $(TEST_LOG); fi
 	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "%d passed, %d failed\n", passed, failed }' $(TEST_LOG)
+
+# The registry's API suite on PostgreSQL (a throwaway cluster the tests start).
+test-postgres: postgres
+	PARTNER_REGISTRY_TEST_ENGINE=postgres $(CARGO) test -p partner-registry --test api
+
+# Installs Debian's PostgreSQL server programs when they are missing.
+postgres:
+	@tools/ensure-postgres.sh
 
 # The acceptance tests once more on the pinned Terraform 1.15.5, whatever
 # Terraform the machine has on its PATH.

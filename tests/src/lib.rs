@@ -322,6 +322,8 @@ impl Drop for Process {
 pub struct RegistryServer {
     server: Process,
     dir: TempDir,
+    /// `--db` of the server: the SQLite file, or a PostgreSQL URL.
+    db: String,
     pub url: String,
     /// An admin token, as `token create` printed it.
     pub admin_token: String,
@@ -339,16 +341,30 @@ impl RegistryServer {
         Self::start_with(&["--fake-clock", now])
     }
 
+    /// Starts the registry on a fresh database of the shared throwaway
+    /// PostgreSQL cluster ([`postgres::PgCluster`]) instead of SQLite.
+    pub fn start_on_postgres() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = postgres::PgCluster::shared().new_database();
+        Self::start_in(dir, db, &[])
+    }
+
     fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = dir.path().join("registry.db");
+        let db = dir.path().join("registry.db").display().to_string();
+        Self::start_in(dir, db, extra)
+    }
+
+    fn start_in(dir: TempDir, db: String, extra: &[&str]) -> Self {
         let mut server = Process::spawn(
             Command::new(workspace_binary(REGISTRY_BIN))
                 .arg("serve")
-                .args(["--listen", "127.0.0.1:0", "--db"])
-                .arg(&db)
+                .args(["--listen", "127.0.0.1:0", "--db", &db])
                 .args(extra)
-                .env_remove("PARTNER_REGISTRY_SECRET_KEY_FILE"),
+                .env(
+                    "PARTNER_REGISTRY_SECRET_KEY_FILE",
+                    dir.path().join("registry.key"),
+                ),
         );
         let first_line = server.next_line().unwrap_or_default();
         let Some(url) = first_line.trim().strip_prefix("listening on ") else {
@@ -359,6 +375,7 @@ impl RegistryServer {
         let mut registry = Self {
             server,
             dir,
+            db,
             url,
             admin_token: String::new(),
         };
@@ -366,9 +383,9 @@ impl RegistryServer {
         registry
     }
 
-    /// The database file, for tests that look inside it.
+    /// The database file, for tests that look inside it (SQLite only).
     pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("registry.db")
+        PathBuf::from(&self.db)
     }
 
     /// Everything the server has logged so far.
@@ -380,8 +397,11 @@ impl RegistryServer {
     pub fn cli(&self, args: &[&str]) -> Run {
         run(Command::new(workspace_binary(REGISTRY_BIN))
             .args(args)
-            .arg("--db")
-            .arg(self.db_path()))
+            .args(["--db", &self.db])
+            .env(
+                "PARTNER_REGISTRY_SECRET_KEY_FILE",
+                self.dir.path().join("registry.key"),
+            ))
     }
 
     /// Creates an API token through the CLI and returns it.
@@ -392,7 +412,19 @@ impl RegistryServer {
         }
         let run = self.cli(&args);
         run.assert_success();
-        run.stdout.trim().to_string()
+        let token = run.stdout.trim().to_string();
+        // Made by another process: the server follows it within its poll
+        // interval. Wait until it does, so that the token works at once.
+        let start = std::time::Instant::now();
+        while self.request_as(&token, "GET", "/v1/orgs?limit=1", None).0 == 401 {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "the registry did not accept the new token {name} within 5 s\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        token
     }
 
     /// Sends one API request as admin and returns the status and JSON body.

@@ -110,7 +110,7 @@ CREATE TABLE idempotency_keys (
     token_id BIGINT NOT NULL REFERENCES api_tokens(id),
     key TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
-    status INTEGER NOT NULL,
+    status BIGINT NOT NULL,
     response TEXT NOT NULL,
     location TEXT NOT NULL,
     created_at BIGINT NOT NULL,
@@ -141,7 +141,7 @@ CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
     FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
 
 CREATE TABLE audit_head (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
+    id BIGINT PRIMARY KEY CHECK (id = 1),
     seq BIGINT NOT NULL,
     hash TEXT NOT NULL,
     mac TEXT NOT NULL
@@ -392,7 +392,13 @@ pub fn pg_err(e: tokio_postgres::Error) -> Error {
             _ => Error::Internal(format!("database: {} ({code})", db.message())),
         };
     }
-    super::unavailable(&e)
+    let lost =
+        e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+    if lost {
+        super::unavailable(&e)
+    } else {
+        Error::Internal(format!("database: {e}"))
+    }
 }
 
 /// One transaction: the [`Reader`] and [`Tx`] of PostgreSQL.

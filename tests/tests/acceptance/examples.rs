@@ -4,7 +4,11 @@ use acceptance_tests::{RegistryServer, Workspace};
 
 #[track_caller]
 fn apply_plan_destroy(example: &str) -> (RegistryServer, Workspace) {
-    let registry = RegistryServer::start();
+    apply_plan_destroy_on(RegistryServer::start(), example)
+}
+
+#[track_caller]
+fn apply_plan_destroy_on(registry: RegistryServer, example: &str) -> (RegistryServer, Workspace) {
     let workspace = Workspace::new(&registry);
     workspace.copy_example(example);
     workspace.apply();
@@ -14,7 +18,18 @@ fn apply_plan_destroy(example: &str) -> (RegistryServer, Workspace) {
 
 #[test]
 fn quickstart() {
-    let (registry, workspace) = apply_plan_destroy("quickstart");
+    quickstart_on(RegistryServer::start());
+}
+
+/// The same run against a registry on PostgreSQL.
+#[test]
+fn quickstart_on_postgresql() {
+    quickstart_on(RegistryServer::start_on_postgres());
+}
+
+#[track_caller]
+fn quickstart_on(registry: RegistryServer) {
+    let (registry, workspace) = apply_plan_destroy_on(registry, "quickstart");
     let ids = workspace.output("client_ids");
     let secrets = workspace.output("client_secrets");
     for name in ["acme_shipping", "acme_tracking", "globex_invoices"] {
