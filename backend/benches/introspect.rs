@@ -117,7 +117,7 @@ fn main() {
             };
             opened
                 .db
-                .write(|tx| service::create_token(tx, &ctx, "bench", Role::Admin, None))
+                .write(move |tx| service::create_token(tx, &ctx, "bench", Role::Admin, None))
                 .expect("token")
                 .0
         };
@@ -128,6 +128,7 @@ fn main() {
                 key_file: Some(key_file),
                 audit_anchor: None,
                 access_log: true,
+                write_batch: partner_registry::db::MAX_BATCH,
             },
             Arc::new(SystemClock),
         )

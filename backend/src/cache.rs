@@ -371,7 +371,7 @@ impl Shared {
             return true;
         }
         let uses: Vec<(String, i64)> = due.iter().map(|(id, _, at)| (id.clone(), *at)).collect();
-        match self.db.write(|tx| tx.note_last_used(&uses)) {
+        match self.db.write(move |tx| tx.note_last_used(&uses)) {
             Ok(_) => {
                 for (_, u, seen) in &due {
                     u.written.fetch_max(*seen, Ordering::Relaxed);

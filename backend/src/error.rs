@@ -125,6 +125,18 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The same failure once more, for each of several callers it reaches
+    /// (the writes of a batch whose commit failed).
+    pub fn again(&self) -> Error {
+        match self {
+            Error::Unavailable(m) => Error::Unavailable(m.clone()),
+            Error::Conflict(m) => Error::Conflict(m.clone()),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<crate::crypto::CryptoError> for Error {
     fn from(e: crate::crypto::CryptoError) -> Self {
         Error::Internal(e.to_string())

@@ -91,6 +91,8 @@ pub struct Config {
     pub audit_anchor: Option<PathBuf>,
     /// Log one line per request to stderr.
     pub access_log: bool,
+    /// The most writes that share one transaction (group commit).
+    pub write_batch: usize,
 }
 
 /// The database, its key and its audit anchor, opened as every subcommand opens them.
@@ -196,6 +198,7 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
             setup.audit_anchor.as_deref(),
             true,
         )?;
+        opened.db.set_write_batch(setup.write_batch);
         let cache = cache::Cache::start(
             Arc::clone(&opened.db),
             cache::Config {

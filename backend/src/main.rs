@@ -196,9 +196,11 @@ fn main() -> ExitCode {
 }
 
 /// A write made with the CLI: audited as `cli`, then the anchor moved up.
-fn cli_write<T>(
+fn cli_write<T: Send + 'static>(
     opened: &Opened,
-    f: impl FnOnce(&mut dyn partner_registry::db::Tx, &WriteCtx) -> partner_registry::Result<T>,
+    f: impl FnOnce(&mut dyn partner_registry::db::Tx, &WriteCtx) -> partner_registry::Result<T>
+    + Send
+    + 'static,
 ) -> anyhow::Result<T> {
     let ctx = WriteCtx {
         key: opened.key.clone(),
@@ -207,7 +209,7 @@ fn cli_write<T>(
         change_ref: None,
         now: time::OffsetDateTime::now_utc().unix_timestamp(),
     };
-    let (out, _) = opened.db.write(|tx| f(tx, &ctx)).map_err(lib_err)?;
+    let (out, _) = opened.db.write(move |tx| f(tx, &ctx)).map_err(lib_err)?;
     if let (Some(anchor), Some(head)) = (
         &opened.anchor,
         opened.db.read(|r| r.audit_head()).map_err(lib_err)?,
@@ -238,7 +240,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } => {
                 let role = Role::parse(&role).context("role must be admin, reviewer or org")?;
                 let opened = db.open(false)?;
-                let token = cli_write(&opened, |tx, ctx| {
+                let token = cli_write(&opened, move |tx, ctx| {
                     service::create_token(tx, ctx, &name, role, org.as_deref())
                 })?;
                 println!("{token}");
@@ -267,7 +269,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             TokenCommand::Revoke { db, name } => {
                 let opened = db.open(false)?;
-                cli_write(&opened, |tx, ctx| service::revoke_token(tx, ctx, &name))?;
+                let revoked = name.clone();
+                cli_write(&opened, move |tx, ctx| {
+                    service::revoke_token(tx, ctx, &revoked)
+                })?;
                 eprintln!("token {name} revoked");
                 Ok(ExitCode::SUCCESS)
             }
@@ -377,6 +382,7 @@ fn serve(listen: SocketAddr, db: DbArg, fake_clock: Option<String>) -> anyhow::R
                 access_log: std::env::var("PARTNER_REGISTRY_ACCESS_LOG")
                     .map(|v| v != "0")
                     .unwrap_or(true),
+                write_batch: partner_registry::db::MAX_BATCH,
             },
             clock,
         )

@@ -528,6 +528,7 @@ fn a_postgresql_restart_gives_only_2xx_and_503_and_the_replica_recovers() {
         cl["client_secret"].as_str().unwrap().to_string(),
     );
     let stop = std::sync::atomic::AtomicBool::new(false);
+    let saw_503 = std::sync::atomic::AtomicBool::new(false);
     let statuses: Vec<(u16, Option<String>, Value)> = std::thread::scope(|s| {
         let load = s.spawn(|| {
             let mut seen = Vec::new();
@@ -559,12 +560,22 @@ fn a_postgresql_restart_gives_only_2xx_and_503_and_the_replica_recovers() {
                     &[],
                 );
                 seen.push((st, r, b));
+                if seen.iter().any(|(st, _, _)| *st == 503) {
+                    saw_503.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
             }
             seen
         });
         std::thread::sleep(Duration::from_millis(300));
         cluster.stop().assert_success();
-        std::thread::sleep(Duration::from_secs(3));
+        // Down until the replica has answered 503 (or 10 s have passed).
+        let down = Instant::now();
+        while !saw_503.load(std::sync::atomic::Ordering::SeqCst)
+            && down.elapsed() < Duration::from_secs(10)
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(500));
         cluster.start_again().assert_success();
         std::thread::sleep(Duration::from_millis(500));
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -581,7 +592,11 @@ fn a_postgresql_restart_gives_only_2xx_and_503_and_the_replica_recovers() {
             other => panic!("answered {other} while the database restarted: {body}"),
         }
     }
-    assert!(unavailable > 0, "the database was never seen down");
+    assert!(
+        unavailable > 0,
+        "the database was never seen down: {:?}",
+        statuses.iter().map(|(s, _, _)| *s).collect::<Vec<_>>()
+    );
     // Recovers by itself.
     until(|| {
         send(

@@ -177,7 +177,7 @@ impl Cell {
 
 /// Copies the SQLite registry `source` into the empty PostgreSQL database at `url`.
 pub fn sqlite_to_postgres(source: &crate::Opened, url: &str) -> Result<Copied> {
-    let super::Database::Sqlite(sqlite) = &*source.db else {
+    let super::Engine::Sqlite(sqlite) = &*source.db.engine else {
         return Err(Error::BadRequest("--from must be a SQLite file".into()));
     };
     // Creates the schema (and refuses a database from a newer binary).

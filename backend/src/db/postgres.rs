@@ -286,30 +286,33 @@ impl Postgres {
         out
     }
 
-    pub fn write<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<(T, Option<i64>)> {
-        let mut client = self.client()?;
+    /// Runs a batch of writes in one transaction under the cluster-wide write
+    /// lock, one commit.
+    pub(crate) fn write_batch(&self, jobs: Vec<super::Job>) -> Vec<super::Answer> {
+        let mut client = match self.client() {
+            Ok(c) => c,
+            Err(e) => return jobs.into_iter().map(|j| j.refused(&e)).collect(),
+        };
         let tx = self.run(async {
             let tx = client.transaction().await.map_err(pg_err)?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
                 .await
                 .map_err(pg_err)?;
             Ok(tx)
-        })?;
+        });
+        let tx = match tx {
+            Ok(tx) => tx,
+            Err(e) => return jobs.into_iter().map(|j| j.refused(&e)).collect(),
+        };
         let mut conn = PgTx {
             db: self,
             tx,
             last_seq: None,
         };
-        match f(&mut conn) {
-            Ok(out) => {
-                let last_seq = conn.last_seq;
-                self.run(async { conn.tx.commit().await.map_err(pg_err) })?;
-                Ok((out, last_seq))
-            }
-            Err(e) => {
-                let _ = self.run(async { conn.tx.rollback().await.map_err(pg_err) });
-                Err(e)
-            }
+        let answers = super::run_jobs(&mut conn, jobs);
+        match self.run(async { conn.tx.commit().await.map_err(pg_err) }) {
+            Ok(()) => answers,
+            Err(e) => super::commit_failed(answers, &e),
         }
     }
 
@@ -1001,6 +1004,15 @@ impl Tx for PgTx<'_> {
             )?;
         }
         Ok(())
+    }
+
+    fn savepoint(&mut self, step: super::Savepoint) -> Result<()> {
+        self.db
+            .run(async { self.tx.batch_execute(step.sql()).await.map_err(pg_err) })
+    }
+
+    fn take_last_seq(&mut self) -> Option<i64> {
+        self.last_seq.take()
     }
 }
 

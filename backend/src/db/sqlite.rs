@@ -357,17 +357,25 @@ impl Sqlite {
         &self.path
     }
 
-    fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    fn take(&self) -> Result<Connection> {
         let conn = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let conn = match conn {
-            Some(c) => c,
-            None => open_connection(&self.path)?,
-        };
-        let out = f(&conn);
+        match conn {
+            Some(c) => Ok(c),
+            None => open_connection(&self.path),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
         let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
         if pool.len() < POOL_MAX {
             pool.push(conn);
         }
+    }
+
+    fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.take()?;
+        let out = f(&conn);
+        self.give_back(conn);
         out
     }
 
@@ -381,24 +389,30 @@ impl Sqlite {
         })
     }
 
-    pub fn write<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<(T, Option<i64>)> {
-        self.with_conn(|conn| {
-            conn.execute_batch("BEGIN IMMEDIATE")?;
-            let mut c = Conn::new(conn);
-            match f(&mut c) {
-                Ok(out) => match conn.execute_batch("COMMIT") {
-                    Ok(()) => Ok((out, c.last_seq)),
+    /// Runs a batch of writes in one `BEGIN IMMEDIATE` transaction, one commit.
+    pub(crate) fn write_batch(&self, jobs: Vec<super::Job>) -> Vec<super::Answer> {
+        let conn = match self.take() {
+            Ok(c) => c,
+            Err(e) => return jobs.into_iter().map(|j| j.refused(&e)).collect(),
+        };
+        let answers = match conn.execute_batch("BEGIN IMMEDIATE") {
+            Err(e) => {
+                let e = Error::from(e);
+                jobs.into_iter().map(|j| j.refused(&e)).collect()
+            }
+            Ok(()) => {
+                let answers = super::run_jobs(&mut Conn::new(&conn), jobs);
+                match conn.execute_batch("COMMIT") {
+                    Ok(()) => answers,
                     Err(e) => {
                         let _ = conn.execute_batch("ROLLBACK");
-                        Err(e.into())
+                        super::commit_failed(answers, &Error::from(e))
                     }
-                },
-                Err(e) => {
-                    let _ = conn.execute_batch("ROLLBACK");
-                    Err(e)
                 }
             }
-        })
+        };
+        self.give_back(conn);
+        answers
     }
 
     /// Checkpoints the WAL and closes every pooled connection.
@@ -973,6 +987,14 @@ impl Tx for Conn<'_> {
             st.execute(params![id, at])?;
         }
         Ok(())
+    }
+
+    fn savepoint(&mut self, step: super::Savepoint) -> Result<()> {
+        Ok(self.c.execute_batch(step.sql())?)
+    }
+
+    fn take_last_seq(&mut self) -> Option<i64> {
+        self.last_seq.take()
     }
 }
 

@@ -125,6 +125,7 @@ impl TestApp {
                 key_file: Some(key_file.clone()),
                 audit_anchor: None,
                 access_log: true,
+                write_batch: partner_registry::db::MAX_BATCH,
             },
             clock.clone(),
         )
@@ -174,14 +175,16 @@ impl TestApp {
 
     /// Revokes a token as the CLI does, on the database directly.
     pub fn revoke_token(&self, name: &str) {
-        self.cli_write(|tx, ctx| service::revoke_token(tx, ctx, name));
+        let name = name.to_string();
+        self.cli_write(move |tx, ctx| service::revoke_token(tx, ctx, &name));
     }
 
     /// Runs a write on the database directly, as the CLI (another process) would.
-    pub fn cli_write<T: Send>(
+    pub fn cli_write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn partner_registry::db::Tx, &WriteCtx) -> partner_registry::Result<T>
-        + Send,
+        + Send
+        + 'static,
     ) -> T {
         cli_write(&self.target, &self.key_file, f)
     }
@@ -426,10 +429,12 @@ pub fn query_text(target: &Target, sql: &str) -> String {
 
 /// Runs a write on `target` directly, as the CLI does: on a thread of its own,
 /// outside the test's runtime, like the separate process it stands for.
-pub fn cli_write<T: Send>(
+pub fn cli_write<T: Send + 'static>(
     target: &Target,
     key_file: &std::path::Path,
-    f: impl FnOnce(&mut dyn partner_registry::db::Tx, &WriteCtx) -> partner_registry::Result<T> + Send,
+    f: impl FnOnce(&mut dyn partner_registry::db::Tx, &WriteCtx) -> partner_registry::Result<T>
+    + Send
+    + 'static,
 ) -> T {
     std::thread::scope(|s| {
         s.spawn(|| {
@@ -441,7 +446,7 @@ pub fn cli_write<T: Send>(
                 change_ref: None,
                 now: 0,
             };
-            opened.db.write(|tx| f(tx, &ctx)).unwrap().0
+            opened.db.write(move |tx| f(tx, &ctx)).unwrap().0
         })
         .join()
         .unwrap()
@@ -456,8 +461,9 @@ pub fn create_token(
     role: Role,
     org: Option<&str>,
 ) -> String {
-    cli_write(target, key_file, |tx, ctx| {
-        service::create_token(tx, ctx, name, role, org)
+    let (name, org) = (name.to_string(), org.map(String::from));
+    cli_write(target, key_file, move |tx, ctx| {
+        service::create_token(tx, ctx, &name, role, org.as_deref())
     })
 }
 

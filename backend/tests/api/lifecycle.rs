@@ -470,7 +470,8 @@ async fn a_revocation_by_another_process_counts_within_a_second() {
         assert!(active(&app.introspect(&app.admin, cid, secret).await));
     }
     // Another process (as the CLI, or another replica, would be) commits the revocation.
-    app.cli_write(|tx, ctx| partner_registry::service::revoke_client(tx, ctx, &id));
+    let revoked = id.clone();
+    app.cli_write(move |tx, ctx| partner_registry::service::revoke_client(tx, ctx, &revoked));
     let took = app
         .eventually(|| async { !active(&app.introspect(&app.admin, cid, secret).await) })
         .await;
@@ -840,7 +841,7 @@ async fn revocation_elsewhere_counts_within_a_second_under_concurrent_load() {
     }
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     let id2 = id.clone();
-    app.cli_write(|tx, ctx| partner_registry::service::revoke_client(tx, ctx, &id2));
+    app.cli_write(move |tx, ctx| partner_registry::service::revoke_client(tx, ctx, &id2));
     let took = app
         .eventually(|| async { !active(&app.introspect(&app.admin, &cid, &secret).await) })
         .await;

@@ -1,0 +1,160 @@
+//! Writes per second with 16 concurrent writers creating clients through the
+//! API, on each engine, with group commit and with one transaction per write
+//! (`PARTNER_REGISTRY_WRITE_BATCH=1`), side by side in one run.
+//!
+//! `cargo bench -p partner-registry --bench writes` (optionally
+//! `BENCH_WRITES=N BENCH_WRITERS=W`). Bounded: N creates per configuration.
+
+use acceptance_tests::postgres::PgCluster;
+use partner_registry::db::Target;
+use partner_registry::records::Role;
+use partner_registry::service::{self, WriteCtx};
+use partner_registry::{Config, SystemClock};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Starts a registry on `target`, creates `total` clients with `writers`
+/// concurrent writers; writes per second and the p99 latency.
+async fn measure(
+    target: Target,
+    dir: &std::path::Path,
+    batch: usize,
+    total: usize,
+    writers: usize,
+) -> (f64, Duration) {
+    let key_file = dir.join("bench.key");
+    let admin = {
+        let (target, key_file) = (target.clone(), key_file.clone());
+        std::thread::spawn(move || {
+            let opened =
+                partner_registry::open(&target, Some(&key_file), None, true).expect("open");
+            let ctx = WriteCtx {
+                key: opened.key.clone(),
+                actor: service::cli_actor(),
+                request_id: "bench".into(),
+                change_ref: None,
+                now: 0,
+            };
+            opened
+                .db
+                .write(move |tx| service::create_token(tx, &ctx, "bench", Role::Admin, None))
+                .expect("token")
+                .0
+        })
+        .join()
+        .expect("token thread")
+    };
+    let running = partner_registry::start(
+        Config {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            db: target,
+            key_file: Some(key_file),
+            audit_anchor: None,
+            access_log: false,
+            write_batch: batch,
+        },
+        Arc::new(SystemClock),
+    )
+    .await
+    .expect("start");
+    let base = format!("http://{}", running.addr);
+    let http = reqwest::Client::new();
+    // Wait for the token to be followed.
+    while http
+        .get(format!("{base}/v1/orgs?limit=1"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("get")
+        .status()
+        == 401
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let org: serde_json::Value = http
+        .post(format!("{base}/v1/orgs"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"name": "bench", "legal_entity": "B", "technical_owner": "t@b.example",
+            "approval_authority": "a@b.example", "contract_id": "C", "contract_end": "2999-12-31",
+            "allowed_scopes": ["read"], "max_clients": 100000}))
+        .send()
+        .await
+        .expect("org")
+        .json()
+        .await
+        .expect("org json");
+    let org_id = org["id"].as_str().expect("org id").to_string();
+    let per_writer = (total / writers).max(1);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let (http, base, admin, org_id) =
+            (http.clone(), base.clone(), admin.clone(), org_id.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(per_writer);
+            for n in 0..per_writer {
+                let t = Instant::now();
+                let r = http
+                    .post(format!("{base}/v1/clients"))
+                    .bearer_auth(&admin)
+                    .json(
+                        &serde_json::json!({"org_id": org_id, "name": format!("w{w}-{n}"),
+                        "purpose": "p", "owner": "o@b.example", "scopes": ["read"]}),
+                    )
+                    .send()
+                    .await
+                    .expect("create");
+                assert_eq!(r.status().as_u16(), 201);
+                latencies.push(t.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.expect("writer"));
+    }
+    let rate = latencies.len() as f64 / start.elapsed().as_secs_f64();
+    latencies.sort();
+    let p99 = latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)];
+    running.shutdown().await;
+    (rate, p99)
+}
+
+fn main() {
+    let total = env_num("BENCH_WRITES", 2000);
+    let writers = env_num("BENCH_WRITERS", 16).max(1);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let cluster = PgCluster::start();
+    println!("{total} client creates, {writers} concurrent writers, through the API");
+    println!("| engine | one transaction per write | group commit | ratio |");
+    println!("|---|---|---|---|");
+    for engine in ["sqlite", "postgres"] {
+        let mut figures = Vec::new();
+        for batch in [1, partner_registry::db::MAX_BATCH] {
+            let dir = tempfile::tempdir().expect("dir");
+            let target = match engine {
+                "sqlite" => Target::Sqlite(dir.path().join("bench.db")),
+                _ => Target::Postgres(cluster.new_database()),
+            };
+            figures.push(rt.block_on(measure(target, dir.path(), batch, total, writers)));
+        }
+        let ((one, one_p99), (group, group_p99)) = (figures[0], figures[1]);
+        println!(
+            "| {engine} | {one:.0} writes/s (p99 {:.1} ms) | {group:.0} writes/s (p99 {:.1} ms) | {:.2}× |",
+            one_p99.as_secs_f64() * 1e3,
+            group_p99.as_secs_f64() * 1e3,
+            group / one
+        );
+    }
+}
