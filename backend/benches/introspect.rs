@@ -1,14 +1,17 @@
-//! Throughput of `POST /v1/introspect` against a bare warp handler, on loopback.
+//! Throughput and p99 of `POST /v1/introspect` against a bare warp handler, on
+//! loopback: the registry on SQLite, and two replicas on one PostgreSQL.
 //!
 //! `cargo bench -p partner-registry --bench introspect` (optionally
 //! `BENCH_REQUESTS=N BENCH_CONNECTIONS=C`). Bounded: N requests per target, then it stops.
 
+use acceptance_tests::postgres::PgCluster;
+use partner_registry::db::Target;
 use partner_registry::records::Role;
 use partner_registry::service::{self, WriteCtx};
 use partner_registry::{Config, SystemClock};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use warp::Filter;
@@ -20,24 +23,28 @@ fn env_num(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// Sends `per_conn` keep-alive requests on each of `conns` connections; returns req/s.
+/// Sends `per_conn` keep-alive requests on each of `conns` connections, the
+/// connections spread over `addrs`; returns req/s and the p99 latency.
 async fn load(
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     request: Arc<Vec<u8>>,
     conns: usize,
     per_conn: usize,
     expect: &'static str,
-) -> f64 {
+) -> (f64, Duration) {
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..conns {
+    for i in 0..conns {
         let request = Arc::clone(&request);
+        let addr = addrs[i % addrs.len()];
         tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(per_conn);
             let stream = TcpStream::connect(addr).await.expect("connect");
             stream.set_nodelay(true).ok();
             let mut stream = BufReader::new(stream);
             let mut line = String::new();
             for _ in 0..per_conn {
+                let sent = Instant::now();
                 stream.get_mut().write_all(&request).await.expect("write");
                 let mut len = 0usize;
                 line.clear();
@@ -63,13 +70,84 @@ async fn load(
                     "body: {:?}",
                     String::from_utf8_lossy(&body)
                 );
+                latencies.push(sent.elapsed());
             }
+            latencies
         }));
     }
+    let mut latencies = Vec::new();
     for t in tasks {
-        t.await.expect("load task");
+        latencies.extend(t.await.expect("load task"));
     }
-    (conns * per_conn) as f64 / start.elapsed().as_secs_f64()
+    let rps = latencies.len() as f64 / start.elapsed().as_secs_f64();
+    latencies.sort();
+    (rps, latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)])
+}
+
+/// A registry on `target` serving from `replicas` processes' worth of servers
+/// (in this process) on one database, with an admin token and one client;
+/// the servers and an introspection request for that client.
+async fn registry(
+    target: Target,
+    key_file: std::path::PathBuf,
+    replicas: usize,
+) -> (Vec<partner_registry::Running>, Arc<Vec<u8>>) {
+    let admin = {
+        let (target, key_file) = (target.clone(), key_file.clone());
+        // Outside the runtime: the CLI path blocks.
+        std::thread::spawn(move || {
+            let opened = partner_registry::open(&target, Some(&key_file), None, true).expect("open");
+            let ctx = WriteCtx {
+                key: opened.key.clone(),
+                actor: service::cli_actor(),
+                request_id: "bench".into(),
+                change_ref: None,
+                now: 0,
+            };
+            opened
+                .db
+                .write(move |tx| service::create_token(tx, &ctx, "bench", Role::Admin, None))
+                .expect("token")
+                .0
+        })
+        .join()
+        .expect("token thread")
+    };
+    let mut servers = Vec::new();
+    for _ in 0..replicas {
+        servers.push(
+            partner_registry::start(
+                Config {
+                    listen: "127.0.0.1:0".parse().expect("addr"),
+                    db: target.clone(),
+                    key_file: Some(key_file.clone()),
+                    audit_anchor: None,
+                    access_log: false,
+                    write_batch: partner_registry::db::MAX_BATCH,
+                },
+                Arc::new(SystemClock),
+            )
+            .await
+            .expect("start"),
+        );
+    }
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", servers[0].addr);
+    let org: serde_json::Value = http
+        .post(format!("{base}/v1/orgs"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"name": "bench", "legal_entity": "B", "technical_owner": "t@b.example",
+            "approval_authority": "a@b.example", "contract_id": "C", "contract_end": "2999-12-31", "allowed_scopes": ["read"]}))
+        .send().await.expect("org").json().await.expect("org json");
+    let client: serde_json::Value = http
+        .post(format!("{base}/v1/clients"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"org_id": org["id"], "name": "bench", "purpose": "p", "owner": "o@b.example", "scopes": ["read"]}))
+        .send().await.expect("client").json().await.expect("client json");
+    let body = serde_json::json!({"client_id": client["client_id"], "client_secret": client["client_secret"]}).to_string();
+    // Every replica follows the client before the measurement starts.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    (servers, request(&admin, &body))
 }
 
 fn request(token: &str, body: &str) -> Arc<Vec<u8>> {
@@ -100,65 +178,46 @@ fn main() {
         let bare_addr = listener.local_addr().expect("addr");
         tokio::spawn(warp::serve(bare).incoming(listener).run());
 
-        // The registry with one client.
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("bench.db");
-        let key_file = dir.path().join("bench.key");
-        let target = partner_registry::db::Target::Sqlite(db);
-        let admin = {
-            let opened =
-                partner_registry::open(&target, Some(&key_file), None, true).expect("open");
-            let ctx = WriteCtx {
-                key: opened.key.clone(),
-                actor: service::cli_actor(),
-                request_id: "bench".into(),
-                change_ref: None,
-                now: 0,
-            };
-            opened
-                .db
-                .write(move |tx| service::create_token(tx, &ctx, "bench", Role::Admin, None))
-                .expect("token")
-                .0
-        };
-        let running = partner_registry::start(
-            Config {
-                listen: "127.0.0.1:0".parse().expect("addr"),
-                db: target,
-                key_file: Some(key_file),
-                audit_anchor: None,
-                access_log: true,
-                write_batch: partner_registry::db::MAX_BATCH,
-            },
-            Arc::new(SystemClock),
+        let (sqlite, sqlite_req) = registry(
+            Target::Sqlite(dir.path().join("bench.db")),
+            dir.path().join("bench.key"),
+            1,
         )
-        .await
-        .expect("start");
-        let http = reqwest::Client::new();
-        let base = format!("http://{}", running.addr);
-        let org: serde_json::Value = http
-            .post(format!("{base}/v1/orgs"))
-            .bearer_auth(&admin)
-            .json(&serde_json::json!({"name": "bench", "legal_entity": "B", "technical_owner": "t@b.example",
-                "approval_authority": "a@b.example", "contract_id": "C", "contract_end": "2999-12-31", "allowed_scopes": ["read"]}))
-            .send().await.expect("org").json().await.expect("org json");
-        let client: serde_json::Value = http
-            .post(format!("{base}/v1/clients"))
-            .bearer_auth(&admin)
-            .json(&serde_json::json!({"org_id": org["id"], "name": "bench", "purpose": "p", "owner": "o@b.example", "scopes": ["read"]}))
-            .send().await.expect("client").json().await.expect("client json");
-        let body = serde_json::json!({"client_id": client["client_id"], "client_secret": client["client_secret"]}).to_string();
-        let req = request(&admin, &body);
-
-        // Warm up both, then measure.
-        load(bare_addr, Arc::clone(&req), conns, 200, "active").await;
-        load(running.addr, Arc::clone(&req), conns, 200, "\"active\":true").await;
-        let bare_rps = load(bare_addr, Arc::clone(&req), conns, per_conn, "active").await;
-        let reg_rps = load(running.addr, Arc::clone(&req), conns, per_conn, "\"active\":true").await;
-        println!("requests per target: {}  connections: {conns}", conns * per_conn);
-        println!("bare warp handler:      {bare_rps:>10.0} req/s");
-        println!("registry introspection: {reg_rps:>10.0} req/s");
-        println!("ratio: {:.2}", reg_rps / bare_rps);
-        running.shutdown().await;
+        .await;
+        let cluster = PgCluster::start();
+        let (pg, pg_req) = registry(
+            Target::Postgres(cluster.new_database()),
+            dir.path().join("pg.key"),
+            2,
+        )
+        .await;
+        let addrs = |servers: &[partner_registry::Running]| -> Vec<SocketAddr> {
+            servers.iter().map(|r| r.addr).collect()
+        };
+        // Warm up every target, then measure them one after the other.
+        load(&[bare_addr], Arc::clone(&sqlite_req), conns, 200, "active").await;
+        load(&addrs(&sqlite), Arc::clone(&sqlite_req), conns, 200, "\"active\":true").await;
+        load(&addrs(&pg), Arc::clone(&pg_req), conns, 200, "\"active\":true").await;
+        let bare = load(&[bare_addr], Arc::clone(&sqlite_req), conns, per_conn, "active").await;
+        let lite = load(&addrs(&sqlite), Arc::clone(&sqlite_req), conns, per_conn, "\"active\":true").await;
+        let two = load(&addrs(&pg), Arc::clone(&pg_req), conns, per_conn, "\"active\":true").await;
+        println!("{} introspections per target, {conns} keep-alive connections", conns * per_conn);
+        println!("| target | req/s | p99 | ratio to bare warp |");
+        println!("|---|---|---|---|");
+        for (name, (rps, p99)) in [
+            ("bare warp handler (ceiling)", bare),
+            ("registry on SQLite", lite),
+            ("registry on PostgreSQL, 2 replicas", two),
+        ] {
+            println!(
+                "| {name} | {rps:.0} | {:.2} ms | {:.2} |",
+                p99.as_secs_f64() * 1e3,
+                rps / bare.0
+            );
+        }
+        for r in sqlite.into_iter().chain(pg) {
+            r.shutdown().await;
+        }
     });
 }

@@ -48,6 +48,8 @@ const NEVER: i64 = i64::MIN;
 pub const USAGE_WRITE_INTERVAL: i64 = 60;
 /// Changes read from the feed at once.
 const FEED_PAGE: i64 = 500;
+/// The anchor file moves at most this often.
+const ANCHOR_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How the cache follows the database.
 #[derive(Debug, Clone)]
@@ -260,6 +262,9 @@ struct Shared {
     stop: AtomicBool,
     /// Snapshots built by the follower (for the tests and the metrics).
     builds: AtomicU64,
+    /// The newest change not yet in the anchor file, and when it last moved.
+    anchor_due: Mutex<Option<(i64, String)>>,
+    anchor_written: Mutex<Instant>,
 }
 
 impl Shared {
@@ -346,9 +351,25 @@ impl Shared {
             *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
             self.builds.fetch_add(1, Ordering::Relaxed);
             self.applied.send_replace(last.seq);
-            if let Some(anchor) = &self.config.anchor {
-                anchor.advance_or_warn(last.seq, &last.hash);
-            }
+            *lock(&self.anchor_due) = Some((last.seq, last.hash));
+        }
+    }
+
+    /// Moves the anchor file up to the newest change applied, at most once per
+    /// [`ANCHOR_INTERVAL`] (or at once when `now`): each move costs two fsyncs,
+    /// which must never pace the writes. An anchor that lags by that much is
+    /// still an anchor: it catches a rollback to anything before it.
+    fn advance_anchor(&self, now: bool) {
+        let Some(anchor) = &self.config.anchor else {
+            return;
+        };
+        let mut written = lock(&self.anchor_written);
+        if !now && written.elapsed() < ANCHOR_INTERVAL {
+            return;
+        }
+        if let Some((seq, hash)) = lock(&self.anchor_due).take() {
+            anchor.advance_or_warn(seq, &hash);
+            *written = Instant::now();
         }
     }
 
@@ -402,11 +423,14 @@ impl Shared {
             // A failure leaves the snapshot as it was; it goes stale, and
             // `fresh` refuses it once past the bound.
             let _ = self.follow();
+            self.advance_anchor(false);
             if self.usage_due.swap(false, Ordering::SeqCst) || retry_usage {
                 retry_usage = !self.flush_usage();
             }
         }
         self.flush_usage();
+        let _ = self.follow();
+        self.advance_anchor(true);
     }
 }
 
@@ -456,6 +480,8 @@ impl Cache {
             applied,
             stop: AtomicBool::new(false),
             builds: AtomicU64::new(0),
+            anchor_due: Mutex::new(None),
+            anchor_written: Mutex::new(Instant::now()),
         });
         shared.mark_synced();
         let waker = Arc::downgrade(&shared);
