@@ -89,6 +89,21 @@ macro_rules! decode_or_return {
     };
 }
 
+/// Like `decode_or_return!`, for a decode already made.
+macro_rules! ok_or_return {
+    ($r:expr, $what:expr, $resp:ident) => {
+        match $r {
+            Ok(v) => v,
+            Err(e) => {
+                return Ok(Response::new(pb::$resp::Response {
+                    diagnostics: bad_value($what, e),
+                    ..Default::default()
+                }))
+            }
+        }
+    };
+}
+
 fn encode_result(
     v: &Value,
     ty: &crate::Type,
@@ -106,12 +121,49 @@ fn encode_result(
     }
 }
 
+/// The identity of `state` as Terraform stores it; `None` for a resource
+/// without identity or a null state.
+fn identity_data<D>(
+    r: &dyn crate::resource::DynResource<D>,
+    schema: &crate::Schema,
+    state: &Value,
+    d: &mut Vec<pb::Diagnostic>,
+) -> Option<pb::ResourceIdentityData> {
+    let attrs = r.identity_attributes();
+    if attrs.is_empty() || state.is_null() {
+        return None;
+    }
+    let ty = engine::identity_type(schema, attrs);
+    encode_result(&engine::identity_of(attrs, state), &ty, d).map(|v| {
+        pb::ResourceIdentityData {
+            identity_data: Some(v),
+        }
+    })
+}
+
+/// The identity Terraform sent for a resource; null when it sent none (or
+/// the resource has no identity).
+fn sent_identity<D>(
+    r: &dyn crate::resource::DynResource<D>,
+    schema: &crate::Schema,
+    sent: Option<&pb::ResourceIdentityData>,
+) -> Result<Value, String> {
+    let attrs = r.identity_attributes();
+    if attrs.is_empty() {
+        return Ok(Value::Null);
+    }
+    decode(
+        sent.and_then(|i| i.identity_data.as_ref()),
+        &engine::identity_type(schema, attrs),
+    )
+}
+
 fn server_capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities {
         plan_destroy: true,
         get_provider_schema_optional: false,
         move_resource_state: false,
-        generate_resource_config: false,
+        generate_resource_config: true,
     }
 }
 
@@ -346,18 +398,79 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         &self,
         _: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Rpc<pb::get_resource_identity_schemas::Response> {
-        Ok(Response::new(
-            pb::get_resource_identity_schemas::Response::default(),
-        ))
+        use pb::resource_identity_schema::IdentityAttribute;
+        let identity_schemas = self
+            .reg
+            .resources
+            .iter()
+            .filter(|(_, (r, _))| !r.identity_attributes().is_empty())
+            .map(|(k, (r, schema))| {
+                let attrs = r
+                    .identity_attributes()
+                    .iter()
+                    .filter_map(|name| schema.attribute(name))
+                    .map(|a| IdentityAttribute {
+                        name: a.name.clone(),
+                        r#type: a.ty.to_json_bytes(),
+                        required_for_import: true,
+                        optional_for_import: false,
+                        description: a.description.clone(),
+                    })
+                    .collect();
+                (
+                    k.to_string(),
+                    pb::ResourceIdentitySchema {
+                        version: 0,
+                        identity_attributes: attrs,
+                    },
+                )
+            })
+            .collect();
+        Ok(Response::new(pb::get_resource_identity_schemas::Response {
+            identity_schemas,
+            diagnostics: vec![],
+        }))
     }
 
     async fn upgrade_resource_identity(
         &self,
-        _: Request<pb::upgrade_resource_identity::Request>,
+        req: Request<pb::upgrade_resource_identity::Request>,
     ) -> Rpc<pb::upgrade_resource_identity::Response> {
-        Err(Status::unimplemented(
-            "resource identity is not supported by this provider",
-        ))
+        let req = req.into_inner();
+        let (r, schema) = lookup!(
+            self.resources,
+            req.type_name,
+            "resource",
+            upgrade_resource_identity
+        );
+        let ty = engine::identity_type(schema, r.identity_attributes());
+        let raw = req.raw_identity.unwrap_or_default();
+        let mut diagnostics = vec![];
+        if req.version != 0 {
+            diagnostics = convert::error(
+                "Identity from a newer provider",
+                format!(
+                    "The stored identity has version {}, this provider knows version 0. Upgrade the provider.",
+                    req.version
+                ),
+            );
+        }
+        let upgraded_identity = match crate::json::decode(&raw.json, &ty) {
+            Ok(v) if diagnostics.is_empty() => {
+                encode_result(&v, &ty, &mut diagnostics).map(|v| pb::ResourceIdentityData {
+                    identity_data: Some(v),
+                })
+            }
+            Ok(_) => None,
+            Err(e) => {
+                diagnostics = bad_value("stored identity", e);
+                None
+            }
+        };
+        Ok(Response::new(pb::upgrade_resource_identity::Response {
+            upgraded_identity,
+            diagnostics,
+        }))
     }
 
     async fn configure_provider(
@@ -399,14 +512,23 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             "current state",
             read_resource
         );
+        let current = ok_or_return!(
+            sent_identity(r.as_ref(), schema, req.current_identity.as_ref()),
+            "current identity",
+            read_resource
+        );
         let ctx = self.ctx();
-        let (new, d) = engine::read(r.as_ref(), schema, &ctx, state).await;
+        let (new, mut d) = engine::read(r.as_ref(), schema, &ctx, state).await;
+        let new_id = engine::identity_of(r.identity_attributes(), &new);
+        engine::check_identity(r.type_name(), &current, &new_id, &mut d);
         let mut diagnostics = convert::diags(d);
         let new_state = encode_result(&new, &ty, &mut diagnostics);
+        let new_identity = identity_data(r.as_ref(), schema, &new, &mut diagnostics);
         Ok(Response::new(pb::read_resource::Response {
             new_state,
             diagnostics,
             private: req.private,
+            new_identity,
             ..Default::default()
         }))
     }
@@ -441,11 +563,23 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             "configuration",
             plan_resource_change
         );
+        let prior_identity = ok_or_return!(
+            sent_identity(r.as_ref(), schema, req.prior_identity.as_ref()),
+            "prior identity",
+            plan_resource_change
+        );
         let ctx = self.ctx();
         let out = engine::plan(r.as_ref(), schema, &ctx, prior, proposed, config).await;
         let mut diagnostics = convert::diags(out.diags);
         let planned_state = encode_result(&out.planned, &ty, &mut diagnostics);
+        // An update keeps the identity; a create learns it from the apply.
+        let planned_identity = if out.planned.is_null() || !out.requires_replace.is_empty() {
+            None
+        } else {
+            req.prior_identity.filter(|_| !prior_identity.is_null())
+        };
         Ok(Response::new(pb::plan_resource_change::Response {
+            planned_identity,
             planned_state,
             requires_replace: out
                 .requires_replace
@@ -488,11 +622,20 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             "configuration",
             apply_resource_change
         );
+        let planned_identity = ok_or_return!(
+            sent_identity(r.as_ref(), schema, req.planned_identity.as_ref()),
+            "planned identity",
+            apply_resource_change
+        );
         let ctx = self.ctx();
-        let (new, d) = engine::apply(r.as_ref(), schema, &ctx, prior, planned, config).await;
+        let (new, mut d) = engine::apply(r.as_ref(), schema, &ctx, prior, planned, config).await;
+        let new_id = engine::identity_of(r.identity_attributes(), &new);
+        engine::check_identity(r.type_name(), &planned_identity, &new_id, &mut d);
         let mut diagnostics = convert::diags(d);
         let new_state = encode_result(&new, &ty, &mut diagnostics);
+        let new_identity = identity_data(r.as_ref(), schema, &new, &mut diagnostics);
         Ok(Response::new(pb::apply_resource_change::Response {
+            new_identity,
             new_state,
             private: req.planned_private,
             diagnostics,
@@ -512,8 +655,28 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             import_resource_state
         );
         let ty = schema.ty();
+        let identity = ok_or_return!(
+            sent_identity(r.as_ref(), schema, req.identity.as_ref()),
+            "identity to import",
+            import_resource_state
+        );
+        let mut d = Diagnostics::new();
+        let id = if req.id.is_empty() && !identity.is_null() {
+            engine::import_id_from_identity(&identity, &mut d)
+        } else {
+            Some(req.id.clone())
+        };
         let ctx = self.ctx();
-        let (state, d) = engine::import(r.as_ref(), schema, &ctx, &req.id).await;
+        let state = match id {
+            Some(id) => {
+                let (state, more) = engine::import(r.as_ref(), schema, &ctx, &id).await;
+                d.extend(more);
+                let new_id = engine::identity_of(r.identity_attributes(), &state);
+                engine::check_identity(r.type_name(), &identity, &new_id, &mut d);
+                state
+            }
+            None => Value::Null,
+        };
         let mut diagnostics = convert::diags(d);
         let imported_resources = if state.is_null() {
             vec![]
@@ -521,6 +684,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             vec![pb::import_resource_state::ImportedResource {
                 type_name: req.type_name.clone(),
                 state: encode_result(&state, &ty, &mut diagnostics),
+                identity: identity_data(r.as_ref(), schema, &state, &mut diagnostics),
                 ..Default::default()
             }]
         };
@@ -566,11 +730,29 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
 
     async fn generate_resource_config(
         &self,
-        _: Request<pb::generate_resource_config::Request>,
+        req: Request<pb::generate_resource_config::Request>,
     ) -> Rpc<pb::generate_resource_config::Response> {
-        Err(Status::unimplemented(
-            "config generation is not supported by this provider",
-        ))
+        let req = req.into_inner();
+        let (r, schema) = lookup!(
+            self.resources,
+            req.type_name,
+            "resource",
+            generate_resource_config
+        );
+        let ty = schema.ty();
+        let state = decode_or_return!(
+            req.state.as_ref(),
+            &ty,
+            "state",
+            generate_resource_config
+        );
+        let mut diagnostics = vec![];
+        let generated = engine::generate_config(r.as_ref(), schema, &state);
+        let config = encode_result(&generated, &ty, &mut diagnostics);
+        Ok(Response::new(pb::generate_resource_config::Response {
+            config,
+            diagnostics,
+        }))
     }
 
     async fn open_ephemeral_resource(
