@@ -13,6 +13,7 @@ pub mod configured;
 pub mod data_sources;
 pub mod docs;
 pub mod ephemeral;
+pub mod functions;
 pub mod lookup;
 pub mod provider;
 pub mod report;

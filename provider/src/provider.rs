@@ -158,12 +158,17 @@ impl Provider for PartnerProvider {
         vec![
             Arc::new(data_sources::partner_org::PartnerOrgData),
             Arc::new(data_sources::partner_clients::PartnerClientsData),
+            Arc::new(data_sources::partner_client::PartnerClientData),
+            Arc::new(data_sources::partner_orgs::PartnerOrgsData),
         ]
     }
     fn ephemeral_resources(&self) -> Vec<Arc<dyn DynEphemeral<Configured>>> {
         vec![Arc::new(
             ephemeral::partner_client_secret::PartnerClientSecret,
         )]
+    }
+    fn functions(&self) -> Vec<tfplugin::Function> {
+        crate::functions::all()
     }
 }
 

@@ -40,6 +40,60 @@ impl<P: Provider> ProviderService<P> {
             .map(|c| c.clone())
             .unwrap_or_else(|_| Arc::new(Context::unconfigured()))
     }
+    /// The events of one ListResource call: one per object found (its
+    /// identity, display name and, when asked for, its state), then the
+    /// diagnostics, if any, in an event of their own.
+    async fn list_events(&self, req: pb::list_resource::Request) -> Vec<pb::list_resource::Event> {
+        let only_diags = |diagnostic| pb::list_resource::Event {
+            diagnostic,
+            ..Default::default()
+        };
+        let Some((l, schema)) = self.reg.lists.get(req.type_name.as_str()) else {
+            return vec![only_diags(self.unknown_type("list resource", &req.type_name))];
+        };
+        let Some((r, rschema)) = self.reg.resources.get(req.type_name.as_str()) else {
+            return vec![only_diags(self.unknown_type("resource", &req.type_name))];
+        };
+        let config = match decode(req.config.as_ref(), &schema.ty()) {
+            Ok(v) => v,
+            Err(e) => return vec![only_diags(bad_value("list configuration", e))],
+        };
+        let limit = usize::try_from(req.limit).ok().filter(|l| *l > 0).unwrap_or(usize::MAX);
+        let ctx = self.ctx();
+        let (items, d) = l.list(&ctx, config, limit).await;
+        let rty = rschema.ty();
+        let mut events: Vec<_> = items
+            .into_iter()
+            .map(|item| {
+                let mut diagnostic = vec![];
+                let mut state = item.state.conform(&rty);
+                engine::null_write_only(rschema, &mut state);
+                let identity = identity_data(r.as_ref(), rschema, &state, &mut diagnostic);
+                let resource_object = if req.include_resource_object {
+                    encode_result(&state, &rty, &mut diagnostic)
+                } else {
+                    None
+                };
+                pb::list_resource::Event {
+                    identity,
+                    display_name: item.display_name,
+                    resource_object,
+                    diagnostic,
+                }
+            })
+            .collect();
+        if !d.is_empty() {
+            events.push(only_diags(convert::diags(d)));
+        }
+        events
+    }
+    fn functions(&self) -> std::collections::HashMap<String, pb::Function> {
+        self.reg
+            .functions
+            .iter()
+            .map(|(k, f)| (k.to_string(), convert::function(f)))
+            .collect()
+    }
     fn unknown_type(&self, kind: &str, name: &str) -> Vec<pb::Diagnostic> {
         convert::error(
             &format!("Unknown {kind} type"),
@@ -200,6 +254,30 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                     type_name: k.to_string(),
                 })
                 .collect(),
+            list_resources: self
+                .reg
+                .lists
+                .keys()
+                .map(|k| m::ListResourceMetadata {
+                    type_name: k.to_string(),
+                })
+                .collect(),
+            actions: self
+                .reg
+                .actions
+                .keys()
+                .map(|k| m::ActionMetadata {
+                    type_name: k.to_string(),
+                })
+                .collect(),
+            functions: self
+                .reg
+                .functions
+                .keys()
+                .map(|k| m::FunctionMetadata {
+                    name: k.to_string(),
+                })
+                .collect(),
             ..Default::default()
         }))
     }
@@ -228,6 +306,26 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 .iter()
                 .map(|(k, (_, s))| (k.to_string(), convert::schema(s)))
                 .collect(),
+            list_resource_schemas: self
+                .reg
+                .lists
+                .iter()
+                .map(|(k, (_, s))| (k.to_string(), convert::schema(s)))
+                .collect(),
+            action_schemas: self
+                .reg
+                .actions
+                .iter()
+                .map(|(k, (_, s))| {
+                    (
+                        k.to_string(),
+                        pb::ActionSchema {
+                            schema: Some(convert::schema(s)),
+                        },
+                    )
+                })
+                .collect(),
+            functions: self.functions(),
             server_capabilities: Some(server_capabilities()),
             ..Default::default()
         }))
@@ -806,34 +904,101 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     type ListResourceStream = BoxStream<pb::list_resource::Event>;
     async fn list_resource(
         &self,
-        _: Request<pb::list_resource::Request>,
+        req: Request<pb::list_resource::Request>,
     ) -> Rpc<Self::ListResourceStream> {
-        Err(Status::unimplemented(
-            "list resources are not supported by this provider",
-        ))
+        let req = req.into_inner();
+        let events = self.list_events(req).await;
+        Ok(Response::new(Box::pin(tokio_stream::iter(
+            events.into_iter().map(Ok),
+        ))))
     }
 
     async fn validate_list_resource_config(
         &self,
-        _: Request<pb::validate_list_resource_config::Request>,
+        req: Request<pb::validate_list_resource_config::Request>,
     ) -> Rpc<pb::validate_list_resource_config::Response> {
-        Err(Status::unimplemented(
-            "list resources are not supported by this provider",
-        ))
+        let req = req.into_inner();
+        let (l, schema) = lookup!(
+            self.lists,
+            req.type_name,
+            "list resource",
+            validate_list_resource_config
+        );
+        let config = decode_or_return!(
+            req.config.as_ref(),
+            &schema.ty(),
+            "list configuration",
+            validate_list_resource_config
+        );
+        let mut d = Diagnostics::new();
+        l.validate(&config, &mut d);
+        Ok(Response::new(pb::validate_list_resource_config::Response {
+            diagnostics: convert::diags(d),
+        }))
     }
 
     async fn get_functions(
         &self,
         _: Request<pb::get_functions::Request>,
     ) -> Rpc<pb::get_functions::Response> {
-        Ok(Response::new(pb::get_functions::Response::default()))
+        Ok(Response::new(pb::get_functions::Response {
+            functions: self.functions(),
+            diagnostics: vec![],
+        }))
     }
 
     async fn call_function(
         &self,
-        _: Request<pb::call_function::Request>,
+        req: Request<pb::call_function::Request>,
     ) -> Rpc<pb::call_function::Response> {
-        Err(Status::unimplemented("this provider has no functions"))
+        let req = req.into_inner();
+        let fail = |e: crate::FunctionError| {
+            Ok(Response::new(pb::call_function::Response {
+                result: None,
+                error: Some(pb::FunctionError {
+                    text: e.text,
+                    function_argument: e.argument,
+                }),
+            }))
+        };
+        let Some(f) = self.reg.functions.get(req.name.as_str()) else {
+            return fail(crate::FunctionError::new(format!(
+                "The {} provider has no function named {:?}.",
+                self.info.name, req.name
+            )));
+        };
+        if req.arguments.len() != f.parameters.len() {
+            return fail(crate::FunctionError::new(format!(
+                "{} takes {} arguments, not {}.",
+                f.name,
+                f.parameters.len(),
+                req.arguments.len()
+            )));
+        }
+        let mut args = Vec::with_capacity(req.arguments.len());
+        for (i, (a, p)) in req.arguments.iter().zip(&f.parameters).enumerate() {
+            match decode(Some(a), &p.ty) {
+                Ok(v) => args.push(v),
+                Err(e) => {
+                    return fail(crate::FunctionError::argument(
+                        i,
+                        format!("Invalid value for {}: {e}", p.name),
+                    ));
+                }
+            }
+        }
+        match (f.call)(&args) {
+            Ok(v) => match encode(&v.conform(&f.returns), &f.returns) {
+                Ok(result) => Ok(Response::new(pb::call_function::Response {
+                    result: Some(result),
+                    error: None,
+                })),
+                Err(e) => fail(crate::FunctionError::new(format!(
+                    "The result could not be encoded: {e}. This is a bug in the provider."
+                ))),
+            },
+            Err(e) => fail(e),
+        }
     }
 
     async fn validate_state_store_config(
@@ -887,22 +1052,93 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     }
     async fn plan_action(
         &self,
-        _: Request<pb::plan_action::Request>,
+        req: Request<pb::plan_action::Request>,
     ) -> Rpc<pb::plan_action::Response> {
-        Err(Status::unimplemented("this provider has no actions"))
+        let req = req.into_inner();
+        let (a, schema) = lookup!(self.actions, req.action_type, "action", plan_action);
+        let config = decode_or_return!(
+            req.config.as_ref(),
+            &schema.ty(),
+            "action configuration",
+            plan_action
+        );
+        let ctx = self.ctx();
+        let d = a.plan(&ctx, config).await;
+        Ok(Response::new(pb::plan_action::Response {
+            diagnostics: convert::diags(d),
+            deferred: None,
+        }))
     }
     type InvokeActionStream = BoxStream<pb::invoke_action::Event>;
     async fn invoke_action(
         &self,
-        _: Request<pb::invoke_action::Request>,
+        req: Request<pb::invoke_action::Request>,
     ) -> Rpc<Self::InvokeActionStream> {
-        Err(Status::unimplemented("this provider has no actions"))
+        use pb::invoke_action::event::{Completed, Progress, Type};
+        let req = req.into_inner();
+        let completed = |diagnostics| pb::invoke_action::Event {
+            r#type: Some(Type::Completed(Completed { diagnostics })),
+        };
+        let once = |event| -> Rpc<Self::InvokeActionStream> {
+            Ok(Response::new(Box::pin(tokio_stream::iter([Ok(event)]))))
+        };
+        let Some((a, schema)) = self.reg.actions.get(req.action_type.as_str()) else {
+            return once(completed(self.unknown_type("action", &req.action_type)));
+        };
+        let config = match decode(req.config.as_ref(), &schema.ty()) {
+            Ok(v) => v,
+            Err(e) => return once(completed(bad_value("action configuration", e))),
+        };
+        let (a, ctx) = (a.clone(), self.ctx());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let (events, out) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let progress = crate::action::Progress::new(tx);
+            let run = a.invoke(&ctx, config, progress);
+            tokio::pin!(run);
+            let diags = loop {
+                tokio::select! {
+                    d = &mut run => break d,
+                    Some(message) = rx.recv() => {
+                        let _ = events.send(Ok(pb::invoke_action::Event {
+                            r#type: Some(Type::Progress(Progress { message })),
+                        }));
+                    }
+                }
+            };
+            while let Ok(message) = rx.try_recv() {
+                let _ = events.send(Ok(pb::invoke_action::Event {
+                    r#type: Some(Type::Progress(Progress { message })),
+                }));
+            }
+            let _ = events.send(Ok(completed(convert::diags(diags))));
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::UnboundedReceiverStream::new(out),
+        )))
     }
     async fn validate_action_config(
         &self,
-        _: Request<pb::validate_action_config::Request>,
+        req: Request<pb::validate_action_config::Request>,
     ) -> Rpc<pb::validate_action_config::Response> {
-        Err(Status::unimplemented("this provider has no actions"))
+        let req = req.into_inner();
+        let (a, schema) = lookup!(
+            self.actions,
+            req.type_name,
+            "action",
+            validate_action_config
+        );
+        let config = decode_or_return!(
+            req.config.as_ref(),
+            &schema.ty(),
+            "action configuration",
+            validate_action_config
+        );
+        let mut d = Diagnostics::new();
+        a.validate(&config, &mut d);
+        Ok(Response::new(pb::validate_action_config::Response {
+            diagnostics: convert::diags(d),
+        }))
     }
 
     async fn stop_provider(
