@@ -1,6 +1,7 @@
-//! Finding one client by what a user knows of it: its id, its public
-//! `client_id`, or its org's name (or id) and its own name.
-use crate::client::{ApiClient, ApiError, Client, ClientFilter};
+//! Finding one client by what a user knows of it (its id, its public
+//! `client_id`, or its org's name (or id) and its own name), and the
+//! filters the listings share.
+use crate::client::{ApiClient, ApiError, Client, ClientFilter, Org};
 use crate::resources::partner_org::find_org;
 
 /// The client `reference` names, revoked ones included: `ID`, `CLIENT_ID`,
@@ -35,4 +36,14 @@ pub async fn find_client_by_name(
         .collect();
     named.sort_by_key(|c| c.status == "revoked");
     Ok(named.into_iter().next())
+}
+
+/// Whether the org's contract has not ended at `now` and ends by `horizon`
+/// (Unix seconds); always true without a horizon.
+pub fn contract_ends_by(org: &Org, now: i64, horizon: Option<i64>) -> bool {
+    horizon.is_none_or(|horizon| {
+        partner_rules::end_of_day(&org.contract_end)
+            .map(|end| end.unix_timestamp())
+            .is_some_and(|end| end >= now && end <= horizon)
+    })
 }

@@ -167,6 +167,19 @@ impl Provider for PartnerProvider {
             ephemeral::partner_client_secret::PartnerClientSecret,
         )]
     }
+    fn list_resources(&self) -> Vec<Arc<dyn tfplugin::DynListResource<Configured>>> {
+        vec![
+            Arc::new(crate::list::partner_org::PartnerOrgList),
+            Arc::new(crate::list::partner_client::PartnerClientList),
+        ]
+    }
+    fn actions(&self) -> Vec<Arc<dyn tfplugin::DynAction<Configured>>> {
+        vec![
+            Arc::new(crate::actions::partner_client_rotate_secret::RotateSecret),
+            Arc::new(crate::actions::partner_client_revoke::RevokeClient),
+            Arc::new(crate::actions::partner_org_offboard::OffboardOrg),
+        ]
+    }
     fn functions(&self) -> Vec<tfplugin::Function> {
         crate::functions::all()
     }

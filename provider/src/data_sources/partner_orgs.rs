@@ -1,6 +1,7 @@
 //! Data source `partner_orgs`: orgs filtered by status and by how soon
 //! their contract ends, for reviews, `check` blocks and outputs.
 use crate::client::Org;
+use crate::lookup::contract_ends_by;
 use crate::configured::{Configured, Context};
 use crate::report::report;
 use tfplugin::model;
@@ -104,15 +105,9 @@ impl DataSource<Configured> for PartnerOrgsData {
             .as_deref()
             .and_then(partner_rules::parse_duration)
             .map(|d| now.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
-        let ends_in_time = |org: &Org| match horizon {
-            None => true,
-            Some(horizon) => partner_rules::end_of_day(&org.contract_end)
-                .map(|end| end.unix_timestamp())
-                .is_some_and(|end| end >= now && end <= horizon),
-        };
         let orgs = orgs
             .into_iter()
-            .filter(|org| ends_in_time(org))
+            .filter(|org| contract_ends_by(org, now, horizon))
             .map(summary)
             .collect();
         Some(OrgsQuery {
