@@ -392,7 +392,26 @@ impl RegistryServer {
         }
         let run = self.cli(&args);
         run.assert_success();
-        run.stdout.trim().to_string()
+        let token = run.stdout.trim().to_string();
+        self.wait_until_accepted(&token);
+        token
+    }
+
+    /// Waits until the server accepts a token the CLI just made: it learns
+    /// of changes made on its database file by others within its poll
+    /// interval, not at once.
+    fn wait_until_accepted(&self, token: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.request_as(token, "GET", "/healthz", None).0 != 200
+            || self.request_as(token, "GET", "/v1/orgs?limit=1", None).0 == 401
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the registry did not accept a new token within 10s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Sends one API request as admin and returns the status and JSON body.
