@@ -1,15 +1,13 @@
-//! Acceptance tests of what Terraform 1.12 to 1.15 added: resource
-//! identity, `terraform query` with list resources, actions, and provider
-//! functions. Only for a Terraform that has them: the Makefile runs this
-//! target with the pinned Terraform 1.15.5 (`make test-pinned`), and every
-//! test fails, rather than skips, on an older Terraform.
+//! Acceptance tests of what Terraform 1.12 to 1.14 added: resource
+//! identity, `terraform query` with list resources, and actions. Only for
+//! a Terraform that has them: the Makefile runs this target with the
+//! pinned Terraform 1.15.5 (`make test-pinned`), and every test fails,
+//! rather than skips, on an older Terraform.
 
 #[path = "../acceptance/config.rs"]
 mod config;
 
 mod actions;
-mod data_sources;
-mod functions;
 mod identity;
 mod query;
 
