@@ -420,6 +420,88 @@ pub async fn open_ephemeral<D>(
     (unknown_to_null(v), diags)
 }
 
+// ------------------------------------------------------------ identity
+
+/// The object type of a resource's identity: its identity attributes with
+/// their schema types.
+pub fn identity_type(schema: &Schema, attributes: &[&str]) -> Type {
+    Type::Object(
+        attributes
+            .iter()
+            .filter_map(|name| schema.attribute(name))
+            .map(|a| (a.name.clone(), a.ty.clone()))
+            .collect(),
+    )
+}
+
+/// The identity of a state: its identity attributes. Null for a null state.
+pub fn identity_of(attributes: &[&str], state: &Value) -> Value {
+    if state.is_null() {
+        return Value::Null;
+    }
+    Value::Object(
+        attributes
+            .iter()
+            .map(|name| (name.to_string(), state.get(name).clone()))
+            .collect(),
+    )
+}
+
+/// Terraform refuses an identity that changes for the same object: an
+/// error when `new` differs from a known `before`.
+pub fn check_identity(type_name: &str, before: &Value, new: &Value, diags: &mut Diagnostics) {
+    if before.is_null() || before.contains_unknown() || new.is_null() || before == new {
+        return;
+    }
+    diags.error(
+        "Unexpected identity change",
+        format!(
+            "The identity of this {type_name} changed from {before:?} to {new:?}. An object's \
+             identity never changes; this is a bug in the provider, please report it."
+        ),
+    );
+}
+
+/// The single string an import by identity gives the resource's `import`:
+/// the value of its one identity attribute.
+pub fn import_id_from_identity(identity: &Value, diags: &mut Diagnostics) -> Option<String> {
+    let Value::Object(m) = identity else {
+        diags.error(
+            "Invalid import identity",
+            "The identity to import is not an object.",
+        );
+        return None;
+    };
+    match m.values().collect::<Vec<_>>().as_slice() {
+        [Value::String(s)] if !s.is_empty() => Some(s.clone()),
+        _ => {
+            diags.error(
+                "Invalid import identity",
+                format!(
+                    "The identity to import must set its attribute ({}) to a non-empty string.",
+                    m.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The configuration generated for an object from its state (`terraform
+/// plan -generate-config-out`, Terraform 1.14+): computed attributes and
+/// write-only ones null, then whatever else the resource leaves out.
+pub fn generate_config<D>(r: &dyn DynResource<D>, schema: &Schema, state: &Value) -> Value {
+    let mut config = unknown_to_null(state.clone());
+    if let Some(m) = config.attrs_mut() {
+        for a in &schema.attributes {
+            if a.write_only || a.computed {
+                m.insert(a.name.clone(), Value::Null);
+            }
+        }
+    }
+    r.generate_config(config).conform(&schema.ty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -866,86 +948,4 @@ mod tests {
         assert!(out.diags.has_errors());
         assert!(out.planned.get("nope").is_null());
     }
-}
-
-// ------------------------------------------------------------ identity
-
-/// The object type of a resource's identity: its identity attributes with
-/// their schema types.
-pub fn identity_type(schema: &Schema, attributes: &[&str]) -> Type {
-    Type::Object(
-        attributes
-            .iter()
-            .filter_map(|name| schema.attribute(name))
-            .map(|a| (a.name.clone(), a.ty.clone()))
-            .collect(),
-    )
-}
-
-/// The identity of a state: its identity attributes. Null for a null state.
-pub fn identity_of(attributes: &[&str], state: &Value) -> Value {
-    if state.is_null() {
-        return Value::Null;
-    }
-    Value::Object(
-        attributes
-            .iter()
-            .map(|name| (name.to_string(), state.get(name).clone()))
-            .collect(),
-    )
-}
-
-/// Terraform refuses an identity that changes for the same object: an
-/// error when `new` differs from a known `before`.
-pub fn check_identity(type_name: &str, before: &Value, new: &Value, diags: &mut Diagnostics) {
-    if before.is_null() || before.contains_unknown() || new.is_null() || before == new {
-        return;
-    }
-    diags.error(
-        "Unexpected identity change",
-        format!(
-            "The identity of this {type_name} changed from {before:?} to {new:?}. An object's \
-             identity never changes; this is a bug in the provider, please report it."
-        ),
-    );
-}
-
-/// The single string an import by identity gives the resource's `import`:
-/// the value of its one identity attribute.
-pub fn import_id_from_identity(identity: &Value, diags: &mut Diagnostics) -> Option<String> {
-    let Value::Object(m) = identity else {
-        diags.error(
-            "Invalid import identity",
-            "The identity to import is not an object.",
-        );
-        return None;
-    };
-    match m.values().collect::<Vec<_>>().as_slice() {
-        [Value::String(s)] if !s.is_empty() => Some(s.clone()),
-        _ => {
-            diags.error(
-                "Invalid import identity",
-                format!(
-                    "The identity to import must set its attribute ({}) to a non-empty string.",
-                    m.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            );
-            None
-        }
-    }
-}
-
-/// The configuration generated for an object from its state (`terraform
-/// plan -generate-config-out`, Terraform 1.14+): computed attributes and
-/// write-only ones null, then whatever else the resource leaves out.
-pub fn generate_config<D>(r: &dyn DynResource<D>, schema: &Schema, state: &Value) -> Value {
-    let mut config = unknown_to_null(state.clone());
-    if let Some(m) = config.attrs_mut() {
-        for a in &schema.attributes {
-            if a.write_only || a.computed {
-                m.insert(a.name.clone(), Value::Null);
-            }
-        }
-    }
-    r.generate_config(config).conform(&schema.ty())
 }

@@ -1,7 +1,7 @@
 //! What a provider implements: its configuration and its catalogue of
 //! resources, data sources and ephemeral resources.
-use crate::diag::Diagnostics;
 use crate::action::DynAction;
+use crate::diag::Diagnostics;
 use crate::function::Function;
 use crate::list::DynListResource;
 use crate::resource::{DynDataSource, DynEphemeral, DynResource};

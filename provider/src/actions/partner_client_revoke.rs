@@ -55,7 +55,10 @@ impl Action<Configured> for RevokeClient {
         let Some(client) = live_client(api, &reference, SUMMARY, diags).await else {
             return;
         };
-        progress.report(format!("revoking client {} ({})", client.name, client.client_id));
+        progress.report(format!(
+            "revoking client {} ({})",
+            client.name, client.client_id
+        ));
         match api.revoke_client(&client.id).await {
             Ok(()) => progress.report(format!("client {} revoked", client.name)),
             Err(e) => report(diags, SUMMARY, &e, &[]),

@@ -49,8 +49,11 @@ impl Action<Configured> for RotateSecret {
             Attribute::string("client_secret")
                 .optional()
                 .sensitive()
+                .write_only()
                 .description(
-                    "The new secret, instead of one the registry makes: at least 32 printable \
+                    "The new secret, instead of one the registry makes (write-only: ephemeral \
+                     values such as the `partner_client_secret` ephemeral resource's are \
+                     accepted): at least 32 printable \
                      characters without spaces, mixing at least 3 of lower-case letters, \
                      upper-case letters, digits and symbols, with at least 12 different \
                      characters. The registry keeps only its keyed hash.",

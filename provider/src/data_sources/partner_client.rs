@@ -67,8 +67,9 @@ impl DataSource<Configured> for PartnerClientData {
                 "client_id" => "The client's public OAuth client_id (`pc_…`): set it, `id`, or \
                                 `org_id` and `name`, to say which client to look up."
                     .into(),
-                "org_id" => "ID of the client's org; with `name`, says which client to look up."
-                    .into(),
+                "org_id" => {
+                    "ID of the client's org; with `name`, says which client to look up.".into()
+                }
                 "name" => "Name of the client within its org; with `org_id`, says which client to \
                            look up."
                     .into(),

@@ -1,8 +1,8 @@
 //! Data source `partner_orgs`: orgs filtered by status and by how soon
 //! their contract ends, for reviews, `check` blocks and outputs.
 use crate::client::Org;
-use crate::lookup::contract_ends_by;
 use crate::configured::{Configured, Context};
+use crate::lookup::contract_ends_by;
 use crate::report::report;
 use tfplugin::model;
 use tfplugin::{AttrPath, Attribute, DataSource, Diagnostics, Model, Schema, Type, Val, Value};

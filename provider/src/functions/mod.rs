@@ -15,7 +15,12 @@ pub fn all() -> Vec<Function> {
 fn strings(v: &Value, index: usize, name: &str) -> Result<Vec<String>, FunctionError> {
     let items = match v {
         Value::Set(items) | Value::List(items) => items,
-        _ => return Err(FunctionError::argument(index, format!("{name} must be a set of strings"))),
+        _ => {
+            return Err(FunctionError::argument(
+                index,
+                format!("{name} must be a set of strings"),
+            ));
+        }
     };
     items
         .iter()
@@ -33,7 +38,10 @@ fn strings(v: &Value, index: usize, name: &str) -> Result<Vec<String>, FunctionE
 fn string<'a>(v: &'a Value, index: usize, name: &str) -> Result<&'a str, FunctionError> {
     match v {
         Value::String(s) => Ok(s),
-        _ => Err(FunctionError::argument(index, format!("{name} must be a string"))),
+        _ => Err(FunctionError::argument(
+            index,
+            format!("{name} must be a string"),
+        )),
     }
 }
 
@@ -149,9 +157,15 @@ mod tests {
     fn scopes_within_follows_the_rule() {
         let f = scopes_within();
         let call = |a, b| (f.call)(&[a, b]);
-        assert_eq!(call(set(&["a:r"]), set(&["a:r", "a:w"])), Ok(Value::Bool(true)));
+        assert_eq!(
+            call(set(&["a:r"]), set(&["a:r", "a:w"])),
+            Ok(Value::Bool(true))
+        );
         assert_eq!(call(set(&["a:x"]), set(&["a:r"])), Ok(Value::Bool(false)));
-        assert_eq!(call(set(&["bad scope"]), set(&[])).unwrap_err().argument, Some(0));
+        assert_eq!(
+            call(set(&["bad scope"]), set(&[])).unwrap_err().argument,
+            Some(0)
+        );
     }
 
     #[test]
@@ -159,10 +173,19 @@ mod tests {
         let f = expiry_within_contract();
         let s = |x: &str| Value::String(x.into());
         let call = |a: &str, b: &str| (f.call)(&[s(a), s(b)]);
-        assert_eq!(call("2027-06-30T23:59:59Z", "2027-06-30"), Ok(Value::Bool(true)));
-        assert_eq!(call("2027-07-01T00:00:00Z", "2027-06-30"), Ok(Value::Bool(false)));
+        assert_eq!(
+            call("2027-06-30T23:59:59Z", "2027-06-30"),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(
+            call("2027-07-01T00:00:00Z", "2027-06-30"),
+            Ok(Value::Bool(false))
+        );
         assert_eq!(call("soon", "2027-06-30").unwrap_err().argument, Some(0));
-        assert_eq!(call("2027-07-01T00:00:00Z", "June").unwrap_err().argument, Some(1));
+        assert_eq!(
+            call("2027-07-01T00:00:00Z", "June").unwrap_err().argument,
+            Some(1)
+        );
     }
 
     #[test]

@@ -87,7 +87,12 @@ impl ListResource<Configured> for PartnerClientList {
         let (clients, orgs) = match listed.await {
             Ok(found) => found,
             Err(e) => {
-                report(diags, "Cannot list partner clients", &e, &["org_id", "status"]);
+                report(
+                    diags,
+                    "Cannot list partner clients",
+                    &e,
+                    &["org_id", "status"],
+                );
                 return vec![];
             }
         };
@@ -102,7 +107,10 @@ impl ListResource<Configured> for PartnerClientList {
             .filter(|c| unused_since.is_none_or(|before| last_activity(c) <= before))
             .take(limit)
             .map(|c| {
-                let org = org_names.get(&c.org_id).cloned().unwrap_or(c.org_id.clone());
+                let org = org_names
+                    .get(&c.org_id)
+                    .cloned()
+                    .unwrap_or(c.org_id.clone());
                 ListItem {
                     display_name: format!("{org}/{}", c.name),
                     state: model_from(c, &ClientModel::default(), Val::Null).to_value(),
@@ -113,7 +121,9 @@ impl ListResource<Configured> for PartnerClientList {
 }
 
 fn matches_owner(c: &Client, owner: &Val<String>) -> bool {
-    owner.as_deref().is_none_or(|o| c.owner.eq_ignore_ascii_case(o))
+    owner
+        .as_deref()
+        .is_none_or(|o| c.owner.eq_ignore_ascii_case(o))
 }
 
 /// When the client was last used, or created if it never was (Unix seconds).

@@ -411,7 +411,11 @@ fn needs_rotation(prior: &ClientModel, config: &ClientModel) -> bool {
 /// The client as Terraform stores it: the registry's record, the settings
 /// only Terraform has (from `desired`), and the secret as the caller knows
 /// it (the registry never shows a secret twice).
-pub fn model_from(client: Client, desired: &ClientModel, client_secret: Val<String>) -> ClientModel {
+pub fn model_from(
+    client: Client,
+    desired: &ClientModel,
+    client_secret: Val<String>,
+) -> ClientModel {
     ClientModel {
         id: Val::Known(client.id),
         org_id: Val::Known(client.org_id),

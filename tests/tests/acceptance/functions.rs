@@ -3,7 +3,6 @@
 
 use acceptance_tests::{RegistryServer, Workspace};
 
-
 #[test]
 fn functions_answer_in_checks_and_outputs() {
     let registry = RegistryServer::start();

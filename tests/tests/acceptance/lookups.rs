@@ -52,7 +52,10 @@ output "active" {{
     assert_eq!(workspace.output("ids"), serde_json::json!([id, id, id]));
     assert_eq!(workspace.output("owner"), "outside@example.com");
     assert_eq!(workspace.output("ending"), serde_json::json!(["soon"]));
-    assert_eq!(workspace.output("active"), serde_json::json!(["acme", "soon"]));
+    assert_eq!(
+        workspace.output("active"),
+        serde_json::json!(["acme", "soon"])
+    );
     let state = workspace.state().to_string();
     assert!(!state.contains("pcs_"), "a secret in state: {state}");
     let _ = soon;

@@ -81,12 +81,18 @@ action "partner_client_rotate_secret" "sync" {{
 
     let run = invoke(&workspace, "partner_client_rotate_secret.sync");
     run.assert_mentions(&["rotating the secret of client sync"]);
-    assert!(active(&registry, &state, &first), "old secret within the grace period");
+    assert!(
+        active(&registry, &state, &first),
+        "old secret within the grace period"
+    );
     assert!(active(&registry, &state, SUPPLIED), "new secret");
     let after = workspace.state().to_string();
     assert!(!after.contains(SUPPLIED), "the action's secret is in state");
     registry.set_clock("2026-03-01T02:00:00Z");
-    assert!(!active(&registry, &state, &first), "old secret after the grace period");
+    assert!(
+        !active(&registry, &state, &first),
+        "old secret after the grace period"
+    );
     assert!(active(&registry, &state, SUPPLIED));
     assert_eq!(
         audited(&registry, "client.rotate_secret", &id),
@@ -97,7 +103,10 @@ action "partner_client_rotate_secret" "sync" {{
     workspace.write_config(&config("Hourly sync", SUPPLIED_TOO));
     workspace.apply();
     assert!(active(&registry, &state, SUPPLIED_TOO));
-    assert!(active(&registry, &state, SUPPLIED), "within the grace period");
+    assert!(
+        active(&registry, &state, SUPPLIED),
+        "within the grace period"
+    );
     registry.set_clock("2026-03-01T04:00:00Z");
     assert!(!active(&registry, &state, SUPPLIED));
     assert_eq!(audited(&registry, "client.rotate_secret", &id).len(), 2);
@@ -114,7 +123,12 @@ fn revoke_and_offboard_by_invoke() {
     let globex = registry.create("/v1/orgs", org_body("globex", "2030-12-31", &["g:read"]));
     let globex_id = globex["id"].as_str().unwrap().to_string();
     let clients: Vec<Value> = (1..=3)
-        .map(|n| registry.create("/v1/clients", client_body(&globex_id, &format!("c{n}"), &["g:read"])))
+        .map(|n| {
+            registry.create(
+                "/v1/clients",
+                client_body(&globex_id, &format!("c{n}"), &["g:read"]),
+            )
+        })
         .collect();
 
     let mut workspace = Workspace::new(&registry);
@@ -138,22 +152,38 @@ action "partner_org_offboard" "globex" {
     invoke(&workspace, "partner_client_revoke.shadow");
     assert!(!active(&registry, &shadow, secret));
     let shadow_id = shadow["id"].as_str().unwrap();
-    assert_eq!(registry.get(&format!("/v1/clients/{shadow_id}"))["status"], "revoked");
-    assert_eq!(audited(&registry, "client.revoke", shadow_id), vec![Value::from(CHANGE_REF)]);
+    assert_eq!(
+        registry.get(&format!("/v1/clients/{shadow_id}"))["status"],
+        "revoked"
+    );
+    assert_eq!(
+        audited(&registry, "client.revoke", shadow_id),
+        vec![Value::from(CHANGE_REF)]
+    );
 
     let run = invoke(&workspace, "partner_org_offboard.globex");
     run.assert_mentions(&["revoked client 3/3", "org globex offboarded"]);
     for c in &clients {
         assert!(!active(&registry, c, c["client_secret"].as_str().unwrap()));
     }
-    assert_eq!(registry.get(&format!("/v1/orgs/{globex_id}"))["status"], "offboarded");
-    assert_eq!(audited(&registry, "org.offboard", &globex_id), vec![Value::from(CHANGE_REF)]);
+    assert_eq!(
+        registry.get(&format!("/v1/orgs/{globex_id}"))["status"],
+        "offboarded"
+    );
+    assert_eq!(
+        audited(&registry, "org.offboard", &globex_id),
+        vec![Value::from(CHANGE_REF)]
+    );
 
     // Planning an action on something that is not there fails the plan.
     workspace.write_config(
         "action \"partner_client_revoke\" \"x\" {\n  config {\n    client = \"acme/nobody\"\n  }\n}\n",
     );
     workspace
-        .terraform(&["plan", "-no-color", "-invoke=action.partner_client_revoke.x"])
+        .terraform(&[
+            "plan",
+            "-no-color",
+            "-invoke=action.partner_client_revoke.x",
+        ])
         .assert_failure_mentions(&["Cannot revoke the partner client", "acme/nobody"]);
 }

@@ -12,15 +12,27 @@ fn import_by_identity_then_empty_plan() {
     let registry = RegistryServer::start();
     let made_org = registry.create("/v1/orgs", org_body("acme", "2030-12-31", &["orders:read"]));
     let org_id = made_org["id"].as_str().unwrap().to_string();
-    let made = registry.create("/v1/clients", client_body(&org_id, "sync", &["orders:read"]));
+    let made = registry.create(
+        "/v1/clients",
+        client_body(&org_id, "sync", &["orders:read"]),
+    );
     let client_id = made["id"].as_str().unwrap().to_string();
 
     let workspace = Workspace::new(&registry);
     let config = format!(
         "{}{}\nimport {{\n  to = partner_org.acme\n  identity = {{ id = \"{org_id}\" }}\n}}\nimport {{\n  to = partner_client.sync\n  identity = {{ id = \"{client_id}\" }}\n}}\n",
         org("acme", "acme", "2030-12-31", &["orders:read"], ""),
-        client("sync", "partner_org.acme.id", "outside@example.com", &["orders:read"], "")
-            .replace("Acceptance test client sync", "Client sync made outside Terraform"),
+        client(
+            "sync",
+            "partner_org.acme.id",
+            "outside@example.com",
+            &["orders:read"],
+            ""
+        )
+        .replace(
+            "Acceptance test client sync",
+            "Client sync made outside Terraform"
+        ),
     );
     workspace.write_config(&config);
     let apply = workspace.apply();
@@ -73,8 +85,17 @@ fn clients_import_as_org_name_slash_client_name() {
     let workspace = Workspace::new(&registry);
     workspace.write_config(&format!(
         "{}\nimport {{\n  to = partner_client.sync\n  id = \"acme/sync\"\n}}\n",
-        client("sync", &format!("\"{org_id}\""), "outside@example.com", &["orders:read"], "")
-            .replace("Acceptance test client sync", "Client sync made outside Terraform"),
+        client(
+            "sync",
+            &format!("\"{org_id}\""),
+            "outside@example.com",
+            &["orders:read"],
+            ""
+        )
+        .replace(
+            "Acceptance test client sync",
+            "Client sync made outside Terraform"
+        ),
     ));
     workspace.apply().assert_mentions(&["1 imported"]);
     assert_eq!(workspace.resource("partner_client.sync")["id"], made["id"]);

@@ -8,6 +8,7 @@
 mod config;
 
 mod actions;
+mod examples;
 mod identity;
 mod query;
 

@@ -30,7 +30,13 @@ fn query_lists_what_each_filter_matches_and_generated_config_imports_cleanly() {
     let managed = format!(
         "{}{}",
         org("acme", "acme", "2030-12-31", &["a:read"], ""),
-        client("managed", "partner_org.acme.id", "team@acme.example", &["a:read"], "")
+        client(
+            "managed",
+            "partner_org.acme.id",
+            "team@acme.example",
+            &["a:read"],
+            ""
+        )
     );
     workspace.write_config(&managed);
     workspace.apply();
@@ -49,7 +55,10 @@ fn query_lists_what_each_filter_matches_and_generated_config_imports_cleanly() {
         "/v1/orgs",
         crate::config::org_body("globex", "2026-04-30", &["g:read"]),
     );
-    let other = registry.create("/v1/clients", client_body(&id(&other_org), "other", &["g:read"]));
+    let other = registry.create(
+        "/v1/clients",
+        client_body(&id(&other_org), "other", &["g:read"]),
+    );
 
     // Three days on, only the shadow client is used.
     registry.set_clock("2026-03-04T00:00:00Z");
@@ -60,7 +69,10 @@ fn query_lists_what_each_filter_matches_and_generated_config_imports_cleanly() {
     assert_eq!(used["active"], true, "{used}");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     while registry.get(&format!("/v1/clients/{}", id(&shadow)))["last_used_at"].is_null() {
-        assert!(std::time::Instant::now() < deadline, "last use never recorded");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "last use never recorded"
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 
@@ -119,19 +131,47 @@ list "partner_org" "all" {{
     let results = found(&run);
     let set = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
     let (m, s, so, o) = (managed_id.as_str(), &id(&shadow), &id(&soon), &id(&other));
-    assert_eq!(ids(&results, "list.partner_client.all"), set(&[m, s, so, o]));
-    assert_eq!(ids(&results, "list.partner_client.of_acme"), set(&[m, s, so]));
-    assert_eq!(ids(&results, "list.partner_client.outside_owner"), set(&[s, so, o]));
+    assert_eq!(
+        ids(&results, "list.partner_client.all"),
+        set(&[m, s, so, o])
+    );
+    assert_eq!(
+        ids(&results, "list.partner_client.of_acme"),
+        set(&[m, s, so])
+    );
+    assert_eq!(
+        ids(&results, "list.partner_client.outside_owner"),
+        set(&[s, so, o])
+    );
     assert_eq!(ids(&results, "list.partner_client.expiring"), set(&[so]));
-    assert_eq!(ids(&results, "list.partner_client.unused"), set(&[m, so, o]));
-    assert_eq!(ids(&results, "list.partner_client.revoked"), set(&[&id(&gone)]));
-    assert_eq!(ids(&results, "list.partner_org.ending"), set(&[&id(&other_org)]));
-    assert_eq!(ids(&results, "list.partner_org.all"), set(&[&org_id, &id(&other_org)]));
+    assert_eq!(
+        ids(&results, "list.partner_client.unused"),
+        set(&[m, so, o])
+    );
+    assert_eq!(
+        ids(&results, "list.partner_client.revoked"),
+        set(&[&id(&gone)])
+    );
+    assert_eq!(
+        ids(&results, "list.partner_org.ending"),
+        set(&[&id(&other_org)])
+    );
+    assert_eq!(
+        ids(&results, "list.partner_org.all"),
+        set(&[&org_id, &id(&other_org)])
+    );
     let shown: Vec<_> = results
         .iter()
-        .map(|r| r["list_resource_found"]["display_name"].as_str().unwrap_or_default())
+        .map(|r| {
+            r["list_resource_found"]["display_name"]
+                .as_str()
+                .unwrap_or_default()
+        })
         .collect();
-    assert!(shown.contains(&"acme/shadow") && shown.contains(&"globex"), "{shown:?}");
+    assert!(
+        shown.contains(&"acme/shadow") && shown.contains(&"globex"),
+        "{shown:?}"
+    );
 
     // The guide's recipe: identities in state are managed, the rest are not.
     let state = workspace.state().to_string();

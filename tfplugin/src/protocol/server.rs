@@ -49,7 +49,9 @@ impl<P: Provider> ProviderService<P> {
             ..Default::default()
         };
         let Some((l, schema)) = self.reg.lists.get(req.type_name.as_str()) else {
-            return vec![only_diags(self.unknown_type("list resource", &req.type_name))];
+            return vec![only_diags(
+                self.unknown_type("list resource", &req.type_name),
+            )];
         };
         let Some((r, rschema)) = self.reg.resources.get(req.type_name.as_str()) else {
             return vec![only_diags(self.unknown_type("resource", &req.type_name))];
@@ -58,7 +60,10 @@ impl<P: Provider> ProviderService<P> {
             Ok(v) => v,
             Err(e) => return vec![only_diags(bad_value("list configuration", e))],
         };
-        let limit = usize::try_from(req.limit).ok().filter(|l| *l > 0).unwrap_or(usize::MAX);
+        let limit = usize::try_from(req.limit)
+            .ok()
+            .filter(|l| *l > 0)
+            .unwrap_or(usize::MAX);
         let ctx = self.ctx();
         let (items, d) = l.list(&ctx, config, limit).await;
         let rty = rschema.ty();
@@ -188,10 +193,8 @@ fn identity_data<D>(
         return None;
     }
     let ty = engine::identity_type(schema, attrs);
-    encode_result(&engine::identity_of(attrs, state), &ty, d).map(|v| {
-        pb::ResourceIdentityData {
-            identity_data: Some(v),
-        }
+    encode_result(&engine::identity_of(attrs, state), &ty, d).map(|v| pb::ResourceIdentityData {
+        identity_data: Some(v),
     })
 }
 
@@ -838,12 +841,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             generate_resource_config
         );
         let ty = schema.ty();
-        let state = decode_or_return!(
-            req.state.as_ref(),
-            &ty,
-            "state",
-            generate_resource_config
-        );
+        let state = decode_or_return!(req.state.as_ref(), &ty, "state", generate_resource_config);
         let mut diagnostics = vec![];
         let generated = engine::generate_config(r.as_ref(), schema, &state);
         let config = encode_result(&generated, &ty, &mut diagnostics);
