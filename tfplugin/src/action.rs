@@ -3,7 +3,7 @@
 //! or by a resource's `action_trigger`.
 use crate::diag::Diagnostics;
 use crate::model::Model;
-use crate::resource::{BoxFut, Context};
+use crate::resource::{BoxFut, Context, typed};
 use crate::schema::Schema;
 use crate::value::Value;
 use std::future::Future;
@@ -58,6 +58,8 @@ pub trait Action<D>: Send + Sync + 'static {
     ) -> impl Future<Output = ()> + Send + 'a;
 }
 
+const WHAT: &str = "action configuration";
+
 /// Object-safe view of an [`Action`].
 pub trait DynAction<D>: Send + Sync {
     fn type_name(&self) -> &'static str;
@@ -72,12 +74,6 @@ pub trait DynAction<D>: Send + Sync {
     ) -> BoxFut<'a, Diagnostics>;
 }
 
-fn typed<M: Model>(v: &Value, d: &mut Diagnostics) -> Option<M> {
-    M::from_value(v)
-        .map_err(|e| d.error("Invalid action configuration", e))
-        .ok()
-}
-
 impl<D: Send + Sync + 'static, A: Action<D>> DynAction<D> for A {
     fn type_name(&self) -> &'static str {
         Action::<D>::type_name(self)
@@ -86,14 +82,14 @@ impl<D: Send + Sync + 'static, A: Action<D>> DynAction<D> for A {
         Action::<D>::schema(self)
     }
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(m) = typed::<A::Model>(config, diags) {
+        if let Some(m) = typed::<A::Model>(config, WHAT, diags) {
             Action::<D>::validate(self, &m, diags);
         }
     }
     fn plan<'a>(&'a self, ctx: &'a Context<D>, config: Value) -> BoxFut<'a, Diagnostics> {
         Box::pin(async move {
             let mut d = Diagnostics::new();
-            if let Some(m) = typed::<A::Model>(&config, &mut d) {
+            if let Some(m) = typed::<A::Model>(&config, WHAT, &mut d) {
                 Action::<D>::plan(self, ctx, m, &mut d).await;
             }
             d
@@ -107,7 +103,7 @@ impl<D: Send + Sync + 'static, A: Action<D>> DynAction<D> for A {
     ) -> BoxFut<'a, Diagnostics> {
         Box::pin(async move {
             let mut d = Diagnostics::new();
-            if let Some(m) = typed::<A::Model>(&config, &mut d) {
+            if let Some(m) = typed::<A::Model>(&config, WHAT, &mut d) {
                 Action::<D>::invoke(self, ctx, m, &progress, &mut d).await;
             }
             d

@@ -3,7 +3,7 @@
 //! type so that they can be imported.
 use crate::diag::Diagnostics;
 use crate::model::Model;
-use crate::resource::{BoxFut, Context};
+use crate::resource::{BoxFut, Context, typed};
 use crate::schema::Schema;
 use crate::value::Value;
 use std::future::Future;
@@ -57,9 +57,8 @@ impl<D: Send + Sync + 'static, L: ListResource<D>> DynListResource<D> for L {
         ListResource::<D>::schema(self)
     }
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        match L::Model::from_value(config) {
-            Ok(m) => ListResource::<D>::validate(self, &m, diags),
-            Err(e) => diags.error("Invalid list configuration", e),
+        if let Some(m) = typed::<L::Model>(config, "list configuration", diags) {
+            ListResource::<D>::validate(self, &m, diags);
         }
     }
     fn list<'a>(
@@ -70,12 +69,8 @@ impl<D: Send + Sync + 'static, L: ListResource<D>> DynListResource<D> for L {
     ) -> BoxFut<'a, (Vec<ListItem>, Diagnostics)> {
         Box::pin(async move {
             let mut d = Diagnostics::new();
-            let config = match L::Model::from_value(&config) {
-                Ok(m) => m,
-                Err(e) => {
-                    d.error("Invalid list configuration", e);
-                    return (vec![], d);
-                }
+            let Some(config) = typed::<L::Model>(&config, "list configuration", &mut d) else {
+                return (vec![], d);
             };
             let mut items = ListResource::<D>::list(self, ctx, config, limit, &mut d).await;
             items.truncate(limit);

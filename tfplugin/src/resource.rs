@@ -356,7 +356,8 @@ pub trait DynResource<D>: Send + Sync {
     ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
 }
 
-fn typed<M: Model>(v: &Value, what: &str, diags: &mut Diagnostics) -> Option<M> {
+/// The value as the typed model `M`, or an error diagnostic naming `what`.
+pub(crate) fn typed<M: Model>(v: &Value, what: &str, diags: &mut Diagnostics) -> Option<M> {
     match M::from_value(v) {
         Ok(m) => Some(m),
         Err(e) => {

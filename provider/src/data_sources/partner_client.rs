@@ -1,29 +1,11 @@
 //! Data source `partner_client`: one client looked up by `id`, by its
 //! public `client_id`, or by `org_id` and `name`. Never the secret.
-use crate::client::Client;
+use super::partner_clients::{ClientSummary as ClientData, summary_of};
 use crate::configured::{Configured, Context};
 use crate::lookup::{find_client, find_client_by_name};
 use crate::report::report;
 use crate::resources::partner_client;
-use tfplugin::model;
 use tfplugin::{AttrPath, Attribute, DataSource, Diagnostics, Schema, Val};
-
-model! {
-    /// Typed value of the `partner_client` data source.
-    pub struct ClientData {
-        id: String,
-        client_id: String,
-        org_id: String,
-        name: String,
-        purpose: String,
-        owner: String,
-        scopes: Vec<String>,
-        expires_at: String,
-        status: String,
-        created_at: String,
-        last_used_at: String,
-    }
-}
 
 /// The attributes that say which client to look up.
 const LOOKUP: &[&str] = &["id", "client_id", "org_id", "name"];
@@ -129,7 +111,7 @@ impl DataSource<Configured> for PartnerClientData {
             }
         };
         match found {
-            Ok(Some(client)) => Some(data_from(client)),
+            Ok(Some(client)) => Some(summary_of(client)),
             Ok(None) => {
                 diags.error(
                     "Partner client not found",
@@ -145,21 +127,5 @@ impl DataSource<Configured> for PartnerClientData {
                 None
             }
         }
-    }
-}
-
-fn data_from(client: Client) -> ClientData {
-    ClientData {
-        id: Val::Known(client.id),
-        client_id: Val::Known(client.client_id),
-        org_id: Val::Known(client.org_id),
-        name: Val::Known(client.name),
-        purpose: Val::Known(client.purpose),
-        owner: Val::Known(client.owner),
-        scopes: Val::Known(client.scopes),
-        expires_at: Val::Known(client.expires_at),
-        status: Val::Known(client.status),
-        created_at: Val::Known(client.created_at),
-        last_used_at: Val::from_option(client.last_used_at),
     }
 }
