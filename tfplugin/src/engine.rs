@@ -948,4 +948,54 @@ mod tests {
         assert!(out.diags.has_errors());
         assert!(out.planned.get("nope").is_null());
     }
+
+    #[test]
+    fn identity_is_derived_from_state_and_checked_for_changes() {
+        let schema = Resource::<()>::schema(&T { bug: "" });
+        let state = Value::Object(
+            [
+                ("id".to_string(), Value::String("t-1".into())),
+                ("name".to_string(), Value::String("n".into())),
+            ]
+            .into(),
+        );
+        assert_eq!(
+            identity_type(&schema, &["id"]),
+            Type::object([("id", Type::String)])
+        );
+        let identity = identity_of(&["id"], &state);
+        assert_eq!(identity.get("id"), &Value::String("t-1".into()));
+        assert!(identity_of(&["id"], &Value::Null).is_null());
+
+        let mut d = Diagnostics::new();
+        check_identity("test_thing", &identity, &identity, &mut d);
+        check_identity("test_thing", &Value::Null, &identity, &mut d);
+        assert!(d.is_empty());
+        let other = identity_of(&["id"], &cfg("n", "p", None));
+        check_identity("test_thing", &identity, &other, &mut d);
+        assert!(d.has_errors());
+
+        let mut d = Diagnostics::new();
+        assert_eq!(
+            import_id_from_identity(&identity, &mut d).as_deref(),
+            Some("t-1")
+        );
+        assert_eq!(import_id_from_identity(&other, &mut d), None);
+        assert!(d.has_errors(), "an identity without a known id");
+    }
+
+    #[test]
+    fn generated_config_leaves_out_computed_and_write_only_values() {
+        let r = T { bug: "" };
+        let schema = Resource::<()>::schema(&r);
+        let mut state = cfg("n", "p", Some("s"));
+        if let Some(m) = state.attrs_mut() {
+            m.insert("id".into(), Value::String("t-1".into()));
+            m.insert("etag".into(), Value::String("e1".into()));
+        }
+        let config = generate_config::<()>(&r, &schema, &state);
+        assert_eq!(config.get("name"), &Value::String("n".into()));
+        assert!(config.get("id").is_null() && config.get("etag").is_null());
+        assert!(config.get("secret_wo").is_null());
+    }
 }
