@@ -8,14 +8,32 @@ pub mod partner_client_rotate_secret;
 pub mod partner_org_offboard;
 
 use crate::client::{ApiClient, Client};
-use crate::configured::Context;
+use crate::configured::{Configured, Context};
 use crate::lookup::find_client;
 use crate::report::report;
-use tfplugin::{AttrPath, Diagnostics, Val};
+use tfplugin::{AttrPath, Attribute, Diagnostics, Val};
 
-/// What the `client` argument of the client actions says.
-const CLIENT_REFERENCE: &str = "The client to act on: its `id` (such as \
-    `partner_client.shipping.id`), its `client_id`, or `ORG_NAME/CLIENT_NAME`.";
+/// The `client` argument of the client actions.
+fn client_attribute() -> Attribute {
+    Attribute::string("client").required().description(
+        "The client to act on: its `id` (such as `partner_client.shipping.id`), its \
+         `client_id`, or `ORG_NAME/CLIENT_NAME`.",
+    )
+}
+
+/// The registry and the live client a client action runs on; `None`, with
+/// an error, when there is none.
+async fn invoke_target<'a>(
+    ctx: &'a Context,
+    client: &Val<String>,
+    summary: &str,
+    d: &mut Diagnostics,
+) -> Option<(&'a ApiClient, Client)> {
+    let Configured { api, .. } = ctx.require_data(d)?;
+    let reference = client.known().cloned().unwrap_or_default();
+    let client = live_client(api, &reference, summary, d).await?;
+    Some((api, client))
+}
 
 /// The client `reference` names that is not revoked; an error on the
 /// `client` attribute when there is none.

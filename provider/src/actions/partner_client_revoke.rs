@@ -1,10 +1,10 @@
 //! Action `partner_client_revoke`: revokes a client at once, for an
 //! incident or a client no configuration manages.
-use super::{CLIENT_REFERENCE, live_client, plan_client};
+use super::{client_attribute, invoke_target, plan_client};
 use crate::configured::{Configured, Context};
 use crate::report::report;
 use tfplugin::model;
-use tfplugin::{Action, Attribute, Diagnostics, Progress, Schema};
+use tfplugin::{Action, Diagnostics, Progress, Schema};
 
 model! {
     pub struct RevokeConfig {
@@ -30,11 +30,7 @@ impl Action<Configured> for RevokeClient {
              audit. For a client a configuration manages, the next plan of its `partner_client` \
              creates it anew; remove the resource instead to retire it for good.",
         )
-        .attr(
-            Attribute::string("client")
-                .required()
-                .description(CLIENT_REFERENCE),
-        )
+        .attr(client_attribute())
     }
 
     async fn plan(&self, ctx: &Context, config: RevokeConfig, diags: &mut Diagnostics) {
@@ -48,11 +44,7 @@ impl Action<Configured> for RevokeClient {
         progress: &Progress,
         diags: &mut Diagnostics,
     ) {
-        let Some(Configured { api, .. }) = ctx.require_data(diags) else {
-            return;
-        };
-        let reference = config.client.known().cloned().unwrap_or_default();
-        let Some(client) = live_client(api, &reference, SUMMARY, diags).await else {
+        let Some((api, client)) = invoke_target(ctx, &config.client, SUMMARY, diags).await else {
             return;
         };
         progress.report(format!(

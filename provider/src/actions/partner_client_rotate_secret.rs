@@ -1,6 +1,6 @@
 //! Action `partner_client_rotate_secret`: gives a client a new secret,
 //! the previous one working on for a grace period.
-use super::{CLIENT_REFERENCE, live_client, plan_client};
+use super::{client_attribute, invoke_target, plan_client};
 use crate::configured::{Configured, Context};
 use crate::report::report;
 use crate::validate;
@@ -36,11 +36,7 @@ impl Action<Configured> for RotateSecret {
              the grace period. To keep a registry-made secret in a `partner_client`'s state, \
              rotate through the resource instead (`rotation_triggers`).",
         )
-        .attr(
-            Attribute::string("client")
-                .required()
-                .description(CLIENT_REFERENCE),
-        )
+        .attr(client_attribute())
         .attr(Attribute::string("grace_period").optional().description(
             "How long the previous secret keeps working: a duration, `\"24h\"` by default, at \
              most `\"168h\"`, `\"0s\"` to cut it off at once.",
@@ -82,11 +78,7 @@ impl Action<Configured> for RotateSecret {
         progress: &Progress,
         diags: &mut Diagnostics,
     ) {
-        let Some(Configured { api, .. }) = ctx.require_data(diags) else {
-            return;
-        };
-        let reference = config.client.known().cloned().unwrap_or_default();
-        let Some(client) = live_client(api, &reference, SUMMARY, diags).await else {
+        let Some((api, client)) = invoke_target(ctx, &config.client, SUMMARY, diags).await else {
             return;
         };
         let grace = config.grace_period.as_deref().unwrap_or("24h");
