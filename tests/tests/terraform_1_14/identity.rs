@@ -57,7 +57,44 @@ fn import_by_identity_then_empty_plan() {
 
     // An update keeps the identity.
     workspace.write_config(&config.replace("Client sync made outside Terraform", "Nightly sync"));
-    workspace.apply();
+    workspace
+        .apply()
+        .assert_mentions(&["0 added, 1 changed, 0 destroyed"]);
+    workspace.assert_no_changes();
+    let pulled = workspace.terraform(&["state", "pull"]);
+    pulled.assert_success();
+    let after: Vec<_> = pulled.json()["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["instances"][0]["identity"].clone())
+        .collect();
+    assert_eq!(after, identities, "the identity changed in an update");
+}
+
+#[test]
+fn plan_generates_configuration_for_an_import_by_identity() {
+    require_terraform_1_14();
+    let registry = RegistryServer::start();
+    let made_org = registry.create("/v1/orgs", org_body("acme", "2030-12-31", &["orders:read"]));
+    let org_id = made_org["id"].as_str().unwrap();
+    let made = registry.create("/v1/clients", client_body(org_id, "sync", &["orders:read"]));
+    let workspace = Workspace::new(&registry);
+    workspace.write_config(&format!(
+        "import {{\n  to = partner_client.sync\n  identity = {{ id = \"{}\" }}\n}}\n",
+        made["id"].as_str().unwrap()
+    ));
+    workspace
+        .terraform(&["plan", "-no-color", "-generate-config-out=generated.tf"])
+        .assert_success();
+    let generated = std::fs::read_to_string(workspace.path().join("generated.tf")).unwrap();
+    for computed in ["client_id ", "status ", "created_at ", "expires_at "] {
+        assert!(
+            !generated.contains(computed),
+            "{computed:?} in\n{generated}"
+        );
+    }
+    workspace.apply().assert_mentions(&["1 imported"]);
     workspace.assert_no_changes();
 }
 

@@ -210,3 +210,25 @@ list "partner_client" "shadow" {{
         .assert_mentions(&["2 imported, 0 added, 0 changed, 0 destroyed"]);
     workspace.assert_no_changes();
 }
+
+#[test]
+fn invalid_list_filters_fail_the_query() {
+    require_terraform_1_14();
+    let registry = RegistryServer::start();
+    let workspace = Workspace::new(&registry);
+    workspace.write_config("");
+    std::fs::write(
+        workspace.path().join("find.tfquery.hcl"),
+        r#"
+list "partner_client" "bad" {
+  provider = partner
+  config {
+    status     = "lost"
+    unused_for = "a while"
+  }
+}
+"#,
+    )
+    .expect("write query");
+    query(&workspace, &[]).assert_failure_mentions(&["Invalid status", "Invalid duration"]);
+}
