@@ -81,7 +81,10 @@ async fn load(
     }
     let rps = latencies.len() as f64 / start.elapsed().as_secs_f64();
     latencies.sort();
-    (rps, latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)])
+    (
+        rps,
+        latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)],
+    )
 }
 
 /// A registry on `target` serving from `replicas` processes' worth of servers
@@ -96,7 +99,8 @@ async fn registry(
         let (target, key_file) = (target.clone(), key_file.clone());
         // Outside the runtime: the CLI path blocks.
         std::thread::spawn(move || {
-            let opened = partner_registry::open(&target, Some(&key_file), None, true).expect("open");
+            let opened =
+                partner_registry::open(&target, Some(&key_file), None, true).expect("open");
             let ctx = WriteCtx {
                 key: opened.key.clone(),
                 actor: service::cli_actor(),
@@ -173,8 +177,12 @@ fn main() {
         let bare = warp::path!("v1" / "introspect")
             .and(warp::post())
             .and(warp::body::bytes())
-            .map(|_b: warp::hyper::body::Bytes| warp::reply::json(&serde_json::json!({"active": false})));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            .map(|_b: warp::hyper::body::Bytes| {
+                warp::reply::json(&serde_json::json!({"active": false}))
+            });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let bare_addr = listener.local_addr().expect("addr");
         tokio::spawn(warp::serve(bare).incoming(listener).run());
 
@@ -197,12 +205,50 @@ fn main() {
         };
         // Warm up every target, then measure them one after the other.
         load(&[bare_addr], Arc::clone(&sqlite_req), conns, 200, "active").await;
-        load(&addrs(&sqlite), Arc::clone(&sqlite_req), conns, 200, "\"active\":true").await;
-        load(&addrs(&pg), Arc::clone(&pg_req), conns, 200, "\"active\":true").await;
-        let bare = load(&[bare_addr], Arc::clone(&sqlite_req), conns, per_conn, "active").await;
-        let lite = load(&addrs(&sqlite), Arc::clone(&sqlite_req), conns, per_conn, "\"active\":true").await;
-        let two = load(&addrs(&pg), Arc::clone(&pg_req), conns, per_conn, "\"active\":true").await;
-        println!("{} introspections per target, {conns} keep-alive connections", conns * per_conn);
+        load(
+            &addrs(&sqlite),
+            Arc::clone(&sqlite_req),
+            conns,
+            200,
+            "\"active\":true",
+        )
+        .await;
+        load(
+            &addrs(&pg),
+            Arc::clone(&pg_req),
+            conns,
+            200,
+            "\"active\":true",
+        )
+        .await;
+        let bare = load(
+            &[bare_addr],
+            Arc::clone(&sqlite_req),
+            conns,
+            per_conn,
+            "active",
+        )
+        .await;
+        let lite = load(
+            &addrs(&sqlite),
+            Arc::clone(&sqlite_req),
+            conns,
+            per_conn,
+            "\"active\":true",
+        )
+        .await;
+        let two = load(
+            &addrs(&pg),
+            Arc::clone(&pg_req),
+            conns,
+            per_conn,
+            "\"active\":true",
+        )
+        .await;
+        println!(
+            "{} introspections per target, {conns} keep-alive connections",
+            conns * per_conn
+        );
         println!("| target | req/s | p99 | ratio to bare warp |");
         println!("|---|---|---|---|");
         for (name, (rps, p99)) in [

@@ -431,31 +431,48 @@ impl ApiClient {
 
     /// Every client matching the filter, following pagination.
     pub async fn list_clients(&self, filter: &ClientFilter) -> Result<Vec<Client>, ApiError> {
-        let mut query = vec![("limit".to_string(), "200".to_string())];
-        for (key, value) in [
+        let query = [
             ("org_id", &filter.org_id),
             ("status", &filter.status),
             ("expiring_within", &filter.expiring_within),
-        ] {
+        ];
+        self.list_all("/v1/clients", &query).await
+    }
+
+    /// Every org, or every org with this status, following pagination.
+    pub async fn list_orgs(&self, status: Option<&str>) -> Result<Vec<Org>, ApiError> {
+        let status = status.map(str::to_string);
+        self.list_all("/v1/orgs", &[("status", &status)]).await
+    }
+
+    /// Every item of a listing with these filters (`None`: no filter),
+    /// following pagination.
+    async fn list_all<T: DeserializeOwned>(
+        &self,
+        base: &str,
+        filters: &[(&str, &Option<String>)],
+    ) -> Result<Vec<T>, ApiError> {
+        let mut query = vec![("limit".to_string(), "200".to_string())];
+        for (key, value) in filters {
             if let Some(value) = value {
                 query.push((key.to_string(), value.clone()));
             }
         }
-        let mut clients = Vec::new();
+        let mut items = Vec::new();
         loop {
             let encoded: Vec<String> = query
                 .iter()
                 .map(|(k, v)| format!("{k}={}", percent_encode(v)))
                 .collect();
-            let path = format!("/v1/clients?{}", encoded.join("&"));
-            let page: Page<Client> = self.send(Method::GET, &path, None, Write::None).await?;
-            clients.extend(page.items);
+            let path = format!("{base}?{}", encoded.join("&"));
+            let page: Page<T> = self.send(Method::GET, &path, None, Write::None).await?;
+            items.extend(page.items);
             match page.next_cursor {
                 Some(cursor) => {
                     query.retain(|(k, _)| k != "cursor");
                     query.push(("cursor".to_string(), cursor));
                 }
-                None => return Ok(clients),
+                None => return Ok(items),
             }
         }
     }

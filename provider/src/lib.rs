@@ -3,16 +3,21 @@
 //!
 //! - [`provider`]: the `provider "partner"` block and what it offers;
 //!   [`configured`]: what its operations share once it is configured.
-//! - [`resources`], [`data_sources`], [`ephemeral`]: one file per type.
+//! - [`resources`], [`data_sources`], [`ephemeral`], [`list`], [`actions`]:
+//!   one file per type; [`functions`]: the provider functions.
 //! - [`client`]: the registry's HTTP API; [`report`] turns its errors into
 //!   diagnostics.
 //! - [`validate`]: the plan-time format checks, on the registry's own rules.
 //! - [`docs`]: the documentation under `docs/`, generated from the schemas.
+pub mod actions;
 pub mod client;
 pub mod configured;
 pub mod data_sources;
 pub mod docs;
 pub mod ephemeral;
+pub mod functions;
+pub mod list;
+pub mod lookup;
 pub mod provider;
 pub mod report;
 pub mod resources;

@@ -158,12 +158,30 @@ impl Provider for PartnerProvider {
         vec![
             Arc::new(data_sources::partner_org::PartnerOrgData),
             Arc::new(data_sources::partner_clients::PartnerClientsData),
+            Arc::new(data_sources::partner_client::PartnerClientData),
+            Arc::new(data_sources::partner_orgs::PartnerOrgsData),
         ]
     }
     fn ephemeral_resources(&self) -> Vec<Arc<dyn DynEphemeral<Configured>>> {
         vec![Arc::new(
             ephemeral::partner_client_secret::PartnerClientSecret,
         )]
+    }
+    fn list_resources(&self) -> Vec<Arc<dyn tfplugin::DynListResource<Configured>>> {
+        vec![
+            Arc::new(crate::list::partner_org::PartnerOrgList),
+            Arc::new(crate::list::partner_client::PartnerClientList),
+        ]
+    }
+    fn actions(&self) -> Vec<Arc<dyn tfplugin::DynAction<Configured>>> {
+        vec![
+            Arc::new(crate::actions::partner_client_rotate_secret::RotateSecret),
+            Arc::new(crate::actions::partner_client_revoke::RevokeClient),
+            Arc::new(crate::actions::partner_org_offboard::OffboardOrg),
+        ]
+    }
+    fn functions(&self) -> Vec<tfplugin::Function> {
+        crate::functions::all()
     }
 }
 

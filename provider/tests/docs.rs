@@ -22,7 +22,15 @@ fn committed_docs_match_the_schemas() {
     );
 
     let generated: BTreeSet<PathBuf> = pages.into_iter().map(|(path, _)| path).collect();
-    for folder in ["resources", "data-sources", "ephemeral-resources"] {
+    for folder in [
+        "resources",
+        "data-sources",
+        "ephemeral-resources",
+        "list-resources",
+        "actions",
+        "functions",
+        "guides",
+    ] {
         for entry in std::fs::read_dir(docs_dir.join(folder)).expect("docs folder") {
             let path = PathBuf::from(folder).join(entry.expect("docs entry").file_name());
             assert!(

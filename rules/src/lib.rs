@@ -185,6 +185,27 @@ pub fn check_supplied_secret(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The prefix of every public `client_id` the registry issues.
+pub const CLIENT_ID_PREFIX: &str = "pc_";
+
+/// How many random base62 characters follow [`CLIENT_ID_PREFIX`].
+pub const CLIENT_ID_RANDOM_CHARS: usize = 24;
+
+/// The random part of a `client_id` (`pc_` and 24 base62 characters), or
+/// why `s` is not one.
+pub fn parse_client_id(s: &str) -> Result<&str, String> {
+    let Some(random) = s.strip_prefix(CLIENT_ID_PREFIX) else {
+        return Err(format!("must start with {CLIENT_ID_PREFIX:?}"));
+    };
+    if random.len() != CLIENT_ID_RANDOM_CHARS || !random.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(format!(
+            "must be {CLIENT_ID_PREFIX:?} followed by {CLIENT_ID_RANDOM_CHARS} letters and digits"
+        ));
+    }
+    Ok(random)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

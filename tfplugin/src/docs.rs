@@ -6,10 +6,16 @@
 //!
 //! Sources, under a repository root:
 //! - `examples/provider/provider.tf`, `examples/resources/<type>/resource.tf`
-//!   (and `import.sh`), `examples/data-sources/<type>/data-source.tf`,
-//!   `examples/ephemeral-resources/<type>/ephemeral-resource.tf`;
+//!   (and `import.sh`, `import-by-identity.tf`),
+//!   `examples/data-sources/<type>/data-source.tf`,
+//!   `examples/ephemeral-resources/<type>/ephemeral-resource.tf`,
+//!   `examples/list-resources/<type>/list-resource.tfquery.hcl`,
+//!   `examples/actions/<type>/action.tf`,
+//!   `examples/functions/<name>/function.tf`;
 //! - `templates/index.md`, `templates/<kind>/<type>.md`: sections that are
-//!   not about one attribute, placed after the schema.
+//!   not about one attribute, placed after the schema;
+//! - `templates/guides/<guide>.md`: guides, copied as they are.
+use crate::function::Function;
 use crate::provider::Provider;
 use crate::schema::{Attribute, Schema};
 use crate::value::Type;
@@ -22,6 +28,8 @@ enum Kind {
     Resource,
     DataSource,
     EphemeralResource,
+    ListResource,
+    Action,
 }
 
 impl Kind {
@@ -30,6 +38,8 @@ impl Kind {
             Kind::Resource => "resources",
             Kind::DataSource => "data-sources",
             Kind::EphemeralResource => "ephemeral-resources",
+            Kind::ListResource => "list-resources",
+            Kind::Action => "actions",
         }
     }
     fn title(self) -> &'static str {
@@ -37,6 +47,8 @@ impl Kind {
             Kind::Resource => "Resource",
             Kind::DataSource => "Data Source",
             Kind::EphemeralResource => "Ephemeral Resource",
+            Kind::ListResource => "List Resource",
+            Kind::Action => "Action",
         }
     }
     fn example_file(self) -> &'static str {
@@ -44,6 +56,8 @@ impl Kind {
             Kind::Resource => "resource.tf",
             Kind::DataSource => "data-source.tf",
             Kind::EphemeralResource => "ephemeral-resource.tf",
+            Kind::ListResource => "list-resource.tfquery.hcl",
+            Kind::Action => "action.tf",
         }
     }
 }
@@ -66,6 +80,11 @@ pub fn pages<P: Provider>(
             optional_file(&templates.join("index.md"))?,
         ),
     )];
+    let identities: std::collections::BTreeMap<_, _> = provider
+        .resources()
+        .iter()
+        .map(|r| (r.type_name(), (r.identity_attributes(), r.schema())))
+        .collect();
     let types = provider
         .resources()
         .iter()
@@ -81,6 +100,18 @@ pub fn pages<P: Provider>(
                 .ephemeral_resources()
                 .iter()
                 .map(|e| (Kind::EphemeralResource, e.type_name(), e.schema())),
+        )
+        .chain(
+            provider
+                .list_resources()
+                .iter()
+                .map(|l| (Kind::ListResource, l.type_name(), l.schema())),
+        )
+        .chain(
+            provider
+                .actions()
+                .iter()
+                .map(|a| (Kind::Action, a.type_name(), a.schema())),
         )
         .collect::<Vec<_>>();
     for (kind, type_name, schema) in types {
@@ -100,13 +131,145 @@ pub fn pages<P: Provider>(
                 Kind::Resource => optional_file(&example_dir.join("import.sh"))?,
                 _ => None,
             },
+            import_by_identity: match kind {
+                Kind::Resource => optional_file(&example_dir.join("import-by-identity.tf"))?,
+                _ => None,
+            },
+            identity: match (kind, identities.get(type_name)) {
+                (Kind::Resource, Some((attrs, schema))) => attrs
+                    .iter()
+                    .filter_map(|a| schema.attribute(a).cloned())
+                    .collect(),
+                _ => vec![],
+            },
         };
         pages.push((
             Path::new(kind.folder()).join(format!("{type_name}.md")),
             page.render(),
         ));
     }
+    for f in provider.functions() {
+        let example = optional_file(&examples.join("functions").join(f.name).join("function.tf"))?;
+        pages.push((
+            Path::new("functions").join(format!("{}.md", f.name)),
+            function_page(name, &f, example.as_deref()),
+        ));
+    }
+    let guides = templates.join("guides");
+    if guides.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(&guides)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        entries.sort();
+        for path in entries
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        {
+            let text = std::fs::read_to_string(&path)?;
+            let file = path.file_name().unwrap_or_default();
+            pages.push((Path::new("guides").join(file), text));
+        }
+    }
     Ok(pages)
+}
+
+/// A function's page: its description, an example, its signature and its
+/// arguments, as the Registry lays out provider functions.
+fn function_page(provider: &str, f: &Function, example: Option<&str>) -> String {
+    let description = if f.description.is_empty() {
+        &f.summary
+    } else {
+        &f.description
+    };
+    let mut out = front_matter(
+        &format!("{} function - {provider}", f.name),
+        true,
+        &f.summary,
+    );
+    let _ = write!(
+        out,
+        "
+# function: {}
+
+{}
+",
+        f.name,
+        description.trim()
+    );
+    if let Some(example) = example {
+        let _ = write!(
+            out,
+            "
+## Example Usage
+
+```terraform
+{}
+```
+",
+            example.trim_end()
+        );
+    }
+    let params: Vec<String> = f
+        .parameters
+        .iter()
+        .map(|p| format!("{} {}", p.name, hcl_type(&p.ty)))
+        .collect();
+    let _ = write!(
+        out,
+        "
+## Signature
+
+```text
+{}({}) {}
+```
+",
+        f.name,
+        params.join(", "),
+        hcl_type(&f.returns)
+    );
+    if !f.parameters.is_empty() {
+        out.push_str(
+            "
+## Arguments
+
+",
+        );
+        for (i, p) in f.parameters.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{}. `{}` ({}) {}",
+                i + 1,
+                p.name,
+                type_name(&p.ty),
+                p.description.trim()
+            );
+        }
+    }
+    out
+}
+
+/// A type as HCL writes it: `string`, `set(string)`, `object({...})`.
+fn hcl_type(ty: &Type) -> String {
+    match ty {
+        Type::Bool => "bool".into(),
+        Type::Number => "number".into(),
+        Type::String => "string".into(),
+        Type::Dynamic => "any".into(),
+        Type::List(t) => format!("list({})", hcl_type(t)),
+        Type::Set(t) => format!("set({})", hcl_type(t)),
+        Type::Map(t) => format!("map({})", hcl_type(t)),
+        Type::Object(attrs) => {
+            let attrs: Vec<String> = attrs
+                .iter()
+                .map(|(k, t)| format!("{k} = {}", hcl_type(t)))
+                .collect();
+            format!("object({{{}}})", attrs.join(", "))
+        }
+        Type::Tuple(items) => {
+            let items: Vec<String> = items.iter().map(hcl_type).collect();
+            format!("tuple([{}])", items.join(", "))
+        }
+    }
 }
 
 /// A file's contents, `None` when there is no such file.
@@ -129,6 +292,9 @@ struct Page<'a> {
     example: Option<String>,
     sections: Option<String>,
     import: Option<String>,
+    import_by_identity: Option<String>,
+    /// The resource's identity attributes (Terraform 1.12+).
+    identity: Vec<Attribute>,
 }
 
 impl Page<'_> {
@@ -156,12 +322,35 @@ impl Page<'_> {
             self.example.as_deref(),
             self.sections.as_deref(),
         );
-        if let Some(import) = &self.import {
+        if !self.identity.is_empty() {
+            out.push_str("\n### Identity Schema\n\n#### Required\n\n");
+            for a in &self.identity {
+                let _ = writeln!(
+                    out,
+                    "- `{}` ({}) {}",
+                    a.name,
+                    type_name(&a.ty),
+                    a.description.trim()
+                );
+            }
+        }
+        if self.import.is_some() || self.import_by_identity.is_some() {
+            out.push_str("\n## Import\n\nImport is supported using the following syntax:\n");
+        }
+        if let Some(import) = &self.import_by_identity {
             let _ = write!(
                 out,
-                "\n## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}\n```\n",
+                "\nIn Terraform v1.12.0 and later, the [`import` block](https://developer.hashicorp.com/terraform/language/import) can be used with the `identity` attribute, for example:\n\n```terraform\n{}\n```\n",
                 import.trim_end()
             );
+        }
+        if let Some(import) = &self.import {
+            if self.import_by_identity.is_some() {
+                out.push_str(
+                    "\nThe `terraform import` command and an `import` block's `id` take an ID:\n",
+                );
+            }
+            let _ = write!(out, "\n```shell\n{}\n```\n", import.trim_end());
         }
         out
     }
@@ -301,6 +490,8 @@ mod tests {
             example: Some("resource \"toy_thing\" \"x\" {}\n".into()),
             sections: None,
             import: Some("terraform import toy_thing.x 1\n".into()),
+            import_by_identity: None,
+            identity: vec![],
         }
         .render();
         assert!(page.starts_with(
@@ -318,5 +509,30 @@ mod tests {
         );
         assert!(required.is_some() && import.is_some(), "{page}");
         assert!(page.contains("```terraform\nresource \"toy_thing\" \"x\" {}\n```"));
+    }
+
+    #[test]
+    fn function_pages_show_signature_and_arguments() {
+        use crate::function::Parameter;
+        let f = Function::new("within", Type::Bool, |_| Ok(crate::Value::Bool(true)))
+            .summary("Whether it fits")
+            .param(Parameter::new(
+                "items",
+                Type::set(Type::String),
+                "The items.",
+            ));
+        let page = function_page("toy", &f, None);
+        assert!(
+            page.starts_with("---\npage_title: \"within function - toy\"\n"),
+            "{page}"
+        );
+        assert!(
+            page.contains("```text\nwithin(items set(string)) bool\n```"),
+            "{page}"
+        );
+        assert!(
+            page.contains("1. `items` (Set of String) The items.\n"),
+            "{page}"
+        );
     }
 }

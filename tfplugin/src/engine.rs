@@ -6,7 +6,7 @@
 use super::diag::{AttrPath, Diagnostics};
 use super::resource::{Context, DynDataSource, DynEphemeral, DynResource, PlanRequest};
 use super::schema::Schema;
-use super::value::Value;
+use super::value::{Type, Value};
 use std::collections::BTreeMap;
 
 /// Result of planning one resource change.
@@ -418,6 +418,88 @@ pub async fn open_ephemeral<D>(
         );
     }
     (unknown_to_null(v), diags)
+}
+
+// ------------------------------------------------------------ identity
+
+/// The object type of a resource's identity: its identity attributes with
+/// their schema types.
+pub fn identity_type(schema: &Schema, attributes: &[&str]) -> Type {
+    Type::Object(
+        attributes
+            .iter()
+            .filter_map(|name| schema.attribute(name))
+            .map(|a| (a.name.clone(), a.ty.clone()))
+            .collect(),
+    )
+}
+
+/// The identity of a state: its identity attributes. Null for a null state.
+pub fn identity_of(attributes: &[&str], state: &Value) -> Value {
+    if state.is_null() {
+        return Value::Null;
+    }
+    Value::Object(
+        attributes
+            .iter()
+            .map(|name| (name.to_string(), state.get(name).clone()))
+            .collect(),
+    )
+}
+
+/// Terraform refuses an identity that changes for the same object: an
+/// error when `new` differs from a known `before`.
+pub fn check_identity(type_name: &str, before: &Value, new: &Value, diags: &mut Diagnostics) {
+    if before.is_null() || before.contains_unknown() || new.is_null() || before == new {
+        return;
+    }
+    diags.error(
+        "Unexpected identity change",
+        format!(
+            "The identity of this {type_name} changed from {before:?} to {new:?}. An object's \
+             identity never changes; this is a bug in the provider, please report it."
+        ),
+    );
+}
+
+/// The single string an import by identity gives the resource's `import`:
+/// the value of its one identity attribute.
+pub fn import_id_from_identity(identity: &Value, diags: &mut Diagnostics) -> Option<String> {
+    let Value::Object(m) = identity else {
+        diags.error(
+            "Invalid import identity",
+            "The identity to import is not an object.",
+        );
+        return None;
+    };
+    match m.values().collect::<Vec<_>>().as_slice() {
+        [Value::String(s)] if !s.is_empty() => Some(s.clone()),
+        _ => {
+            diags.error(
+                "Invalid import identity",
+                format!(
+                    "The identity to import must set its attribute ({}) to a non-empty string.",
+                    m.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The configuration generated for an object from its state (`terraform
+/// plan -generate-config-out`, Terraform 1.14+): computed attributes and
+/// write-only ones null, then whatever else the resource leaves out.
+pub fn generate_config<D>(r: &dyn DynResource<D>, schema: &Schema, state: &Value) -> Value {
+    let mut config = unknown_to_null(state.clone());
+    if let Some(m) = config.attrs_mut() {
+        for a in &schema.attributes {
+            if a.write_only || a.computed {
+                m.insert(a.name.clone(), Value::Null);
+            }
+        }
+    }
+    r.generate_config(config).conform(&schema.ty())
 }
 
 #[cfg(test)]
@@ -865,5 +947,55 @@ mod tests {
         ));
         assert!(out.diags.has_errors());
         assert!(out.planned.get("nope").is_null());
+    }
+
+    #[test]
+    fn identity_is_derived_from_state_and_checked_for_changes() {
+        let schema = Resource::<()>::schema(&T { bug: "" });
+        let state = Value::Object(
+            [
+                ("id".to_string(), Value::String("t-1".into())),
+                ("name".to_string(), Value::String("n".into())),
+            ]
+            .into(),
+        );
+        assert_eq!(
+            identity_type(&schema, &["id"]),
+            Type::object([("id", Type::String)])
+        );
+        let identity = identity_of(&["id"], &state);
+        assert_eq!(identity.get("id"), &Value::String("t-1".into()));
+        assert!(identity_of(&["id"], &Value::Null).is_null());
+
+        let mut d = Diagnostics::new();
+        check_identity("test_thing", &identity, &identity, &mut d);
+        check_identity("test_thing", &Value::Null, &identity, &mut d);
+        assert!(d.is_empty());
+        let other = identity_of(&["id"], &cfg("n", "p", None));
+        check_identity("test_thing", &identity, &other, &mut d);
+        assert!(d.has_errors());
+
+        let mut d = Diagnostics::new();
+        assert_eq!(
+            import_id_from_identity(&identity, &mut d).as_deref(),
+            Some("t-1")
+        );
+        assert_eq!(import_id_from_identity(&other, &mut d), None);
+        assert!(d.has_errors(), "an identity without a known id");
+    }
+
+    #[test]
+    fn generated_config_leaves_out_computed_and_write_only_values() {
+        let r = T { bug: "" };
+        let schema = Resource::<()>::schema(&r);
+        let mut state = cfg("n", "p", Some("s"));
+        if let Some(m) = state.attrs_mut() {
+            m.insert("id".into(), Value::String("t-1".into()));
+            m.insert("etag".into(), Value::String("e1".into()));
+        }
+        let config = generate_config::<()>(&r, &schema, &state);
+        assert_eq!(config.get("name"), &Value::String("n".into()));
+        assert!(config.get("id").is_null() && config.get("etag").is_null());
+        assert!(config.get("secret_wo").is_null());
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! A provider implements [`Provider`] (its configuration and the lists of
 //! what it offers) and, for each type, [`Resource`], [`DataSource`] or
-//! [`EphemeralResource`] on a typed [`model!`]; [`serve`] then runs it as
+//! [`EphemeralResource`], [`ListResource`] or [`Action`] on a typed
+//! [`model!`], and [`Function`]s; [`serve`] then runs it as
 //! the plugin Terraform starts.
 //!
 //! - values, schemas, models and diagnostics: [`Value`], [`Schema`],
@@ -12,10 +13,13 @@
 //!   functions;
 //! - the wire (protobuf types, handshake, TLS, services) stays inside the
 //!   crate.
+pub mod action;
 pub mod diag;
 pub mod docs;
 pub mod engine;
+pub mod function;
 pub mod json;
+pub mod list;
 pub mod logging;
 pub mod model;
 pub mod msgpack;
@@ -25,7 +29,10 @@ pub mod resource;
 pub mod schema;
 pub mod value;
 
+pub use action::{Action, DynAction, Progress};
 pub use diag::{AttrPath, Diagnostic, Diagnostics, Severity, Step};
+pub use function::{Function, FunctionError, Parameter};
+pub use list::{DynListResource, ListItem, ListResource};
 pub use model::{FromValue, Model, ToValue, Val};
 pub use protocol::serve::serve;
 pub use provider::{Provider, ProviderInfo, StopSignal};

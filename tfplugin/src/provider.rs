@@ -1,6 +1,9 @@
 //! What a provider implements: its configuration and its catalogue of
 //! resources, data sources and ephemeral resources.
+use crate::action::DynAction;
 use crate::diag::Diagnostics;
+use crate::function::Function;
+use crate::list::DynListResource;
 use crate::resource::{DynDataSource, DynEphemeral, DynResource};
 use crate::schema::Schema;
 use crate::value::Value;
@@ -57,6 +60,19 @@ pub trait Provider: Send + Sync + 'static {
         vec![]
     }
     fn ephemeral_resources(&self) -> Vec<Arc<dyn DynEphemeral<Self::Data>>> {
+        vec![]
+    }
+    /// List resources (Terraform 1.14+), each named like the managed
+    /// resource (with an identity) whose objects it finds.
+    fn list_resources(&self) -> Vec<Arc<dyn DynListResource<Self::Data>>> {
+        vec![]
+    }
+    /// Actions (Terraform 1.14+).
+    fn actions(&self) -> Vec<Arc<dyn DynAction<Self::Data>>> {
+        vec![]
+    }
+    /// Functions (Terraform 1.8+), called as `provider::<name>::<function>`.
+    fn functions(&self) -> Vec<Function> {
         vec![]
     }
 }

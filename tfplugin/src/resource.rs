@@ -242,7 +242,26 @@ pub trait Resource<D>: Send + Sync + 'static {
         diags: &'a mut Diagnostics,
     ) -> impl Future<Output = ()> + Send + 'a;
 
-    /// Builds the state for `terraform import` from the user's ID;
+    /// The top-level state attributes that identify the remote object
+    /// (resource identity, Terraform 1.12+), each of them required for an
+    /// import by identity. Terraform then stores them next to the state, and
+    /// the framework keeps them stable: derived from the state after every
+    /// read, apply and import, and checked not to change. Default: none,
+    /// the resource has no identity.
+    fn identity_attributes(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The configuration `terraform plan -generate-config-out` writes for
+    /// an imported or listed object (Terraform 1.14+), from its state.
+    /// Default: the state without computed and write-only attributes, as
+    /// the framework prepares it; a resource may drop more (defaults).
+    fn generate_config(&self, config: Self::Model) -> Self::Model {
+        config
+    }
+
+    /// Builds the state for `terraform import` from the user's ID (or, for
+    /// an import by identity, from the identity's single attribute);
     /// Terraform then calls `read` on it. Default: not importable.
     fn import<'a>(
         &'a self,
@@ -328,6 +347,8 @@ pub trait DynResource<D>: Send + Sync {
         config: Value,
     ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
     fn delete<'a>(&'a self, ctx: &'a Context<D>, state: Value) -> BoxFut<'a, Diagnostics>;
+    fn identity_attributes(&self) -> &'static [&'static str];
+    fn generate_config(&self, config: Value) -> Value;
     fn import<'a>(
         &'a self,
         ctx: &'a Context<D>,
@@ -335,7 +356,8 @@ pub trait DynResource<D>: Send + Sync {
     ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
 }
 
-fn typed<M: Model>(v: &Value, what: &str, diags: &mut Diagnostics) -> Option<M> {
+/// The value as the typed model `M`, or an error diagnostic naming `what`.
+pub(crate) fn typed<M: Model>(v: &Value, what: &str, diags: &mut Diagnostics) -> Option<M> {
     match M::from_value(v) {
         Ok(m) => Some(m),
         Err(e) => {
@@ -449,6 +471,15 @@ impl<D: Send + Sync + 'static, R: Resource<D>> DynResource<D> for R {
             }
             d
         })
+    }
+    fn identity_attributes(&self) -> &'static [&'static str] {
+        Resource::<D>::identity_attributes(self)
+    }
+    fn generate_config(&self, config: Value) -> Value {
+        match R::Model::from_value(&config) {
+            Ok(m) => Resource::<D>::generate_config(self, m).to_value(),
+            Err(_) => config,
+        }
     }
     fn import<'a>(
         &'a self,

@@ -1,4 +1,5 @@
-# A client can be imported by its id or by its public client_id.
+# A client can be imported by its id, by its public client_id, or as
+# ORG_NAME/CLIENT_NAME.
 #
 # The secret cannot be recovered: after import, client_secret is null.
 # Arguments that only Terraform keeps (rotation_triggers, renew_before,
@@ -8,3 +9,4 @@
 # client_secret_wo_version rotates to the supplied secret.
 terraform import partner_client.example cli_0123456789abcdef
 terraform import partner_client.example pc_0123456789abcdef
+terraform import partner_client.example acme-logistics/shipping-sync

@@ -137,6 +137,11 @@ fn summary_type() -> Type {
 }
 
 fn summary(client: Client) -> Value {
+    summary_of(client).to_value()
+}
+
+/// What the registry tells of a client, without any secret.
+pub fn summary_of(client: Client) -> ClientSummary {
     ClientSummary {
         id: Val::Known(client.id),
         client_id: Val::Known(client.client_id),
@@ -150,5 +155,4 @@ fn summary(client: Client) -> Value {
         created_at: Val::Known(client.created_at),
         last_used_at: Val::from_option(client.last_used_at),
     }
-    .to_value()
 }

@@ -52,7 +52,8 @@ pub fn schema() -> Schema {
          for audit.",
     )
     .attr(Attribute::string("id").computed().use_state_for_unknown().description(
-        "Identifier the registry assigned to the client. Also accepted by `terraform import`.",
+        "Identifier the registry assigned to the client, and the client's identity. \
+         `terraform import` accepts it, the `client_id`, or `ORG_NAME/CLIENT_NAME`.",
     ))
     .attr(Attribute::string("org_id").required().requires_replace().description(
         "ID of the `partner_org` this client belongs to. A client never changes org: changing \
@@ -171,6 +172,9 @@ impl Resource<Configured> for PartnerClient {
     }
     fn validate(&self, config: &ClientModel, diags: &mut Diagnostics) {
         validate_config(config, diags);
+    }
+    fn identity_attributes(&self) -> &'static [&'static str] {
+        &["id"]
     }
 
     async fn plan(&self, ctx: &Context, req: &mut PlanRequest<ClientModel>) {
@@ -349,7 +353,7 @@ impl Resource<Configured> for PartnerClient {
         diags: &mut Diagnostics,
     ) -> Option<ClientModel> {
         let api = &ctx.require_data(diags)?.api;
-        match api.get_client(id).await {
+        match crate::lookup::find_client(api, id).await {
             Ok(Some(client)) if client.status != "revoked" => {
                 Some(model_from(client, &ClientModel::default(), Val::Null))
             }
@@ -357,8 +361,8 @@ impl Resource<Configured> for PartnerClient {
                 diags.error(
                     "Cannot import the partner client",
                     format!(
-                        "The registry at {} has no client with id or client_id {id:?} that is not \
-                         revoked.",
+                        "The registry at {} has no client with id, client_id or \
+                         ORG_NAME/CLIENT_NAME {id:?} that is not revoked.",
                         api.endpoint()
                     ),
                 );
@@ -407,7 +411,11 @@ fn needs_rotation(prior: &ClientModel, config: &ClientModel) -> bool {
 /// The client as Terraform stores it: the registry's record, the settings
 /// only Terraform has (from `desired`), and the secret as the caller knows
 /// it (the registry never shows a secret twice).
-fn model_from(client: Client, desired: &ClientModel, client_secret: Val<String>) -> ClientModel {
+pub fn model_from(
+    client: Client,
+    desired: &ClientModel,
+    client_secret: Val<String>,
+) -> ClientModel {
     ClientModel {
         id: Val::Known(client.id),
         org_id: Val::Known(client.org_id),

@@ -160,6 +160,9 @@ impl Resource<Configured> for PartnerOrg {
     fn validate(&self, config: &OrgModel, diags: &mut Diagnostics) {
         validate_config(config, diags);
     }
+    fn identity_attributes(&self) -> &'static [&'static str] {
+        &["id"]
+    }
 
     async fn plan(&self, ctx: &Context, req: &mut PlanRequest<OrgModel>) {
         if let Some(prior) = req.prior.clone() {

@@ -57,6 +57,8 @@ fn resource_and_data_source_examples() {
         "resources/partner_client",
         "data-sources/partner_org",
         "data-sources/partner_clients",
+        "data-sources/partner_client",
+        "data-sources/partner_orgs",
         "ephemeral-resources/partner_client_secret",
     ] {
         let (_registry, workspace) = apply_plan_destroy(example);

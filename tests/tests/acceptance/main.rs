@@ -5,7 +5,9 @@
 mod config;
 mod data_sources;
 mod examples;
+mod functions;
 mod lifecycle;
+mod lookups;
 mod partner_client;
 mod partner_org;
 mod plan_checks;

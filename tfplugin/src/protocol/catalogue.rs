@@ -1,5 +1,8 @@
 //! The provider's types by name, each with its schema built once, as the
 //! services look them up.
+use crate::action::DynAction;
+use crate::function::Function;
+use crate::list::DynListResource;
 use crate::provider::Provider;
 use crate::resource::{DynDataSource, DynEphemeral, DynResource};
 use crate::schema::Schema;
@@ -13,6 +16,9 @@ pub struct Catalogue<D> {
     pub resources: ByName<dyn DynResource<D>>,
     pub data_sources: ByName<dyn DynDataSource<D>>,
     pub ephemerals: ByName<dyn DynEphemeral<D>>,
+    pub lists: ByName<dyn DynListResource<D>>,
+    pub actions: ByName<dyn DynAction<D>>,
+    pub functions: BTreeMap<&'static str, Function>,
 }
 
 impl<D> Catalogue<D> {
@@ -33,6 +39,21 @@ impl<D> Catalogue<D> {
                 .ephemeral_resources()
                 .into_iter()
                 .map(|e| (e.type_name(), (e.clone(), e.schema())))
+                .collect(),
+            lists: provider
+                .list_resources()
+                .into_iter()
+                .map(|l| (l.type_name(), (l.clone(), l.schema())))
+                .collect(),
+            actions: provider
+                .actions()
+                .into_iter()
+                .map(|a| (a.type_name(), (a.clone(), a.schema())))
+                .collect(),
+            functions: provider
+                .functions()
+                .into_iter()
+                .map(|f| (f.name, f))
                 .collect(),
         }
     }

@@ -87,3 +87,28 @@ pub fn encode(v: &Value, ty: &Type) -> Result<pb::DynamicValue, String> {
         json: vec![],
     })
 }
+
+pub fn function(f: &tf::Function) -> pb::Function {
+    pb::Function {
+        parameters: f
+            .parameters
+            .iter()
+            .map(|p| pb::function::Parameter {
+                name: p.name.clone(),
+                r#type: p.ty.to_json_bytes(),
+                allow_null_value: p.allow_null,
+                allow_unknown_values: false,
+                description: p.description.clone(),
+                description_kind: pb::StringKind::Markdown as i32,
+            })
+            .collect(),
+        variadic_parameter: None,
+        r#return: Some(pb::function::Return {
+            r#type: f.returns.to_json_bytes(),
+        }),
+        summary: f.summary.clone(),
+        description: f.description.clone(),
+        description_kind: pb::StringKind::Markdown as i32,
+        deprecation_message: String::new(),
+    }
+}

@@ -40,6 +40,65 @@ impl<P: Provider> ProviderService<P> {
             .map(|c| c.clone())
             .unwrap_or_else(|_| Arc::new(Context::unconfigured()))
     }
+    /// The events of one ListResource call: one per object found (its
+    /// identity, display name and, when asked for, its state), then the
+    /// diagnostics, if any, in an event of their own.
+    async fn list_events(&self, req: pb::list_resource::Request) -> Vec<pb::list_resource::Event> {
+        let only_diags = |diagnostic| pb::list_resource::Event {
+            diagnostic,
+            ..Default::default()
+        };
+        let Some((l, schema)) = self.reg.lists.get(req.type_name.as_str()) else {
+            return vec![only_diags(
+                self.unknown_type("list resource", &req.type_name),
+            )];
+        };
+        let Some((r, rschema)) = self.reg.resources.get(req.type_name.as_str()) else {
+            return vec![only_diags(self.unknown_type("resource", &req.type_name))];
+        };
+        let config = match decode(req.config.as_ref(), &schema.ty()) {
+            Ok(v) => v,
+            Err(e) => return vec![only_diags(bad_value("list configuration", e))],
+        };
+        let limit = usize::try_from(req.limit)
+            .ok()
+            .filter(|l| *l > 0)
+            .unwrap_or(usize::MAX);
+        let ctx = self.ctx();
+        let (items, d) = l.list(&ctx, config, limit).await;
+        let rty = rschema.ty();
+        let mut events: Vec<_> = items
+            .into_iter()
+            .map(|item| {
+                let mut diagnostic = vec![];
+                let mut state = item.state.conform(&rty);
+                engine::null_write_only(rschema, &mut state);
+                let identity = identity_data(r.as_ref(), rschema, &state, &mut diagnostic);
+                let resource_object = if req.include_resource_object {
+                    encode_result(&state, &rty, &mut diagnostic)
+                } else {
+                    None
+                };
+                pb::list_resource::Event {
+                    identity,
+                    display_name: item.display_name,
+                    resource_object,
+                    diagnostic,
+                }
+            })
+            .collect();
+        if !d.is_empty() {
+            events.push(only_diags(convert::diags(d)));
+        }
+        events
+    }
+    fn functions(&self) -> std::collections::HashMap<String, pb::Function> {
+        self.reg
+            .functions
+            .iter()
+            .map(|(k, f)| (k.to_string(), convert::function(f)))
+            .collect()
+    }
     fn unknown_type(&self, kind: &str, name: &str) -> Vec<pb::Diagnostic> {
         convert::error(
             &format!("Unknown {kind} type"),
@@ -89,6 +148,21 @@ macro_rules! decode_or_return {
     };
 }
 
+/// Like `decode_or_return!`, for a decode already made.
+macro_rules! ok_or_return {
+    ($r:expr, $what:expr, $resp:ident) => {
+        match $r {
+            Ok(v) => v,
+            Err(e) => {
+                return Ok(Response::new(pb::$resp::Response {
+                    diagnostics: bad_value($what, e),
+                    ..Default::default()
+                }))
+            }
+        }
+    };
+}
+
 fn encode_result(
     v: &Value,
     ty: &crate::Type,
@@ -106,12 +180,47 @@ fn encode_result(
     }
 }
 
+/// The identity of `state` as Terraform stores it; `None` for a resource
+/// without identity or a null state.
+fn identity_data<D>(
+    r: &dyn crate::resource::DynResource<D>,
+    schema: &crate::Schema,
+    state: &Value,
+    d: &mut Vec<pb::Diagnostic>,
+) -> Option<pb::ResourceIdentityData> {
+    let attrs = r.identity_attributes();
+    if attrs.is_empty() || state.is_null() {
+        return None;
+    }
+    let ty = engine::identity_type(schema, attrs);
+    encode_result(&engine::identity_of(attrs, state), &ty, d).map(|v| pb::ResourceIdentityData {
+        identity_data: Some(v),
+    })
+}
+
+/// The identity Terraform sent for a resource; null when it sent none (or
+/// the resource has no identity).
+fn sent_identity<D>(
+    r: &dyn crate::resource::DynResource<D>,
+    schema: &crate::Schema,
+    sent: Option<&pb::ResourceIdentityData>,
+) -> Result<Value, String> {
+    let attrs = r.identity_attributes();
+    if attrs.is_empty() {
+        return Ok(Value::Null);
+    }
+    decode(
+        sent.and_then(|i| i.identity_data.as_ref()),
+        &engine::identity_type(schema, attrs),
+    )
+}
+
 fn server_capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities {
         plan_destroy: true,
         get_provider_schema_optional: false,
         move_resource_state: false,
-        generate_resource_config: false,
+        generate_resource_config: true,
     }
 }
 
@@ -148,6 +257,30 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                     type_name: k.to_string(),
                 })
                 .collect(),
+            list_resources: self
+                .reg
+                .lists
+                .keys()
+                .map(|k| m::ListResourceMetadata {
+                    type_name: k.to_string(),
+                })
+                .collect(),
+            actions: self
+                .reg
+                .actions
+                .keys()
+                .map(|k| m::ActionMetadata {
+                    type_name: k.to_string(),
+                })
+                .collect(),
+            functions: self
+                .reg
+                .functions
+                .keys()
+                .map(|k| m::FunctionMetadata {
+                    name: k.to_string(),
+                })
+                .collect(),
             ..Default::default()
         }))
     }
@@ -176,6 +309,26 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 .iter()
                 .map(|(k, (_, s))| (k.to_string(), convert::schema(s)))
                 .collect(),
+            list_resource_schemas: self
+                .reg
+                .lists
+                .iter()
+                .map(|(k, (_, s))| (k.to_string(), convert::schema(s)))
+                .collect(),
+            action_schemas: self
+                .reg
+                .actions
+                .iter()
+                .map(|(k, (_, s))| {
+                    (
+                        k.to_string(),
+                        pb::ActionSchema {
+                            schema: Some(convert::schema(s)),
+                        },
+                    )
+                })
+                .collect(),
+            functions: self.functions(),
             server_capabilities: Some(server_capabilities()),
             ..Default::default()
         }))
@@ -346,18 +499,79 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         &self,
         _: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Rpc<pb::get_resource_identity_schemas::Response> {
-        Ok(Response::new(
-            pb::get_resource_identity_schemas::Response::default(),
-        ))
+        use pb::resource_identity_schema::IdentityAttribute;
+        let identity_schemas = self
+            .reg
+            .resources
+            .iter()
+            .filter(|(_, (r, _))| !r.identity_attributes().is_empty())
+            .map(|(k, (r, schema))| {
+                let attrs = r
+                    .identity_attributes()
+                    .iter()
+                    .filter_map(|name| schema.attribute(name))
+                    .map(|a| IdentityAttribute {
+                        name: a.name.clone(),
+                        r#type: a.ty.to_json_bytes(),
+                        required_for_import: true,
+                        optional_for_import: false,
+                        description: a.description.clone(),
+                    })
+                    .collect();
+                (
+                    k.to_string(),
+                    pb::ResourceIdentitySchema {
+                        version: 0,
+                        identity_attributes: attrs,
+                    },
+                )
+            })
+            .collect();
+        Ok(Response::new(pb::get_resource_identity_schemas::Response {
+            identity_schemas,
+            diagnostics: vec![],
+        }))
     }
 
     async fn upgrade_resource_identity(
         &self,
-        _: Request<pb::upgrade_resource_identity::Request>,
+        req: Request<pb::upgrade_resource_identity::Request>,
     ) -> Rpc<pb::upgrade_resource_identity::Response> {
-        Err(Status::unimplemented(
-            "resource identity is not supported by this provider",
-        ))
+        let req = req.into_inner();
+        let (r, schema) = lookup!(
+            self.resources,
+            req.type_name,
+            "resource",
+            upgrade_resource_identity
+        );
+        let ty = engine::identity_type(schema, r.identity_attributes());
+        let raw = req.raw_identity.unwrap_or_default();
+        let mut diagnostics = vec![];
+        if req.version != 0 {
+            diagnostics = convert::error(
+                "Identity from a newer provider",
+                format!(
+                    "The stored identity has version {}, this provider knows version 0. Upgrade the provider.",
+                    req.version
+                ),
+            );
+        }
+        let upgraded_identity = match crate::json::decode(&raw.json, &ty) {
+            Ok(v) if diagnostics.is_empty() => {
+                encode_result(&v, &ty, &mut diagnostics).map(|v| pb::ResourceIdentityData {
+                    identity_data: Some(v),
+                })
+            }
+            Ok(_) => None,
+            Err(e) => {
+                diagnostics = bad_value("stored identity", e);
+                None
+            }
+        };
+        Ok(Response::new(pb::upgrade_resource_identity::Response {
+            upgraded_identity,
+            diagnostics,
+        }))
     }
 
     async fn configure_provider(
@@ -399,14 +613,23 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             "current state",
             read_resource
         );
+        let current = ok_or_return!(
+            sent_identity(r.as_ref(), schema, req.current_identity.as_ref()),
+            "current identity",
+            read_resource
+        );
         let ctx = self.ctx();
-        let (new, d) = engine::read(r.as_ref(), schema, &ctx, state).await;
+        let (new, mut d) = engine::read(r.as_ref(), schema, &ctx, state).await;
+        let new_id = engine::identity_of(r.identity_attributes(), &new);
+        engine::check_identity(r.type_name(), &current, &new_id, &mut d);
         let mut diagnostics = convert::diags(d);
         let new_state = encode_result(&new, &ty, &mut diagnostics);
+        let new_identity = identity_data(r.as_ref(), schema, &new, &mut diagnostics);
         Ok(Response::new(pb::read_resource::Response {
             new_state,
             diagnostics,
             private: req.private,
+            new_identity,
             ..Default::default()
         }))
     }
@@ -441,11 +664,23 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             "configuration",
             plan_resource_change
         );
+        let prior_identity = ok_or_return!(
+            sent_identity(r.as_ref(), schema, req.prior_identity.as_ref()),
+            "prior identity",
+            plan_resource_change
+        );
         let ctx = self.ctx();
         let out = engine::plan(r.as_ref(), schema, &ctx, prior, proposed, config).await;
         let mut diagnostics = convert::diags(out.diags);
         let planned_state = encode_result(&out.planned, &ty, &mut diagnostics);
+        // An update keeps the identity; a create learns it from the apply.
+        let planned_identity = if out.planned.is_null() || !out.requires_replace.is_empty() {
+            None
+        } else {
+            req.prior_identity.filter(|_| !prior_identity.is_null())
+        };
         Ok(Response::new(pb::plan_resource_change::Response {
+            planned_identity,
             planned_state,
             requires_replace: out
                 .requires_replace
@@ -488,11 +723,20 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             "configuration",
             apply_resource_change
         );
+        let planned_identity = ok_or_return!(
+            sent_identity(r.as_ref(), schema, req.planned_identity.as_ref()),
+            "planned identity",
+            apply_resource_change
+        );
         let ctx = self.ctx();
-        let (new, d) = engine::apply(r.as_ref(), schema, &ctx, prior, planned, config).await;
+        let (new, mut d) = engine::apply(r.as_ref(), schema, &ctx, prior, planned, config).await;
+        let new_id = engine::identity_of(r.identity_attributes(), &new);
+        engine::check_identity(r.type_name(), &planned_identity, &new_id, &mut d);
         let mut diagnostics = convert::diags(d);
         let new_state = encode_result(&new, &ty, &mut diagnostics);
+        let new_identity = identity_data(r.as_ref(), schema, &new, &mut diagnostics);
         Ok(Response::new(pb::apply_resource_change::Response {
+            new_identity,
             new_state,
             private: req.planned_private,
             diagnostics,
@@ -512,8 +756,28 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             import_resource_state
         );
         let ty = schema.ty();
+        let identity = ok_or_return!(
+            sent_identity(r.as_ref(), schema, req.identity.as_ref()),
+            "identity to import",
+            import_resource_state
+        );
+        let mut d = Diagnostics::new();
+        let id = if req.id.is_empty() && !identity.is_null() {
+            engine::import_id_from_identity(&identity, &mut d)
+        } else {
+            Some(req.id.clone())
+        };
         let ctx = self.ctx();
-        let (state, d) = engine::import(r.as_ref(), schema, &ctx, &req.id).await;
+        let state = match id {
+            Some(id) => {
+                let (state, more) = engine::import(r.as_ref(), schema, &ctx, &id).await;
+                d.extend(more);
+                let new_id = engine::identity_of(r.identity_attributes(), &state);
+                engine::check_identity(r.type_name(), &identity, &new_id, &mut d);
+                state
+            }
+            None => Value::Null,
+        };
         let mut diagnostics = convert::diags(d);
         let imported_resources = if state.is_null() {
             vec![]
@@ -521,6 +785,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             vec![pb::import_resource_state::ImportedResource {
                 type_name: req.type_name.clone(),
                 state: encode_result(&state, &ty, &mut diagnostics),
+                identity: identity_data(r.as_ref(), schema, &state, &mut diagnostics),
                 ..Default::default()
             }]
         };
@@ -566,11 +831,24 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
 
     async fn generate_resource_config(
         &self,
-        _: Request<pb::generate_resource_config::Request>,
+        req: Request<pb::generate_resource_config::Request>,
     ) -> Rpc<pb::generate_resource_config::Response> {
-        Err(Status::unimplemented(
-            "config generation is not supported by this provider",
-        ))
+        let req = req.into_inner();
+        let (r, schema) = lookup!(
+            self.resources,
+            req.type_name,
+            "resource",
+            generate_resource_config
+        );
+        let ty = schema.ty();
+        let state = decode_or_return!(req.state.as_ref(), &ty, "state", generate_resource_config);
+        let mut diagnostics = vec![];
+        let generated = engine::generate_config(r.as_ref(), schema, &state);
+        let config = encode_result(&generated, &ty, &mut diagnostics);
+        Ok(Response::new(pb::generate_resource_config::Response {
+            config,
+            diagnostics,
+        }))
     }
 
     async fn open_ephemeral_resource(
@@ -624,34 +902,101 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     type ListResourceStream = BoxStream<pb::list_resource::Event>;
     async fn list_resource(
         &self,
-        _: Request<pb::list_resource::Request>,
+        req: Request<pb::list_resource::Request>,
     ) -> Rpc<Self::ListResourceStream> {
-        Err(Status::unimplemented(
-            "list resources are not supported by this provider",
-        ))
+        let req = req.into_inner();
+        let events = self.list_events(req).await;
+        Ok(Response::new(Box::pin(tokio_stream::iter(
+            events.into_iter().map(Ok),
+        ))))
     }
 
     async fn validate_list_resource_config(
         &self,
-        _: Request<pb::validate_list_resource_config::Request>,
+        req: Request<pb::validate_list_resource_config::Request>,
     ) -> Rpc<pb::validate_list_resource_config::Response> {
-        Err(Status::unimplemented(
-            "list resources are not supported by this provider",
-        ))
+        let req = req.into_inner();
+        let (l, schema) = lookup!(
+            self.lists,
+            req.type_name,
+            "list resource",
+            validate_list_resource_config
+        );
+        let config = decode_or_return!(
+            req.config.as_ref(),
+            &schema.ty(),
+            "list configuration",
+            validate_list_resource_config
+        );
+        let mut d = Diagnostics::new();
+        l.validate(&config, &mut d);
+        Ok(Response::new(pb::validate_list_resource_config::Response {
+            diagnostics: convert::diags(d),
+        }))
     }
 
     async fn get_functions(
         &self,
         _: Request<pb::get_functions::Request>,
     ) -> Rpc<pb::get_functions::Response> {
-        Ok(Response::new(pb::get_functions::Response::default()))
+        Ok(Response::new(pb::get_functions::Response {
+            functions: self.functions(),
+            diagnostics: vec![],
+        }))
     }
 
     async fn call_function(
         &self,
-        _: Request<pb::call_function::Request>,
+        req: Request<pb::call_function::Request>,
     ) -> Rpc<pb::call_function::Response> {
-        Err(Status::unimplemented("this provider has no functions"))
+        let req = req.into_inner();
+        let fail = |e: crate::FunctionError| {
+            Ok(Response::new(pb::call_function::Response {
+                result: None,
+                error: Some(pb::FunctionError {
+                    text: e.text,
+                    function_argument: e.argument,
+                }),
+            }))
+        };
+        let Some(f) = self.reg.functions.get(req.name.as_str()) else {
+            return fail(crate::FunctionError::new(format!(
+                "The {} provider has no function named {:?}.",
+                self.info.name, req.name
+            )));
+        };
+        if req.arguments.len() != f.parameters.len() {
+            return fail(crate::FunctionError::new(format!(
+                "{} takes {} arguments, not {}.",
+                f.name,
+                f.parameters.len(),
+                req.arguments.len()
+            )));
+        }
+        let mut args = Vec::with_capacity(req.arguments.len());
+        for (i, (a, p)) in req.arguments.iter().zip(&f.parameters).enumerate() {
+            match decode(Some(a), &p.ty) {
+                Ok(v) => args.push(v),
+                Err(e) => {
+                    return fail(crate::FunctionError::argument(
+                        i,
+                        format!("Invalid value for {}: {e}", p.name),
+                    ));
+                }
+            }
+        }
+        match (f.call)(&args) {
+            Ok(v) => match encode(&v.conform(&f.returns), &f.returns) {
+                Ok(result) => Ok(Response::new(pb::call_function::Response {
+                    result: Some(result),
+                    error: None,
+                })),
+                Err(e) => fail(crate::FunctionError::new(format!(
+                    "The result could not be encoded: {e}. This is a bug in the provider."
+                ))),
+            },
+            Err(e) => fail(e),
+        }
     }
 
     async fn validate_state_store_config(
@@ -705,22 +1050,93 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     }
     async fn plan_action(
         &self,
-        _: Request<pb::plan_action::Request>,
+        req: Request<pb::plan_action::Request>,
     ) -> Rpc<pb::plan_action::Response> {
-        Err(Status::unimplemented("this provider has no actions"))
+        let req = req.into_inner();
+        let (a, schema) = lookup!(self.actions, req.action_type, "action", plan_action);
+        let config = decode_or_return!(
+            req.config.as_ref(),
+            &schema.ty(),
+            "action configuration",
+            plan_action
+        );
+        let ctx = self.ctx();
+        let d = a.plan(&ctx, config).await;
+        Ok(Response::new(pb::plan_action::Response {
+            diagnostics: convert::diags(d),
+            deferred: None,
+        }))
     }
     type InvokeActionStream = BoxStream<pb::invoke_action::Event>;
     async fn invoke_action(
         &self,
-        _: Request<pb::invoke_action::Request>,
+        req: Request<pb::invoke_action::Request>,
     ) -> Rpc<Self::InvokeActionStream> {
-        Err(Status::unimplemented("this provider has no actions"))
+        use pb::invoke_action::event::{Completed, Progress, Type};
+        let req = req.into_inner();
+        let completed = |diagnostics| pb::invoke_action::Event {
+            r#type: Some(Type::Completed(Completed { diagnostics })),
+        };
+        let once = |event| -> Rpc<Self::InvokeActionStream> {
+            Ok(Response::new(Box::pin(tokio_stream::iter([Ok(event)]))))
+        };
+        let Some((a, schema)) = self.reg.actions.get(req.action_type.as_str()) else {
+            return once(completed(self.unknown_type("action", &req.action_type)));
+        };
+        let config = match decode(req.config.as_ref(), &schema.ty()) {
+            Ok(v) => v,
+            Err(e) => return once(completed(bad_value("action configuration", e))),
+        };
+        let (a, ctx) = (a.clone(), self.ctx());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let (events, out) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let progress = crate::action::Progress::new(tx);
+            let run = a.invoke(&ctx, config, progress);
+            tokio::pin!(run);
+            let diags = loop {
+                tokio::select! {
+                    d = &mut run => break d,
+                    Some(message) = rx.recv() => {
+                        let _ = events.send(Ok(pb::invoke_action::Event {
+                            r#type: Some(Type::Progress(Progress { message })),
+                        }));
+                    }
+                }
+            };
+            while let Ok(message) = rx.try_recv() {
+                let _ = events.send(Ok(pb::invoke_action::Event {
+                    r#type: Some(Type::Progress(Progress { message })),
+                }));
+            }
+            let _ = events.send(Ok(completed(convert::diags(diags))));
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::UnboundedReceiverStream::new(out),
+        )))
     }
     async fn validate_action_config(
         &self,
-        _: Request<pb::validate_action_config::Request>,
+        req: Request<pb::validate_action_config::Request>,
     ) -> Rpc<pb::validate_action_config::Response> {
-        Err(Status::unimplemented("this provider has no actions"))
+        let req = req.into_inner();
+        let (a, schema) = lookup!(
+            self.actions,
+            req.type_name,
+            "action",
+            validate_action_config
+        );
+        let config = decode_or_return!(
+            req.config.as_ref(),
+            &schema.ty(),
+            "action configuration",
+            validate_action_config
+        );
+        let mut d = Diagnostics::new();
+        a.validate(&config, &mut d);
+        Ok(Response::new(pb::validate_action_config::Response {
+            diagnostics: convert::diags(d),
+        }))
     }
 
     async fn stop_provider(

@@ -61,3 +61,17 @@ fn diagnostics_carry_attribute_paths() {
         ]
     );
 }
+
+#[test]
+fn functions_encode_parameters_and_return_type() {
+    use crate::{Function, Parameter, Type, Value};
+    let f = Function::new("within", Type::Bool, |_| Ok(Value::Bool(true)))
+        .summary("Whether it fits")
+        .param(Parameter::new("items", Type::set(Type::String), "The items.").allow_null());
+    let p = convert::function(&f);
+    assert_eq!(p.summary, "Whether it fits");
+    let items = &p.parameters[0];
+    assert_eq!(items.r#type, br#"["set","string"]"#);
+    assert!(items.allow_null_value && !items.allow_unknown_values);
+    assert_eq!(p.r#return.unwrap().r#type, br#""bool""#);
+}
