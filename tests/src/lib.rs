@@ -392,7 +392,19 @@ impl RegistryServer {
         }
         let run = self.cli(&args);
         run.assert_success();
-        run.stdout.trim().to_string()
+        let token = run.stdout.trim().to_string();
+        // Made by another process: the server follows it within its poll
+        // interval. Wait until it does, so that the token works at once.
+        let start = std::time::Instant::now();
+        while self.request_as(&token, "GET", "/v1/orgs?limit=1", None).0 == 401 {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "the registry did not accept the new token {name} within 5 s\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        token
     }
 
     /// Sends one API request as admin and returns the status and JSON body.

@@ -1,11 +1,12 @@
 //! `partner_client`: an OAuth client of a partner org, with its owner,
 //! purpose, scopes, expiry and secret lifecycle.
-use super::org_facts::{OrgFacts, org_for_client_plan};
-use super::{keep_timestamp_form, known_string};
+use super::org_facts::{OrgFacts, PlannedClient, PlannedOrgs, org_for_client_plan};
+use super::{keep_timestamp_form, known_string, same_instant};
 use crate::client::{ApiClient, Client, ClientFields, ClientFilter};
 use crate::configured::{Configured, Context};
 use crate::report::{gone, report};
 use crate::validate;
+use partner_rules::records::{self as rules, ExpiryViolation, NameTaken, OrgRefusal, OrgState};
 use std::collections::BTreeMap;
 use tfplugin::model;
 use tfplugin::{
@@ -127,7 +128,7 @@ pub fn schema() -> Schema {
 pub fn validate_config(c: &ClientModel, d: &mut Diagnostics) {
     validate::non_empty(&c.org_id, "org_id", d);
     validate::slug(&c.name, "name", d);
-    validate::non_empty(&c.purpose, "purpose", d);
+    validate::text(&c.purpose, partner_rules::fields::PURPOSE, d);
     validate::email(&c.owner, "owner", d);
     validate::scopes(&c.scopes, "scopes", d);
     validate::timestamp(&c.expires_at, "expires_at", d);
@@ -234,10 +235,12 @@ impl Resource<Configured> for PartnerClient {
                     req.planned.expires_at = Val::Known(format!("{end}T23:59:59Z"));
                 }
             }
-            check_against_org(api, org, req).await;
+            check_against_org(api, planned_orgs, org, req).await;
             if let Some(prior) = req.prior.clone() {
                 warn_risky_changes(&prior, org, req);
             }
+        } else if !req.diags.has_errors() {
+            check_expiry(api.now().unix_timestamp(), None, None, req);
         }
         warn_expiry(api, org.as_ref(), req);
     }
@@ -431,40 +434,33 @@ fn model_from(client: Client, desired: &ClientModel, client_secret: Val<String>)
     }
 }
 
-/// Checks a planned client against its org, so that a change the registry
-/// would refuse fails the plan, on the attribute at fault, before anything
-/// is applied.
-async fn check_against_org(api: &ApiClient, org: &OrgFacts, req: &mut PlanRequest<ClientModel>) {
-    if req.prior.is_none() {
-        if org.exists {
-            check_org_accepts_new_client(api, org, &mut req.diags).await;
-        } else if let Some(end) = org.contract_end.as_deref() {
-            if validate::end_of_day(end).is_some_and(|end| end < api.now()) {
-                req.diags.error_at(
-                    AttrPath::attr("org_id"),
-                    "Org's contract has expired",
-                    format!(
-                        "Org {:?} is planned with a contract that ended on {end}: it cannot have \
-                         clients. Extend contract_end (ask {}) first.",
-                        org.name, org.approval_authority
-                    ),
-                );
-            }
-        }
-    }
+/// Checks a planned client against its org, its org's other clients (in
+/// the registry and planned in this run) and the registry's clock, with the
+/// registry's own rules (`partner_rules::records`), so that a change the
+/// registry would refuse fails the plan, on the attribute at fault, before
+/// anything is applied.
+async fn check_against_org(
+    api: &ApiClient,
+    planned_orgs: &PlannedOrgs,
+    org: &OrgFacts,
+    req: &mut PlanRequest<ClientModel>,
+) {
+    let now = api.now().unix_timestamp();
+    let contract_end = org
+        .contract_end
+        .as_deref()
+        .and_then(validate::end_of_day)
+        .map(|t| t.unix_timestamp());
     if let (Some(scopes), Some(allowed)) = (req.config.scopes.known(), &org.allowed_scopes) {
-        let outside: Vec<&str> = scopes
-            .iter()
-            .filter(|s| !allowed.contains(s))
-            .map(String::as_str)
-            .collect();
+        let outside = rules::scopes_outside(scopes, allowed);
         if !outside.is_empty() {
             req.diags.error_at(
                 AttrPath::attr("scopes"),
                 "Scope not allowed for this org",
                 format!(
-                    "scopes {outside:?} are not in the allowed_scopes of org {:?} ({}). Ask {} to \
-                     widen the org's allowed_scopes, or remove them.",
+                    "scopes {outside:?} are not in the allowed_scopes of org {:?} ({}): a \
+                     client's scopes must be among its org's allowed_scopes. Ask {} to widen the \
+                     org's allowed_scopes, or remove them.",
                     org.name,
                     allowed.join(", "),
                     org.approval_authority
@@ -472,75 +468,168 @@ async fn check_against_org(api: &ApiClient, org: &OrgFacts, req: &mut PlanReques
             );
         }
     }
-    let configured = req.config.expires_at.as_deref();
-    if let (Some(expires_at), Some(contract_end)) = (
-        configured.and_then(validate::parse_timestamp),
-        org.contract_end.as_deref(),
-    ) {
-        if validate::end_of_day(contract_end).is_some_and(|end| expires_at > end) {
+    check_expiry(now, contract_end, Some(org), req);
+
+    // The org's clients in the registry, when the checks below need them.
+    let prior = req.prior.as_ref();
+    let name = req.config.name.known().cloned();
+    let new_name = name.is_some()
+        && prior.is_none_or(|p| p.name != req.config.name || p.org_id != req.config.org_id);
+    let was_active = prior.is_some_and(|p| p.status.as_deref() == Some("active"));
+    let expiry = req
+        .planned
+        .expires_at
+        .as_deref()
+        .and_then(validate::parse_timestamp)
+        .map(|t| t.unix_timestamp())
+        .or(contract_end);
+    let becomes_active = !was_active
+        && expiry.is_some_and(|e| e >= now)
+        && contract_end.is_none_or(|end| now <= end);
+    let offboarded = org.status.as_deref() == Some("offboarded");
+    let registry_clients = if org.exists && (new_name || (becomes_active && !offboarded)) {
+        let filter = ClientFilter {
+            org_id: Some(org.id.clone()),
+            ..ClientFilter::default()
+        };
+        match api.list_clients(&filter).await {
+            Ok(clients) => clients,
+            Err(e) => {
+                report(&mut req.diags, "Cannot check the org's clients", &e, &[]);
+                return;
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let prior_id = prior.and_then(|p| p.id.known().cloned());
+    let planned_here = planned_orgs.plan_client(
+        &org.id,
+        PlannedClient {
+            name: name.clone().unwrap_or_default(),
+            prior_id: prior_id.clone(),
+            fingerprint: format!("{:?}", fields(&req.config)),
+        },
+    );
+
+    if let Some(name) = name.filter(|_| new_name) {
+        let taken = registry_clients
+            .iter()
+            .find(|c| c.status != "revoked" && c.name == name && Some(&c.id) != prior_id.as_ref())
+            .map(|c| format!("client {} of org {}", c.client_id, org.id))
+            .or_else(|| {
+                planned_here.iter().any(|c| c.name == name).then(|| {
+                    format!(
+                        "another partner_client planned for org {:?} in this run",
+                        org.name
+                    )
+                })
+            });
+        if let Some(holder) = taken {
             req.diags.error_at(
-                AttrPath::attr("expires_at"),
-                "Client would outlive its org's contract",
+                AttrPath::attr("name"),
+                "Client name already taken",
                 format!(
-                    "expires_at ({}) is after the end of org {:?}'s contract on {contract_end} \
-                     (23:59:59 UTC). A client cannot outlive the contract that bounds it.",
-                    configured.unwrap_or_default(),
-                    org.name,
+                    "name {}: a client's name is unique among the live clients of its org. \
+                     Choose another name, or import the existing client.",
+                    NameTaken { name, holder }
                 ),
             );
         }
     }
+
+    let mut active: Vec<String> = registry_clients
+        .into_iter()
+        .filter(|c| c.status == "active" && Some(&c.id) != prior_id.as_ref())
+        .map(|c| c.name)
+        .collect();
+    active.extend(
+        planned_here
+            .into_iter()
+            .filter(|c| c.prior_id.is_none())
+            .map(|c| c.name),
+    );
+    let state = OrgState {
+        offboarded,
+        contract_end: contract_end.unwrap_or(i64::MAX),
+        max_clients: org.max_clients.unwrap_or(i64::MAX),
+    };
+    if let Err(refusal) =
+        rules::check_org_accepts(state, now, prior.is_some(), becomes_active, &active)
+    {
+        let (summary, advice) = match refusal {
+            OrgRefusal::Offboarded => ("Org is offboarded", "It cannot have clients.".to_string()),
+            OrgRefusal::ContractEnded { .. } => (
+                "Org's contract has expired",
+                format!(
+                    "It cannot have new clients: extend contract_end (ask {}) first.",
+                    org.approval_authority
+                ),
+            ),
+            OrgRefusal::QuotaReached { .. } => (
+                "Org is at its client quota",
+                format!(
+                    "Raise max_clients (ask {}) or remove a client first.",
+                    org.approval_authority
+                ),
+            ),
+        };
+        req.diags.error_at(
+            AttrPath::attr("org_id"),
+            summary,
+            format!("Org {:?} ({}): {refusal}. {advice}", org.name, org.id),
+        );
+    }
 }
 
-/// A new client needs an org that is active and below its quota.
-async fn check_org_accepts_new_client(api: &ApiClient, org: &OrgFacts, d: &mut Diagnostics) {
-    match org.status.as_deref() {
-        Some("offboarded") => d.error_at(
-            AttrPath::attr("org_id"),
-            "Org is offboarded",
+/// A configured expiry within the org's contract (when known) and, unless
+/// it stays as it is, in the future by the registry's clock.
+fn check_expiry(
+    now: i64,
+    contract_end: Option<i64>,
+    org: Option<&OrgFacts>,
+    req: &mut PlanRequest<ClientModel>,
+) {
+    let Some(configured) = req.config.expires_at.known() else {
+        return;
+    };
+    let Some(expires_at) = validate::parse_timestamp(configured) else {
+        return;
+    };
+    let unchanged = req
+        .prior
+        .as_ref()
+        .and_then(|p| p.expires_at.known())
+        .is_some_and(|before| same_instant(before, configured));
+    let Err(why) = rules::check_expiry(
+        expires_at.unix_timestamp(),
+        contract_end.unwrap_or(i64::MAX),
+        now,
+        unchanged,
+    ) else {
+        return;
+    };
+    let (summary, context) = match why {
+        ExpiryViolation::AfterContract { .. } => (
+            "Client would outlive its org's contract",
             format!(
-                "Org {:?} ({}) is offboarded: it cannot have new clients.",
-                org.name, org.id
+                "A client cannot outlive the contract of org {:?} that bounds it.",
+                org.map_or("", |o| o.name.as_str())
             ),
         ),
-        Some("expired") => d.error_at(
-            AttrPath::attr("org_id"),
-            "Org's contract has expired",
+        ExpiryViolation::NotInFuture => (
+            "Client expiry is in the past",
             format!(
-                "Org {:?} ({}) is expired: its contract ended on {}. Extend contract_end (ask {}) \
-                 before adding clients.",
-                org.name,
-                org.id,
-                org.contract_end.as_deref().unwrap_or("an earlier day"),
-                org.approval_authority
+                "The registry's clock reads {}.",
+                partner_rules::format_timestamp(now)
             ),
         ),
-        _ => {
-            let Some(max_clients) = org.max_clients else {
-                return;
-            };
-            let filter = ClientFilter {
-                org_id: Some(org.id.clone()),
-                status: Some("active".into()),
-                ..ClientFilter::default()
-            };
-            match api.list_clients(&filter).await {
-                Ok(active) if active.len() as i64 >= max_clients => d.error_at(
-                    AttrPath::attr("org_id"),
-                    "Org is at its client quota",
-                    format!(
-                        "Org {:?} already has {} active clients, its max_clients. Raise \
-                         max_clients (ask {}) or remove a client first.",
-                        org.name,
-                        active.len(),
-                        org.approval_authority
-                    ),
-                ),
-                Ok(_) => {}
-                Err(e) => report(d, "Cannot check the org's client quota", &e, &[]),
-            }
-        }
-    }
+    };
+    req.diags.error_at(
+        AttrPath::attr("expires_at"),
+        summary,
+        format!("expires_at ({configured}) {why}. {context}"),
+    );
 }
 
 /// Warnings a reviewer must see: changes that widen access or hand it to

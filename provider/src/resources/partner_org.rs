@@ -6,6 +6,10 @@ use crate::client::{ApiClient, ClientFilter, Org, OrgFields};
 use crate::configured::{Configured, Context};
 use crate::report::{gone, report};
 use crate::validate;
+use partner_rules::fields::{BUSINESS_UNIT, CONTRACT_ID, LEGAL_ENTITY, TENANT};
+use partner_rules::records::{
+    ClientFacts, NameTaken, Narrowing, check_narrowing as check_narrowing_rule,
+};
 use std::collections::BTreeMap;
 use tfplugin::model;
 use tfplugin::{
@@ -112,8 +116,11 @@ pub fn schema() -> Schema {
 /// Offline checks of a configuration; each diagnostic names its attribute.
 pub fn validate_config(c: &OrgModel, d: &mut Diagnostics) {
     validate::slug(&c.name, "name", d);
-    validate::non_empty(&c.legal_entity, "legal_entity", d);
-    validate::non_empty(&c.contract_id, "contract_id", d);
+    validate::text(&c.legal_entity, LEGAL_ENTITY, d);
+    validate::text(&c.contract_id, CONTRACT_ID, d);
+    validate::text(&c.tenant, TENANT, d);
+    validate::text(&c.business_unit, BUSINESS_UNIT, d);
+    validate::labels(&c.labels, "labels", d);
     validate::email(&c.technical_owner, "technical_owner", d);
     validate::email(&c.approval_authority, "approval_authority", d);
     validate::email(&c.commercial_sponsor, "commercial_sponsor", d);
@@ -171,6 +178,9 @@ impl Resource<Configured> for PartnerOrg {
             if let Some(api) = ctx.data().map(|c| &c.api) {
                 check_narrowing(api, &prior, req).await;
             }
+        }
+        if let Some(api) = ctx.data().map(|c| &c.api) {
+            check_name_free(api, req).await;
         }
         let planned_orgs = ctx.data().map(|c| &c.planned_orgs);
         promise_id_and_remember(req, planned_orgs);
@@ -324,9 +334,6 @@ pub async fn find_org(
     api.find_org_by_name(id_or_name).await
 }
 
-/// Narrowing an org below what its clients hold is refused by the registry,
-/// and Terraform updates an org before its clients: fail the plan, naming
-/// the clients in the way, rather than the apply halfway through.
 /// For a new org, promises the start of its id; and records the org's plan
 /// (when the provider is configured, as the clients' plans then are) so
 /// that clients planned after it in this run are checked against it.
@@ -343,8 +350,55 @@ fn promise_id_and_remember(req: &mut PlanRequest<OrgModel>, planned_orgs: Option
         }
     };
     if let Some(planned_orgs) = planned_orgs {
-        planned_orgs.remember(planned_facts(id, &req.planned, exists));
+        if let Some(other) = planned_orgs.remember(planned_facts(id, &req.planned, exists)) {
+            let name = known_string(&req.planned.name);
+            name_taken(
+                &mut req.diags,
+                NameTaken {
+                    name,
+                    holder: format!("another partner_org planned in this run ({other}…)"),
+                },
+            );
+        }
     }
+}
+
+/// A new org, or an org renamed, needs a name no other org that is not
+/// offboarded holds: the registry refuses the write otherwise.
+async fn check_name_free(api: &ApiClient, req: &mut PlanRequest<OrgModel>) {
+    let Some(name) = req.config.name.known() else {
+        return;
+    };
+    let prior_id = req.prior.as_ref().and_then(|p| p.id.known().cloned());
+    if req
+        .prior
+        .as_ref()
+        .is_some_and(|p| p.name.known() == Some(name))
+    {
+        return;
+    }
+    match api.find_org_by_name(name).await {
+        Ok(Some(other)) if Some(&other.id) != prior_id.as_ref() => {
+            let taken = NameTaken {
+                name: name.clone(),
+                holder: format!("org {}", other.id),
+            };
+            name_taken(&mut req.diags, taken);
+        }
+        Ok(_) => {}
+        Err(e) => report(&mut req.diags, "Cannot check the org's name", &e, &[]),
+    }
+}
+
+fn name_taken(d: &mut Diagnostics, taken: NameTaken) {
+    d.error_at(
+        AttrPath::attr("name"),
+        "Org name already taken",
+        format!(
+            "name {taken}: org names are unique among orgs that are not offboarded. Choose \
+             another name, or import the existing org."
+        ),
+    );
 }
 
 /// The org as this plan will leave it; `id` is, for an org not yet
@@ -366,26 +420,15 @@ fn planned_facts(id: String, planned: &OrgModel, exists: bool) -> OrgFacts {
     }
 }
 
+/// Narrowing an org below what its clients hold is refused by the registry,
+/// and Terraform updates an org before its clients: fail the plan, naming
+/// the clients in the way, rather than the apply halfway through.
 async fn check_narrowing(api: &ApiClient, prior: &OrgModel, req: &mut PlanRequest<OrgModel>) {
-    let removed: Vec<String> = match (
-        prior.allowed_scopes.known(),
-        req.config.allowed_scopes.known(),
-    ) {
-        (Some(before), Some(after)) => before
-            .iter()
-            .filter(|s| !after.contains(s))
-            .cloned()
-            .collect(),
-        _ => Vec::new(),
-    };
-    let new_end = match (
-        prior.contract_end.as_deref(),
-        req.config.contract_end.as_deref(),
-    ) {
-        (Some(before), Some(after)) if after < before => validate::end_of_day(after),
-        _ => None,
-    };
-    if removed.is_empty() && new_end.is_none() {
+    let planned = &req.planned;
+    let changed = prior.allowed_scopes != planned.allowed_scopes
+        || prior.contract_end != planned.contract_end
+        || prior.max_clients != planned.max_clients;
+    if !changed {
         return;
     }
     let filter = ClientFilter {
@@ -399,38 +442,35 @@ async fn check_narrowing(api: &ApiClient, prior: &OrgModel, req: &mut PlanReques
             return;
         }
     };
-    let live = || clients.iter().filter(|c| c.status != "revoked");
-    let holding: Vec<&str> = live()
-        .filter(|c| c.scopes.iter().any(|s| removed.contains(s)))
-        .map(|c| c.name.as_str())
+    let live: Vec<ClientFacts> = clients
+        .iter()
+        .filter(|c| c.status != "revoked")
+        .map(|c| ClientFacts {
+            name: c.name.clone(),
+            client_id: c.client_id.clone(),
+            scopes: c.scopes.clone(),
+            expires_at: validate::parse_timestamp(&c.expires_at)
+                .map_or(i64::MAX, |t| t.unix_timestamp()),
+            active: c.status == "active",
+        })
         .collect();
-    if !holding.is_empty() {
-        req.diags.error_at(
-            AttrPath::attr("allowed_scopes"),
-            "Clients still hold a removed scope",
-            format!(
-                "allowed_scopes drops {removed:?}, still held by clients {holding:?}. Terraform \
-                 updates the org before its clients, so remove the scopes from those clients \
-                 in an apply of their own first (or revoke them), then narrow the org."
-            ),
-        );
-    }
-    let Some(new_end) = new_end else {
-        return;
+    let change = Narrowing {
+        allowed_scopes: planned.allowed_scopes.known().map(Vec::as_slice),
+        contract_end: planned
+            .contract_end
+            .as_deref()
+            .and_then(validate::end_of_day)
+            .map(|t| t.unix_timestamp()),
+        max_clients: planned.max_clients.known().copied(),
     };
-    let outliving: Vec<&str> = live()
-        .filter(|c| validate::parse_timestamp(&c.expires_at).is_some_and(|t| t > new_end))
-        .map(|c| c.name.as_str())
-        .collect();
-    if !outliving.is_empty() {
+    for v in check_narrowing_rule(&live, change) {
+        let field = v.field();
         req.diags.error_at(
-            AttrPath::attr("contract_end"),
-            "Clients would outlive the shortened contract",
+            AttrPath::attr(field),
+            "Org would be narrowed below its clients",
             format!(
-                "contract_end moves to {}, before clients {outliving:?} expire. Terraform updates \
-                 the org before its clients, so bring those clients' expires_at forward in an \
-                 apply of their own first, then shorten the contract.",
-                known_string(&req.config.contract_end)
+                "{field}: {v}. Terraform updates the org before its clients, so change or \
+                 revoke those clients in an apply of their own first, then narrow the org."
             ),
         );
     }
