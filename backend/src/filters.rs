@@ -14,6 +14,7 @@ use warp::{Filter, Rejection, Reply};
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/v1/openapi.json"),
+    ("GET", "/v1/whoami"),
     ("POST", "/v1/orgs"),
     ("GET", "/v1/orgs"),
     ("GET", "/v1/orgs/{id}"),
@@ -40,6 +41,7 @@ pub fn routes(
     // route behind one boxed filter, so that the per-request future stays small.
     let rest = healthz()
         .or(openapi())
+        .or(whoami(app.clone()))
         .or(orgs_create(app.clone()))
         .or(orgs_list(app.clone()))
         .or(orgs_get(app.clone()))
@@ -241,6 +243,16 @@ pub fn openapi() -> impl Filter<Extract = (warp::reply::Response,), Error = Reje
     warp::path!("v1" / "openapi.json")
         .and(warp::get())
         .and_then(handlers::openapi)
+}
+
+/// GET /v1/whoami
+pub fn whoami(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "whoami")
+        .and(warp::get())
+        .and(authorized(app))
+        .and_then(handlers::whoami)
 }
 
 /// POST /v1/introspect

@@ -171,6 +171,8 @@ pub fn document() -> Value {
         "paths": {
             "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": ok("200", json!({"type": "object"}), &[])}},
             "/v1/openapi.json": {"get": {"summary": "This document", "security": [], "responses": ok("200", json!({"type": "object"}), &[])}},
+            "/v1/whoami": {"get": {"summary": "Who the caller's token is: its name, its role (admin, reviewer, org) and, for an org token, its org. A record of another org answers 404 to an org token: a client uses this to tell \"not visible to this token\" from \"gone\".",
+                "responses": ok("200", json!({"type": "object", "required": ["name", "role", "org"], "properties": {"name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "reviewer", "org"]}, "org": {"type": ["string", "null"]}}}), &["401", "503"])}},
             "/v1/orgs": {
                 "post": {"summary": "Create an org (admin); the id may be chosen by the caller", "parameters": [idem, change_ref], "requestBody": body(json!({"type": "object", "properties": org_create_fields, "required": ["name", "legal_entity", "technical_owner", "approval_authority", "contract_id", "contract_end", "allowed_scopes"], "additionalProperties": false}), "application/json"),
                          "responses": ok("201", r("Org"), &["400", "401", "403", "413", "422"])},

@@ -198,6 +198,16 @@ impl ApiError {
     }
 }
 
+/// Who the provider's token is, as `GET /v1/whoami` answers.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WhoAmI {
+    pub name: String,
+    /// `admin`, `reviewer` or `org`.
+    pub role: String,
+    /// The org an `org` token is bound to.
+    pub org: Option<String>,
+}
+
 /// Default registry endpoint when neither config nor environment set one.
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8080";
 
@@ -274,6 +284,12 @@ impl ApiClient {
             (status, _) if status.is_success() || status == StatusCode::FORBIDDEN => Ok(()),
             (status, body) => self.decode::<Value>(status, &body).map(|_| ()),
         }
+    }
+
+    /// Who the token is (`GET /v1/whoami`).
+    pub async fn whoami(&self) -> Result<WhoAmI, ApiError> {
+        self.send(Method::GET, "/v1/whoami", None, Write::None)
+            .await
     }
 
     /// Creates an org with the id the caller chose (see `org_facts`).

@@ -32,3 +32,11 @@ pub fn gone(id: &str) -> ApiError {
         detail: format!("{id} no longer exists"),
     }
 }
+
+/// The error for a record changed in the registry between plan and apply:
+/// the apply would overwrite that change, so it stops and asks for a new plan.
+pub fn changed_since_plan(detail: &str) -> ApiError {
+    ApiError::Stale {
+        detail: detail.to_string(),
+    }
+}

@@ -4,8 +4,10 @@ pub mod org_facts;
 pub mod partner_client;
 pub mod partner_org;
 
+use crate::client::ApiClient;
+use crate::report::report;
 use crate::validate;
-use tfplugin::Val;
+use tfplugin::{Diagnostics, Val};
 
 /// A value that is known by the time it is used (a required attribute at
 /// apply, say), or empty.
@@ -33,5 +35,49 @@ pub fn keep_timestamp_form(from_registry: String, in_state: &Val<String>) -> Val
     match in_state.known() {
         Some(existing) if same_instant(existing, &from_registry) => Val::Known(existing.clone()),
         _ => Val::Known(from_registry),
+    }
+}
+
+/// Whether a record the registry answered 404 for is only hidden from the
+/// provider's token (an `org` token sees one org: another org's records
+/// answer 404 as if they did not exist) rather than gone. When it is, or when
+/// that cannot be told, reports an error naming the token and the record, so
+/// that the refresh keeps the record in state instead of forgetting it.
+///
+/// `what` names the record (`partner_org "acme" (org_…)`), `org_id` is the
+/// org it belongs to.
+pub async fn hidden_from_token(
+    api: &ApiClient,
+    what: &str,
+    org_id: &str,
+    diags: &mut Diagnostics,
+) -> bool {
+    match api.whoami().await {
+        Ok(me) if me.role == "org" && me.org.as_deref() != Some(org_id) => {
+            diags.error(
+                "Record not visible to this token",
+                format!(
+                    "The registry at {} answers 404 for {what} to the provider's token {:?}, \
+                     whose role is org for org {}: the record may well exist, in another org. \
+                     Terraform keeps it in state. Plan this configuration with a token that \
+                     sees every org it manages (admin), or move the other org's resources to \
+                     a configuration of their own.",
+                    api.endpoint(),
+                    me.name,
+                    me.org.as_deref().unwrap_or("none"),
+                ),
+            );
+            true
+        }
+        Ok(_) => false,
+        Err(e) => {
+            report(
+                diags,
+                &format!("Cannot tell whether {what} is gone"),
+                &e,
+                &[],
+            );
+            true
+        }
     }
 }

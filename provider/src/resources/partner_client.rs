@@ -1,10 +1,10 @@
 //! `partner_client`: an OAuth client of a partner org, with its owner,
 //! purpose, scopes, expiry and secret lifecycle.
 use super::org_facts::{OrgFacts, PlannedClient, PlannedOrgs, org_for_client_plan};
-use super::{keep_timestamp_form, known_string, same_instant};
+use super::{hidden_from_token, keep_timestamp_form, known_string, same_instant};
 use crate::client::{ApiClient, Client, ClientFields, ClientFilter};
 use crate::configured::{Configured, Context};
-use crate::report::{gone, report};
+use crate::report::{changed_since_plan, gone, report};
 use crate::validate;
 use partner_rules::records::{self as rules, ExpiryViolation, NameTaken, OrgRefusal, OrgState};
 use std::collections::BTreeMap;
@@ -284,13 +284,20 @@ impl Resource<Configured> for PartnerClient {
         diags: &mut Diagnostics,
     ) -> Option<ClientModel> {
         let api = &ctx.require_data(diags)?.api;
-        match api.get_client(&known_string(&state.id)).await {
+        let id = known_string(&state.id);
+        match api.get_client(&id).await {
             // A revoked client is gone for Terraform: the plan creates it anew.
             Ok(Some(client)) if client.status != "revoked" => {
                 let secret = state.client_secret.clone();
                 Some(model_from(client, &state, secret))
             }
-            Ok(_) => None,
+            Ok(Some(_)) => None,
+            Ok(None) => {
+                let what = format!("partner_client {:?} ({id})", known_string(&state.name));
+                hidden_from_token(api, &what, &known_string(&state.org_id), diags)
+                    .await
+                    .then_some(state)
+            }
             Err(e) => {
                 report(diags, "Cannot read the partner client", &e, &[]);
                 Some(state)
@@ -310,6 +317,15 @@ impl Resource<Configured> for PartnerClient {
         let supplied = req.config.client_secret_wo.as_deref();
         let result = async {
             let current = api.get_client(&id).await?.ok_or_else(|| gone(&id))?;
+            // The plan was made against the prior state: a change made in
+            // the registry since then is never overwritten.
+            let now_held = model_from(current.clone(), &req.prior, Val::Null);
+            if fields(&now_held) != fields(&req.prior) {
+                return Err(changed_since_plan(&format!(
+                    "partner_client {:?} ({}) changed in the registry after this plan was made",
+                    current.name, current.client_id
+                )));
+            }
             let updated = api.update_client(&current, &fields(&req.planned)).await?;
             if !rotate {
                 return Ok((updated, req.prior.client_secret.clone()));

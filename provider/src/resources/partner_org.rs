@@ -1,10 +1,10 @@
 //! `partner_org`: a partner organisation, its contacts, its contract and
 //! the scopes its clients may be granted.
 use super::org_facts::{OrgFacts, PlannedOrgs, UNKNOWN_APPROVER, new_org_id, promised_id_prefix};
-use super::{known_string, optional_string};
+use super::{hidden_from_token, known_string, optional_string};
 use crate::client::{ApiClient, ClientFilter, Org, OrgFields};
 use crate::configured::{Configured, Context};
-use crate::report::{gone, report};
+use crate::report::{changed_since_plan, gone, report};
 use crate::validate;
 use partner_rules::fields::{BUSINESS_UNIT, CONTRACT_ID, LEGAL_ENTITY, TENANT};
 use partner_rules::records::{
@@ -214,7 +214,13 @@ impl Resource<Configured> for PartnerOrg {
         match api.get_org(&id).await {
             // An offboarded org is gone for Terraform: the plan registers it anew.
             Ok(Some(org)) if org.status != "offboarded" => Some(model_from(org, Some(&state))),
-            Ok(_) => None,
+            Ok(Some(_)) => None,
+            Ok(None) => {
+                let what = format!("partner_org {:?} ({id})", known_string(&state.name));
+                hidden_from_token(api, &what, &id, diags)
+                    .await
+                    .then_some(state)
+            }
             Err(e) => {
                 report(diags, "Cannot read the partner org", &e, &[]);
                 Some(state)
@@ -232,6 +238,14 @@ impl Resource<Configured> for PartnerOrg {
         let id = known_string(&req.prior.id);
         let result = async {
             let current = api.get_org(&id).await?.ok_or_else(|| gone(&id))?;
+            // The plan was made against the prior state: a change made in
+            // the registry since then is never overwritten.
+            if fields(&model_from(current.clone(), Some(&req.prior))) != fields(&req.prior) {
+                return Err(changed_since_plan(&format!(
+                    "partner_org {:?} ({id}) changed in the registry after this plan was made",
+                    current.name
+                )));
+            }
             api.update_org(&current, &fields(&req.planned)).await
         }
         .await;

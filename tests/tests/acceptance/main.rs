@@ -10,3 +10,4 @@ mod partner_client;
 mod partner_org;
 mod plan_checks;
 mod provider;
+mod trust;

@@ -1,0 +1,154 @@
+//! Plans that reviewers can trust (issue 9): no state lost to a narrower
+//! token, no change slipped in between plan and apply.
+
+use acceptance_tests::{RegistryServer, Workspace};
+
+use crate::config::{client, org};
+
+/// Two orgs with a client each, all managed by one configuration.
+fn two_orgs() -> String {
+    format!(
+        "{}{}{}{}",
+        org("mine", "mine", "2030-12-31", &["a:read"], ""),
+        client(
+            "minec",
+            "partner_org.mine.id",
+            "dev@example.com",
+            &["a:read"],
+            ""
+        ),
+        org("theirs", "theirs", "2030-12-31", &["a:read"], ""),
+        client(
+            "theirsc",
+            "partner_org.theirs.id",
+            "dev@example.com",
+            &["a:read"],
+            ""
+        ),
+    )
+}
+
+/// 9.1: an `org` token sees another org's records as 404; the plan fails
+/// naming the token's role and the record, and the state keeps them.
+#[test]
+fn a_narrower_token_never_makes_terraform_forget_resources() {
+    let registry = RegistryServer::start();
+    let mut workspace = Workspace::new(&registry);
+    workspace.write_config(&two_orgs());
+    workspace.apply();
+    let mine = workspace.resource("partner_org.mine")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let theirs = workspace.resource("partner_org.theirs")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let org_token = registry.create_token("mine-team", "org", Some(&mine));
+
+    workspace.env("PARTNER_REGISTRY_TOKEN", &org_token);
+    workspace.plan().assert_failure_mentions(&[
+        "Record not visible to this token",
+        "\"mine-team\", whose role is org",
+        &format!("partner_org \"theirs\" ({theirs})"),
+    ]);
+    workspace
+        .terraform(&["refresh", "-input=false", "-no-color"])
+        .assert_failure_mentions(&["Record not visible to this token"]);
+
+    workspace.env("PARTNER_REGISTRY_TOKEN", &registry.admin_token);
+    for address in [
+        "partner_org.mine",
+        "partner_org.theirs",
+        "partner_client.minec",
+        "partner_client.theirsc",
+    ] {
+        workspace.resource(address);
+    }
+    workspace.assert_no_changes();
+
+    // A client of the other org, managed alone, is kept too.
+    let mut alone = Workspace::new(&registry);
+    alone.write_config(&client(
+        "other",
+        &format!("\"{theirs}\""),
+        "dev@example.com",
+        &["a:read"],
+        "",
+    ));
+    alone.apply();
+    alone.env("PARTNER_REGISTRY_TOKEN", &org_token);
+    alone.plan().assert_failure_mentions(&[
+        "Record not visible to this token",
+        "partner_client \"other\"",
+        "whose role is org",
+    ]);
+    alone.env("PARTNER_REGISTRY_TOKEN", &registry.admin_token);
+    alone.assert_no_changes();
+
+    // A record that is really gone still leaves the state.
+    let theirsclient = workspace.resource("partner_client.theirsc")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let (status, body) = registry.request("DELETE", &format!("/v1/clients/{theirsclient}"), None);
+    assert_eq!(status, 200, "{body:#}");
+    workspace
+        .plan()
+        .assert_code(2)
+        .assert_mentions(&["partner_client.theirsc will be created"]);
+}
+
+/// 9.2: a change made in the registry between `terraform plan -out` and
+/// `terraform apply plan.out` is never overwritten: the apply fails naming
+/// the record and asking for a new plan.
+#[test]
+fn a_change_between_plan_and_apply_is_never_overwritten() {
+    let registry = RegistryServer::start();
+    let workspace = Workspace::new(&registry);
+    let config = |purpose: &str| {
+        format!(
+            "{}{}",
+            org("acme", "acme", "2030-12-31", &["a:read", "b:write"], ""),
+            client(
+                "c",
+                "partner_org.acme.id",
+                "dev@example.com",
+                &["a:read"],
+                ""
+            )
+            .replace("Acceptance test client c", purpose)
+        )
+    };
+    workspace.write_config(&config("first purpose"));
+    workspace.apply();
+    let id = workspace.resource("partner_client.c")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    workspace.write_config(&config("second purpose"));
+    workspace
+        .terraform(&["plan", "-out=plan.out", "-input=false", "-no-color"])
+        .assert_success();
+    let (status, body) = registry.request(
+        "PATCH",
+        &format!("/v1/clients/{id}"),
+        Some(serde_json::json!({"scopes": ["a:read", "b:write"]})),
+    );
+    assert_eq!(status, 200, "{body:#}");
+    workspace
+        .terraform(&["apply", "-input=false", "-no-color", "plan.out"])
+        .assert_failure_mentions(&[
+            "partner_client \"c\"",
+            "changed in the registry after this plan was made",
+            "terraform plan` again",
+        ]);
+    let now = registry.get(&format!("/v1/clients/{id}"));
+    assert_eq!(
+        now["scopes"],
+        serde_json::json!(["a:read", "b:write"]),
+        "{now:#}"
+    );
+    assert_eq!(now["purpose"], "first purpose", "{now:#}");
+}
