@@ -1347,3 +1347,128 @@ async fn openapi_describes_every_route() {
     }
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn whoami_names_the_tokens_role_and_org() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("mine").await;
+    let oid = org["id"].as_str().unwrap();
+    let org_tok = app.token("mine-ci", Role::Org, Some(oid)).await;
+    let me = app.get("/v1/whoami", &org_tok).await;
+    assert_eq!(
+        me.expect(200),
+        &json!({"name": "mine-ci", "role": "org", "org": oid})
+    );
+    let admin = app.get("/v1/whoami", &app.admin).await;
+    assert_eq!(
+        admin.expect(200),
+        &json!({"name": "admin", "role": "admin", "org": null})
+    );
+    app.get("/v1/whoami", &app.reviewer).await.body["role"]
+        .as_str()
+        .filter(|r| *r == "reviewer")
+        .expect("reviewer role");
+    app.send("GET", "/v1/whoami", None, None, &[])
+        .await
+        .expect(401);
+}
+
+/// One request written on a raw TCP socket, as a client library would refuse
+/// to send it; the answer's status, head and body.
+async fn raw_request(app: &TestApp, head: &[u8], body: &[u8]) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = head.to_vec();
+    request.extend_from_slice(
+        format!(
+            "Host: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    request.extend_from_slice(body);
+    stream.write_all(&request).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_lowercase(), body.to_string())
+}
+
+#[tokio::test]
+async fn headers_that_do_not_parse_are_refused_naming_them() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("acme").await;
+    let id = org["id"].as_str().unwrap().to_string();
+    let auth = format!("Authorization: Bearer {}\r\n", app.admin);
+    let patch = br#"{"tenant":"changed"}"#;
+
+    let with = |line: &[u8]| {
+        let mut head = format!("PATCH /v1/orgs/{id} HTTP/1.1\r\n{auth}").into_bytes();
+        head.extend_from_slice(line);
+        head.extend_from_slice(b"\r\n");
+        head
+    };
+    for (line, header) in [
+        (&b"If-Match: \"1\"\xff"[..], "If-Match"),
+        (&b"X-Change-Ref: PR \xc3\xa9"[..], "X-Change-Ref"),
+        (
+            format!("X-Change-Ref: {}", "r".repeat(1001)).as_bytes(),
+            "X-Change-Ref",
+        ),
+    ] {
+        let (status, head, body) = raw_request(&app, &with(line), patch).await;
+        assert_eq!(status, 400, "{header}: {head}\n{body}");
+        assert!(head.contains("application/problem+json"), "{head}");
+        assert!(body.contains(header), "{body}");
+    }
+    let now = app.get(&format!("/v1/orgs/{id}"), &app.admin).await;
+    assert_eq!(
+        now.expect(200)["tenant"],
+        Value::Null,
+        "the update went through"
+    );
+
+    // A weak tag never matches (strong comparison).
+    app.send(
+        "PATCH",
+        &format!("/v1/orgs/{id}"),
+        Some(&app.admin),
+        Some(json!({"tenant": "x"})),
+        &[("If-Match", "W/\"1\"")],
+    )
+    .await
+    .expect(412);
+
+    // Idempotency-Key: not ASCII, or too long.
+    let create = serde_json::to_vec(&org_body("globex")).unwrap();
+    for line in [
+        b"Idempotency-Key: k\xe9y".to_vec(),
+        format!("Idempotency-Key: {}", "k".repeat(256)).into_bytes(),
+    ] {
+        let mut head = format!("POST /v1/orgs HTTP/1.1\r\n{auth}").into_bytes();
+        head.extend_from_slice(&line);
+        head.extend_from_slice(b"\r\n");
+        let (status, head, body) = raw_request(&app, &head, &create).await;
+        assert_eq!(status, 400, "{head}\n{body}");
+        assert!(body.contains("Idempotency-Key"), "{body}");
+    }
+    let orgs = app.get("/v1/orgs", &app.admin).await;
+    assert_eq!(orgs.expect(200)["items"].as_array().unwrap().len(), 1);
+
+    // A non-ASCII Authorization is a bad credential: 401 problem+json.
+    let (status, head, body) = raw_request(
+        &app,
+        b"GET /v1/orgs HTTP/1.1\r\nAuthorization: Bearer prt_\xff\xfe\r\n",
+        b"",
+    )
+    .await;
+    assert_eq!(status, 401, "{head}\n{body}");
+    assert!(head.contains("application/problem+json"), "{head}");
+}
