@@ -312,3 +312,172 @@ async fn fake_clock_moves_time_for_other_processes() {
     let (code, logs) = server.stop();
     assert_eq!(code, 0, "{logs}");
 }
+
+/// Runs the binary with `envs` and no inherited key-file setting.
+fn run_env(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .envs(envs.iter().copied())
+        .env_remove("PARTNER_REGISTRY_SECRET_KEY_FILE")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// 9.8: a mistyped --db creates nothing and says so in one line, whatever
+/// RUST_BACKTRACE says.
+#[test]
+fn a_mistyped_db_creates_nothing_and_errors_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("registyr.db");
+    for backtrace in ["0", "1", "full"] {
+        let (code, out, err) = run_env(
+            &[
+                "token",
+                "create",
+                "--db",
+                typo.to_str().unwrap(),
+                "--name",
+                "ci",
+                "--role",
+                "admin",
+            ],
+            &[("RUST_BACKTRACE", backtrace)],
+        );
+        assert_ne!(code, 0, "RUST_BACKTRACE={backtrace}: {out}{err}");
+        assert!(out.is_empty(), "no token printed: {out:?}");
+        assert_eq!(
+            err.lines().count(),
+            1,
+            "RUST_BACKTRACE={backtrace}: {err:?}"
+        );
+        assert!(err.starts_with("error: "), "{err:?}");
+        assert!(err.contains("registyr.db"), "{err:?}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing may be created"
+        );
+    }
+}
+
+/// 9.8: the database, its WAL and SHM and the key are mode 0600.
+#[test]
+#[cfg(unix)]
+fn the_database_files_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("registry.db");
+    let (code, _, err) = run_env(&["init", "--db", db.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    token(&db, "ci", "admin", None);
+    // A reader keeps the WAL and SHM files in place while their modes are read.
+    let server = keep_open(&db);
+    for name in [
+        "registry.db",
+        "registry.db-wal",
+        "registry.db-shm",
+        "registry.db.key",
+    ] {
+        let path = dir.path().join(name);
+        let mode = std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{name} is {mode:o}");
+    }
+    server.stop();
+}
+
+/// Keeps `db` open (as a running server would), so that SQLite keeps its
+/// WAL and SHM files.
+fn keep_open(db: &Path) -> Server {
+    Server::start(db, &[])
+}
+
+/// 9.9: a registry that holds data never starts without its key, nor with
+/// a key that is not its own, and says which file is wrong.
+#[test]
+fn serve_refuses_a_missing_or_foreign_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("registry.db");
+    let key = dir.path().join("registry.db.key");
+    let (code, _, err) = run_env(&["init", "--db", db.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    token(&db, "ci", "admin", None);
+
+    let other = tempfile::tempdir().unwrap();
+    let other_db = other.path().join("other.db");
+    let (code, _, err) = run_env(&["init", "--db", other_db.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    token(&other_db, "x", "admin", None);
+    let original = std::fs::read(&key).unwrap();
+
+    std::fs::remove_file(&key).unwrap();
+    let err = serve_must_refuse(&db);
+    assert!(err.contains(key.to_str().unwrap()), "{err}");
+    assert!(err.contains("missing"), "{err}");
+    assert!(!key.exists(), "no new key may be made");
+
+    std::fs::copy(other.path().join("other.db.key"), &key).unwrap();
+    let err = serve_must_refuse(&db);
+    assert!(err.contains("does not verify"), "{err}");
+
+    std::fs::write(&key, original).unwrap();
+    let server = Server::start(&db, &[]);
+    let (code, _) = server.stop();
+    assert_eq!(code, 0);
+}
+
+/// Starts `serve` on `db` and expects it to exit with an error before it
+/// ever listens (so `/healthz` never answers); returns its stderr.
+fn serve_must_refuse(db: &Path) -> String {
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            db.to_str().unwrap(),
+        ])
+        .env_remove("PARTNER_REGISTRY_SECRET_KEY_FILE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("serve kept running without its key");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!status.success(), "{out}{err}");
+    assert!(!out.contains("listening"), "it listened: {out}");
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    assert!(err.starts_with("error: "), "{err:?}");
+    err
+}
