@@ -124,11 +124,30 @@ async fn call(url: &str, method: &str, path: &str, tok: &str, body: Option<Value
     )
 }
 
+/// Waits until `GET path` with `tok` answers `want`, which must take less than a
+/// second: the server follows changes made by other processes within that bound.
+async fn settles(url: &str, path: &str, tok: &str, want: u16) {
+    let start = std::time::Instant::now();
+    loop {
+        let (s, body) = call(url, "GET", path, tok, None).await;
+        if s == want {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(1),
+            "still {s} instead of {want} after a second: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn serve_tokens_secrets_and_audit_verify_with_the_real_binary() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("r.db");
     let dbs = db.to_str().unwrap();
+    let (code, _, err) = run(&["init", "--db", dbs]);
+    assert_eq!(code, 0, "{err}");
     let admin = token(&db, "admin", "admin", None);
     let server = Server::start(&db, &[]);
     let url = server.url.clone();
@@ -167,10 +186,9 @@ async fn serve_tokens_secrets_and_audit_verify_with_the_real_binary() {
     assert_eq!(s, 201, "{client}");
     let secret = client["client_secret"].as_str().unwrap().to_string();
 
-    // Tokens made and revoked by the CLI while the server runs count at once.
+    // Tokens made and revoked by the CLI while the server runs count within a second.
     let org_tok = token(&db, "acme-ci", "org", Some(oid));
-    let (s, _) = call(&url, "GET", &format!("/v1/orgs/{oid}"), &org_tok, None).await;
-    assert_eq!(s, 200);
+    settles(&url, &format!("/v1/orgs/{oid}"), &org_tok, 200).await;
     let (code, out, _) = run(&["token", "list", "--db", dbs]);
     assert_eq!(code, 0);
     assert!(
@@ -179,8 +197,7 @@ async fn serve_tokens_secrets_and_audit_verify_with_the_real_binary() {
     );
     let (code, _, err) = run(&["token", "revoke", "--db", dbs, "--name", "acme-ci"]);
     assert_eq!(code, 0, "{err}");
-    let (s, body) = call(&url, "GET", &format!("/v1/orgs/{oid}"), &org_tok, None).await;
-    assert_eq!(s, 401, "{body}");
+    settles(&url, &format!("/v1/orgs/{oid}"), &org_tok, 401).await;
     let (code, _, err) = run(&[
         "token", "create", "--db", dbs, "--name", "x", "--role", "org",
     ]);
@@ -217,8 +234,8 @@ async fn serve_tokens_secrets_and_audit_verify_with_the_real_binary() {
     let (code, out, err) = run(&["audit", "verify", "--db", dbs]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), "audit chain intact: 5 events");
-    // The key is found as serve finds it; another key verifies nothing, and a
-    // missing one is an error rather than a new key.
+    // The key is found as serve finds it; another key is refused as not this
+    // registry's, and a missing one is an error rather than a new key.
     let other_key = dir.path().join("other.key");
     std::fs::write(&other_key, format!("{}\n", "ab".repeat(32))).unwrap();
     let verify_with = |key: &Path| {
@@ -231,7 +248,7 @@ async fn serve_tokens_secrets_and_audit_verify_with_the_real_binary() {
     let out = verify_with(&other_key);
     assert_ne!(out.status.code(), Some(0));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("sequence number 1"),
+        String::from_utf8_lossy(&out.stderr).contains("does not verify the audit chain"),
         "{out:?}"
     );
     let out = verify_with(&dir.path().join("missing.key"));
@@ -276,6 +293,8 @@ async fn serve_tokens_secrets_and_audit_verify_with_the_real_binary() {
 async fn fake_clock_moves_time_for_other_processes() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("r.db");
+    let (code, _, err) = run(&["init", "--db", db.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
     let admin = token(&db, "admin", "admin", None);
     let server = Server::start(&db, &["--fake-clock", "2027-01-01T00:00:00Z"]);
     let url = server.url.clone();
@@ -480,4 +499,63 @@ fn serve_must_refuse(db: &Path) -> String {
     assert_eq!(err.lines().count(), 1, "{err:?}");
     assert!(err.starts_with("error: "), "{err:?}");
     err
+}
+
+/// 9.10: `audit verify` run again and again while the registry writes never
+/// reports a break that is not there; a real removal of the newest events is
+/// still caught.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_during_writes_never_cries_wolf() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let (code, _, err) = run_env(&["init", "--db", db.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    let admin = token(&db, "admin", "admin", None);
+    let server = Server::start(&db, &[]);
+    let url = server.url.clone();
+    let writer = tokio::spawn(async move {
+        for i in 0..80 {
+            let body = json!({
+                "name": format!("org-{i}"),
+                "legal_entity": "Acme Ltd",
+                "technical_owner": "tech@acme.example",
+                "approval_authority": "ciso@example.com",
+                "contract_id": "CTR-1",
+                "contract_end": "2099-12-31",
+                "allowed_scopes": ["a:read"],
+            });
+            let (s, b) = call(&url, "POST", "/v1/orgs", &admin, Some(body)).await;
+            assert_eq!(s, 201, "{b}");
+        }
+    });
+    let dbs = db.to_str().unwrap().to_string();
+    let mut runs = 0;
+    while !writer.is_finished() || runs < 20 {
+        let dbs = dbs.clone();
+        let (code, out, err) =
+            tokio::task::spawn_blocking(move || run(&["audit", "verify", "--db", &dbs]))
+                .await
+                .unwrap();
+        assert_eq!(code, 0, "run {runs} reported a break: {out}{err}");
+        assert!(out.starts_with("audit chain intact"), "{out}");
+        runs += 1;
+    }
+    writer.await.unwrap();
+    let (code, _) = server.stop();
+    assert_eq!(code, 0);
+
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(
+            "DROP TRIGGER audit_events_no_delete; \
+             DELETE FROM audit_events WHERE seq > (SELECT max(seq) - 2 FROM audit_events);",
+        )
+        .unwrap();
+    }
+    let (code, out, err) = run(&["audit", "verify", "--db", &dbs]);
+    assert_ne!(code, 0, "a removed tail must be caught: {out}");
+    assert!(
+        err.contains("missing") || err.contains("sequence number"),
+        "{err}"
+    );
 }
