@@ -85,8 +85,10 @@ pub fn schema() -> Schema {
          warns, naming the client, its owner and its expiry.",
     ))
     .attr(Attribute::map_of_strings("rotation_triggers").optional().description(
-        "Arbitrary values; any change rotates the client's secret in place (the plan shows \
-         `client_secret` as known after apply).",
+        "Arbitrary values; any change of a value rotates the client's secret in place (the plan \
+         shows `client_secret` as known after apply). Setting triggers where there were none \
+         (the first time, or after `terraform import`) rotates nothing: the values are only \
+         recorded, and the next change of one of them rotates.",
     ))
     .attr(Attribute::string("rotation_grace_period").optional().computed().description(
         "How long the previous secret keeps working after a rotation: a duration, `\"24h\"` by \
@@ -194,6 +196,7 @@ impl Resource<Configured> for PartnerClient {
             if may_rotate && !supplies_secret(&req.config) {
                 req.planned.client_secret = Val::Unknown;
             }
+            note_terraform_only_changes(prior, &req.planned, &mut req.diags, may_rotate);
             if supplies_secret(&req.config)
                 && prior.client_secret_wo_version == req.config.client_secret_wo_version
                 && (prior.owner != req.config.owner || may_rotate)
@@ -368,6 +371,13 @@ impl Resource<Configured> for PartnerClient {
         diags: &mut Diagnostics,
     ) -> Option<ClientModel> {
         let api = &ctx.require_data(diags)?.api;
+        if id.trim().is_empty() {
+            diags.error(
+                "Cannot import the partner client",
+                "The import ID is empty: give the client's id (cli_…) or its client_id (pc_…).",
+            );
+            return None;
+        }
         match api.get_client(id).await {
             Ok(Some(client)) if client.status != "revoked" => {
                 Some(model_from(client, &ClientModel::default(), Val::Null))
@@ -401,6 +411,47 @@ fn fields(m: &ClientModel) -> ClientFields {
         owner: known_string(&m.owner),
         scopes: m.scopes.known().cloned().unwrap_or_default(),
         expires_at: m.expires_at.known().cloned(),
+    }
+}
+
+/// The arguments only Terraform holds: the registry never sees them.
+const TERRAFORM_ONLY: &[&str] = &["renew_before", "rotation_triggers", "rotation_grace_period"];
+
+/// A plan that changes only arguments the registry does not hold (after an
+/// import, say, where they take their defaults) says so: the apply records
+/// them in Terraform's state and sends nothing to the registry.
+fn note_terraform_only_changes(
+    prior: &ClientModel,
+    planned: &ClientModel,
+    diags: &mut Diagnostics,
+    rotates: bool,
+) {
+    if rotates || fields(prior) != fields(planned) || prior.org_id != planned.org_id {
+        return;
+    }
+    let changed: Vec<&str> = TERRAFORM_ONLY
+        .iter()
+        .copied()
+        .filter(|attr| match *attr {
+            "renew_before" => prior.renew_before != planned.renew_before,
+            "rotation_triggers" => prior.rotation_triggers != planned.rotation_triggers,
+            _ => prior.rotation_grace_period != planned.rotation_grace_period,
+        })
+        .collect();
+    if !changed.is_empty() {
+        diags.warn(
+            format!(
+                "Client {:?}: only Terraform's state changes",
+                known_string(&prior.name)
+            ),
+            format!(
+                "{} {} held by Terraform alone, not by the registry: this change records the \
+                 configured value in the state and sends nothing to the registry (no rotation, \
+                 no audit event).",
+                changed.join(", "),
+                if changed.len() == 1 { "is" } else { "are" }
+            ),
+        );
     }
 }
 
@@ -737,7 +788,9 @@ fn warn_expiry(api: &ApiClient, org: Option<&OrgFacts>, req: &mut PlanRequest<Cl
         return;
     };
     let remaining = expiry - api.now();
-    if remaining < window {
+    // An expired client has its own warning above: "expires soon" would
+    // contradict it.
+    if remaining < window && remaining.is_positive() {
         req.diags.warn_at(
             AttrPath::attr("expires_at"),
             format!("Client {client:?} expires soon"),

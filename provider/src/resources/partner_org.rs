@@ -93,7 +93,7 @@ pub fn schema() -> Schema {
     ))
     .attr(Attribute::set_of_strings("allowed_scopes").required().description(
         "The service scope: the only OAuth scopes the org's clients may hold. Each is a scope \
-         token of 1 to 128 printable characters without spaces, quotes or backslashes (for \
+         token of 1 to 128 printable ASCII characters without spaces, quotes or backslashes (for \
          example `orders:read`). Narrowing it while a client still holds a removed scope is \
          refused, naming the clients in the way.",
     ))
@@ -269,6 +269,13 @@ impl Resource<Configured> for PartnerOrg {
 
     async fn import(&self, ctx: &Context, id: &str, diags: &mut Diagnostics) -> Option<OrgModel> {
         let api = &ctx.require_data(diags)?.api;
+        if id.trim().is_empty() {
+            diags.error(
+                "Cannot import the partner org",
+                "The import ID is empty: give the org's id (org_…) or its name.",
+            );
+            return None;
+        }
         match find_org(api, id).await {
             Ok(Some(org)) if org.status != "offboarded" => Some(model_from(org, None)),
             Ok(_) => {

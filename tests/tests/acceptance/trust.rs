@@ -152,3 +152,129 @@ fn a_change_between_plan_and_apply_is_never_overwritten() {
     );
     assert_eq!(now["purpose"], "first purpose", "{now:#}");
 }
+
+/// 9.5: an expired client gets one warning, "has expired", never also
+/// "expires soon … before it stops working".
+#[test]
+fn an_expired_client_is_not_also_expiring_soon() {
+    let registry = RegistryServer::start_at("2026-06-01T00:00:00Z");
+    let workspace = Workspace::new(&registry);
+    workspace.write_config(&format!(
+        "{}{}",
+        org("acme", "acme", "2030-12-31", &["a:read"], ""),
+        client(
+            "c",
+            "partner_org.acme.id",
+            "dev@example.com",
+            &["a:read"],
+            "  expires_at   = \"2026-07-01T00:00:00Z\"\n  renew_before = \"720h\"",
+        )
+    ));
+    workspace.apply();
+    registry.set_clock("2026-08-01T00:00:00Z");
+    let plan = workspace.plan();
+    plan.assert_mentions(&["Client \"c\" has expired"]);
+    plan.assert_not_mentions("expires soon");
+}
+
+/// 9.5: an empty import ID is one clear diagnostic, not a JSON decoding error.
+#[test]
+fn an_empty_import_id_says_what_is_wanted() {
+    let registry = RegistryServer::start();
+    let workspace = Workspace::new(&registry);
+    workspace.write_config(&format!(
+        "{}{}",
+        org("x", "x", "2030-12-31", &["a:read"], ""),
+        client("c", "partner_org.x.id", "dev@example.com", &["a:read"], "")
+    ));
+    for (address, wanted) in [
+        ("partner_org.x", "give the org's id (org_…) or its name"),
+        (
+            "partner_client.c",
+            "give the client's id (cli_…) or its client_id",
+        ),
+    ] {
+        let run = workspace.terraform(&["import", "-input=false", "-no-color", address, ""]);
+        run.assert_failure_mentions(&["The import ID is empty", wanted]);
+        run.assert_not_mentions("expected JSON");
+    }
+}
+
+/// 9.6: after an import, an argument only Terraform holds shows as a change
+/// that the plan says touches the state alone; triggers set for the first
+/// time on a managed client rotate nothing, the next change of one does.
+#[test]
+fn terraform_only_arguments_say_they_change_only_the_state() {
+    let registry = RegistryServer::start();
+    let acme = registry.create(
+        "/v1/orgs",
+        crate::config::org_body("acme", "2030-12-31", &["a:read"]),
+    );
+    let org_id = acme["id"].as_str().unwrap().to_string();
+    let made = registry.create(
+        "/v1/clients",
+        crate::config::client_body(&org_id, "sync", &["a:read"]),
+    );
+    let client_id = made["client_id"].as_str().unwrap().to_string();
+    let config = |extra: &str| {
+        format!(
+            r#"
+resource "partner_client" "sync" {{
+  org_id  = "{org_id}"
+  name    = "sync"
+  purpose = "Client sync made outside Terraform"
+  owner   = "outside@example.com"
+  scopes  = ["a:read"]
+{extra}
+}}
+"#
+        )
+    };
+    let workspace = Workspace::new(&registry);
+    workspace.write_config(&config("  rotation_grace_period = \"1h\""));
+    workspace
+        .terraform(&[
+            "import",
+            "-input=false",
+            "-no-color",
+            "partner_client.sync",
+            &client_id,
+        ])
+        .assert_success();
+    let audit_before = registry.get("/v1/audit")["items"].as_array().unwrap().len();
+    workspace.plan().assert_code(2).assert_mentions(&[
+        "only Terraform's state changes",
+        "rotation_grace_period is held by Terraform alone",
+        "sends nothing to the registry",
+    ]);
+    workspace.apply();
+    workspace.assert_no_changes();
+    assert_eq!(
+        registry.get("/v1/audit")["items"].as_array().unwrap().len(),
+        audit_before,
+        "nothing was sent to the registry"
+    );
+
+    // Triggers: first set, adopted; then changed, rotated.
+    workspace.write_config(&config(
+        "  rotation_grace_period = \"1h\"\n  rotation_triggers = { quarter = \"q1\" }",
+    ));
+    workspace.apply();
+    let rotated_at = |r: &RegistryServer| {
+        r.get(&format!("/v1/clients/{client_id}"))["secret_rotated_at"].clone()
+    };
+    let first = rotated_at(&registry);
+    assert_eq!(first, made["secret_rotated_at"], "setting triggers rotated");
+    assert!(
+        workspace.resource("partner_client.sync")["client_secret"].is_null(),
+        "setting triggers issued a secret"
+    );
+    workspace.write_config(&config(
+        "  rotation_grace_period = \"1h\"\n  rotation_triggers = { quarter = \"q2\" }",
+    ));
+    workspace.apply();
+    assert!(
+        workspace.resource("partner_client.sync")["client_secret"].is_string(),
+        "a changed trigger rotates"
+    );
+}
