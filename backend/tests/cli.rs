@@ -16,6 +16,24 @@ fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `serve` on `db` at a free port, its output piped, without an inherited
+/// key-file setting.
+fn serve_command(db: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            db.to_str().unwrap(),
+        ])
+        .env_remove("PARTNER_REGISTRY_SECRET_KEY_FILE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
 struct Server {
     child: Child,
     url: String,
@@ -23,20 +41,7 @@ struct Server {
 
 impl Server {
     fn start(db: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--db",
-                db.to_str().unwrap(),
-            ])
-            .args(extra)
-            .env_remove("PARTNER_REGISTRY_SECRET_KEY_FILE")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = serve_command(db).args(extra).spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.as_mut().unwrap())
             .read_line(&mut line)
@@ -456,19 +461,7 @@ fn serve_refuses_a_missing_or_foreign_key() {
 /// Starts `serve` on `db` and expects it to exit with an error before it
 /// ever listens (so `/healthz` never answers); returns its stderr.
 fn serve_must_refuse(db: &Path) -> String {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            db.to_str().unwrap(),
-        ])
-        .env_remove("PARTNER_REGISTRY_SECRET_KEY_FILE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = serve_command(db).spawn().unwrap();
     let start = std::time::Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {

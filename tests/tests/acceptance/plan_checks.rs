@@ -3,7 +3,7 @@
 
 use acceptance_tests::{RegistryServer, Workspace};
 
-use crate::config::{client, client_body, org, org_body};
+use crate::config::{acme_with_client, client, client_body, org, org_body};
 
 /// Plans `hcl`, expects the plan to fail mentioning every needle, and checks
 /// that the registry holds no more orgs and clients than before.
@@ -228,17 +228,8 @@ fn the_registrys_field_refusals_fail_the_plan() {
         &with(&format!("  labels = {{ {} }}", many.join(", "))),
         &["labels", "must hold at most 64 labels"],
     );
-    let purpose = format!(
-        "{good}{}",
-        client(
-            "c",
-            "partner_org.acme.id",
-            "dev@example.com",
-            &["a:read"],
-            ""
-        )
-        .replace("Acceptance test client c", "two\\nlines")
-    );
+    let purpose =
+        acme_with_client("2030-12-31", "c", "").replace("Acceptance test client c", "two\\nlines");
     assert_plan_fails(&registry, &purpose, &["purpose", "control characters"]);
 }
 
@@ -247,16 +238,10 @@ fn the_registrys_field_refusals_fail_the_plan() {
 #[test]
 fn a_past_expiry_fails_the_plan_by_the_registrys_clock() {
     let registry = RegistryServer::start_at("2040-01-01T00:00:00Z");
-    let config = format!(
-        "{}{}",
-        org("acme", "acme", "2041-12-31", &["a:read"], ""),
-        client(
-            "c",
-            "partner_org.acme.id",
-            "dev@example.com",
-            &["a:read"],
-            r#"  expires_at = "2039-06-01T00:00:00Z""#
-        )
+    let config = acme_with_client(
+        "2041-12-31",
+        "c",
+        r#"  expires_at = "2039-06-01T00:00:00Z""#,
     );
     assert_plan_fails(
         &registry,

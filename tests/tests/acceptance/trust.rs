@@ -3,7 +3,7 @@
 
 use acceptance_tests::{RegistryServer, Workspace};
 
-use crate::config::{client, org};
+use crate::config::{acme_with_client, client, org};
 
 /// Two orgs with a client each, all managed by one configuration.
 fn two_orgs() -> String {
@@ -159,16 +159,10 @@ fn a_change_between_plan_and_apply_is_never_overwritten() {
 fn an_expired_client_is_not_also_expiring_soon() {
     let registry = RegistryServer::start_at("2026-06-01T00:00:00Z");
     let workspace = Workspace::new(&registry);
-    workspace.write_config(&format!(
-        "{}{}",
-        org("acme", "acme", "2030-12-31", &["a:read"], ""),
-        client(
-            "c",
-            "partner_org.acme.id",
-            "dev@example.com",
-            &["a:read"],
-            "  expires_at   = \"2026-07-01T00:00:00Z\"\n  renew_before = \"720h\"",
-        )
+    workspace.write_config(&acme_with_client(
+        "2030-12-31",
+        "c",
+        "  expires_at   = \"2026-07-01T00:00:00Z\"\n  renew_before = \"720h\"",
     ));
     workspace.apply();
     registry.set_clock("2026-08-01T00:00:00Z");
@@ -216,20 +210,7 @@ fn terraform_only_arguments_say_they_change_only_the_state() {
         crate::config::client_body(&org_id, "sync", &["a:read"]),
     );
     let client_id = made["client_id"].as_str().unwrap().to_string();
-    let config = |extra: &str| {
-        format!(
-            r#"
-resource "partner_client" "sync" {{
-  org_id  = "{org_id}"
-  name    = "sync"
-  purpose = "Client sync made outside Terraform"
-  owner   = "outside@example.com"
-  scopes  = ["a:read"]
-{extra}
-}}
-"#
-        )
-    };
+    let config = |extra: &str| crate::config::outside_client(&org_id, "sync", extra);
     let workspace = Workspace::new(&registry);
     workspace.write_config(&config("  rotation_grace_period = \"1h\""));
     workspace
