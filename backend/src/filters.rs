@@ -57,6 +57,7 @@ pub fn routes(
         .or(audit_list(app.clone()))
         .or(reviews(app.clone()))
         .or(clock_set(app.clone()))
+        .or(method_not_allowed())
         .map(Reply::into_response)
         .boxed();
     let clock = Arc::clone(&app.clock);
@@ -265,8 +266,70 @@ fn idempotency_key() -> impl Filter<Extract = (Option<String>,), Error = Rejecti
     strict_header("idempotency-key", "Idempotency-Key", MAX_IDEMPOTENCY_KEY)
 }
 
+/// A JSON body of at most [`MAX_BODY`]; a body of another declared media
+/// type is 415.
 fn body() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
-    warp::body::content_length_limit(MAX_BODY).and(warp::body::bytes())
+    warp::header::optional::<String>("content-type")
+        .and_then(|ct: Option<String>| async move {
+            match ct {
+                Some(ct) if !is_json_media_type(&ct) => {
+                    Err(warp::reject::custom(Error::UnsupportedMediaType(format!(
+                        "the body must be application/json (or application/merge-patch+json), not {ct}"
+                    ))))
+                }
+                _ => Ok(()),
+            }
+        })
+        .untuple_one()
+        .and(warp::body::content_length_limit(MAX_BODY))
+        .and(warp::body::bytes())
+}
+
+/// `application/json`, `application/merge-patch+json` or another `+json`
+/// type, with any parameters.
+fn is_json_media_type(content_type: &str) -> bool {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
+/// A known path asked with a method it does not have: 405 with `Allow`
+/// naming the methods it has. Any other request falls through (404).
+fn method_not_allowed() -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone
+{
+    warp::path::full().and(warp::method()).and_then(
+        |path: warp::path::FullPath, method: warp::http::Method| async move {
+            let allowed: Vec<&'static str> = ROUTES
+                .iter()
+                .filter(|(_, template)| path_matches(template, path.as_str()))
+                .map(|(m, _)| *m)
+                .collect();
+            if allowed.is_empty() || allowed.contains(&method.as_str()) {
+                return Err(warp::reject::not_found());
+            }
+            Ok::<_, Rejection>(
+                Error::MethodNotAllowed {
+                    method: method.to_string(),
+                    allowed,
+                }
+                .to_response(),
+            )
+        },
+    )
+}
+
+/// Whether `path` is an instance of the OpenAPI path `template`
+/// (`/v1/orgs/{id}`).
+fn path_matches(template: &str, path: &str) -> bool {
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| (t.starts_with('{') && !p.is_empty()) || t == p)
 }
 
 /// A body that may be absent altogether (no Content-Length, no Transfer-Encoding):

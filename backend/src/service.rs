@@ -231,7 +231,7 @@ fn org_rules(
             .live_org_named(name)?
             .filter(|o| Some(o.id.as_str()) != current.map(|c| c.id.as_str()))
         {
-            draft.errors.push(FieldError::new(
+            draft.errors.push(FieldError::taken(
                 "name",
                 format!("an org named {name:?} already exists ({})", other.id),
             ));
@@ -289,7 +289,7 @@ pub fn create_org(
     org_rules(tx, &mut draft, None, ctx.now)?;
     if let Some(id) = &draft.id {
         if let Some(holder) = tx.org_id_holder(id)? {
-            draft.errors.push(FieldError::new(
+            draft.errors.push(FieldError::taken(
                 "id",
                 format!(
                     "{id} is already the id of org {:?}{}; ids are never reused",
@@ -512,7 +512,7 @@ fn client_rules(
             .live_client_named(&org.id, name)?
             .filter(|o| Some(o.id.as_str()) != current.map(|c| c.id.as_str()))
         {
-            d.errors.push(FieldError::new(
+            d.errors.push(FieldError::taken(
                 "name",
                 format!(
                     "org {} already has a client named {name:?} ({})",

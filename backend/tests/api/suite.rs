@@ -68,7 +68,7 @@ async fn date_header_comes_from_the_registry_clock_on_every_answer() {
             .await,
         ];
         let statuses: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
-        assert_eq!(statuses, [200, 200, 404, 404, 401, 200, 422, 413, 200, 200]);
+        assert_eq!(statuses, [200, 200, 404, 405, 401, 200, 422, 413, 200, 200]);
         for r in &answers {
             let dates: Vec<_> = r.headers.get_all("date").iter().collect();
             assert_eq!(dates, [want], "{} {}", r.status, r.text);
@@ -204,10 +204,10 @@ async fn validation_names_every_failing_field() {
     let r = app.post("/v1/orgs", &app.admin, b).await;
     r.expect(400);
     assert!(r.body["detail"].as_str().unwrap().contains("colour"));
-    // Uniqueness: 422 on name.
+    // Uniqueness: 409 on name, with the errors[] list.
     app.create_org("acme").await;
     let r = app.post("/v1/orgs", &app.admin, org_body("acme")).await;
-    r.expect(422);
+    r.expect(409);
     assert_eq!(r.error_fields(), vec!["name"]);
     app.shutdown().await;
 }
@@ -246,16 +246,16 @@ async fn bad_input_never_5xx() {
             assert_eq!(r.status().as_u16(), want, "{path} {body:?}");
         }
     }
-    for (m, p) in [
-        ("GET", "/nope"),
-        ("PUT", "/v1/orgs"),
-        ("GET", "/v1/orgs/a/b"),
-        ("POST", "/healthz"),
-        ("DELETE", "/v1/orgs"),
+    for (m, p, want) in [
+        ("GET", "/nope", 404),
+        ("PUT", "/v1/orgs", 405),
+        ("GET", "/v1/orgs/a/b", 404),
+        ("POST", "/healthz", 405),
+        ("DELETE", "/v1/orgs", 405),
     ] {
         app.send(m, p, Some(&app.admin), None, &[])
             .await
-            .expect(404);
+            .expect(want);
     }
     app.patch("/v1/orgs/nope", &app.admin, json!({"name": 1}))
         .await
@@ -1471,4 +1471,59 @@ async fn headers_that_do_not_parse_are_refused_naming_them() {
     .await;
     assert_eq!(status, 401, "{head}\n{body}");
     assert!(head.contains("application/problem+json"), "{head}");
+}
+
+#[tokio::test]
+async fn the_http_conventions_405_415_and_409() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("acme").await;
+    let oid = org["id"].as_str().unwrap();
+
+    // A known route asked with a method it lacks: 405 naming what it has.
+    let r = app
+        .send(
+            "PUT",
+            &format!("/v1/orgs/{oid}"),
+            Some(&app.admin),
+            None,
+            &[],
+        )
+        .await;
+    r.expect(405);
+    assert_eq!(r.header("allow"), "GET, PATCH, DELETE");
+    assert_eq!(r.header("content-type"), "application/problem+json");
+    let r = app
+        .send("DELETE", "/v1/orgs", Some(&app.admin), None, &[])
+        .await;
+    r.expect(405);
+    assert_eq!(r.header("allow"), "POST, GET");
+    app.send("GET", "/v1/nothing", Some(&app.admin), None, &[])
+        .await
+        .expect(404);
+
+    // A body that is not JSON by its media type: 415.
+    let r = app
+        .http
+        .post(format!("{}/v1/orgs", app.url))
+        .bearer_auth(&app.admin)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("name=acme")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 415);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+
+    // A client name another live client of the org holds: 409, errors[] kept;
+    // together with a malformed field it stays 422.
+    app.create_client(oid, "sync", &[]).await;
+    let r = app
+        .post("/v1/clients", &app.admin, client_body(oid, "sync", &[]))
+        .await;
+    r.expect(409);
+    assert_eq!(r.error_fields(), vec!["name"]);
+    let mut both = client_body(oid, "sync", &[]);
+    both["owner"] = json!("nobody");
+    let r = app.post("/v1/clients", &app.admin, both).await;
+    r.expect(422);
 }
