@@ -128,7 +128,7 @@ pub fn scopes(v: &Val<Vec<String>>, attr: &str, d: &mut Diagnostics) {
     if let Some(Err(why)) = v.known().map(|s| rules::fields::check_scopes(s)) {
         d.error_at(
             AttrPath::attr(attr),
-            "Invalid scopes",
+            "Invalid scope",
             format!("{attr}: {why}."),
         );
     }

@@ -85,6 +85,9 @@ impl OrgFacts {
 pub struct PlannedOrgs(
     Mutex<HashMap<String, OrgFacts>>,
     Mutex<HashMap<String, Vec<PlannedClient>>>,
+    /// The ids of the existing clients this run plans (changed, unchanged
+    /// or destroyed): the clients this configuration manages.
+    Mutex<std::collections::HashSet<String>>,
 );
 
 /// A client planned in this run, as the other clients planned for its org
@@ -130,6 +133,18 @@ impl PlannedOrgs {
             .map(|(key, _)| key.clone());
         planned.insert(facts.id.clone(), facts);
         taken
+    }
+
+    /// Records that this run plans the existing client `id`.
+    pub fn manage_client(&self, id: &str) {
+        if let Ok(mut managed) = self.2.lock() {
+            managed.insert(id.to_string());
+        }
+    }
+
+    /// Whether this run planned the existing client `id` so far.
+    pub fn manages_client(&self, id: &str) -> bool {
+        self.2.lock().is_ok_and(|managed| managed.contains(id))
     }
 
     /// Records a client planned for the org `org` (its id or promised id)

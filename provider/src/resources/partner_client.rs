@@ -214,6 +214,9 @@ impl Resource<Configured> for PartnerClient {
         let Some(Configured { api, planned_orgs }) = ctx.data() else {
             return;
         };
+        if let Some(id) = req.prior.as_ref().and_then(|p| p.id.known()) {
+            planned_orgs.manage_client(id);
+        }
         if req.diags.has_errors() {
             return;
         }
@@ -246,6 +249,12 @@ impl Resource<Configured> for PartnerClient {
             check_expiry(api.now().unix_timestamp(), None, None, req);
         }
         warn_expiry(api, org.as_ref(), req);
+    }
+
+    async fn plan_destroy(&self, ctx: &Context, prior: &ClientModel, _diags: &mut Diagnostics) {
+        if let (Some(Configured { planned_orgs, .. }), Some(id)) = (ctx.data(), prior.id.known()) {
+            planned_orgs.manage_client(id);
+        }
     }
 
     async fn create(

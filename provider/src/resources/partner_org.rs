@@ -36,6 +36,7 @@ model! {
         allowed_scopes: Vec<String>,
         max_clients: i64,
         labels: BTreeMap<String, String>,
+        deletion_protection: bool,
         status: String,
         created_at: String,
     }
@@ -103,6 +104,11 @@ pub fn schema() -> Schema {
     ))
     .attr(Attribute::map_of_strings("labels").optional().description(
         "Free-form labels for the org.",
+    ))
+    .attr(Attribute::bool("deletion_protection").optional().description(
+        "While `true`, a plan that destroys the org (and so offboards it and revokes every client \
+         it has) fails. Set it to `false` in an apply of its own first to offboard the org. \
+         Terraform-only: the registry does not hold it. Default `false`.",
     ))
     .attr(Attribute::string("status").computed().use_state_for_unknown().description(
         "Lifecycle status of the org: `active`, `expired` (its contract has ended) or \
@@ -184,6 +190,25 @@ impl Resource<Configured> for PartnerOrg {
         }
         let planned_orgs = ctx.data().map(|c| &c.planned_orgs);
         promise_id_and_remember(req, planned_orgs);
+    }
+
+    async fn plan_destroy(&self, ctx: &Context, prior: &OrgModel, diags: &mut Diagnostics) {
+        let name = known_string(&prior.name);
+        if prior.deletion_protection.known() == Some(&true) {
+            diags.error_at(
+                AttrPath::attr("deletion_protection"),
+                format!("Org {name:?} is protected from deletion"),
+                format!(
+                    "This plan destroys org {name:?}, which offboards it and revokes all its \
+                     clients, but its deletion_protection is true. Set deletion_protection = \
+                     false in an apply of its own first."
+                ),
+            );
+            return;
+        }
+        if let Some(Configured { api, planned_orgs }) = ctx.data() {
+            warn_unmanaged_clients(api, planned_orgs, prior, diags).await;
+        }
     }
 
     async fn create(
@@ -293,6 +318,59 @@ impl Resource<Configured> for PartnerOrg {
     }
 }
 
+/// Destroying an org revokes every client it has, also those no Terraform
+/// configuration (or another one) manages: the plan names them, with the
+/// approval authority, so that a reviewer sees who loses access.
+async fn warn_unmanaged_clients(
+    api: &ApiClient,
+    planned_orgs: &PlannedOrgs,
+    prior: &OrgModel,
+    d: &mut Diagnostics,
+) {
+    const SHOWN: usize = 20;
+    let filter = ClientFilter {
+        org_id: prior.id.known().cloned(),
+        status: Some("active".into()),
+        ..ClientFilter::default()
+    };
+    let clients = match api.list_clients(&filter).await {
+        Ok(clients) => clients,
+        Err(e) => {
+            report(d, "Cannot list the clients the destroy revokes", &e, &[]);
+            return;
+        }
+    };
+    let others: Vec<String> = clients
+        .iter()
+        .filter(|c| !planned_orgs.manages_client(&c.id))
+        .map(|c| format!("{} ({})", c.name, c.client_id))
+        .collect();
+    if others.is_empty() {
+        return;
+    }
+    let name = known_string(&prior.name);
+    let mut list = others
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if others.len() > SHOWN {
+        list.push_str(&format!(" and {} more", others.len() - SHOWN));
+    }
+    d.warn(
+        format!(
+            "Destroying org {name:?} revokes {} active clients this configuration does not manage",
+            others.len()
+        ),
+        format!(
+            "Offboarding org {name:?} revokes every client it has. Not managed by this \
+             configuration: {list}. Their secrets stop working at once. Ask {} to approve.",
+            known_string(&prior.approval_authority)
+        ),
+    );
+}
+
 /// Attributes the registry may name in a refusal of an org write.
 const WRITABLE: &[&str] = partner_rules::ORG_FIELDS;
 
@@ -339,6 +417,7 @@ pub fn model_from(org: Org, previous: Option<&OrgModel>) -> OrgModel {
         } else {
             Val::Known(org.labels)
         },
+        deletion_protection: previous.map_or(Val::Null, |p| p.deletion_protection.clone()),
         status: Val::Known(org.status),
         created_at: Val::Known(org.created_at),
     }

@@ -259,3 +259,55 @@ fn terraform_only_arguments_say_they_change_only_the_state() {
         "a changed trigger rotates"
     );
 }
+
+/// 9.3: the plan of an org's destroy names the active clients this
+/// configuration does not manage, which the offboarding revokes too; with
+/// `deletion_protection` the destroy fails at plan time.
+#[test]
+fn destroying_an_org_names_the_clients_it_revokes_and_protection_refuses_it() {
+    let registry = RegistryServer::start();
+    let workspace = Workspace::new(&registry);
+    let config = |protected: bool| {
+        acme_with_client("2030-12-31", "managed", "").replace(
+            "allowed_scopes     = [\"a:read\"]",
+            &format!("allowed_scopes     = [\"a:read\"]\n  deletion_protection = {protected}"),
+        )
+    };
+    workspace.write_config(&config(true));
+    workspace.apply();
+    let org_id = workspace.resource("partner_org.acme")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for name in ["other-team", "batch"] {
+        registry.create(
+            "/v1/clients",
+            crate::config::client_body(&org_id, name, &["a:read"]),
+        );
+    }
+
+    let run = workspace.terraform(&["plan", "-destroy", "-input=false", "-no-color"]);
+    run.assert_failure_mentions(&[
+        "Org \"acme\" is protected from deletion",
+        "deletion_protection",
+    ]);
+    workspace
+        .terraform(&["destroy", "-auto-approve", "-input=false", "-no-color"])
+        .assert_failure_mentions(&["protected from deletion"]);
+    assert_eq!(
+        registry.get(&format!("/v1/orgs/{org_id}"))["status"],
+        "active"
+    );
+
+    workspace.write_config(&config(false));
+    workspace.apply();
+    let plan = workspace.terraform(&["plan", "-destroy", "-input=false", "-no-color"]);
+    plan.assert_success().assert_mentions(&[
+        "Destroying org \"acme\" revokes 2 active clients this configuration does not manage",
+        "batch (pc_",
+        "other-team (pc_",
+        "Ask approvals@example.com to approve",
+    ]);
+    plan.assert_not_mentions("managed (pc_");
+    workspace.destroy();
+}
