@@ -240,10 +240,21 @@ fn org_rules(
     let Some(current) = current else {
         return Ok(());
     };
+    // Clients whose expiry is the contract's end (the default) follow it.
+    let (old_end, new_end) = (
+        current.contract_end_ts(),
+        draft.contract_end.as_deref().and_then(end_of_day),
+    );
     let clients: Vec<_> = r
         .live_clients(&current.id)?
         .iter()
-        .map(|c| c.facts(now))
+        .map(|c| {
+            let mut facts = c.facts(now);
+            if let Some(end) = new_end.filter(|_| c.expires_at == old_end) {
+                facts.expires_at = end;
+            }
+            facts
+        })
         .collect();
     let change = Narrowing {
         allowed_scopes: draft.allowed_scopes.as_deref(),
@@ -396,7 +407,42 @@ pub fn update_org(
         Some(view_json(&current.view(ctx.now))),
         Some(view_json(&next.view(ctx.now))),
     )?;
+    follow_contract_end(tx, ctx, &current, &next)?;
     Ok(next)
+}
+
+/// Moves the expiry of the org's live clients that end with its contract
+/// (the default expiry) to the contract's new end, each with its audit
+/// event: a client without an expiry of its own follows its org's contract.
+fn follow_contract_end(tx: &mut dyn Tx, ctx: &WriteCtx, before: &Org, after: &Org) -> Result<()> {
+    let (old_end, new_end) = (before.contract_end_ts(), after.contract_end_ts());
+    if old_end == new_end {
+        return Ok(());
+    }
+    for client in tx.live_clients(&after.id)? {
+        if client.expires_at != old_end {
+            continue;
+        }
+        let moved = Client {
+            expires_at: new_end,
+            org_contract_end: new_end,
+            updated_at: ctx.now,
+            version: client.version + 1,
+            ..client.clone()
+        };
+        tx.update_client(&moved)?;
+        record(
+            tx,
+            ctx,
+            "client.update",
+            "client",
+            &moved.id,
+            Some(&after.id),
+            Some(view_json(&client.view(ctx.now))),
+            Some(view_json(&moved.view(ctx.now))),
+        )?;
+    }
+    Ok(())
 }
 
 /// Revokes `client` in `tx`, with its audit event; a revoked client is left as it is.

@@ -1527,3 +1527,58 @@ async fn the_http_conventions_405_415_and_409() {
     let r = app.post("/v1/clients", &app.admin, both).await;
     r.expect(422);
 }
+
+#[tokio::test]
+async fn clients_at_the_contract_end_follow_it() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("acme").await;
+    let oid = org["id"].as_str().unwrap();
+    let follows = app.create_client(oid, "follows", &[]).await;
+    assert_eq!(follows["expires_at"], "2027-06-30T23:59:59Z");
+    let mut body = client_body(oid, "fixed", &[]);
+    body["expires_at"] = json!("2027-03-01T00:00:00Z");
+    let fixed = app
+        .post("/v1/clients", &app.admin, body)
+        .await
+        .expect(201)
+        .clone();
+    let get = |c: &Value| format!("/v1/clients/{}", c["id"].as_str().unwrap());
+
+    for end in ["2027-12-31", "2027-04-30"] {
+        app.patch(
+            &format!("/v1/orgs/{oid}"),
+            &app.admin,
+            json!({"contract_end": end}),
+        )
+        .await
+        .expect(200);
+        let now = app.get(&get(&follows), &app.admin).await;
+        assert_eq!(now.expect(200)["expires_at"], format!("{end}T23:59:59Z"));
+        let kept = app.get(&get(&fixed), &app.admin).await;
+        assert_eq!(kept.expect(200)["expires_at"], "2027-03-01T00:00:00Z");
+    }
+    // A client's own expiry still stands in the way, and only it is named.
+    let r = app
+        .patch(
+            &format!("/v1/orgs/{oid}"),
+            &app.admin,
+            json!({"contract_end": "2027-02-01"}),
+        )
+        .await;
+    r.expect(422);
+    let message = r.error_message("contract_end");
+    assert!(
+        message.contains("fixed") && !message.contains("follows"),
+        "{message}"
+    );
+    // Each move is an audited change of the client.
+    let audit = app.get("/v1/audit?limit=1000", &app.reviewer).await;
+    let moves = audit.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "client.update" && e["entity_id"] == follows["id"])
+        .count();
+    assert_eq!(moves, 2);
+    assert!(matches!(app.verify(), AuditCheck::Intact(_)));
+}

@@ -81,3 +81,18 @@ pub async fn hidden_from_token(
         }
     }
 }
+
+/// The fields the registry holds now with a value that is neither the one
+/// the plan was made against (`prior`) nor the one it plans: changes made in
+/// the registry since the plan, which an apply must not overwrite.
+pub fn changed_since_plan<F: serde::Serialize>(now: &F, prior: &F, planned: &F) -> Vec<String> {
+    let as_map = |f: &F| match serde_json::to_value(f) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (now, prior, planned) = (as_map(now), as_map(prior), as_map(planned));
+    now.iter()
+        .filter(|(k, v)| prior.get(*k) != Some(*v) && planned.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect()
+}

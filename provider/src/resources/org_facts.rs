@@ -40,6 +40,9 @@ pub struct OrgFacts {
     pub max_clients: Option<i64>,
     /// Whether the registry has the org already.
     pub exists: bool,
+    /// The registry's `contract_end` when this plan changes it: its clients
+    /// that end with the contract (the default expiry) move with it.
+    pub previous_contract_end: Option<String>,
 }
 
 impl From<&Org> for OrgFacts {
@@ -53,6 +56,7 @@ impl From<&Org> for OrgFacts {
             status: Some(org.status.clone()),
             max_clients: Some(org.max_clients),
             exists: true,
+            previous_contract_end: None,
         }
     }
 }
@@ -68,6 +72,7 @@ impl OrgFacts {
             // A new contract end decides the status anew (an expired org
             // renewed in this plan accepts clients again).
             self.status = None;
+            self.previous_contract_end = self.contract_end.clone();
         }
         self.contract_end = planned.contract_end.or(self.contract_end);
         self.max_clients = planned.max_clients.or(self.max_clients);
@@ -289,6 +294,7 @@ mod tests {
             status: None,
             max_clients: None,
             exists: false,
+            previous_contract_end: None,
         };
         let planned_orgs = PlannedOrgs::default();
         planned_orgs.remember(facts.clone());

@@ -1,7 +1,10 @@
 //! `partner_client`: an OAuth client of a partner org, with its owner,
 //! purpose, scopes, expiry and secret lifecycle.
 use super::org_facts::{OrgFacts, PlannedClient, PlannedOrgs, org_for_client_plan};
-use super::{hidden_from_token, keep_timestamp_form, known_string, same_instant};
+use super::{
+    changed_since_plan as changed_fields, hidden_from_token, keep_timestamp_form, known_string,
+    same_instant,
+};
 use crate::client::{ApiClient, Client, ClientFields, ClientFilter};
 use crate::configured::{Configured, Context};
 use crate::report::{changed_since_plan, gone, report};
@@ -77,7 +80,7 @@ pub fn schema() -> Schema {
     .attr(Attribute::string("expires_at").optional().computed().use_state_for_unknown().description(
         "When the client's access ends, as an RFC 3339 timestamp (for example \
          `2027-06-30T00:00:00Z`). At most, and by default, the end of the org's `contract_end` \
-         day (`23:59:59Z`). After it, the client introspects inactive and reads back as \
+         day (`23:59:59Z`); when unset, the client follows `contract_end` whenever it moves. After it, the client introspects inactive and reads back as \
          `expired`, without any apply.",
     ))
     .attr(Attribute::string("renew_before").optional().description(
@@ -232,13 +235,42 @@ impl Resource<Configured> for PartnerClient {
         if let Some(org) = &org {
             // The registry's default expiry is the end of the contract's
             // last day: show it in the plan rather than "known after apply".
-            if req.prior.is_none() && req.config.expires_at.is_null() {
+            // A client without an expiry of its own that ends with its
+            // org's contract follows it when this plan moves the contract.
+            // (In the apply, after the org's own update moved it, the
+            // registry already holds the client at the new end.)
+            let follows = match (&req.prior, &org.previous_contract_end) {
+                (None, _) => true,
+                (Some(prior), Some(before)) => prior
+                    .expires_at
+                    .known()
+                    .is_some_and(|at| same_instant(at, &format!("{before}T23:59:59Z"))),
+                (Some(prior), None) => {
+                    let end = org.contract_end.as_deref().unwrap_or_default();
+                    let at_end = |at: &str| same_instant(at, &format!("{end}T23:59:59Z"));
+                    req.config.expires_at.is_null()
+                        && !prior.expires_at.known().is_some_and(|at| at_end(at))
+                        && match prior.id.known() {
+                            Some(id) => api
+                                .get_client(id)
+                                .await
+                                .ok()
+                                .flatten()
+                                .is_some_and(|c| at_end(&c.expires_at)),
+                            None => false,
+                        }
+                }
+            };
+            if follows && req.config.expires_at.is_null() {
                 if let Some(end) = org
                     .contract_end
                     .as_deref()
                     .filter(|d| validate::parse_date(d).is_some())
                 {
                     req.planned.expires_at = Val::Known(format!("{end}T23:59:59Z"));
+                    if req.prior.is_some() {
+                        req.planned.status = Val::Unknown;
+                    }
                 }
             }
             check_against_org(api, planned_orgs, org, req).await;
@@ -332,10 +364,17 @@ impl Resource<Configured> for PartnerClient {
             // The plan was made against the prior state: a change made in
             // the registry since then is never overwritten.
             let now_held = model_from(current.clone(), &req.prior, Val::Null);
-            if fields(&now_held) != fields(&req.prior) {
+            let changed = changed_fields(
+                &fields(&now_held),
+                &fields(&req.prior),
+                &fields(&req.planned),
+            );
+            if !changed.is_empty() {
                 return Err(changed_since_plan(&format!(
-                    "partner_client {:?} ({}) changed in the registry after this plan was made",
-                    current.name, current.client_id
+                    "partner_client {:?} ({}) changed in the registry after this plan was made: {}",
+                    current.name,
+                    current.client_id,
+                    changed.join(", ")
                 )));
             }
             let updated = api.update_client(&current, &fields(&req.planned)).await?;

@@ -1,7 +1,9 @@
 //! `partner_org`: a partner organisation, its contacts, its contract and
 //! the scopes its clients may be granted.
 use super::org_facts::{OrgFacts, PlannedOrgs, UNKNOWN_APPROVER, new_org_id, promised_id_prefix};
-use super::{hidden_from_token, known_string, optional_string};
+use super::{
+    changed_since_plan as changed_fields, hidden_from_token, known_string, optional_string,
+};
 use crate::client::{ApiClient, ClientFilter, Org, OrgFields};
 use crate::configured::{Configured, Context};
 use crate::report::{changed_since_plan, gone, report};
@@ -82,9 +84,9 @@ pub fn schema() -> Schema {
     ))
     .attr(Attribute::string("contract_end").required().description(
         "Last day of the contract, as `YYYY-MM-DD`. After this day the org and all its clients \
-         read back as `expired` and its clients stop working. Client expiries default to this \
-         date; moving it earlier than an existing client's `expires_at` is refused, naming the \
-         clients in the way.",
+         read back as `expired` and its clients stop working. Clients that do not set `expires_at` \
+         end with it and follow it when it moves, later or earlier; moving it earlier than the \
+         `expires_at` a client set for itself is refused, naming the clients in the way.",
     ))
     .attr(Attribute::string("tenant").optional().description(
         "Tenant the org belongs to, for multi-tenant registries.",
@@ -265,10 +267,16 @@ impl Resource<Configured> for PartnerOrg {
             let current = api.get_org(&id).await?.ok_or_else(|| gone(&id))?;
             // The plan was made against the prior state: a change made in
             // the registry since then is never overwritten.
-            if fields(&model_from(current.clone(), Some(&req.prior))) != fields(&req.prior) {
+            let changed = changed_fields(
+                &fields(&model_from(current.clone(), Some(&req.prior))),
+                &fields(&req.prior),
+                &fields(&req.planned),
+            );
+            if !changed.is_empty() {
                 return Err(changed_since_plan(&format!(
-                    "partner_org {:?} ({id}) changed in the registry after this plan was made",
-                    current.name
+                    "partner_org {:?} ({id}) changed in the registry after this plan was made: {}",
+                    current.name,
+                    changed.join(", ")
                 )));
             }
             api.update_org(&current, &fields(&req.planned)).await
@@ -517,6 +525,7 @@ fn planned_facts(id: String, planned: &OrgModel, exists: bool) -> OrgFacts {
         status: planned.status.known().cloned(),
         max_clients: planned.max_clients.known().copied(),
         exists,
+        previous_contract_end: None,
     }
 }
 
@@ -542,25 +551,34 @@ async fn check_narrowing(api: &ApiClient, prior: &OrgModel, req: &mut PlanReques
             return;
         }
     };
+    let end = |v: &Val<String>| {
+        v.as_deref()
+            .and_then(validate::end_of_day)
+            .map(|t| t.unix_timestamp())
+    };
+    let (old_end, new_end) = (end(&prior.contract_end), end(&planned.contract_end));
     let live: Vec<ClientFacts> = clients
         .iter()
         .filter(|c| c.status != "revoked")
-        .map(|c| ClientFacts {
-            name: c.name.clone(),
-            client_id: c.client_id.clone(),
-            scopes: c.scopes.clone(),
-            expires_at: validate::parse_timestamp(&c.expires_at)
-                .map_or(i64::MAX, |t| t.unix_timestamp()),
-            active: c.status == "active",
+        .map(|c| {
+            let expires_at =
+                validate::parse_timestamp(&c.expires_at).map_or(i64::MAX, |t| t.unix_timestamp());
+            ClientFacts {
+                name: c.name.clone(),
+                client_id: c.client_id.clone(),
+                scopes: c.scopes.clone(),
+                // A client that ends with the contract moves with it.
+                expires_at: match new_end {
+                    Some(new_end) if Some(expires_at) == old_end => new_end,
+                    _ => expires_at,
+                },
+                active: c.status == "active",
+            }
         })
         .collect();
     let change = Narrowing {
         allowed_scopes: planned.allowed_scopes.known().map(Vec::as_slice),
-        contract_end: planned
-            .contract_end
-            .as_deref()
-            .and_then(validate::end_of_day)
-            .map(|t| t.unix_timestamp()),
+        contract_end: new_end,
         max_clients: planned.max_clients.known().copied(),
     };
     for v in check_narrowing_rule(&live, change) {

@@ -311,3 +311,49 @@ fn destroying_an_org_names_the_clients_it_revokes_and_protection_refuses_it() {
     plan.assert_not_mentions("managed (pc_");
     workspace.destroy();
 }
+
+/// 9.4: a client that never set `expires_at` follows its org's
+/// `contract_end`, extended or shortened; one with its own expiry keeps it.
+#[test]
+fn clients_without_an_expiry_follow_their_contract() {
+    let registry = RegistryServer::start();
+    let workspace = Workspace::new(&registry);
+    let config = |end: &str| {
+        format!(
+            "{}{}",
+            acme_with_client(end, "follows", ""),
+            client(
+                "fixed",
+                "partner_org.acme.id",
+                "dev@example.com",
+                &["a:read"],
+                r#"  expires_at = "2029-01-01T00:00:00Z""#
+            )
+        )
+    };
+    let expiry = |w: &Workspace, name: &str| {
+        let id = w.resource(&format!("partner_client.{name}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        registry.get(&format!("/v1/clients/{id}"))["expires_at"].clone()
+    };
+    workspace.write_config(&config("2030-12-31"));
+    workspace.apply();
+    assert_eq!(expiry(&workspace, "follows"), "2030-12-31T23:59:59Z");
+
+    for end in ["2031-06-30", "2030-06-30"] {
+        workspace.write_config(&config(end));
+        workspace
+            .plan()
+            .assert_code(2)
+            .assert_mentions(&[&format!("\"{end}T23:59:59Z\"")]);
+        workspace.apply();
+        assert_eq!(
+            expiry(&workspace, "follows"),
+            format!("{end}T23:59:59Z").as_str()
+        );
+        assert_eq!(expiry(&workspace, "fixed"), "2029-01-01T00:00:00Z");
+        workspace.assert_no_changes();
+    }
+}
