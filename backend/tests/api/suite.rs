@@ -337,8 +337,29 @@ async fn org_changes_refused_when_clients_are_in_the_way() {
     let org = app.create_org("acme").await;
     let oid = org["id"].as_str().unwrap();
     let path = format!("/v1/orgs/{oid}");
-    let c = app.create_client(oid, "shop", &["orders:write"]).await;
-    app.create_client(oid, "erp", &["orders:read"]).await;
+    // Clients with an expiry of their own (one at the contract's end would
+    // follow it instead of standing in the way).
+    let with_expiry = |name: &str, scopes: &[&str]| {
+        let mut body = client_body(oid, name, scopes);
+        body["expires_at"] = json!("2027-06-01T00:00:00Z");
+        body
+    };
+    let c = app
+        .post(
+            "/v1/clients",
+            &app.admin,
+            with_expiry("shop", &["orders:write"]),
+        )
+        .await
+        .expect(201)
+        .clone();
+    app.post(
+        "/v1/clients",
+        &app.admin,
+        with_expiry("erp", &["orders:read"]),
+    )
+    .await
+    .expect(201);
     let r = app.patch(&path, &app.admin, json!({"allowed_scopes": ["orders:read"], "contract_end": "2027-03-31", "max_clients": 1})).await;
     r.expect(422);
     let mut fields = r.error_fields();
