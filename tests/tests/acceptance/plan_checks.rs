@@ -147,7 +147,8 @@ fn narrowing_an_org_below_its_clients_fails_the_plan_naming_them() {
                 "partner_org.acme.id",
                 "dev@example.com",
                 &["a:read", "b:write"],
-                ""
+                // An expiry of its own: one at the contract's end follows it.
+                r#"  expires_at = "2030-11-30T00:00:00Z""#
             )
         )
     };
