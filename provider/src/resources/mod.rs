@@ -82,10 +82,27 @@ pub async fn hidden_from_token(
     }
 }
 
-/// The fields the registry holds now with a value that is neither the one
-/// the plan was made against (`prior`) nor the one it plans: changes made in
-/// the registry since the plan, which an apply must not overwrite.
-pub fn changed_since_plan<F: serde::Serialize>(now: &F, prior: &F, planned: &F) -> Vec<String> {
+/// Refuses an update of `what` when a field the registry holds now has a
+/// value that is neither the one the plan was made against (`prior`) nor the
+/// one it plans: a change made in the registry since the plan, which the
+/// apply must not overwrite.
+pub fn unchanged_since_plan<F: serde::Serialize>(
+    what: &str,
+    now: &F,
+    prior: &F,
+    planned: &F,
+) -> Result<(), crate::client::ApiError> {
+    let changed = changed_fields(now, prior, planned);
+    if changed.is_empty() {
+        return Ok(());
+    }
+    Err(crate::report::changed_since_plan(&format!(
+        "{what} changed in the registry after this plan was made: {}",
+        changed.join(", ")
+    )))
+}
+
+fn changed_fields<F: serde::Serialize>(now: &F, prior: &F, planned: &F) -> Vec<String> {
     let as_map = |f: &F| match serde_json::to_value(f) {
         Ok(serde_json::Value::Object(map)) => map,
         _ => serde_json::Map::new(),

@@ -2,12 +2,11 @@
 //! purpose, scopes, expiry and secret lifecycle.
 use super::org_facts::{OrgFacts, PlannedClient, PlannedOrgs, org_for_client_plan};
 use super::{
-    changed_since_plan as changed_fields, hidden_from_token, keep_timestamp_form, known_string,
-    same_instant,
+    hidden_from_token, keep_timestamp_form, known_string, same_instant, unchanged_since_plan,
 };
 use crate::client::{ApiClient, Client, ClientFields, ClientFilter};
 use crate::configured::{Configured, Context};
-use crate::report::{changed_since_plan, gone, report};
+use crate::report::{gone, report};
 use crate::validate;
 use partner_rules::records::{self as rules, ExpiryViolation, NameTaken, OrgRefusal, OrgState};
 use std::collections::BTreeMap;
@@ -364,19 +363,12 @@ impl Resource<Configured> for PartnerClient {
             // The plan was made against the prior state: a change made in
             // the registry since then is never overwritten.
             let now_held = model_from(current.clone(), &req.prior, Val::Null);
-            let changed = changed_fields(
+            unchanged_since_plan(
+                &format!("partner_client {:?} ({})", current.name, current.client_id),
                 &fields(&now_held),
                 &fields(&req.prior),
                 &fields(&req.planned),
-            );
-            if !changed.is_empty() {
-                return Err(changed_since_plan(&format!(
-                    "partner_client {:?} ({}) changed in the registry after this plan was made: {}",
-                    current.name,
-                    current.client_id,
-                    changed.join(", ")
-                )));
-            }
+            )?;
             let updated = api.update_client(&current, &fields(&req.planned)).await?;
             if !rotate {
                 return Ok((updated, req.prior.client_secret.clone()));

@@ -1,12 +1,10 @@
 //! `partner_org`: a partner organisation, its contacts, its contract and
 //! the scopes its clients may be granted.
 use super::org_facts::{OrgFacts, PlannedOrgs, UNKNOWN_APPROVER, new_org_id, promised_id_prefix};
-use super::{
-    changed_since_plan as changed_fields, hidden_from_token, known_string, optional_string,
-};
+use super::{hidden_from_token, known_string, optional_string, unchanged_since_plan};
 use crate::client::{ApiClient, ClientFilter, Org, OrgFields};
 use crate::configured::{Configured, Context};
-use crate::report::{changed_since_plan, gone, report};
+use crate::report::{gone, report};
 use crate::validate;
 use partner_rules::fields::{BUSINESS_UNIT, CONTRACT_ID, LEGAL_ENTITY, TENANT};
 use partner_rules::records::{
@@ -267,18 +265,12 @@ impl Resource<Configured> for PartnerOrg {
             let current = api.get_org(&id).await?.ok_or_else(|| gone(&id))?;
             // The plan was made against the prior state: a change made in
             // the registry since then is never overwritten.
-            let changed = changed_fields(
+            unchanged_since_plan(
+                &format!("partner_org {:?} ({id})", current.name),
                 &fields(&model_from(current.clone(), Some(&req.prior))),
                 &fields(&req.prior),
                 &fields(&req.planned),
-            );
-            if !changed.is_empty() {
-                return Err(changed_since_plan(&format!(
-                    "partner_org {:?} ({id}) changed in the registry after this plan was made: {}",
-                    current.name,
-                    changed.join(", ")
-                )));
-            }
+            )?;
             api.update_org(&current, &fields(&req.planned)).await
         }
         .await;
