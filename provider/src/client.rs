@@ -652,9 +652,40 @@ impl ApiClient {
     }
 
     fn unreachable(&self, error: &reqwest::Error) -> ApiError {
-        let reason = if error.is_connect() {
-            "connection failed"
-        } else if error.is_timeout() {
+        // The innermost cause says what actually went wrong (refused, no
+        // route, a TLS handshake with a server that speaks plain HTTP).
+        let mut cause = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(inner) = source {
+            cause = inner.to_string();
+            source = inner.source();
+        }
+        let tls = self.endpoint.starts_with("https://")
+            && [
+                "tls",
+                "ssl",
+                "certificate",
+                "handshake",
+                "corrupt",
+                "invalidcontenttype",
+            ]
+            .iter()
+            .any(|word| cause.to_ascii_lowercase().contains(word));
+        if error.is_connect() || tls {
+            let reason = if tls {
+                format!(
+                    "the TLS handshake failed: {cause}; if the registry serves plain HTTP, use \
+                     an http:// endpoint"
+                )
+            } else {
+                format!("connection failed: {cause}")
+            };
+            return ApiError::Unreachable {
+                endpoint: self.endpoint.clone(),
+                reason,
+            };
+        }
+        let reason = if error.is_timeout() {
             "timed out"
         } else {
             "the connection broke"
