@@ -452,8 +452,19 @@ fn serve_refuses_a_missing_or_foreign_key() {
     let err = serve_must_refuse(&db);
     assert!(err.contains("does not verify"), "{err}");
 
+    // With its own key back, it serves (and shuts down cleanly).
     std::fs::write(&key, original).unwrap();
     let server = Server::start(&db, &[]);
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let (code, _) = server.stop();
     assert_eq!(code, 0);
 }
