@@ -12,6 +12,10 @@ use warp::{Rejection, Reply};
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    /// The value is well-formed but another record holds it (a name, an
+    /// id): a conflict with the registry's state rather than bad input.
+    #[serde(skip)]
+    pub taken: bool,
 }
 
 impl FieldError {
@@ -19,6 +23,15 @@ impl FieldError {
         FieldError {
             field: field.into(),
             message: message.into(),
+            taken: false,
+        }
+    }
+
+    /// A value another record holds.
+    pub fn taken(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            taken: true,
+            ..FieldError::new(field, message)
         }
     }
 }
@@ -46,6 +59,12 @@ pub enum Error {
     UnsupportedMediaType(String),
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// A known path asked with a method it does not have; the ones it has.
+    #[error("this route does not answer {method}; it answers {}", allowed.join(", "))]
+    MethodNotAllowed {
+        method: String,
+        allowed: Vec<&'static str>,
+    },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -67,7 +86,13 @@ impl Error {
             Error::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            // Only values other records hold: the request is fine, the
+            // registry's state is in the way.
+            Error::Validation(errors) if !errors.is_empty() && errors.iter().all(|e| e.taken) => {
+                StatusCode::CONFLICT
+            }
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -83,7 +108,9 @@ impl Error {
             Error::PreconditionFailed { .. } => "precondition-failed",
             Error::PayloadTooLarge => "payload-too-large",
             Error::UnsupportedMediaType(_) => "unsupported-media-type",
+            Error::Validation(_) if self.status() == StatusCode::CONFLICT => "conflict",
             Error::Validation(_) => "validation",
+            Error::MethodNotAllowed { .. } => "method-not-allowed",
             Error::Unavailable(_) => "unavailable",
             Error::Internal(_) => "internal",
         }
@@ -116,6 +143,11 @@ impl Error {
         if let Error::Unavailable(_) = self {
             resp.headers_mut()
                 .insert("retry-after", HeaderValue::from_static("1"));
+        }
+        if let Error::MethodNotAllowed { allowed, .. } = self {
+            if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+                resp.headers_mut().insert("allow", v);
+            }
         }
         if let Error::Unauthorized = self {
             resp.headers_mut()
@@ -162,7 +194,8 @@ pub async fn recover(rej: Rejection) -> Result<Response, Infallible> {
     } else if rej.find::<warp::reject::UnsupportedMediaType>().is_some() {
         Error::UnsupportedMediaType("use application/json".into())
     } else if rej.is_not_found() || rej.find::<warp::reject::MethodNotAllowed>().is_some() {
-        // Unknown routes, and known paths with a method they do not have, are 404.
+        // Unknown routes are 404 (known paths with a method they do not
+        // have are answered 405 by `filters::method_not_allowed`).
         Error::NotFound("no such route".into())
     } else {
         Error::BadRequest(format!("bad request: {rej:?}"))

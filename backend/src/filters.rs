@@ -7,6 +7,7 @@ use crate::handlers::{self, Authed, ReqCtx};
 use crate::requests::MAX_BODY;
 use std::collections::HashMap;
 use std::sync::Arc;
+use warp::http::HeaderValue;
 use warp::hyper::body::Bytes;
 use warp::{Filter, Rejection, Reply};
 
@@ -14,6 +15,7 @@ use warp::{Filter, Rejection, Reply};
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/v1/openapi.json"),
+    ("GET", "/v1/whoami"),
     ("POST", "/v1/orgs"),
     ("GET", "/v1/orgs"),
     ("GET", "/v1/orgs/{id}"),
@@ -40,6 +42,7 @@ pub fn routes(
     // route behind one boxed filter, so that the per-request future stays small.
     let rest = healthz()
         .or(openapi())
+        .or(whoami(app.clone()))
         .or(orgs_create(app.clone()))
         .or(orgs_list(app.clone()))
         .or(orgs_get(app.clone()))
@@ -54,6 +57,7 @@ pub fn routes(
         .or(audit_list(app.clone()))
         .or(reviews(app.clone()))
         .or(clock_set(app.clone()))
+        .or(method_not_allowed())
         .map(Reply::into_response)
         .boxed();
     let clock = Arc::clone(&app.clock);
@@ -146,7 +150,7 @@ async fn authenticate(
 
 /// Bearer token → caller, against a fresh credential index. 401 otherwise.
 fn auth(app: App) -> impl Filter<Extract = (Authed,), Error = Rejection> + Clone {
-    warp::header::optional::<String>("authorization")
+    authorization()
         .and(with_app(app))
         .and_then(|header: Option<String>, app: App| async move {
             let (snapshot, hash) = authenticate(&app, header.as_deref()).await?;
@@ -160,7 +164,7 @@ fn auth(app: App) -> impl Filter<Extract = (Authed,), Error = Rejection> + Clone
 /// Bearer token → the fresh credential index, for introspection: any valid token
 /// may introspect, and nothing else about the caller is needed. 401 otherwise.
 fn auth_index(app: App) -> impl Filter<Extract = (Arc<Snapshot>,), Error = Rejection> + Clone {
-    warp::header::optional::<String>("authorization")
+    authorization()
         .and(with_app(app))
         .and_then(|header: Option<String>, app: App| async move {
             authenticate(&app, header.as_deref())
@@ -169,21 +173,73 @@ fn auth_index(app: App) -> impl Filter<Extract = (Arc<Snapshot>,), Error = Rejec
         })
 }
 
+/// The `Authorization` header, if any; one that is not visible ASCII is a
+/// bad credential (401), like a wrong one.
+fn authorization() -> impl Filter<Extract = (Option<String>,), Error = Rejection> + Clone {
+    raw_header("authorization").and_then(|v: Option<HeaderValue>| async move {
+        match v {
+            None => Ok(None),
+            Some(v) => v
+                .to_str()
+                .map(|s| Some(s.to_string()))
+                .map_err(|_| warp::reject::custom(Error::Unauthorized)),
+        }
+    })
+}
+
+/// A header's raw value, if the request has it.
+fn raw_header(
+    name: &'static str,
+) -> impl Filter<Extract = (Option<HeaderValue>,), Error = std::convert::Infallible> + Clone {
+    warp::header::value(name)
+        .map(Some)
+        .or(warp::any().map(|| None))
+        .unify()
+}
+
+/// An optional header that, when given, must be given once, as 1 to `max`
+/// printable ASCII characters: a header that does not parse is a 400
+/// problem+json naming it, never silently dropped.
+fn strict_header(
+    name: &'static str,
+    title: &'static str,
+    max: usize,
+) -> impl Filter<Extract = (Option<String>,), Error = Rejection> + Clone {
+    raw_header(name).and_then(move |v: Option<HeaderValue>| async move {
+        let Some(v) = v else { return Ok(None) };
+        let bad = |why: &str| {
+            warp::reject::custom(Error::BadRequest(format!("the {title} header {why}")))
+        };
+        let s = v
+            .to_str()
+            .ok()
+            .filter(|s| s.bytes().all(|b| (0x20..0x7f).contains(&b)))
+            .ok_or_else(|| bad("must be printable ASCII"))?;
+        if s.trim().is_empty() {
+            return Err(bad("must not be empty"));
+        }
+        if s.len() > max {
+            return Err(bad(&format!("must be at most {max} characters")));
+        }
+        Ok(Some(s.to_string()))
+    })
+}
+
 /// What every authenticated route takes: the app, the caller, and the
 /// request's id and change reference.
 fn authorized(app: App) -> impl Filter<Extract = (App, Authed, ReqCtx), Error = Rejection> + Clone {
     with_app(app.clone()).and(auth(app)).and(req_ctx())
 }
 
-fn req_ctx() -> impl Filter<Extract = (ReqCtx,), Error = std::convert::Infallible> + Clone {
+fn req_ctx() -> impl Filter<Extract = (ReqCtx,), Error = Rejection> + Clone {
     warp::header::optional::<String>("x-request-id")
         .or(warp::any().map(|| None))
         .unify()
-        .and(
-            warp::header::optional::<String>("x-change-ref")
-                .or(warp::any().map(|| None))
-                .unify(),
-        )
+        .and(strict_header(
+            "x-change-ref",
+            "X-Change-Ref",
+            MAX_CHANGE_REF,
+        ))
         .map(|rid: Option<String>, cref: Option<String>| {
             let valid = |s: &String| {
                 !s.is_empty() && s.len() <= 200 && s.bytes().all(|b| (0x20..0x7f).contains(&b))
@@ -192,21 +248,88 @@ fn req_ctx() -> impl Filter<Extract = (ReqCtx,), Error = std::convert::Infallibl
                 request_id: rid.filter(valid).unwrap_or_else(|| {
                     crate::crypto::new_id("req_").unwrap_or_else(|_| "req".into())
                 }),
-                change_ref: cref.filter(|s| !s.is_empty() && s.len() <= 1000),
+                change_ref: cref,
             }
         })
 }
 
-fn opt_header(
-    name: &'static str,
-) -> impl Filter<Extract = (Option<String>,), Error = std::convert::Infallible> + Clone {
-    warp::header::optional::<String>(name)
-        .or(warp::any().map(|| None))
-        .unify()
+/// The longest `X-Change-Ref`, `Idempotency-Key` and `If-Match` headers.
+const MAX_CHANGE_REF: usize = 1000;
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+const MAX_IF_MATCH: usize = 1000;
+
+fn if_match() -> impl Filter<Extract = (Option<String>,), Error = Rejection> + Clone {
+    strict_header("if-match", "If-Match", MAX_IF_MATCH)
 }
 
+fn idempotency_key() -> impl Filter<Extract = (Option<String>,), Error = Rejection> + Clone {
+    strict_header("idempotency-key", "Idempotency-Key", MAX_IDEMPOTENCY_KEY)
+}
+
+/// A JSON body of at most [`MAX_BODY`]; a body of another declared media
+/// type is 415.
 fn body() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
-    warp::body::content_length_limit(MAX_BODY).and(warp::body::bytes())
+    warp::header::optional::<String>("content-type")
+        .and_then(|ct: Option<String>| async move {
+            match ct {
+                Some(ct) if !is_json_media_type(&ct) => {
+                    Err(warp::reject::custom(Error::UnsupportedMediaType(format!(
+                        "the body must be application/json (or application/merge-patch+json), not {ct}"
+                    ))))
+                }
+                _ => Ok(()),
+            }
+        })
+        .untuple_one()
+        .and(warp::body::content_length_limit(MAX_BODY))
+        .and(warp::body::bytes())
+}
+
+/// `application/json`, `application/merge-patch+json` or another `+json`
+/// type, with any parameters.
+fn is_json_media_type(content_type: &str) -> bool {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
+/// A known path asked with a method it does not have: 405 with `Allow`
+/// naming the methods it has. Any other request falls through (404).
+fn method_not_allowed() -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone
+{
+    warp::path::full().and(warp::method()).and_then(
+        |path: warp::path::FullPath, method: warp::http::Method| async move {
+            let allowed: Vec<&'static str> = ROUTES
+                .iter()
+                .filter(|(_, template)| path_matches(template, path.as_str()))
+                .map(|(m, _)| *m)
+                .collect();
+            if allowed.is_empty() || allowed.contains(&method.as_str()) {
+                return Err(warp::reject::not_found());
+            }
+            Ok::<_, Rejection>(
+                Error::MethodNotAllowed {
+                    method: method.to_string(),
+                    allowed,
+                }
+                .to_response(),
+            )
+        },
+    )
+}
+
+/// Whether `path` is an instance of the OpenAPI path `template`
+/// (`/v1/orgs/{id}`).
+fn path_matches(template: &str, path: &str) -> bool {
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| (t.starts_with('{') && !p.is_empty()) || t == p)
 }
 
 /// A body that may be absent altogether (no Content-Length, no Transfer-Encoding):
@@ -243,6 +366,16 @@ pub fn openapi() -> impl Filter<Extract = (warp::reply::Response,), Error = Reje
         .and_then(handlers::openapi)
 }
 
+/// GET /v1/whoami
+pub fn whoami(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "whoami")
+        .and(warp::get())
+        .and(authorized(app))
+        .and_then(handlers::whoami)
+}
+
 /// POST /v1/introspect
 pub fn introspect(
     app: App,
@@ -262,7 +395,7 @@ pub fn orgs_create(
     warp::path!("v1" / "orgs")
         .and(warp::post())
         .and(authorized(app))
-        .and(opt_header("idempotency-key"))
+        .and(idempotency_key())
         .and(body())
         .and_then(handlers::create_org)
 }
@@ -295,7 +428,7 @@ pub fn orgs_update(
     warp::path!("v1" / "orgs" / String)
         .and(warp::patch())
         .and(authorized(app))
-        .and(opt_header("if-match"))
+        .and(if_match())
         .and(body())
         .and_then(|id, app, authed, rc, im, body| {
             handlers::update_org(app, id, authed, rc, im, body)
@@ -319,7 +452,7 @@ pub fn clients_create(
     warp::path!("v1" / "clients")
         .and(warp::post())
         .and(authorized(app))
-        .and(opt_header("idempotency-key"))
+        .and(idempotency_key())
         .and(body())
         .and_then(handlers::create_client)
 }
@@ -352,7 +485,7 @@ pub fn clients_update(
     warp::path!("v1" / "clients" / String)
         .and(warp::patch())
         .and(authorized(app))
-        .and(opt_header("if-match"))
+        .and(if_match())
         .and(body())
         .and_then(|id, app, authed, rc, im, body| {
             handlers::update_client(app, id, authed, rc, im, body)
@@ -376,7 +509,7 @@ pub fn clients_rotate(
     warp::path!("v1" / "clients" / String / "rotate")
         .and(warp::post())
         .and(authorized(app))
-        .and(opt_header("if-match"))
+        .and(if_match())
         .and(optional_body())
         .and_then(|id, app, authed, rc, im, body| {
             handlers::rotate_client_secret(app, id, authed, rc, im, body)

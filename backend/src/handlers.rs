@@ -343,6 +343,15 @@ fn list_page(
     (limit, cursor)
 }
 
+pub async fn whoami(
+    _app: App,
+    authed: Authed,
+    rc: ReqCtx,
+) -> std::result::Result<Response, Infallible> {
+    let body = service::whoami(&authed.actor);
+    finish(&rc, Ok(json_response(StatusCode::OK, &body, None)))
+}
+
 pub async fn get_org(
     app: App,
     id: String,

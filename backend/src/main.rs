@@ -373,6 +373,9 @@ fn serve(listen: SocketAddr, db: DbArg, fake_clock: Option<String>) -> anyhow::R
         .build()
         .context("starting the runtime")?;
     rt.block_on(async move {
+        // Listen for SIGTERM before saying "listening": a stop sent right
+        // after that line must still shut down cleanly.
+        let shutdown = shutdown_signal();
         let running = partner_registry::start(
             Config {
                 listen,
@@ -393,7 +396,7 @@ fn serve(listen: SocketAddr, db: DbArg, fake_clock: Option<String>) -> anyhow::R
             writeln!(out, "listening on http://{}", running.addr)?;
             out.flush()?;
         }
-        shutdown_signal().await;
+        shutdown.await;
         eprintln!("shutting down: finishing requests in flight");
         running.shutdown().await;
         eprintln!("database closed");
@@ -401,24 +404,29 @@ fn serve(listen: SocketAddr, db: DbArg, fake_clock: Option<String>) -> anyhow::R
     })
 }
 
-async fn shutdown_signal() {
+/// SIGTERM or Ctrl-C; SIGTERM's handler is installed at once, when this is
+/// called, not when the future is first polled.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {},
-                    _ = term.recv() => {},
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        {
+            match term {
+                Some(mut term) => {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {},
+                        _ = term.recv() => {},
+                    }
+                }
+                None => {
+                    let _ = tokio::signal::ctrl_c().await;
                 }
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -166,14 +166,16 @@ pub fn document() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Partner registry", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "Partner organisations, their API clients, secrets, audit trail and runtime introspection. Every non-2xx answer is application/problem+json (RFC 9457). Every answer carries a Date header (IMF-fixdate) from the registry's own clock, which is the fake time under serve --fake-clock."},
+                 "description": "Partner organisations, their API clients, secrets, audit trail and runtime introspection. Every non-2xx answer is application/problem+json (RFC 9457). Every answer carries a Date header (IMF-fixdate) from the registry's own clock, which is the fake time under serve --fake-clock. A known path asked with a method it does not have answers 405 with Allow; a body whose Content-Type is not JSON answers 415; a name or id another record holds answers 409 with the errors[] list (422 when other fields are malformed too); an If-Match, Idempotency-Key or X-Change-Ref header that is not printable ASCII or too long answers 400 naming it."},
         "security": [{"bearer": []}],
         "paths": {
             "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": ok("200", json!({"type": "object"}), &[])}},
             "/v1/openapi.json": {"get": {"summary": "This document", "security": [], "responses": ok("200", json!({"type": "object"}), &[])}},
+            "/v1/whoami": {"get": {"summary": "Who the caller's token is: its name, its role (admin, reviewer, org) and, for an org token, its org. A record of another org answers 404 to an org token: a client uses this to tell \"not visible to this token\" from \"gone\".",
+                "responses": ok("200", json!({"type": "object", "required": ["name", "role", "org"], "properties": {"name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "reviewer", "org"]}, "org": {"type": ["string", "null"]}}}), &["401", "503"])}},
             "/v1/orgs": {
                 "post": {"summary": "Create an org (admin); the id may be chosen by the caller", "parameters": [idem, change_ref], "requestBody": body(json!({"type": "object", "properties": org_create_fields, "required": ["name", "legal_entity", "technical_owner", "approval_authority", "contract_id", "contract_end", "allowed_scopes"], "additionalProperties": false}), "application/json"),
-                         "responses": ok("201", r("Org"), &["400", "401", "403", "413", "422"])},
+                         "responses": ok("201", r("Org"), &["400", "401", "403", "409", "413", "415", "422"])},
                 "get": {"summary": "List orgs", "parameters": [q("name", "exact name"), q("status", "active|expired|offboarded"), q("limit", "1..1000, default 100"), q("cursor", "next_cursor of the previous page")],
                         "responses": ok("200", page("Org"), &["400", "401", "422"])}
             },
@@ -181,13 +183,13 @@ pub fn document() -> Value {
                 "get": {"summary": "Read an org", "parameters": [id_param("org id")], "responses": ok("200", r("Org"), &["401", "404"])},
                 "patch": {"summary": "Update an org (admin; JSON merge patch)", "parameters": [id_param("org id"), if_match.clone(), change_ref.clone()],
                           "requestBody": body(json!({"type": "object", "properties": org_fields, "additionalProperties": false}), "application/merge-patch+json"),
-                          "responses": ok("200", r("Org"), &["400", "401", "403", "404", "409", "412", "413", "422"])},
+                          "responses": ok("200", r("Org"), &["400", "401", "403", "404", "409", "412", "413", "415", "422"])},
                 "delete": {"summary": "Offboard an org and revoke its clients (admin)", "parameters": [id_param("org id"), change_ref.clone()], "responses": ok("200", r("Org"), &["401", "403", "404"])}
             },
             "/v1/clients": {
                 "post": {"summary": "Create a client; the response carries client_secret once", "parameters": [h("Idempotency-Key", "see /v1/orgs"), change_ref.clone()],
                          "requestBody": body(json!({"type": "object", "properties": client_create_fields, "required": ["org_id", "name", "purpose", "owner", "scopes"], "additionalProperties": false}), "application/json"),
-                         "responses": ok("201", r("Client"), &["400", "401", "403", "404", "413", "422"])},
+                         "responses": ok("201", r("Client"), &["400", "401", "403", "404", "409", "413", "415", "422"])},
                 "get": {"summary": "List clients", "parameters": [q("org_id", "org id"), q("status", "active|expired|revoked"), q("expiring_within", "duration such as 720h"), q("limit", "1..1000, default 100"), q("cursor", "next_cursor of the previous page")],
                         "responses": ok("200", page("Client"), &["400", "401", "422"])}
             },
@@ -195,7 +197,7 @@ pub fn document() -> Value {
                 "get": {"summary": "Read a client", "parameters": [id_param("id or client_id")], "responses": ok("200", r("Client"), &["401", "404"])},
                 "patch": {"summary": "Update a client (JSON merge patch); org_id never changes", "parameters": [id_param("id or client_id"), if_match, change_ref.clone()],
                           "requestBody": body(json!({"type": "object", "properties": client_fields, "additionalProperties": false}), "application/merge-patch+json"),
-                          "responses": ok("200", r("Client"), &["400", "401", "403", "404", "409", "412", "413", "422"])},
+                          "responses": ok("200", r("Client"), &["400", "401", "403", "404", "409", "412", "413", "415", "422"])},
                 "delete": {"summary": "Revoke a client: every secret of it stops at once", "parameters": [id_param("id or client_id"), change_ref.clone()], "responses": ok("200", r("Client"), &["401", "403", "404"])}
             },
             "/v1/clients/{id}/rotate": {

@@ -194,6 +194,27 @@ fn today(now: i64) -> String {
     fmt_ts(now)[..10].to_string()
 }
 
+// ---------- the caller ----------
+
+/// What `GET /v1/whoami` answers: who the token is and what it may see.
+#[derive(Debug, Clone, Serialize)]
+pub struct WhoAmI {
+    /// The token's name.
+    pub name: String,
+    pub role: Role,
+    /// The org an `org` token is bound to; null for the other roles.
+    pub org: Option<String>,
+}
+
+/// `GET /v1/whoami`: any valid token may ask who it is.
+pub fn whoami(actor: &Actor) -> WhoAmI {
+    WhoAmI {
+        name: actor.name.clone(),
+        role: actor.role,
+        org: actor.org.clone(),
+    }
+}
+
 // ---------- orgs ----------
 
 /// Adds to `draft.errors` every rule of the org against the other records:
@@ -210,7 +231,7 @@ fn org_rules(
             .live_org_named(name)?
             .filter(|o| Some(o.id.as_str()) != current.map(|c| c.id.as_str()))
         {
-            draft.errors.push(FieldError::new(
+            draft.errors.push(FieldError::taken(
                 "name",
                 format!("an org named {name:?} already exists ({})", other.id),
             ));
@@ -219,10 +240,21 @@ fn org_rules(
     let Some(current) = current else {
         return Ok(());
     };
+    // Clients whose expiry is the contract's end (the default) follow it.
+    let (old_end, new_end) = (
+        current.contract_end_ts(),
+        draft.contract_end.as_deref().and_then(end_of_day),
+    );
     let clients: Vec<_> = r
         .live_clients(&current.id)?
         .iter()
-        .map(|c| c.facts(now))
+        .map(|c| {
+            let mut facts = c.facts(now);
+            if let Some(end) = new_end.filter(|_| c.expires_at == old_end) {
+                facts.expires_at = end;
+            }
+            facts
+        })
         .collect();
     let change = Narrowing {
         allowed_scopes: draft.allowed_scopes.as_deref(),
@@ -268,7 +300,7 @@ pub fn create_org(
     org_rules(tx, &mut draft, None, ctx.now)?;
     if let Some(id) = &draft.id {
         if let Some(holder) = tx.org_id_holder(id)? {
-            draft.errors.push(FieldError::new(
+            draft.errors.push(FieldError::taken(
                 "id",
                 format!(
                     "{id} is already the id of org {:?}{}; ids are never reused",
@@ -375,7 +407,42 @@ pub fn update_org(
         Some(view_json(&current.view(ctx.now))),
         Some(view_json(&next.view(ctx.now))),
     )?;
+    follow_contract_end(tx, ctx, &current, &next)?;
     Ok(next)
+}
+
+/// Moves the expiry of the org's live clients that end with its contract
+/// (the default expiry) to the contract's new end, each with its audit
+/// event: a client without an expiry of its own follows its org's contract.
+fn follow_contract_end(tx: &mut dyn Tx, ctx: &WriteCtx, before: &Org, after: &Org) -> Result<()> {
+    let (old_end, new_end) = (before.contract_end_ts(), after.contract_end_ts());
+    if old_end == new_end {
+        return Ok(());
+    }
+    for client in tx.live_clients(&after.id)? {
+        if client.expires_at != old_end {
+            continue;
+        }
+        let moved = Client {
+            expires_at: new_end,
+            org_contract_end: new_end,
+            updated_at: ctx.now,
+            version: client.version + 1,
+            ..client.clone()
+        };
+        tx.update_client(&moved)?;
+        record(
+            tx,
+            ctx,
+            "client.update",
+            "client",
+            &moved.id,
+            Some(&after.id),
+            Some(view_json(&client.view(ctx.now))),
+            Some(view_json(&moved.view(ctx.now))),
+        )?;
+    }
+    Ok(())
 }
 
 /// Revokes `client` in `tx`, with its audit event; a revoked client is left as it is.
@@ -491,7 +558,7 @@ fn client_rules(
             .live_client_named(&org.id, name)?
             .filter(|o| Some(o.id.as_str()) != current.map(|c| c.id.as_str()))
         {
-            d.errors.push(FieldError::new(
+            d.errors.push(FieldError::taken(
                 "name",
                 format!(
                     "org {} already has a client named {name:?} ({})",

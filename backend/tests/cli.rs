@@ -16,6 +16,24 @@ fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `serve` on `db` at a free port, its output piped, without an inherited
+/// key-file setting.
+fn serve_command(db: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            db.to_str().unwrap(),
+        ])
+        .env_remove("PARTNER_REGISTRY_SECRET_KEY_FILE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
 struct Server {
     child: Child,
     url: String,
@@ -23,20 +41,7 @@ struct Server {
 
 impl Server {
     fn start(db: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--db",
-                db.to_str().unwrap(),
-            ])
-            .args(extra)
-            .env_remove("PARTNER_REGISTRY_SECRET_KEY_FILE")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = serve_command(db).args(extra).spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.as_mut().unwrap())
             .read_line(&mut line)
@@ -330,4 +335,231 @@ async fn fake_clock_moves_time_for_other_processes() {
     assert_eq!(org["status"], "expired");
     let (code, logs) = server.stop();
     assert_eq!(code, 0, "{logs}");
+}
+
+/// Runs the binary with `envs` and no inherited key-file setting.
+fn run_env(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .envs(envs.iter().copied())
+        .env_remove("PARTNER_REGISTRY_SECRET_KEY_FILE")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A mistyped --db creates nothing and says so in one line, whatever
+/// RUST_BACKTRACE says.
+#[test]
+fn a_mistyped_db_creates_nothing_and_errors_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("registyr.db");
+    for backtrace in ["0", "1", "full"] {
+        let (code, out, err) = run_env(
+            &[
+                "token",
+                "create",
+                "--db",
+                typo.to_str().unwrap(),
+                "--name",
+                "ci",
+                "--role",
+                "admin",
+            ],
+            &[("RUST_BACKTRACE", backtrace)],
+        );
+        assert_ne!(code, 0, "RUST_BACKTRACE={backtrace}: {out}{err}");
+        assert!(out.is_empty(), "no token printed: {out:?}");
+        assert_eq!(
+            err.lines().count(),
+            1,
+            "RUST_BACKTRACE={backtrace}: {err:?}"
+        );
+        assert!(err.starts_with("error: "), "{err:?}");
+        assert!(err.contains("registyr.db"), "{err:?}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing may be created"
+        );
+    }
+}
+
+/// The database, its WAL and SHM and the key are mode 0600.
+#[test]
+#[cfg(unix)]
+fn the_database_files_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("registry.db");
+    let (code, _, err) = run_env(&["init", "--db", db.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    token(&db, "ci", "admin", None);
+    // A reader keeps the WAL and SHM files in place while their modes are read.
+    let server = keep_open(&db);
+    for name in [
+        "registry.db",
+        "registry.db-wal",
+        "registry.db-shm",
+        "registry.db.key",
+    ] {
+        let path = dir.path().join(name);
+        let mode = std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{name} is {mode:o}");
+    }
+    server.stop();
+}
+
+/// Keeps `db` open (as a running server would), so that SQLite keeps its
+/// WAL and SHM files.
+fn keep_open(db: &Path) -> Server {
+    Server::start(db, &[])
+}
+
+/// A registry that holds data never starts without its key, nor with
+/// a key that is not its own, and says which file is wrong.
+#[test]
+fn serve_refuses_a_missing_or_foreign_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("registry.db");
+    let key = dir.path().join("registry.db.key");
+    let (code, _, err) = run_env(&["init", "--db", db.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    token(&db, "ci", "admin", None);
+
+    let other = tempfile::tempdir().unwrap();
+    let other_db = other.path().join("other.db");
+    let (code, _, err) = run_env(&["init", "--db", other_db.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    token(&other_db, "x", "admin", None);
+    let original = std::fs::read(&key).unwrap();
+
+    std::fs::remove_file(&key).unwrap();
+    let err = serve_must_refuse(&db);
+    assert!(err.contains(key.to_str().unwrap()), "{err}");
+    assert!(err.contains("missing"), "{err}");
+    assert!(!key.exists(), "no new key may be made");
+
+    std::fs::copy(other.path().join("other.db.key"), &key).unwrap();
+    let err = serve_must_refuse(&db);
+    assert!(err.contains("does not verify"), "{err}");
+
+    // With its own key back, it serves (and shuts down cleanly).
+    std::fs::write(&key, original).unwrap();
+    let server = Server::start(&db, &[]);
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let (code, _) = server.stop();
+    assert_eq!(code, 0);
+}
+
+/// Starts `serve` on `db` and expects it to exit with an error before it
+/// ever listens (so `/healthz` never answers); returns its stderr.
+fn serve_must_refuse(db: &Path) -> String {
+    let mut child = serve_command(db).spawn().unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("serve kept running without its key");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!status.success(), "{out}{err}");
+    assert!(!out.contains("listening"), "it listened: {out}");
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    assert!(err.starts_with("error: "), "{err:?}");
+    err
+}
+
+/// `audit verify` run again and again while the registry writes never
+/// reports a break that is not there; a real removal of the newest events is
+/// still caught.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_during_writes_never_cries_wolf() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let (code, _, err) = run_env(&["init", "--db", db.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    let admin = token(&db, "admin", "admin", None);
+    let server = Server::start(&db, &[]);
+    let url = server.url.clone();
+    let writer = tokio::spawn(async move {
+        for i in 0..80 {
+            let body = json!({
+                "name": format!("org-{i}"),
+                "legal_entity": "Acme Ltd",
+                "technical_owner": "tech@acme.example",
+                "approval_authority": "ciso@example.com",
+                "contract_id": "CTR-1",
+                "contract_end": "2099-12-31",
+                "allowed_scopes": ["a:read"],
+            });
+            let (s, b) = call(&url, "POST", "/v1/orgs", &admin, Some(body)).await;
+            assert_eq!(s, 201, "{b}");
+        }
+    });
+    let dbs = db.to_str().unwrap().to_string();
+    let mut runs = 0;
+    while !writer.is_finished() || runs < 20 {
+        let dbs = dbs.clone();
+        let (code, out, err) =
+            tokio::task::spawn_blocking(move || run(&["audit", "verify", "--db", &dbs]))
+                .await
+                .unwrap();
+        assert_eq!(code, 0, "run {runs} reported a break: {out}{err}");
+        assert!(out.starts_with("audit chain intact"), "{out}");
+        runs += 1;
+    }
+    writer.await.unwrap();
+    let (code, _) = server.stop();
+    assert_eq!(code, 0);
+
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(
+            "DROP TRIGGER audit_events_no_delete; \
+             DELETE FROM audit_events WHERE seq > (SELECT max(seq) - 2 FROM audit_events);",
+        )
+        .unwrap();
+    }
+    let (code, out, err) = run(&["audit", "verify", "--db", &dbs]);
+    assert_ne!(code, 0, "a removed tail must be caught: {out}");
+    assert!(
+        err.contains("missing") || err.contains("sequence number"),
+        "{err}"
+    );
 }

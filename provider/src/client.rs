@@ -198,6 +198,16 @@ impl ApiError {
     }
 }
 
+/// Who the provider's token is, as `GET /v1/whoami` answers.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WhoAmI {
+    pub name: String,
+    /// `admin`, `reviewer` or `org`.
+    pub role: String,
+    /// The org an `org` token is bound to.
+    pub org: Option<String>,
+}
+
 /// Default registry endpoint when neither config nor environment set one.
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8080";
 
@@ -274,6 +284,12 @@ impl ApiClient {
             (status, _) if status.is_success() || status == StatusCode::FORBIDDEN => Ok(()),
             (status, body) => self.decode::<Value>(status, &body).map(|_| ()),
         }
+    }
+
+    /// Who the token is (`GET /v1/whoami`).
+    pub async fn whoami(&self) -> Result<WhoAmI, ApiError> {
+        self.send(Method::GET, "/v1/whoami", None, Write::None)
+            .await
     }
 
     /// Creates an org with the id the caller chose (see `org_facts`).
@@ -653,9 +669,40 @@ impl ApiClient {
     }
 
     fn unreachable(&self, error: &reqwest::Error) -> ApiError {
-        let reason = if error.is_connect() {
-            "connection failed"
-        } else if error.is_timeout() {
+        // The innermost cause says what actually went wrong (refused, no
+        // route, a TLS handshake with a server that speaks plain HTTP).
+        let mut cause = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(inner) = source {
+            cause = inner.to_string();
+            source = inner.source();
+        }
+        let tls = self.endpoint.starts_with("https://")
+            && [
+                "tls",
+                "ssl",
+                "certificate",
+                "handshake",
+                "corrupt",
+                "invalidcontenttype",
+            ]
+            .iter()
+            .any(|word| cause.to_ascii_lowercase().contains(word));
+        if error.is_connect() || tls {
+            let reason = if tls {
+                format!(
+                    "the TLS handshake failed: {cause}; if the registry serves plain HTTP, use \
+                     an http:// endpoint"
+                )
+            } else {
+                format!("connection failed: {cause}")
+            };
+            return ApiError::Unreachable {
+                endpoint: self.endpoint.clone(),
+                reason,
+            };
+        }
+        let reason = if error.is_timeout() {
             "timed out"
         } else {
             "the connection broke"

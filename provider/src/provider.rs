@@ -108,6 +108,15 @@ async fn configure(
     let endpoint = setting(&c.endpoint, "PARTNER_REGISTRY_ENDPOINT")
         .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
     let token = setting(&c.token, "PARTNER_REGISTRY_TOKEN");
+    if token.as_deref().is_none_or(|t| t.trim().is_empty()) {
+        diags.error_at(
+            AttrPath::attr("token"),
+            "Missing partner registry token",
+            "No API token is set: set the provider's `token` or the PARTNER_REGISTRY_TOKEN \
+             environment variable to a token from `partner-registry token create`.",
+        );
+        return None;
+    }
     let change_ref = setting(&c.change_ref, "PARTNER_CHANGE_REF");
     let client = match ApiClient::new(&endpoint, token, change_ref, stop) {
         Ok(client) => client,

@@ -38,6 +38,17 @@ pub fn slug(v: &Val<String>, attr: &str, d: &mut Diagnostics) {
 }
 
 pub fn email(v: &Val<String>, attr: &str, d: &mut Diagnostics) {
+    if let Some(Err(why)) = v
+        .as_deref()
+        .map(|s| rules::fields::check_text_max(s, rules::fields::EMAIL_MAX_CHARS))
+    {
+        d.error_at(
+            AttrPath::attr(attr),
+            "Invalid email address",
+            format!("{attr} {why}."),
+        );
+        return;
+    }
     check(
         v,
         attr,
@@ -110,20 +121,54 @@ pub fn supplied_secret(v: &Val<String>, attr: &str, d: &mut Diagnostics) {
     }
 }
 
-/// Checks each known element of a set of scopes; the path names the
-/// attribute (set elements have no index in Terraform's paths).
+/// A list of scopes under the registry's rule (how many, and each entry);
+/// the path names the attribute (set elements have no index in Terraform's
+/// paths).
 pub fn scopes(v: &Val<Vec<String>>, attr: &str, d: &mut Diagnostics) {
-    for s in v
-        .known()
-        .into_iter()
-        .flatten()
-        .filter(|s| !rules::is_scope(s))
-    {
+    if let Some(Err(why)) = v.known().map(|s| rules::fields::check_scopes(s)) {
         d.error_at(
             AttrPath::attr(attr),
             "Invalid scope",
-            format!("Each entry of {attr} must be an OAuth scope token: 1 to 128 printable characters without spaces, quotes or backslashes; got {s:?}."),
+            format!("{attr}: {why}."),
         );
+    }
+}
+
+/// A free-text value under its field's rule (not blank, at most so many
+/// characters, no control characters).
+pub fn text(v: &Val<String>, field: rules::fields::TextField, d: &mut Diagnostics) {
+    if let Some(Err(why)) = v.as_deref().map(|s| rules::fields::check_text(field, s)) {
+        let attr = field.name;
+        d.error_at(
+            AttrPath::attr(attr),
+            format!("Invalid {attr}"),
+            format!("{attr} {why}."),
+        );
+    }
+}
+
+/// A map of labels under the registry's rule (how many, and each key and
+/// value), each bad entry on its own key.
+pub fn labels(
+    v: &Val<std::collections::BTreeMap<String, String>>,
+    attr: &str,
+    d: &mut Diagnostics,
+) {
+    for why in v
+        .known()
+        .map(rules::fields::check_labels)
+        .unwrap_or_default()
+    {
+        let (path, detail) = match &why {
+            rules::fields::LabelViolation::Invalid { key } => (
+                AttrPath::attr(attr).key(key.as_str()),
+                format!("{attr}[{key:?}]: {why}."),
+            ),
+            rules::fields::LabelViolation::TooMany { .. } => {
+                (AttrPath::attr(attr), format!("{attr} {why}."))
+            }
+        };
+        d.error_at(path, "Invalid labels", detail);
     }
 }
 

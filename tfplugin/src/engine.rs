@@ -58,12 +58,17 @@ pub async fn plan<D>(
     config: Value,
 ) -> PlanOutcome {
     let ty = schema.ty();
-    // Destroy: nothing to plan.
+    // Destroy: nothing to plan, but the resource may warn or refuse.
     if proposed.is_null() {
+        let diags = if prior.is_null() {
+            Diagnostics::new()
+        } else {
+            r.plan_destroy(ctx, prior).await
+        };
         return PlanOutcome {
             planned: Value::Null,
             requires_replace: vec![],
-            diags: Diagnostics::new(),
+            diags,
         };
     }
     let mut planned = proposed.clone();

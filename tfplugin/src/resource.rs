@@ -214,6 +214,18 @@ pub trait Resource<D>: Send + Sync + 'static {
         async {}
     }
 
+    /// Called when Terraform plans to destroy the resource, with its prior
+    /// state: warn the reviewer, or refuse the destroy with an error.
+    /// Default: nothing.
+    fn plan_destroy<'a>(
+        &'a self,
+        _ctx: &'a Context<D>,
+        _prior: &'a Self::Model,
+        _diags: &'a mut Diagnostics,
+    ) -> impl Future<Output = ()> + Send + 'a {
+        async {}
+    }
+
     fn create<'a>(
         &'a self,
         ctx: &'a Context<D>,
@@ -328,6 +340,7 @@ pub trait DynResource<D>: Send + Sync {
         ctx: &'a Context<D>,
         req: PlanRequest<Value>,
     ) -> BoxFut<'a, PlanRequest<Value>>;
+    fn plan_destroy<'a>(&'a self, ctx: &'a Context<D>, prior: Value) -> BoxFut<'a, Diagnostics>;
     fn create<'a>(
         &'a self,
         ctx: &'a Context<D>,
@@ -398,6 +411,15 @@ impl<D: Send + Sync + 'static, R: Resource<D>> DynResource<D> for R {
                 }
                 Err(req) => *req,
             }
+        })
+    }
+    fn plan_destroy<'a>(&'a self, ctx: &'a Context<D>, prior: Value) -> BoxFut<'a, Diagnostics> {
+        Box::pin(async move {
+            let mut d = Diagnostics::new();
+            if let Some(prior) = typed::<R::Model>(&prior, "prior state", &mut d) {
+                Resource::<D>::plan_destroy(self, ctx, &prior, &mut d).await;
+            }
+            d
         })
     }
     fn create<'a>(

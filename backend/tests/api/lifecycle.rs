@@ -54,13 +54,13 @@ async fn org_create_accepts_a_client_chosen_id() {
     let mut again = org_body("other");
     again["id"] = json!(id);
     let r = app.post("/v1/orgs", &app.admin, again.clone()).await;
-    r.expect(422);
+    r.expect(409);
     assert_eq!(r.error_fields(), vec!["id"]);
     app.delete(&format!("/v1/orgs/{id}"), &app.admin)
         .await
         .expect(200);
     let r = app.post("/v1/orgs", &app.admin, again).await;
-    r.expect(422);
+    r.expect(409);
     assert!(r.error_message("id").contains("offboarded"), "{r:?}");
 
     // Malformed ids.
@@ -792,7 +792,7 @@ async fn new_routes_refuse_bad_input_without_5xx() {
         .expect(401);
     app.send("GET", &path, Some(&app.admin), None, &[])
         .await
-        .expect(404);
+        .expect(405);
     app.send("GET", "/v1/reviews", None, None, &[])
         .await
         .expect(401);
@@ -804,7 +804,7 @@ async fn new_routes_refuse_bad_input_without_5xx() {
         &[],
     )
     .await
-    .expect(404);
+    .expect(405);
     // Nothing above rotated the secret.
     let got = app
         .get(

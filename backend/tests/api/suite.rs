@@ -68,7 +68,7 @@ async fn date_header_comes_from_the_registry_clock_on_every_answer() {
             .await,
         ];
         let statuses: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
-        assert_eq!(statuses, [200, 200, 404, 404, 401, 200, 422, 413, 200, 200]);
+        assert_eq!(statuses, [200, 200, 404, 405, 401, 200, 422, 413, 200, 200]);
         for r in &answers {
             let dates: Vec<_> = r.headers.get_all("date").iter().collect();
             assert_eq!(dates, [want], "{} {}", r.status, r.text);
@@ -204,10 +204,10 @@ async fn validation_names_every_failing_field() {
     let r = app.post("/v1/orgs", &app.admin, b).await;
     r.expect(400);
     assert!(r.body["detail"].as_str().unwrap().contains("colour"));
-    // Uniqueness: 422 on name.
+    // Uniqueness: 409 on name, with the errors[] list.
     app.create_org("acme").await;
     let r = app.post("/v1/orgs", &app.admin, org_body("acme")).await;
-    r.expect(422);
+    r.expect(409);
     assert_eq!(r.error_fields(), vec!["name"]);
     app.shutdown().await;
 }
@@ -246,16 +246,16 @@ async fn bad_input_never_5xx() {
             assert_eq!(r.status().as_u16(), want, "{path} {body:?}");
         }
     }
-    for (m, p) in [
-        ("GET", "/nope"),
-        ("PUT", "/v1/orgs"),
-        ("GET", "/v1/orgs/a/b"),
-        ("POST", "/healthz"),
-        ("DELETE", "/v1/orgs"),
+    for (m, p, want) in [
+        ("GET", "/nope", 404),
+        ("PUT", "/v1/orgs", 405),
+        ("GET", "/v1/orgs/a/b", 404),
+        ("POST", "/healthz", 405),
+        ("DELETE", "/v1/orgs", 405),
     ] {
         app.send(m, p, Some(&app.admin), None, &[])
             .await
-            .expect(404);
+            .expect(want);
     }
     app.patch("/v1/orgs/nope", &app.admin, json!({"name": 1}))
         .await
@@ -337,8 +337,29 @@ async fn org_changes_refused_when_clients_are_in_the_way() {
     let org = app.create_org("acme").await;
     let oid = org["id"].as_str().unwrap();
     let path = format!("/v1/orgs/{oid}");
-    let c = app.create_client(oid, "shop", &["orders:write"]).await;
-    app.create_client(oid, "erp", &["orders:read"]).await;
+    // Clients with an expiry of their own (one at the contract's end would
+    // follow it instead of standing in the way).
+    let with_expiry = |name: &str, scopes: &[&str]| {
+        let mut body = client_body(oid, name, scopes);
+        body["expires_at"] = json!("2027-06-01T00:00:00Z");
+        body
+    };
+    let c = app
+        .post(
+            "/v1/clients",
+            &app.admin,
+            with_expiry("shop", &["orders:write"]),
+        )
+        .await
+        .expect(201)
+        .clone();
+    app.post(
+        "/v1/clients",
+        &app.admin,
+        with_expiry("erp", &["orders:read"]),
+    )
+    .await
+    .expect(201);
     let r = app.patch(&path, &app.admin, json!({"allowed_scopes": ["orders:read"], "contract_end": "2027-03-31", "max_clients": 1})).await;
     r.expect(422);
     let mut fields = r.error_fields();
@@ -1346,4 +1367,239 @@ async fn openapi_describes_every_route() {
         );
     }
     app.shutdown().await;
+}
+
+#[tokio::test]
+async fn whoami_names_the_tokens_role_and_org() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("mine").await;
+    let oid = org["id"].as_str().unwrap();
+    let org_tok = app.token("mine-ci", Role::Org, Some(oid)).await;
+    let me = app.get("/v1/whoami", &org_tok).await;
+    assert_eq!(
+        me.expect(200),
+        &json!({"name": "mine-ci", "role": "org", "org": oid})
+    );
+    let admin = app.get("/v1/whoami", &app.admin).await;
+    assert_eq!(
+        admin.expect(200),
+        &json!({"name": "admin", "role": "admin", "org": null})
+    );
+    app.get("/v1/whoami", &app.reviewer).await.body["role"]
+        .as_str()
+        .filter(|r| *r == "reviewer")
+        .expect("reviewer role");
+    app.send("GET", "/v1/whoami", None, None, &[])
+        .await
+        .expect(401);
+}
+
+/// One request written on a raw TCP socket, as a client library would refuse
+/// to send it; the answer's status, head and body.
+async fn raw_request(app: &TestApp, head: &[u8], body: &[u8]) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = head.to_vec();
+    request.extend_from_slice(
+        format!(
+            "Host: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    request.extend_from_slice(body);
+    stream.write_all(&request).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_lowercase(), body.to_string())
+}
+
+#[tokio::test]
+async fn headers_that_do_not_parse_are_refused_naming_them() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("acme").await;
+    let id = org["id"].as_str().unwrap().to_string();
+    let auth = format!("Authorization: Bearer {}\r\n", app.admin);
+    let patch = br#"{"tenant":"changed"}"#;
+
+    let with = |line: &[u8]| {
+        let mut head = format!("PATCH /v1/orgs/{id} HTTP/1.1\r\n{auth}").into_bytes();
+        head.extend_from_slice(line);
+        head.extend_from_slice(b"\r\n");
+        head
+    };
+    for (line, header) in [
+        (&b"If-Match: \"1\"\xff"[..], "If-Match"),
+        (&b"X-Change-Ref: PR \xc3\xa9"[..], "X-Change-Ref"),
+        (
+            format!("X-Change-Ref: {}", "r".repeat(1001)).as_bytes(),
+            "X-Change-Ref",
+        ),
+    ] {
+        let (status, head, body) = raw_request(&app, &with(line), patch).await;
+        assert_eq!(status, 400, "{header}: {head}\n{body}");
+        assert!(head.contains("application/problem+json"), "{head}");
+        assert!(body.contains(header), "{body}");
+    }
+    let now = app.get(&format!("/v1/orgs/{id}"), &app.admin).await;
+    assert_eq!(
+        now.expect(200)["tenant"],
+        Value::Null,
+        "the update went through"
+    );
+
+    // A weak tag never matches (strong comparison).
+    app.send(
+        "PATCH",
+        &format!("/v1/orgs/{id}"),
+        Some(&app.admin),
+        Some(json!({"tenant": "x"})),
+        &[("If-Match", "W/\"1\"")],
+    )
+    .await
+    .expect(412);
+
+    // Idempotency-Key: not ASCII, or too long.
+    let create = serde_json::to_vec(&org_body("globex")).unwrap();
+    for line in [
+        b"Idempotency-Key: k\xe9y".to_vec(),
+        format!("Idempotency-Key: {}", "k".repeat(256)).into_bytes(),
+    ] {
+        let mut head = format!("POST /v1/orgs HTTP/1.1\r\n{auth}").into_bytes();
+        head.extend_from_slice(&line);
+        head.extend_from_slice(b"\r\n");
+        let (status, head, body) = raw_request(&app, &head, &create).await;
+        assert_eq!(status, 400, "{head}\n{body}");
+        assert!(body.contains("Idempotency-Key"), "{body}");
+    }
+    let orgs = app.get("/v1/orgs", &app.admin).await;
+    assert_eq!(orgs.expect(200)["items"].as_array().unwrap().len(), 1);
+
+    // A non-ASCII Authorization is a bad credential: 401 problem+json.
+    let (status, head, body) = raw_request(
+        &app,
+        b"GET /v1/orgs HTTP/1.1\r\nAuthorization: Bearer prt_\xff\xfe\r\n",
+        b"",
+    )
+    .await;
+    assert_eq!(status, 401, "{head}\n{body}");
+    assert!(head.contains("application/problem+json"), "{head}");
+}
+
+#[tokio::test]
+async fn the_http_conventions_405_415_and_409() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("acme").await;
+    let oid = org["id"].as_str().unwrap();
+
+    // A known route asked with a method it lacks: 405 naming what it has.
+    let r = app
+        .send(
+            "PUT",
+            &format!("/v1/orgs/{oid}"),
+            Some(&app.admin),
+            None,
+            &[],
+        )
+        .await;
+    r.expect(405);
+    assert_eq!(r.header("allow"), "GET, PATCH, DELETE");
+    assert_eq!(r.header("content-type"), "application/problem+json");
+    let r = app
+        .send("DELETE", "/v1/orgs", Some(&app.admin), None, &[])
+        .await;
+    r.expect(405);
+    assert_eq!(r.header("allow"), "POST, GET");
+    app.send("GET", "/v1/nothing", Some(&app.admin), None, &[])
+        .await
+        .expect(404);
+
+    // A body that is not JSON by its media type: 415.
+    let r = app
+        .http
+        .post(format!("{}/v1/orgs", app.url))
+        .bearer_auth(&app.admin)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("name=acme")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 415);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+
+    // A client name another live client of the org holds: 409, errors[] kept;
+    // together with a malformed field it stays 422.
+    app.create_client(oid, "sync", &[]).await;
+    let r = app
+        .post("/v1/clients", &app.admin, client_body(oid, "sync", &[]))
+        .await;
+    r.expect(409);
+    assert_eq!(r.error_fields(), vec!["name"]);
+    let mut both = client_body(oid, "sync", &[]);
+    both["owner"] = json!("nobody");
+    let r = app.post("/v1/clients", &app.admin, both).await;
+    r.expect(422);
+}
+
+#[tokio::test]
+async fn clients_at_the_contract_end_follow_it() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("acme").await;
+    let oid = org["id"].as_str().unwrap();
+    let follows = app.create_client(oid, "follows", &[]).await;
+    assert_eq!(follows["expires_at"], "2027-06-30T23:59:59Z");
+    let mut body = client_body(oid, "fixed", &[]);
+    body["expires_at"] = json!("2027-03-01T00:00:00Z");
+    let fixed = app
+        .post("/v1/clients", &app.admin, body)
+        .await
+        .expect(201)
+        .clone();
+    let get = |c: &Value| format!("/v1/clients/{}", c["id"].as_str().unwrap());
+
+    for end in ["2027-12-31", "2027-04-30"] {
+        app.patch(
+            &format!("/v1/orgs/{oid}"),
+            &app.admin,
+            json!({"contract_end": end}),
+        )
+        .await
+        .expect(200);
+        let now = app.get(&get(&follows), &app.admin).await;
+        assert_eq!(now.expect(200)["expires_at"], format!("{end}T23:59:59Z"));
+        let kept = app.get(&get(&fixed), &app.admin).await;
+        assert_eq!(kept.expect(200)["expires_at"], "2027-03-01T00:00:00Z");
+    }
+    // A client's own expiry still stands in the way, and only it is named.
+    let r = app
+        .patch(
+            &format!("/v1/orgs/{oid}"),
+            &app.admin,
+            json!({"contract_end": "2027-02-01"}),
+        )
+        .await;
+    r.expect(422);
+    let message = r.error_message("contract_end");
+    assert!(
+        message.contains("fixed") && !message.contains("follows"),
+        "{message}"
+    );
+    // Each move is an audited change of the client.
+    let audit = app.get("/v1/audit?limit=1000", &app.reviewer).await;
+    let moves = audit.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "client.update" && e["entity_id"] == follows["id"])
+        .count();
+    assert_eq!(moves, 2);
+    assert!(matches!(app.verify(), AuditCheck::Intact(_)));
 }

@@ -4,8 +4,10 @@ pub mod org_facts;
 pub mod partner_client;
 pub mod partner_org;
 
+use crate::client::ApiClient;
+use crate::report::report;
 use crate::validate;
-use tfplugin::Val;
+use tfplugin::{Diagnostics, Val};
 
 /// A value that is known by the time it is used (a required attribute at
 /// apply, say), or empty.
@@ -34,4 +36,80 @@ pub fn keep_timestamp_form(from_registry: String, in_state: &Val<String>) -> Val
         Some(existing) if same_instant(existing, &from_registry) => Val::Known(existing.clone()),
         _ => Val::Known(from_registry),
     }
+}
+
+/// Whether a record the registry answered 404 for is only hidden from the
+/// provider's token (an `org` token sees one org: another org's records
+/// answer 404 as if they did not exist) rather than gone. When it is, or when
+/// that cannot be told, reports an error naming the token and the record, so
+/// that the refresh keeps the record in state instead of forgetting it.
+///
+/// `what` names the record (`partner_org "acme" (org_…)`), `org_id` is the
+/// org it belongs to.
+pub async fn hidden_from_token(
+    api: &ApiClient,
+    what: &str,
+    org_id: &str,
+    diags: &mut Diagnostics,
+) -> bool {
+    match api.whoami().await {
+        Ok(me) if me.role == "org" && me.org.as_deref() != Some(org_id) => {
+            diags.error(
+                "Record not visible to this token",
+                format!(
+                    "The registry at {} answers 404 for {what} to the provider's token {:?}, \
+                     whose role is org for org {}: the record may well exist, in another org. \
+                     Terraform keeps it in state. Plan this configuration with a token that \
+                     sees every org it manages (admin), or move the other org's resources to \
+                     a configuration of their own.",
+                    api.endpoint(),
+                    me.name,
+                    me.org.as_deref().unwrap_or("none"),
+                ),
+            );
+            true
+        }
+        Ok(_) => false,
+        Err(e) => {
+            report(
+                diags,
+                &format!("Cannot tell whether {what} is gone"),
+                &e,
+                &[],
+            );
+            true
+        }
+    }
+}
+
+/// Refuses an update of `what` when a field the registry holds now has a
+/// value that is neither the one the plan was made against (`prior`) nor the
+/// one it plans: a change made in the registry since the plan, which the
+/// apply must not overwrite.
+pub fn unchanged_since_plan<F: serde::Serialize>(
+    what: &str,
+    now: &F,
+    prior: &F,
+    planned: &F,
+) -> Result<(), crate::client::ApiError> {
+    let changed = changed_fields(now, prior, planned);
+    if changed.is_empty() {
+        return Ok(());
+    }
+    Err(crate::report::changed_since_plan(&format!(
+        "{what} changed in the registry after this plan was made: {}",
+        changed.join(", ")
+    )))
+}
+
+fn changed_fields<F: serde::Serialize>(now: &F, prior: &F, planned: &F) -> Vec<String> {
+    let as_map = |f: &F| match serde_json::to_value(f) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (now, prior, planned) = (as_map(now), as_map(prior), as_map(planned));
+    now.iter()
+        .filter(|(k, v)| prior.get(*k) != Some(*v) && planned.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect()
 }

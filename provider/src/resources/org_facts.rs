@@ -40,6 +40,9 @@ pub struct OrgFacts {
     pub max_clients: Option<i64>,
     /// Whether the registry has the org already.
     pub exists: bool,
+    /// The registry's `contract_end` when this plan changes it: its clients
+    /// that end with the contract (the default expiry) move with it.
+    pub previous_contract_end: Option<String>,
 }
 
 impl From<&Org> for OrgFacts {
@@ -53,6 +56,7 @@ impl From<&Org> for OrgFacts {
             status: Some(org.status.clone()),
             max_clients: Some(org.max_clients),
             exists: true,
+            previous_contract_end: None,
         }
     }
 }
@@ -68,6 +72,7 @@ impl OrgFacts {
             // A new contract end decides the status anew (an expired org
             // renewed in this plan accepts clients again).
             self.status = None;
+            self.previous_contract_end = self.contract_end.clone();
         }
         self.contract_end = planned.contract_end.or(self.contract_end);
         self.max_clients = planned.max_clients.or(self.max_clients);
@@ -76,20 +81,93 @@ impl OrgFacts {
 }
 
 /// The orgs planned so far in this run of the provider, by id or, for an
-/// org not yet created, by the promised start of its id. Terraform runs
-/// one provider process per provider configuration and plans an org
-/// before the clients that refer to it, so the configured provider's memo
-/// only ever holds the current run's orgs.
+/// org not yet created, by the promised start of its id; and the clients
+/// planned for each of them. Terraform runs one provider process per
+/// provider configuration and plans an org before the clients that refer to
+/// it, so the configured provider's memo only ever holds the current run's
+/// plans.
 #[derive(Default)]
-pub struct PlannedOrgs(Mutex<HashMap<String, OrgFacts>>);
+pub struct PlannedOrgs(
+    Mutex<HashMap<String, OrgFacts>>,
+    Mutex<HashMap<String, Vec<PlannedClient>>>,
+    /// The ids of the existing clients this run plans (changed, unchanged
+    /// or destroyed): the clients this configuration manages.
+    Mutex<std::collections::HashSet<String>>,
+);
+
+/// A client planned in this run, as the other clients planned for its org
+/// see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedClient {
+    pub name: String,
+    /// The client's id when it exists already.
+    pub prior_id: Option<String>,
+    /// Its configuration's writable values, to tell a replacement's second
+    /// plan (the same configuration without a prior state) from another
+    /// client.
+    pub fingerprint: String,
+}
+
+impl PlannedClient {
+    /// Whether `self` and `other` are two plans of one resource: the same
+    /// existing client, or a replacement planned for the existing client
+    /// with the same configuration.
+    fn same_resource(&self, other: &PlannedClient) -> bool {
+        match (&self.prior_id, &other.prior_id) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => false,
+            _ => self.fingerprint == other.fingerprint,
+        }
+    }
+}
 
 impl PlannedOrgs {
     /// Records an org's plan so that clients planned after it in this run
-    /// are checked against it.
-    pub fn remember(&self, facts: OrgFacts) {
-        if let Ok(mut planned) = self.0.lock() {
-            planned.insert(facts.id.clone(), facts);
+    /// are checked against it. Returns the id (or promised id) of another
+    /// org planned in this run under the same name, which the registry
+    /// would refuse.
+    pub fn remember(&self, facts: OrgFacts) -> Option<String> {
+        let mut planned = self.0.lock().ok()?;
+        let taken = planned
+            .iter()
+            .find(|(key, other)| {
+                !facts.name.is_empty()
+                    && other.name == facts.name
+                    && (**key != facts.id || (!other.exists && !facts.exists))
+            })
+            .map(|(key, _)| key.clone());
+        planned.insert(facts.id.clone(), facts);
+        taken
+    }
+
+    /// Records that this run plans the existing client `id`.
+    pub fn manage_client(&self, id: &str) {
+        if let Ok(mut managed) = self.2.lock() {
+            managed.insert(id.to_string());
         }
+    }
+
+    /// Whether this run planned the existing client `id` so far.
+    pub fn manages_client(&self, id: &str) -> bool {
+        self.2.lock().is_ok_and(|managed| managed.contains(id))
+    }
+
+    /// Records a client planned for the org `org` (its id or promised id)
+    /// and returns the clients planned before it in this run for that org,
+    /// other than itself.
+    pub fn plan_client(&self, org: &str, client: PlannedClient) -> Vec<PlannedClient> {
+        let Ok(mut planned) = self.1.lock() else {
+            return Vec::new();
+        };
+        let clients = planned.entry(org.to_string()).or_default();
+        let others: Vec<PlannedClient> = clients
+            .iter()
+            .filter(|c| !c.same_resource(&client))
+            .cloned()
+            .collect();
+        clients.retain(|c| !c.same_resource(&client));
+        clients.push(client);
+        others
     }
 
     fn get(&self, id: &str) -> Option<OrgFacts> {
@@ -216,6 +294,7 @@ mod tests {
             status: None,
             max_clients: None,
             exists: false,
+            previous_contract_end: None,
         };
         let planned_orgs = PlannedOrgs::default();
         planned_orgs.remember(facts.clone());

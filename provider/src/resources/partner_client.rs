@@ -1,11 +1,14 @@
 //! `partner_client`: an OAuth client of a partner org, with its owner,
 //! purpose, scopes, expiry and secret lifecycle.
-use super::org_facts::{OrgFacts, org_for_client_plan};
-use super::{keep_timestamp_form, known_string};
+use super::org_facts::{OrgFacts, PlannedClient, PlannedOrgs, org_for_client_plan};
+use super::{
+    hidden_from_token, keep_timestamp_form, known_string, same_instant, unchanged_since_plan,
+};
 use crate::client::{ApiClient, Client, ClientFields, ClientFilter};
 use crate::configured::{Configured, Context};
 use crate::report::{gone, report};
 use crate::validate;
+use partner_rules::records::{self as rules, ExpiryViolation, NameTaken, OrgRefusal, OrgState};
 use std::collections::BTreeMap;
 use tfplugin::model;
 use tfplugin::{
@@ -77,7 +80,7 @@ pub fn schema() -> Schema {
     .attr(Attribute::string("expires_at").optional().computed().use_state_for_unknown().description(
         "When the client's access ends, as an RFC 3339 timestamp (for example \
          `2027-06-30T00:00:00Z`). At most, and by default, the end of the org's `contract_end` \
-         day (`23:59:59Z`). After it, the client introspects inactive and reads back as \
+         day (`23:59:59Z`); when unset, the client follows `contract_end` whenever it moves. After it, the client introspects inactive and reads back as \
          `expired`, without any apply.",
     ))
     .attr(Attribute::string("renew_before").optional().description(
@@ -85,8 +88,10 @@ pub fn schema() -> Schema {
          warns, naming the client, its owner and its expiry.",
     ))
     .attr(Attribute::map_of_strings("rotation_triggers").optional().description(
-        "Arbitrary values; any change rotates the client's secret in place (the plan shows \
-         `client_secret` as known after apply).",
+        "Arbitrary values; any change of a value rotates the client's secret in place (the plan \
+         shows `client_secret` as known after apply). Setting triggers where there were none \
+         (the first time, or after `terraform import`) rotates nothing: the values are only \
+         recorded, and the next change of one of them rotates.",
     ))
     .attr(Attribute::string("rotation_grace_period").optional().computed().description(
         "How long the previous secret keeps working after a rotation: a duration, `\"24h\"` by \
@@ -128,7 +133,7 @@ pub fn schema() -> Schema {
 pub fn validate_config(c: &ClientModel, d: &mut Diagnostics) {
     validate::non_empty(&c.org_id, "org_id", d);
     validate::slug(&c.name, "name", d);
-    validate::non_empty(&c.purpose, "purpose", d);
+    validate::text(&c.purpose, partner_rules::fields::PURPOSE, d);
     validate::email(&c.owner, "owner", d);
     validate::scopes(&c.scopes, "scopes", d);
     validate::timestamp(&c.expires_at, "expires_at", d);
@@ -197,6 +202,7 @@ impl Resource<Configured> for PartnerClient {
             if may_rotate && !supplies_secret(&req.config) {
                 req.planned.client_secret = Val::Unknown;
             }
+            note_terraform_only_changes(prior, &req.planned, &mut req.diags, may_rotate);
             if supplies_secret(&req.config)
                 && prior.client_secret_wo_version == req.config.client_secret_wo_version
                 && (prior.owner != req.config.owner || may_rotate)
@@ -214,6 +220,9 @@ impl Resource<Configured> for PartnerClient {
         let Some(Configured { api, planned_orgs }) = ctx.data() else {
             return;
         };
+        if let Some(id) = req.prior.as_ref().and_then(|p| p.id.known()) {
+            planned_orgs.manage_client(id);
+        }
         if req.diags.has_errors() {
             return;
         }
@@ -229,21 +238,58 @@ impl Resource<Configured> for PartnerClient {
         if let Some(org) = &org {
             // The registry's default expiry is the end of the contract's
             // last day: show it in the plan rather than "known after apply".
-            if req.prior.is_none() && req.config.expires_at.is_null() {
+            // A client without an expiry of its own that ends with its
+            // org's contract follows it when this plan moves the contract.
+            // (In the apply, after the org's own update moved it, the
+            // registry already holds the client at the new end.)
+            let follows = match (&req.prior, &org.previous_contract_end) {
+                (None, _) => true,
+                (Some(prior), Some(before)) => prior
+                    .expires_at
+                    .known()
+                    .is_some_and(|at| same_instant(at, &format!("{before}T23:59:59Z"))),
+                (Some(prior), None) => {
+                    let end = org.contract_end.as_deref().unwrap_or_default();
+                    let at_end = |at: &str| same_instant(at, &format!("{end}T23:59:59Z"));
+                    req.config.expires_at.is_null()
+                        && !prior.expires_at.known().is_some_and(|at| at_end(at))
+                        && match prior.id.known() {
+                            Some(id) => api
+                                .get_client(id)
+                                .await
+                                .ok()
+                                .flatten()
+                                .is_some_and(|c| at_end(&c.expires_at)),
+                            None => false,
+                        }
+                }
+            };
+            if follows && req.config.expires_at.is_null() {
                 if let Some(end) = org
                     .contract_end
                     .as_deref()
                     .filter(|d| validate::parse_date(d).is_some())
                 {
                     req.planned.expires_at = Val::Known(format!("{end}T23:59:59Z"));
+                    if req.prior.is_some() {
+                        req.planned.status = Val::Unknown;
+                    }
                 }
             }
-            check_against_org(api, org, req).await;
+            check_against_org(api, planned_orgs, org, req).await;
             if let Some(prior) = req.prior.clone() {
                 warn_risky_changes(&prior, org, req);
             }
+        } else if !req.diags.has_errors() {
+            check_expiry(api.now().unix_timestamp(), None, None, req);
         }
         warn_expiry(api, org.as_ref(), req);
+    }
+
+    async fn plan_destroy(&self, ctx: &Context, prior: &ClientModel, _diags: &mut Diagnostics) {
+        if let (Some(Configured { planned_orgs, .. }), Some(id)) = (ctx.data(), prior.id.known()) {
+            planned_orgs.manage_client(id);
+        }
     }
 
     async fn create(
@@ -285,13 +331,20 @@ impl Resource<Configured> for PartnerClient {
         diags: &mut Diagnostics,
     ) -> Option<ClientModel> {
         let api = &ctx.require_data(diags)?.api;
-        match api.get_client(&known_string(&state.id)).await {
+        let id = known_string(&state.id);
+        match api.get_client(&id).await {
             // A revoked client is gone for Terraform: the plan creates it anew.
             Ok(Some(client)) if client.status != "revoked" => {
                 let secret = state.client_secret.clone();
                 Some(model_from(client, &state, secret))
             }
-            Ok(_) => None,
+            Ok(Some(_)) => None,
+            Ok(None) => {
+                let what = format!("partner_client {:?} ({id})", known_string(&state.name));
+                hidden_from_token(api, &what, &known_string(&state.org_id), diags)
+                    .await
+                    .then_some(state)
+            }
             Err(e) => {
                 report(diags, "Cannot read the partner client", &e, &[]);
                 Some(state)
@@ -311,6 +364,15 @@ impl Resource<Configured> for PartnerClient {
         let supplied = req.config.client_secret_wo.as_deref();
         let result = async {
             let current = api.get_client(&id).await?.ok_or_else(|| gone(&id))?;
+            // The plan was made against the prior state: a change made in
+            // the registry since then is never overwritten.
+            let now_held = model_from(current.clone(), &req.prior, Val::Null);
+            unchanged_since_plan(
+                &format!("partner_client {:?} ({})", current.name, current.client_id),
+                &fields(&now_held),
+                &fields(&req.prior),
+                &fields(&req.planned),
+            )?;
             let updated = api.update_client(&current, &fields(&req.planned)).await?;
             if !rotate {
                 return Ok((updated, req.prior.client_secret.clone()));
@@ -353,6 +415,13 @@ impl Resource<Configured> for PartnerClient {
         diags: &mut Diagnostics,
     ) -> Option<ClientModel> {
         let api = &ctx.require_data(diags)?.api;
+        if id.trim().is_empty() {
+            diags.error(
+                "Cannot import the partner client",
+                "The import ID is empty: give the client's id (cli_…), its client_id (pc_…) or ORG_NAME/CLIENT_NAME.",
+            );
+            return None;
+        }
         match crate::lookup::find_client(api, id).await {
             Ok(Some(client)) if client.status != "revoked" => {
                 Some(model_from(client, &ClientModel::default(), Val::Null))
@@ -386,6 +455,47 @@ fn fields(m: &ClientModel) -> ClientFields {
         owner: known_string(&m.owner),
         scopes: m.scopes.known().cloned().unwrap_or_default(),
         expires_at: m.expires_at.known().cloned(),
+    }
+}
+
+/// The arguments only Terraform holds: the registry never sees them.
+const TERRAFORM_ONLY: &[&str] = &["renew_before", "rotation_triggers", "rotation_grace_period"];
+
+/// A plan that changes only arguments the registry does not hold (after an
+/// import, say, where they take their defaults) says so: the apply records
+/// them in Terraform's state and sends nothing to the registry.
+fn note_terraform_only_changes(
+    prior: &ClientModel,
+    planned: &ClientModel,
+    diags: &mut Diagnostics,
+    rotates: bool,
+) {
+    if rotates || fields(prior) != fields(planned) || prior.org_id != planned.org_id {
+        return;
+    }
+    let changed: Vec<&str> = TERRAFORM_ONLY
+        .iter()
+        .copied()
+        .filter(|attr| match *attr {
+            "renew_before" => prior.renew_before != planned.renew_before,
+            "rotation_triggers" => prior.rotation_triggers != planned.rotation_triggers,
+            _ => prior.rotation_grace_period != planned.rotation_grace_period,
+        })
+        .collect();
+    if !changed.is_empty() {
+        diags.warn(
+            format!(
+                "Client {:?}: only Terraform's state changes",
+                known_string(&prior.name)
+            ),
+            format!(
+                "{} {} held by Terraform alone, not by the registry: this change records the \
+                 configured value in the state and sends nothing to the registry (no rotation, \
+                 no audit event).",
+                changed.join(", "),
+                if changed.len() == 1 { "is" } else { "are" }
+            ),
+        );
     }
 }
 
@@ -439,40 +549,33 @@ pub fn model_from(
     }
 }
 
-/// Checks a planned client against its org, so that a change the registry
-/// would refuse fails the plan, on the attribute at fault, before anything
-/// is applied.
-async fn check_against_org(api: &ApiClient, org: &OrgFacts, req: &mut PlanRequest<ClientModel>) {
-    if req.prior.is_none() {
-        if org.exists {
-            check_org_accepts_new_client(api, org, &mut req.diags).await;
-        } else if let Some(end) = org.contract_end.as_deref() {
-            if validate::end_of_day(end).is_some_and(|end| end < api.now()) {
-                req.diags.error_at(
-                    AttrPath::attr("org_id"),
-                    "Org's contract has expired",
-                    format!(
-                        "Org {:?} is planned with a contract that ended on {end}: it cannot have \
-                         clients. Extend contract_end (ask {}) first.",
-                        org.name, org.approval_authority
-                    ),
-                );
-            }
-        }
-    }
+/// Checks a planned client against its org, its org's other clients (in
+/// the registry and planned in this run) and the registry's clock, with the
+/// registry's own rules (`partner_rules::records`), so that a change the
+/// registry would refuse fails the plan, on the attribute at fault, before
+/// anything is applied.
+async fn check_against_org(
+    api: &ApiClient,
+    planned_orgs: &PlannedOrgs,
+    org: &OrgFacts,
+    req: &mut PlanRequest<ClientModel>,
+) {
+    let now = api.now().unix_timestamp();
+    let contract_end = org
+        .contract_end
+        .as_deref()
+        .and_then(validate::end_of_day)
+        .map(|t| t.unix_timestamp());
     if let (Some(scopes), Some(allowed)) = (req.config.scopes.known(), &org.allowed_scopes) {
-        let outside: Vec<&str> = scopes
-            .iter()
-            .filter(|s| !allowed.contains(s))
-            .map(String::as_str)
-            .collect();
+        let outside = rules::scopes_outside(scopes, allowed);
         if !outside.is_empty() {
             req.diags.error_at(
                 AttrPath::attr("scopes"),
                 "Scope not allowed for this org",
                 format!(
-                    "scopes {outside:?} are not in the allowed_scopes of org {:?} ({}). Ask {} to \
-                     widen the org's allowed_scopes, or remove them.",
+                    "scopes {outside:?} are not in the allowed_scopes of org {:?} ({}): a \
+                     client's scopes must be among its org's allowed_scopes. Ask {} to widen the \
+                     org's allowed_scopes, or remove them.",
                     org.name,
                     allowed.join(", "),
                     org.approval_authority
@@ -480,75 +583,168 @@ async fn check_against_org(api: &ApiClient, org: &OrgFacts, req: &mut PlanReques
             );
         }
     }
-    let configured = req.config.expires_at.as_deref();
-    if let (Some(expires_at), Some(contract_end)) = (
-        configured.and_then(validate::parse_timestamp),
-        org.contract_end.as_deref(),
-    ) {
-        if validate::end_of_day(contract_end).is_some_and(|end| expires_at > end) {
+    check_expiry(now, contract_end, Some(org), req);
+
+    // The org's clients in the registry, when the checks below need them.
+    let prior = req.prior.as_ref();
+    let name = req.config.name.known().cloned();
+    let new_name = name.is_some()
+        && prior.is_none_or(|p| p.name != req.config.name || p.org_id != req.config.org_id);
+    let was_active = prior.is_some_and(|p| p.status.as_deref() == Some("active"));
+    let expiry = req
+        .planned
+        .expires_at
+        .as_deref()
+        .and_then(validate::parse_timestamp)
+        .map(|t| t.unix_timestamp())
+        .or(contract_end);
+    let becomes_active = !was_active
+        && expiry.is_some_and(|e| e >= now)
+        && contract_end.is_none_or(|end| now <= end);
+    let offboarded = org.status.as_deref() == Some("offboarded");
+    let registry_clients = if org.exists && (new_name || (becomes_active && !offboarded)) {
+        let filter = ClientFilter {
+            org_id: Some(org.id.clone()),
+            ..ClientFilter::default()
+        };
+        match api.list_clients(&filter).await {
+            Ok(clients) => clients,
+            Err(e) => {
+                report(&mut req.diags, "Cannot check the org's clients", &e, &[]);
+                return;
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let prior_id = prior.and_then(|p| p.id.known().cloned());
+    let planned_here = planned_orgs.plan_client(
+        &org.id,
+        PlannedClient {
+            name: name.clone().unwrap_or_default(),
+            prior_id: prior_id.clone(),
+            fingerprint: format!("{:?}", fields(&req.config)),
+        },
+    );
+
+    if let Some(name) = name.filter(|_| new_name) {
+        let taken = registry_clients
+            .iter()
+            .find(|c| c.status != "revoked" && c.name == name && Some(&c.id) != prior_id.as_ref())
+            .map(|c| format!("client {} of org {}", c.client_id, org.id))
+            .or_else(|| {
+                planned_here.iter().any(|c| c.name == name).then(|| {
+                    format!(
+                        "another partner_client planned for org {:?} in this run",
+                        org.name
+                    )
+                })
+            });
+        if let Some(holder) = taken {
             req.diags.error_at(
-                AttrPath::attr("expires_at"),
-                "Client would outlive its org's contract",
+                AttrPath::attr("name"),
+                "Client name already taken",
                 format!(
-                    "expires_at ({}) is after the end of org {:?}'s contract on {contract_end} \
-                     (23:59:59 UTC). A client cannot outlive the contract that bounds it.",
-                    configured.unwrap_or_default(),
-                    org.name,
+                    "name {}: a client's name is unique among the live clients of its org. \
+                     Choose another name, or import the existing client.",
+                    NameTaken { name, holder }
                 ),
             );
         }
     }
+
+    let mut active: Vec<String> = registry_clients
+        .into_iter()
+        .filter(|c| c.status == "active" && Some(&c.id) != prior_id.as_ref())
+        .map(|c| c.name)
+        .collect();
+    active.extend(
+        planned_here
+            .into_iter()
+            .filter(|c| c.prior_id.is_none())
+            .map(|c| c.name),
+    );
+    let state = OrgState {
+        offboarded,
+        contract_end: contract_end.unwrap_or(i64::MAX),
+        max_clients: org.max_clients.unwrap_or(i64::MAX),
+    };
+    if let Err(refusal) =
+        rules::check_org_accepts(state, now, prior.is_some(), becomes_active, &active)
+    {
+        let (summary, advice) = match refusal {
+            OrgRefusal::Offboarded => ("Org is offboarded", "It cannot have clients.".to_string()),
+            OrgRefusal::ContractEnded { .. } => (
+                "Org's contract has expired",
+                format!(
+                    "It cannot have new clients: extend contract_end (ask {}) first.",
+                    org.approval_authority
+                ),
+            ),
+            OrgRefusal::QuotaReached { .. } => (
+                "Org is at its client quota",
+                format!(
+                    "Raise max_clients (ask {}) or remove a client first.",
+                    org.approval_authority
+                ),
+            ),
+        };
+        req.diags.error_at(
+            AttrPath::attr("org_id"),
+            summary,
+            format!("Org {:?} ({}): {refusal}. {advice}", org.name, org.id),
+        );
+    }
 }
 
-/// A new client needs an org that is active and below its quota.
-async fn check_org_accepts_new_client(api: &ApiClient, org: &OrgFacts, d: &mut Diagnostics) {
-    match org.status.as_deref() {
-        Some("offboarded") => d.error_at(
-            AttrPath::attr("org_id"),
-            "Org is offboarded",
+/// A configured expiry within the org's contract (when known) and, unless
+/// it stays as it is, in the future by the registry's clock.
+fn check_expiry(
+    now: i64,
+    contract_end: Option<i64>,
+    org: Option<&OrgFacts>,
+    req: &mut PlanRequest<ClientModel>,
+) {
+    let Some(configured) = req.config.expires_at.known() else {
+        return;
+    };
+    let Some(expires_at) = validate::parse_timestamp(configured) else {
+        return;
+    };
+    let unchanged = req
+        .prior
+        .as_ref()
+        .and_then(|p| p.expires_at.known())
+        .is_some_and(|before| same_instant(before, configured));
+    let Err(why) = rules::check_expiry(
+        expires_at.unix_timestamp(),
+        contract_end.unwrap_or(i64::MAX),
+        now,
+        unchanged,
+    ) else {
+        return;
+    };
+    let (summary, context) = match why {
+        ExpiryViolation::AfterContract { .. } => (
+            "Client would outlive its org's contract",
             format!(
-                "Org {:?} ({}) is offboarded: it cannot have new clients.",
-                org.name, org.id
+                "A client cannot outlive the contract of org {:?} that bounds it.",
+                org.map_or("", |o| o.name.as_str())
             ),
         ),
-        Some("expired") => d.error_at(
-            AttrPath::attr("org_id"),
-            "Org's contract has expired",
+        ExpiryViolation::NotInFuture => (
+            "Client expiry is in the past",
             format!(
-                "Org {:?} ({}) is expired: its contract ended on {}. Extend contract_end (ask {}) \
-                 before adding clients.",
-                org.name,
-                org.id,
-                org.contract_end.as_deref().unwrap_or("an earlier day"),
-                org.approval_authority
+                "The registry's clock reads {}.",
+                partner_rules::format_timestamp(now)
             ),
         ),
-        _ => {
-            let Some(max_clients) = org.max_clients else {
-                return;
-            };
-            let filter = ClientFilter {
-                org_id: Some(org.id.clone()),
-                status: Some("active".into()),
-                ..ClientFilter::default()
-            };
-            match api.list_clients(&filter).await {
-                Ok(active) if active.len() as i64 >= max_clients => d.error_at(
-                    AttrPath::attr("org_id"),
-                    "Org is at its client quota",
-                    format!(
-                        "Org {:?} already has {} active clients, its max_clients. Raise \
-                         max_clients (ask {}) or remove a client first.",
-                        org.name,
-                        active.len(),
-                        org.approval_authority
-                    ),
-                ),
-                Ok(_) => {}
-                Err(e) => report(d, "Cannot check the org's client quota", &e, &[]),
-            }
-        }
-    }
+    };
+    req.diags.error_at(
+        AttrPath::attr("expires_at"),
+        summary,
+        format!("expires_at ({configured}) {why}. {context}"),
+    );
 }
 
 /// Warnings a reviewer must see: changes that widen access or hand it to
@@ -640,7 +836,9 @@ fn warn_expiry(api: &ApiClient, org: Option<&OrgFacts>, req: &mut PlanRequest<Cl
         return;
     };
     let remaining = expiry - api.now();
-    if remaining < window {
+    // An expired client has its own warning above: "expires soon" would
+    // contradict it.
+    if remaining < window && remaining.is_positive() {
         req.diags.warn_at(
             AttrPath::attr("expires_at"),
             format!("Client {client:?} expires soon"),

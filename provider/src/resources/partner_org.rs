@@ -1,11 +1,15 @@
 //! `partner_org`: a partner organisation, its contacts, its contract and
 //! the scopes its clients may be granted.
 use super::org_facts::{OrgFacts, PlannedOrgs, UNKNOWN_APPROVER, new_org_id, promised_id_prefix};
-use super::{known_string, optional_string};
+use super::{hidden_from_token, known_string, optional_string, unchanged_since_plan};
 use crate::client::{ApiClient, ClientFilter, Org, OrgFields};
 use crate::configured::{Configured, Context};
 use crate::report::{gone, report};
 use crate::validate;
+use partner_rules::fields::{BUSINESS_UNIT, CONTRACT_ID, LEGAL_ENTITY, TENANT};
+use partner_rules::records::{
+    ClientFacts, NameTaken, Narrowing, check_narrowing as check_narrowing_rule,
+};
 use std::collections::BTreeMap;
 use tfplugin::model;
 use tfplugin::{
@@ -32,6 +36,7 @@ model! {
         allowed_scopes: Vec<String>,
         max_clients: i64,
         labels: BTreeMap<String, String>,
+        deletion_protection: bool,
         status: String,
         created_at: String,
     }
@@ -77,9 +82,9 @@ pub fn schema() -> Schema {
     ))
     .attr(Attribute::string("contract_end").required().description(
         "Last day of the contract, as `YYYY-MM-DD`. After this day the org and all its clients \
-         read back as `expired` and its clients stop working. Client expiries default to this \
-         date; moving it earlier than an existing client's `expires_at` is refused, naming the \
-         clients in the way.",
+         read back as `expired` and its clients stop working. Clients that do not set `expires_at` \
+         end with it and follow it when it moves, later or earlier; moving it earlier than the \
+         `expires_at` a client set for itself is refused, naming the clients in the way.",
     ))
     .attr(Attribute::string("tenant").optional().description(
         "Tenant the org belongs to, for multi-tenant registries.",
@@ -89,7 +94,7 @@ pub fn schema() -> Schema {
     ))
     .attr(Attribute::set_of_strings("allowed_scopes").required().description(
         "The service scope: the only OAuth scopes the org's clients may hold. Each is a scope \
-         token of 1 to 128 printable characters without spaces, quotes or backslashes (for \
+         token of 1 to 128 printable ASCII characters without spaces, quotes or backslashes (for \
          example `orders:read`). Narrowing it while a client still holds a removed scope is \
          refused, naming the clients in the way.",
     ))
@@ -99,6 +104,11 @@ pub fn schema() -> Schema {
     ))
     .attr(Attribute::map_of_strings("labels").optional().description(
         "Free-form labels for the org.",
+    ))
+    .attr(Attribute::bool("deletion_protection").optional().description(
+        "While `true`, a plan that destroys the org (and so offboards it and revokes every client \
+         it has) fails. Set it to `false` in an apply of its own first to offboard the org. \
+         Terraform-only: the registry does not hold it. Default `false`.",
     ))
     .attr(Attribute::string("status").computed().use_state_for_unknown().description(
         "Lifecycle status of the org: `active`, `expired` (its contract has ended) or \
@@ -112,8 +122,11 @@ pub fn schema() -> Schema {
 /// Offline checks of a configuration; each diagnostic names its attribute.
 pub fn validate_config(c: &OrgModel, d: &mut Diagnostics) {
     validate::slug(&c.name, "name", d);
-    validate::non_empty(&c.legal_entity, "legal_entity", d);
-    validate::non_empty(&c.contract_id, "contract_id", d);
+    validate::text(&c.legal_entity, LEGAL_ENTITY, d);
+    validate::text(&c.contract_id, CONTRACT_ID, d);
+    validate::text(&c.tenant, TENANT, d);
+    validate::text(&c.business_unit, BUSINESS_UNIT, d);
+    validate::labels(&c.labels, "labels", d);
     validate::email(&c.technical_owner, "technical_owner", d);
     validate::email(&c.approval_authority, "approval_authority", d);
     validate::email(&c.commercial_sponsor, "commercial_sponsor", d);
@@ -175,8 +188,30 @@ impl Resource<Configured> for PartnerOrg {
                 check_narrowing(api, &prior, req).await;
             }
         }
+        if let Some(api) = ctx.data().map(|c| &c.api) {
+            check_name_free(api, req).await;
+        }
         let planned_orgs = ctx.data().map(|c| &c.planned_orgs);
         promise_id_and_remember(req, planned_orgs);
+    }
+
+    async fn plan_destroy(&self, ctx: &Context, prior: &OrgModel, diags: &mut Diagnostics) {
+        let name = known_string(&prior.name);
+        if prior.deletion_protection.known() == Some(&true) {
+            diags.error_at(
+                AttrPath::attr("deletion_protection"),
+                format!("Org {name:?} is protected from deletion"),
+                format!(
+                    "This plan destroys org {name:?}, which offboards it and revokes all its \
+                     clients, but its deletion_protection is true. Set deletion_protection = \
+                     false in an apply of its own first."
+                ),
+            );
+            return;
+        }
+        if let Some(Configured { api, planned_orgs }) = ctx.data() {
+            warn_unmanaged_clients(api, planned_orgs, prior, diags).await;
+        }
     }
 
     async fn create(
@@ -207,7 +242,13 @@ impl Resource<Configured> for PartnerOrg {
         match api.get_org(&id).await {
             // An offboarded org is gone for Terraform: the plan registers it anew.
             Ok(Some(org)) if org.status != "offboarded" => Some(model_from(org, Some(&state))),
-            Ok(_) => None,
+            Ok(Some(_)) => None,
+            Ok(None) => {
+                let what = format!("partner_org {:?} ({id})", known_string(&state.name));
+                hidden_from_token(api, &what, &id, diags)
+                    .await
+                    .then_some(state)
+            }
             Err(e) => {
                 report(diags, "Cannot read the partner org", &e, &[]);
                 Some(state)
@@ -225,6 +266,14 @@ impl Resource<Configured> for PartnerOrg {
         let id = known_string(&req.prior.id);
         let result = async {
             let current = api.get_org(&id).await?.ok_or_else(|| gone(&id))?;
+            // The plan was made against the prior state: a change made in
+            // the registry since then is never overwritten.
+            unchanged_since_plan(
+                &format!("partner_org {:?} ({id})", current.name),
+                &fields(&model_from(current.clone(), Some(&req.prior))),
+                &fields(&req.prior),
+                &fields(&req.planned),
+            )?;
             api.update_org(&current, &fields(&req.planned)).await
         }
         .await;
@@ -248,6 +297,13 @@ impl Resource<Configured> for PartnerOrg {
 
     async fn import(&self, ctx: &Context, id: &str, diags: &mut Diagnostics) -> Option<OrgModel> {
         let api = &ctx.require_data(diags)?.api;
+        if id.trim().is_empty() {
+            diags.error(
+                "Cannot import the partner org",
+                "The import ID is empty: give the org's id (org_…) or its name.",
+            );
+            return None;
+        }
         match find_org(api, id).await {
             Ok(Some(org)) if org.status != "offboarded" => Some(model_from(org, None)),
             Ok(_) => {
@@ -263,6 +319,59 @@ impl Resource<Configured> for PartnerOrg {
             }
         }
     }
+}
+
+/// Destroying an org revokes every client it has, also those no Terraform
+/// configuration (or another one) manages: the plan names them, with the
+/// approval authority, so that a reviewer sees who loses access.
+async fn warn_unmanaged_clients(
+    api: &ApiClient,
+    planned_orgs: &PlannedOrgs,
+    prior: &OrgModel,
+    d: &mut Diagnostics,
+) {
+    const SHOWN: usize = 20;
+    let filter = ClientFilter {
+        org_id: prior.id.known().cloned(),
+        status: Some("active".into()),
+        ..ClientFilter::default()
+    };
+    let clients = match api.list_clients(&filter).await {
+        Ok(clients) => clients,
+        Err(e) => {
+            report(d, "Cannot list the clients the destroy revokes", &e, &[]);
+            return;
+        }
+    };
+    let others: Vec<String> = clients
+        .iter()
+        .filter(|c| !planned_orgs.manages_client(&c.id))
+        .map(|c| format!("{} ({})", c.name, c.client_id))
+        .collect();
+    if others.is_empty() {
+        return;
+    }
+    let name = known_string(&prior.name);
+    let mut list = others
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if others.len() > SHOWN {
+        list.push_str(&format!(" and {} more", others.len() - SHOWN));
+    }
+    d.warn(
+        format!(
+            "Destroying org {name:?} revokes {} active clients this configuration does not manage",
+            others.len()
+        ),
+        format!(
+            "Offboarding org {name:?} revokes every client it has. Not managed by this \
+             configuration: {list}. Their secrets stop working at once. Ask {} to approve.",
+            known_string(&prior.approval_authority)
+        ),
+    );
 }
 
 /// Attributes the registry may name in a refusal of an org write.
@@ -311,6 +420,7 @@ pub fn model_from(org: Org, previous: Option<&OrgModel>) -> OrgModel {
         } else {
             Val::Known(org.labels)
         },
+        deletion_protection: previous.map_or(Val::Null, |p| p.deletion_protection.clone()),
         status: Val::Known(org.status),
         created_at: Val::Known(org.created_at),
     }
@@ -327,9 +437,6 @@ pub async fn find_org(
     api.find_org_by_name(id_or_name).await
 }
 
-/// Narrowing an org below what its clients hold is refused by the registry,
-/// and Terraform updates an org before its clients: fail the plan, naming
-/// the clients in the way, rather than the apply halfway through.
 /// For a new org, promises the start of its id; and records the org's plan
 /// (when the provider is configured, as the clients' plans then are) so
 /// that clients planned after it in this run are checked against it.
@@ -346,8 +453,55 @@ fn promise_id_and_remember(req: &mut PlanRequest<OrgModel>, planned_orgs: Option
         }
     };
     if let Some(planned_orgs) = planned_orgs {
-        planned_orgs.remember(planned_facts(id, &req.planned, exists));
+        if let Some(other) = planned_orgs.remember(planned_facts(id, &req.planned, exists)) {
+            let name = known_string(&req.planned.name);
+            name_taken(
+                &mut req.diags,
+                NameTaken {
+                    name,
+                    holder: format!("another partner_org planned in this run ({other}…)"),
+                },
+            );
+        }
     }
+}
+
+/// A new org, or an org renamed, needs a name no other org that is not
+/// offboarded holds: the registry refuses the write otherwise.
+async fn check_name_free(api: &ApiClient, req: &mut PlanRequest<OrgModel>) {
+    let Some(name) = req.config.name.known() else {
+        return;
+    };
+    let prior_id = req.prior.as_ref().and_then(|p| p.id.known().cloned());
+    if req
+        .prior
+        .as_ref()
+        .is_some_and(|p| p.name.known() == Some(name))
+    {
+        return;
+    }
+    match api.find_org_by_name(name).await {
+        Ok(Some(other)) if Some(&other.id) != prior_id.as_ref() => {
+            let taken = NameTaken {
+                name: name.clone(),
+                holder: format!("org {}", other.id),
+            };
+            name_taken(&mut req.diags, taken);
+        }
+        Ok(_) => {}
+        Err(e) => report(&mut req.diags, "Cannot check the org's name", &e, &[]),
+    }
+}
+
+fn name_taken(d: &mut Diagnostics, taken: NameTaken) {
+    d.error_at(
+        AttrPath::attr("name"),
+        "Org name already taken",
+        format!(
+            "name {taken}: org names are unique among orgs that are not offboarded. Choose \
+             another name, or import the existing org."
+        ),
+    );
 }
 
 /// The org as this plan will leave it; `id` is, for an org not yet
@@ -366,29 +520,19 @@ fn planned_facts(id: String, planned: &OrgModel, exists: bool) -> OrgFacts {
         status: planned.status.known().cloned(),
         max_clients: planned.max_clients.known().copied(),
         exists,
+        previous_contract_end: None,
     }
 }
 
+/// Narrowing an org below what its clients hold is refused by the registry,
+/// and Terraform updates an org before its clients: fail the plan, naming
+/// the clients in the way, rather than the apply halfway through.
 async fn check_narrowing(api: &ApiClient, prior: &OrgModel, req: &mut PlanRequest<OrgModel>) {
-    let removed: Vec<String> = match (
-        prior.allowed_scopes.known(),
-        req.config.allowed_scopes.known(),
-    ) {
-        (Some(before), Some(after)) => before
-            .iter()
-            .filter(|s| !after.contains(s))
-            .cloned()
-            .collect(),
-        _ => Vec::new(),
-    };
-    let new_end = match (
-        prior.contract_end.as_deref(),
-        req.config.contract_end.as_deref(),
-    ) {
-        (Some(before), Some(after)) if after < before => validate::end_of_day(after),
-        _ => None,
-    };
-    if removed.is_empty() && new_end.is_none() {
+    let planned = &req.planned;
+    let changed = prior.allowed_scopes != planned.allowed_scopes
+        || prior.contract_end != planned.contract_end
+        || prior.max_clients != planned.max_clients;
+    if !changed {
         return;
     }
     let filter = ClientFilter {
@@ -402,38 +546,44 @@ async fn check_narrowing(api: &ApiClient, prior: &OrgModel, req: &mut PlanReques
             return;
         }
     };
-    let live = || clients.iter().filter(|c| c.status != "revoked");
-    let holding: Vec<&str> = live()
-        .filter(|c| c.scopes.iter().any(|s| removed.contains(s)))
-        .map(|c| c.name.as_str())
-        .collect();
-    if !holding.is_empty() {
-        req.diags.error_at(
-            AttrPath::attr("allowed_scopes"),
-            "Clients still hold a removed scope",
-            format!(
-                "allowed_scopes drops {removed:?}, still held by clients {holding:?}. Terraform \
-                 updates the org before its clients, so remove the scopes from those clients \
-                 in an apply of their own first (or revoke them), then narrow the org."
-            ),
-        );
-    }
-    let Some(new_end) = new_end else {
-        return;
+    let end = |v: &Val<String>| {
+        v.as_deref()
+            .and_then(validate::end_of_day)
+            .map(|t| t.unix_timestamp())
     };
-    let outliving: Vec<&str> = live()
-        .filter(|c| validate::parse_timestamp(&c.expires_at).is_some_and(|t| t > new_end))
-        .map(|c| c.name.as_str())
+    let (old_end, new_end) = (end(&prior.contract_end), end(&planned.contract_end));
+    let live: Vec<ClientFacts> = clients
+        .iter()
+        .filter(|c| c.status != "revoked")
+        .map(|c| {
+            let expires_at =
+                validate::parse_timestamp(&c.expires_at).map_or(i64::MAX, |t| t.unix_timestamp());
+            ClientFacts {
+                name: c.name.clone(),
+                client_id: c.client_id.clone(),
+                scopes: c.scopes.clone(),
+                // A client that ends with the contract moves with it.
+                expires_at: match new_end {
+                    Some(new_end) if Some(expires_at) == old_end => new_end,
+                    _ => expires_at,
+                },
+                active: c.status == "active",
+            }
+        })
         .collect();
-    if !outliving.is_empty() {
+    let change = Narrowing {
+        allowed_scopes: planned.allowed_scopes.known().map(Vec::as_slice),
+        contract_end: new_end,
+        max_clients: planned.max_clients.known().copied(),
+    };
+    for v in check_narrowing_rule(&live, change) {
+        let field = v.field();
         req.diags.error_at(
-            AttrPath::attr("contract_end"),
-            "Clients would outlive the shortened contract",
+            AttrPath::attr(field),
+            "Org would be narrowed below its clients",
             format!(
-                "contract_end moves to {}, before clients {outliving:?} expire. Terraform updates \
-                 the org before its clients, so bring those clients' expires_at forward in an \
-                 apply of their own first, then shorten the contract.",
-                known_string(&req.config.contract_end)
+                "{field}: {v}. Terraform updates the org before its clients, so change or \
+                 revoke those clients in an apply of their own first, then narrow the org."
             ),
         );
     }

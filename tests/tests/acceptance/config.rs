@@ -37,6 +37,40 @@ resource "partner_client" "{resource}" {{
     )
 }
 
+/// Org `acme` (allowing `a:read`, its contract ending on `contract_end`)
+/// and its client `name` holding `a:read`, with `extra` lines in the client.
+pub fn acme_with_client(contract_end: &str, name: &str, extra: &str) -> String {
+    format!(
+        "{}{}",
+        org("acme", "acme", contract_end, &["a:read"], ""),
+        client(
+            name,
+            "partner_org.acme.id",
+            "dev@example.com",
+            &["a:read"],
+            extra
+        )
+    )
+}
+
+/// The `partner_client` block matching the client [`client_body`] made for
+/// `org_id` under `name`, as a configuration adopting it would write it,
+/// with `extra` lines inside.
+pub fn outside_client(org_id: &str, name: &str, extra: &str) -> String {
+    format!(
+        r#"
+resource "partner_client" "{name}" {{
+  org_id  = "{org_id}"
+  name    = "{name}"
+  purpose = "Client {name} made outside Terraform"
+  owner   = "outside@example.com"
+  scopes  = ["a:read"]
+{extra}
+}}
+"#
+    )
+}
+
 /// An HCL list of strings.
 pub fn hcl_list(items: &[&str]) -> String {
     let quoted: Vec<String> = items.iter().map(|item| format!("\"{item}\"")).collect();

@@ -519,16 +519,12 @@ import {{
   to = partner_client.sync
   id = "{client_id}"
 }}
-
-resource "partner_client" "sync" {{
-  org_id            = "{org_id}"
-  name              = "sync"
-  purpose           = "Client sync made outside Terraform"
-  owner             = "outside@example.com"
-  scopes            = ["a:read"]
-  rotation_triggers = {{ quarter = "2026-q2" }}
-}}
-"#
+{}"#,
+        crate::config::outside_client(
+            &org_id,
+            "sync",
+            r#"  rotation_triggers = { quarter = "2026-q2" }"#
+        )
     ));
     workspace.apply();
     assert_eq!(

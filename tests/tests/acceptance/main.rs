@@ -12,3 +12,4 @@ mod partner_client;
 mod partner_org;
 mod plan_checks;
 mod provider;
+mod trust;

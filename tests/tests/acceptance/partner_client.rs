@@ -192,19 +192,7 @@ fn client_import_by_client_id_by_id_and_import_block_without_secret() {
     let org_id = string(&acme, "id");
     let first = registry.create("/v1/clients", client_body(&org_id, "first", &["a:read"]));
     let second = registry.create("/v1/clients", client_body(&org_id, "second", &["a:read"]));
-    let client_config = |name: &str| {
-        format!(
-            r#"
-resource "partner_client" "{name}" {{
-  org_id  = "{org_id}"
-  name    = "{name}"
-  purpose = "Client {name} made outside Terraform"
-  owner   = "outside@example.com"
-  scopes  = ["a:read"]
-}}
-"#
-        )
-    };
+    let client_config = |name: &str| crate::config::outside_client(&org_id, name, "");
 
     let by_client_id = Workspace::new(&registry);
     by_client_id.write_config(&client_config("first"));

@@ -3,7 +3,7 @@
 
 use acceptance_tests::{RegistryServer, Workspace};
 
-use crate::config::{client, client_body, org, org_body};
+use crate::config::{acme_with_client, client, client_body, org, org_body};
 
 /// Plans `hcl`, expects the plan to fail mentioning every needle, and checks
 /// that the registry holds no more orgs and clients than before.
@@ -147,7 +147,8 @@ fn narrowing_an_org_below_its_clients_fails_the_plan_naming_them() {
                 "partner_org.acme.id",
                 "dev@example.com",
                 &["a:read", "b:write"],
-                ""
+                // An expiry of its own: one at the contract's end follows it.
+                r#"  expires_at = "2030-11-30T00:00:00Z""#
             )
         )
     };
@@ -155,10 +156,16 @@ fn narrowing_an_org_below_its_clients_fails_the_plan_naming_them() {
     workspace.apply();
     workspace
         .plan_with_config(&with_org(&["a:read"], "2030-12-31"))
-        .assert_failure_mentions(&["allowed_scopes", "\"b:write\"", "\"holder\""]);
+        .assert_failure_mentions(&["allowed_scopes", "holder (pc_", "uses b:write"]);
     workspace
         .plan_with_config(&with_org(&["a:read", "b:write"], "2030-06-30"))
-        .assert_failure_mentions(&["contract_end", "\"holder\""]);
+        .assert_failure_mentions(&["contract_end", "holder (pc_", "expires"]);
+    workspace
+        .plan_with_config(&with_org(&["a:read", "b:write"], "2030-12-31").replace(
+            "allowed_scopes     = [\"a:read\", \"b:write\"]",
+            "allowed_scopes     = [\"a:read\", \"b:write\"]\n  max_clients = 0",
+        ))
+        .assert_failure_mentions(&["max_clients", "1 active clients, more than 0", "holder"]);
 }
 
 #[test]
@@ -181,4 +188,133 @@ fn renewing_an_expired_org_and_adding_a_client_plans_in_one_change() {
     ));
     workspace.apply();
     assert_eq!(workspace.resource("partner_client.new")["status"], "active");
+}
+
+/// Every refusal the registry gives for a field's value is given by the
+/// plan, from the same rule (`partner_rules`), on the attribute at fault.
+#[test]
+fn the_registrys_field_refusals_fail_the_plan() {
+    let registry = RegistryServer::start();
+    let good = org("acme", "acme", "2030-12-31", &["a:read"], "");
+    let with = |extra: &str| org("acme", "acme", "2030-12-31", &["a:read"], extra);
+    let long = "x".repeat(20_000);
+    assert_plan_fails(
+        &registry,
+        &good.replace("\"acme Ltd\"", &format!("\"{long}\"")),
+        &["legal_entity", "must be at most 300 characters"],
+    );
+    assert_plan_fails(
+        &registry,
+        &with(r#"  tenant = """#),
+        &["tenant", "must not be empty"],
+    );
+    assert_plan_fails(
+        &registry,
+        &with(r#"  business_unit = "sales\tmarketing""#),
+        &["business_unit", "control characters"],
+    );
+    assert_plan_fails(
+        &registry,
+        &with(r#"  labels = { "bad key" = "x" }"#),
+        &["labels", "bad key", "label keys are 1 to 63"],
+    );
+    assert_plan_fails(
+        &registry,
+        &with(&format!("  labels = {{ team = \"{}\" }}", "v".repeat(257))),
+        &["labels", "team", "values strings of at most 256"],
+    );
+    let many: Vec<String> = (0..65).map(|i| format!("k{i} = \"v\"")).collect();
+    assert_plan_fails(
+        &registry,
+        &with(&format!("  labels = {{ {} }}", many.join(", "))),
+        &["labels", "must hold at most 64 labels"],
+    );
+    let purpose =
+        acme_with_client("2030-12-31", "c", "").replace("Acceptance test client c", "two\\nlines");
+    assert_plan_fails(&registry, &purpose, &["purpose", "control characters"]);
+}
+
+/// An expiry in the past fails the plan by the registry's clock, not the
+/// machine's: the registry's clock is years ahead of this machine's here.
+#[test]
+fn a_past_expiry_fails_the_plan_by_the_registrys_clock() {
+    let registry = RegistryServer::start_at("2040-01-01T00:00:00Z");
+    let config = acme_with_client(
+        "2041-12-31",
+        "c",
+        r#"  expires_at = "2039-06-01T00:00:00Z""#,
+    );
+    assert_plan_fails(
+        &registry,
+        &config,
+        &[
+            "expires_at",
+            "must be in the future",
+            "2040-01-01T00:00:00Z",
+        ],
+    );
+}
+
+#[test]
+fn taken_names_fail_the_plan() {
+    let registry = RegistryServer::start();
+    let acme = registry.create("/v1/orgs", org_body("acme", "2030-12-31", &["a:read"]))["id"]
+        .as_str()
+        .expect("org id")
+        .to_string();
+    registry.create("/v1/clients", client_body(&acme, "c", &["a:read"]));
+
+    // An org name another live org holds, and two orgs of one name in a run.
+    let again = org("again", "acme", "2030-12-31", &["a:read"], "");
+    assert_plan_fails(
+        &registry,
+        &again,
+        &["name", "\"acme\" is already taken by org"],
+    );
+    let twice = format!(
+        "{}{}",
+        org("one", "twins", "2030-12-31", &["a:read"], ""),
+        org("two", "twins", "2030-12-31", &["a:read"], "")
+    );
+    assert_plan_fails(&registry, &twice, &["name", "\"twins\" is already taken"]);
+
+    // A client name another live client of the org holds, and two clients
+    // of one name planned for one org in a run.
+    let taken = client(
+        "c",
+        &format!("\"{acme}\""),
+        "dev@example.com",
+        &["a:read"],
+        "",
+    );
+    assert_plan_fails(
+        &registry,
+        &taken,
+        &["name", "\"c\" is already taken by client pc_"],
+    );
+    let pair = |org_id: &str| {
+        format!(
+            "{}{}",
+            client("same", org_id, "dev@example.com", &["a:read"], ""),
+            client("other", org_id, "dev@example.com", &["a:read"], "")
+                .replace("name    = \"other\"", "name    = \"same\"")
+        )
+    };
+    assert_plan_fails(
+        &registry,
+        &pair(&format!("\"{acme}\"")),
+        &[
+            "name",
+            "\"same\" is already taken by another partner_client",
+        ],
+    );
+    let new_org = org("fresh", "fresh", "2030-12-31", &["a:read"], "");
+    assert_plan_fails(
+        &registry,
+        &format!("{new_org}{}", pair("partner_org.fresh.id")),
+        &[
+            "name",
+            "\"same\" is already taken by another partner_client",
+        ],
+    );
 }

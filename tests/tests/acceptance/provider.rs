@@ -45,3 +45,30 @@ fn change_ref_is_recorded_in_the_audit_trail() {
     let text = audit.to_string();
     assert!(text.contains("https://git.example/pr/42"), "{audit:#}");
 }
+
+/// A missing token is reported as missing, not as rejected.
+#[test]
+fn a_missing_token_is_named_missing() {
+    let registry = RegistryServer::start();
+    let mut workspace = Workspace::unconfigured();
+    workspace.env("PARTNER_REGISTRY_ENDPOINT", &registry.url);
+    workspace.env("PARTNER_REGISTRY_TOKEN", "");
+    workspace.write_config(&org("acme", "acme", "2030-12-31", &["a:read"], ""));
+    workspace
+        .plan()
+        .assert_failure_mentions(&["Missing partner registry token", "PARTNER_REGISTRY_TOKEN"])
+        .assert_not_mentions("rejected");
+}
+
+/// Https:// against a registry that serves plain HTTP says so.
+#[test]
+fn https_against_a_plain_http_registry_says_so() {
+    let registry = RegistryServer::start();
+    let endpoint = registry.url.replace("http://", "https://");
+    let mut workspace = Workspace::with_token(&registry, &registry.admin_token);
+    workspace.env("PARTNER_REGISTRY_ENDPOINT", &endpoint);
+    workspace.write_config(&org("acme", "acme", "2030-12-31", &["a:read"], ""));
+    workspace
+        .plan()
+        .assert_failure_mentions(&["TLS handshake failed", "use an http:// endpoint"]);
+}

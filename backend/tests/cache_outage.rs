@@ -1,0 +1,198 @@
+//! While the database cannot be reached, the credential cache
+//! keeps serving its last good state for a bounded time, then every API call
+//! answers 503 problem+json with Retry-After (never 401 or 500) and
+//! introspection fails closed; it recovers by itself.
+
+use acceptance_tests::postgres::PgCluster;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_partner-registry");
+
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn cli(db: &str, key: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .args(["--db", db])
+        .env("PARTNER_REGISTRY_SECRET_KEY_FILE", key)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// One request: status, Retry-After, content type and body.
+async fn send(
+    c: &reqwest::Client,
+    method: &str,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Option<String>, String, Value) {
+    let mut rb = c
+        .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url)
+        .bearer_auth(token)
+        .timeout(Duration::from_secs(10));
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.unwrap();
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (status, retry, ct) = (
+        r.status().as_u16(),
+        header("retry-after"),
+        header("content-type").unwrap_or_default(),
+    );
+    let text = r.text().await.unwrap_or_default();
+    (
+        status,
+        retry,
+        ct,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
+    let cluster = PgCluster::start();
+    let db = cluster.new_database();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("registry.key");
+    cli(&db, &key, &["init"]);
+    let token = cli(
+        &db,
+        &key,
+        &["token", "create", "--name", "admin", "--role", "admin"],
+    );
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", &db])
+        .env("PARTNER_REGISTRY_SECRET_KEY_FILE", &key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _serve = Serve(child);
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    let c = reqwest::Client::new();
+    let start = Instant::now();
+    while send(&c, "GET", format!("{url}/v1/orgs"), &token, None)
+        .await
+        .0
+        == 401
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "token never followed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let org = send(
+        &c,
+        "POST",
+        format!("{url}/v1/orgs"),
+        &token,
+        Some(json!({
+            "name": "acme", "legal_entity": "Acme Ltd", "technical_owner": "t@acme.example",
+            "approval_authority": "a@example.com", "contract_id": "C-1",
+            "contract_end": "2099-12-31", "allowed_scopes": ["a:read"],
+        })),
+    )
+    .await
+    .3;
+    let made = send(
+        &c,
+        "POST",
+        format!("{url}/v1/clients"),
+        &token,
+        Some(json!({
+            "org_id": org["id"], "name": "probe", "purpose": "probe",
+            "owner": "o@acme.example", "scopes": ["a:read"],
+        })),
+    )
+    .await
+    .3;
+    let credential =
+        json!({"client_id": made["client_id"], "client_secret": made["client_secret"]});
+    let introspect = || {
+        send(
+            &c,
+            "POST",
+            format!("{url}/v1/introspect"),
+            &token,
+            Some(credential.clone()),
+        )
+    };
+    assert_eq!(introspect().await.3["active"], true);
+
+    cluster.stop().assert_success();
+    let down = Instant::now();
+    let mut unavailable = 0;
+    while down.elapsed() < Duration::from_secs(4) {
+        for (status, retry, ct, body) in [
+            send(&c, "GET", format!("{url}/v1/whoami"), &token, None).await,
+            introspect().await,
+        ] {
+            match status {
+                200 if body.get("active").is_some() => {
+                    // Introspection may vouch only within the staleness bound.
+                    if down.elapsed() > Duration::from_secs(3) {
+                        assert_eq!(
+                            body["active"], false,
+                            "vouched long after the outage: {body}"
+                        );
+                    }
+                }
+                200 => {}
+                503 => {
+                    unavailable += 1;
+                    assert!(retry.is_some(), "503 without Retry-After: {body}");
+                    assert_eq!(ct, "application/problem+json", "{body}");
+                    assert_eq!(body["status"], 503, "{body}");
+                }
+                other => panic!("answered {other} while the database was down: {body}"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(unavailable > 0, "the outage was never reported");
+
+    cluster.start_again().assert_success();
+    let up = Instant::now();
+    loop {
+        let whoami = send(&c, "GET", format!("{url}/v1/whoami"), &token, None)
+            .await
+            .0;
+        if whoami == 200 && introspect().await.3["active"] == true {
+            break;
+        }
+        assert!(up.elapsed() < Duration::from_secs(15), "never recovered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
