@@ -4,6 +4,9 @@
 //! pinned Terraform 1.15.5 (`make test-pinned`), and every test fails,
 //! rather than skips, on an older Terraform.
 
+// Shared with the acceptance target, which uses every helper; this one
+// does not.
+#[allow(dead_code)]
 #[path = "../acceptance/config.rs"]
 mod config;
 
