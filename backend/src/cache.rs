@@ -559,8 +559,15 @@ impl Cache {
 }
 
 impl Drop for Cache {
+    /// Without [`Cache::stop`] (a panicking test, a runtime being torn down):
+    /// tells the follower to end, without waiting for it. It may be waiting on
+    /// the database through the very runtime this thread would block, so a
+    /// join here could never return.
     fn drop(&mut self) {
-        self.stop();
+        if lock(&self.thread).take().is_some() {
+            self.shared.stop.store(true, Ordering::SeqCst);
+            self.shared.notify();
+        }
     }
 }
 

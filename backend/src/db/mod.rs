@@ -351,7 +351,6 @@ pub struct Database {
     pub engine: Arc<Engine>,
     queue: std::sync::mpsc::Sender<Job>,
     batch_size: Arc<std::sync::atomic::AtomicUsize>,
-    writer: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Database {
@@ -372,7 +371,7 @@ impl Database {
         let writer_engine = Arc::clone(&engine);
         let batch_size = Arc::new(std::sync::atomic::AtomicUsize::new(MAX_BATCH));
         let writer_batch = Arc::clone(&batch_size);
-        let writer = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("registry-writer".into())
             .spawn(move || {
                 while let Ok(first) = jobs.recv() {
@@ -398,7 +397,6 @@ impl Database {
             engine,
             queue,
             batch_size,
-            writer: std::sync::Mutex::new(Some(writer)),
         })
     }
 
@@ -495,13 +493,13 @@ impl Database {
 }
 
 impl Drop for Database {
+    /// Closing the queue ends the writer once it has answered every job
+    /// queued. It is not waited for here: a PostgreSQL writer may be waiting on
+    /// the database through the runtime this thread would then block. Every
+    /// answered write is committed already, so nothing waits to be flushed.
     fn drop(&mut self) {
-        // Closing the queue ends the writer once it has answered every job.
         let (closed, _) = std::sync::mpsc::channel();
         drop(std::mem::replace(&mut self.queue, closed));
-        if let Some(w) = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = w.join();
-        }
     }
 }
 
