@@ -35,7 +35,7 @@ use crate::db::{Change, CredentialRow, Database, Select, TokenRow};
 use crate::error::{Error, Result};
 use crate::records::Actor;
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -163,11 +163,6 @@ impl Snapshot {
         self.credentials.get(client_id)
     }
 
-    /// How many tokens and credentials it holds.
-    pub fn sizes(&self) -> (usize, usize) {
-        (self.tokens.len(), self.credentials.len())
-    }
-
     fn remove_token_named(&mut self, name: &str) {
         if let Some(hash) = self.token_hashes.remove(name) {
             self.tokens.remove(&hash);
@@ -260,8 +255,6 @@ struct Shared {
     cv: Condvar,
     applied: watch::Sender<i64>,
     stop: AtomicBool,
-    /// Snapshots built by the follower (for the tests and the metrics).
-    builds: AtomicU64,
     /// The newest change not yet in the anchor file, and when it last moved.
     anchor_due: Mutex<Option<(i64, String)>>,
     anchor_written: Mutex<Instant>,
@@ -349,7 +342,6 @@ impl Shared {
             }
             next.seq = last.seq;
             *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
-            self.builds.fetch_add(1, Ordering::Relaxed);
             self.applied.send_replace(last.seq);
             *lock(&self.anchor_due) = Some((last.seq, last.hash));
         }
@@ -479,7 +471,6 @@ impl Cache {
             cv: Condvar::new(),
             applied,
             stop: AtomicBool::new(false),
-            builds: AtomicU64::new(0),
             anchor_due: Mutex::new(None),
             anchor_written: Mutex::new(Instant::now()),
         });
@@ -526,11 +517,6 @@ impl Cache {
         sh.notify();
         let _ =
             tokio::time::timeout(CATCH_UP_TIMEOUT, rx.wait_for(|applied| *applied >= seq)).await;
-    }
-
-    /// How many snapshots the follower has built since the start.
-    pub fn builds(&self) -> u64 {
-        self.shared.builds.load(Ordering::Relaxed)
     }
 
     /// Notes a successful introspection of `cred` at `now` (cheap: atomics only,

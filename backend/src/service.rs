@@ -430,18 +430,31 @@ fn follow_contract_end(tx: &mut dyn Tx, ctx: &WriteCtx, before: &Org, after: &Or
             version: client.version + 1,
             ..client.clone()
         };
-        tx.update_client(&moved)?;
-        record(
-            tx,
-            ctx,
-            "client.update",
-            "client",
-            &moved.id,
-            Some(&after.id),
-            Some(view_json(&client.view(ctx.now))),
-            Some(view_json(&moved.view(ctx.now))),
-        )?;
+        change_client(tx, ctx, "client.update", &client, &moved)?;
     }
+    Ok(())
+}
+
+/// Writes `after` over `before` (the same client) with the audit event of
+/// `action`.
+fn change_client(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    action: &str,
+    before: &Client,
+    after: &Client,
+) -> Result<()> {
+    tx.update_client(after)?;
+    record(
+        tx,
+        ctx,
+        action,
+        "client",
+        &after.id,
+        Some(&after.org_id),
+        Some(view_json(&before.view(ctx.now))),
+        Some(view_json(&after.view(ctx.now))),
+    )?;
     Ok(())
 }
 
@@ -456,17 +469,7 @@ fn revoke(tx: &mut dyn Tx, ctx: &WriteCtx, client: Client) -> Result<Client> {
         version: client.version + 1,
         ..client.clone()
     };
-    tx.update_client(&next)?;
-    record(
-        tx,
-        ctx,
-        "client.revoke",
-        "client",
-        &next.id,
-        Some(&next.org_id),
-        Some(view_json(&client.view(ctx.now))),
-        Some(view_json(&next.view(ctx.now))),
-    )?;
+    change_client(tx, ctx, "client.revoke", &client, &next)?;
     Ok(next)
 }
 
@@ -733,17 +736,7 @@ pub fn update_client(
     }
     next.updated_at = ctx.now;
     next.version = current.version + 1;
-    tx.update_client(&next)?;
-    record(
-        tx,
-        ctx,
-        "client.update",
-        "client",
-        &next.id,
-        Some(&next.org_id),
-        Some(view_json(&current.view(ctx.now))),
-        Some(view_json(&next.view(ctx.now))),
-    )?;
+    change_client(tx, ctx, "client.update", &current, &next)?;
     Ok(next)
 }
 
@@ -793,17 +786,7 @@ pub fn rotate_secret(
         previous_secret_not_after: grace_end,
         ..current.clone()
     };
-    tx.update_client(&next)?;
-    record(
-        tx,
-        ctx,
-        "client.rotate_secret",
-        "client",
-        &next.id,
-        Some(&next.org_id),
-        Some(view_json(&current.view(ctx.now))),
-        Some(view_json(&next.view(ctx.now))),
-    )?;
+    change_client(tx, ctx, "client.rotate_secret", &current, &next)?;
     Ok(next)
 }
 
