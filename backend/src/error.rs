@@ -53,10 +53,13 @@ pub enum Error {
         "the record changed since it was read: If-Match {given} does not match the current version {current}"
     )]
     PreconditionFailed { given: String, current: i64 },
-    #[error("the request body is larger than 64 KiB")]
-    PayloadTooLarge,
+    #[error("{0}")]
+    PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A request head over the server's limits (size, number of fields).
+    #[error("{0}")]
+    HeadTooLarge(String),
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     /// A known path asked with a method it does not have; the ones it has.
@@ -84,8 +87,9 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
-            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::HeadTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             // Only values other records hold: the request is fine, the
             // registry's state is in the way.
             Error::Validation(errors) if !errors.is_empty() && errors.iter().all(|e| e.taken) => {
@@ -106,8 +110,9 @@ impl Error {
             Error::NotFound(_) => "not-found",
             Error::Conflict(_) => "conflict",
             Error::PreconditionFailed { .. } => "precondition-failed",
-            Error::PayloadTooLarge => "payload-too-large",
+            Error::PayloadTooLarge(_) => "payload-too-large",
             Error::UnsupportedMediaType(_) => "unsupported-media-type",
+            Error::HeadTooLarge(_) => "request-header-fields-too-large",
             Error::Validation(_) if self.status() == StatusCode::CONFLICT => "conflict",
             Error::Validation(_) => "validation",
             Error::MethodNotAllowed { .. } => "method-not-allowed",
@@ -116,8 +121,8 @@ impl Error {
         }
     }
 
-    /// The problem+json response for this error.
-    pub fn to_response(&self) -> Response {
+    /// The RFC 9457 problem document of this error.
+    pub fn problem(&self) -> serde_json::Value {
         let status = self.status();
         let mut body = serde_json::json!({
             "type": format!("https://partner-registry.invalid/problems/{}", self.slug()),
@@ -135,7 +140,14 @@ impl Error {
             );
             body["errors"] = serde_json::to_value(errors).unwrap_or_default();
         }
-        let mut resp = warp::reply::with_status(warp::reply::json(&body), status).into_response();
+        body
+    }
+
+    /// The problem+json response for this error.
+    pub fn to_response(&self) -> Response {
+        let status = self.status();
+        let mut resp =
+            warp::reply::with_status(warp::reply::json(&self.problem()), status).into_response();
         resp.headers_mut().insert(
             CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
@@ -181,10 +193,6 @@ impl warp::reject::Reject for Error {}
 pub async fn recover(rej: Rejection) -> Result<Response, Infallible> {
     let err = if let Some(e) = rej.find::<Error>() {
         return Ok(e.to_response());
-    } else if rej.find::<warp::reject::PayloadTooLarge>().is_some() {
-        Error::PayloadTooLarge
-    } else if rej.find::<warp::reject::LengthRequired>().is_some() {
-        Error::BadRequest("a Content-Length header is required".into())
     } else if let Some(e) = rej.find::<warp::reject::InvalidQuery>() {
         Error::BadRequest(format!("invalid query string: {e}"))
     } else if let Some(e) = rej.find::<warp::reject::InvalidHeader>() {

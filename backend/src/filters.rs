@@ -57,7 +57,7 @@ pub fn routes(
         .or(audit_list(app.clone()))
         .or(reviews(app.clone()))
         .or(clock_set(app.clone()))
-        .or(method_not_allowed())
+        .or(method_not_allowed(app.clock.as_manual().is_some()))
         .map(Reply::into_response)
         .boxed();
     let clock = Arc::clone(&app.clock);
@@ -266,8 +266,8 @@ fn idempotency_key() -> impl Filter<Extract = (Option<String>,), Error = Rejecti
     strict_header("idempotency-key", "Idempotency-Key", MAX_IDEMPOTENCY_KEY)
 }
 
-/// A JSON body of at most [`MAX_BODY`]; a body of another declared media
-/// type is 415.
+/// A JSON body of at most [`MAX_BODY`], of a declared length or chunked; a
+/// body of another declared media type is 415, a larger one 413.
 fn body() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
     warp::header::optional::<String>("content-type")
         .and_then(|ct: Option<String>| async move {
@@ -281,8 +281,58 @@ fn body() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
             }
         })
         .untuple_one()
-        .and(warp::body::content_length_limit(MAX_BODY))
-        .and(warp::body::bytes())
+        .and(warp::header::optional::<u64>("content-length"))
+        .and(warp::body::stream())
+        .and_then(read_body)
+}
+
+/// The most of a body read to say which field makes it too large; a larger
+/// one is refused unread.
+const MAX_INSPECTED: u64 = 1024 * 1024;
+
+/// Reads a body of at most [`MAX_BODY`]. A larger one is 413: one of at most
+/// [`MAX_INSPECTED`] is read whole, so that the answer names the field that
+/// makes it so large.
+async fn read_body<B: warp::Buf>(
+    declared: Option<u64>,
+    body: impl warp::Stream<Item = Result<B, warp::Error>>,
+) -> Result<Bytes, Rejection> {
+    let too_large = |size: u64| {
+        warp::reject::custom(Error::PayloadTooLarge(format!(
+            "the request body is {size} bytes or more; the API reads at most {} bytes",
+            MAX_BODY
+        )))
+    };
+    if let Some(size) = declared.filter(|size| *size > MAX_INSPECTED) {
+        return Err(too_large(size));
+    }
+    let mut body = std::pin::pin!(body);
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut size = 0u64;
+    while let Some(chunk) = std::future::poll_fn(|cx| body.as_mut().poll_next(cx)).await {
+        let mut chunk = chunk.map_err(|e| {
+            warp::reject::custom(Error::BadRequest(format!(
+                "the request body could not be read: {e}"
+            )))
+        })?;
+        size += chunk.remaining() as u64;
+        if size > MAX_INSPECTED {
+            return Err(too_large(size));
+        }
+        let len = chunk.remaining();
+        chunks.push(chunk.copy_to_bytes(len));
+    }
+    let body = match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.remove(0),
+        _ => chunks.concat().into(),
+    };
+    if size > MAX_BODY {
+        return Err(warp::reject::custom(Error::PayloadTooLarge(
+            crate::requests::too_large(&body),
+        )));
+    }
+    Ok(body)
 }
 
 /// `application/json`, `application/merge-patch+json` or another `+json`
@@ -298,13 +348,16 @@ fn is_json_media_type(content_type: &str) -> bool {
 }
 
 /// A known path asked with a method it does not have: 405 with `Allow`
-/// naming the methods it has. Any other request falls through (404).
-fn method_not_allowed() -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone
-{
+/// naming the methods it has. Any other request falls through (404), as does
+/// `/v1/clock` on a registry whose clock cannot be set (it has no such route).
+fn method_not_allowed(
+    clock_settable: bool,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
     warp::path::full().and(warp::method()).and_then(
-        |path: warp::path::FullPath, method: warp::http::Method| async move {
+        move |path: warp::path::FullPath, method: warp::http::Method| async move {
             let allowed: Vec<&'static str> = ROUTES
                 .iter()
+                .filter(|(_, template)| clock_settable || *template != "/v1/clock")
                 .filter(|(_, template)| path_matches(template, path.as_str()))
                 .map(|(m, _)| *m)
                 .collect();

@@ -3,6 +3,7 @@
 //! introspection endpoint.
 //!
 //! - [`filters`] (routes), [`handlers`] (HTTP shapes), following warp's `todos`;
+//!   [`server`]: the accept loop and the check of each request's framing;
 //! - [`service`]: the use cases, the one layer that authorises;
 //! - [`records`] (what is stored) and [`requests`] (what is sent);
 //! - [`db`]: the storage traits and their SQLite and PostgreSQL engines;
@@ -24,6 +25,7 @@ pub mod openapi;
 pub mod records;
 pub mod requests;
 pub mod review;
+pub mod server;
 pub mod service;
 
 use std::net::SocketAddr;
@@ -224,16 +226,9 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
         .local_addr()
         .map_err(|e| Error::Internal(e.to_string()))?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let routes = filters::routes(app.clone());
-    let handle = tokio::spawn(async move {
-        warp::serve(routes)
-            .incoming(listener)
-            .graceful(async move {
-                let _ = rx.await;
-            })
-            .run()
-            .await;
-    });
+    let handle = tokio::spawn(server::serve(listener, app.clone(), async move {
+        let _ = rx.await;
+    }));
     Ok(Running {
         addr,
         app,

@@ -12,11 +12,58 @@ pub use partner_rules::{is_email, is_scope, is_slug};
 /// The largest request body the API reads.
 pub const MAX_BODY: u64 = 64 * 1024;
 
+/// Why a body larger than [`MAX_BODY`] is refused: its size and, when it is
+/// JSON, the field that makes it so large (`purpose`, `labels.team`,
+/// `allowed_scopes[3]`).
+pub fn too_large(body: &[u8]) -> String {
+    let mut why = format!(
+        "the request body is {} bytes; the API reads at most {MAX_BODY} bytes",
+        body.len()
+    );
+    if let Ok(value) = serde_json::from_slice::<Value>(body) {
+        if let Some((field, size)) = largest_part(&value, String::new()) {
+            why.push_str(&format!(
+                ": field `{field}` alone takes {size} bytes (see its limit in the API's schema)"
+            ));
+        }
+    }
+    why
+}
+
+/// The member of `value` (an object's field, an array's element) that holds
+/// most of its size, followed down while one part holds most of it.
+fn largest_part(value: &Value, path: String) -> Option<(String, usize)> {
+    let size = |v: &Value| serde_json::to_vec(v).map_or(0, |b| b.len());
+    let parts: Vec<(String, &Value)> = match value {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| {
+                let path = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                (path, v)
+            })
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("{path}[{i}]"), v))
+            .collect(),
+        _ => return None,
+    };
+    let (part_path, part) = parts.into_iter().max_by_key(|(_, v)| size(v))?;
+    let part_size = size(part);
+    if !path.is_empty() && part_size * 2 < size(value) {
+        // No part holds most of it: the whole is the culprit.
+        return None;
+    }
+    largest_part(part, part_path.clone()).or(Some((part_path, part_size)))
+}
+
 /// Parses a request body as a JSON object (400 otherwise).
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Error> {
-    if body.len() as u64 > MAX_BODY {
-        return Err(Error::PayloadTooLarge);
-    }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(Error::BadRequest("the body must be a JSON object".into())),

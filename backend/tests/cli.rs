@@ -168,6 +168,9 @@ async fn serve_tokens_secrets_and_audit_verify_with_the_real_binary() {
     )
     .await;
     assert_eq!(s, 404);
+    // Not even as a known path with another method.
+    let (s, _) = call(&url, "GET", "/v1/clock", &admin, None).await;
+    assert_eq!(s, 404);
     let (s, org) = call(
         &url,
         "POST",

@@ -655,6 +655,14 @@ async fn introspection_answers_inactive_for_every_malformed_request() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 413);
+    let problem: Value = r.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("field `client_id` alone takes 71682 bytes"),
+        "{problem}"
+    );
     app.send("POST", "/v1/introspect", None, Some(json!({})), &[])
         .await
         .expect(401);
@@ -1397,9 +1405,7 @@ async fn whoami_names_the_tokens_role_and_org() {
 /// One request written on a raw TCP socket, as a client library would refuse
 /// to send it; the answer's status, head and body.
 async fn raw_request(app: &TestApp, head: &[u8], body: &[u8]) -> (u16, String, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = app.url.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut request = head.to_vec();
     request.extend_from_slice(
         format!(
@@ -1409,17 +1415,137 @@ async fn raw_request(app: &TestApp, head: &[u8], body: &[u8]) -> (u16, String, S
         .as_bytes(),
     );
     request.extend_from_slice(body);
-    stream.write_all(&request).await.unwrap();
+    let answers = raw_exchange(app, &request).await;
+    let (status, head, body) = answers.into_iter().next().unwrap_or_default();
+    (status, head, body)
+}
+
+/// `bytes` written as they are on one connection, read until the server
+/// closes it: every answer on it (status, lower-cased head, body), in order.
+async fn raw_exchange(app: &TestApp, bytes: &[u8]) -> Vec<(u16, String, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).await.unwrap();
-    let answer = String::from_utf8_lossy(&answer).to_string();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_lowercase(), body.to_string())
+    let mut rest = String::from_utf8_lossy(&answer).to_string();
+    let mut answers = Vec::new();
+    while let Some((head, after)) = rest.split_once("\r\n\r\n") {
+        let head = head.to_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or(after.len());
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let (body, after) = after.split_at(length.min(after.len()));
+        answers.push((status, head, body.to_string()));
+        rest = after.to_string();
+    }
+    answers
+}
+
+/// Requests hyper itself would refuse with a bare 400 are answered in
+/// problem+json saying what is wrong, after every answer owed before them on
+/// the connection; well-framed requests (chunked ones too) are served.
+#[tokio::test]
+async fn requests_that_are_not_http_get_a_problem_naming_the_fault() {
+    let app = TestApp::spawn().await;
+    let auth = format!("Authorization: Bearer {}\r\n", app.admin);
+    let get = |target: &str| format!("GET {target} HTTP/1.1\r\nHost: x\r\n{auth}\r\n");
+    let cases: Vec<(Vec<u8>, u16, &str)> = vec![
+        (
+            format!("GET /v1/orgs?name=a b HTTP/1.1\r\nHost: x\r\n{auth}\r\n").into_bytes(),
+            400,
+            "percent-encode a space",
+        ),
+        (
+            format!(
+                "POST /v1/orgs HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 2\r\nContent-Length: 2\r\n\r\n{{}}"
+            )
+            .into_bytes(),
+            400,
+            "more than one Content-Length",
+        ),
+        (
+            format!(
+                "POST /v1/orgs HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{{}}"
+            )
+            .into_bytes(),
+            400,
+            "both Transfer-Encoding and Content-Length",
+        ),
+        (
+            format!(
+                "GET /v1/orgs HTTP/1.1\r\nHost: x\r\n{auth}{}\r\n",
+                (0..100).map(|i| format!("X-Field-{i}: {i}\r\n")).collect::<String>()
+            )
+            .into_bytes(),
+            431,
+            "more than 100 header fields",
+        ),
+        (
+            format!(
+                "GET /v1/orgs HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+                "b".repeat(70 * 1024)
+            )
+            .into_bytes(),
+            431,
+            "larger than 64 KiB",
+        ),
+        (
+            b"GET /v1/orgs HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n".to_vec(),
+            400,
+            "header field name",
+        ),
+    ];
+    for (request, status, says) in cases {
+        let answers = raw_exchange(&app, &request).await;
+        let [(got, head, body)] = answers.as_slice() else {
+            panic!("one answer expected for {says:?}, got {answers:?}");
+        };
+        assert_eq!(*got, status, "{says}: {head}\n{body}");
+        assert!(
+            head.contains("content-type: application/problem+json"),
+            "{head}"
+        );
+        assert!(head.contains("date: "), "{head}");
+        let problem: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(problem["status"], status);
+        assert!(
+            problem["detail"].as_str().unwrap().contains(says),
+            "{says}: {problem}"
+        );
+    }
+
+    // On one connection: a good request, a chunked create, another good
+    // request, then a broken one: three answers in order, then the problem.
+    let create = serde_json::to_vec(&org_body("chunked")).unwrap();
+    let (first, second) = create.split_at(10);
+    let mut pipelined = get("/v1/orgs").into_bytes();
+    pipelined.extend_from_slice(
+        format!(
+            "POST /v1/orgs HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{:x};note=split\r\n",
+            first.len()
+        )
+        .as_bytes(),
+    );
+    pipelined.extend_from_slice(first);
+    pipelined.extend_from_slice(format!("\r\n{:x}\r\n", second.len()).as_bytes());
+    pipelined.extend_from_slice(second);
+    pipelined.extend_from_slice(b"\r\n0\r\nX-Trailer: t\r\n\r\n");
+    pipelined.extend_from_slice(get("/v1/orgs").as_bytes());
+    pipelined.extend_from_slice(get("/v1/orgs x").as_bytes());
+    let answers = raw_exchange(&app, &pipelined).await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.0).collect();
+    assert_eq!(statuses, [200, 201, 200, 400], "{answers:?}");
+    assert!(answers[2].2.contains("\"chunked\""), "{}", answers[2].2);
+    assert!(answers[3].1.contains("application/problem+json"));
 }
 
 #[tokio::test]
@@ -1492,6 +1618,53 @@ async fn headers_that_do_not_parse_are_refused_naming_them() {
     .await;
     assert_eq!(status, 401, "{head}\n{body}");
     assert!(head.contains("application/problem+json"), "{head}");
+}
+
+/// A body over the limit names the field that makes it so large, down to a
+/// label or a list item; one too large to look at is refused unread.
+#[tokio::test]
+async fn a_body_too_large_names_the_field_that_makes_it_so() {
+    let app = TestApp::spawn().await;
+    let mut scopes: Vec<String> = (0..10).map(|i| format!("s{i}:read")).collect();
+    scopes[3] = format!("{}:read", "w".repeat(70 * 1024));
+    for (field, value) in [
+        ("purpose", json!("p".repeat(70 * 1024))),
+        (
+            "labels",
+            json!({"team": "t".repeat(70 * 1024), "env": "prod"}),
+        ),
+        ("allowed_scopes", json!(scopes)),
+    ] {
+        let mut body = org_body("acme");
+        body[field] = value;
+        let r = app.post("/v1/orgs", &app.admin, body).await;
+        r.expect(413);
+        let detail = r.body["detail"].as_str().unwrap();
+        let named = match field {
+            "labels" => "`labels.team`",
+            "allowed_scopes" => "`allowed_scopes[3]`",
+            _ => "`purpose`",
+        };
+        assert!(detail.contains(named), "{field}: {detail}");
+    }
+    let r = app
+        .post(
+            "/v1/orgs",
+            &app.admin,
+            json!({"purpose": "p".repeat(2 << 20)}),
+        )
+        .await;
+    r.expect(413);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at most 65536 bytes"),
+        "{}",
+        r.body
+    );
+    let orgs = app.get("/v1/orgs", &app.admin).await;
+    assert_eq!(orgs.expect(200)["items"], json!([]));
 }
 
 #[tokio::test]

@@ -1,0 +1,585 @@
+//! The HTTP/1.1 server: the accept loop, and hyper serving the routes on each
+//! connection behind a check of every request's framing.
+//!
+//! hyper answers a request it cannot parse (a space in the request target, a
+//! duplicate `Content-Length`, more than 100 header fields) with a bare `400`
+//! and no body. The check in [`Framed`] reads each request head before hyper
+//! does, with the same parser (`httparse`) and the same limits, and holds a
+//! head that hyper would refuse back from it: hyper finishes the answers it
+//! owes, and the connection then gets a problem+json answer that says what is
+//! wrong, like every other refusal of this API.
+
+use crate::App;
+use crate::error::Error;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The most header fields a request may have (hyper's own limit).
+pub const MAX_HEADERS: usize = 100;
+
+/// The largest request head (request line and header fields) read.
+pub const MAX_HEAD: usize = 64 * 1024;
+
+/// Serves the routes of `app` on `listener` until `stop` resolves, then
+/// finishes the requests in flight and returns.
+pub async fn serve(listener: TcpListener, app: App, stop: impl Future<Output = ()>) {
+    let service = warp::service(crate::filters::routes(app.clone()));
+    let (closing, _) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause instead of spinning.
+                    if !is_connection_error(&e) {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        while connections.try_join_next().is_some() {}
+        let service = hyper_util::service::TowerToHyperService::new(service.clone());
+        connections.spawn(connection(
+            stream,
+            service,
+            app.clone(),
+            closing.subscribe(),
+        ));
+    }
+    drop(listener);
+    let _ = closing.send(true);
+    while connections.join_next().await.is_some() {}
+}
+
+/// Errors of one connection that leave the listener healthy.
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// One connection: hyper serves it until the client leaves, the server
+/// closes, or a request head is refused; a refused head is answered last.
+async fn connection<S>(
+    stream: TcpStream,
+    service: S,
+    app: App,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+) where
+    S: hyper::service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = warp::reply::Response,
+            Error = std::convert::Infallible,
+        > + Send
+        + Unpin
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let progress = Arc::new(Progress::default());
+    let io = hyper_util::rt::TokioIo::new(Framed::new(stream, Arc::clone(&progress)));
+    let mut conn = hyper::server::conn::http1::Builder::new()
+        .max_headers(MAX_HEADERS)
+        .serve_connection(io, Counted::new(service, Arc::clone(&progress)));
+    let mut server_closing = std::pin::pin!(closing.wait_for(|closing| *closing));
+    let mut shutting_down = false;
+    let served = std::future::poll_fn(|cx| {
+        loop {
+            if !shutting_down
+                && (server_closing.as_mut().poll(cx).is_ready() || progress.refused_and_answered())
+            {
+                // Answer what is in flight, then end (at once when idle).
+                Pin::new(&mut conn).graceful_shutdown();
+                shutting_down = true;
+            }
+            match conn.poll_without_shutdown(cx) {
+                // Serving a request may have been the last thing a refusal
+                // waited for: look again before sleeping.
+                Poll::Pending if !shutting_down && progress.refused_and_answered() => continue,
+                other => return other,
+            }
+        }
+    })
+    .await;
+    if served.is_err() {
+        return;
+    }
+    let mut framed = conn.into_parts().io.into_inner();
+    // hyper may have closed before answering every request it was handed (one
+    // whose body a handler left unread): then the refusal has no place.
+    let Some(refusal) = progress
+        .refused_and_answered()
+        .then(|| progress.take_refusal())
+        .flatten()
+    else {
+        let _ = framed.stream.shutdown().await;
+        return;
+    };
+    let answer = refusal_answer(&refusal, &app);
+    let _ = framed.stream.write_all(&answer).await;
+    let _ = framed.stream.shutdown().await;
+    // Closing with the client's bytes unread would reset the connection and
+    // could destroy the answer before the client reads it: read what it is
+    // still sending, for a while, first.
+    let mut sink = [0u8; 8 * 1024];
+    let _ = tokio::time::timeout(LINGER, async {
+        while matches!(framed.stream.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
+}
+
+/// How long a refused connection is read after its answer, before it closes.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The bytes of a problem+json answer to a refused request head; the
+/// connection closes after it.
+fn refusal_answer(refusal: &Error, app: &App) -> Vec<u8> {
+    let body = serde_json::to_vec(&refusal.problem()).unwrap_or_default();
+    let status = refusal.status();
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("Error"),
+        body.len()
+    );
+    if let Some(date) = crate::filters::http_date(app.clock.now().unix_timestamp()) {
+        if let Ok(date) = date.to_str() {
+            head.push_str(&format!("date: {date}\r\n"));
+        }
+    }
+    head.push_str("\r\n");
+    let mut answer = head.into_bytes();
+    answer.extend_from_slice(&body);
+    answer
+}
+
+/// What the framing check and the service have seen of one connection,
+/// shared between them and the connection's task (one task: no contention).
+#[derive(Default)]
+struct Progress {
+    /// Request heads handed to hyper.
+    passed: AtomicUsize,
+    /// Answers the service has produced.
+    answered: AtomicUsize,
+    /// The head held back from hyper, and why.
+    refusal: Mutex<Option<Error>>,
+}
+
+impl Progress {
+    /// A head was refused and every request before it has its answer: the
+    /// moment to let hyper finish.
+    fn refused_and_answered(&self) -> bool {
+        self.answered.load(Ordering::Relaxed) == self.passed.load(Ordering::Relaxed)
+            && self.refusal.lock().is_ok_and(|r| r.is_some())
+    }
+
+    fn take_refusal(&self) -> Option<Error> {
+        self.refusal.lock().ok().and_then(|mut r| r.take())
+    }
+}
+
+/// The service, counting the answers it produces.
+struct Counted<S> {
+    inner: S,
+    progress: Arc<Progress>,
+}
+
+impl<S> Counted<S> {
+    fn new(inner: S, progress: Arc<Progress>) -> Self {
+        Counted { inner, progress }
+    }
+}
+
+impl<S, R> hyper::service::Service<R> for Counted<S>
+where
+    S: hyper::service::Service<R>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn call(&self, req: R) -> Self::Future {
+        let answer = self.inner.call(req);
+        let progress = Arc::clone(&self.progress);
+        Box::pin(async move {
+            let out = answer.await;
+            progress.answered.fetch_add(1, Ordering::Relaxed);
+            out
+        })
+    }
+}
+
+/// Where the check stands in the bytes a client sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Position {
+    /// At the start of a request head.
+    Head,
+    /// In a body of a declared length: the bytes still to come.
+    Body(u64),
+    /// In a chunked body.
+    Chunked(Chunk),
+    /// The framing is hyper's alone from here on (a chunked body it will
+    /// refuse itself, mid-body, where no answer of ours can be put in).
+    Unchecked,
+    /// A head was refused: nothing more reaches hyper.
+    Refused,
+}
+
+/// The state of a chunked body's framing (RFC 9112 §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    /// In a chunk-size line: the size so far, and whether an extension began.
+    Size {
+        size: u64,
+        digits: u32,
+        ext: bool,
+    },
+    /// After the chunk-size line's CR.
+    SizeLf {
+        size: u64,
+    },
+    /// In chunk data: the bytes still to come.
+    Data(u64),
+    /// After chunk data: the CR, then the LF.
+    DataCr,
+    DataLf,
+    /// In the trailer section: whether the line so far is empty, and whether its CR came.
+    Trailer {
+        empty: bool,
+        cr: bool,
+    },
+}
+
+/// The stream as hyper reads it: bytes from the client are handed on only
+/// as far as the framing has been checked.
+struct Framed {
+    stream: TcpStream,
+    progress: Arc<Progress>,
+    /// Bytes read from the client and not yet handed to hyper; the first
+    /// `checked` of them have been checked.
+    pending: Vec<u8>,
+    checked: usize,
+    position: Position,
+}
+
+impl Framed {
+    fn new(stream: TcpStream, progress: Arc<Progress>) -> Self {
+        Framed {
+            stream,
+            progress,
+            pending: Vec::new(),
+            checked: 0,
+            position: Position::Head,
+        }
+    }
+
+    /// Checks as much of `pending` as can be: whole heads, and the bodies
+    /// they declare.
+    fn check(&mut self) {
+        while self.checked < self.pending.len() {
+            let rest = &self.pending[self.checked..];
+            match self.position {
+                Position::Head => match check_head(rest) {
+                    Ok(Some((len, next))) => {
+                        self.checked += len;
+                        self.position = next;
+                        self.progress.passed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(None) => return,
+                    Err(refusal) => {
+                        if let Ok(mut r) = self.progress.refusal.lock() {
+                            *r = Some(refusal);
+                        }
+                        self.position = Position::Refused;
+                        self.pending.truncate(self.checked);
+                        return;
+                    }
+                },
+                Position::Body(left) => {
+                    let take = left.min(rest.len() as u64);
+                    self.checked += take as usize;
+                    self.position = if take == left {
+                        Position::Head
+                    } else {
+                        Position::Body(left - take)
+                    };
+                }
+                Position::Chunked(chunk) => {
+                    let (used, next) = follow_chunks(chunk, rest);
+                    self.checked += used;
+                    self.position = next;
+                }
+                Position::Unchecked => self.checked = self.pending.len(),
+                Position::Refused => return,
+            }
+        }
+    }
+}
+
+impl AsyncRead for Framed {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        loop {
+            if this.checked > 0 {
+                let n = this.checked.min(buf.remaining());
+                buf.put_slice(&this.pending[..n]);
+                this.pending.drain(..n);
+                this.checked -= n;
+                return Poll::Ready(Ok(()));
+            }
+            if this.position == Position::Refused {
+                // hyper waits here while it finishes; the connection's task
+                // ends it (see `connection`).
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            if this.pending.len() >= MAX_HEAD {
+                this.progress
+                    .refusal
+                    .lock()
+                    .map(|mut r| {
+                        *r = Some(Error::HeadTooLarge(format!(
+                            "the request head is larger than {} KiB",
+                            MAX_HEAD / 1024
+                        )))
+                    })
+                    .ok();
+                this.position = Position::Refused;
+                this.pending.clear();
+                continue;
+            }
+            let start = this.pending.len();
+            this.pending.resize(start + 8 * 1024, 0);
+            let mut read = ReadBuf::new(&mut this.pending[start..]);
+            let polled = Pin::new(&mut this.stream).poll_read(cx, &mut read);
+            let got = read.filled().len();
+            this.pending.truncate(start + got);
+            match polled {
+                Poll::Ready(Ok(())) if got == 0 => {
+                    // The client's end of the stream: hyper sees it once it
+                    // has every checked byte (an unfinished head included,
+                    // which it reports as such).
+                    this.checked = this.pending.len();
+                    if this.checked == 0 {
+                        return Poll::Ready(Ok(()));
+                    }
+                }
+                Poll::Ready(Ok(())) => this.check(),
+                other => return other,
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Framed {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, data)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// Checks the request head at the start of `bytes`: its length and what
+/// follows it once complete, `None` while incomplete, or why it is refused.
+fn check_head(bytes: &[u8]) -> Result<Option<(usize, Position)>, Error> {
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut fields);
+    let len = match request.parse(bytes) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Error::HeadTooLarge(format!(
+                "the request has more than {MAX_HEADERS} header fields"
+            )));
+        }
+        Err(e) => return Err(Error::BadRequest(malformed_head(e))),
+    };
+    let named = |name: &'static str| {
+        request
+            .headers
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+    };
+    let lengths: Vec<&[u8]> = named("content-length").map(|h| h.value).collect();
+    let codings: Vec<String> = named("transfer-encoding")
+        .flat_map(|h| {
+            String::from_utf8_lossy(h.value)
+                .split(',')
+                .map(|c| c.trim().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
+        .filter(|c| !c.is_empty())
+        .collect();
+    let next = match (lengths.as_slice(), codings.last()) {
+        ([_, _, ..], _) => {
+            return Err(Error::BadRequest(
+                "the request has more than one Content-Length header".into(),
+            ));
+        }
+        ([_], Some(_)) => {
+            return Err(Error::BadRequest(
+                "the request has both Transfer-Encoding and Content-Length: send one of them"
+                    .into(),
+            ));
+        }
+        ([length], None) => {
+            let length = std::str::from_utf8(length)
+                .ok()
+                .filter(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|l| l.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    Error::BadRequest(
+                        "Content-Length must be a number of bytes (decimal digits only)".into(),
+                    )
+                })?;
+            if length == 0 {
+                Position::Head
+            } else {
+                Position::Body(length)
+            }
+        }
+        ([], Some(last)) if last == "chunked" && request.version == Some(1) => {
+            Position::Chunked(Chunk::Size {
+                size: 0,
+                digits: 0,
+                ext: false,
+            })
+        }
+        ([], Some(_)) => {
+            return Err(Error::BadRequest(
+                "Transfer-Encoding must end with chunked, on HTTP/1.1".into(),
+            ));
+        }
+        ([], None) => Position::Head,
+    };
+    Ok(Some((len, next)))
+}
+
+/// What a parse error of a request head means, in the user's words.
+fn malformed_head(e: httparse::Error) -> String {
+    let what = match e {
+        httparse::Error::Token | httparse::Error::Version => {
+            "the request line must be `METHOD /target HTTP/1.1` with no space or control \
+             character inside the target (percent-encode a space as %20)"
+        }
+        httparse::Error::HeaderName => {
+            "a header field name holds a character HTTP does not allow (no spaces, no colon, \
+             no control characters)"
+        }
+        httparse::Error::HeaderValue => "a header field value holds a control character",
+        httparse::Error::NewLine => "a line of the request head does not end with CRLF",
+        httparse::Error::Status | httparse::Error::TooManyHeaders => {
+            "the request head is malformed"
+        }
+    };
+    format!("the request is not valid HTTP/1.1: {what}")
+}
+
+/// Follows a chunked body over `bytes`: how many of them belong to it, and
+/// where that leaves the check.
+fn follow_chunks(mut chunk: Chunk, bytes: &[u8]) -> (usize, Position) {
+    let mut used = 0;
+    while used < bytes.len() {
+        let b = bytes[used];
+        chunk = match chunk {
+            Chunk::Data(left) => {
+                let take = left.min((bytes.len() - used) as u64);
+                used += take as usize;
+                chunk = if take == left {
+                    Chunk::DataCr
+                } else {
+                    Chunk::Data(left - take)
+                };
+                continue;
+            }
+            Chunk::Size { size, digits, ext } => match b {
+                b'\r' if digits > 0 => Chunk::SizeLf { size },
+                _ if ext => Chunk::Size { size, digits, ext },
+                b';' | b' ' | b'\t' if digits > 0 => Chunk::Size {
+                    size,
+                    digits,
+                    ext: true,
+                },
+                _ => match (b as char).to_digit(16) {
+                    Some(d) if digits < 16 => Chunk::Size {
+                        size: size * 16 + u64::from(d),
+                        digits: digits + 1,
+                        ext,
+                    },
+                    _ => return (used, Position::Unchecked),
+                },
+            },
+            Chunk::SizeLf { size } if b == b'\n' => {
+                if size == 0 {
+                    Chunk::Trailer {
+                        empty: true,
+                        cr: false,
+                    }
+                } else {
+                    Chunk::Data(size)
+                }
+            }
+            Chunk::DataCr if b == b'\r' => Chunk::DataLf,
+            Chunk::DataLf if b == b'\n' => Chunk::Size {
+                size: 0,
+                digits: 0,
+                ext: false,
+            },
+            Chunk::Trailer { empty, cr: true } if b == b'\n' => {
+                if empty {
+                    return (used + 1, Position::Head);
+                }
+                Chunk::Trailer {
+                    empty: true,
+                    cr: false,
+                }
+            }
+            Chunk::Trailer { empty, cr: false } => Chunk::Trailer {
+                empty: empty && b == b'\r',
+                cr: b == b'\r',
+            },
+            _ => return (used, Position::Unchecked),
+        };
+        used += 1;
+    }
+    (used, Position::Chunked(chunk))
+}
