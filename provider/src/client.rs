@@ -325,15 +325,28 @@ impl ApiClient {
 
     /// Changes `current` (as just read) into `fields`.
     pub async fn update_org(&self, current: &Org, fields: &OrgFields) -> Result<Org, ApiError> {
-        let path = format!("/v1/orgs/{}", percent_encode(&current.id));
-        self.update(
-            &path,
-            current,
-            &OrgFields::from(current),
-            fields,
-            current.version,
-        )
-        .await
+        Ok(self
+            .patch_org(
+                &current.id,
+                current.version,
+                &OrgFields::from(current),
+                fields,
+            )
+            .await?
+            .unwrap_or_else(|| current.clone()))
+    }
+
+    /// Changes the org from `base` (its fields at `version`) into `fields`,
+    /// guarded by `version`; `None` when they agree and nothing is sent.
+    pub async fn patch_org(
+        &self,
+        id: &str,
+        version: i64,
+        base: &OrgFields,
+        fields: &OrgFields,
+    ) -> Result<Option<Org>, ApiError> {
+        let path = format!("/v1/orgs/{}", percent_encode(id));
+        self.patch(&path, version, base, fields).await
     }
 
     /// Offboards the org (revoking its clients); succeeds again on an
@@ -408,35 +421,46 @@ impl ApiClient {
         current: &Client,
         fields: &ClientFields,
     ) -> Result<Client, ApiError> {
-        let path = format!("/v1/clients/{}", percent_encode(&current.id));
-        self.update(
-            &path,
-            current,
-            &ClientFields::from(current),
-            fields,
-            current.version,
-        )
-        .await
+        let base = ClientFields::from(current);
+        Ok(self
+            .patch_client(&current.id, current.version, &base, fields)
+            .await?
+            .unwrap_or_else(|| current.clone()))
     }
 
-    /// Sends only what differs between a record's fields as read and as
-    /// wanted, as a JSON merge patch guarded by the version that was read;
-    /// sends nothing when they agree.
-    async fn update<R: Clone + DeserializeOwned, F: Serialize>(
+    /// Changes the client from `base` (its fields at `version`) into
+    /// `fields`, guarded by `version`; `None` when they agree and nothing is
+    /// sent.
+    pub async fn patch_client(
+        &self,
+        id: &str,
+        version: i64,
+        base: &ClientFields,
+        fields: &ClientFields,
+    ) -> Result<Option<Client>, ApiError> {
+        let path = format!("/v1/clients/{}", percent_encode(id));
+        self.patch(&path, version, base, fields).await
+    }
+
+    /// Sends only what differs between a record's fields at `version` and
+    /// as wanted, as a JSON merge patch guarded by that version (`If-Match`,
+    /// so a record changed since is refused as [`ApiError::Stale`]); sends
+    /// nothing when they agree.
+    async fn patch<R: DeserializeOwned, F: Serialize>(
         &self,
         path: &str,
-        current: &R,
-        current_fields: &F,
-        fields: &F,
         version: i64,
-    ) -> Result<R, ApiError> {
+        base: &F,
+        fields: &F,
+    ) -> Result<Option<R>, ApiError> {
         let as_json = |f: &F| serde_json::to_value(f).unwrap_or_default();
-        let patch = merge_patch(&as_json(current_fields), &as_json(fields));
+        let patch = merge_patch(&as_json(base), &as_json(fields));
         if patch.as_object().is_some_and(Map::is_empty) {
-            return Ok(current.clone());
+            return Ok(None);
         }
         self.send(Method::PATCH, path, Some(&patch), Write::Update(version))
             .await
+            .map(Some)
     }
 
     /// Revokes the client; succeeds again on a revoked or missing client.

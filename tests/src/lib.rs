@@ -699,6 +699,35 @@ impl Workspace {
             .unwrap_or_else(|| panic!("{address} is not in the state:\n{state:#}"))
     }
 
+    /// The private state the provider keeps for one resource instance of
+    /// the root module (`terraform state pull`; Terraform stores it base64),
+    /// as JSON; `Null` when it keeps none.
+    #[track_caller]
+    pub fn private_state(&self, address: &str) -> Value {
+        use base64::Engine as _;
+        let run = self.terraform(&["state", "pull"]);
+        run.assert_success();
+        let state = run.json();
+        let (kind, name) = address.split_once('.').expect("type.name");
+        let private = state["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["type"] == kind && r["name"] == name && r["mode"] == "managed")
+            .unwrap_or_else(|| panic!("{address} is not in the state:\n{state:#}"))["instances"][0]
+            ["private"]
+            .clone();
+        match private.as_str() {
+            None => Value::Null,
+            Some(b64) => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .expect("private state is base64");
+                serde_json::from_slice(&bytes).expect("private state is JSON")
+            }
+        }
+    }
+
     /// An output's value from the state (sensitive ones included).
     #[track_caller]
     pub fn output(&self, name: &str) -> Value {

@@ -23,6 +23,7 @@ pub mod list;
 pub mod logging;
 pub mod model;
 pub mod msgpack;
+pub mod private;
 mod protocol;
 pub mod provider;
 pub mod resource;
@@ -34,6 +35,7 @@ pub use diag::{AttrPath, Diagnostic, Diagnostics, Severity, Step};
 pub use function::{Function, FunctionError, Parameter};
 pub use list::{DynListResource, ListItem, ListResource};
 pub use model::{FromValue, Model, ToValue, Val};
+pub use private::Private;
 pub use protocol::serve::serve;
 pub use provider::{Provider, ProviderInfo, StopSignal};
 pub use resource::{

@@ -2,28 +2,43 @@
 //! and the requests they receive.
 use super::diag::{AttrPath, Diagnostics};
 use super::model::Model;
+use super::private::Private;
 use super::schema::Schema;
 use super::value::Value;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// What every operation gets: the provider's own data, as its
-/// [`Provider::configure`](crate::Provider::configure) returned it.
+/// [`Provider::configure`](crate::Provider::configure) returned it, and for an
+/// operation on one resource instance, that instance's [`Private`] state.
 pub struct Context<D> {
     data: Option<Arc<D>>,
+    private: Mutex<Private>,
 }
 
 impl<D> Context<D> {
     /// A context before (or without) ConfigureProvider.
     pub fn unconfigured() -> Self {
-        Context { data: None }
+        Context {
+            data: None,
+            private: Mutex::default(),
+        }
     }
     /// A context carrying the configured provider's data.
     pub fn configured(data: D) -> Self {
         Context {
             data: Some(Arc::new(data)),
+            private: Mutex::default(),
+        }
+    }
+    /// The same provider's context for an operation on one resource
+    /// instance, whose private state Terraform sent as `private`.
+    pub fn for_instance(&self, private: &[u8]) -> Self {
+        Context {
+            data: self.data.clone(),
+            private: Mutex::new(Private::from_bytes(private)),
         }
     }
     /// The provider's data, or `None` while the provider is not configured
@@ -41,6 +56,20 @@ impl<D> Context<D> {
             );
         }
         self.data()
+    }
+    /// The instance's private state as Terraform sent it: on a read, what
+    /// was stored with the state; on a plan, what the prior state carries
+    /// (on the second plan of a replacement, what the first one planned);
+    /// on an apply, what the plan planned. Empty for a new instance.
+    pub fn private(&self) -> Private {
+        self.private.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+    /// Sets what Terraform stores as the instance's private state with the
+    /// result of this operation (unchanged unless set).
+    pub fn set_private(&self, private: Private) {
+        if let Ok(mut p) = self.private.lock() {
+            *p = private;
+        }
     }
 }
 

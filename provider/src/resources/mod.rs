@@ -4,10 +4,11 @@ pub mod org_facts;
 pub mod partner_client;
 pub mod partner_org;
 
-use crate::client::ApiClient;
+use crate::client::{ApiClient, ApiError};
 use crate::report::report;
 use crate::validate;
-use tfplugin::{Diagnostics, Val};
+use std::future::Future;
+use tfplugin::{Context, Diagnostics, Private, Val};
 
 /// A value that is known by the time it is used (a required attribute at
 /// apply, say), or empty.
@@ -82,6 +83,55 @@ pub async fn hidden_from_token(
     }
 }
 
+/// The key of the instance's private state that holds the version of the
+/// registry's record its state was last read or written at: the version a
+/// plan is made against, and that its apply sends as `If-Match`.
+const VERSION: &str = "version";
+
+/// Keeps `version` (of the record the state now shows) as the instance's
+/// private state.
+/// What a plan left there besides is for that plan alone, and goes.
+pub fn remember_version<D>(ctx: &Context<D>, version: i64) {
+    let mut private = Private::default();
+    private.set(VERSION, version);
+    ctx.set_private(private);
+}
+
+/// The version of the record the plan was made against, when the private
+/// state holds one (a state written by an older provider does not).
+pub fn planned_version<D>(ctx: &Context<D>) -> Option<i64> {
+    ctx.private().get_i64(VERSION)
+}
+
+/// Runs the update a plan made against the record at `planned_version`:
+/// `guarded` sends it with that version as `If-Match`, so that no change
+/// made in the registry since the plan is overwritten. When the record has
+/// moved on, when there is no version to send, or when there is nothing to
+/// send (`guarded` answers `None`: only Terraform-only arguments change),
+/// `reread` takes over: it reads the record again, refuses when a field the
+/// update writes was changed by someone else ([`unchanged_since_plan`]),
+/// and otherwise updates the version it read (a change the plan does not
+/// touch, such as a secret rotation or an expiry that followed its contract
+/// in this same apply).
+pub async fn update_since_plan<R, G, Fr>(
+    planned_version: Option<i64>,
+    guarded: impl FnOnce(i64) -> G,
+    reread: impl FnOnce() -> Fr,
+) -> Result<R, ApiError>
+where
+    G: Future<Output = Result<Option<R>, ApiError>>,
+    Fr: Future<Output = Result<R, ApiError>>,
+{
+    if let Some(version) = planned_version {
+        match guarded(version).await {
+            Ok(Some(done)) => return Ok(done),
+            Ok(None) | Err(ApiError::Stale { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    reread().await
+}
+
 /// Refuses an update of `what` when a field the registry holds now has a
 /// value that is neither the one the plan was made against (`prior`) nor the
 /// one it plans: a change made in the registry since the plan, which the
@@ -91,7 +141,7 @@ pub fn unchanged_since_plan<F: serde::Serialize>(
     now: &F,
     prior: &F,
     planned: &F,
-) -> Result<(), crate::client::ApiError> {
+) -> Result<(), ApiError> {
     let changed = changed_fields(now, prior, planned);
     if changed.is_empty() {
         return Ok(());

@@ -140,6 +140,14 @@ impl PlannedOrgs {
         taken
     }
 
+    /// Drops the plan recorded for org `id`: a replacement of it plans the
+    /// org anew, as a new one.
+    pub fn forget(&self, id: &str) {
+        if let Ok(mut planned) = self.0.lock() {
+            planned.remove(id);
+        }
+    }
+
     /// Records that this run plans the existing client `id`.
     pub fn manage_client(&self, id: &str) {
         if let Ok(mut managed) = self.2.lock() {

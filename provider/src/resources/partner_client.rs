@@ -2,7 +2,8 @@
 //! purpose, scopes, expiry and secret lifecycle.
 use super::org_facts::{OrgFacts, PlannedClient, PlannedOrgs, org_for_client_plan};
 use super::{
-    hidden_from_token, keep_timestamp_form, known_string, same_instant, unchanged_since_plan,
+    hidden_from_token, keep_timestamp_form, known_string, planned_version, remember_version,
+    same_instant, unchanged_since_plan, update_since_plan,
 };
 use crate::client::{ApiClient, Client, ClientFields, ClientFilter};
 use crate::configured::{Configured, Context};
@@ -314,6 +315,7 @@ impl Resource<Configured> for PartnerClient {
         };
         match client {
             Ok(client) => {
+                remember_version(ctx, client.version);
                 let secret = Val::from_option(client.client_secret.clone());
                 Some(model_from(client, &req.planned, secret))
             }
@@ -335,6 +337,7 @@ impl Resource<Configured> for PartnerClient {
         match api.get_client(&id).await {
             // A revoked client is gone for Terraform: the plan creates it anew.
             Ok(Some(client)) if client.status != "revoked" => {
+                remember_version(ctx, client.version);
                 let secret = state.client_secret.clone();
                 Some(model_from(client, &state, secret))
             }
@@ -362,18 +365,24 @@ impl Resource<Configured> for PartnerClient {
         let id = known_string(&req.prior.id);
         let rotate = needs_rotation(&req.prior, &req.config);
         let supplied = req.config.client_secret_wo.as_deref();
+        let (prior, planned, id) = (&fields(&req.prior), &fields(&req.planned), &id);
         let result = async {
-            let current = api.get_client(&id).await?.ok_or_else(|| gone(&id))?;
-            // The plan was made against the prior state: a change made in
-            // the registry since then is never overwritten.
-            let now_held = model_from(current.clone(), &req.prior, Val::Null);
-            unchanged_since_plan(
-                &format!("partner_client {:?} ({})", current.name, current.client_id),
-                &fields(&now_held),
-                &fields(&req.prior),
-                &fields(&req.planned),
-            )?;
-            let updated = api.update_client(&current, &fields(&req.planned)).await?;
+            let updated = update_since_plan(
+                planned_version(ctx),
+                |version| api.patch_client(id, version, prior, planned),
+                || async {
+                    let current = api.get_client(id).await?.ok_or_else(|| gone(id))?;
+                    let now_held = model_from(current.clone(), &req.prior, Val::Null);
+                    unchanged_since_plan(
+                        &format!("partner_client {:?} ({})", current.name, current.client_id),
+                        &fields(&now_held),
+                        prior,
+                        planned,
+                    )?;
+                    api.update_client(&current, planned).await
+                },
+            )
+            .await?;
             if !rotate {
                 return Ok((updated, req.prior.client_secret.clone()));
             }
@@ -385,6 +394,7 @@ impl Resource<Configured> for PartnerClient {
         .await;
         match result {
             Ok((client, secret)) => {
+                remember_version(ctx, client.version);
                 let secret = if supplies_secret(&req.config) {
                     Val::Null
                 } else {

@@ -1,8 +1,11 @@
 //! `partner_org`: a partner organisation, its contacts, its contract and
 //! the scopes its clients may be granted.
 use super::org_facts::{OrgFacts, PlannedOrgs, UNKNOWN_APPROVER, new_org_id, promised_id_prefix};
-use super::{hidden_from_token, known_string, optional_string, unchanged_since_plan};
-use crate::client::{ApiClient, ClientFilter, Org, OrgFields};
+use super::{
+    hidden_from_token, known_string, optional_string, planned_version, remember_version,
+    unchanged_since_plan, update_since_plan,
+};
+use crate::client::{ApiClient, ApiError, ClientFilter, Org, OrgFields};
 use crate::configured::{Configured, Context};
 use crate::report::{gone, report};
 use crate::validate;
@@ -107,8 +110,10 @@ pub fn schema() -> Schema {
     ))
     .attr(Attribute::bool("deletion_protection").optional().description(
         "While `true`, a plan that destroys the org (and so offboards it and revokes every client \
-         it has) fails. Set it to `false` in an apply of its own first to offboard the org. \
-         Terraform-only: the registry does not hold it. Default `false`.",
+         it has) fails, and so does one that replaces it (`terraform apply -replace`, \
+         `replace_triggered_by`), which destroys it first. Set it to `false` in an apply of its \
+         own first to offboard or replace the org. Terraform-only: the registry does not hold it. \
+         Default `false`.",
     ))
     .attr(Attribute::string("status").computed().use_state_for_unknown().description(
         "Lifecycle status of the org: `active`, `expired` (its contract has ended) or \
@@ -178,6 +183,19 @@ impl Resource<Configured> for PartnerOrg {
     }
 
     async fn plan(&self, ctx: &Context, req: &mut PlanRequest<OrgModel>) {
+        let replacing = match &req.prior {
+            Some(prior) => {
+                mark_replaceable(ctx, prior);
+                None
+            }
+            None => replaced_org(ctx),
+        };
+        if let Some(replaced) = &replacing {
+            if replaced.protected {
+                protected_from_deletion(&mut req.diags, &replaced.name, "replaces");
+                return;
+            }
+        }
         if let Some(prior) = req.prior.clone() {
             // A new contract end can move the org between active and expired.
             if prior.contract_end != req.config.contract_end {
@@ -189,24 +207,18 @@ impl Resource<Configured> for PartnerOrg {
             }
         }
         if let Some(api) = ctx.data().map(|c| &c.api) {
-            check_name_free(api, req).await;
+            check_name_free(api, req, replacing.as_ref().map(|r| r.id.as_str())).await;
         }
         let planned_orgs = ctx.data().map(|c| &c.planned_orgs);
+        if let (Some(replaced), Some(planned_orgs)) = (&replacing, planned_orgs) {
+            planned_orgs.forget(&replaced.id);
+        }
         promise_id_and_remember(req, planned_orgs);
     }
 
     async fn plan_destroy(&self, ctx: &Context, prior: &OrgModel, diags: &mut Diagnostics) {
-        let name = known_string(&prior.name);
         if prior.deletion_protection.known() == Some(&true) {
-            diags.error_at(
-                AttrPath::attr("deletion_protection"),
-                format!("Org {name:?} is protected from deletion"),
-                format!(
-                    "This plan destroys org {name:?}, which offboards it and revokes all its \
-                     clients, but its deletion_protection is true. Set deletion_protection = \
-                     false in an apply of its own first."
-                ),
-            );
+            protected_from_deletion(diags, &known_string(&prior.name), "destroys");
             return;
         }
         if let Some(Configured { api, planned_orgs }) = ctx.data() {
@@ -223,7 +235,10 @@ impl Resource<Configured> for PartnerOrg {
         let api = &ctx.require_data(diags)?.api;
         let id = new_org_id(&known_string(&req.planned.name));
         match api.create_org(&id, &fields(&req.planned)).await {
-            Ok(org) => Some(model_from(org, Some(&req.planned))),
+            Ok(org) => {
+                remember_version(ctx, org.version);
+                Some(model_from(org, Some(&req.planned)))
+            }
             Err(e) => {
                 report(diags, "Cannot create the partner org", &e, WRITABLE);
                 None
@@ -241,7 +256,10 @@ impl Resource<Configured> for PartnerOrg {
         let id = known_string(&state.id);
         match api.get_org(&id).await {
             // An offboarded org is gone for Terraform: the plan registers it anew.
-            Ok(Some(org)) if org.status != "offboarded" => Some(model_from(org, Some(&state))),
+            Ok(Some(org)) if org.status != "offboarded" => {
+                remember_version(ctx, org.version);
+                Some(model_from(org, Some(&state)))
+            }
             Ok(Some(_)) => None,
             Ok(None) => {
                 let what = format!("partner_org {:?} ({id})", known_string(&state.name));
@@ -264,21 +282,28 @@ impl Resource<Configured> for PartnerOrg {
     ) -> Option<OrgModel> {
         let api = &ctx.require_data(diags)?.api;
         let id = known_string(&req.prior.id);
-        let result = async {
-            let current = api.get_org(&id).await?.ok_or_else(|| gone(&id))?;
-            // The plan was made against the prior state: a change made in
-            // the registry since then is never overwritten.
-            unchanged_since_plan(
-                &format!("partner_org {:?} ({id})", current.name),
-                &fields(&model_from(current.clone(), Some(&req.prior))),
-                &fields(&req.prior),
-                &fields(&req.planned),
-            )?;
-            api.update_org(&current, &fields(&req.planned)).await
-        }
+        let (prior, planned) = (&fields(&req.prior), &fields(&req.planned));
+        let id = &id;
+        let result: Result<Org, ApiError> = update_since_plan(
+            planned_version(ctx),
+            |version| api.patch_org(id, version, prior, planned),
+            || async {
+                let current = api.get_org(id).await?.ok_or_else(|| gone(id))?;
+                unchanged_since_plan(
+                    &format!("partner_org {:?} ({id})", current.name),
+                    &fields(&model_from(current.clone(), Some(&req.prior))),
+                    prior,
+                    planned,
+                )?;
+                api.update_org(&current, planned).await
+            },
+        )
         .await;
         match result {
-            Ok(org) => Some(model_from(org, Some(&req.planned))),
+            Ok(org) => {
+                remember_version(ctx, org.version);
+                Some(model_from(org, Some(&req.planned)))
+            }
             Err(e) => {
                 report(diags, "Cannot update the partner org", &e, WRITABLE);
                 None
@@ -468,11 +493,21 @@ fn promise_id_and_remember(req: &mut PlanRequest<OrgModel>, planned_orgs: Option
 
 /// A new org, or an org renamed, needs a name no other org that is not
 /// offboarded holds: the registry refuses the write otherwise.
-async fn check_name_free(api: &ApiClient, req: &mut PlanRequest<OrgModel>) {
+/// Refuses a name another org holds; `replacing` is the org this plan
+/// replaces, which gives up its name when it is destroyed first.
+async fn check_name_free(
+    api: &ApiClient,
+    req: &mut PlanRequest<OrgModel>,
+    replacing: Option<&str>,
+) {
     let Some(name) = req.config.name.known() else {
         return;
     };
-    let prior_id = req.prior.as_ref().and_then(|p| p.id.known().cloned());
+    let prior_id = req
+        .prior
+        .as_ref()
+        .and_then(|p| p.id.known().cloned())
+        .or(replacing.map(str::to_string));
     if req
         .prior
         .as_ref()
@@ -491,6 +526,61 @@ async fn check_name_free(api: &ApiClient, req: &mut PlanRequest<OrgModel>) {
         Ok(_) => {}
         Err(e) => report(&mut req.diags, "Cannot check the org's name", &e, &[]),
     }
+}
+
+/// The keys of the private state a plan of an existing org leaves for the
+/// second plan Terraform makes when it replaces the org (`-replace`,
+/// `replace_triggered_by`): that one sees no prior state, only this.
+const REPLACES_ID: &str = "replaces_id";
+const REPLACES_NAME: &str = "replaces_name";
+const REPLACES_PROTECTED: &str = "replaces_protected";
+
+/// What a replacement destroys, as the plan of the existing org left it.
+struct ReplacedOrg {
+    id: String,
+    name: String,
+    protected: bool,
+}
+
+/// Leaves in the planned private state what a replacement of `prior` needs
+/// to know of it.
+fn mark_replaceable(ctx: &Context, prior: &OrgModel) {
+    let mut private = ctx.private();
+    private.set(REPLACES_ID, known_string(&prior.id));
+    private.set(REPLACES_NAME, known_string(&prior.name));
+    private.set(
+        REPLACES_PROTECTED,
+        prior.deletion_protection.known() == Some(&true),
+    );
+    ctx.set_private(private);
+}
+
+/// The org a plan without prior state replaces, if it is the second plan of
+/// a replacement.
+fn replaced_org(ctx: &Context) -> Option<ReplacedOrg> {
+    let private = ctx.private();
+    Some(ReplacedOrg {
+        id: private.get_str(REPLACES_ID)?.to_string(),
+        name: private
+            .get_str(REPLACES_NAME)
+            .unwrap_or_default()
+            .to_string(),
+        protected: private.get_bool(REPLACES_PROTECTED).unwrap_or(false),
+    })
+}
+
+/// The error of a plan that `verb`s (destroys, replaces) an org whose
+/// deletion_protection is true.
+fn protected_from_deletion(d: &mut Diagnostics, name: &str, verb: &str) {
+    d.error_at(
+        AttrPath::attr("deletion_protection"),
+        format!("Org {name:?} is protected from deletion"),
+        format!(
+            "This plan {verb} org {name:?}, which offboards it and revokes all its clients, \
+             but its deletion_protection is true. Set deletion_protection = false in an apply \
+             of its own first."
+        ),
+    );
 }
 
 fn name_taken(d: &mut Diagnostics, taken: NameTaken) {

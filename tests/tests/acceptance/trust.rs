@@ -126,7 +126,37 @@ fn a_change_between_plan_and_apply_is_never_overwritten() {
         .as_str()
         .expect("id")
         .to_string();
+    // The version the state shows travels in the private state, and the
+    // plan's apply sends it as If-Match.
+    let version = |id: &str| registry.get(&format!("/v1/clients/{id}"))["version"].clone();
+    assert_eq!(
+        workspace.private_state("partner_client.c"),
+        serde_json::json!({"version": version(&id)})
+    );
 
+    // A change the plan does not touch (a rotation) lets the apply go on.
+    workspace.write_config(&config("rotated meanwhile"));
+    workspace
+        .terraform(&["plan", "-out=plan.out", "-input=false", "-no-color"])
+        .assert_success();
+    let (status, body) = registry.request(
+        "POST",
+        &format!("/v1/clients/{id}/rotate"),
+        Some(serde_json::json!({"grace_period": "1h"})),
+    );
+    assert_eq!(status, 200, "{body:#}");
+    workspace
+        .terraform(&["apply", "-input=false", "-no-color", "plan.out"])
+        .assert_success();
+    let now = registry.get(&format!("/v1/clients/{id}"));
+    assert_eq!(now["purpose"], "rotated meanwhile", "{now:#}");
+    assert_eq!(
+        workspace.private_state("partner_client.c"),
+        serde_json::json!({"version": now["version"]})
+    );
+
+    workspace.write_config(&config("first purpose"));
+    workspace.apply();
     workspace.write_config(&config("second purpose"));
     workspace
         .terraform(&["plan", "-out=plan.out", "-input=false", "-no-color"])
@@ -310,6 +340,58 @@ fn destroying_an_org_names_the_clients_it_revokes_and_protection_refuses_it() {
     ]);
     plan.assert_not_mentions("managed (pc_");
     workspace.destroy();
+}
+
+/// `terraform apply -replace` of an org destroys it first: refused at plan
+/// time while `deletion_protection` is true; otherwise the new org takes
+/// the name the old one gives up.
+#[test]
+fn replacing_an_org_is_refused_under_protection_and_reuses_its_name_without() {
+    let registry = RegistryServer::start();
+    let workspace = Workspace::new(&registry);
+    let config = |protected: bool| {
+        acme_with_client("2030-12-31", "managed", "").replace(
+            "allowed_scopes     = [\"a:read\"]",
+            &format!("allowed_scopes     = [\"a:read\"]\n  deletion_protection = {protected}"),
+        )
+    };
+    workspace.write_config(&config(true));
+    workspace.apply();
+    let old = workspace.resource("partner_org.acme")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    workspace
+        .terraform(&[
+            "plan",
+            "-replace=partner_org.acme",
+            "-input=false",
+            "-no-color",
+        ])
+        .assert_failure_mentions(&[
+            "Org \"acme\" is protected from deletion",
+            "This plan replaces org \"acme\"",
+        ]);
+
+    workspace.write_config(&config(false));
+    workspace.apply();
+    workspace
+        .terraform(&[
+            "apply",
+            "-replace=partner_org.acme",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+        ])
+        .assert_success();
+    let new = workspace.resource("partner_org.acme");
+    assert_ne!(new["id"], old.as_str());
+    assert_eq!(new["name"], "acme");
+    assert_eq!(
+        registry.get(&format!("/v1/orgs/{old}"))["status"],
+        "offboarded"
+    );
+    workspace.assert_no_changes();
 }
 
 /// A client that never set `expires_at` follows its org's

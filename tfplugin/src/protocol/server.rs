@@ -618,7 +618,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             "current identity",
             read_resource
         );
-        let ctx = self.ctx();
+        let ctx = self.ctx().for_instance(&req.private);
         let (new, mut d) = engine::read(r.as_ref(), schema, &ctx, state).await;
         let new_id = engine::identity_of(r.identity_attributes(), &new);
         engine::check_identity(r.type_name(), &current, &new_id, &mut d);
@@ -628,7 +628,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         Ok(Response::new(pb::read_resource::Response {
             new_state,
             diagnostics,
-            private: req.private,
+            private: ctx.private().to_bytes(),
             new_identity,
             ..Default::default()
         }))
@@ -669,7 +669,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             "prior identity",
             plan_resource_change
         );
-        let ctx = self.ctx();
+        let ctx = self.ctx().for_instance(&req.prior_private);
         let out = engine::plan(r.as_ref(), schema, &ctx, prior, proposed, config).await;
         let mut diagnostics = convert::diags(out.diags);
         let planned_state = encode_result(&out.planned, &ty, &mut diagnostics);
@@ -687,7 +687,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 .into_iter()
                 .map(convert::path)
                 .collect(),
-            planned_private: req.prior_private,
+            planned_private: ctx.private().to_bytes(),
             diagnostics,
             ..Default::default()
         }))
@@ -728,7 +728,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             "planned identity",
             apply_resource_change
         );
-        let ctx = self.ctx();
+        let ctx = self.ctx().for_instance(&req.planned_private);
         let (new, mut d) = engine::apply(r.as_ref(), schema, &ctx, prior, planned, config).await;
         let new_id = engine::identity_of(r.identity_attributes(), &new);
         engine::check_identity(r.type_name(), &planned_identity, &new_id, &mut d);
@@ -738,7 +738,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         Ok(Response::new(pb::apply_resource_change::Response {
             new_identity,
             new_state,
-            private: req.planned_private,
+            private: ctx.private().to_bytes(),
             diagnostics,
             ..Default::default()
         }))
@@ -767,7 +767,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         } else {
             Some(req.id.clone())
         };
-        let ctx = self.ctx();
+        let ctx = self.ctx().for_instance(&[]);
         let state = match id {
             Some(id) => {
                 let (state, more) = engine::import(r.as_ref(), schema, &ctx, &id).await;
@@ -786,7 +786,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 type_name: req.type_name.clone(),
                 state: encode_result(&state, &ty, &mut diagnostics),
                 identity: identity_data(r.as_ref(), schema, &state, &mut diagnostics),
-                ..Default::default()
+                private: ctx.private().to_bytes(),
             }]
         };
         Ok(Response::new(pb::import_resource_state::Response {
