@@ -259,7 +259,8 @@ fn org_rules(
     let change = Narrowing {
         allowed_scopes: draft.allowed_scopes.as_deref(),
         contract_end: draft.contract_end.as_deref().and_then(end_of_day),
-        max_clients: draft.max_clients,
+        max_clients: Some(draft.max_clients.unwrap_or(DEFAULT_MAX_CLIENTS)),
+        now,
     };
     for v in rules::check_narrowing(&clients, change) {
         draft.errors.push(FieldError::new(v.field(), v.to_string()));

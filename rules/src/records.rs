@@ -161,6 +161,14 @@ pub enum NarrowingViolation {
     ClientsOutlive { clients: Vec<(String, String, i64)> },
     /// `max_clients` would be below the number of active clients.
     QuotaBelowActive { active: Vec<String>, max: i64 },
+    /// A later `contract_end` would make these clients, expired with the
+    /// old contract, active again, which puts the org over `max_clients`
+    /// (every client active after the change, and the quota).
+    RevivedOverQuota {
+        revived: Vec<String>,
+        active: Vec<String>,
+        max: i64,
+    },
 }
 
 impl NarrowingViolation {
@@ -168,7 +176,8 @@ impl NarrowingViolation {
     pub fn field(&self) -> &'static str {
         match self {
             NarrowingViolation::ScopesHeld { .. } => "allowed_scopes",
-            NarrowingViolation::ClientsOutlive { .. } => "contract_end",
+            NarrowingViolation::ClientsOutlive { .. }
+            | NarrowingViolation::RevivedOverQuota { .. } => "contract_end",
             NarrowingViolation::QuotaBelowActive { .. } => "max_clients",
         }
     }
@@ -204,6 +213,19 @@ impl fmt::Display for NarrowingViolation {
                 active.len(),
                 active.join(", ")
             ),
+            NarrowingViolation::RevivedOverQuota {
+                revived,
+                active,
+                max,
+            } => write!(
+                f,
+                "the new contract end makes {} active again ({} expired with the old \
+                 contract), which gives the org {} active clients, more than its max_clients of \
+                 {max}: raise max_clients or revoke clients in the same change",
+                revived.join(", "),
+                if revived.len() == 1 { "it" } else { "they" },
+                active.len()
+            ),
         }
     }
 }
@@ -216,6 +238,9 @@ pub struct Narrowing<'a> {
     /// The new last second of the contract.
     pub contract_end: Option<i64>,
     pub max_clients: Option<i64>,
+    /// The moment of the change (a client is active after it when it has
+    /// not expired by then and the contract has not ended).
+    pub now: i64,
 }
 
 /// Every way the org's live (not revoked) `clients` stand in the way of
@@ -248,13 +273,31 @@ pub fn check_narrowing(clients: &[ClientFacts], change: Narrowing<'_>) -> Vec<Na
         }
     }
     if let Some(max) = change.max_clients {
-        let active: Vec<String> = clients
-            .iter()
-            .filter(|c| c.active)
-            .map(|c| c.name.clone())
-            .collect();
+        // Active after the change: a new contract end revives the clients
+        // that expired with the old one (their expiry moved with it).
+        let active_after = |c: &ClientFacts| match change.contract_end {
+            Some(end) => c.expires_at >= change.now && change.now <= end,
+            None => c.active,
+        };
+        let names = |keep: &dyn Fn(&ClientFacts) -> bool| -> Vec<String> {
+            clients
+                .iter()
+                .filter(|c| keep(c))
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        let active = names(&active_after);
+        let revived = names(&|c| active_after(c) && !c.active);
         if active.len() as i64 > max {
-            out.push(NarrowingViolation::QuotaBelowActive { active, max });
+            out.push(if revived.is_empty() {
+                NarrowingViolation::QuotaBelowActive { active, max }
+            } else {
+                NarrowingViolation::RevivedOverQuota {
+                    revived,
+                    active,
+                    max,
+                }
+            });
         }
     }
     out
@@ -376,6 +419,7 @@ mod tests {
                 allowed_scopes: Some(&allowed),
                 contract_end: Some(60),
                 max_clients: Some(1),
+                now: 10,
             },
         );
         assert_eq!(v.len(), 3);
@@ -384,5 +428,30 @@ mod tests {
         assert!(v[1].to_string().contains("a (pc_a) expires"), "{}", v[1]);
         assert!(v[2].to_string().contains("2 active clients"), "{}", v[2]);
         assert!(check_narrowing(&clients, Narrowing::default()).is_empty());
+    }
+
+    #[test]
+    fn a_renewal_that_revives_clients_over_the_quota_names_them() {
+        // Two clients expired with the old contract (their expiry moved to
+        // the new end, 300) and one active: at 200, all three would be active.
+        let clients = vec![
+            client("old-1", &[], 300, false),
+            client("old-2", &[], 300, false),
+            client("live", &[], 250, true),
+            client("lapsed", &[], 150, false),
+        ];
+        let renewal = |max| Narrowing {
+            contract_end: Some(300),
+            max_clients: Some(max),
+            now: 200,
+            ..Narrowing::default()
+        };
+        let v = check_narrowing(&clients, renewal(2));
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].field(), "contract_end");
+        let text = v[0].to_string();
+        assert!(text.contains("makes old-1, old-2 active again"), "{text}");
+        assert!(text.contains("3 active clients, more than its max_clients of 2"), "{text}");
+        assert!(check_narrowing(&clients, renewal(3)).is_empty());
     }
 }

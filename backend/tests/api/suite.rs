@@ -1776,3 +1776,45 @@ async fn clients_at_the_contract_end_follow_it() {
     assert_eq!(moves, 2);
     assert!(matches!(app.verify(), AuditCheck::Intact(_)));
 }
+
+/// A renewal that makes clients expired with the old contract active again
+/// counts them against the quota: refused naming them while it would put
+/// the org over `max_clients`, accepted with a quota that holds them.
+#[tokio::test]
+async fn a_renewal_reviving_clients_over_the_quota_is_refused_naming_them() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("acme").await;
+    let oid = org["id"].as_str().unwrap().to_string();
+    for name in ["one", "two"] {
+        app.create_client(&oid, name, &[]).await;
+    }
+    app.set_time("2027-07-15T00:00:00Z");
+    let path = format!("/v1/orgs/{oid}");
+    // Nothing is active: the quota can go down to one.
+    app.patch(&path, &app.admin, json!({"max_clients": 1}))
+        .await
+        .expect(200);
+    let r = app
+        .patch(&path, &app.admin, json!({"contract_end": "2027-12-31"}))
+        .await;
+    r.expect(422);
+    let why = r.error_message("contract_end");
+    assert!(why.contains("makes one, two active again"), "{why}");
+    assert!(why.contains("2 active clients, more than its max_clients of 1"), "{why}");
+    let clients = app.get(&format!("/v1/clients?org_id={oid}"), &app.admin).await;
+    for c in clients.expect(200)["items"].as_array().unwrap() {
+        assert_eq!(c["status"], "expired", "{c}");
+    }
+    app.patch(
+        &path,
+        &app.admin,
+        json!({"contract_end": "2027-12-31", "max_clients": 2}),
+    )
+    .await
+    .expect(200);
+    let clients = app.get(&format!("/v1/clients?org_id={oid}"), &app.admin).await;
+    for c in clients.expect(200)["items"].as_array().unwrap() {
+        assert_eq!(c["status"], "active", "{c}");
+        assert_eq!(c["expires_at"], "2027-12-31T23:59:59Z", "{c}");
+    }
+}

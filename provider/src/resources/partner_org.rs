@@ -665,6 +665,7 @@ async fn check_narrowing(api: &ApiClient, prior: &OrgModel, req: &mut PlanReques
         allowed_scopes: planned.allowed_scopes.known().map(Vec::as_slice),
         contract_end: new_end,
         max_clients: planned.max_clients.known().copied(),
+        now: api.now().unix_timestamp(),
     };
     for v in check_narrowing_rule(&live, change) {
         let field = v.field();
