@@ -128,6 +128,7 @@ async fn registry(
                     audit_anchor: None,
                     access_log: false,
                     write_batch: partner_registry::db::MAX_BATCH,
+                    limits: partner_registry::server::Limits::default(),
                 },
                 Arc::new(SystemClock),
             )

@@ -59,6 +59,7 @@ async fn measure(
             audit_anchor: None,
             access_log: false,
             write_batch: batch,
+            limits: partner_registry::server::Limits::default(),
         },
         Arc::new(SystemClock),
     )

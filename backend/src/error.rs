@@ -60,6 +60,9 @@ pub enum Error {
     /// A request head over the server's limits (size, number of fields).
     #[error("{0}")]
     HeadTooLarge(String),
+    /// A client that took longer than the server waits.
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     /// A known path asked with a method it does not have; the ones it has.
@@ -90,6 +93,7 @@ impl Error {
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::HeadTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Error::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             // Only values other records hold: the request is fine, the
             // registry's state is in the way.
             Error::Validation(errors) if !errors.is_empty() && errors.iter().all(|e| e.taken) => {
@@ -113,6 +117,7 @@ impl Error {
             Error::PayloadTooLarge(_) => "payload-too-large",
             Error::UnsupportedMediaType(_) => "unsupported-media-type",
             Error::HeadTooLarge(_) => "request-header-fields-too-large",
+            Error::RequestTimeout(_) => "request-timeout",
             Error::Validation(_) if self.status() == StatusCode::CONFLICT => "conflict",
             Error::Validation(_) => "validation",
             Error::MethodNotAllowed { .. } => "method-not-allowed",

@@ -95,6 +95,8 @@ pub struct Config {
     pub access_log: bool,
     /// The most writes that share one transaction (group commit).
     pub write_batch: usize,
+    /// Timeouts and the connection limit.
+    pub limits: server::Limits,
 }
 
 /// The database, its key and its audit anchor, opened as every subcommand opens them.
@@ -226,9 +228,14 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
         .local_addr()
         .map_err(|e| Error::Internal(e.to_string()))?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(server::serve(listener, app.clone(), async move {
-        let _ = rx.await;
-    }));
+    let handle = tokio::spawn(server::serve(
+        listener,
+        app.clone(),
+        cfg.limits,
+        async move {
+            let _ = rx.await;
+        },
+    ));
     Ok(Running {
         addr,
         app,

@@ -61,6 +61,46 @@ impl DbArg {
     }
 }
 
+/// How long `serve` waits for a client, and how many it serves at once.
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Longest wait for the rest of a request head once it has begun (then 408).
+    #[arg(long, env = "PARTNER_REGISTRY_HEADER_TIMEOUT", default_value = "10s")]
+    header_timeout: String,
+    /// Longest wait for the rest of a request body once its head has arrived.
+    #[arg(long, env = "PARTNER_REGISTRY_BODY_TIMEOUT", default_value = "30s")]
+    body_timeout: String,
+    /// Longest wait for the next request on a keep-alive connection.
+    #[arg(long, env = "PARTNER_REGISTRY_IDLE_TIMEOUT", default_value = "60s")]
+    idle_timeout: String,
+    /// Connections served at once; one more is answered 503 and closed.
+    #[arg(long, env = "PARTNER_REGISTRY_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> anyhow::Result<partner_registry::server::Limits> {
+        let timeout = |flag: &str, value: &str| {
+            partner_rules::parse_duration(value)
+                .filter(|d| !d.is_zero())
+                .with_context(|| {
+                    format!(
+                        "--{flag} must be a duration above zero such as 10s, 2m or 1h30m (got {value:?})"
+                    )
+                })
+        };
+        if self.max_connections == 0 {
+            anyhow::bail!("--max-connections must be at least 1");
+        }
+        Ok(partner_registry::server::Limits {
+            header_timeout: timeout("header-timeout", &self.header_timeout)?,
+            body_timeout: timeout("body-timeout", &self.body_timeout)?,
+            idle_timeout: timeout("idle-timeout", &self.idle_timeout)?,
+            max_connections: self.max_connections,
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API.
@@ -76,6 +116,8 @@ enum Command {
         /// Start on a settable clock at this RFC 3339 instant and enable PUT /v1/clock (tests only).
         #[arg(long, hide = true)]
         fake_clock: Option<String>,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Create the database (and its server key) without serving.
     Init {
@@ -225,7 +267,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             db,
             fake_clock,
-        } => serve(listen, db, fake_clock),
+            limits,
+        } => serve(listen, db, fake_clock, limits.limits()?),
         Command::Init { db } => {
             db.open(true)?;
             eprintln!("registry ready at {}", db.target().describe());
@@ -359,7 +402,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn serve(listen: SocketAddr, db: DbArg, fake_clock: Option<String>) -> anyhow::Result<ExitCode> {
+fn serve(
+    listen: SocketAddr,
+    db: DbArg,
+    fake_clock: Option<String>,
+    limits: partner_registry::server::Limits,
+) -> anyhow::Result<ExitCode> {
     let clock: Arc<dyn Clock> = match fake_clock {
         Some(s) => {
             let t = time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339)
@@ -386,6 +434,7 @@ fn serve(listen: SocketAddr, db: DbArg, fake_clock: Option<String>) -> anyhow::R
                     .map(|v| v != "0")
                     .unwrap_or(true),
                 write_batch: partner_registry::db::MAX_BATCH,
+                limits,
             },
             clock,
         )

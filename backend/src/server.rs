@@ -17,6 +17,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -26,12 +27,44 @@ pub const MAX_HEADERS: usize = 100;
 /// The largest request head (request line and header fields) read.
 pub const MAX_HEAD: usize = 64 * 1024;
 
+/// How long a client may take, and how many connections there may be: a
+/// slow or stalled client is cut off instead of holding a connection (and
+/// a task) forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// From the first byte of a request head to its end; then 408.
+    pub header_timeout: Duration,
+    /// From the end of a head to the end of the body it declares.
+    pub body_timeout: Duration,
+    /// How long a keep-alive connection may wait for its next request.
+    pub idle_timeout: Duration,
+    /// Connections served at once; one more is answered 503 and closed.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+        }
+    }
+}
+
 /// Serves the routes of `app` on `listener` until `stop` resolves, then
 /// finishes the requests in flight and returns.
-pub async fn serve(listener: TcpListener, app: App, stop: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    limits: Limits,
+    stop: impl Future<Output = ()>,
+) {
     let service = warp::service(crate::filters::routes(app.clone()));
     let (closing, _) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let mut stop = std::pin::pin!(stop);
     loop {
         let stream = tokio::select! {
@@ -48,13 +81,20 @@ pub async fn serve(listener: TcpListener, app: App, stop: impl Future<Output = (
             () = &mut stop => break,
         };
         while connections.try_join_next().is_some() {}
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            let busy = Error::Unavailable(format!(
+                "the registry is serving its maximum of {} connections; retry shortly",
+                limits.max_connections
+            ));
+            connections.spawn(refuse(stream, busy, app.clone()));
+            continue;
+        };
         let service = hyper_util::service::TowerToHyperService::new(service.clone());
-        connections.spawn(connection(
-            stream,
-            service,
-            app.clone(),
-            closing.subscribe(),
-        ));
+        let served = connection(stream, service, app.clone(), limits, closing.subscribe());
+        connections.spawn(async move {
+            served.await;
+            drop(slot);
+        });
     }
     drop(listener);
     let _ = closing.send(true);
@@ -77,6 +117,7 @@ async fn connection<S>(
     stream: TcpStream,
     service: S,
     app: App,
+    limits: Limits,
     mut closing: tokio::sync::watch::Receiver<bool>,
 ) where
     S: hyper::service::Service<
@@ -89,7 +130,7 @@ async fn connection<S>(
     S::Future: Send + 'static,
 {
     let progress = Arc::new(Progress::default());
-    let io = hyper_util::rt::TokioIo::new(Framed::new(stream, Arc::clone(&progress)));
+    let io = hyper_util::rt::TokioIo::new(Framed::new(stream, Arc::clone(&progress), limits));
     let mut conn = hyper::server::conn::http1::Builder::new()
         .max_headers(MAX_HEADERS)
         .serve_connection(io, Counted::new(service, Arc::clone(&progress)));
@@ -116,32 +157,43 @@ async fn connection<S>(
     if served.is_err() {
         return;
     }
-    let mut framed = conn.into_parts().io.into_inner();
+    let mut stream = conn.into_parts().io.into_inner().stream;
     // hyper may have closed before answering every request it was handed (one
     // whose body a handler left unread): then the refusal has no place.
-    let Some(refusal) = progress
+    match progress
         .refused_and_answered()
         .then(|| progress.take_refusal())
         .flatten()
-    else {
-        let _ = framed.stream.shutdown().await;
-        return;
-    };
-    let answer = refusal_answer(&refusal, &app);
-    let _ = framed.stream.write_all(&answer).await;
-    let _ = framed.stream.shutdown().await;
+    {
+        Some(refusal) => answer_and_close(&mut stream, &refusal, &app).await,
+        None => {
+            let _ = stream.shutdown().await;
+        }
+    }
+}
+
+/// Answers a connection that is not served at all with `refusal`.
+async fn refuse(mut stream: TcpStream, refusal: Error, app: App) {
+    answer_and_close(&mut stream, &refusal, &app).await;
+}
+
+/// Writes the problem+json answer of `refusal` and closes the connection.
+async fn answer_and_close(stream: &mut TcpStream, refusal: &Error, app: &App) {
+    let answer = refusal_answer(refusal, app);
+    let _ = stream.write_all(&answer).await;
+    let _ = stream.shutdown().await;
     // Closing with the client's bytes unread would reset the connection and
     // could destroy the answer before the client reads it: read what it is
     // still sending, for a while, first.
     let mut sink = [0u8; 8 * 1024];
     let _ = tokio::time::timeout(LINGER, async {
-        while matches!(framed.stream.read(&mut sink).await, Ok(n) if n > 0) {}
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
     })
     .await;
 }
 
 /// How long a refused connection is read after its answer, before it closes.
-const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+const LINGER: Duration = Duration::from_secs(2);
 
 /// The bytes of a problem+json answer to a refused request head; the
 /// connection closes after it.
@@ -158,6 +210,9 @@ fn refusal_answer(refusal: &Error, app: &App) -> Vec<u8> {
         if let Ok(date) = date.to_str() {
             head.push_str(&format!("date: {date}\r\n"));
         }
+    }
+    if let Error::Unavailable(_) = refusal {
+        head.push_str("retry-after: 1\r\n");
     }
     head.push_str("\r\n");
     let mut answer = head.into_bytes();
@@ -202,21 +257,36 @@ impl<S> Counted<S> {
     }
 }
 
-impl<S, R> hyper::service::Service<R> for Counted<S>
+impl<S, B> hyper::service::Service<hyper::Request<B>> for Counted<S>
 where
-    S: hyper::service::Service<R>,
+    S: hyper::service::Service<hyper::Request<B>>,
     S::Future: Send + 'static,
+    S::Response: Send,
+    S::Error: Send,
 {
     type Response = S::Response;
     type Error = S::Error;
     type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
 
-    fn call(&self, req: R) -> Self::Future {
+    fn call(&self, mut req: hyper::Request<B>) -> Self::Future {
+        // HEAD is GET without the body, on every GET route: hyper itself
+        // leaves the body out, knowing the request's method from its head.
+        if req.method() == hyper::Method::HEAD {
+            *req.method_mut() = hyper::Method::GET;
+        }
         let answer = self.inner.call(req);
         let progress = Arc::clone(&self.progress);
         Box::pin(async move {
             let out = answer.await;
             progress.answered.fetch_add(1, Ordering::Relaxed);
+            // hyper may have last read while this was in flight, with no
+            // timeout to wait on then: have it read once more, so that the
+            // idle timeout starts.
+            std::future::poll_fn(|cx| {
+                cx.waker().wake_by_ref();
+                Poll::Ready(())
+            })
+            .await;
             out
         })
     }
@@ -273,17 +343,76 @@ struct Framed {
     pending: Vec<u8>,
     checked: usize,
     position: Position,
+    limits: Limits,
+    /// What the client is being waited for, and until when.
+    waiting: Option<Wait>,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+/// What a connection waits for from its client, each with its own timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// The next request, with none in flight.
+    Idle,
+    /// The rest of a request head.
+    Head,
+    /// The rest of a request body.
+    Body,
 }
 
 impl Framed {
-    fn new(stream: TcpStream, progress: Arc<Progress>) -> Self {
+    fn new(stream: TcpStream, progress: Arc<Progress>, limits: Limits) -> Self {
         Framed {
             stream,
             progress,
             pending: Vec::new(),
             checked: 0,
             position: Position::Head,
+            limits,
+            waiting: None,
+            deadline: Box::pin(tokio::time::sleep(Duration::ZERO)),
         }
+    }
+
+    /// What the connection waits for now; `None` while hyper answers.
+    fn wait(&self) -> Option<Wait> {
+        match self.position {
+            Position::Head if !self.pending.is_empty() => Some(Wait::Head),
+            Position::Head => (self.progress.answered.load(Ordering::Relaxed)
+                == self.progress.passed.load(Ordering::Relaxed))
+            .then_some(Wait::Idle),
+            Position::Body(_) | Position::Chunked(_) => Some(Wait::Body),
+            Position::Unchecked | Position::Refused => None,
+        }
+    }
+
+    /// Whether the client took longer than its limit for what the
+    /// connection waits for (the timer restarts when that changes).
+    fn poll_timed_out(&mut self, cx: &mut Context<'_>) -> Option<Wait> {
+        let wait = self.wait();
+        if wait != self.waiting {
+            self.waiting = wait;
+            let limit = match wait? {
+                Wait::Idle => self.limits.idle_timeout,
+                Wait::Head => self.limits.header_timeout,
+                Wait::Body => self.limits.body_timeout,
+            };
+            self.deadline
+                .as_mut()
+                .reset(tokio::time::Instant::now() + limit);
+        }
+        let wait = wait?;
+        self.deadline.as_mut().poll(cx).is_ready().then_some(wait)
+    }
+
+    /// Holds the head at `checked` back from hyper, to be answered with
+    /// `refusal` once hyper has answered the requests before it.
+    fn refuse(&mut self, refusal: Error) {
+        if let Ok(mut r) = self.progress.refusal.lock() {
+            *r = Some(refusal);
+        }
+        self.position = Position::Refused;
+        self.pending.truncate(self.checked);
     }
 
     /// Checks as much of `pending` as can be: whole heads, and the bodies
@@ -300,11 +429,7 @@ impl Framed {
                     }
                     Ok(None) => return,
                     Err(refusal) => {
-                        if let Ok(mut r) = self.progress.refusal.lock() {
-                            *r = Some(refusal);
-                        }
-                        self.position = Position::Refused;
-                        self.pending.truncate(self.checked);
+                        self.refuse(refusal);
                         return;
                     }
                 },
@@ -351,18 +476,10 @@ impl AsyncRead for Framed {
                 return Poll::Pending;
             }
             if this.pending.len() >= MAX_HEAD {
-                this.progress
-                    .refusal
-                    .lock()
-                    .map(|mut r| {
-                        *r = Some(Error::HeadTooLarge(format!(
-                            "the request head is larger than {} KiB",
-                            MAX_HEAD / 1024
-                        )))
-                    })
-                    .ok();
-                this.position = Position::Refused;
-                this.pending.clear();
+                this.refuse(Error::HeadTooLarge(format!(
+                    "the request head is larger than {} KiB",
+                    MAX_HEAD / 1024
+                )));
                 continue;
             }
             let start = this.pending.len();
@@ -382,6 +499,27 @@ impl AsyncRead for Framed {
                     }
                 }
                 Poll::Ready(Ok(())) => this.check(),
+                Poll::Pending => {
+                    return match this.poll_timed_out(cx) {
+                        None => Poll::Pending,
+                        // hyper closes a connection whose client left.
+                        Some(Wait::Idle) => Poll::Ready(Ok(())),
+                        Some(Wait::Head) => {
+                            this.refuse(Error::RequestTimeout(format!(
+                                "the request head did not arrive within {} s",
+                                this.limits.header_timeout.as_secs_f64()
+                            )));
+                            continue;
+                        }
+                        Some(Wait::Body) => Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            format!(
+                                "the request body did not arrive within {} s",
+                                this.limits.body_timeout.as_secs_f64()
+                            ),
+                        ))),
+                    };
+                }
                 other => return other,
             }
         }

@@ -244,7 +244,9 @@ impl ApiClient {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
-            .pool_idle_timeout(Duration::from_secs(60))
+            // Well under the registry's default idle timeout (60 s), so that
+            // a pooled connection is never reused just as the registry closes it.
+            .pool_idle_timeout(Duration::from_secs(30))
             .tcp_nodelay(true)
             .user_agent(concat!(
                 "terraform-provider-partner/",

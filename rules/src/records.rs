@@ -279,12 +279,15 @@ pub fn check_narrowing(clients: &[ClientFacts], change: Narrowing<'_>) -> Vec<Na
             Some(end) => c.expires_at >= change.now && change.now <= end,
             None => c.active,
         };
+        // Sorted, so that the message reads the same on every plan.
         let names = |keep: &dyn Fn(&ClientFacts) -> bool| -> Vec<String> {
-            clients
+            let mut names: Vec<String> = clients
                 .iter()
                 .filter(|c| keep(c))
                 .map(|c| c.name.clone())
-                .collect()
+                .collect();
+            names.sort();
+            names
         };
         let active = names(&active_after);
         let revived = names(&|c| active_after(c) && !c.active);
@@ -451,7 +454,10 @@ mod tests {
         assert_eq!(v[0].field(), "contract_end");
         let text = v[0].to_string();
         assert!(text.contains("makes old-1, old-2 active again"), "{text}");
-        assert!(text.contains("3 active clients, more than its max_clients of 2"), "{text}");
+        assert!(
+            text.contains("3 active clients, more than its max_clients of 2"),
+            "{text}"
+        );
         assert!(check_narrowing(&clients, renewal(3)).is_empty());
     }
 }

@@ -99,6 +99,11 @@ impl Resp {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with_limits(partner_registry::server::Limits::default()).await
+    }
+
+    /// A registry with these timeouts and connection limit.
+    pub async fn spawn_with_limits(limits: partner_registry::server::Limits) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let target = fresh_target(dir.path());
         let key_file = dir.path().join("registry.key");
@@ -126,6 +131,7 @@ impl TestApp {
                 audit_anchor: None,
                 access_log: true,
                 write_batch: partner_registry::db::MAX_BATCH,
+                limits,
             },
             clock.clone(),
         )

@@ -674,6 +674,11 @@ async fn check_against_org(
             .filter(|c| c.prior_id.is_none())
             .map(|c| c.name),
     );
+    // A client planned in this run may already be in the registry (during
+    // the apply, the plan of a later client sees the earlier ones created):
+    // names are unique among an org's live clients, so one name is one client.
+    active.sort();
+    active.dedup();
     let state = OrgState {
         offboarded,
         contract_end: contract_end.unwrap_or(i64::MAX),

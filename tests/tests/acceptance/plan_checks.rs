@@ -190,6 +190,46 @@ fn renewing_an_expired_org_and_adding_a_client_plans_in_one_change() {
     assert_eq!(workspace.resource("partner_client.new")["status"], "active");
 }
 
+/// A renewal that revives clients expired with the old contract counts
+/// them against max_clients at plan time, as the registry does.
+#[test]
+fn a_renewal_reviving_clients_over_the_quota_fails_the_plan_naming_them() {
+    let registry = RegistryServer::start_at("2026-06-01T00:00:00Z");
+    let workspace = Workspace::new(&registry);
+    let config = |contract_end: &str, max_clients: u32| {
+        let mut hcl = org(
+            "acme",
+            "acme",
+            contract_end,
+            &["a:read"],
+            &format!("  max_clients = {max_clients}"),
+        );
+        for name in ["one", "two"] {
+            hcl.push_str(&client(
+                name,
+                "partner_org.acme.id",
+                "dev@example.com",
+                &["a:read"],
+                "",
+            ));
+        }
+        hcl
+    };
+    workspace.write_config(&config("2026-07-31", 2));
+    workspace.apply();
+    registry.set_clock("2026-08-15T00:00:00Z");
+    workspace
+        .plan_with_config(&config("2027-07-31", 1))
+        .assert_failure_mentions(&[
+            "contract_end",
+            "makes one, two active again",
+            "2 active clients, more than its max_clients of 1",
+        ]);
+    workspace
+        .plan_with_config(&config("2027-07-31", 2))
+        .assert_code(2);
+}
+
 /// Every refusal the registry gives for a field's value is given by the
 /// plan, from the same rule (`partner_rules`), on the attribute at fault.
 #[test]
