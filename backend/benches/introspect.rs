@@ -129,6 +129,7 @@ async fn registry(
                     access_log: false,
                     write_batch: partner_registry::db::MAX_BATCH,
                     limits: partner_registry::server::Limits::default(),
+                    tls: None,
                 },
                 Arc::new(SystemClock),
             )

@@ -60,6 +60,7 @@ async fn measure(
             access_log: false,
             write_batch: batch,
             limits: partner_registry::server::Limits::default(),
+            tls: None,
         },
         Arc::new(SystemClock),
     )

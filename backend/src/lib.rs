@@ -27,6 +27,7 @@ pub mod requests;
 pub mod review;
 pub mod server;
 pub mod service;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -97,6 +98,8 @@ pub struct Config {
     pub write_batch: usize,
     /// Timeouts and the connection limit.
     pub limits: server::Limits,
+    /// Serve HTTPS with these files (reloaded on SIGHUP); plain HTTP without.
+    pub tls: Option<tls::TlsFiles>,
 }
 
 /// The database, its key and its audit anchor, opened as every subcommand opens them.
@@ -171,6 +174,8 @@ pub fn open(
 /// A server bound to its address and serving in the background.
 pub struct Running {
     pub addr: SocketAddr,
+    /// `https` or `http`.
+    pub scheme: &'static str,
     pub app: App,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     handle: tokio::task::JoinHandle<()>,
@@ -227,17 +232,29 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Internal(e.to_string()))?;
+    let tls = match cfg.tls {
+        None => None,
+        Some(files) => {
+            let tls = Arc::new(tls::Tls::load(files).map_err(Error::Internal)?);
+            tls::reload_on_sighup(Arc::clone(&tls))
+                .map_err(|e| Error::Internal(format!("cannot listen for SIGHUP: {e}")))?;
+            Some(tls)
+        }
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(server::serve(
         listener,
         app.clone(),
         cfg.limits,
+        tls,
         async move {
             let _ = rx.await;
         },
     ));
     Ok(Running {
         addr,
+        scheme,
         app,
         shutdown: Some(tx),
         handle,

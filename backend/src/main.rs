@@ -61,6 +61,34 @@ impl DbArg {
     }
 }
 
+/// HTTPS for `serve`.
+#[derive(clap::Args)]
+struct TlsArgs {
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); reloaded on SIGHUP.
+    #[arg(long, env = "PARTNER_REGISTRY_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "PARTNER_REGISTRY_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Require client certificates issued by this CA (PEM): mutual TLS.
+    #[arg(long, env = "PARTNER_REGISTRY_CLIENT_CA", requires = "tls_cert")]
+    client_ca: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    fn files(self) -> anyhow::Result<Option<partner_registry::tls::TlsFiles>> {
+        Ok(match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => Some(partner_registry::tls::TlsFiles {
+                cert,
+                key,
+                client_ca: self.client_ca,
+            }),
+            (None, None) => None,
+            _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+        })
+    }
+}
+
 /// How long `serve` waits for a client, and how many it serves at once.
 #[derive(clap::Args)]
 struct LimitArgs {
@@ -118,6 +146,8 @@ enum Command {
         fake_clock: Option<String>,
         #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Create the database (and its server key) without serving.
     Init {
@@ -268,7 +298,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             db,
             fake_clock,
             limits,
-        } => serve(listen, db, fake_clock, limits.limits()?),
+            tls,
+        } => serve(listen, db, fake_clock, limits.limits()?, tls.files()?),
         Command::Init { db } => {
             db.open(true)?;
             eprintln!("registry ready at {}", db.target().describe());
@@ -407,7 +438,15 @@ fn serve(
     db: DbArg,
     fake_clock: Option<String>,
     limits: partner_registry::server::Limits,
+    tls: Option<partner_registry::tls::TlsFiles>,
 ) -> anyhow::Result<ExitCode> {
+    if tls.is_none() && !listen.ip().is_loopback() {
+        eprintln!(
+            "warning: serving plain HTTP on {listen}, which is not a loopback address: API tokens \
+             and client secrets cross the network readable. Give --tls-cert and --tls-key, or \
+             put a TLS-terminating proxy in front."
+        );
+    }
     let clock: Arc<dyn Clock> = match fake_clock {
         Some(s) => {
             let t = time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339)
@@ -435,6 +474,7 @@ fn serve(
                     .unwrap_or(true),
                 write_batch: partner_registry::db::MAX_BATCH,
                 limits,
+                tls,
             },
             clock,
         )
@@ -442,7 +482,7 @@ fn serve(
         .map_err(lib_err)?;
         {
             let mut out = std::io::stdout().lock();
-            writeln!(out, "listening on http://{}", running.addr)?;
+            writeln!(out, "listening on {}://{}", running.scheme, running.addr)?;
             out.flush()?;
         }
         shutdown.await;

@@ -11,6 +11,7 @@
 
 use crate::App;
 use crate::error::Error;
+use crate::tls::Tls;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -19,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 /// The most header fields a request may have (hyper's own limit).
 pub const MAX_HEADERS: usize = 100;
@@ -53,12 +54,13 @@ impl Default for Limits {
     }
 }
 
-/// Serves the routes of `app` on `listener` until `stop` resolves, then
-/// finishes the requests in flight and returns.
+/// Serves the routes of `app` on `listener` (over TLS with `tls`) until
+/// `stop` resolves, then finishes the requests in flight and returns.
 pub async fn serve(
     listener: TcpListener,
     app: App,
     limits: Limits,
+    tls: Option<Arc<Tls>>,
     stop: impl Future<Output = ()>,
 ) {
     let service = warp::service(crate::filters::routes(app.clone()));
@@ -81,19 +83,22 @@ pub async fn serve(
             () = &mut stop => break,
         };
         while connections.try_join_next().is_some() {}
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            let busy = Error::Unavailable(format!(
-                "the registry is serving its maximum of {} connections; retry shortly",
-                limits.max_connections
-            ));
-            connections.spawn(refuse(stream, busy, app.clone()));
-            continue;
-        };
+        let slot = Arc::clone(&slots).try_acquire_owned().ok();
         let service = hyper_util::service::TowerToHyperService::new(service.clone());
-        let served = connection(stream, service, app.clone(), limits, closing.subscribe());
+        let acceptor = tls.as_ref().map(|tls| tls.acceptor());
+        let (app, closing) = (app.clone(), closing.subscribe());
         connections.spawn(async move {
-            served.await;
-            drop(slot);
+            match acceptor {
+                None => serve_stream(stream, slot, service, app, limits, closing).await,
+                Some(acceptor) => {
+                    // A handshake is a head of its own: it gets the same time.
+                    let handshake =
+                        tokio::time::timeout(limits.header_timeout, acceptor.accept(stream));
+                    if let Ok(Ok(stream)) = handshake.await {
+                        serve_stream(stream, slot, service, app, limits, closing).await;
+                    }
+                }
+            }
         });
     }
     drop(listener);
@@ -111,15 +116,51 @@ fn is_connection_error(e: &io::Error) -> bool {
     )
 }
 
+/// Serves one connection when it has a `slot`; without one (the server
+/// serves its maximum of connections), answers 503 and closes it.
+async fn serve_stream<I, S>(
+    mut stream: I,
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    service: S,
+    app: App,
+    limits: Limits,
+    closing: tokio::sync::watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = warp::reply::Response,
+            Error = std::convert::Infallible,
+        > + Send
+        + Unpin
+        + 'static,
+    S::Future: Send + 'static,
+{
+    match slot {
+        Some(slot) => {
+            connection(stream, service, app, limits, closing).await;
+            drop(slot);
+        }
+        None => {
+            let busy = Error::Unavailable(format!(
+                "the registry is serving its maximum of {} connections; retry shortly",
+                limits.max_connections
+            ));
+            answer_and_close(&mut stream, &busy, &app).await;
+        }
+    }
+}
+
 /// One connection: hyper serves it until the client leaves, the server
 /// closes, or a request head is refused; a refused head is answered last.
-async fn connection<S>(
-    stream: TcpStream,
+async fn connection<I, S>(
+    stream: I,
     service: S,
     app: App,
     limits: Limits,
     mut closing: tokio::sync::watch::Receiver<bool>,
 ) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: hyper::service::Service<
             hyper::Request<hyper::body::Incoming>,
             Response = warp::reply::Response,
@@ -172,13 +213,12 @@ async fn connection<S>(
     }
 }
 
-/// Answers a connection that is not served at all with `refusal`.
-async fn refuse(mut stream: TcpStream, refusal: Error, app: App) {
-    answer_and_close(&mut stream, &refusal, &app).await;
-}
-
 /// Writes the problem+json answer of `refusal` and closes the connection.
-async fn answer_and_close(stream: &mut TcpStream, refusal: &Error, app: &App) {
+async fn answer_and_close<I: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut I,
+    refusal: &Error,
+    app: &App,
+) {
     let answer = refusal_answer(refusal, app);
     let _ = stream.write_all(&answer).await;
     let _ = stream.shutdown().await;
@@ -335,8 +375,8 @@ enum Chunk {
 
 /// The stream as hyper reads it: bytes from the client are handed on only
 /// as far as the framing has been checked.
-struct Framed {
-    stream: TcpStream,
+struct Framed<I> {
+    stream: I,
     progress: Arc<Progress>,
     /// Bytes read from the client and not yet handed to hyper; the first
     /// `checked` of them have been checked.
@@ -360,8 +400,8 @@ enum Wait {
     Body,
 }
 
-impl Framed {
-    fn new(stream: TcpStream, progress: Arc<Progress>, limits: Limits) -> Self {
+impl<I: AsyncRead + Unpin> Framed<I> {
+    fn new(stream: I, progress: Arc<Progress>, limits: Limits) -> Self {
         Framed {
             stream,
             progress,
@@ -454,7 +494,7 @@ impl Framed {
     }
 }
 
-impl AsyncRead for Framed {
+impl<I: AsyncRead + Unpin> AsyncRead for Framed<I> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -526,7 +566,7 @@ impl AsyncRead for Framed {
     }
 }
 
-impl AsyncWrite for Framed {
+impl<I: AsyncWrite + Unpin> AsyncWrite for Framed<I> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

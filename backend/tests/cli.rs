@@ -49,6 +49,7 @@ impl Server {
         let line = line.trim_end().to_string();
         let rest = line
             .strip_prefix("listening on http://127.0.0.1:")
+            .or_else(|| line.strip_prefix("listening on https://127.0.0.1:"))
             .unwrap_or_else(|| panic!("first line: {line:?}"));
         assert!(rest.parse::<u16>().unwrap() > 0, "{line}");
         Server {
@@ -66,12 +67,9 @@ impl Server {
         assert!(st.success());
         let status = self.child.wait().unwrap();
         let mut err = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            stderr.read_to_string(&mut err).unwrap();
+        }
         let mut out = String::new();
         self.child
             .stdout
@@ -565,4 +563,98 @@ async fn audit_verify_during_writes_never_cries_wolf() {
         err.contains("missing") || err.contains("sequence number"),
         "{err}"
     );
+}
+
+/// `serve --tls-cert/--tls-key` answers HTTPS; SIGHUP loads a new
+/// certificate for new connections while open ones go on, and a broken file
+/// leaves the current certificate in place.
+#[tokio::test]
+async fn tls_certificates_reload_on_sighup_without_dropping_connections() {
+    use acceptance_tests::certs::TestCa;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let (code, _, err) = run(&["init", "--db", db.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (first, second) = (TestCa::new("first-ca"), TestCa::new("second-ca"));
+    let (cert, key) = (dir.path().join("tls.pem"), dir.path().join("tls.key"));
+    let install = |ca: &TestCa| {
+        let files = ca.server("registry");
+        std::fs::copy(&files.cert, &cert).unwrap();
+        std::fs::copy(&files.key, &key).unwrap();
+    };
+    install(&first);
+    let mut server = Server::start(
+        &db,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let trusting = |ca: &TestCa| {
+        reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(ca.pem.as_bytes()).unwrap())
+            .build()
+            .unwrap()
+    };
+    let healthz = format!("{}/healthz", server.url);
+    let kept = trusting(&first);
+    assert_eq!(kept.get(&healthz).send().await.unwrap().status(), 200);
+    assert!(
+        trusting(&second).get(&healthz).send().await.is_err(),
+        "a client trusting only the second CA must refuse the first certificate"
+    );
+
+    install(&second);
+    let hangup = |pid: u32| {
+        let st = Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    hangup(server.child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while trusting(&second).get(&healthz).send().await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new certificate was not served within 10 s of SIGHUP"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The connection opened before the reload is still served.
+    assert_eq!(kept.get(&healthz).send().await.unwrap().status(), 200);
+    assert!(trusting(&first).get(&healthz).send().await.is_err());
+
+    std::fs::write(&cert, "not a certificate").unwrap();
+    hangup(server.child.id());
+    let mut log = BufReader::new(server.child.stderr.take().unwrap());
+    // The log stays open: the server goes on writing to it.
+    let (said, _log) = tokio::task::spawn_blocking(move || {
+        let mut said = String::new();
+        while !said.contains("kept the current TLS certificate") {
+            if log.read_line(&mut said).unwrap() == 0 {
+                break;
+            }
+        }
+        (said, log)
+    })
+    .await
+    .unwrap();
+    assert!(said.contains("reloaded the TLS certificate"), "{said}");
+    assert!(said.contains("kept the current TLS certificate"), "{said}");
+    assert!(said.contains("tls.pem"), "the error names the file: {said}");
+    assert_eq!(
+        trusting(&second)
+            .get(&healthz)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let (code, err) = server.stop();
+    assert_eq!(code, 0, "{err}");
 }

@@ -17,8 +17,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-/// How many times a request is sent before a retryable failure is final.
-const ATTEMPTS: u32 = 5;
 /// The first retry's delay; each following one doubles it.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest a `Retry-After` header may make us wait.
@@ -211,6 +209,32 @@ pub struct WhoAmI {
 /// Default registry endpoint when neither config nor environment set one.
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8080";
 
+/// How the provider talks to the registry beyond its endpoint and token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transport {
+    /// CA certificates (PEM) trusted for the registry's certificate, besides
+    /// the system's.
+    pub ca_pem: Option<String>,
+    /// A client certificate and its key (PEM, one after the other), for a
+    /// registry that requires mutual TLS.
+    pub identity_pem: Option<String>,
+    /// The longest one request may take.
+    pub request_timeout: Duration,
+    /// How many times a failed request is sent again when that is safe.
+    pub max_retries: u32,
+}
+
+impl Default for Transport {
+    fn default() -> Self {
+        Transport {
+            ca_pem: None,
+            identity_pem: None,
+            request_timeout: Duration::from_secs(30),
+            max_retries: 4,
+        }
+    }
+}
+
 /// The provider's configured access to one registry with one token: built
 /// once by ConfigureProvider and shared by every operation. Clones share the
 /// connection pool.
@@ -224,6 +248,7 @@ pub struct ApiClient {
     /// The registry's time as of its latest answer (its `Date` header), so
     /// that time-based warnings follow the registry's clock, not ours.
     registry_time: Arc<Mutex<Option<OffsetDateTime>>>,
+    max_retries: u32,
 }
 
 impl ApiClient {
@@ -231,6 +256,7 @@ impl ApiClient {
         endpoint: &str,
         token: Option<String>,
         change_ref: Option<String>,
+        transport: Transport,
         stop: tokio::sync::watch::Receiver<bool>,
     ) -> Result<Self, String> {
         let endpoint = endpoint.trim_end_matches('/').to_string();
@@ -241,9 +267,27 @@ impl ApiClient {
                 "`endpoint` {endpoint:?} must start with http:// or https://"
             ));
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
+        let mut http = reqwest::Client::builder();
+        if let Some(pem) = &transport.ca_pem {
+            let cas = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .ok()
+                .filter(|cas| !cas.is_empty())
+                .ok_or(
+                    "`ca_file`/`ca_pem` holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                )?;
+            for ca in cas {
+                http = http.add_root_certificate(ca);
+            }
+        }
+        if let Some(pem) = &transport.identity_pem {
+            let identity = reqwest::Identity::from_pem(pem.as_bytes()).map_err(|e| {
+                format!("`client_cert` and `client_key` are not a PEM certificate and its key: {e}")
+            })?;
+            http = http.identity(identity);
+        }
+        let http = http
+            .connect_timeout(Duration::from_secs(5).min(transport.request_timeout))
+            .timeout(transport.request_timeout)
             // Well under the registry's default idle timeout (60 s), so that
             // a pooled connection is never reused just as the registry closes it.
             .pool_idle_timeout(Duration::from_secs(30))
@@ -261,6 +305,7 @@ impl ApiClient {
             change_ref,
             stop,
             registry_time: Arc::default(),
+            max_retries: transport.max_retries,
         })
     }
 
@@ -581,9 +626,9 @@ impl ApiClient {
     ) -> Result<(StatusCode, String), ApiError> {
         let url = format!("{}{path}", self.endpoint);
         let mut backoff = FIRST_BACKOFF;
-        let mut attempt = 1;
+        let mut attempt = 0;
         loop {
-            let last = attempt == ATTEMPTS;
+            let last = attempt > self.max_retries;
             attempt += 1;
             let request = self.request(method.clone(), &url, body, write);
             match request.send().await {
@@ -716,10 +761,7 @@ impl ApiClient {
             .any(|word| cause.to_ascii_lowercase().contains(word));
         if error.is_connect() || tls {
             let reason = if tls {
-                format!(
-                    "the TLS handshake failed: {cause}; if the registry serves plain HTTP, use \
-                     an http:// endpoint"
-                )
+                tls_advice(&cause)
             } else {
                 format!("connection failed: {cause}")
             };
@@ -738,6 +780,24 @@ impl ApiClient {
             reason: reason.to_string(),
         }
     }
+}
+
+/// Why a TLS handshake with the registry failed (`cause`, rustls' own
+/// words) and what to check.
+fn tls_advice(cause: &str) -> String {
+    let lower = cause.to_ascii_lowercase();
+    let advice = if lower.contains("certificaterequired") || lower.contains("certificate required")
+    {
+        "the registry requires a client certificate: set `client_cert` and `client_key` (or \
+         PARTNER_REGISTRY_CLIENT_CERT and PARTNER_REGISTRY_CLIENT_KEY) to one its client CA issued"
+    } else if lower.contains("certificate") || lower.contains("issuer") {
+        "the registry's certificate is not trusted: give the CA that issued it as `ca_file` or \
+         `ca_pem` (or PARTNER_REGISTRY_CA_FILE), and check that the endpoint's host is one the \
+         certificate names"
+    } else {
+        "if the registry serves plain HTTP, use an http:// endpoint"
+    };
+    format!("the TLS handshake failed: {cause}; {advice}")
 }
 
 /// What kind of write a request is, for its concurrency headers.
@@ -892,7 +952,8 @@ mod tests {
             }
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let api = ApiClient::new(&endpoint, None, None, stopped).expect("client");
+        let api =
+            ApiClient::new(&endpoint, None, None, Transport::default(), stopped).expect("client");
         let call = tokio::spawn(async move { api.get_org("org_x").await });
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(!call.is_finished(), "the peer never answers");

@@ -1,6 +1,6 @@
 //! The partner provider: its configuration schema, how it is configured,
 //! and its resources, data sources and ephemeral resources.
-use crate::client::{ApiClient, DEFAULT_ENDPOINT};
+use crate::client::{ApiClient, DEFAULT_ENDPOINT, Transport};
 use crate::configured::Configured;
 use crate::resources::org_facts::PlannedOrgs;
 use crate::{data_sources, ephemeral, resources};
@@ -26,6 +26,12 @@ model! {
         endpoint: String,
         token: String,
         change_ref: String,
+        ca_file: String,
+        ca_pem: String,
+        client_cert: String,
+        client_key: String,
+        request_timeout: String,
+        max_retries: i64,
     }
 }
 
@@ -58,6 +64,60 @@ pub fn provider_schema() -> Schema {
          the `X-Change-Ref` header so that every audit event the run causes names it. Defaults to \
          the `PARTNER_CHANGE_REF` environment variable.",
     ))
+    .attr(Attribute::string("ca_file").optional().description(
+        "Path to a PEM file of CA certificates to trust for an `https://` registry, besides the \
+         system's (a registry with a certificate from a private CA). Defaults to the \
+         `PARTNER_REGISTRY_CA_FILE` environment variable. Conflicts with `ca_pem`.",
+    ))
+    .attr(Attribute::string("ca_pem").optional().description(
+        "The same CA certificates as PEM text. Defaults to the `PARTNER_REGISTRY_CA_PEM` \
+         environment variable. Conflicts with `ca_file`.",
+    ))
+    .attr(Attribute::string("client_cert").optional().description(
+        "A client certificate for a registry that requires mutual TLS: a path to a PEM file, or \
+         the PEM text itself. Needs `client_key`. Defaults to the `PARTNER_REGISTRY_CLIENT_CERT` \
+         environment variable.",
+    ))
+    .attr(
+        Attribute::string("client_key")
+            .optional()
+            .sensitive()
+            .description(
+                "The private key of `client_cert`: a path to a PEM file, or the PEM text itself. \
+         Defaults to the `PARTNER_REGISTRY_CLIENT_KEY` environment variable.",
+            ),
+    )
+    .attr(Attribute::string("request_timeout").optional().description(
+        "The longest one request to the registry may take, as a duration such as `30s` or \
+         `2m`. Defaults to the `PARTNER_REGISTRY_REQUEST_TIMEOUT` environment variable, else \
+         `30s`.",
+    ))
+    .attr(Attribute::number("max_retries").optional().description(
+        "How many times a request that failed in a way that is safe to repeat (no connection, \
+         a `429` or `5xx` answer, a create, which carries an idempotency key) is sent again, with \
+         a doubling backoff: 0 to 10. Defaults to the `PARTNER_REGISTRY_MAX_RETRIES` \
+         environment variable, else 4.",
+    ))
+}
+
+/// The most `max_retries` may be.
+const MAX_RETRIES: i64 = 10;
+
+/// `request_timeout` as a duration above zero.
+fn request_timeout(text: &str) -> Result<std::time::Duration, String> {
+    partner_rules::parse_duration(text)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            format!("request_timeout {text:?} must be a duration above zero such as 30s or 2m")
+        })
+}
+
+/// `max_retries` within 0 to [`MAX_RETRIES`].
+fn max_retries(n: i64) -> Result<u32, String> {
+    u32::try_from(n)
+        .ok()
+        .filter(|n| i64::from(*n) <= MAX_RETRIES)
+        .ok_or_else(|| format!("max_retries {n} must be between 0 and {MAX_RETRIES}"))
 }
 
 fn setting(v: &tfplugin::Val<String>, env: &str) -> Option<String> {
@@ -81,6 +141,119 @@ fn validate_config(config: &Value, diags: &mut Diagnostics) {
             );
         }
     }
+    for problem in transport_problems(&c) {
+        diags.error_at(
+            AttrPath::attr(problem.0),
+            "Invalid provider setting",
+            problem.1,
+        );
+    }
+}
+
+/// What is wrong with the transport settings the configuration itself
+/// holds (values from the environment are checked when configuring).
+fn transport_problems(c: &ProviderConfig) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if c.ca_file.is_known() && c.ca_pem.is_known() {
+        out.push(("ca_pem", "set ca_file or ca_pem, not both".to_string()));
+    }
+    if c.client_cert.is_known() != c.client_key.is_known()
+        && !c.client_cert.is_unknown()
+        && !c.client_key.is_unknown()
+    {
+        out.push((
+            if c.client_cert.is_known() {
+                "client_key"
+            } else {
+                "client_cert"
+            },
+            "client_cert and client_key go together".to_string(),
+        ));
+    }
+    if let Some(Err(e)) = c.request_timeout.as_deref().map(request_timeout) {
+        out.push(("request_timeout", e));
+    }
+    if let Some(Err(e)) = c.max_retries.known().map(|n| max_retries(*n)) {
+        out.push(("max_retries", e));
+    }
+    out
+}
+
+/// The transport settings from the configuration and the environment;
+/// files are read here, and every error names its setting.
+fn transport(c: &ProviderConfig) -> Result<Transport, (&'static str, String)> {
+    let file_or_pem = |attribute: &'static str, value: String| {
+        if value.trim_start().starts_with("-----BEGIN") {
+            return Ok(value);
+        }
+        std::fs::read_to_string(&value).map_err(|e| {
+            (
+                attribute,
+                format!("{attribute}: cannot read {value:?}: {e}"),
+            )
+        })
+    };
+    let ca_pem = match (
+        setting(&c.ca_file, "PARTNER_REGISTRY_CA_FILE"),
+        setting(&c.ca_pem, "PARTNER_REGISTRY_CA_PEM"),
+    ) {
+        (Some(path), None) => Some(
+            std::fs::read_to_string(&path)
+                .map_err(|e| ("ca_file", format!("ca_file: cannot read {path:?}: {e}")))?,
+        ),
+        (None, pem) => pem,
+        (Some(_), Some(_)) => return Err(("ca_pem", "set ca_file or ca_pem, not both".into())),
+    };
+    let identity_pem = match (
+        setting(&c.client_cert, "PARTNER_REGISTRY_CLIENT_CERT"),
+        setting(&c.client_key, "PARTNER_REGISTRY_CLIENT_KEY"),
+    ) {
+        (Some(cert), Some(key)) => Some(format!(
+            "{}\n{}",
+            file_or_pem("client_cert", cert)?,
+            file_or_pem("client_key", key)?
+        )),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err((
+                "client_key",
+                "client_cert and client_key go together".into(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err((
+                "client_cert",
+                "client_cert and client_key go together".into(),
+            ));
+        }
+    };
+    let defaults = Transport::default();
+    let request_timeout = match setting(&c.request_timeout, "PARTNER_REGISTRY_REQUEST_TIMEOUT") {
+        Some(text) => request_timeout(&text).map_err(|e| ("request_timeout", e))?,
+        None => defaults.request_timeout,
+    };
+    let retries = match c.max_retries.known() {
+        Some(n) => Some(*n),
+        None => match std::env::var("PARTNER_REGISTRY_MAX_RETRIES") {
+            Ok(text) if !text.is_empty() => Some(text.trim().parse::<i64>().map_err(|_| {
+                (
+                    "max_retries",
+                    format!("PARTNER_REGISTRY_MAX_RETRIES {text:?} must be a whole number"),
+                )
+            })?),
+            _ => None,
+        },
+    };
+    let max_retries = match retries {
+        Some(n) => max_retries(n).map_err(|e| ("max_retries", e))?,
+        None => defaults.max_retries,
+    };
+    Ok(Transport {
+        ca_pem,
+        identity_pem,
+        request_timeout,
+        max_retries,
+    })
 }
 
 /// Builds the configured state from the provider block and environment, and
@@ -118,12 +291,19 @@ async fn configure(
         return None;
     }
     let change_ref = setting(&c.change_ref, "PARTNER_CHANGE_REF");
-    let client = match ApiClient::new(&endpoint, token, change_ref, stop) {
+    let transport = match transport(&c) {
+        Ok(transport) => transport,
+        Err((attribute, e)) => {
+            diags.error_at(AttrPath::attr(attribute), "Invalid provider setting", e);
+            return None;
+        }
+    };
+    let client = match ApiClient::new(&endpoint, token, change_ref, transport, stop) {
         Ok(client) => client,
         Err(e) => {
             diags.error_at(
                 AttrPath::attr("endpoint"),
-                "Invalid partner registry endpoint",
+                "Invalid partner registry connection",
                 e,
             );
             return None;

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub mod certs;
 pub mod postgres;
 use tempfile::{NamedTempFile, TempDir};
 
@@ -327,6 +328,8 @@ pub struct RegistryServer {
     pub url: String,
     /// An admin token, as `token create` printed it.
     pub admin_token: String,
+    /// What the harness's own requests go through (trusting the server's CA).
+    http: reqwest::blocking::Client,
 }
 
 impl RegistryServer {
@@ -346,16 +349,47 @@ impl RegistryServer {
     pub fn start_on_postgres() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = postgres::PgCluster::shared().new_database();
-        Self::start_in(dir, db, &[])
+        Self::start_in(dir, db, &[], http_client().clone())
+    }
+
+    /// Starts the registry serving HTTPS with `server`'s certificate from
+    /// `ca`; with `client_ca`, it requires client certificates from that CA
+    /// (mutual TLS), and the harness's own requests present `client`.
+    pub fn start_tls(
+        ca: &certs::TestCa,
+        server: &certs::CertFiles,
+        client_ca: Option<(&certs::TestCa, &certs::CertFiles)>,
+    ) -> Self {
+        let mut args: Vec<String> = vec![
+            "--tls-cert".into(),
+            server.cert.display().to_string(),
+            "--tls-key".into(),
+            server.key.display().to_string(),
+        ];
+        let mut http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(ca.pem.as_bytes()).expect("CA certificate"),
+            );
+        if let Some((client_ca, client)) = client_ca {
+            args.extend(["--client-ca".into(), client_ca.file.display().to_string()]);
+            let mut identity = std::fs::read(&client.cert).expect("client certificate");
+            identity.extend(std::fs::read(&client.key).expect("client key"));
+            http = http.identity(reqwest::Identity::from_pem(&identity).expect("client identity"));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("registry.db").display().to_string();
+        Self::start_in(dir, db, &args, http.build().expect("HTTP client"))
     }
 
     fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("registry.db").display().to_string();
-        Self::start_in(dir, db, extra)
+        Self::start_in(dir, db, extra, http_client().clone())
     }
 
-    fn start_in(dir: TempDir, db: String, extra: &[&str]) -> Self {
+    fn start_in(dir: TempDir, db: String, extra: &[&str], http: reqwest::blocking::Client) -> Self {
         let mut server = Process::spawn(
             Command::new(workspace_binary(REGISTRY_BIN))
                 .arg("serve")
@@ -378,6 +412,7 @@ impl RegistryServer {
             db,
             url,
             admin_token: String::new(),
+            http,
         };
         registry.admin_token = registry.create_token("terraform-admin", "admin", None);
         registry
@@ -448,7 +483,8 @@ impl RegistryServer {
         body: Option<Value>,
     ) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
-        let mut request = http_client()
+        let mut request = self
+            .http
             .request(method, format!("{}{path}", self.url))
             .bearer_auth(token);
         if let Some(body) = body {

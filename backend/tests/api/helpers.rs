@@ -132,6 +132,7 @@ impl TestApp {
                 access_log: true,
                 write_batch: partner_registry::db::MAX_BATCH,
                 limits,
+                tls: None,
             },
             clock.clone(),
         )

@@ -1,5 +1,6 @@
 //! Provider configuration failures are clear diagnostics, not transport errors.
 
+use acceptance_tests::certs::TestCa;
 use acceptance_tests::{RegistryServer, Workspace};
 
 use crate::config::org;
@@ -71,4 +72,60 @@ fn https_against_a_plain_http_registry_says_so() {
     workspace
         .plan()
         .assert_failure_mentions(&["TLS handshake failed", "use an http:// endpoint"]);
+}
+
+/// The provider against a registry serving HTTPS with a private CA: trusted
+/// with `ca_file`, and refused without it with an error that says what to
+/// check.
+#[test]
+fn an_https_registry_is_trusted_through_ca_file_and_refused_without() {
+    let ca = TestCa::new("registry-ca");
+    let registry = RegistryServer::start_tls(&ca, &ca.server("registry"), None);
+    assert!(
+        registry.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        registry.url
+    );
+    let mut workspace = Workspace::new(&registry);
+    workspace.write_config(&org("acme", "acme", "2030-12-31", &["a:read"], ""));
+    workspace.plan().assert_failure_mentions(&[
+        &registry.url,
+        "the registry's certificate is not trusted",
+        "ca_file",
+    ]);
+    workspace.env("PARTNER_REGISTRY_CA_FILE", &ca.file.display().to_string());
+    workspace.apply();
+    assert_eq!(workspace.resource("partner_org.acme")["status"], "active");
+    // Another CA's certificate is no substitute.
+    let other = TestCa::new("other-ca");
+    workspace.env(
+        "PARTNER_REGISTRY_CA_FILE",
+        &other.file.display().to_string(),
+    );
+    workspace
+        .plan()
+        .assert_failure_mentions(&["the registry's certificate is not trusted"]);
+}
+
+/// A registry that requires client certificates (mutual TLS) serves a
+/// provider given `client_cert` and `client_key`, and refuses one without.
+#[test]
+fn mutual_tls_needs_the_client_certificate() {
+    let ca = TestCa::new("registry-ca");
+    let client = ca.client("terraform");
+    let registry = RegistryServer::start_tls(&ca, &ca.server("registry"), Some((&ca, &client)));
+    let mut workspace = Workspace::new(&registry);
+    workspace.env("PARTNER_REGISTRY_CA_FILE", &ca.file.display().to_string());
+    let config = org("acme", "acme", "2030-12-31", &["a:read"], "");
+    workspace.write_config(&config);
+    workspace
+        .plan()
+        .assert_failure_mentions(&[&registry.url, "client_cert", "client_key"]);
+    workspace.write_config(&format!(
+        "provider \"partner\" {{\n  client_cert = {:?}\n  client_key  = {:?}\n}}\n{config}",
+        client.cert.display().to_string(),
+        client.key.display().to_string()
+    ));
+    workspace.apply();
+    assert_eq!(workspace.resource("partner_org.acme")["status"], "active");
 }
