@@ -130,6 +130,7 @@ async fn registry(
                     write_batch: partner_registry::db::MAX_BATCH,
                     limits: partner_registry::server::Limits::default(),
                     tls: None,
+                    metrics_listen: None,
                 },
                 Arc::new(SystemClock),
             )

@@ -61,6 +61,7 @@ async fn measure(
             write_batch: batch,
             limits: partner_registry::server::Limits::default(),
             tls: None,
+            metrics_listen: None,
         },
         Arc::new(SystemClock),
     )

@@ -34,6 +34,7 @@ use crate::crypto::ct_eq;
 use crate::db::{Change, CredentialRow, Database, Select, TokenRow};
 use crate::error::{Error, Result};
 use crate::records::Actor;
+use crate::telemetry::Introspected;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
@@ -111,15 +112,24 @@ pub struct Credential {
 }
 
 impl Credential {
-    /// Whether `hmac` matches a valid secret at `now` and the client is usable.
-    /// Every stored hash is compared, in constant time each.
-    pub fn accepts(&self, hmac: &[u8; 32], now: i64) -> bool {
+    /// Whether `hmac` matches a valid secret at `now` and the client is
+    /// usable, and if not, why. Every stored hash is compared, in constant
+    /// time each, whatever the outcome.
+    pub fn verdict(&self, hmac: &[u8; 32], now: i64) -> Introspected {
         let mut matched = false;
         for s in &self.secrets {
             let in_time = s.not_after.is_none_or(|t| now <= t);
             matched |= ct_eq(&s.hmac, hmac) & in_time;
         }
-        matched && now <= self.expires_at && now <= self.contract_end
+        if !matched {
+            Introspected::BadSecret
+        } else if now > self.contract_end {
+            Introspected::ContractEnded
+        } else if now > self.expires_at {
+            Introspected::Expired
+        } else {
+            Introspected::Active
+        }
     }
 
     fn from_row(row: CredentialRow, usage: Arc<Usage>) -> Credential {
@@ -153,6 +163,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// How many live client credentials and API tokens it holds.
+    pub fn sizes(&self) -> (usize, usize) {
+        (self.credentials.len(), self.tokens.len())
+    }
+
     /// The caller a token hash belongs to.
     pub fn actor(&self, token_hash: &[u8; 32]) -> Option<&Actor> {
         self.tokens.get(token_hash)
@@ -258,6 +273,8 @@ struct Shared {
     /// The newest change not yet in the anchor file, and when it last moved.
     anchor_due: Mutex<Option<(i64, String)>>,
     anchor_written: Mutex<Instant>,
+    /// Batches of changes applied since the start (for the metrics).
+    refreshes: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -342,6 +359,7 @@ impl Shared {
             }
             next.seq = last.seq;
             *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+            self.refreshes.fetch_add(1, Ordering::Relaxed);
             self.applied.send_replace(last.seq);
             *lock(&self.anchor_due) = Some((last.seq, last.hash));
         }
@@ -473,6 +491,7 @@ impl Cache {
             stop: AtomicBool::new(false),
             anchor_due: Mutex::new(None),
             anchor_written: Mutex::new(Instant::now()),
+            refreshes: std::sync::atomic::AtomicU64::new(0),
         });
         shared.mark_synced();
         let waker = Arc::downgrade(&shared);
@@ -490,6 +509,15 @@ impl Cache {
             shared,
             thread: Mutex::new(Some(thread)),
         }))
+    }
+
+    /// The snapshot as it is, however stale, and how many batches of
+    /// changes the cache has applied: for the metrics.
+    pub fn current(&self) -> (Arc<Snapshot>, u64) {
+        (
+            self.shared.snapshot(),
+            self.shared.refreshes.load(Ordering::Relaxed),
+        )
     }
 
     /// The current snapshot, unless the follower has not reached the database
@@ -584,10 +612,12 @@ mod tests {
                 },
             ],
         };
-        assert!(cred.accepts(&key.hash_secret("new"), 100));
-        assert!(cred.accepts(&key.hash_secret("old"), 500));
-        assert!(!cred.accepts(&key.hash_secret("old"), 501));
-        assert!(!cred.accepts(&key.hash_secret("new"), 1_001));
-        assert!(!cred.accepts(&key.hash_secret("other"), 100));
+        let verdict = |secret: &str, now| cred.verdict(&key.hash_secret(secret), now);
+        assert_eq!(verdict("new", 100), Introspected::Active);
+        assert_eq!(verdict("old", 500), Introspected::Active);
+        assert_eq!(verdict("old", 501), Introspected::BadSecret);
+        assert_eq!(verdict("new", 1_001), Introspected::Expired);
+        assert_eq!(verdict("new", 2_001), Introspected::ContractEnded);
+        assert_eq!(verdict("other", 100), Introspected::BadSecret);
     }
 }

@@ -14,6 +14,8 @@ use warp::{Filter, Rejection, Reply};
 /// Every route the server has, as `(method, OpenAPI path)`.
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
     ("GET", "/v1/openapi.json"),
     ("GET", "/v1/whoami"),
     ("POST", "/v1/orgs"),
@@ -37,10 +39,11 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub fn routes(
     app: App,
 ) -> impl Filter<Extract = (impl Reply,), Error = std::convert::Infallible> + Clone {
-    let access_log = app.access_log;
     // The gateways' hot path first, with a small future of its own; every other
     // route behind one boxed filter, so that the per-request future stays small.
     let rest = healthz()
+        .or(readyz(app.clone()))
+        .or(metrics(app.clone()))
         .or(openapi())
         .or(whoami(app.clone()))
         .or(orgs_create(app.clone()))
@@ -68,20 +71,6 @@ pub fn routes(
         // own time: the provider takes it as "now" for its time-based warnings, and
         // with `serve --fake-clock` it must be the fake time, not hyper's.
         .map(move |reply| with_date(Reply::into_response(reply), clock.now()))
-        .with(warp::log::custom(move |info| {
-            // Method, path, status and time only: never headers or bodies.
-            // Successful introspections (the gateways' hot path) are not logged line by line.
-            if !access_log || (info.path() == "/v1/introspect" && info.status().is_success()) {
-                return;
-            }
-            eprintln!(
-                "{} {} {} {}us",
-                info.method(),
-                info.path(),
-                info.status().as_u16(),
-                info.elapsed().as_micros()
-            );
-        }))
 }
 
 /// `resp` with a `Date` header for `now`, in IMF-fixdate form (RFC 9110 §5.6.7).
@@ -141,7 +130,8 @@ async fn authenticate(
         .ok_or_else(|| warp::reject::custom(Error::Unauthorized))?;
     let hash = app.key.hash_token(token);
     let snapshot = app.cache.fresh().map_err(warp::reject::custom)?;
-    if snapshot.actor(&hash).is_some() {
+    if let Some(actor) = snapshot.actor(&hash) {
+        crate::telemetry::note_caller(&actor.name, actor.role.as_str());
         Ok((snapshot, hash))
     } else {
         Err(warp::reject::custom(Error::Unauthorized))
@@ -240,17 +230,29 @@ fn req_ctx() -> impl Filter<Extract = (ReqCtx,), Error = Rejection> + Clone {
             "X-Change-Ref",
             MAX_CHANGE_REF,
         ))
-        .map(|rid: Option<String>, cref: Option<String>| {
-            let valid = |s: &String| {
-                !s.is_empty() && s.len() <= 200 && s.bytes().all(|b| (0x20..0x7f).contains(&b))
-            };
-            ReqCtx {
-                request_id: rid.filter(valid).unwrap_or_else(|| {
-                    crate::crypto::new_id("req_").unwrap_or_else(|_| "req".into())
-                }),
-                change_ref: cref,
-            }
+        .map(|rid: Option<String>, cref: Option<String>| ReqCtx {
+            // The server gave every request a usable id (`server::request_id`).
+            request_id: rid
+                .filter(|id| is_request_id(id))
+                .unwrap_or_else(|| "req".into()),
+            change_ref: cref,
         })
+}
+
+/// Whether a client's `X-Request-Id` is kept as the request's id: 1 to 200
+/// printable ASCII characters.
+pub fn is_request_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 200 && id.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
+/// The OpenAPI template of the route `path` belongs to (`/v1/orgs/{id}`),
+/// for logs and metrics; `"unknown"` for a path no route has.
+pub fn route_template(path: &str) -> &'static str {
+    ROUTES
+        .iter()
+        .map(|(_, template)| *template)
+        .find(|template| path_matches(template, path))
+        .unwrap_or("unknown")
 }
 
 /// The longest `X-Change-Ref`, `Idempotency-Key` and `If-Match` headers.
@@ -410,6 +412,39 @@ pub fn healthz() -> impl Filter<Extract = (warp::reply::Response,), Error = Reje
     warp::path!("healthz")
         .and(warp::get())
         .and_then(handlers::healthz)
+}
+
+/// GET /readyz (200 only while the database answers and the credential cache is current)
+pub fn readyz(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("readyz")
+        .and(warp::get())
+        .and(with_app(app))
+        .and_then(handlers::readyz)
+}
+
+/// GET /metrics (Prometheus text format; reviewer and admin tokens)
+pub fn metrics(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("metrics")
+        .and(warp::get())
+        .and(authorized(app))
+        .and_then(handlers::metrics)
+}
+
+/// GET /metrics on the separate `--metrics-listen` address, without a token:
+/// that address is the operator's to keep private.
+pub fn metrics_without_auth(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = std::convert::Infallible> + Clone {
+    warp::path!("metrics")
+        .and(warp::get())
+        .map(move || handlers::metrics_text(&app))
+        .or(warp::any()
+            .map(|| Error::NotFound("only GET /metrics is served here".into()).to_response()))
+        .unify()
 }
 
 /// GET /v1/openapi.json

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::records::*;
 use crate::requests::*;
 use crate::service::{self, Created, Idem, WriteCtx};
+use crate::telemetry::Introspected;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -196,6 +197,40 @@ fn reject_unknown_query(q: &HashMap<String, String>, known: &[&str]) -> Result<(
 
 pub async fn healthz() -> std::result::Result<Response, Infallible> {
     Ok(warp::reply::json(&json!({"status": "ok"})).into_response())
+}
+
+/// Ready to serve: the database answers and the credential cache is
+/// current; otherwise 503 saying which.
+pub async fn readyz(app: App) -> std::result::Result<Response, Infallible> {
+    let database = app.read(|r| r.audit_head().map(|_| ())).await;
+    let answer = match (database, app.cache.fresh()) {
+        (Ok(()), Ok(_)) => Ok(warp::reply::json(&json!({"status": "ready"})).into_response()),
+        (Err(e), _) => Err(Error::Unavailable(format!(
+            "the database does not answer: {e}"
+        ))),
+        (_, Err(e)) => Err(e),
+    };
+    Ok(answer.unwrap_or_else(|e| e.to_response()))
+}
+
+/// `GET /metrics` on the API port: for reviewer and admin tokens.
+pub async fn metrics(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+) -> std::result::Result<Response, Infallible> {
+    let allowed = service::forbid_org_token(&authed.actor, "/metrics");
+    finish(&rc, allowed.map(|()| metrics_text(&app)))
+}
+
+/// The metrics in the Prometheus text format.
+pub fn metrics_text(app: &App) -> Response {
+    let mut resp = app.metrics_text().into_response();
+    resp.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp
 }
 
 pub async fn openapi() -> std::result::Result<Response, Infallible> {
@@ -703,7 +738,10 @@ pub async fn introspect(
     else {
         return Ok(
             match serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
-                Ok(_) => inactive(),
+                Ok(_) => {
+                    app.metrics.introspected(Introspected::Unknown);
+                    inactive()
+                }
                 Err(e) => Error::BadRequest(format!("the body is not JSON: {e}")).to_response(),
             },
         );
@@ -711,8 +749,11 @@ pub async fn introspect(
     let (client_id, secret) = (req.client_id, req.client_secret);
     let hmac = app.key.hash_secret(&secret);
     let now = now(&app);
-    match snapshot.credential(client_id.as_ref()) {
-        Some(cred) if cred.accepts(&hmac, now) => {
+    let found = snapshot.credential(client_id.as_ref());
+    let verdict = found.map_or(Introspected::Unknown, |cred| cred.verdict(&hmac, now));
+    app.metrics.introspected(verdict);
+    match found {
+        Some(cred) if verdict == Introspected::Active => {
             app.cache.note_use(cred, now);
             let body = json!({
                 "active": true,

@@ -27,6 +27,7 @@ pub mod requests;
 pub mod review;
 pub mod server;
 pub mod service;
+pub mod telemetry;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -54,17 +55,36 @@ pub struct AppState {
     pub cache: Arc<cache::Cache>,
     pub clock: Arc<dyn Clock>,
     pub key: crypto::SecretKey,
-    /// One stderr line per request (method, path, status, time); never bodies or headers.
+    /// One log line per request (see [`telemetry`]); never bodies or secrets.
     pub access_log: bool,
+    pub metrics: telemetry::Metrics,
 }
 
 impl App {
+    /// The metrics in the Prometheus text format, as of now.
+    pub fn metrics_text(&self) -> String {
+        let (snapshot, cache_refreshes) = self.cache.current();
+        let (credentials, tokens) = snapshot.sizes();
+        let relaxed = std::sync::atomic::Ordering::Relaxed;
+        self.metrics.render(telemetry::Scraped {
+            credentials,
+            tokens,
+            cache_refreshes,
+            audit_events: snapshot.seq,
+            write_transactions: self.db.writes.transactions.load(relaxed),
+            write_micros: self.db.writes.micros.load(relaxed),
+        })
+    }
+
     /// Runs one read on the blocking pool.
     pub async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn db::Reader) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        self.db.read_async(f).await
+        let started = std::time::Instant::now();
+        let out = self.db.read_async(f).await;
+        self.metrics.db_call("read", started.elapsed());
+        out
     }
 
     /// Runs one write transaction on the blocking pool and, once it has
@@ -74,7 +94,10 @@ impl App {
         &self,
         f: impl FnOnce(&mut dyn db::Tx) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let (out, seq) = self.db.write_async(f).await?;
+        let started = std::time::Instant::now();
+        let written = self.db.write_async(f).await;
+        self.metrics.db_call("write", started.elapsed());
+        let (out, seq) = written?;
         if let Some(seq) = seq {
             self.cache.caught_up(seq).await;
         }
@@ -100,6 +123,8 @@ pub struct Config {
     pub limits: server::Limits,
     /// Serve HTTPS with these files (reloaded on SIGHUP); plain HTTP without.
     pub tls: Option<tls::TlsFiles>,
+    /// Also serve `GET /metrics` here, without a token (plain HTTP).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The database, its key and its audit anchor, opened as every subcommand opens them.
@@ -174,6 +199,8 @@ pub fn open(
 /// A server bound to its address and serving in the background.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `--metrics-listen` serves, when it does.
+    pub metrics_addr: Option<SocketAddr>,
     /// `https` or `http`.
     pub scheme: &'static str,
     pub app: App,
@@ -225,6 +252,7 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
         clock,
         key: opened.key,
         access_log: cfg.access_log,
+        metrics: telemetry::Metrics::new(),
     }));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -242,6 +270,20 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
         }
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let metrics_addr = match cfg.metrics_listen {
+        None => None,
+        Some(at) => {
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .map_err(|e| Error::Internal(format!("cannot listen on {at} for metrics: {e}")))?;
+            let bound = listener
+                .local_addr()
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            let routes = filters::metrics_without_auth(app.clone());
+            tokio::spawn(warp::serve(routes).incoming(listener).run());
+            Some(bound)
+        }
+    };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(server::serve(
         listener,
@@ -254,6 +296,7 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
     ));
     Ok(Running {
         addr,
+        metrics_addr,
         scheme,
         app,
         shutdown: Some(tx),

@@ -61,6 +61,53 @@ impl DbArg {
     }
 }
 
+/// Logs and metrics of `serve`.
+#[derive(clap::Args)]
+struct OpsArgs {
+    /// How log lines are written to stderr: readable `text`, or `json` (one object a line).
+    #[arg(
+        long,
+        env = "PARTNER_REGISTRY_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+    /// The least severe level logged: error, warn, info, debug or trace (RUST_LOG, when set, wins).
+    #[arg(long, env = "PARTNER_REGISTRY_LOG_LEVEL", default_value = "info")]
+    log_level: tracing::Level,
+    /// Also serve GET /metrics on this address, without a token (keep it private).
+    #[arg(long, env = "PARTNER_REGISTRY_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+impl OpsArgs {
+    /// Logs this registry's events at the chosen level, its dependencies'
+    /// warnings and errors only, unless RUST_LOG says otherwise.
+    fn init_logs(&self) -> anyhow::Result<()> {
+        let directives = match std::env::var("RUST_LOG") {
+            Ok(directives) if !directives.trim().is_empty() => directives,
+            _ => format!("warn,partner_registry={}", self.log_level),
+        };
+        let filter = tracing_subscriber::EnvFilter::try_new(&directives)
+            .with_context(|| format!("RUST_LOG {directives:?} is not a valid log filter"))?;
+        let logs = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_target(false);
+        match self.log_format {
+            LogFormat::Text => logs.init(),
+            LogFormat::Json => logs.json().flatten_event(true).init(),
+        }
+        Ok(())
+    }
+}
+
 /// HTTPS for `serve`.
 #[derive(clap::Args)]
 struct TlsArgs {
@@ -148,6 +195,8 @@ enum Command {
         limits: LimitArgs,
         #[command(flatten)]
         tls: TlsArgs,
+        #[command(flatten)]
+        ops: OpsArgs,
     },
     /// Create the database (and its server key) without serving.
     Init {
@@ -299,7 +348,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             fake_clock,
             limits,
             tls,
-        } => serve(listen, db, fake_clock, limits.limits()?, tls.files()?),
+            ops,
+        } => {
+            ops.init_logs()?;
+            serve(
+                listen,
+                db,
+                fake_clock,
+                limits.limits()?,
+                tls.files()?,
+                ops.metrics_listen,
+            )
+        }
         Command::Init { db } => {
             db.open(true)?;
             eprintln!("registry ready at {}", db.target().describe());
@@ -439,12 +499,13 @@ fn serve(
     fake_clock: Option<String>,
     limits: partner_registry::server::Limits,
     tls: Option<partner_registry::tls::TlsFiles>,
+    metrics_listen: Option<SocketAddr>,
 ) -> anyhow::Result<ExitCode> {
     if tls.is_none() && !listen.ip().is_loopback() {
-        eprintln!(
-            "warning: serving plain HTTP on {listen}, which is not a loopback address: API tokens \
-             and client secrets cross the network readable. Give --tls-cert and --tls-key, or \
-             put a TLS-terminating proxy in front."
+        tracing::warn!(
+            "serving plain HTTP on {listen}, which is not a loopback address: API tokens and \
+             client secrets cross the network readable. Give --tls-cert and --tls-key, or put a \
+             TLS-terminating proxy in front."
         );
     }
     let clock: Arc<dyn Clock> = match fake_clock {
@@ -475,6 +536,7 @@ fn serve(
                 write_batch: partner_registry::db::MAX_BATCH,
                 limits,
                 tls,
+                metrics_listen,
             },
             clock,
         )
@@ -483,12 +545,15 @@ fn serve(
         {
             let mut out = std::io::stdout().lock();
             writeln!(out, "listening on {}://{}", running.scheme, running.addr)?;
+            if let Some(at) = running.metrics_addr {
+                writeln!(out, "metrics on http://{at}/metrics")?;
+            }
             out.flush()?;
         }
         shutdown.await;
-        eprintln!("shutting down: finishing requests in flight");
+        tracing::info!("shutting down: finishing requests in flight");
         running.shutdown().await;
-        eprintln!("database closed");
+        tracing::info!("database closed");
         Ok(ExitCode::SUCCESS)
     })
 }

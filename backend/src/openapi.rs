@@ -41,6 +41,8 @@ fn id_param(desc: &str) -> Value {
 
 /// The document served at `GET /v1/openapi.json`.
 pub fn document() -> Value {
+    let mut metrics_responses = problem_responses(&["401", "403"]);
+    metrics_responses["200"] = json!({"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}});
     let str_or_null = json!({"type": ["string", "null"]});
     let scopes = json!({"type": "array", "items": {"type": "string"}, "uniqueItems": true});
     let org_fields = json!({
@@ -170,6 +172,9 @@ pub fn document() -> Value {
         "security": [{"bearer": []}],
         "paths": {
             "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": ok("200", json!({"type": "object"}), &[])}},
+            "/readyz": {"get": {"summary": "Readiness: 200 only while the database answers and the credential cache is current; 503 problem+json saying which is not", "security": [], "responses": ok("200", json!({"type": "object"}), &["503"])}},
+            "/metrics": {"get": {"summary": "Metrics in the Prometheus text format (requests by route and status, introspection outcomes, credential cache, database calls, write transactions, audit chain length), for reviewer and admin tokens; `serve --metrics-listen` also serves them without a token on an address of its own",
+                "responses": metrics_responses}},
             "/v1/openapi.json": {"get": {"summary": "This document", "security": [], "responses": ok("200", json!({"type": "object"}), &[])}},
             "/v1/whoami": {"get": {"summary": "Who the caller's token is: its name, its role (admin, reviewer, org) and, for an org token, its org. A record of another org answers 404 to an org token: a client uses this to tell \"not visible to this token\" from \"gone\".",
                 "responses": ok("200", json!({"type": "object", "required": ["name", "role", "org"], "properties": {"name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "reviewer", "org"]}, "org": {"type": ["string", "null"]}}}), &["401", "503"])}},

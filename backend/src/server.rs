@@ -11,6 +11,7 @@
 
 use crate::App;
 use crate::error::Error;
+use crate::telemetry;
 use crate::tls::Tls;
 use std::future::Future;
 use std::io;
@@ -174,7 +175,10 @@ async fn connection<I, S>(
     let io = hyper_util::rt::TokioIo::new(Framed::new(stream, Arc::clone(&progress), limits));
     let mut conn = hyper::server::conn::http1::Builder::new()
         .max_headers(MAX_HEADERS)
-        .serve_connection(io, Counted::new(service, Arc::clone(&progress)));
+        .serve_connection(
+            io,
+            Counted::new(service, Arc::clone(&progress), app.clone()),
+        );
     let mut server_closing = std::pin::pin!(closing.wait_for(|closing| *closing));
     let mut shutting_down = false;
     let served = std::future::poll_fn(|cx| {
@@ -285,40 +289,72 @@ impl Progress {
     }
 }
 
-/// The service, counting the answers it produces.
+/// The service, counting the answers it produces, giving each request its
+/// id, and logging and measuring each.
 struct Counted<S> {
     inner: S,
     progress: Arc<Progress>,
+    app: App,
 }
 
 impl<S> Counted<S> {
-    fn new(inner: S, progress: Arc<Progress>) -> Self {
-        Counted { inner, progress }
+    fn new(inner: S, progress: Arc<Progress>, app: App) -> Self {
+        Counted {
+            inner,
+            progress,
+            app,
+        }
     }
 }
 
 impl<S, B> hyper::service::Service<hyper::Request<B>> for Counted<S>
 where
-    S: hyper::service::Service<hyper::Request<B>>,
+    S: hyper::service::Service<hyper::Request<B>, Response = warp::reply::Response>,
     S::Future: Send + 'static,
-    S::Response: Send,
-    S::Error: Send,
+    S::Error: Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
     type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
 
     fn call(&self, mut req: hyper::Request<B>) -> Self::Future {
+        let started = std::time::Instant::now();
+        let method = req.method().to_string();
         // HEAD is GET without the body, on every GET route: hyper itself
         // leaves the body out, knowing the request's method from its head.
         if req.method() == hyper::Method::HEAD {
             *req.method_mut() = hyper::Method::GET;
         }
-        let answer = self.inner.call(req);
-        let progress = Arc::clone(&self.progress);
+        let route = crate::filters::route_template(req.uri().path());
+        let request_id = request_id(&mut req);
+        let change_ref = req
+            .headers()
+            .get("x-change-ref")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let answer = telemetry::with_caller(self.inner.call(req));
+        let (progress, app) = (Arc::clone(&self.progress), self.app.clone());
         Box::pin(async move {
-            let out = answer.await;
+            let (mut out, caller) = answer.await;
             progress.answered.fetch_add(1, Ordering::Relaxed);
+            if let Ok(resp) = &mut out {
+                if let Ok(v) = hyper::header::HeaderValue::from_str(&request_id) {
+                    resp.headers_mut().entry("x-request-id").or_insert(v);
+                }
+                let answered = telemetry::Answered {
+                    method: &method,
+                    route,
+                    status: resp.status().as_u16(),
+                    elapsed: started.elapsed(),
+                    request_id: &request_id,
+                    caller: caller.as_ref(),
+                    change_ref: change_ref.as_deref(),
+                };
+                app.metrics.request(&answered);
+                if app.access_log {
+                    telemetry::log_request(&answered);
+                }
+            }
             // hyper may have last read while this was in flight, with no
             // timeout to wait on then: have it read once more, so that the
             // idle timeout starts.
@@ -330,6 +366,24 @@ where
             out
         })
     }
+}
+
+/// The request's id: the client's `X-Request-Id` when it is a usable one,
+/// else a new one, set on the request for the routes to record.
+fn request_id<B>(req: &mut hyper::Request<B>) -> String {
+    let given = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| crate::filters::is_request_id(id))
+        .map(str::to_string);
+    given.unwrap_or_else(|| {
+        let id = crate::crypto::new_id("req_").unwrap_or_else(|_| "req".into());
+        if let Ok(v) = hyper::header::HeaderValue::from_str(&id) {
+            req.headers_mut().insert("x-request-id", v);
+        }
+        id
+    })
 }
 
 /// Where the check stands in the bytes a client sends.

@@ -60,17 +60,17 @@ impl Tls {
     }
 }
 
-/// Reloads `tls` on every SIGHUP, saying on stderr what happened.
+/// Reloads `tls` on every SIGHUP, logging what happened.
 pub fn reload_on_sighup(tls: Arc<Tls>) -> std::io::Result<()> {
     let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     tokio::spawn(async move {
         while hangups.recv().await.is_some() {
             match tls.reload() {
-                Ok(()) => eprintln!(
+                Ok(()) => tracing::info!(
                     "reloaded the TLS certificate from {}",
                     tls.files().cert.display()
                 ),
-                Err(e) => eprintln!("kept the current TLS certificate: {e}"),
+                Err(e) => tracing::error!("kept the current TLS certificate: {e}"),
             }
         }
     });

@@ -150,6 +150,8 @@ async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
         )
     };
     assert_eq!(introspect().await.3["active"], true);
+    let ready = || send(&c, "GET", format!("{url}/readyz"), "", None);
+    assert_eq!(ready().await.0, 200);
 
     cluster.stop().assert_success();
     let down = Instant::now();
@@ -182,6 +184,12 @@ async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(unavailable > 0, "the outage was never reported");
+    let (status, retry, ct, body) = ready().await;
+    assert_eq!(status, 503, "ready while the database is down: {body}");
+    assert!(
+        retry.is_some() && ct == "application/problem+json",
+        "{body}"
+    );
 
     cluster.start_again().assert_success();
     let up = Instant::now();
@@ -189,7 +197,7 @@ async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
         let whoami = send(&c, "GET", format!("{url}/v1/whoami"), &token, None)
             .await
             .0;
-        if whoami == 200 && introspect().await.3["active"] == true {
+        if whoami == 200 && introspect().await.3["active"] == true && ready().await.0 == 200 {
             break;
         }
         assert!(up.elapsed() < Duration::from_secs(15), "never recovered");

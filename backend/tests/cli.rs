@@ -36,16 +36,25 @@ fn serve_command(db: &Path) -> Command {
 
 struct Server {
     child: Child,
+    /// The rest of its stdout, after the `listening on` line.
+    stdout: BufReader<std::process::ChildStdout>,
     url: String,
+}
+
+impl Drop for Server {
+    /// A failing test leaves no server behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Server {
     fn start(db: &Path, extra: &[&str]) -> Server {
         let mut child = serve_command(db).args(extra).spawn().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        stdout.read_line(&mut line).unwrap();
         let line = line.trim_end().to_string();
         let rest = line
             .strip_prefix("listening on http://127.0.0.1:")
@@ -55,6 +64,7 @@ impl Server {
         Server {
             url: line.strip_prefix("listening on ").unwrap().to_string(),
             child,
+            stdout,
         }
     }
 
@@ -71,12 +81,7 @@ impl Server {
             stderr.read_to_string(&mut err).unwrap();
         }
         let mut out = String::new();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
+        self.stdout.read_to_string(&mut out).unwrap();
         (status.code().unwrap_or(-1), format!("{out}{err}"))
     }
 }
@@ -657,4 +662,178 @@ async fn tls_certificates_reload_on_sighup_without_dropping_connections() {
     );
     let (code, err) = server.stop();
     assert_eq!(code, 0, "{err}");
+}
+
+/// `serve --log-format json`: one JSON object a line for every request, with
+/// its id, route template, status, caller and change reference, and never a
+/// token or secret, even at trace level; `/metrics` counts what happened, on
+/// the API port for admin and reviewer tokens and on `--metrics-listen`
+/// without one; `/readyz` answers ready.
+#[tokio::test]
+async fn json_logs_and_metrics_tell_what_happened_and_never_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let (code, _, err) = run(&["init", "--db", db.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let admin = token(&db, "admin", "admin", None);
+    let mut server = Server::start(
+        &db,
+        &[
+            "--log-format",
+            "json",
+            "--log-level",
+            "trace",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ],
+    );
+    let mut second = String::new();
+    server.stdout.read_line(&mut second).unwrap();
+    let metrics_url = second
+        .trim()
+        .strip_prefix("metrics on ")
+        .unwrap_or_else(|| panic!("second line: {second:?}"))
+        .to_string();
+    let url = server.url.clone();
+    let http = reqwest::Client::new();
+    let (s, org) = call(
+        &url,
+        "POST",
+        "/v1/orgs",
+        &admin,
+        Some(json!({"name": "acme", "legal_entity": "Acme", "technical_owner": "t@acme.example",
+                    "approval_authority": "a@acme.example", "contract_id": "C1", "contract_end": "2099-12-31",
+                    "allowed_scopes": ["read"]})),
+    )
+    .await;
+    assert_eq!(s, 201, "{org}");
+    let oid = org["id"].as_str().unwrap();
+    let created = http
+        .post(format!("{url}/v1/clients"))
+        .bearer_auth(&admin)
+        .header("X-Change-Ref", "https://git.example/pr/7")
+        .header("X-Request-Id", "req-from-ci-42")
+        .json(
+            &json!({"org_id": oid, "name": "shop", "purpose": "p", "owner": "o@acme.example",
+                      "scopes": ["read"]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.headers()["x-request-id"], "req-from-ci-42");
+    let client: Value = created.json().await.unwrap();
+    let (cid, secret) = (
+        client["client_id"].as_str().unwrap().to_string(),
+        client["client_secret"].as_str().unwrap().to_string(),
+    );
+    for (id, secret) in [
+        (cid.as_str(), secret.as_str()),
+        (cid.as_str(), "pcs_wrong"),
+        ("pc_nobody", "x"),
+    ] {
+        let (s, _) = call(
+            &url,
+            "POST",
+            "/v1/introspect",
+            &admin,
+            Some(json!({"client_id": id, "client_secret": secret})),
+        )
+        .await;
+        assert_eq!(s, 200);
+    }
+    let (s, _) = call(
+        &url,
+        "GET",
+        &format!("/v1/clients/{}", client["id"].as_str().unwrap()),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(call(&url, "GET", "/readyz", "", None).await.0, 200);
+
+    let scraped = http
+        .get(format!("{url}/metrics"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), 200);
+    let text = scraped.text().await.unwrap();
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+    };
+    for outcome in ["active", "bad_secret", "unknown"] {
+        assert_eq!(
+            value(&format!(
+                "partner_registry_introspections_total{{outcome=\"{outcome}\"}}"
+            )),
+            1.0
+        );
+    }
+    assert_eq!(
+        value(
+            "partner_registry_http_requests_total{method=\"POST\",route=\"/v1/orgs\",status=\"201\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            "partner_registry_http_requests_total{method=\"GET\",route=\"/v1/clients/{id}\",status=\"200\"}"
+        ),
+        1.0
+    );
+    assert_eq!(value("partner_registry_cache_credentials"), 1.0);
+    // The token's creation, the org's and the client's.
+    assert_eq!(value("partner_registry_audit_chain_length"), 3.0);
+    assert!(value("partner_registry_write_transactions_total") >= 2.0);
+    assert!(
+        text.contains("partner_registry_db_call_duration_seconds_bucket"),
+        "{text}"
+    );
+    // Without a token on the API port: 401; on the metrics address: served.
+    assert_eq!(call(&url, "GET", "/metrics", "", None).await.0, 401);
+    let open = http.get(&metrics_url).send().await.unwrap();
+    assert_eq!(open.status(), 200);
+    assert!(
+        open.text()
+            .await
+            .unwrap()
+            .contains("partner_registry_http_requests_total")
+    );
+
+    let (code, log) = server.stop();
+    assert_eq!(code, 0, "{log}");
+    let lines: Vec<Value> = log
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let create = lines
+        .iter()
+        .find(|l| l["route"] == "/v1/clients" && l["method"] == "POST")
+        .unwrap_or_else(|| panic!("no line for the create in\n{log}"));
+    assert_eq!(create["status"], 201);
+    assert_eq!(create["request_id"], "req-from-ci-42");
+    assert_eq!(create["caller"], "admin");
+    assert_eq!(create["role"], "admin");
+    assert_eq!(create["change_ref"], "https://git.example/pr/7");
+    assert!(
+        create["timestamp"].is_string() && create["level"] == "INFO",
+        "{create}"
+    );
+    assert!(
+        lines.iter().any(|l| l["route"] == "/v1/clients/{id}"),
+        "routes are logged by template: {log}"
+    );
+    for needle in [admin.as_str(), secret.as_str(), &admin[4..]] {
+        assert!(
+            !log.contains(needle),
+            "the log holds a secret or token:\n{log}"
+        );
+    }
 }

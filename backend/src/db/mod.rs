@@ -351,6 +351,15 @@ pub struct Database {
     pub engine: Arc<Engine>,
     queue: std::sync::mpsc::Sender<Job>,
     batch_size: Arc<std::sync::atomic::AtomicUsize>,
+    /// What the writer has done, for the metrics.
+    pub writes: Arc<WriterStats>,
+}
+
+/// Write transactions the writer committed, and the time it spent on them.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub transactions: std::sync::atomic::AtomicU64,
+    pub micros: std::sync::atomic::AtomicU64,
 }
 
 impl Database {
@@ -371,6 +380,8 @@ impl Database {
         let writer_engine = Arc::clone(&engine);
         let batch_size = Arc::new(std::sync::atomic::AtomicUsize::new(MAX_BATCH));
         let writer_batch = Arc::clone(&batch_size);
+        let writes = Arc::new(WriterStats::default());
+        let writer_stats = Arc::clone(&writes);
         std::thread::Builder::new()
             .name("registry-writer".into())
             .spawn(move || {
@@ -383,10 +394,15 @@ impl Database {
                             Err(_) => break,
                         }
                     }
+                    let started = std::time::Instant::now();
                     let answers = match &*writer_engine {
                         Engine::Sqlite(db) => db.write_batch(batch),
                         Engine::Postgres(db) => db.write_batch(batch),
                     };
+                    let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    let relaxed = std::sync::atomic::Ordering::Relaxed;
+                    writer_stats.transactions.fetch_add(1, relaxed);
+                    writer_stats.micros.fetch_add(took, relaxed);
                     for (written, reply) in answers {
                         let _ = reply.send(written);
                     }
@@ -397,6 +413,7 @@ impl Database {
             engine,
             queue,
             batch_size,
+            writes,
         })
     }
 

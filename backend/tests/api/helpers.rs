@@ -133,6 +133,7 @@ impl TestApp {
                 write_batch: partner_registry::db::MAX_BATCH,
                 limits,
                 tls: None,
+                metrics_listen: None,
             },
             clock.clone(),
         )
