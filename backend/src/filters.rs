@@ -1,7 +1,7 @@
 //! Routes: one function per route, composed by [`routes`].
 
 use crate::App;
-use crate::cache::Snapshot;
+use crate::cache::{Snapshot, TokenEntry};
 use crate::error::Error;
 use crate::handlers::{self, Authed, ReqCtx};
 use crate::requests::MAX_BODY;
@@ -125,12 +125,13 @@ fn with_app(app: App) -> impl Filter<Extract = (App,), Error = std::convert::Inf
     warp::any().map(move || app.clone())
 }
 
-/// The bearer token of `header`, checked against a fresh credential index: that
-/// index and the token's hash, or 401.
+/// The bearer token of `header`, checked against a fresh credential index at
+/// the registry's time (expired tokens are refused): that index and the
+/// token's entry, or 401. Notes the token's use.
 async fn authenticate(
     app: &App,
     header: Option<&str>,
-) -> Result<(Arc<Snapshot>, [u8; 32]), Rejection> {
+) -> Result<(Arc<Snapshot>, Arc<TokenEntry>), Rejection> {
     let token = header
         .and_then(|h| {
             h.strip_prefix("Bearer ")
@@ -141,11 +142,13 @@ async fn authenticate(
         .ok_or_else(|| warp::reject::custom(Error::Unauthorized))?;
     let hash = app.key.hash_token(token);
     let snapshot = app.cache.fresh().map_err(warp::reject::custom)?;
-    if snapshot.actor(&hash).is_some() {
-        Ok((snapshot, hash))
-    } else {
-        Err(warp::reject::custom(Error::Unauthorized))
-    }
+    let now = app.clock.now().unix_timestamp();
+    let entry = snapshot
+        .token(&hash, now)
+        .cloned()
+        .ok_or_else(|| warp::reject::custom(Error::Unauthorized))?;
+    app.cache.note_use(&entry.usage, now);
+    Ok((snapshot, entry))
 }
 
 /// Bearer token → caller, against a fresh credential index. 401 otherwise.
@@ -153,11 +156,10 @@ fn auth(app: App) -> impl Filter<Extract = (Authed,), Error = Rejection> + Clone
     authorization()
         .and(with_app(app))
         .and_then(|header: Option<String>, app: App| async move {
-            let (snapshot, hash) = authenticate(&app, header.as_deref()).await?;
-            let actor = snapshot.actor(&hash).cloned();
-            actor
-                .map(|actor| Authed { actor })
-                .ok_or_else(|| warp::reject::custom(Error::Unauthorized))
+            let (_, entry) = authenticate(&app, header.as_deref()).await?;
+            Ok::<_, Rejection>(Authed {
+                actor: entry.actor.clone(),
+            })
         })
 }
 

@@ -713,7 +713,7 @@ pub async fn introspect(
     let now = now(&app);
     match snapshot.credential(client_id.as_ref()) {
         Some(cred) if cred.accepts(&hmac, now) => {
-            app.cache.note_use(cred, now);
+            app.cache.note_use(&cred.usage, now);
             let body = json!({
                 "active": true,
                 "client_id": cred.client_id,

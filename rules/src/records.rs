@@ -451,7 +451,10 @@ mod tests {
         assert_eq!(v[0].field(), "contract_end");
         let text = v[0].to_string();
         assert!(text.contains("makes old-1, old-2 active again"), "{text}");
-        assert!(text.contains("3 active clients, more than its max_clients of 2"), "{text}");
+        assert!(
+            text.contains("3 active clients, more than its max_clients of 2"),
+            "{text}"
+        );
         assert!(check_narrowing(&clients, renewal(3)).is_empty());
     }
 }

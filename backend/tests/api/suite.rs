@@ -1800,8 +1800,13 @@ async fn a_renewal_reviving_clients_over_the_quota_is_refused_naming_them() {
     r.expect(422);
     let why = r.error_message("contract_end");
     assert!(why.contains("makes one, two active again"), "{why}");
-    assert!(why.contains("2 active clients, more than its max_clients of 1"), "{why}");
-    let clients = app.get(&format!("/v1/clients?org_id={oid}"), &app.admin).await;
+    assert!(
+        why.contains("2 active clients, more than its max_clients of 1"),
+        "{why}"
+    );
+    let clients = app
+        .get(&format!("/v1/clients?org_id={oid}"), &app.admin)
+        .await;
     for c in clients.expect(200)["items"].as_array().unwrap() {
         assert_eq!(c["status"], "expired", "{c}");
     }
@@ -1812,7 +1817,9 @@ async fn a_renewal_reviving_clients_over_the_quota_is_refused_naming_them() {
     )
     .await
     .expect(200);
-    let clients = app.get(&format!("/v1/clients?org_id={oid}"), &app.admin).await;
+    let clients = app
+        .get(&format!("/v1/clients?org_id={oid}"), &app.admin)
+        .await;
     for c in clients.expect(200)["items"].as_array().unwrap() {
         assert_eq!(c["status"], "active", "{c}");
         assert_eq!(c["expires_at"], "2027-12-31T23:59:59Z", "{c}");
