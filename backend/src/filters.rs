@@ -30,6 +30,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/introspect"),
     ("GET", "/v1/audit"),
     ("GET", "/v1/reviews"),
+    ("POST", "/v1/tokens"),
+    ("GET", "/v1/tokens"),
+    ("DELETE", "/v1/tokens/{name}"),
     ("PUT", "/v1/clock"),
 ];
 
@@ -56,6 +59,9 @@ pub fn routes(
         .or(clients_rotate(app.clone()))
         .or(audit_list(app.clone()))
         .or(reviews(app.clone()))
+        .or(tokens_create(app.clone()))
+        .or(tokens_list(app.clone()))
+        .or(tokens_delete(app.clone()))
         .or(clock_set(app.clone()))
         .or(method_not_allowed(app.clock.as_manual().is_some()))
         .map(Reply::into_response)
@@ -591,6 +597,38 @@ pub fn reviews(
         .and(authorized(app))
         .and(query())
         .and_then(handlers::review)
+}
+
+/// POST /v1/tokens (admin; the answer carries the token, the one time it is shown)
+pub fn tokens_create(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "tokens")
+        .and(warp::post())
+        .and(authorized(app))
+        .and(body())
+        .and_then(handlers::create_token)
+}
+
+/// GET /v1/tokens (admin)
+pub fn tokens_list(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "tokens")
+        .and(warp::get())
+        .and(authorized(app))
+        .and(query())
+        .and_then(handlers::list_tokens)
+}
+
+/// DELETE /v1/tokens/{name} (admin; revoke; the name percent-encoded)
+pub fn tokens_delete(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "tokens" / String)
+        .and(warp::delete())
+        .and(authorized(app))
+        .and_then(|name, app, authed, rc| handlers::revoke_token(app, name, authed, rc))
 }
 
 /// PUT /v1/clock (only with `serve --fake-clock`; 404 otherwise)
