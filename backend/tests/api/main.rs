@@ -5,3 +5,4 @@
 mod helpers;
 mod lifecycle;
 mod suite;
+mod tokens;
