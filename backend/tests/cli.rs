@@ -129,6 +129,12 @@ async fn call(url: &str, method: &str, path: &str, tok: &str, body: Option<Value
     )
 }
 
+/// Moves the fake clock of the server at `url` to `at`.
+async fn set_clock(url: &str, admin: &str, at: &str) {
+    let (s, body) = call(url, "PUT", "/v1/clock", admin, Some(json!({"now": at}))).await;
+    assert_eq!(s, 200, "{body}");
+}
+
 /// Waits until `GET path` with `tok` answers `want`, which must take less than a
 /// second: the server follows changes made by other processes within that bound.
 async fn settles(url: &str, path: &str, tok: &str, want: u16) {
@@ -297,14 +303,21 @@ async fn serve_tokens_secrets_and_audit_verify_with_the_real_binary() {
     assert!(err.contains("sequence number 2"), "{err}");
 }
 
-#[tokio::test]
-async fn fake_clock_moves_time_for_other_processes() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("r.db");
+/// A new registry `r.db` in `dir` with an admin token, served on a fake clock
+/// at 2027-01-01T00:00:00Z: its database, that token and the server.
+fn fake_clock_registry(dir: &Path) -> (std::path::PathBuf, String, Server) {
+    let db = dir.join("r.db");
     let (code, _, err) = run(&["init", "--db", db.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let admin = token(&db, "admin", "admin", None);
     let server = Server::start(&db, &["--fake-clock", "2027-01-01T00:00:00Z"]);
+    (db, admin, server)
+}
+
+#[tokio::test]
+async fn fake_clock_moves_time_for_other_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, admin, server) = fake_clock_registry(dir.path());
     let url = server.url.clone();
     let (s, org) = call(
         &url,
@@ -318,15 +331,7 @@ async fn fake_clock_moves_time_for_other_processes() {
     .await;
     assert_eq!(s, 201);
     assert_eq!(org["created_at"], "2027-01-01T00:00:00Z");
-    let (s, body) = call(
-        &url,
-        "PUT",
-        "/v1/clock",
-        &admin,
-        Some(json!({"now": "2027-07-01T00:00:00Z"})),
-    )
-    .await;
-    assert_eq!(s, 200, "{body}");
+    set_clock(&url, &admin, "2027-07-01T00:00:00Z").await;
     let (_, org) = call(
         &url,
         "GET",
@@ -596,6 +601,21 @@ fn field_starts(line: &str) -> Vec<usize> {
     starts
 }
 
+/// `token create --expires-in`.
+fn create_expiring(dbs: &str, name: &str, role: &str, expires_in: &str) -> (i32, String, String) {
+    let flags = [
+        "--db",
+        dbs,
+        "--name",
+        name,
+        "--role",
+        role,
+        "--expires-in",
+        expires_in,
+    ];
+    run(&[&["token", "create"][..], &flags].concat())
+}
+
 #[test]
 fn token_list_has_a_header_columns_and_json_and_expires_in_is_checked() {
     let dir = tempfile::tempdir().unwrap();
@@ -604,18 +624,7 @@ fn token_list_has_a_header_columns_and_json_and_expires_in_is_checked() {
     let (code, _, err) = run(&["init", "--db", dbs]);
     assert_eq!(code, 0, "{err}");
     token(&db, "admin", "admin", None);
-    let (code, out, err) = run(&[
-        "token",
-        "create",
-        "--db",
-        dbs,
-        "--name",
-        "nightly",
-        "--role",
-        "reviewer",
-        "--expires-in",
-        "1h30m",
-    ]);
+    let (code, out, err) = create_expiring(dbs, "nightly", "reviewer", "1h30m");
     assert_eq!(code, 0, "{err}");
     assert!(out.trim().starts_with("prt_"), "{out}");
     token(&db, "gone", "admin", None);
@@ -624,18 +633,7 @@ fn token_list_has_a_header_columns_and_json_and_expires_in_is_checked() {
 
     // A lifetime that breaks the rule names the flag and the rule, and makes nothing.
     for bad in ["30d", "0s", "87601h", "1 hour"] {
-        let (code, out, err) = run(&[
-            "token",
-            "create",
-            "--db",
-            dbs,
-            "--name",
-            "bad",
-            "--role",
-            "admin",
-            "--expires-in",
-            bad,
-        ]);
+        let (code, out, err) = create_expiring(dbs, "bad", "admin", bad);
         assert_ne!(code, 0, "{bad} accepted");
         assert!(out.is_empty(), "{out}");
         assert_eq!(err.lines().count(), 1, "{err}");
@@ -657,20 +655,9 @@ fn token_list_has_a_header_columns_and_json_and_expires_in_is_checked() {
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("prt_"), "{out}");
     let lines: Vec<&str> = out.lines().collect();
-    let header: Vec<&str> = lines[0].split_whitespace().collect();
     assert_eq!(
-        header,
-        [
-            "NAME",
-            "ROLE",
-            "ORG",
-            "STATUS",
-            "CREATED",
-            "CREATED_BY",
-            "EXPIRES",
-            "LAST_USED",
-            "REVOKED"
-        ]
+        lines[0].split_whitespace().collect::<Vec<_>>().join(" "),
+        "NAME ROLE ORG STATUS CREATED CREATED_BY EXPIRES LAST_USED REVOKED"
     );
     let rows: Vec<Vec<&str>> = lines[1..]
         .iter()
@@ -721,12 +708,8 @@ fn token_list_has_a_header_columns_and_json_and_expires_in_is_checked() {
 #[tokio::test]
 async fn a_token_made_through_the_api_expires_on_the_real_binarys_fake_clock() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("r.db");
+    let (db, admin, server) = fake_clock_registry(dir.path());
     let dbs = db.to_str().unwrap();
-    let (code, _, err) = run(&["init", "--db", dbs]);
-    assert_eq!(code, 0, "{err}");
-    let admin = token(&db, "admin", "admin", None);
-    let server = Server::start(&db, &["--fake-clock", "2027-01-01T00:00:00Z"]);
     let url = server.url.clone();
     let (s, made) = call(
         &url,
@@ -743,15 +726,7 @@ async fn a_token_made_through_the_api_expires_on_the_real_binarys_fake_clock() {
     assert_eq!(s, 200, "{who}");
     let (s, _) = call(&url, "GET", "/v1/tokens", &short, None).await;
     assert_eq!(s, 403);
-    let (s, body) = call(
-        &url,
-        "PUT",
-        "/v1/clock",
-        &admin,
-        Some(json!({"now": "2027-01-01T01:00:01Z"})),
-    )
-    .await;
-    assert_eq!(s, 200, "{body}");
+    set_clock(&url, &admin, "2027-01-01T01:00:01Z").await;
     let (s, body) = call(&url, "GET", "/v1/whoami", &short, None).await;
     assert_eq!(s, 401, "{body}");
     assert_eq!(body["status"], 401);

@@ -437,6 +437,17 @@ impl PgTx<'_> {
         })
     }
 
+    /// Moves `last_used_at` of the rows of `table` up to each use, never back.
+    fn note_uses<K: ToSql + Sync>(&self, table: &str, uses: &[(K, i64)]) -> Result<()> {
+        let sql = format!(
+            "UPDATE {table} SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)"
+        );
+        for (id, at) in uses {
+            self.execute(&sql, &[id, at])?;
+        }
+        Ok(())
+    }
+
     fn orgs_where(&self, condition: &str, params: Params<'_>) -> Result<Vec<Org>> {
         let rows = self.query(
             &format!("SELECT {ORG_COLS} FROM orgs WHERE {condition} ORDER BY seq"),
@@ -1014,23 +1025,11 @@ impl Tx for PgTx<'_> {
     }
 
     fn note_last_used(&mut self, uses: &[(String, i64)]) -> Result<()> {
-        for (id, at) in uses {
-            self.execute(
-                "UPDATE clients SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
-                &[id, at],
-            )?;
-        }
-        Ok(())
+        self.note_uses("clients", uses)
     }
 
     fn note_token_last_used(&mut self, uses: &[(i64, i64)]) -> Result<()> {
-        for (id, at) in uses {
-            self.execute(
-                "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
-                &[id, at],
-            )?;
-        }
-        Ok(())
+        self.note_uses("api_tokens", uses)
     }
 
     fn savepoint(&mut self, step: super::Savepoint) -> Result<()> {

@@ -561,6 +561,17 @@ impl Conn<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Moves `last_used_at` of the rows of `table` up to each use, never back.
+    fn note_uses<K: rusqlite::ToSql>(&self, table: &str, uses: &[(K, i64)]) -> Result<()> {
+        let mut st = self.c.prepare_cached(&format!(
+            "UPDATE {table} SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)"
+        ))?;
+        for (id, at) in uses {
+            st.execute(params![id, at])?;
+        }
+        Ok(())
+    }
+
     fn orgs_where(&self, condition: &str, p: impl rusqlite::Params) -> Result<Vec<Org>> {
         let mut st = self.c.prepare_cached(&format!(
             "SELECT {ORG_COLS} FROM orgs WHERE {condition} ORDER BY seq"
@@ -1000,23 +1011,11 @@ impl Tx for Conn<'_> {
     }
 
     fn note_last_used(&mut self, uses: &[(String, i64)]) -> Result<()> {
-        let mut st = self.c.prepare_cached(
-            "UPDATE clients SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
-        )?;
-        for (id, at) in uses {
-            st.execute(params![id, at])?;
-        }
-        Ok(())
+        self.note_uses("clients", uses)
     }
 
     fn note_token_last_used(&mut self, uses: &[(i64, i64)]) -> Result<()> {
-        let mut st = self.c.prepare_cached(
-            "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
-        )?;
-        for (id, at) in uses {
-            st.execute(params![id, at])?;
-        }
-        Ok(())
+        self.note_uses("api_tokens", uses)
     }
 
     fn savepoint(&mut self, step: super::Savepoint) -> Result<()> {
