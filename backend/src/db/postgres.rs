@@ -176,8 +176,9 @@ pub struct Postgres {
     pool: Pool,
     url: String,
     rt: tokio::runtime::Handle,
-    /// A runtime of its own when opened outside one (the CLI).
-    _runtime: Option<tokio::runtime::Runtime>,
+    /// A runtime of its own when opened outside one (the CLI) or inside a
+    /// current-thread one (tests).
+    own_runtime: Option<tokio::runtime::Runtime>,
     listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -189,8 +190,16 @@ impl Postgres {
             Error::BadRequest(format!("{} is not a PostgreSQL URL: {e}", redact(url)))
         })?;
         let (rt, runtime) = match tokio::runtime::Handle::try_current() {
-            Ok(handle) => (handle, None),
-            Err(_) => {
+            // A current-thread runtime drives its IO only while its own thread
+            // is in `block_on`: the blocking calls made here from other threads
+            // would stall (holding the write lock, say) whenever that thread
+            // blocks, as a test does while another process writes.
+            Ok(handle)
+                if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread =>
+            {
+                (handle, None)
+            }
+            _ => {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(1)
                     .enable_all()
@@ -218,7 +227,7 @@ impl Postgres {
             pool,
             url: url.to_string(),
             rt,
-            _runtime: runtime,
+            own_runtime: runtime,
             listener: Mutex::new(None),
         };
         db.migrate()?;
@@ -382,6 +391,13 @@ impl Drop for Postgres {
             .take()
         {
             h.abort();
+        }
+        if let Some(rt) = self.own_runtime.take() {
+            // Dropping a runtime inside another panics; only our tasks run on
+            // it. Outside any, it is dropped here, waiting for its threads.
+            if tokio::runtime::Handle::try_current().is_ok() {
+                rt.shutdown_background();
+            }
         }
     }
 }
