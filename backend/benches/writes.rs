@@ -7,7 +7,7 @@
 
 use acceptance_tests::postgres::PgCluster;
 use partner_registry::db::Target;
-use partner_registry::records::Role;
+use partner_registry::requests::parse_token;
 use partner_registry::service::{self, WriteCtx};
 use partner_registry::{Config, SystemClock};
 use std::sync::Arc;
@@ -44,9 +44,13 @@ async fn measure(
             };
             opened
                 .db
-                .write(move |tx| service::create_token(tx, &ctx, "bench", Role::Admin, None))
+                .write(move |tx| {
+                    let flags = serde_json::json!({"name": "bench", "role": "admin"});
+                    service::create_token(tx, &ctx, parse_token(flags.as_object().expect("flags")))
+                })
                 .expect("token")
                 .0
+                .token
         })
         .join()
         .expect("token thread")

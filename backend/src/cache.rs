@@ -22,16 +22,21 @@
 //! introspection inactive) until it has caught up again: it never vouches for a
 //! credential longer than that bound after the database stopped holding it.
 //!
+//! **Expiry.** A token's expiry and a client's are checked against the
+//! registry's clock at each lookup, so they need no change to take effect. A
+//! token of an org that is offboarded is dropped when the org's event arrives:
+//! it never authenticates again.
+//!
 //! **Last use.** A successful introspection notes the time in an atomic of the
-//! client's entry (at most one store per client per second). When a client's
-//! last write is a minute old (or it has none), the follower is woken and
-//! writes the due entries in one transaction, so the hot path never touches the
-//! database. Those writes are not changes (no audit event): they cause no
-//! reload.
+//! client's entry, an authenticated request in its token's (at most one store
+//! per entry per second). When an entry's last write is a minute old (or it has
+//! none), the follower is woken and writes the due entries in one transaction,
+//! so the hot path never touches the database. Those writes are not changes (no
+//! audit event): they cause no reload.
 
 use crate::audit::Anchor;
 use crate::crypto::ct_eq;
-use crate::db::{Change, CredentialRow, Database, Select, TokenRow};
+use crate::db::{Change, CredentialRow, Database, Select, TokenRow, TokenSelect};
 use crate::error::{Error, Result};
 use crate::records::Actor;
 use crate::telemetry::Introspected;
@@ -45,7 +50,7 @@ pub use crate::db::SecretHash;
 
 /// No use recorded.
 const NEVER: i64 = i64::MIN;
-/// `last_used_at` is written at most this often per client.
+/// `last_used_at` is written at most this often per client and per token.
 pub const USAGE_WRITE_INTERVAL: i64 = 60;
 /// Changes read from the feed at once.
 const FEED_PAGE: i64 = 500;
@@ -73,7 +78,7 @@ impl Default for Config {
     }
 }
 
-/// When a client was last seen by introspection, and what the database holds.
+/// When a client (or token) was last used, and what the database holds.
 #[derive(Debug)]
 pub struct Usage {
     seen: AtomicI64,
@@ -147,13 +152,29 @@ impl Credential {
     }
 }
 
+/// What authentication needs to know about one live token of a live org.
+#[derive(Debug)]
+pub struct TokenEntry {
+    pub actor: Actor,
+    /// `None`: it never expires.
+    pub expires_at: Option<i64>,
+    pub usage: Arc<Usage>,
+}
+
+impl TokenEntry {
+    /// Whether the token authenticates at `now`.
+    pub fn valid_at(&self, now: i64) -> bool {
+        self.expires_at.is_none_or(|t| now <= t)
+    }
+}
+
 /// One consistent state of the cache. Cloning one is cheap (persistent maps
 /// share their structure), which is how the follower builds the next.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     /// The last change it includes.
     pub seq: i64,
-    tokens: imbl::HashMap<[u8; 32], Actor>,
+    tokens: imbl::HashMap<[u8; 32], Arc<TokenEntry>>,
     token_hashes: imbl::HashMap<String, [u8; 32]>,
     credentials: imbl::HashMap<String, Arc<Credential>>,
     /// Record id → client_id.
@@ -168,9 +189,9 @@ impl Snapshot {
         (self.credentials.len(), self.tokens.len())
     }
 
-    /// The caller a token hash belongs to.
-    pub fn actor(&self, token_hash: &[u8; 32]) -> Option<&Actor> {
-        self.tokens.get(token_hash)
+    /// The token with this hash, if it authenticates at `now`.
+    pub fn token(&self, token_hash: &[u8; 32], now: i64) -> Option<&Arc<TokenEntry>> {
+        self.tokens.get(token_hash).filter(|t| t.valid_at(now))
     }
 
     /// The credential of `client_id`.
@@ -178,23 +199,41 @@ impl Snapshot {
         self.credentials.get(client_id)
     }
 
-    fn remove_token_named(&mut self, name: &str) {
-        if let Some(hash) = self.token_hashes.remove(name) {
-            self.tokens.remove(&hash);
-        }
+    fn remove_token_named(&mut self, name: &str) -> Option<Arc<TokenEntry>> {
+        let hash = self.token_hashes.remove(name)?;
+        self.tokens.remove(&hash)
     }
 
-    fn insert_token(&mut self, t: TokenRow) {
+    /// Inserts `t`, keeping the usage of `previous` when it is the same token
+    /// (a use not yet written must survive a reload).
+    fn insert_token(&mut self, t: TokenRow, previous: Option<&TokenEntry>) {
+        // An offboarding is final: such a token never authenticates again.
+        if t.org_offboarded_at.is_some() {
+            return;
+        }
+        let usage = previous
+            .filter(|p| p.actor.token_id == t.id)
+            .map(|p| Arc::clone(&p.usage))
+            .unwrap_or_else(|| Arc::new(Usage::new(t.last_used_at)));
         self.token_hashes.insert(t.name.clone(), t.hmac);
         self.tokens.insert(
             t.hmac,
-            Actor {
-                token_id: t.id,
-                name: t.name,
-                role: t.role,
-                org: t.org_id,
-            },
+            Arc::new(TokenEntry {
+                actor: Actor {
+                    token_id: t.id,
+                    name: t.name,
+                    role: t.role,
+                    org: t.org_id,
+                },
+                expires_at: t.expires_at,
+                usage,
+            }),
         );
+    }
+
+    fn reload_token(&mut self, t: TokenRow) {
+        let previous = self.remove_token_named(&t.name);
+        self.insert_token(t, previous.as_deref());
     }
 
     /// Removes the client with record id `id`, handing back its usage.
@@ -249,7 +288,31 @@ impl Affected {
 struct Reloaded {
     tokens: Vec<(String, Vec<TokenRow>)>,
     clients: Vec<(String, Vec<CredentialRow>)>,
-    orgs: Vec<(String, Vec<CredentialRow>)>,
+    /// Each org's clients and tokens.
+    orgs: Vec<(String, Vec<CredentialRow>, Vec<TokenRow>)>,
+}
+
+/// Entries whose last use is due to be written: their key (a client's record
+/// id, a token's id), their usage and the use being written.
+struct Due<K>(Vec<(K, Arc<Usage>, i64)>);
+
+impl<K: Clone> Due<K> {
+    fn of<'a>(entries: impl Iterator<Item = (K, &'a Arc<Usage>)>) -> Due<K> {
+        Due(entries
+            .map(|(k, u)| (k, Arc::clone(u), u.seen.load(Ordering::Relaxed)))
+            .collect())
+    }
+
+    fn uses(&self) -> Vec<(K, i64)> {
+        self.0.iter().map(|(k, _, at)| (k.clone(), *at)).collect()
+    }
+
+    /// After the commit: the written uses are no longer due.
+    fn written(&self) {
+        for (_, u, seen) in &self.0 {
+            u.written.fetch_max(*seen, Ordering::Relaxed);
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -312,7 +375,7 @@ impl Shared {
                     tokens: affected
                         .tokens
                         .iter()
-                        .map(|n| Ok((n.clone(), r.live_tokens(Some(n))?)))
+                        .map(|n| Ok((n.clone(), r.live_tokens(TokenSelect::Named(n))?)))
                         .collect::<Result<_>>()?,
                     clients: affected
                         .clients
@@ -322,15 +385,21 @@ impl Shared {
                     orgs: affected
                         .orgs
                         .iter()
-                        .map(|id| Ok((id.clone(), r.credentials(Select::Org(id))?)))
+                        .map(|id| {
+                            Ok((
+                                id.clone(),
+                                r.credentials(Select::Org(id))?,
+                                r.live_tokens(TokenSelect::OfOrg(id))?,
+                            ))
+                        })
                         .collect::<Result<_>>()?,
                 })
             })?;
             let mut next = (*current).clone();
             for (name, rows) in reloaded.tokens {
-                next.remove_token_named(&name);
+                let previous = next.remove_token_named(&name);
                 for t in rows {
-                    next.insert_token(t);
+                    next.insert_token(t, previous.as_deref());
                 }
             }
             for (id, rows) in reloaded.clients {
@@ -339,7 +408,10 @@ impl Shared {
                     next.insert_client(row, usage.clone());
                 }
             }
-            for (org, rows) in reloaded.orgs {
+            for (org, rows, tokens) in reloaded.orgs {
+                for t in tokens {
+                    next.reload_token(t);
+                }
                 let ids: Vec<String> = next
                     .org_clients
                     .get(&org)
@@ -383,34 +455,36 @@ impl Shared {
         }
     }
 
-    /// Writes every due `last_used_at` in one transaction. Returns whether all were written.
+    /// Writes every due `last_used_at` (clients' and tokens') in one
+    /// transaction. Returns whether all were written.
     fn flush_usage(&self) -> bool {
         let snap = self.snapshot();
-        let due: Vec<(String, Arc<Usage>, i64)> = snap
-            .credentials
-            .values()
-            .filter(|c| c.usage.due())
-            .map(|c| {
-                (
-                    c.id.clone(),
-                    Arc::clone(&c.usage),
-                    c.usage.seen.load(Ordering::Relaxed),
-                )
-            })
-            .collect();
-        if due.is_empty() {
+        let clients = Due::of(
+            snap.credentials
+                .values()
+                .filter(|c| c.usage.due())
+                .map(|c| (c.id.clone(), &c.usage)),
+        );
+        let tokens = Due::of(
+            snap.tokens
+                .values()
+                .filter(|t| t.usage.due())
+                .map(|t| (t.actor.token_id, &t.usage)),
+        );
+        if clients.0.is_empty() && tokens.0.is_empty() {
             return true;
         }
-        let uses: Vec<(String, i64)> = due.iter().map(|(id, _, at)| (id.clone(), *at)).collect();
-        match self.db.write(move |tx| tx.note_last_used(&uses)) {
-            Ok(_) => {
-                for (_, u, seen) in &due {
-                    u.written.fetch_max(*seen, Ordering::Relaxed);
-                }
-                true
-            }
-            Err(_) => false,
+        let (client_uses, token_uses) = (clients.uses(), tokens.uses());
+        let written = self.db.write(move |tx| {
+            tx.note_last_used(&client_uses)?;
+            tx.note_token_last_used(&token_uses)
+        });
+        if written.is_err() {
+            return false;
         }
+        clients.written();
+        tokens.written();
+        true
     }
 
     fn run(&self) {
@@ -464,14 +538,18 @@ impl Cache {
     pub fn start(db: Arc<Database>, config: Config) -> Result<Arc<Cache>> {
         let (seq, tokens, credentials) = db.read(|r| {
             let seq = r.audit_head()?.map(|h| h.seq).unwrap_or(0);
-            Ok((seq, r.live_tokens(None)?, r.credentials(Select::All)?))
+            Ok((
+                seq,
+                r.live_tokens(TokenSelect::All)?,
+                r.credentials(Select::All)?,
+            ))
         })?;
         let mut snap = Snapshot {
             seq,
             ..Snapshot::default()
         };
         for t in tokens {
-            snap.insert_token(t);
+            snap.insert_token(t, None);
         }
         for row in credentials {
             snap.insert_client(row, None);
@@ -547,10 +625,10 @@ impl Cache {
             tokio::time::timeout(CATCH_UP_TIMEOUT, rx.wait_for(|applied| *applied >= seq)).await;
     }
 
-    /// Notes a successful introspection of `cred` at `now` (cheap: atomics only,
-    /// and a wake-up of the follower at most once a minute per client).
-    pub fn note_use(&self, cred: &Credential, now: i64) {
-        let u = &cred.usage;
+    /// Notes a use at `now` of the client or token whose usage `u` is (a
+    /// successful introspection, an authenticated request). Cheap: atomics
+    /// only, and a wake-up of the follower at most once a minute per entry.
+    pub fn note_use(&self, u: &Usage, now: i64) {
         // A plain load first: under load the entry is shared by every worker, and
         // the read-modify-write is needed only once per second per client.
         if u.seen.load(Ordering::Relaxed) < now

@@ -1,7 +1,7 @@
 //! Routes: one function per route, composed by [`routes`].
 
 use crate::App;
-use crate::cache::Snapshot;
+use crate::cache::{Snapshot, TokenEntry};
 use crate::error::Error;
 use crate::handlers::{self, Authed, ReqCtx};
 use crate::requests::MAX_BODY;
@@ -32,6 +32,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/introspect"),
     ("GET", "/v1/audit"),
     ("GET", "/v1/reviews"),
+    ("POST", "/v1/tokens"),
+    ("GET", "/v1/tokens"),
+    ("DELETE", "/v1/tokens/{name}"),
     ("PUT", "/v1/clock"),
 ];
 
@@ -59,6 +62,9 @@ pub fn routes(
         .or(clients_rotate(app.clone()))
         .or(audit_list(app.clone()))
         .or(reviews(app.clone()))
+        .or(tokens_create(app.clone()))
+        .or(tokens_list(app.clone()))
+        .or(tokens_delete(app.clone()))
         .or(clock_set(app.clone()))
         .or(method_not_allowed(app.clock.as_manual().is_some()))
         .map(Reply::into_response)
@@ -114,12 +120,13 @@ fn with_app(app: App) -> impl Filter<Extract = (App,), Error = std::convert::Inf
     warp::any().map(move || app.clone())
 }
 
-/// The bearer token of `header`, checked against a fresh credential index: that
-/// index and the token's hash, or 401.
+/// The bearer token of `header`, checked against a fresh credential index at
+/// the registry's time (expired tokens are refused): that index and the
+/// token's entry, or 401. Notes the token's use.
 async fn authenticate(
     app: &App,
     header: Option<&str>,
-) -> Result<(Arc<Snapshot>, [u8; 32]), Rejection> {
+) -> Result<(Arc<Snapshot>, Arc<TokenEntry>), Rejection> {
     let token = header
         .and_then(|h| {
             h.strip_prefix("Bearer ")
@@ -130,12 +137,14 @@ async fn authenticate(
         .ok_or_else(|| warp::reject::custom(Error::Unauthorized))?;
     let hash = app.key.hash_token(token);
     let snapshot = app.cache.fresh().map_err(warp::reject::custom)?;
-    if let Some(actor) = snapshot.actor(&hash) {
-        crate::telemetry::note_caller(&actor.name, actor.role.as_str());
-        Ok((snapshot, hash))
-    } else {
-        Err(warp::reject::custom(Error::Unauthorized))
-    }
+    let now = app.clock.now().unix_timestamp();
+    let entry = snapshot
+        .token(&hash, now)
+        .cloned()
+        .ok_or_else(|| warp::reject::custom(Error::Unauthorized))?;
+    app.cache.note_use(&entry.usage, now);
+    crate::telemetry::note_caller(&entry.actor.name, entry.actor.role.as_str());
+    Ok((snapshot, entry))
 }
 
 /// Bearer token → caller, against a fresh credential index. 401 otherwise.
@@ -143,11 +152,10 @@ fn auth(app: App) -> impl Filter<Extract = (Authed,), Error = Rejection> + Clone
     authorization()
         .and(with_app(app))
         .and_then(|header: Option<String>, app: App| async move {
-            let (snapshot, hash) = authenticate(&app, header.as_deref()).await?;
-            let actor = snapshot.actor(&hash).cloned();
-            actor
-                .map(|actor| Authed { actor })
-                .ok_or_else(|| warp::reject::custom(Error::Unauthorized))
+            let (_, entry) = authenticate(&app, header.as_deref()).await?;
+            Ok::<_, Rejection>(Authed {
+                actor: entry.actor.clone(),
+            })
         })
 }
 
@@ -624,6 +632,38 @@ pub fn reviews(
         .and(authorized(app))
         .and(query())
         .and_then(handlers::review)
+}
+
+/// POST /v1/tokens (admin; the answer carries the token, the one time it is shown)
+pub fn tokens_create(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "tokens")
+        .and(warp::post())
+        .and(authorized(app))
+        .and(body())
+        .and_then(handlers::create_token)
+}
+
+/// GET /v1/tokens (admin)
+pub fn tokens_list(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "tokens")
+        .and(warp::get())
+        .and(authorized(app))
+        .and(query())
+        .and_then(handlers::list_tokens)
+}
+
+/// DELETE /v1/tokens/{name} (admin; revoke; the name percent-encoded)
+pub fn tokens_delete(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "tokens" / String)
+        .and(warp::delete())
+        .and(authorized(app))
+        .and_then(|name, app, authed, rc| handlers::revoke_token(app, name, authed, rc))
 }
 
 /// PUT /v1/clock (only with `serve --fake-clock`; 404 otherwise)

@@ -754,7 +754,7 @@ pub async fn introspect(
     app.metrics.introspected(verdict);
     match found {
         Some(cred) if verdict == Introspected::Active => {
-            app.cache.note_use(cred, now);
+            app.cache.note_use(&cred.usage, now);
             let body = json!({
                 "active": true,
                 "client_id": cred.client_id,
@@ -851,4 +851,111 @@ pub async fn list_audit(
     }
     .await;
     finish(&rc, res)
+}
+
+// ---------- API tokens ----------
+
+pub async fn create_token(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+    body: Bytes,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        let map = parse_object(&body)?;
+        reject_unknown(&map, TOKEN_CREATE_FIELDS)?;
+        let draft = parse_token(&map);
+        let ctx = write_ctx(&app, &authed.actor, &rc);
+        let created = app
+            .write(move |tx| service::create_token(tx, &ctx, draft))
+            .await?;
+        let mut view = created.info;
+        // The one and only time the token leaves the server.
+        view.token = Some(created.token);
+        let mut resp = json_response(StatusCode::CREATED, &view, None);
+        resp.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(resp)
+    }
+    .await;
+    finish(&rc, res)
+}
+
+pub async fn list_tokens(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+    q: HashMap<String, String>,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        reject_unknown_query(&q, &[])?;
+        let now = now(&app);
+        let actor = authed.actor;
+        let items = app
+            .read(move |r| service::list_tokens(r, &actor, now))
+            .await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({ "items": items }),
+            None,
+        ))
+    }
+    .await;
+    finish(&rc, res)
+}
+
+pub async fn revoke_token(
+    app: App,
+    name: String,
+    authed: Authed,
+    rc: ReqCtx,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        let name = percent_decoded(&name)?;
+        let ctx = write_ctx(&app, &authed.actor, &rc);
+        let token = app
+            .write(move |tx| service::revoke_token(tx, &ctx, &name))
+            .await?;
+        Ok(json_response(StatusCode::OK, &token, None))
+    }
+    .await;
+    finish(&rc, res)
+}
+
+/// A path segment with its percent-escapes decoded (warp hands it over raw):
+/// token names are free text, so `ci%20bot` names `ci bot`.
+fn percent_decoded(raw: &str) -> Result<String> {
+    let bad = |why: &str| Error::BadRequest(format!("the path segment {raw:?} {why}"));
+    let mut out = Vec::with_capacity(raw.len());
+    let mut rest = raw.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if b != b'%' {
+            out.push(b);
+            rest = tail;
+            continue;
+        }
+        let hex = tail
+            .get(..2)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .ok_or_else(|| bad("has a % not followed by two hexadecimal digits"))?;
+        let text = std::str::from_utf8(hex).map_err(|_| bad("is not ASCII"))?;
+        out.push(u8::from_str_radix(text, 16).map_err(|_| bad("is not ASCII"))?);
+        rest = &tail[2..];
+    }
+    String::from_utf8(out).map_err(|_| bad("is not UTF-8 once decoded"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decoded;
+
+    #[test]
+    fn path_segments_are_percent_decoded() {
+        assert_eq!(percent_decoded("acme-ci").unwrap(), "acme-ci");
+        assert_eq!(percent_decoded("ci%20bot%2Fx").unwrap(), "ci bot/x");
+        assert_eq!(percent_decoded("caf%C3%A9").unwrap(), "café");
+        for bad in ["50%", "%2", "%zz", "%+1", "%C3"] {
+            assert!(percent_decoded(bad).is_err(), "{bad}");
+        }
+    }
 }

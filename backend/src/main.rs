@@ -5,7 +5,6 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use partner_registry::audit::{AnchorRead, AuditCheck};
 use partner_registry::db::Target;
-use partner_registry::records::Role;
 use partner_registry::service::{self, WriteCtx};
 use partner_registry::{Clock, Config, ManualClock, Opened, SystemClock, review};
 use std::io::Write;
@@ -251,11 +250,19 @@ enum TokenCommand {
         role: String,
         #[arg(long)]
         org: Option<String>,
+        /// How long the token works, such as 720h (default: until revoked).
+        #[arg(long)]
+        expires_in: Option<String>,
     },
-    /// List tokens (never the tokens themselves).
+    /// List tokens with their status (never the tokens themselves).
     List {
         #[command(flatten)]
         db: DbArg,
+        #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+        format: String,
+        /// Statuses as of this RFC 3339 instant instead of now (tests).
+        #[arg(long, hide = true)]
+        now: Option<String>,
     },
     /// Revoke the live token with this name.
     Revoke {
@@ -303,6 +310,71 @@ fn lib_err(e: partner_registry::Error) -> anyhow::Error {
         ),
         other => anyhow::anyhow!("{other}"),
     }
+}
+
+/// A validation error of `token create` with each field named as its flag
+/// (`expires_in` → `--expires-in`).
+fn flag_names(e: partner_registry::Error) -> partner_registry::Error {
+    match e {
+        partner_registry::Error::Validation(errs) => partner_registry::Error::Validation(
+            errs.into_iter()
+                .map(|mut e| {
+                    e.field = format!("--{}", e.field.replace('_', "-"));
+                    e
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// `token list` for people: a header, then one line per token, in columns.
+fn token_table(tokens: &[service::TokenInfo]) -> String {
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let mut rows = vec![
+        [
+            "NAME",
+            "ROLE",
+            "ORG",
+            "STATUS",
+            "CREATED",
+            "CREATED_BY",
+            "EXPIRES",
+            "LAST_USED",
+            "REVOKED",
+        ]
+        .map(String::from),
+    ];
+    rows.extend(tokens.iter().map(|t| {
+        [
+            t.name.clone(),
+            t.role.as_str().to_string(),
+            dash(&t.org_id),
+            t.status.as_str().to_string(),
+            t.created_at.clone(),
+            t.created_by.clone(),
+            dash(&t.expires_at),
+            dash(&t.last_used_at),
+            dash(&t.revoked_at),
+        ]
+    }));
+    let mut widths = [0; 9];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 fn main() -> ExitCode {
@@ -371,34 +443,41 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 name,
                 role,
                 org,
+                expires_in,
             } => {
-                let role = Role::parse(&role).context("role must be admin, reviewer or org")?;
+                // The flags as the API's body, so that both refuse alike.
+                let flags = serde_json::json!({
+                    "name": name, "role": role, "org": org, "expires_in": expires_in,
+                });
+                let draft = partner_registry::requests::parse_token(
+                    flags.as_object().context("the flags as a body")?,
+                );
                 let opened = db.open(false)?;
-                let token = cli_write(&opened, move |tx, ctx| {
-                    service::create_token(tx, ctx, &name, role, org.as_deref())
+                let created = cli_write(&opened, move |tx, ctx| {
+                    service::create_token(tx, ctx, draft).map_err(flag_names)
                 })?;
-                println!("{token}");
+                println!("{}", created.token);
                 Ok(ExitCode::SUCCESS)
             }
-            TokenCommand::List { db } => {
+            TokenCommand::List { db, format, now } => {
+                let now = match now {
+                    Some(s) => partner_registry::records::parse_ts(&s)
+                        .context("--now must be an RFC 3339 timestamp")?,
+                    None => time::OffsetDateTime::now_utc().unix_timestamp(),
+                };
                 let opened = db.open(false)?;
                 let tokens = opened
                     .db
-                    .read(|r| service::list_tokens(r, &service::cli_actor()))
+                    .read(|r| service::list_tokens(r, &service::cli_actor(), now))
                     .map_err(lib_err)?;
-                for t in tokens {
-                    println!(
-                        "{}\t{}\t{}\t{}\t{}",
-                        t.name,
-                        t.role,
-                        t.org_id.as_deref().unwrap_or("-"),
-                        t.created_at,
-                        t.revoked_at
-                            .as_deref()
-                            .map(|r| format!("revoked {r}"))
-                            .unwrap_or_else(|| "active".into())
-                    );
-                }
+                let out = match format.as_str() {
+                    "json" => format!(
+                        "{}\n",
+                        serde_json::to_string(&serde_json::json!({ "items": tokens }))?
+                    ),
+                    _ => token_table(&tokens),
+                };
+                std::io::stdout().lock().write_all(out.as_bytes())?;
                 Ok(ExitCode::SUCCESS)
             }
             TokenCommand::Revoke { db, name } => {

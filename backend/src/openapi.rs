@@ -155,6 +155,18 @@ pub fn document() -> Value {
         "If-Match",
         "\"<version>\"; a stale one answers 412 and changes nothing",
     );
+    let token_props = json!({
+        "name": {"type": "string", "maxLength": 100},
+        "role": {"type": "string", "enum": ["admin", "reviewer", "org"]},
+        "org_id": {"type": ["string", "null"], "description": "the org an org token is bound to; null for the other roles"},
+        "status": {"type": "string", "enum": ["active", "expired", "revoked", "org_offboarded"], "description": "at the registry's current time; only active authenticates (org_offboarded: its org was offboarded, which ends its tokens for good)"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "created_by": {"type": "string", "description": "cli (made with `partner-registry token create`) or the name of the admin token that made it"},
+        "expires_at": {"type": ["string", "null"], "format": "date-time", "description": "null: it works until revoked"},
+        "last_used_at": {"type": ["string", "null"], "format": "date-time", "description": "last authenticated request, coarse: stored at most once a minute per token; null until used"},
+        "revoked_at": {"type": ["string", "null"], "format": "date-time"},
+        "token": {"type": "string", "pattern": "^prt_", "description": "the bearer token, only in the 201 answer of its creation: it is stored as a keyed hash and can never be shown again"},
+    });
     let review_schema = json!({"type": "object", "required": ["generated_at", "within", "rotation_age", "unused_for", "findings"], "properties": {
                     "generated_at": {"type": "string", "format": "date-time"},
                     "within": {"type": "string", "description": "the expiry window, e.g. 720h"},
@@ -222,15 +234,34 @@ pub fn document() -> Value {
             "/v1/reviews": {"get": {"summary": "The entitlement review (reviewer, admin): what a periodic access review must look at. The CLI `partner-registry review --format json` prints the same document.",
                 "parameters": [q("within", "expiry window, a duration; default 720h"), q("rotation_age", "secret age threshold, a duration; default 2160h (90 days)"), q("unused_for", "unused threshold, a duration; default 720h (30 days)")],
                 "responses": ok("200", r("Review"), &["400", "401", "403", "422"])}},
+            "/v1/tokens": {
+                "post": {"summary": "Create an API token (admin); the answer carries the token once", "parameters": [change_ref.clone()],
+                         "description": "The answer's token is the only copy: the registry keeps a keyed hash of it. Audited as token.create (without the token); created_by is the calling token's name. A live token of the same name answers 409.",
+                         "requestBody": body(json!({"type": "object", "additionalProperties": false, "required": ["name", "role"], "properties": {
+                             "name": {"type": "string", "maxLength": 100},
+                             "role": {"type": "string", "enum": ["admin", "reviewer", "org"]},
+                             "org": {"type": "string", "description": "the id of a live org; required for, and only for, role org"},
+                             "expires_in": {"type": "string", "pattern": "^([0-9]+[hms])+$", "description": format!("how long it works from its creation; {}. Leave out expires_in and expires_at for a token that works until revoked", crate::requests::TOKEN_LIFETIME_RULE)},
+                             "expires_at": {"type": "string", "format": "date-time", "description": "when it stops working, instead of expires_in: after the registry's current time, at most 87600h ahead"}}}), "application/json"),
+                         "responses": ok("201", r("Token"), &["400", "401", "403", "409", "413", "415", "422"])},
+                "get": {"summary": "List API tokens, live and revoked, with their status (admin); never the tokens themselves. `partner-registry token list --format json` prints the same document.",
+                        "responses": ok("200", json!({"type": "object", "properties": {"items": {"type": "array", "items": r("Token")}}, "required": ["items"]}), &["400", "401", "403"])}
+            },
+            "/v1/tokens/{name}": {
+                "delete": {"summary": "Revoke the live API token with this name (admin): it stops authenticating at once. Audited as token.revoke.",
+                           "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}, "description": "the token's name, percent-encoded"}, change_ref.clone()],
+                           "responses": ok("200", r("Token"), &["400", "401", "403", "404"])}
+            },
             "/v1/clock": {"put": {"summary": "Set the fake clock (admin; only with serve --fake-clock, 404 otherwise); audited as clock.set with the time before and after", "parameters": [h("X-Change-Ref", "recorded in the audit event")],
                 "requestBody": body(json!({"type": "object", "properties": {"now": {"type": "string", "format": "date-time"}}, "required": ["now"]}), "application/json"),
                 "responses": ok("200", json!({"type": "object", "properties": {"now": {"type": "string"}}}), &["401", "403", "404", "422"])}}
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "prt_… token from `partner-registry token create`"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "prt_… token from `partner-registry token create` or POST /v1/tokens; an expired token, a revoked one and one of an offboarded org answer 401"}},
             "schemas": {
                 "Org": {"type": "object", "properties": org_props},
                 "Client": {"type": "object", "properties": client_props},
+                "Token": {"type": "object", "properties": token_props},
                 "Introspection": {"type": "object", "properties": {"active": {"type": "boolean"}, "client_id": {"type": "string"}, "org_id": {"type": "string"}, "org_name": {"type": "string"}, "scope": {"type": "string"}, "exp": {"type": "integer"}}, "required": ["active"]},
                 "AuditEvent": {"type": "object", "properties": {"seq": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"}, "action": {"type": "string"}, "entity_kind": {"type": "string"}, "entity_id": {"type": "string"}, "org_id": {"type": ["string", "null"]}, "before": {"type": ["object", "null"]}, "after": {"type": ["object", "null"]}, "request_id": {"type": "string"}, "change_ref": {"type": ["string", "null"]}, "prev_hash": {"type": "string", "description": "hash of the event before (64 zeros for the first)"}, "hash": {"type": "string", "description": "hex HMAC-SHA256, under a key derived from the server key (kept outside the database), of the event's canonical form including seq and prev_hash; `partner-registry audit verify` checks the chain with that key and against the head file <db>.audit-head"}}},
                 "Review": review_schema,

@@ -89,6 +89,47 @@ impl ClientStatus {
     }
 }
 
+/// Whether an API token still authenticates, and if not, why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenStatus {
+    Active,
+    Expired,
+    Revoked,
+    /// An org token whose org is offboarded.
+    OrgOffboarded,
+}
+
+impl TokenStatus {
+    /// The status at `now`; a revocation names itself first, being the
+    /// explicit act, then the end of the org, then the token's own expiry.
+    pub fn at(
+        revoked_at: Option<i64>,
+        org_offboarded_at: Option<i64>,
+        expires_at: Option<i64>,
+        now: i64,
+    ) -> TokenStatus {
+        if revoked_at.is_some() {
+            TokenStatus::Revoked
+        } else if org_offboarded_at.is_some() {
+            TokenStatus::OrgOffboarded
+        } else if expires_at.is_some_and(|t| now > t) {
+            TokenStatus::Expired
+        } else {
+            TokenStatus::Active
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenStatus::Active => "active",
+            TokenStatus::Expired => "expired",
+            TokenStatus::Revoked => "revoked",
+            TokenStatus::OrgOffboarded => "org_offboarded",
+        }
+    }
+}
+
 // ---------- records ----------
 
 /// An org as stored.

@@ -10,7 +10,7 @@
 
 use crate::audit::NewEvent;
 use crate::crypto::SecretKey;
-use crate::db::{ClientFilter, IdemRecord, OrgFilter, Reader, Rows, Tx};
+use crate::db::{ClientFilter, IdemRecord, NewTokenRow, OrgFilter, Reader, Rows, TokenRow, Tx};
 use crate::error::{Error, FieldError, Result};
 use crate::records::*;
 use crate::requests::*;
@@ -864,114 +864,184 @@ pub fn record_clock_set(tx: &mut dyn Tx, ctx: &WriteCtx, to: i64) -> Result<()> 
 
 // ---------- API tokens ----------
 
-/// A token as listed (never the token itself).
+/// A token as listed (never the token itself, except in the answer of its creation).
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenInfo {
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub org_id: Option<String>,
+    pub status: TokenStatus,
     pub created_at: String,
+    /// Who made it: `cli`, or the name of the admin token that did.
+    pub created_by: String,
+    /// Null: it never expires.
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
+    /// The token: only in the answer of its creation, the one time it is shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
-fn token_json(
-    name: &str,
-    role: Role,
-    org: Option<&str>,
-    created: i64,
-    revoked: Option<i64>,
-) -> Value {
-    json!({"name": name, "role": role.as_str(), "org_id": org, "created_at": fmt_ts(created),
-           "revoked_at": revoked.map(fmt_ts)})
-}
-
-/// Creates an API token and returns it (the only time it is seen).
-pub fn create_token(
-    tx: &mut dyn Tx,
-    ctx: &WriteCtx,
-    name: &str,
-    role: Role,
-    org: Option<&str>,
-) -> Result<String> {
-    admin_only(&ctx.actor, "create API tokens")?;
-    let mut errors = Vec::new();
-    if let Err(why) = partner_rules::fields::check_text_max(name, 100) {
-        errors.push(FieldError::new("name", why.to_string()));
+impl TokenInfo {
+    fn of(t: &TokenRow, now: i64) -> TokenInfo {
+        TokenInfo {
+            name: t.name.clone(),
+            role: t.role,
+            org_id: t.org_id.clone(),
+            status: TokenStatus::at(t.revoked_at, t.org_offboarded_at, t.expires_at, now),
+            created_at: fmt_ts(t.created_at),
+            created_by: t.created_by.clone(),
+            expires_at: t.expires_at.map(fmt_ts),
+            last_used_at: t.last_used_at.map(fmt_ts),
+            revoked_at: t.revoked_at.map(fmt_ts),
+            token: None,
+        }
     }
+}
+
+/// A token just made: the token itself (returned once, stored only as its
+/// keyed hash) and its listing.
+#[derive(Debug)]
+pub struct NewToken {
+    pub token: String,
+    pub info: TokenInfo,
+}
+
+/// Checks that `org` can have a token bound to it: an org token needs a live org,
+/// and only org tokens are bound to one.
+fn token_org_rules(
+    r: &mut dyn Reader,
+    role: Option<Role>,
+    org: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> Result<()> {
     match (role, org) {
-        (Role::Org, None) => errors.push(FieldError::new("org", "an org token needs --org ORG_ID")),
-        (Role::Admin | Role::Reviewer, Some(_)) => errors.push(FieldError::new(
+        (Some(Role::Org), None) => errors.push(FieldError::new(
+            "org",
+            "an org token needs the id of its org",
+        )),
+        (Some(Role::Admin | Role::Reviewer), Some(_)) => errors.push(FieldError::new(
             "org",
             "only org tokens are bound to an org",
         )),
+        (_, Some(org)) => match r.org(org)? {
+            None => errors.push(FieldError::new("org", format!("no org {org}"))),
+            Some(o) if o.offboarded_at.is_some() => errors.push(FieldError::new(
+                "org",
+                format!("org {org} is offboarded: its tokens can no longer authenticate"),
+            )),
+            Some(_) => {}
+        },
         _ => {}
     }
-    if let Some(org) = org {
-        if tx.org(org)?.is_none() {
-            errors.push(FieldError::new("org", format!("no org {org}")));
+    Ok(())
+}
+
+/// `POST /v1/tokens` and `token create`: creates an API token made by the
+/// caller and returns it (the only time it is seen).
+pub fn create_token(tx: &mut dyn Tx, ctx: &WriteCtx, d: TokenDraft) -> Result<NewToken> {
+    admin_only(&ctx.actor, "create API tokens")?;
+    let mut errors = d.errors;
+    token_org_rules(tx, d.role, d.org.as_deref(), &mut errors)?;
+    let expires_at = match d.lifetime {
+        Lifetime::Unbounded => None,
+        Lifetime::For(secs) => Some(ctx.now.saturating_add(secs)),
+        Lifetime::Until(t) => {
+            if t <= ctx.now || t - ctx.now > MAX_TOKEN_LIFETIME {
+                errors.push(FieldError::new(
+                    "expires_at",
+                    format!(
+                        "must be after the registry's current time ({}) and at most 87600h (10 years) after it",
+                        fmt_ts(ctx.now)
+                    ),
+                ));
+            }
+            Some(t)
+        }
+    };
+    if let Some(name) = &d.name {
+        if tx.live_token_named(name)?.is_some() {
+            errors.push(FieldError::taken(
+                "name",
+                format!("a live token named {name:?} exists; revoke it or choose another name"),
+            ));
         }
     }
-    if tx.live_token_named(name)?.is_some() {
-        errors.push(FieldError::new(
-            "name",
-            format!("a live token named {name:?} exists"),
-        ));
-    }
-    if !errors.is_empty() {
+    let (Some(name), Some(role), true) = (d.name, d.role, errors.is_empty()) else {
         return Err(Error::Validation(errors));
-    }
+    };
     let token = crate::crypto::new_api_token()?;
-    tx.insert_token(name, role, org, &ctx.key.hash_token(&token), ctx.now)?;
-    let after = token_json(name, role, org, ctx.now, None);
+    let hmac = ctx.key.hash_token(&token);
+    let id = tx.insert_token(&NewTokenRow {
+        name: &name,
+        role,
+        org_id: d.org.as_deref(),
+        hmac: &hmac,
+        created_at: ctx.now,
+        created_by: &ctx.actor.name,
+        expires_at,
+    })?;
+    let row = TokenRow {
+        id,
+        name,
+        role,
+        org_id: d.org,
+        hmac,
+        created_at: ctx.now,
+        revoked_at: None,
+        created_by: ctx.actor.name.clone(),
+        expires_at,
+        last_used_at: None,
+        org_offboarded_at: None,
+    };
+    let info = TokenInfo::of(&row, ctx.now);
     record(
         tx,
         ctx,
         "token.create",
         "token",
-        name,
-        org,
+        &row.name,
+        row.org_id.as_deref(),
         None,
-        Some(after),
+        Some(view_json(&info)),
     )?;
-    Ok(token)
+    Ok(NewToken { token, info })
 }
 
-/// Revokes the live token named `name`.
-pub fn revoke_token(tx: &mut dyn Tx, ctx: &WriteCtx, name: &str) -> Result<()> {
+/// `DELETE /v1/tokens/{name}` and `token revoke`: revokes the live token named `name`.
+pub fn revoke_token(tx: &mut dyn Tx, ctx: &WriteCtx, name: &str) -> Result<TokenInfo> {
     admin_only(&ctx.actor, "revoke API tokens")?;
     let t = tx
         .live_token_named(name)?
         .ok_or_else(|| Error::NotFound(format!("no live token named {name:?}")))?;
     tx.revoke_token(t.id, ctx.now)?;
-    let org = t.org_id.as_deref();
-    let before = token_json(name, t.role, org, t.created_at, None);
-    let after = token_json(name, t.role, org, t.created_at, Some(ctx.now));
+    let before = TokenInfo::of(&t, ctx.now);
+    let after = TokenInfo::of(
+        &TokenRow {
+            revoked_at: Some(ctx.now),
+            ..t.clone()
+        },
+        ctx.now,
+    );
     record(
         tx,
         ctx,
         "token.revoke",
         "token",
         name,
-        org,
-        Some(before),
-        Some(after),
+        t.org_id.as_deref(),
+        Some(view_json(&before)),
+        Some(view_json(&after)),
     )?;
-    Ok(())
+    Ok(after)
 }
 
-/// Every token, live or revoked (never the tokens themselves).
-pub fn list_tokens(r: &mut dyn Reader, actor: &Actor) -> Result<Vec<TokenInfo>> {
+/// `GET /v1/tokens` and `token list`: every token, live or revoked, with its
+/// status at `now` (never the tokens themselves).
+pub fn list_tokens(r: &mut dyn Reader, actor: &Actor, now: i64) -> Result<Vec<TokenInfo>> {
     admin_only(actor, "list API tokens")?;
-    Ok(r.tokens()?
-        .into_iter()
-        .map(|t| TokenInfo {
-            name: t.name,
-            role: t.role.as_str().to_string(),
-            org_id: t.org_id,
-            created_at: fmt_ts(t.created_at),
-            revoked_at: t.revoked_at.map(fmt_ts),
-        })
-        .collect())
+    Ok(r.tokens()?.iter().map(|t| TokenInfo::of(t, now)).collect())
 }
 
 /// The caller of CLI commands: the operator with the database and key in hand.

@@ -132,6 +132,12 @@ async fn call(url: &str, method: &str, path: &str, tok: &str, body: Option<Value
     )
 }
 
+/// Moves the fake clock of the server at `url` to `at`.
+async fn set_clock(url: &str, admin: &str, at: &str) {
+    let (s, body) = call(url, "PUT", "/v1/clock", admin, Some(json!({"now": at}))).await;
+    assert_eq!(s, 200, "{body}");
+}
+
 /// Waits until `GET path` with `tok` answers `want`, which must take less than a
 /// second: the server follows changes made by other processes within that bound.
 async fn settles(url: &str, path: &str, tok: &str, want: u16) {
@@ -300,14 +306,21 @@ async fn serve_tokens_secrets_and_audit_verify_with_the_real_binary() {
     assert!(err.contains("sequence number 2"), "{err}");
 }
 
-#[tokio::test]
-async fn fake_clock_moves_time_for_other_processes() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("r.db");
+/// A new registry `r.db` in `dir` with an admin token, served on a fake clock
+/// at 2027-01-01T00:00:00Z: its database, that token and the server.
+fn fake_clock_registry(dir: &Path) -> (std::path::PathBuf, String, Server) {
+    let db = dir.join("r.db");
     let (code, _, err) = run(&["init", "--db", db.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let admin = token(&db, "admin", "admin", None);
     let server = Server::start(&db, &["--fake-clock", "2027-01-01T00:00:00Z"]);
+    (db, admin, server)
+}
+
+#[tokio::test]
+async fn fake_clock_moves_time_for_other_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, admin, server) = fake_clock_registry(dir.path());
     let url = server.url.clone();
     let (s, org) = call(
         &url,
@@ -321,15 +334,7 @@ async fn fake_clock_moves_time_for_other_processes() {
     .await;
     assert_eq!(s, 201);
     assert_eq!(org["created_at"], "2027-01-01T00:00:00Z");
-    let (s, body) = call(
-        &url,
-        "PUT",
-        "/v1/clock",
-        &admin,
-        Some(json!({"now": "2027-07-01T00:00:00Z"})),
-    )
-    .await;
-    assert_eq!(s, 200, "{body}");
+    set_clock(&url, &admin, "2027-07-01T00:00:00Z").await;
     let (_, org) = call(
         &url,
         "GET",
@@ -836,4 +841,179 @@ async fn json_logs_and_metrics_tell_what_happened_and_never_a_secret() {
             "the log holds a secret or token:\n{log}"
         );
     }
+}
+
+/// `token list` in JSON, parsed: its `items` by name.
+fn token_list_json(dbs: &str, extra: &[&str]) -> std::collections::BTreeMap<String, Value> {
+    let mut args = vec!["token", "list", "--db", dbs, "--format", "json"];
+    args.extend(extra);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("prt_"), "a token in the list: {out}");
+    let doc: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap().to_string(), t.clone()))
+        .collect()
+}
+
+/// Where each whitespace-separated field of `line` starts.
+fn field_starts(line: &str) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut previous = ' ';
+    for (i, c) in line.char_indices() {
+        if c != ' ' && previous == ' ' {
+            starts.push(i);
+        }
+        previous = c;
+    }
+    starts
+}
+
+/// `token create --expires-in`.
+fn create_expiring(dbs: &str, name: &str, role: &str, expires_in: &str) -> (i32, String, String) {
+    let flags = [
+        "--db",
+        dbs,
+        "--name",
+        name,
+        "--role",
+        role,
+        "--expires-in",
+        expires_in,
+    ];
+    run(&[&["token", "create"][..], &flags].concat())
+}
+
+#[test]
+fn token_list_has_a_header_columns_and_json_and_expires_in_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let dbs = db.to_str().unwrap();
+    let (code, _, err) = run(&["init", "--db", dbs]);
+    assert_eq!(code, 0, "{err}");
+    token(&db, "admin", "admin", None);
+    let (code, out, err) = create_expiring(dbs, "nightly", "reviewer", "1h30m");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.trim().starts_with("prt_"), "{out}");
+    token(&db, "gone", "admin", None);
+    let (code, _, err) = run(&["token", "revoke", "--db", dbs, "--name", "gone"]);
+    assert_eq!(code, 0, "{err}");
+
+    // A lifetime that breaks the rule names the flag and the rule, and makes nothing.
+    for bad in ["30d", "0s", "87601h", "1 hour"] {
+        let (code, out, err) = create_expiring(dbs, "bad", "admin", bad);
+        assert_ne!(code, 0, "{bad} accepted");
+        assert!(out.is_empty(), "{out}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("--expires-in")
+                && err.contains("such as 720h")
+                && err.contains("at most 87600h"),
+            "{bad}: {err}"
+        );
+    }
+    let (code, _, err) = run(&[
+        "token", "create", "--db", dbs, "--name", "nightly", "--role", "org",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--org") && err.contains("--name"), "{err}");
+
+    // Text: a header, then one line per token, in aligned columns.
+    let (code, out, err) = run(&["token", "list", "--db", dbs]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("prt_"), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>().join(" "),
+        "NAME ROLE ORG STATUS CREATED CREATED_BY EXPIRES LAST_USED REVOKED"
+    );
+    let rows: Vec<Vec<&str>> = lines[1..]
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r[0] == name)
+            .unwrap_or_else(|| panic!("{name}: {out}"))
+    };
+    assert_eq!(row("admin")[1..4], ["admin", "-", "active"]);
+    assert_eq!(row("admin")[5..], ["cli", "-", "-", "-"]);
+    assert_eq!(row("nightly")[3], "active");
+    assert_ne!(row("nightly")[6], "-");
+    assert_eq!(row("gone")[3], "revoked");
+    assert_ne!(row("gone")[8], "-");
+    for line in &lines {
+        // Every value of this list is one word, so the fields are the columns.
+        assert_eq!(
+            field_starts(line)[..8],
+            field_starts(lines[0])[..8],
+            "{out}"
+        );
+    }
+
+    // JSON: what GET /v1/tokens answers.
+    let tokens = token_list_json(dbs, &[]);
+    assert_eq!(tokens.len(), 3);
+    let nightly = &tokens["nightly"];
+    assert_eq!(nightly["role"], "reviewer");
+    assert_eq!(nightly["created_by"], "cli");
+    assert_eq!(nightly["status"], "active");
+    let at = |v: &Value| partner_registry::records::parse_ts(v.as_str().unwrap()).unwrap();
+    assert_eq!(
+        at(&nightly["expires_at"]) - at(&nightly["created_at"]),
+        5400
+    );
+    assert_eq!(tokens["admin"]["expires_at"], Value::Null);
+    assert_eq!(tokens["gone"]["status"], "revoked");
+    assert_eq!(row("nightly")[6], nightly["expires_at"]);
+    // As of a later time, the short one reads expired.
+    let later = token_list_json(dbs, &["--now", "2099-01-01T00:00:00Z"]);
+    assert_eq!(later["nightly"]["status"], "expired");
+    assert_eq!(later["admin"]["status"], "active");
+}
+
+#[tokio::test]
+async fn a_token_made_through_the_api_expires_on_the_real_binarys_fake_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, admin, server) = fake_clock_registry(dir.path());
+    let dbs = db.to_str().unwrap();
+    let url = server.url.clone();
+    let (s, made) = call(
+        &url,
+        "POST",
+        "/v1/tokens",
+        &admin,
+        Some(json!({"name": "short", "role": "reviewer", "expires_in": "1h"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{made}");
+    let short = made["token"].as_str().unwrap().to_string();
+    assert_eq!(made["expires_at"], "2027-01-01T01:00:00Z");
+    let (s, who) = call(&url, "GET", "/v1/whoami", &short, None).await;
+    assert_eq!(s, 200, "{who}");
+    let (s, _) = call(&url, "GET", "/v1/tokens", &short, None).await;
+    assert_eq!(s, 403);
+    set_clock(&url, &admin, "2027-01-01T01:00:01Z").await;
+    let (s, body) = call(&url, "GET", "/v1/whoami", &short, None).await;
+    assert_eq!(s, 401, "{body}");
+    assert_eq!(body["status"], 401);
+    let (code, logs) = server.stop();
+    assert_eq!(code, 0, "{logs}");
+    assert!(logs.contains("POST /v1/tokens 201"), "{logs}");
+    assert!(
+        !logs.contains(&short[4..]),
+        "the token in the server's output: {logs}"
+    );
+    // The server wrote the last uses it held when it stopped.
+    let tokens = token_list_json(dbs, &["--now", "2027-01-01T02:00:00Z"]);
+    let t = &tokens["short"];
+    assert_eq!(t["created_by"], "admin");
+    assert_eq!(t["created_at"], "2027-01-01T00:00:00Z");
+    assert_eq!(t["status"], "expired");
+    assert_eq!(t["last_used_at"], "2027-01-01T00:00:00Z");
+    assert_eq!(tokens["admin"]["status"], "active");
 }

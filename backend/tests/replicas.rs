@@ -653,6 +653,15 @@ fn a_sqlite_registry_copied_to_postgresql_keeps_its_tokens_secrets_and_chain() {
             &[("idempotency-key", "move-1".to_string())],
         );
         assert_eq!(st, 201);
+        let (st, _, made) = send(
+            &c,
+            "POST",
+            format!("{}/v1/tokens", r.url),
+            &token,
+            Some(json!({"name": "ci", "role": "reviewer", "expires_at": "2030-01-01T00:00:00Z"})),
+            &[],
+        );
+        assert_eq!(st, 201, "{made}");
         (
             org_id.clone(),
             cl["client_id"].as_str().unwrap().to_string(),
@@ -660,6 +669,14 @@ fn a_sqlite_registry_copied_to_postgresql_keeps_its_tokens_secrets_and_chain() {
             client_body(&org_id, "moved"),
         )
     };
+    // A last use as the server writes it (off the request path, so set here).
+    rusqlite::Connection::open(&sqlite.db)
+        .unwrap()
+        .execute(
+            "UPDATE api_tokens SET last_used_at = 1800000000 WHERE name = 'ci'",
+            [],
+        )
+        .unwrap();
     let cluster = PgCluster::shared();
     let url = cluster.new_database();
     let copy = run(Command::new(BIN)
@@ -673,6 +690,13 @@ fn a_sqlite_registry_copied_to_postgresql_keeps_its_tokens_secrets_and_chain() {
         .env("PARTNER_REGISTRY_SECRET_KEY_FILE", &sqlite.key));
     assert_ne!(again.code, Some(0));
     assert!(again.stderr.contains("not empty"), "{}", again.stderr);
+    // A token's lifetime, maker and last use came along.
+    let ci = cluster.psql(
+        acceptance_tests::postgres::database_of(&url),
+        "SELECT created_by || ' ' || expires_at || ' ' || last_used_at FROM api_tokens WHERE name = 'ci'",
+    );
+    ci.assert_success();
+    assert_eq!(ci.stdout.trim(), "admin 1893456000 1800000000");
     let pg = Data {
         db: url,
         key: sqlite.key.clone(),

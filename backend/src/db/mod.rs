@@ -112,6 +112,47 @@ pub struct TokenRow {
     pub hmac: [u8; 32],
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// The actor that made it: `cli`, or the admin token's name.
+    pub created_by: String,
+    /// `None`: it never expires.
+    pub expires_at: Option<i64>,
+    /// Last authenticated request, written coarsely (at most once a minute).
+    pub last_used_at: Option<i64>,
+    /// When the org of an org token was offboarded (read with the token: it
+    /// ends the token's use).
+    pub org_offboarded_at: Option<i64>,
+}
+
+/// A token to store.
+#[derive(Debug, Clone)]
+pub struct NewTokenRow<'a> {
+    pub name: &'a str,
+    pub role: Role,
+    pub org_id: Option<&'a str>,
+    pub hmac: &'a [u8; 32],
+    pub created_at: i64,
+    pub created_by: &'a str,
+    pub expires_at: Option<i64>,
+}
+
+/// Which live (not revoked) tokens to load.
+#[derive(Debug, Clone, Copy)]
+pub enum TokenSelect<'a> {
+    All,
+    Named(&'a str),
+    /// The tokens bound to this org.
+    OfOrg(&'a str),
+}
+
+impl<'a> TokenSelect<'a> {
+    /// The (name, org id) the engines' query filters on.
+    pub fn params(self) -> (Option<&'a str>, Option<&'a str>) {
+        match self {
+            TokenSelect::All => (None, None),
+            TokenSelect::Named(name) => (Some(name), None),
+            TokenSelect::OfOrg(org) => (None, Some(org)),
+        }
+    }
 }
 
 /// The stored answer of a create made with an `Idempotency-Key`.
@@ -190,8 +231,8 @@ pub trait Reader {
     fn review_data(&mut self) -> Result<(Vec<Org>, Vec<Client>)>;
     fn live_token_named(&mut self, name: &str) -> Result<Option<TokenRow>>;
     fn tokens(&mut self) -> Result<Vec<TokenRow>>;
-    /// Tokens that are not revoked; `name` restricts to one.
-    fn live_tokens(&mut self, name: Option<&str>) -> Result<Vec<TokenRow>>;
+    /// Tokens that are not revoked.
+    fn live_tokens(&mut self, select: TokenSelect<'_>) -> Result<Vec<TokenRow>>;
     fn idempotency(&mut self, token_id: i64, key: &str) -> Result<Option<IdemRecord>>;
     fn credentials(&mut self, select: Select<'_>) -> Result<Vec<CredentialRow>>;
     /// Audit events after `after`, at most `limit`, in order.
@@ -227,14 +268,7 @@ pub trait Tx: Reader {
     /// The current secret becomes a previous one valid until `not_after`;
     /// with `None` it is dropped.
     fn retire_current_secret(&mut self, client_ref: &str, not_after: Option<i64>) -> Result<()>;
-    fn insert_token(
-        &mut self,
-        name: &str,
-        role: Role,
-        org_id: Option<&str>,
-        hmac: &[u8; 32],
-        now: i64,
-    ) -> Result<i64>;
+    fn insert_token(&mut self, token: &NewTokenRow<'_>) -> Result<i64>;
     fn revoke_token(&mut self, id: i64, now: i64) -> Result<()>;
     fn save_idempotency(
         &mut self,
@@ -247,6 +281,8 @@ pub trait Tx: Reader {
     fn append_audit(&mut self, row: &AuditRow, head: &AuditHead) -> Result<()>;
     /// Records last uses (coarse, not audited: a use is not a change).
     fn note_last_used(&mut self, uses: &[(String, i64)]) -> Result<()>;
+    /// Records last uses of API tokens by id (coarse, not audited either).
+    fn note_token_last_used(&mut self, uses: &[(i64, i64)]) -> Result<()>;
     /// Begins, releases or rolls back the savepoint of one job of a batch.
     fn savepoint(&mut self, step: Savepoint) -> Result<()>;
     /// The last audit event appended since the last call, if any.

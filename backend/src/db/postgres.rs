@@ -19,8 +19,8 @@
 //!   itself once the database is back.
 
 use super::{
-    Change, ClientFilter, CredentialRow, IdemRecord, OrgFilter, Reader, Rows, SecretHash, Select,
-    TokenRow, Tx,
+    Change, ClientFilter, CredentialRow, IdemRecord, NewTokenRow, OrgFilter, Reader, Rows,
+    SecretHash, Select, TokenRow, TokenSelect, Tx,
 };
 use crate::audit::{AuditHead, AuditRow};
 use crate::error::{Error, Result};
@@ -40,7 +40,8 @@ const CHANNEL: &str = "partner_registry_changes";
 const WRITE_LOCK: i64 = 0x0070_6172_746e_6572; // "partner"
 
 /// Migrations, in order; `schema_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE orgs (
     seq BIGSERIAL PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -146,7 +147,15 @@ CREATE TABLE audit_head (
     hash TEXT NOT NULL,
     mac TEXT NOT NULL
 );
-"#];
+"#,
+    // API tokens get a lifetime, a last use and their creator. Every token
+    // made before this was made with the CLI, whose actor is `cli`.
+    r#"
+ALTER TABLE api_tokens ADD COLUMN created_by TEXT NOT NULL DEFAULT 'cli';
+ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT;
+ALTER TABLE api_tokens ADD COLUMN last_used_at BIGINT;
+"#,
+];
 
 /// `url` with its password (if any) replaced by `***`, for messages.
 pub fn redact(url: &str) -> String {
@@ -167,8 +176,9 @@ pub struct Postgres {
     pool: Pool,
     url: String,
     rt: tokio::runtime::Handle,
-    /// A runtime of its own when opened outside one (the CLI).
-    _runtime: Option<tokio::runtime::Runtime>,
+    /// A runtime of its own when opened outside one (the CLI) or inside a
+    /// current-thread one (tests).
+    own_runtime: Option<tokio::runtime::Runtime>,
     listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -180,8 +190,16 @@ impl Postgres {
             Error::BadRequest(format!("{} is not a PostgreSQL URL: {e}", redact(url)))
         })?;
         let (rt, runtime) = match tokio::runtime::Handle::try_current() {
-            Ok(handle) => (handle, None),
-            Err(_) => {
+            // A current-thread runtime drives its IO only while its own thread
+            // is in `block_on`: the blocking calls made here from other threads
+            // would stall (holding the write lock, say) whenever that thread
+            // blocks, as a test does while another process writes.
+            Ok(handle)
+                if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread =>
+            {
+                (handle, None)
+            }
+            _ => {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(1)
                     .enable_all()
@@ -209,7 +227,7 @@ impl Postgres {
             pool,
             url: url.to_string(),
             rt,
-            _runtime: runtime,
+            own_runtime: runtime,
             listener: Mutex::new(None),
         };
         db.migrate()?;
@@ -374,6 +392,13 @@ impl Drop for Postgres {
         {
             h.abort();
         }
+        if let Some(rt) = self.own_runtime.take() {
+            // Dropping a runtime inside another panics; only our tasks run on
+            // it. Outside any, it is dropped here, waiting for its threads.
+            if tokio::runtime::Handle::try_current().is_ok() {
+                rt.shutdown_background();
+            }
+        }
     }
 }
 
@@ -426,6 +451,17 @@ impl PgTx<'_> {
             let st = self.tx.prepare_cached(sql).await.map_err(pg_err)?;
             self.tx.execute(&st, params).await.map_err(pg_err)
         })
+    }
+
+    /// Moves `last_used_at` of the rows of `table` up to each use, never back.
+    fn note_uses<K: ToSql + Sync>(&self, table: &str, uses: &[(K, i64)]) -> Result<()> {
+        let sql = format!(
+            "UPDATE {table} SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)"
+        );
+        for (id, at) in uses {
+            self.execute(&sql, &[id, at])?;
+        }
+        Ok(())
     }
 
     fn orgs_where(&self, condition: &str, params: Params<'_>) -> Result<Vec<Org>> {
@@ -504,7 +540,10 @@ fn client_from_row(r: &Row) -> Client {
     }
 }
 
-const TOKEN_COLS: &str = "id, name, role, org_id, token_hmac, created_at, revoked_at";
+/// Tokens `t` with their org `o` (none for admin and reviewer tokens).
+const TOKEN_COLS: &str = "t.id, t.name, t.role, t.org_id, t.token_hmac, t.created_at, t.revoked_at, \
+     t.created_by, t.expires_at, t.last_used_at, o.offboarded_at \
+     FROM api_tokens t LEFT JOIN orgs o ON o.id = t.org_id";
 
 fn token_from_row(r: &Row) -> TokenRow {
     let role: String = r.get(2);
@@ -517,6 +556,10 @@ fn token_from_row(r: &Row) -> TokenRow {
         hmac: hmac.try_into().unwrap_or([0; 32]),
         created_at: r.get(5),
         revoked_at: r.get(6),
+        created_by: r.get(7),
+        expires_at: r.get(8),
+        last_used_at: r.get(9),
+        org_offboarded_at: r.get(10),
     }
 }
 
@@ -653,23 +696,22 @@ impl Reader for PgTx<'_> {
     }
 
     fn live_token_named(&mut self, name: &str) -> Result<Option<TokenRow>> {
-        Ok(self.live_tokens(Some(name))?.pop())
+        Ok(self.live_tokens(TokenSelect::Named(name))?.pop())
     }
 
     fn tokens(&mut self) -> Result<Vec<TokenRow>> {
-        let rows = self.query(
-            &format!("SELECT {TOKEN_COLS} FROM api_tokens ORDER BY id"),
-            &[],
-        )?;
+        let rows = self.query(&format!("SELECT {TOKEN_COLS} ORDER BY t.id"), &[])?;
         Ok(rows.iter().map(token_from_row).collect())
     }
 
-    fn live_tokens(&mut self, name: Option<&str>) -> Result<Vec<TokenRow>> {
+    fn live_tokens(&mut self, select: TokenSelect<'_>) -> Result<Vec<TokenRow>> {
+        let (name, org) = select.params();
         let rows = self.query(
             &format!(
-                "SELECT {TOKEN_COLS} FROM api_tokens WHERE revoked_at IS NULL AND ($1::text IS NULL OR name = $1) ORDER BY id"
+                "SELECT {TOKEN_COLS} WHERE t.revoked_at IS NULL AND ($1::text IS NULL OR t.name = $1) \
+                 AND ($2::text IS NULL OR t.org_id = $2) ORDER BY t.id"
             ),
-            &[&name],
+            &[&name, &org],
         )?;
         Ok(rows.iter().map(token_from_row).collect())
     }
@@ -916,18 +958,20 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    fn insert_token(
-        &mut self,
-        name: &str,
-        role: Role,
-        org_id: Option<&str>,
-        hmac: &[u8; 32],
-        now: i64,
-    ) -> Result<i64> {
-        let hmac = hmac.as_slice();
+    fn insert_token(&mut self, t: &NewTokenRow<'_>) -> Result<i64> {
+        let hmac = t.hmac.as_slice();
         let rows = self.query(
-            "INSERT INTO api_tokens (name, role, org_id, token_hmac, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            &[&name, &role.as_str(), &org_id, &hmac, &now],
+            "INSERT INTO api_tokens (name, role, org_id, token_hmac, created_at, created_by, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            &[
+                &t.name,
+                &t.role.as_str(),
+                &t.org_id,
+                &hmac,
+                &t.created_at,
+                &t.created_by,
+                &t.expires_at,
+            ],
         )?;
         rows.first()
             .map(|r| r.get(0))
@@ -997,13 +1041,11 @@ impl Tx for PgTx<'_> {
     }
 
     fn note_last_used(&mut self, uses: &[(String, i64)]) -> Result<()> {
-        for (id, at) in uses {
-            self.execute(
-                "UPDATE clients SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
-                &[id, at],
-            )?;
-        }
-        Ok(())
+        self.note_uses("clients", uses)
+    }
+
+    fn note_token_last_used(&mut self, uses: &[(i64, i64)]) -> Result<()> {
+        self.note_uses("api_tokens", uses)
     }
 
     fn savepoint(&mut self, step: super::Savepoint) -> Result<()> {

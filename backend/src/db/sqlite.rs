@@ -3,8 +3,8 @@
 //! versioned migrations through `PRAGMA user_version`.
 
 use super::{
-    Change, ClientFilter, CredentialRow, IdemRecord, OrgFilter, Reader, Rows, SecretHash, Select,
-    TokenRow, Tx,
+    Change, ClientFilter, CredentialRow, IdemRecord, NewTokenRow, OrgFilter, Reader, Rows,
+    SecretHash, Select, TokenRow, TokenSelect, Tx,
 };
 use crate::audit::{Anchor, AuditHead, AuditRow, GENESIS};
 use crate::crypto::SecretKey;
@@ -143,6 +143,14 @@ CREATE TABLE audit_head (
 CREATE INDEX idempotency_created ON idempotency_keys(created_at);
 "#;
 
+/// API tokens get a lifetime, a last use and their creator. Every token made
+/// before this was made with the CLI, whose actor is `cli`.
+const SCHEMA_V6: &str = r#"
+ALTER TABLE api_tokens ADD COLUMN created_by TEXT NOT NULL DEFAULT 'cli';
+ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
+ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER;
+"#;
+
 /// Work a migration does beyond its SQL, in the same transaction.
 type Step = fn(&mut Conn<'_>, Option<&SecretKey>) -> Result<()>;
 
@@ -161,6 +169,7 @@ pub(crate) const MIGRATIONS: &[(&str, Option<Step>)] = &[
     (SCHEMA_V3, Some(rechain)),
     (SCHEMA_V4, Some(rehash_tokens)),
     (SCHEMA_V5, Some(init_audit_head)),
+    (SCHEMA_V6, None),
 ];
 
 /// Verifies the plain SHA-256 chain of a database from before version 3, then
@@ -496,7 +505,10 @@ fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
     })
 }
 
-const TOKEN_COLS: &str = "id, name, role, org_id, token_hmac, created_at, revoked_at";
+/// Tokens `t` with their org `o` (none for admin and reviewer tokens).
+const TOKEN_COLS: &str = "t.id, t.name, t.role, t.org_id, t.token_hmac, t.created_at, t.revoked_at, \
+     t.created_by, t.expires_at, t.last_used_at, o.offboarded_at \
+     FROM api_tokens t LEFT JOIN orgs o ON o.id = t.org_id";
 
 fn token_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
     let role: String = r.get(2)?;
@@ -509,6 +521,10 @@ fn token_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
         hmac: hmac.try_into().unwrap_or([0; 32]),
         created_at: r.get(5)?,
         revoked_at: r.get(6)?,
+        created_by: r.get(7)?,
+        expires_at: r.get(8)?,
+        last_used_at: r.get(9)?,
+        org_offboarded_at: r.get(10)?,
     })
 }
 
@@ -543,6 +559,17 @@ impl Conn<'_> {
         ))?;
         let rows = st.query_map(p, client_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Moves `last_used_at` of the rows of `table` up to each use, never back.
+    fn note_uses<K: rusqlite::ToSql>(&self, table: &str, uses: &[(K, i64)]) -> Result<()> {
+        let mut st = self.c.prepare_cached(&format!(
+            "UPDATE {table} SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)"
+        ))?;
+        for (id, at) in uses {
+            st.execute(params![id, at])?;
+        }
+        Ok(())
     }
 
     fn orgs_where(&self, condition: &str, p: impl rusqlite::Params) -> Result<Vec<Org>> {
@@ -651,22 +678,24 @@ impl Reader for Conn<'_> {
     }
 
     fn live_token_named(&mut self, name: &str) -> Result<Option<TokenRow>> {
-        Ok(self.live_tokens(Some(name))?.pop())
+        Ok(self.live_tokens(TokenSelect::Named(name))?.pop())
     }
 
     fn tokens(&mut self) -> Result<Vec<TokenRow>> {
         let mut st = self
             .c
-            .prepare_cached(&format!("SELECT {TOKEN_COLS} FROM api_tokens ORDER BY id"))?;
+            .prepare_cached(&format!("SELECT {TOKEN_COLS} ORDER BY t.id"))?;
         let rows = st.query_map([], token_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn live_tokens(&mut self, name: Option<&str>) -> Result<Vec<TokenRow>> {
+    fn live_tokens(&mut self, select: TokenSelect<'_>) -> Result<Vec<TokenRow>> {
         let mut st = self.c.prepare_cached(&format!(
-            "SELECT {TOKEN_COLS} FROM api_tokens WHERE revoked_at IS NULL AND (?1 IS NULL OR name = ?1) ORDER BY id"
+            "SELECT {TOKEN_COLS} WHERE t.revoked_at IS NULL AND (?1 IS NULL OR t.name = ?1) \
+             AND (?2 IS NULL OR t.org_id = ?2) ORDER BY t.id"
         ))?;
-        let rows = st.query_map([name], token_from_row)?;
+        let (name, org) = select.params();
+        let rows = st.query_map(params![name, org], token_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -910,18 +939,20 @@ impl Tx for Conn<'_> {
         Ok(())
     }
 
-    fn insert_token(
-        &mut self,
-        name: &str,
-        role: Role,
-        org_id: Option<&str>,
-        hmac: &[u8; 32],
-        now: i64,
-    ) -> Result<i64> {
+    fn insert_token(&mut self, t: &NewTokenRow<'_>) -> Result<i64> {
         self.c.prepare_cached(
-            "INSERT INTO api_tokens (name, role, org_id, token_hmac, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO api_tokens (name, role, org_id, token_hmac, created_at, created_by, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
-        .execute(params![name, role.as_str(), org_id, hmac.as_slice(), now])?;
+        .execute(params![
+            t.name,
+            t.role.as_str(),
+            t.org_id,
+            t.hmac.as_slice(),
+            t.created_at,
+            t.created_by,
+            t.expires_at
+        ])?;
         Ok(self.c.last_insert_rowid())
     }
 
@@ -980,13 +1011,11 @@ impl Tx for Conn<'_> {
     }
 
     fn note_last_used(&mut self, uses: &[(String, i64)]) -> Result<()> {
-        let mut st = self.c.prepare_cached(
-            "UPDATE clients SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
-        )?;
-        for (id, at) in uses {
-            st.execute(params![id, at])?;
-        }
-        Ok(())
+        self.note_uses("clients", uses)
+    }
+
+    fn note_token_last_used(&mut self, uses: &[(i64, i64)]) -> Result<()> {
+        self.note_uses("api_tokens", uses)
     }
 
     fn savepoint(&mut self, step: super::Savepoint) -> Result<()> {

@@ -469,9 +469,10 @@ pub fn create_token(
     role: Role,
     org: Option<&str>,
 ) -> String {
-    let (name, org) = (name.to_string(), org.map(String::from));
+    let flags = json!({"name": name, "role": role.as_str(), "org": org});
     cli_write(target, key_file, move |tx, ctx| {
-        service::create_token(tx, ctx, &name, role, org.as_deref())
+        let draft = partner_registry::requests::parse_token(flags.as_object().unwrap());
+        service::create_token(tx, ctx, draft).map(|t| t.token)
     })
 }
 

@@ -6,3 +6,4 @@ mod connections;
 mod helpers;
 mod lifecycle;
 mod suite;
+mod tokens;
