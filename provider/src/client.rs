@@ -625,13 +625,29 @@ impl ApiClient {
         write: &Write,
     ) -> Result<(StatusCode, String), ApiError> {
         let url = format!("{}{path}", self.endpoint);
+        // One id for the call and its retries, sent as X-Request-Id: the
+        // registry's log lines carry it, so an operator finds its side.
+        let request_id = format!("tfp-{}", &idempotency_key()[..16]);
+        trace_body("request body", &method, path, body);
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 0;
         loop {
             let last = attempt > self.max_retries;
             attempt += 1;
-            let request = self.request(method.clone(), &url, body, write);
-            match request.send().await {
+            let request = self
+                .request(method.clone(), &url, body, write)
+                .header("X-Request-Id", &request_id);
+            let started = std::time::Instant::now();
+            let sent = request.send().await;
+            log_call(
+                &method,
+                path,
+                &sent,
+                started.elapsed(),
+                &request_id,
+                attempt,
+            );
+            match sent {
                 Ok(response) => {
                     self.note_registry_time(&response);
                     let status = response.status();
@@ -643,6 +659,9 @@ impl ApiClient {
                         continue;
                     }
                     let text = response.text().await.map_err(|e| self.unreachable(&e))?;
+                    if let Ok(answer) = serde_json::from_str::<Value>(&text) {
+                        trace_body("answer body", &method, path, Some(&answer));
+                    }
                     return Ok((status, text));
                 }
                 // A keyed create may be sent again whatever broke: the
@@ -835,6 +854,73 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
 }
 
+/// One debug line per request sent to the registry (under TF_LOG=debug):
+/// method, path, status or failure, duration, request id and attempt.
+fn log_call(
+    method: &Method,
+    path: &str,
+    sent: &Result<reqwest::Response, reqwest::Error>,
+    elapsed: Duration,
+    request_id: &str,
+    attempt: u32,
+) {
+    use tfplugin::logging::{Level, enabled, log, module};
+    if !enabled(Level::Debug) {
+        return;
+    }
+    let outcome = match sent {
+        Ok(response) => response.status().as_u16().to_string(),
+        Err(e) => format!("failed: {e}"),
+    };
+    let duration_ms = format!("{:.1}", elapsed.as_secs_f64() * 1000.0);
+    let attempt = attempt.to_string();
+    log(
+        Level::Debug,
+        module(),
+        &format!("registry {method} {path} -> {outcome} in {duration_ms} ms"),
+        &[
+            ("method", method.as_str()),
+            ("path", path),
+            ("status", &outcome),
+            ("duration_ms", &duration_ms),
+            ("request_id", request_id),
+            ("attempt", &attempt),
+        ],
+    );
+}
+
+/// Under TF_LOG=trace, a request or answer body with every secret and token
+/// replaced by `[redacted]`.
+fn trace_body(what: &str, method: &Method, path: &str, body: Option<&Value>) {
+    use tfplugin::logging::{Level, enabled};
+    if let Some(body) = body.filter(|_| enabled(Level::Trace)) {
+        let shown = redacted(body);
+        tfplugin::trace!("registry {method} {path} {what}: {shown}");
+    }
+}
+
+/// `value` with the value of every member that holds a secret or a token
+/// (`client_secret`, `token`, …, at any depth) replaced by `[redacted]`.
+fn redacted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let secret = k.contains("secret") || k.contains("token");
+                    let v = if secret && !v.is_null() {
+                        Value::String("[redacted]".into())
+                    } else {
+                        redacted(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redacted).collect()),
+        other => other.clone(),
+    }
+}
+
 /// A fresh random key for one create, the same across its retries.
 fn idempotency_key() -> String {
     let mut bytes = [0u8; 16];
@@ -967,6 +1053,23 @@ mod tests {
             "{result:?}"
         );
         held.abort();
+    }
+
+    #[test]
+    fn secrets_and_tokens_are_redacted_at_any_depth() {
+        let body = serde_json::json!({
+            "name": "shop",
+            "client_secret": "pcs_live",
+            "items": [{"token": "prt_live", "scopes": ["a"]}],
+            "client_secret_wo_version": null,
+        });
+        let shown = redacted(&body).to_string();
+        assert!(
+            !shown.contains("pcs_live") && !shown.contains("prt_live"),
+            "{shown}"
+        );
+        assert!(shown.contains("\"name\":\"shop\""), "{shown}");
+        assert_eq!(redacted(&body)["items"][0]["token"], "[redacted]");
     }
 
     #[test]

@@ -129,3 +129,50 @@ fn mutual_tls_needs_the_client_certificate() {
     workspace.apply();
     assert_eq!(workspace.resource("partner_org.acme")["status"], "active");
 }
+
+/// Under TF_LOG_PROVIDER=trace the provider logs one line per registry
+/// request (method, path, status, request id, attempt) and the bodies with
+/// every secret and token redacted; the registry logs the same request ids.
+#[test]
+fn provider_logs_each_request_and_never_a_secret() {
+    let registry = RegistryServer::start();
+    let mut workspace = Workspace::new(&registry);
+    workspace.env("TF_LOG_PROVIDER", "trace");
+    workspace.write_config(&crate::config::acme_with_client("2030-12-31", "shop", ""));
+    let run = workspace.apply();
+    let log = format!("{}{}", run.stdout, run.stderr);
+    assert!(log.contains("registry POST /v1/clients -> 201"), "{log}");
+    let line = log
+        .lines()
+        .find(|l| l.contains("registry POST /v1/clients -> 201"))
+        .unwrap();
+    // Terraform writes the provider's fields as key=value.
+    let request_id = line
+        .split(" request_id=")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no request id in {line}"));
+    assert!(request_id.starts_with("tfp-"), "{line}");
+    assert!(
+        line.contains(" attempt=1 ") && line.contains(" status=201"),
+        "{line}"
+    );
+    assert!(log.contains("answer body"), "bodies are traced: {log}");
+    assert!(log.contains("[redacted]"), "{log}");
+    workspace.env("TF_LOG_PROVIDER", "");
+    let secret = workspace.resource("partner_client.shop")["client_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for needle in [secret.as_str(), registry.admin_token.as_str()] {
+        assert!(
+            !log.contains(needle),
+            "a secret or token in the provider's log:\n{log}"
+        );
+    }
+    assert!(
+        registry.log().contains(request_id),
+        "the registry logs the provider's request id: {}",
+        registry.log()
+    );
+}
