@@ -158,10 +158,13 @@ pub enum ApiError {
     Unreachable { endpoint: String, reason: String },
     #[error(
         "The partner registry at {endpoint} rejected the API token. Check the provider's `token` \
-         (or PARTNER_REGISTRY_TOKEN): it may be missing, mistyped, revoked, or meant for another \
-         registry."
+         (or PARTNER_REGISTRY_TOKEN): it may be missing, mistyped, revoked, expired, or meant for \
+         another registry. (request id {request_id})"
     )]
-    Unauthorized { endpoint: String },
+    Unauthorized {
+        endpoint: String,
+        request_id: String,
+    },
     #[error("The partner registry at {endpoint} refused this with the given token: {detail}")]
     Forbidden { endpoint: String, detail: String },
     #[error("{detail}")]
@@ -328,8 +331,10 @@ impl ApiClient {
             .exchange(Method::GET, "/v1/orgs?limit=1", None, &Write::None)
             .await?
         {
-            (status, _) if status.is_success() || status == StatusCode::FORBIDDEN => Ok(()),
-            (status, body) => self.decode::<Value>(status, &body).map(|_| ()),
+            answer if answer.status.is_success() || answer.status == StatusCode::FORBIDDEN => {
+                Ok(())
+            }
+            answer => self.decode::<Value>(&answer).map(|_| ()),
         }
     }
 
@@ -566,8 +571,8 @@ impl ApiClient {
 
     async fn get_optional<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ApiError> {
         match self.exchange(Method::GET, path, None, &Write::None).await? {
-            (StatusCode::NOT_FOUND, _) => Ok(None),
-            (status, body) => self.decode(status, &body).map(Some),
+            answer if answer.status == StatusCode::NOT_FOUND => Ok(None),
+            answer => self.decode(&answer).map(Some),
         }
     }
 
@@ -576,8 +581,8 @@ impl ApiClient {
             .exchange(Method::DELETE, path, None, &Write::None)
             .await?
         {
-            (StatusCode::NOT_FOUND, _) => Ok(()),
-            (status, body) => self.decode::<Value>(status, &body).map(|_| ()),
+            answer if answer.status == StatusCode::NOT_FOUND => Ok(()),
+            answer => self.decode::<Value>(&answer).map(|_| ()),
         }
     }
 
@@ -588,8 +593,8 @@ impl ApiClient {
         body: Option<&Value>,
         write: Write,
     ) -> Result<T, ApiError> {
-        let (status, text) = self.exchange(method, path, body, &write).await?;
-        self.decode(status, &text)
+        let answer = self.exchange(method, path, body, &write).await?;
+        self.decode(&answer)
     }
 
     /// Sends one request, retrying connection failures, 429 and 5xx with
@@ -601,7 +606,7 @@ impl ApiClient {
         path: &str,
         body: Option<&Value>,
         write: &Write,
-    ) -> Result<(StatusCode, String), ApiError> {
+    ) -> Result<Answer, ApiError> {
         let mut stop = self.stop.clone();
         let stopped = async move {
             // A closed channel means no stop can come: wait forever.
@@ -623,7 +628,7 @@ impl ApiClient {
         path: &str,
         body: Option<&Value>,
         write: &Write,
-    ) -> Result<(StatusCode, String), ApiError> {
+    ) -> Result<Answer, ApiError> {
         let url = format!("{}{path}", self.endpoint);
         // One id for the call and its retries, sent as X-Request-Id: the
         // registry's log lines carry it, so an operator finds its side.
@@ -658,11 +663,18 @@ impl ApiClient {
                         backoff *= 2;
                         continue;
                     }
-                    let text = response.text().await.map_err(|e| self.unreachable(&e))?;
+                    let text = response
+                        .text()
+                        .await
+                        .map_err(|e| self.unreachable(&e, &request_id))?;
                     if let Ok(answer) = serde_json::from_str::<Value>(&text) {
                         trace_body("answer body", &method, path, Some(&answer));
                     }
-                    return Ok((status, text));
+                    return Ok(Answer {
+                        status,
+                        body: text,
+                        request_id,
+                    });
                 }
                 // A keyed create may be sent again whatever broke: the
                 // registry answers a replay with the first answer.
@@ -675,7 +687,7 @@ impl ApiClient {
                     tokio::time::sleep(backoff).await;
                     backoff *= 2;
                 }
-                Err(error) => return Err(self.unreachable(&error)),
+                Err(error) => return Err(self.unreachable(&error, &request_id)),
             }
         }
     }
@@ -726,12 +738,22 @@ impl ApiClient {
         request
     }
 
-    fn decode<T: DeserializeOwned>(&self, status: StatusCode, body: &str) -> Result<T, ApiError> {
+    /// The answer's record, or the error it stands for; every error names
+    /// the request id, which the registry's log has too.
+    fn decode<T: DeserializeOwned>(&self, answer: &Answer) -> Result<T, ApiError> {
+        let Answer {
+            status,
+            body,
+            request_id,
+        } = answer;
+        let status = *status;
         if status.is_success() {
             return serde_json::from_str(body).map_err(|e| ApiError::Unexpected {
                 endpoint: self.endpoint.clone(),
                 status: status.as_u16(),
-                detail: format!("the answer is not the expected JSON ({e})"),
+                detail: format!(
+                    "the answer is not the expected JSON ({e}) (request id {request_id})"
+                ),
             });
         }
         let problem: Problem = serde_json::from_str(body).unwrap_or_default();
@@ -739,9 +761,13 @@ impl ApiClient {
             .detail
             .or(problem.title)
             .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+        let detail = format!("{detail} (request id {request_id})");
         let endpoint = self.endpoint.clone();
         Err(match status {
-            StatusCode::UNAUTHORIZED => ApiError::Unauthorized { endpoint },
+            StatusCode::UNAUTHORIZED => ApiError::Unauthorized {
+                endpoint,
+                request_id: request_id.clone(),
+            },
             StatusCode::FORBIDDEN => ApiError::Forbidden { endpoint, detail },
             StatusCode::PRECONDITION_FAILED => ApiError::Stale { detail },
             StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST | StatusCode::CONFLICT => {
@@ -758,7 +784,7 @@ impl ApiClient {
         })
     }
 
-    fn unreachable(&self, error: &reqwest::Error) -> ApiError {
+    fn unreachable(&self, error: &reqwest::Error, request_id: &str) -> ApiError {
         // The innermost cause says what actually went wrong (refused, no
         // route, a TLS handshake with a server that speaks plain HTTP).
         let mut cause = error.to_string();
@@ -786,7 +812,7 @@ impl ApiClient {
             };
             return ApiError::Unreachable {
                 endpoint: self.endpoint.clone(),
-                reason,
+                reason: format!("{reason}; request id {request_id}"),
             };
         }
         let reason = if error.is_timeout() {
@@ -796,7 +822,7 @@ impl ApiClient {
         };
         ApiError::Unreachable {
             endpoint: self.endpoint.clone(),
-            reason: reason.to_string(),
+            reason: format!("{reason}; request id {request_id}"),
         }
     }
 }
@@ -817,6 +843,13 @@ fn tls_advice(cause: &str) -> String {
         "if the registry serves plain HTTP, use an http:// endpoint"
     };
     format!("the TLS handshake failed: {cause}; {advice}")
+}
+
+/// The registry's final answer to one request, and the id it was sent with.
+struct Answer {
+    status: StatusCode,
+    body: String,
+    request_id: String,
 }
 
 /// What kind of write a request is, for its concurrency headers.

@@ -29,10 +29,22 @@ fn rejected_token_says_what_to_check() {
     let registry = RegistryServer::start();
     let workspace = Workspace::with_token(&registry, "prt_wrong_token");
     workspace.write_config(&org("acme", "acme", "2030-12-31", &["a:read"], ""));
-    workspace
-        .plan()
-        .assert_failure_mentions(&[&registry.url, "token"])
+    let plan = workspace.plan();
+    plan.assert_failure_mentions(&[&registry.url, "token", "(request id tfp-"])
         .assert_not_mentions("prt_wrong_token");
+    // The registry's log has the same request id.
+    let id = plan
+        .combined()
+        .split("(request id ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap()
+        .to_string();
+    assert!(
+        registry.log().contains(&id),
+        "{id} not in {}",
+        registry.log()
+    );
 }
 
 #[test]
