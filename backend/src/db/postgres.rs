@@ -40,7 +40,8 @@ const CHANNEL: &str = "partner_registry_changes";
 const WRITE_LOCK: i64 = 0x0070_6172_746e_6572; // "partner"
 
 /// Migrations, in order; `schema_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE orgs (
     seq BIGSERIAL PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -146,7 +147,11 @@ CREATE TABLE audit_head (
     hash TEXT NOT NULL,
     mac TEXT NOT NULL
 );
-"#];
+"#,
+    // The quota check counts an org's live clients by expiry on every create: an
+    // index that answers it without reading the client rows.
+    "CREATE INDEX clients_live_expiry ON clients(org_id, expires_at) WHERE revoked_at IS NULL;",
+];
 
 /// `url` with its password (if any) replaced by `***`, for messages.
 pub fn redact(url: &str) -> String {
@@ -563,6 +568,15 @@ impl Reader for PgTx<'_> {
 
     fn live_clients(&mut self, org_id: &str) -> Result<Vec<Client>> {
         self.clients_where("c.org_id = $1 AND c.revoked_at IS NULL", &[&org_id])
+    }
+
+    fn active_client_count(&mut self, org_id: &str, now: i64, today: &str) -> Result<i64> {
+        let rows = self.query(
+            "SELECT COUNT(*) FROM clients c JOIN orgs o ON o.id = c.org_id
+             WHERE c.org_id = $1 AND c.revoked_at IS NULL AND c.expires_at >= $2 AND o.contract_end >= $3",
+            &[&org_id, &now, &today],
+        )?;
+        Ok(rows.first().map_or(0, |r| r.get(0)))
     }
 
     fn live_client_named(&mut self, org_id: &str, name: &str) -> Result<Option<Client>> {

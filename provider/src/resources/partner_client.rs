@@ -670,7 +670,7 @@ async fn check_against_org(
         max_clients: org.max_clients.unwrap_or(i64::MAX),
     };
     if let Err(refusal) =
-        rules::check_org_accepts(state, now, prior.is_some(), becomes_active, &active)
+        rules::check_org_accepts(state, now, prior.is_some(), becomes_active, active.len())
     {
         let (summary, advice) = match refusal {
             OrgRefusal::Offboarded => ("Org is offboarded", "It cannot have clients.".to_string()),
@@ -684,7 +684,8 @@ async fn check_against_org(
             OrgRefusal::QuotaReached { .. } => (
                 "Org is at its client quota",
                 format!(
-                    "Raise max_clients (ask {}) or remove a client first.",
+                    "Its active clients: {}. Raise max_clients (ask {}) or remove a client first.",
+                    active.join(", "),
                     org.approval_authority
                 ),
             ),
