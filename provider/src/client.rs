@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use crate::run_memo::RunMemo;
+
 /// How many times a request is sent before a retryable failure is final.
 const ATTEMPTS: u32 = 5;
 /// The first retry's delay; each following one doubles it.
@@ -224,6 +226,31 @@ pub struct ApiClient {
     /// The registry's time as of its latest answer (its `Date` header), so
     /// that time-based warnings follow the registry's clock, not ours.
     registry_time: Arc<Mutex<Option<OffsetDateTime>>>,
+    /// The orgs and org client lists read for plans (see `run_memo`).
+    memo: Arc<RunMemo>,
+    /// With `max_requests_per_second`: when the next request may start.
+    pace: Option<Arc<Pace>>,
+}
+
+/// Spaces requests at least `interval` apart (every attempt counts, retries
+/// included), so that a large run stays under a registry's rate limit.
+#[derive(Debug)]
+struct Pace {
+    interval: Duration,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pace {
+    /// Waits for this request's turn.
+    async fn wait(&self) {
+        let turn = {
+            let mut next = self.next.lock().await;
+            let turn = (*next).max(tokio::time::Instant::now());
+            *next = turn + self.interval;
+            turn
+        };
+        tokio::time::sleep_until(turn).await;
+    }
 }
 
 impl ApiClient {
@@ -259,7 +286,18 @@ impl ApiClient {
             change_ref,
             stop,
             registry_time: Arc::default(),
+            memo: Arc::default(),
+            pace: None,
         })
+    }
+
+    /// This client, sending at most `per_second` requests a second.
+    pub fn with_max_requests_per_second(mut self, per_second: f64) -> Self {
+        self.pace = Some(Arc::new(Pace {
+            interval: Duration::from_secs_f64(1.0 / per_second),
+            next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        }));
+        self
     }
 
     pub fn endpoint(&self) -> &str {
@@ -298,18 +336,39 @@ impl ApiClient {
         if let Value::Object(map) = &mut body {
             map.insert("id".into(), Value::String(id.to_string()));
         }
-        self.send(
-            Method::POST,
-            "/v1/orgs",
-            Some(&body),
-            Write::Create(idempotency_key()),
-        )
-        .await
+        let created = self
+            .send(
+                Method::POST,
+                "/v1/orgs",
+                Some(&body),
+                Write::Create(idempotency_key()),
+            )
+            .await;
+        self.memo.org_written(id);
+        created
     }
 
     /// The org with this id; `None` when there is none.
     pub async fn get_org(&self, id: &str) -> Result<Option<Org>, ApiError> {
         self.get_optional(&format!("/v1/orgs/{}", percent_encode(id)))
+            .await
+    }
+
+    /// The org with this id as this provider process first read it for a
+    /// plan (see `run_memo` for when it is read again).
+    pub async fn org_for_plan(&self, id: &str) -> Result<Option<Org>, ApiError> {
+        self.memo.org(id, || self.get_org(id)).await
+    }
+
+    /// The org's clients as this provider process first read them for a
+    /// plan, with its own changes to them since (see `run_memo`).
+    pub async fn clients_for_plan(&self, org_id: &str) -> Result<Arc<Vec<Client>>, ApiError> {
+        let filter = ClientFilter {
+            org_id: Some(org_id.to_string()),
+            ..ClientFilter::default()
+        };
+        self.memo
+            .clients_of(org_id, || self.list_clients(&filter))
             .await
     }
 
@@ -326,21 +385,26 @@ impl ApiClient {
     /// Changes `current` (as just read) into `fields`.
     pub async fn update_org(&self, current: &Org, fields: &OrgFields) -> Result<Org, ApiError> {
         let path = format!("/v1/orgs/{}", percent_encode(&current.id));
-        self.update(
-            &path,
-            current,
-            &OrgFields::from(current),
-            fields,
-            current.version,
-        )
-        .await
+        let updated = self
+            .update(
+                &path,
+                current,
+                &OrgFields::from(current),
+                fields,
+                current.version,
+            )
+            .await;
+        self.memo.org_written(&current.id);
+        updated
     }
 
     /// Offboards the org (revoking its clients); succeeds again on an
     /// offboarded org, and when the org does not exist at all.
     pub async fn offboard_org(&self, id: &str) -> Result<(), ApiError> {
         let path = format!("/v1/orgs/{}", percent_encode(id));
-        self.delete(&path).await
+        let offboarded = self.delete(&path).await;
+        self.memo.org_written(id);
+        offboarded
     }
 
     /// Creates a client; with `secret` the registry stores the caller's
@@ -387,13 +451,16 @@ impl ApiClient {
             body.insert("client_secret".into(), Value::String(secret.to_string()));
         }
         let path = format!("/v1/clients/{}/rotate", percent_encode(&current.id));
-        self.send(
-            Method::POST,
-            &path,
-            Some(&Value::Object(body)),
-            Write::Update(current.version),
-        )
-        .await
+        let rotated = self
+            .send(
+                Method::POST,
+                &path,
+                Some(&Value::Object(body)),
+                Write::Update(current.version),
+            )
+            .await?;
+        self.memo.client_written(&rotated).await;
+        Ok(rotated)
     }
 
     /// The client with this id or client_id; `None` when there is none.
@@ -409,14 +476,17 @@ impl ApiClient {
         fields: &ClientFields,
     ) -> Result<Client, ApiError> {
         let path = format!("/v1/clients/{}", percent_encode(&current.id));
-        self.update(
-            &path,
-            current,
-            &ClientFields::from(current),
-            fields,
-            current.version,
-        )
-        .await
+        let updated = self
+            .update(
+                &path,
+                current,
+                &ClientFields::from(current),
+                fields,
+                current.version,
+            )
+            .await?;
+        self.memo.client_written(&updated).await;
+        Ok(updated)
     }
 
     /// Sends only what differs between a record's fields as read and as
@@ -442,7 +512,9 @@ impl ApiClient {
     /// Revokes the client; succeeds again on a revoked or missing client.
     pub async fn revoke_client(&self, id: &str) -> Result<(), ApiError> {
         let path = format!("/v1/clients/{}", percent_encode(id));
-        self.delete(&path).await
+        self.delete(&path).await?;
+        self.memo.client_revoked(id).await;
+        Ok(())
     }
 
     /// Every client matching the filter, following pagination.
@@ -560,6 +632,9 @@ impl ApiClient {
             let last = attempt == ATTEMPTS;
             attempt += 1;
             let request = self.request(method.clone(), &url, body, write);
+            if let Some(pace) = &self.pace {
+                pace.wait().await;
+            }
             match request.send().await {
                 Ok(response) => {
                     self.note_registry_time(&response);
