@@ -537,34 +537,30 @@ async fn quota_counts_active_clients() {
         .expect(201)
         .clone();
     let oid = org["id"].as_str().unwrap();
-    let refusal = |r: &Resp| {
+    // The refusal of a client `name`, which must end with `names`.
+    let refused = async |name: &str, names: &str| {
+        let r = app
+            .post("/v1/clients", &app.admin, client_body(oid, name, &[]))
+            .await;
         r.expect(422);
         assert_eq!(r.error_fields(), vec!["org_id"]);
-        r.error_message("org_id")
+        let message = r.error_message("org_id");
+        assert!(
+            message.ends_with(&format!(
+                "reached its max_clients of 2 active clients: {names}"
+            )),
+            "the refusal names the active clients: {message}"
+        );
     };
     let a = app.create_client(oid, "a", &[]).await;
     let mut short = client_body(oid, "b", &[]);
     short["expires_at"] = json!("2027-02-01T00:00:00Z");
     app.post("/v1/clients", &app.admin, short).await.expect(201);
-    let r = app
-        .post("/v1/clients", &app.admin, client_body(oid, "c", &[]))
-        .await;
-    assert!(
-        refusal(&r).ends_with("reached its max_clients of 2 active clients: a, b"),
-        "the refusal names the active clients: {}",
-        r.error_message("org_id")
-    );
+    refused("c", "a, b").await;
     // Once expired, b no longer counts, nor is it named.
     app.set_time("2027-02-02T00:00:00Z");
     app.create_client(oid, "c", &[]).await;
-    let r = app
-        .post("/v1/clients", &app.admin, client_body(oid, "d", &[]))
-        .await;
-    assert!(
-        refusal(&r).ends_with("active clients: a, c"),
-        "{}",
-        r.error_message("org_id")
-    );
+    refused("d", "a, c").await;
     // Nor does a revoked client.
     app.delete(
         &format!("/v1/clients/{}", a["id"].as_str().unwrap()),
