@@ -162,8 +162,9 @@ fn providers_rss_kb() -> u64 {
         .filter_map(|entry| {
             let dir = entry.path();
             let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
-            // comm holds at most 15 characters of the name.
-            if !"terraform-provider-partner".starts_with(comm.trim()) {
+            // comm holds the first 15 characters of the name (and so
+            // Terraform's own `terraform` must not match as a prefix).
+            if comm.trim() != &"terraform-provider-partner"[..15] {
                 return None;
             }
             let status = std::fs::read_to_string(dir.join("status")).ok()?;
