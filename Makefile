@@ -37,12 +37,21 @@ test-pinned: build
 	TERRAFORM="$$(tools/ensure-terraform.sh --pinned)" $(CARGO) test -p acceptance-tests -p terraform-provider-partner --tests
 	TERRAFORM="$$(tools/ensure-terraform.sh --pinned)" $(CARGO) test -p acceptance-tests --test terraform_1_14
 
-# Benchmarks: introspection against a bare warp handler, and plan/apply over
-# many resources against built-in terraform_data (figures, not pass/fail).
+# Benchmarks, printed as one table (figure, value, the floor or ceiling it is
+# compared with, ratio): introspection against a bare warp handler, creates
+# with and without group commit, the registry at 100,000 clients, and plan,
+# apply and destroy of partner_client against built-in terraform_data.
+# Figures, not pass/fail; not part of `make test`.
 bench:
 	$(CARGO) build --workspace --bins --release
-	$(CARGO) bench -p partner-registry --bench introspect
-	TERRAFORM="$$(tools/ensure-terraform.sh)" $(CARGO) bench -p acceptance-tests --bench plan_scale
+	@set -o pipefail; { \
+		echo "| figure | value | floor or ceiling | ratio |"; \
+		echo "|---|---|---|---|"; \
+		$(CARGO) bench -q -p partner-registry --bench introspect | grep '^| '; \
+		$(CARGO) bench -q -p partner-registry --bench writes | grep '^| '; \
+		$(CARGO) bench -q -p partner-registry --bench scale | grep '^| '; \
+		TERRAFORM="$$(tools/ensure-terraform.sh)" $(CARGO) bench -q -p acceptance-tests --bench plan_scale | grep '^| '; \
+	}
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

@@ -11,80 +11,20 @@ use partner_registry::service::{self, WriteCtx};
 use partner_registry::{Config, SystemClock};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use std::time::Duration;
 use warp::Filter;
+
+// This bench sends as fast as answered: the paced load is for `scale`.
+#[allow(dead_code)]
+#[path = "common/load.rs"]
+mod load;
+use load::{load, request};
 
 fn env_num(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// Sends `per_conn` keep-alive requests on each of `conns` connections, the
-/// connections spread over `addrs`; returns req/s and the p99 latency.
-async fn load(
-    addrs: &[SocketAddr],
-    request: Arc<Vec<u8>>,
-    conns: usize,
-    per_conn: usize,
-    expect: &'static str,
-) -> (f64, Duration) {
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for i in 0..conns {
-        let request = Arc::clone(&request);
-        let addr = addrs[i % addrs.len()];
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(per_conn);
-            let stream = TcpStream::connect(addr).await.expect("connect");
-            stream.set_nodelay(true).ok();
-            let mut stream = BufReader::new(stream);
-            let mut line = String::new();
-            for _ in 0..per_conn {
-                let sent = Instant::now();
-                stream.get_mut().write_all(&request).await.expect("write");
-                let mut len = 0usize;
-                line.clear();
-                stream.read_line(&mut line).await.expect("status line");
-                assert!(
-                    line.starts_with("HTTP/1.1 200"),
-                    "unexpected answer: {line}"
-                );
-                loop {
-                    line.clear();
-                    stream.read_line(&mut line).await.expect("header");
-                    if line == "\r\n" {
-                        break;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        len = v.trim().parse().expect("length");
-                    }
-                }
-                let mut body = vec![0u8; len];
-                stream.read_exact(&mut body).await.expect("body");
-                assert!(
-                    std::str::from_utf8(&body).unwrap_or("").contains(expect),
-                    "body: {:?}",
-                    String::from_utf8_lossy(&body)
-                );
-                latencies.push(sent.elapsed());
-            }
-            latencies
-        }));
-    }
-    let mut latencies = Vec::new();
-    for t in tasks {
-        latencies.extend(t.await.expect("load task"));
-    }
-    let rps = latencies.len() as f64 / start.elapsed().as_secs_f64();
-    latencies.sort();
-    (
-        rps,
-        latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)],
-    )
 }
 
 /// A registry on `target` serving from `replicas` processes' worth of servers
@@ -159,16 +99,6 @@ async fn registry(
     // Every replica follows the client before the measurement starts.
     tokio::time::sleep(Duration::from_millis(500)).await;
     (servers, request(&admin, &body))
-}
-
-fn request(token: &str, body: &str) -> Arc<Vec<u8>> {
-    Arc::new(
-        format!(
-            "POST /v1/introspect HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes(),
-    )
 }
 
 fn main() {
@@ -252,20 +182,17 @@ fn main() {
             "\"active\":true",
         )
         .await;
-        println!(
-            "{} introspections per target, {conns} keep-alive connections",
-            conns * per_conn
-        );
-        println!("| target | req/s | p99 | ratio to bare warp |");
-        println!("|---|---|---|---|");
+        // Rows of the table `make bench` prints: figure, value, floor or
+        // ceiling, ratio.
         for (name, (rps, p99)) in [
-            ("bare warp handler (ceiling)", bare),
             ("registry on SQLite", lite),
             ("registry on PostgreSQL, 2 replicas", two),
         ] {
             println!(
-                "| {name} | {rps:.0} | {:.2} ms | {:.2} |",
+                "| introspection, {name}, {conns} connections | {rps:.0} req/s (p99 {:.2} ms) | ceiling: bare warp {:.0} req/s (p99 {:.2} ms) | {:.2} |",
                 p99.as_secs_f64() * 1e3,
+                bare.0,
+                bare.1.as_secs_f64() * 1e3,
                 rps / bare.0
             );
         }

@@ -573,34 +573,37 @@ fn client_rules(
     }
     let becomes_active = expires_at >= now && now <= end;
     let was_active = current.is_some_and(|c| c.status(now) == ClientStatus::Active);
-    let active: Vec<String> = if becomes_active && !was_active && org.offboarded_at.is_none() {
-        r.live_clients(&org.id)?
-            .into_iter()
-            .filter(|c| c.status(now) == ClientStatus::Active)
-            .map(|c| c.name)
-            .collect()
+    // Counted on every create; the names are read only to word a refusal.
+    let active = if becomes_active && !was_active && org.offboarded_at.is_none() {
+        r.active_client_count(&org.id, now, &today(now))?
     } else {
-        Vec::new()
+        0
     };
     let accepts = rules::check_org_accepts(
         org.state(),
         now,
         current.is_some(),
         becomes_active && !was_active,
-        &active,
+        usize::try_from(active).unwrap_or(usize::MAX),
     );
     if let Err(refusal) = accepts {
-        d.errors.push(FieldError::new(
-            "org_id",
-            match &refusal {
-                rules::OrgRefusal::Offboarded => format!("org {} is offboarded", org.id),
-                rules::OrgRefusal::ContractEnded { .. } => format!(
-                    "the contract of org {} ended on {}",
-                    org.id, org.contract_end
-                ),
-                rules::OrgRefusal::QuotaReached { .. } => format!("org {}: {refusal}", org.id),
-            },
-        ));
+        let message = match &refusal {
+            rules::OrgRefusal::Offboarded => format!("org {} is offboarded", org.id),
+            rules::OrgRefusal::ContractEnded { .. } => format!(
+                "the contract of org {} ended on {}",
+                org.id, org.contract_end
+            ),
+            rules::OrgRefusal::QuotaReached { .. } => {
+                let names: Vec<String> = r
+                    .live_clients(&org.id)?
+                    .into_iter()
+                    .filter(|c| c.status(now) == ClientStatus::Active)
+                    .map(|c| c.name)
+                    .collect();
+                format!("org {}: {refusal}: {}", org.id, names.join(", "))
+            }
+        };
+        d.errors.push(FieldError::new("org_id", message));
     }
     Ok(expires_at)
 }

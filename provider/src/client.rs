@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use crate::run_memo::RunMemo;
 /// The first retry's delay; each following one doubles it.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest a `Retry-After` header may make us wait.
@@ -252,6 +253,31 @@ pub struct ApiClient {
     /// that time-based warnings follow the registry's clock, not ours.
     registry_time: Arc<Mutex<Option<OffsetDateTime>>>,
     max_retries: u32,
+    /// The orgs and org client lists read for plans (see `run_memo`).
+    memo: Arc<RunMemo>,
+    /// With `max_requests_per_second`: when the next request may start.
+    pace: Option<Arc<Pace>>,
+}
+
+/// Spaces requests at least `interval` apart (every attempt counts, retries
+/// included), so that a large run stays under a registry's rate limit.
+#[derive(Debug)]
+struct Pace {
+    interval: Duration,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pace {
+    /// Waits for this request's turn.
+    async fn wait(&self) {
+        let turn = {
+            let mut next = self.next.lock().await;
+            let turn = (*next).max(tokio::time::Instant::now());
+            *next = turn + self.interval;
+            turn
+        };
+        tokio::time::sleep_until(turn).await;
+    }
 }
 
 impl ApiClient {
@@ -309,7 +335,18 @@ impl ApiClient {
             stop,
             registry_time: Arc::default(),
             max_retries: transport.max_retries,
+            memo: Arc::default(),
+            pace: None,
         })
+    }
+
+    /// This client, sending at most `per_second` requests a second.
+    pub fn with_max_requests_per_second(mut self, per_second: f64) -> Self {
+        self.pace = Some(Arc::new(Pace {
+            interval: Duration::from_secs_f64(1.0 / per_second),
+            next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        }));
+        self
     }
 
     pub fn endpoint(&self) -> &str {
@@ -350,18 +387,39 @@ impl ApiClient {
         if let Value::Object(map) = &mut body {
             map.insert("id".into(), Value::String(id.to_string()));
         }
-        self.send(
-            Method::POST,
-            "/v1/orgs",
-            Some(&body),
-            Write::Create(idempotency_key()),
-        )
-        .await
+        let created = self
+            .send(
+                Method::POST,
+                "/v1/orgs",
+                Some(&body),
+                Write::Create(idempotency_key()),
+            )
+            .await;
+        self.memo.org_written(id);
+        created
     }
 
     /// The org with this id; `None` when there is none.
     pub async fn get_org(&self, id: &str) -> Result<Option<Org>, ApiError> {
         self.get_optional(&format!("/v1/orgs/{}", percent_encode(id)))
+            .await
+    }
+
+    /// The org with this id as this provider process first read it for a
+    /// plan (see `run_memo` for when it is read again).
+    pub async fn org_for_plan(&self, id: &str) -> Result<Option<Org>, ApiError> {
+        self.memo.org(id, || self.get_org(id)).await
+    }
+
+    /// The org's clients as this provider process first read them for a
+    /// plan, with its own changes to them since (see `run_memo`).
+    pub async fn clients_for_plan(&self, org_id: &str) -> Result<Arc<Vec<Client>>, ApiError> {
+        let filter = ClientFilter {
+            org_id: Some(org_id.to_string()),
+            ..ClientFilter::default()
+        };
+        self.memo
+            .clients_of(org_id, || self.list_clients(&filter))
             .await
     }
 
@@ -398,14 +456,18 @@ impl ApiClient {
         fields: &OrgFields,
     ) -> Result<Option<Org>, ApiError> {
         let path = format!("/v1/orgs/{}", percent_encode(id));
-        self.patch(&path, version, base, fields).await
+        let patched = self.patch(&path, version, base, fields).await;
+        self.memo.org_written(id);
+        patched
     }
 
     /// Offboards the org (revoking its clients); succeeds again on an
     /// offboarded org, and when the org does not exist at all.
     pub async fn offboard_org(&self, id: &str) -> Result<(), ApiError> {
         let path = format!("/v1/orgs/{}", percent_encode(id));
-        self.delete(&path).await
+        let offboarded = self.delete(&path).await;
+        self.memo.org_written(id);
+        offboarded
     }
 
     /// Creates a client; with `secret` the registry stores the caller's
@@ -452,13 +514,16 @@ impl ApiClient {
             body.insert("client_secret".into(), Value::String(secret.to_string()));
         }
         let path = format!("/v1/clients/{}/rotate", percent_encode(&current.id));
-        self.send(
-            Method::POST,
-            &path,
-            Some(&Value::Object(body)),
-            Write::Update(current.version),
-        )
-        .await
+        let rotated = self
+            .send(
+                Method::POST,
+                &path,
+                Some(&Value::Object(body)),
+                Write::Update(current.version),
+            )
+            .await?;
+        self.memo.client_written(&rotated).await;
+        Ok(rotated)
     }
 
     /// The client with this id or client_id; `None` when there is none.
@@ -491,7 +556,11 @@ impl ApiClient {
         fields: &ClientFields,
     ) -> Result<Option<Client>, ApiError> {
         let path = format!("/v1/clients/{}", percent_encode(id));
-        self.patch(&path, version, base, fields).await
+        let patched = self.patch(&path, version, base, fields).await?;
+        if let Some(client) = &patched {
+            self.memo.client_written(client).await;
+        }
+        Ok(patched)
     }
 
     /// Sends only what differs between a record's fields at `version` and
@@ -518,7 +587,9 @@ impl ApiClient {
     /// Revokes the client; succeeds again on a revoked or missing client.
     pub async fn revoke_client(&self, id: &str) -> Result<(), ApiError> {
         let path = format!("/v1/clients/{}", percent_encode(id));
-        self.delete(&path).await
+        self.delete(&path).await?;
+        self.memo.client_revoked(id).await;
+        Ok(())
     }
 
     /// Every client matching the filter, following pagination.
@@ -643,6 +714,9 @@ impl ApiClient {
                 .request(method.clone(), &url, body, write)
                 .header("X-Request-Id", &request_id);
             let started = std::time::Instant::now();
+            if let Some(pace) = &self.pace {
+                pace.wait().await;
+            }
             let sent = request.send().await;
             log_call(
                 &method,

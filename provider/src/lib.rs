@@ -5,7 +5,8 @@
 //!   [`configured`]: what its operations share once it is configured.
 //! - [`resources`], [`data_sources`], [`ephemeral`], [`list`], [`actions`]:
 //!   one file per type; [`functions`]: the provider functions.
-//! - [`client`]: the registry's HTTP API; [`report`] turns its errors into
+//! - [`client`]: the registry's HTTP API, with [`run_memo`], what one
+//!   provider process read for its plans; [`report`] turns its errors into
 //!   diagnostics.
 //! - [`validate`]: the plan-time format checks, on the registry's own rules.
 //! - [`docs`]: the documentation under `docs/`, generated from the schemas.
@@ -21,4 +22,5 @@ pub mod lookup;
 pub mod provider;
 pub mod report;
 pub mod resources;
+pub mod run_memo;
 pub mod validate;

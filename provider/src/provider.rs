@@ -32,6 +32,7 @@ model! {
         client_key: String,
         request_timeout: String,
         max_retries: i64,
+        max_requests_per_second: f64,
     }
 }
 
@@ -98,6 +99,17 @@ pub fn provider_schema() -> Schema {
          a doubling backoff: 0 to 10. Defaults to the `PARTNER_REGISTRY_MAX_RETRIES` \
          environment variable, else 4.",
     ))
+    .attr(
+        Attribute::number("max_requests_per_second")
+            .optional()
+            .description(
+                "The most requests a second the provider sends to the registry, retries \
+                 included, for large configurations that would otherwise run into the \
+                 registry's (or a gateway's) rate limit. Defaults to the \
+                 `PARTNER_MAX_REQUESTS_PER_SECOND` environment variable, else unlimited. A `429` \
+                 answer is retried after its `Retry-After` either way.",
+            ),
+    )
 }
 
 /// The most `max_retries` may be.
@@ -119,6 +131,30 @@ fn max_retries(n: i64) -> Result<u32, String> {
         .filter(|n| i64::from(*n) <= MAX_RETRIES)
         .ok_or_else(|| format!("max_retries {n} must be between 0 and {MAX_RETRIES}"))
 }
+
+/// `max_requests_per_second` from the block or the environment; `Err` with
+/// the reason when it is not a positive number.
+fn max_requests_per_second(v: &tfplugin::Val<f64>) -> Result<Option<f64>, String> {
+    let value = match v.known() {
+        Some(n) => *n,
+        None => match std::env::var(RATE_ENV).ok().filter(|s| !s.is_empty()) {
+            Some(text) => text
+                .trim()
+                .parse()
+                .map_err(|_| format!("{RATE_ENV} {text:?} is not a number"))?,
+            None => return Ok(None),
+        },
+    };
+    if value.is_finite() && value > 0.0 {
+        Ok(Some(value))
+    } else {
+        Err(format!(
+            "max_requests_per_second must be a positive number, not {value}"
+        ))
+    }
+}
+
+const RATE_ENV: &str = "PARTNER_MAX_REQUESTS_PER_SECOND";
 
 fn setting(v: &tfplugin::Val<String>, env: &str) -> Option<String> {
     v.known()
@@ -291,6 +327,17 @@ async fn configure(
         return None;
     }
     let change_ref = setting(&c.change_ref, "PARTNER_CHANGE_REF");
+    let rate = match max_requests_per_second(&c.max_requests_per_second) {
+        Ok(rate) => rate,
+        Err(why) => {
+            diags.error_at(
+                AttrPath::attr("max_requests_per_second"),
+                "Invalid max_requests_per_second",
+                why,
+            );
+            return None;
+        }
+    };
     let transport = match transport(&c) {
         Ok(transport) => transport,
         Err((attribute, e)) => {
@@ -299,7 +346,10 @@ async fn configure(
         }
     };
     let client = match ApiClient::new(&endpoint, token, change_ref, transport, stop) {
-        Ok(client) => client,
+        Ok(client) => match rate {
+            Some(rate) => client.with_max_requests_per_second(rate),
+            None => client,
+        },
         Err(e) => {
             diags.error_at(
                 AttrPath::attr("endpoint"),

@@ -79,10 +79,10 @@ pub enum OrgRefusal {
     ContractEnded {
         contract_end: i64,
     },
-    /// Already `active.len()` active clients, the org's `max_clients`.
+    /// Already `max_clients` active clients (or more). Which ones is for the
+    /// caller to say: counting them is cheap, naming them is not.
     QuotaReached {
         max_clients: i64,
-        active: Vec<String>,
     },
 }
 
@@ -95,20 +95,16 @@ impl fmt::Display for OrgRefusal {
                 "the org's contract ended on {}",
                 &crate::format_timestamp(*contract_end)[..10]
             ),
-            OrgRefusal::QuotaReached {
-                max_clients,
-                active,
-            } => write!(
+            OrgRefusal::QuotaReached { max_clients } => write!(
                 f,
-                "the org has reached its max_clients of {max_clients} active clients: {}",
-                active.join(", ")
+                "the org has reached its max_clients of {max_clients} active clients"
             ),
         }
     }
 }
 
 /// Whether an org takes a client that is new (`existing` false) or becomes
-/// active again, given the names of its other active clients.
+/// active again, given how many other active clients it has.
 ///
 /// An org that is offboarded takes no client at all; one whose contract
 /// has ended takes no new client (an existing one may still be edited);
@@ -118,7 +114,7 @@ pub fn check_org_accepts(
     now: i64,
     existing: bool,
     becomes_active: bool,
-    active_names: &[String],
+    active: usize,
 ) -> Result<(), OrgRefusal> {
     if org.offboarded {
         return Err(OrgRefusal::Offboarded);
@@ -128,10 +124,9 @@ pub fn check_org_accepts(
             contract_end: org.contract_end,
         });
     }
-    if becomes_active && active_names.len() as i64 >= org.max_clients {
+    if becomes_active && i64::try_from(active).unwrap_or(i64::MAX) >= org.max_clients {
         return Err(OrgRefusal::QuotaReached {
             max_clients: org.max_clients,
-            active: active_names.to_vec(),
         });
     }
     Ok(())
@@ -383,20 +378,19 @@ mod tests {
             contract_end: 100,
             max_clients: 2,
         };
-        let one = vec!["a".to_string()];
-        let two = vec!["a".to_string(), "b".to_string()];
-        assert_eq!(check_org_accepts(org, 10, false, true, &one), Ok(()));
+        let (one, two) = (1, 2);
+        assert_eq!(check_org_accepts(org, 10, false, true, one), Ok(()));
         assert!(matches!(
-            check_org_accepts(org, 10, false, true, &two),
-            Err(OrgRefusal::QuotaReached { max_clients: 2, .. })
+            check_org_accepts(org, 10, false, true, two),
+            Err(OrgRefusal::QuotaReached { max_clients: 2 })
         ));
         assert_eq!(
-            check_org_accepts(org, 10, true, false, &two),
+            check_org_accepts(org, 10, true, false, two),
             Ok(()),
             "an edit that does not activate is not counted"
         );
         assert_eq!(
-            check_org_accepts(org, 200, false, false, &one),
+            check_org_accepts(org, 200, false, false, one),
             Err(OrgRefusal::ContractEnded { contract_end: 100 })
         );
         let gone = OrgState {
@@ -404,7 +398,7 @@ mod tests {
             ..org
         };
         assert_eq!(
-            check_org_accepts(gone, 10, true, false, &one),
+            check_org_accepts(gone, 10, true, false, one),
             Err(OrgRefusal::Offboarded)
         );
     }

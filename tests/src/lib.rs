@@ -418,6 +418,11 @@ impl RegistryServer {
         registry
     }
 
+    /// The server's process id, for benches that watch its memory.
+    pub fn pid(&self) -> u32 {
+        self.server.child.id()
+    }
+
     /// The database file, for tests that look inside it (SQLite only).
     pub fn db_path(&self) -> PathBuf {
         PathBuf::from(&self.db)

@@ -214,6 +214,9 @@ pub trait Reader {
     fn client(&mut self, id: &str) -> Result<Option<Client>>;
     /// The org's clients that are not revoked, oldest first.
     fn live_clients(&mut self, org_id: &str) -> Result<Vec<Client>>;
+    /// How many of the org's clients are active at `now` (neither revoked nor
+    /// expired, within the contract); `today` is `YYYY-MM-DD`.
+    fn active_client_count(&mut self, org_id: &str, now: i64, today: &str) -> Result<i64>;
     /// The org's client with this name that is not revoked.
     fn live_client_named(&mut self, org_id: &str, name: &str) -> Result<Option<Client>>;
     /// Whether the client holds a secret with this hash (current or previous).

@@ -155,6 +155,9 @@ ALTER TABLE api_tokens ADD COLUMN created_by TEXT NOT NULL DEFAULT 'cli';
 ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT;
 ALTER TABLE api_tokens ADD COLUMN last_used_at BIGINT;
 "#,
+    // The quota check counts an org's live clients by expiry on every create: an
+    // index that answers it without reading the client rows.
+    "CREATE INDEX clients_live_expiry ON clients(org_id, expires_at) WHERE revoked_at IS NULL;",
 ];
 
 /// `url` with its password (if any) replaced by `***`, for messages.
@@ -606,6 +609,15 @@ impl Reader for PgTx<'_> {
 
     fn live_clients(&mut self, org_id: &str) -> Result<Vec<Client>> {
         self.clients_where("c.org_id = $1 AND c.revoked_at IS NULL", &[&org_id])
+    }
+
+    fn active_client_count(&mut self, org_id: &str, now: i64, today: &str) -> Result<i64> {
+        let rows = self.query(
+            "SELECT COUNT(*) FROM clients c JOIN orgs o ON o.id = c.org_id
+             WHERE c.org_id = $1 AND c.revoked_at IS NULL AND c.expires_at >= $2 AND o.contract_end >= $3",
+            &[&org_id, &now, &today],
+        )?;
+        Ok(rows.first().map_or(0, |r| r.get(0)))
     }
 
     fn live_client_named(&mut self, org_id: &str, name: &str) -> Result<Option<Client>> {

@@ -151,6 +151,11 @@ ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
 ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER;
 "#;
 
+/// The quota check counts an org's live clients by expiry on every create: an
+/// index that answers it without reading the client rows.
+const SCHEMA_V7: &str =
+    "CREATE INDEX clients_live_expiry ON clients(org_id, expires_at) WHERE revoked_at IS NULL;";
+
 /// Work a migration does beyond its SQL, in the same transaction.
 type Step = fn(&mut Conn<'_>, Option<&SecretKey>) -> Result<()>;
 
@@ -170,6 +175,7 @@ pub(crate) const MIGRATIONS: &[(&str, Option<Step>)] = &[
     (SCHEMA_V4, Some(rehash_tokens)),
     (SCHEMA_V5, Some(init_audit_head)),
     (SCHEMA_V6, None),
+    (SCHEMA_V7, None),
 ];
 
 /// Verifies the plain SHA-256 chain of a database from before version 3, then
@@ -600,6 +606,15 @@ impl Reader for Conn<'_> {
 
     fn live_clients(&mut self, org_id: &str) -> Result<Vec<Client>> {
         self.clients_where("c.org_id = ?1 AND c.revoked_at IS NULL", [org_id])
+    }
+
+    fn active_client_count(&mut self, org_id: &str, now: i64, today: &str) -> Result<i64> {
+        Ok(self.c.query_row(
+            "SELECT COUNT(*) FROM clients c JOIN orgs o ON o.id = c.org_id
+             WHERE c.org_id = ?1 AND c.revoked_at IS NULL AND c.expires_at >= ?2 AND o.contract_end >= ?3",
+            params![org_id, now, today],
+            |r| r.get(0),
+        )?)
     }
 
     fn live_client_named(&mut self, org_id: &str, name: &str) -> Result<Option<Client>> {

@@ -537,21 +537,38 @@ async fn quota_counts_active_clients() {
         .expect(201)
         .clone();
     let oid = org["id"].as_str().unwrap();
+    // The refusal of a client `name`, which must end with `names`.
+    let refused = async |name: &str, names: &str| {
+        let r = app
+            .post("/v1/clients", &app.admin, client_body(oid, name, &[]))
+            .await;
+        r.expect(422);
+        assert_eq!(r.error_fields(), vec!["org_id"]);
+        let message = r.error_message("org_id");
+        assert!(
+            message.ends_with(&format!(
+                "reached its max_clients of 2 active clients: {names}"
+            )),
+            "the refusal names the active clients: {message}"
+        );
+    };
     let a = app.create_client(oid, "a", &[]).await;
-    app.create_client(oid, "b", &[]).await;
-    let r = app
-        .post("/v1/clients", &app.admin, client_body(oid, "c", &[]))
-        .await;
-    r.expect(422);
-    assert_eq!(r.error_fields(), vec!["org_id"]);
-    assert!(r.error_message("org_id").contains("max_clients"));
+    let mut short = client_body(oid, "b", &[]);
+    short["expires_at"] = json!("2027-02-01T00:00:00Z");
+    app.post("/v1/clients", &app.admin, short).await.expect(201);
+    refused("c", "a, b").await;
+    // Once expired, b no longer counts, nor is it named.
+    app.set_time("2027-02-02T00:00:00Z");
+    app.create_client(oid, "c", &[]).await;
+    refused("d", "a, c").await;
+    // Nor does a revoked client.
     app.delete(
         &format!("/v1/clients/{}", a["id"].as_str().unwrap()),
         &app.admin,
     )
     .await
     .expect(200);
-    app.create_client(oid, "c", &[]).await;
+    app.create_client(oid, "d", &[]).await;
     app.shutdown().await;
 }
 

@@ -238,7 +238,7 @@ pub async fn org_for_client_plan(
     let Some(org_id) = org_id.known() else {
         return planned_orgs.by_prefix(org_id_prefix?);
     };
-    match api.get_org(org_id).await {
+    match api.org_for_plan(org_id).await {
         Ok(Some(org)) => {
             let facts = OrgFacts::from(&org);
             Some(match planned_orgs.get(org_id) {

@@ -5,12 +5,13 @@ use super::{
     hidden_from_token, keep_timestamp_form, known_string, planned_version, remember_version,
     same_instant, unchanged_since_plan, update_since_plan,
 };
-use crate::client::{ApiClient, Client, ClientFields, ClientFilter};
+use crate::client::{ApiClient, Client, ClientFields};
 use crate::configured::{Configured, Context};
 use crate::report::{gone, report};
 use crate::validate;
 use partner_rules::records::{self as rules, ExpiryViolation, NameTaken, OrgRefusal, OrgState};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use tfplugin::model;
 use tfplugin::{
     AttrPath, Attribute, CreateRequest, Diagnostics, PlanRequest, Resource, Schema, UpdateRequest,
@@ -613,11 +614,7 @@ async fn check_against_org(
         && contract_end.is_none_or(|end| now <= end);
     let offboarded = org.status.as_deref() == Some("offboarded");
     let registry_clients = if org.exists && (new_name || (becomes_active && !offboarded)) {
-        let filter = ClientFilter {
-            org_id: Some(org.id.clone()),
-            ..ClientFilter::default()
-        };
-        match api.list_clients(&filter).await {
+        match api.clients_for_plan(&org.id).await {
             Ok(clients) => clients,
             Err(e) => {
                 report(&mut req.diags, "Cannot check the org's clients", &e, &[]);
@@ -625,7 +622,7 @@ async fn check_against_org(
             }
         }
     } else {
-        Vec::new()
+        Arc::default()
     };
     let prior_id = prior.and_then(|p| p.id.known().cloned());
     let planned_here = planned_orgs.plan_client(
@@ -664,9 +661,9 @@ async fn check_against_org(
     }
 
     let mut active: Vec<String> = registry_clients
-        .into_iter()
+        .iter()
         .filter(|c| c.status == "active" && Some(&c.id) != prior_id.as_ref())
-        .map(|c| c.name)
+        .map(|c| c.name.clone())
         .collect();
     active.extend(
         planned_here
@@ -685,7 +682,7 @@ async fn check_against_org(
         max_clients: org.max_clients.unwrap_or(i64::MAX),
     };
     if let Err(refusal) =
-        rules::check_org_accepts(state, now, prior.is_some(), becomes_active, &active)
+        rules::check_org_accepts(state, now, prior.is_some(), becomes_active, active.len())
     {
         let (summary, advice) = match refusal {
             OrgRefusal::Offboarded => ("Org is offboarded", "It cannot have clients.".to_string()),
@@ -699,7 +696,8 @@ async fn check_against_org(
             OrgRefusal::QuotaReached { .. } => (
                 "Org is at its client quota",
                 format!(
-                    "Raise max_clients (ask {}) or remove a client first.",
+                    "Its active clients: {}. Raise max_clients (ask {}) or remove a client first.",
+                    active.join(", "),
                     org.approval_authority
                 ),
             ),

@@ -12,4 +12,5 @@ mod partner_client;
 mod partner_org;
 mod plan_checks;
 mod provider;
+mod scale;
 mod trust;
