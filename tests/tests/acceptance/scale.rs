@@ -34,14 +34,15 @@ fn existing_org(registry: &RegistryServer, scopes: &[&str], max_clients: u32) ->
         .to_string()
 }
 
-/// How many requests the registry logged so far whose line (method, path
-/// without the query, status, time) starts with `prefix` and a space.
+/// How many requests the registry logged so far whose line names `prefix`
+/// (a method and a route template) and then its status.
 fn logged(registry: &RegistryServer, prefix: &str) -> usize {
-    let needle = format!("{prefix} ");
+    // A request's log line reads `… INFO GET /v1/orgs/{id} 200 request_id=…`.
+    let needle = format!(" {prefix} ");
     registry
         .log()
         .lines()
-        .filter(|line| line.starts_with(&needle))
+        .filter(|line| line.contains(&needle))
         .count()
 }
 
@@ -90,14 +91,15 @@ fn one_plan_reads_an_org_and_its_clients_once_for_all_its_clients() {
     let org_id = existing_org(&registry, &["a:read"], 8);
     let workspace = Workspace::new(&registry);
     workspace.write_config(&clients_of(&org_id, 8, &["a:read"]));
-    let org_path = format!("GET /v1/orgs/{org_id}");
+    // Routes are logged by template; this registry has this one org.
+    let org_path = "GET /v1/orgs/{id}";
     let (orgs, lists) = (
-        logged(&registry, &org_path),
+        logged(&registry, org_path),
         logged(&registry, "GET /v1/clients"),
     );
     workspace.plan().assert_code(2);
     assert_eq!(
-        logged(&registry, &org_path) - orgs,
+        logged(&registry, org_path) - orgs,
         1,
         "org reads in one plan"
     );
