@@ -378,12 +378,23 @@ fn request_id<B>(req: &mut hyper::Request<B>) -> String {
         .filter(|id| crate::filters::is_request_id(id))
         .map(str::to_string);
     given.unwrap_or_else(|| {
-        let id = crate::crypto::new_id("req_").unwrap_or_else(|_| "req".into());
+        let id = new_request_id();
         if let Ok(v) = hyper::header::HeaderValue::from_str(&id) {
             req.headers_mut().insert("x-request-id", v);
         }
         id
     })
+}
+
+/// A request id unique to this process and across restarts: a random
+/// prefix drawn once, and a counter. It needs no secrecy, so no draw from
+/// the OS per request (introspection is the hot path).
+fn new_request_id() -> String {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let prefix =
+        PREFIX.get_or_init(|| crate::crypto::new_id("req_").unwrap_or_else(|_| "req_".into()));
+    format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Where the check stands in the bytes a client sends.

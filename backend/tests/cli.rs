@@ -112,6 +112,13 @@ fn token(db: &Path, name: &str, role: &str, org: Option<&str>) -> String {
     t
 }
 
+/// The org `acme` as a create request, with its contract's end and scopes.
+fn acme_org(contract_end: &str, scopes: &[&str]) -> Value {
+    json!({"name": "acme", "legal_entity": "Acme", "technical_owner": "t@acme.example",
+           "approval_authority": "a@acme.example", "contract_id": "C1",
+           "contract_end": contract_end, "allowed_scopes": scopes})
+}
+
 async fn call(url: &str, method: &str, path: &str, tok: &str, body: Option<Value>) -> (u16, Value) {
     let c = reqwest::Client::new();
     let mut rb = c
@@ -185,9 +192,7 @@ async fn serve_tokens_secrets_and_audit_verify_with_the_real_binary() {
         "POST",
         "/v1/orgs",
         &admin,
-        Some(json!({"name": "acme", "legal_entity": "Acme", "technical_owner": "t@acme.example",
-                    "approval_authority": "a@acme.example", "contract_id": "C1", "contract_end": "2099-12-31",
-                    "allowed_scopes": ["read"]})),
+        Some(acme_org("2099-12-31", &["read"])),
     )
     .await;
     assert_eq!(s, 201, "{org}");
@@ -327,9 +332,7 @@ async fn fake_clock_moves_time_for_other_processes() {
         "POST",
         "/v1/orgs",
         &admin,
-        Some(json!({"name": "acme", "legal_entity": "Acme", "technical_owner": "t@acme.example",
-                    "approval_authority": "a@acme.example", "contract_id": "C1", "contract_end": "2027-06-30",
-                    "allowed_scopes": []})),
+        Some(acme_org("2027-06-30", &[])),
     )
     .await;
     assert_eq!(s, 201);
@@ -706,9 +709,7 @@ async fn json_logs_and_metrics_tell_what_happened_and_never_a_secret() {
         "POST",
         "/v1/orgs",
         &admin,
-        Some(json!({"name": "acme", "legal_entity": "Acme", "technical_owner": "t@acme.example",
-                    "approval_authority": "a@acme.example", "contract_id": "C1", "contract_end": "2099-12-31",
-                    "allowed_scopes": ["read"]})),
+        Some(acme_org("2099-12-31", &["read"])),
     )
     .await;
     assert_eq!(s, 201, "{org}");

@@ -290,6 +290,14 @@ fn terraform_only_arguments_say_they_change_only_the_state() {
     );
 }
 
+/// Org `acme` with its client `managed`, under `deletion_protection`.
+fn protected_acme(protected: bool) -> String {
+    acme_with_client("2030-12-31", "managed", "").replace(
+        "allowed_scopes     = [\"a:read\"]",
+        &format!("allowed_scopes     = [\"a:read\"]\n  deletion_protection = {protected}"),
+    )
+}
+
 /// The plan of an org's destroy names the active clients this
 /// configuration does not manage, which the offboarding revokes too; with
 /// `deletion_protection` the destroy fails at plan time.
@@ -297,13 +305,7 @@ fn terraform_only_arguments_say_they_change_only_the_state() {
 fn destroying_an_org_names_the_clients_it_revokes_and_protection_refuses_it() {
     let registry = RegistryServer::start();
     let workspace = Workspace::new(&registry);
-    let config = |protected: bool| {
-        acme_with_client("2030-12-31", "managed", "").replace(
-            "allowed_scopes     = [\"a:read\"]",
-            &format!("allowed_scopes     = [\"a:read\"]\n  deletion_protection = {protected}"),
-        )
-    };
-    workspace.write_config(&config(true));
+    workspace.write_config(&protected_acme(true));
     workspace.apply();
     let org_id = workspace.resource("partner_org.acme")["id"]
         .as_str()
@@ -329,7 +331,7 @@ fn destroying_an_org_names_the_clients_it_revokes_and_protection_refuses_it() {
         "active"
     );
 
-    workspace.write_config(&config(false));
+    workspace.write_config(&protected_acme(false));
     workspace.apply();
     let plan = workspace.terraform(&["plan", "-destroy", "-input=false", "-no-color"]);
     plan.assert_success().assert_mentions(&[
@@ -349,13 +351,7 @@ fn destroying_an_org_names_the_clients_it_revokes_and_protection_refuses_it() {
 fn replacing_an_org_is_refused_under_protection_and_reuses_its_name_without() {
     let registry = RegistryServer::start();
     let workspace = Workspace::new(&registry);
-    let config = |protected: bool| {
-        acme_with_client("2030-12-31", "managed", "").replace(
-            "allowed_scopes     = [\"a:read\"]",
-            &format!("allowed_scopes     = [\"a:read\"]\n  deletion_protection = {protected}"),
-        )
-    };
-    workspace.write_config(&config(true));
+    workspace.write_config(&protected_acme(true));
     workspace.apply();
     let old = workspace.resource("partner_org.acme")["id"]
         .as_str()
@@ -373,7 +369,7 @@ fn replacing_an_org_is_refused_under_protection_and_reuses_its_name_without() {
             "This plan replaces org \"acme\"",
         ]);
 
-    workspace.write_config(&config(false));
+    workspace.write_config(&protected_acme(false));
     workspace.apply();
     workspace
         .terraform(&[
