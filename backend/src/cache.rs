@@ -181,6 +181,10 @@ pub struct Snapshot {
     client_ids: imbl::HashMap<String, String>,
     /// Org id → record ids of its clients.
     org_clients: imbl::HashMap<String, imbl::HashSet<String>>,
+    /// The client_ids of revoked clients (and of offboarded orgs' clients):
+    /// for the metrics, which tell a revoked credential from one never
+    /// registered. Revocation is final, so entries are only ever added.
+    revoked: imbl::HashSet<String>,
 }
 
 impl Snapshot {
@@ -197,6 +201,11 @@ impl Snapshot {
     /// The credential of `client_id`.
     pub fn credential(&self, client_id: &str) -> Option<&Arc<Credential>> {
         self.credentials.get(client_id)
+    }
+
+    /// Whether `client_id` was a client's and is revoked.
+    pub fn revoked(&self, client_id: &str) -> bool {
+        self.revoked.contains(client_id)
     }
 
     fn remove_token_named(&mut self, name: &str) -> Option<Arc<TokenEntry>> {
@@ -290,6 +299,8 @@ struct Reloaded {
     clients: Vec<(String, Vec<CredentialRow>)>,
     /// Each org's clients and tokens.
     orgs: Vec<(String, Vec<CredentialRow>, Vec<TokenRow>)>,
+    /// The client_ids among them that are revoked.
+    revoked: Vec<String>,
 }
 
 /// Entries whose last use is due to be written: their key (a client's record
@@ -323,6 +334,8 @@ struct Shared {
     db: Arc<Database>,
     config: Config,
     snapshot: RwLock<Arc<Snapshot>>,
+    /// Whether the first full load is done: before it, nothing is known.
+    loaded: watch::Sender<bool>,
     /// Milliseconds since `epoch` of the last time the follower reached the database.
     synced_at: AtomicI64,
     epoch: Instant,
@@ -360,6 +373,36 @@ impl Shared {
         Duration::from_millis((now - self.synced_at.load(Ordering::SeqCst)).max(0) as u64)
     }
 
+    /// Reads every live token and credential: the first snapshot.
+    fn load(&self) -> Result<()> {
+        let (seq, tokens, credentials, revoked) = self.db.read(|r| {
+            let seq = r.audit_head()?.map(|h| h.seq).unwrap_or(0);
+            Ok((
+                seq,
+                r.live_tokens(TokenSelect::All)?,
+                r.credentials(Select::All)?,
+                r.revoked_client_ids(Select::All)?,
+            ))
+        })?;
+        let mut snap = Snapshot {
+            seq,
+            revoked: revoked.into_iter().collect(),
+            ..Snapshot::default()
+        };
+        for t in tokens {
+            snap.insert_token(t, None);
+        }
+        for row in credentials {
+            snap.insert_client(row, None);
+        }
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
+        self.wanted.fetch_max(seq, Ordering::SeqCst);
+        self.applied.send_replace(seq);
+        self.mark_synced();
+        self.loaded.send_replace(true);
+        Ok(())
+    }
+
     /// Applies every change after the snapshot's, page by page.
     fn follow(&self) -> Result<()> {
         loop {
@@ -371,7 +414,15 @@ impl Shared {
             };
             let affected = Affected::from(&changes);
             let reloaded = self.db.read(|r| {
+                let mut revoked = Vec::new();
+                for id in &affected.clients {
+                    revoked.extend(r.revoked_client_ids(Select::Client(id))?);
+                }
+                for id in &affected.orgs {
+                    revoked.extend(r.revoked_client_ids(Select::Org(id))?);
+                }
                 Ok(Reloaded {
+                    revoked,
                     tokens: affected
                         .tokens
                         .iter()
@@ -429,6 +480,7 @@ impl Shared {
                     next.insert_client(row, usage);
                 }
             }
+            next.revoked.extend(reloaded.revoked);
             next.seq = last.seq;
             *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
             self.refreshes.fetch_add(1, Ordering::Relaxed);
@@ -488,6 +540,13 @@ impl Shared {
     }
 
     fn run(&self) {
+        while self.load().is_err() {
+            let woken = lock(&self.wake);
+            let _ = self.cv.wait_timeout(woken, self.config.poll);
+            if self.stop.load(Ordering::SeqCst) {
+                return;
+            }
+        }
         let mut retry_usage = false;
         loop {
             {
@@ -534,34 +593,18 @@ impl std::fmt::Debug for Cache {
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Cache {
-    /// Loads everything once (blocking) and starts the follower thread.
+    /// Starts the follower thread, which first loads everything (retrying
+    /// until the database answers); until then [`Cache::fresh`] refuses.
     pub fn start(db: Arc<Database>, config: Config) -> Result<Arc<Cache>> {
-        let (seq, tokens, credentials) = db.read(|r| {
-            let seq = r.audit_head()?.map(|h| h.seq).unwrap_or(0);
-            Ok((
-                seq,
-                r.live_tokens(TokenSelect::All)?,
-                r.credentials(Select::All)?,
-            ))
-        })?;
-        let mut snap = Snapshot {
-            seq,
-            ..Snapshot::default()
-        };
-        for t in tokens {
-            snap.insert_token(t, None);
-        }
-        for row in credentials {
-            snap.insert_client(row, None);
-        }
-        let (applied, _) = watch::channel(seq);
+        let (applied, _) = watch::channel(0);
         let shared = Arc::new(Shared {
             db: Arc::clone(&db),
             config,
-            snapshot: RwLock::new(Arc::new(snap)),
+            snapshot: RwLock::new(Arc::new(Snapshot::default())),
+            loaded: watch::channel(false).0,
             synced_at: AtomicI64::new(0),
             epoch: Instant::now(),
-            wanted: AtomicI64::new(seq),
+            wanted: AtomicI64::new(0),
             usage_due: AtomicBool::new(false),
             wake: Mutex::new(false),
             cv: Condvar::new(),
@@ -571,7 +614,6 @@ impl Cache {
             anchor_written: Mutex::new(Instant::now()),
             refreshes: std::sync::atomic::AtomicU64::new(0),
         });
-        shared.mark_synced();
         let waker = Arc::downgrade(&shared);
         db.on_change(Box::new(move || {
             if let Some(sh) = waker.upgrade() {
@@ -598,9 +640,25 @@ impl Cache {
         )
     }
 
-    /// The current snapshot, unless the follower has not reached the database
-    /// for longer than the staleness bound.
+    /// Waits until the first load is done.
+    pub async fn loaded(&self) {
+        let _ = self
+            .shared
+            .loaded
+            .subscribe()
+            .wait_for(|loaded| *loaded)
+            .await;
+    }
+
+    /// The current snapshot, unless the first load is not done or the
+    /// follower has not reached the database for longer than the staleness
+    /// bound.
     pub fn fresh(&self) -> Result<Arc<Snapshot>> {
+        if !*self.shared.loaded.borrow() {
+            return Err(Error::Unavailable(
+                "the credential cache is still loading; retry shortly".into(),
+            ));
+        }
         let stale = self.shared.stale_for();
         if stale > self.shared.config.max_staleness {
             return Err(Error::Unavailable(format!(

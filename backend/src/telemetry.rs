@@ -90,21 +90,24 @@ pub fn log_request(a: &Answered<'_>) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Introspected {
     Active,
-    /// No live client has this client_id (never registered, revoked, or of
-    /// an offboarded org), or the body was not an introspection request.
+    /// No client has this client_id, or the body was not an introspection
+    /// request.
     Unknown,
     BadSecret,
     Expired,
+    /// The client is revoked, or its org offboarded.
+    Revoked,
     ContractEnded,
 }
 
 impl Introspected {
     /// Every outcome, in declaration order (the index of each).
-    const ALL: [Introspected; 5] = [
+    const ALL: [Introspected; 6] = [
         Introspected::Active,
         Introspected::Unknown,
         Introspected::BadSecret,
         Introspected::Expired,
+        Introspected::Revoked,
         Introspected::ContractEnded,
     ];
 
@@ -114,6 +117,7 @@ impl Introspected {
             Introspected::Unknown => "unknown",
             Introspected::BadSecret => "bad_secret",
             Introspected::Expired => "expired",
+            Introspected::Revoked => "revoked",
             Introspected::ContractEnded => "contract_ended",
         }
     }
@@ -126,7 +130,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     /// One counter per outcome, resolved once: introspection is the hot path.
-    introspections: [IntCounter; 5],
+    introspections: [IntCounter; 6],
     db_calls: HistogramVec,
     cache_credentials: IntGauge,
     cache_tokens: IntGauge,
@@ -185,15 +189,15 @@ impl Metrics {
             ),
             latency: histogram(
                 "partner_registry_http_request_duration_seconds",
-                "Time to answer an HTTP request, by route template.",
-                &["route"],
+                "Time to answer an HTTP request, by route template and status.",
+                &["route", "status"],
             ),
             introspections: {
                 let by_outcome = counter(
                     "partner_registry_introspections_total",
                     "Introspections by outcome: active, or inactive because the client is \
-                     unknown (never registered, revoked, or of an offboarded org), the secret is \
-                     wrong, the client expired or its org's contract ended.",
+                     unknown (never registered), the secret is wrong, the client expired, was \
+                     revoked (or its org offboarded) or its org's contract ended.",
                     &["outcome"],
                 );
                 Introspected::ALL.map(|o| by_outcome.with_label_values(&[o.label()]))
@@ -239,7 +243,7 @@ impl Metrics {
             .with_label_values(&[a.route, a.method, &status])
             .inc();
         self.latency
-            .with_label_values(&[a.route])
+            .with_label_values(&[a.route, &status])
             .observe(a.elapsed.as_secs_f64());
     }
 
