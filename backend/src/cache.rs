@@ -176,11 +176,11 @@ pub struct Snapshot {
     pub seq: i64,
     tokens: imbl::HashMap<[u8; 32], Arc<TokenEntry>>,
     token_hashes: imbl::HashMap<String, [u8; 32]>,
+    /// By client_id. No index by record id or org: a reload asks the
+    /// database for the client_ids it concerns, live and revoked, which
+    /// keeps the cache to one map entry per client (its memory is most of
+    /// the registry's at 100,000 clients).
     credentials: imbl::HashMap<String, Arc<Credential>>,
-    /// Record id → client_id.
-    client_ids: imbl::HashMap<String, String>,
-    /// Org id → record ids of its clients.
-    org_clients: imbl::HashMap<String, imbl::HashSet<String>>,
     /// The client_ids of revoked clients (and of offboarded orgs' clients):
     /// for the metrics, which tell a revoked credential from one never
     /// registered. Revocation is final, so entries are only ever added.
@@ -245,27 +245,21 @@ impl Snapshot {
         self.insert_token(t, previous.as_deref());
     }
 
-    /// Removes the client with record id `id`, handing back its usage.
-    fn remove_client(&mut self, id: &str) -> Option<Arc<Usage>> {
-        let client_id = self.client_ids.remove(id)?;
-        let cred = self.credentials.remove(&client_id)?;
-        if let Some(set) = self.org_clients.get_mut(&cred.org_id) {
-            set.remove(id);
-        }
-        Some(Arc::clone(&cred.usage))
-    }
-
-    fn insert_client(&mut self, row: CredentialRow, usage: Option<Arc<Usage>>) {
-        let usage = usage.unwrap_or_else(|| Arc::new(Usage::new(row.last_used_at)));
+    /// Puts `row` in place of what the cache held for its client_id,
+    /// keeping the usage not yet written (it must survive a reload).
+    fn reload_client(&mut self, row: CredentialRow) {
+        let usage = match self.credentials.remove(&row.client_id) {
+            Some(previous) => Arc::clone(&previous.usage),
+            None => Arc::new(Usage::new(row.last_used_at)),
+        };
         let cred = Credential::from_row(row, usage);
-        self.client_ids
-            .insert(cred.id.clone(), cred.client_id.clone());
-        self.org_clients
-            .entry(cred.org_id.clone())
-            .or_default()
-            .insert(cred.id.clone());
         self.credentials
             .insert(cred.client_id.clone(), Arc::new(cred));
+    }
+
+    fn revoke_client(&mut self, client_id: String) {
+        self.credentials.remove(&client_id);
+        self.revoked.insert(client_id);
     }
 }
 
@@ -294,11 +288,13 @@ impl Affected {
 }
 
 /// The rows a batch of changes names, as they are now.
+#[derive(Default)]
 struct Reloaded {
+    /// Tokens by name (none: revoked), and the live tokens of the orgs named.
     tokens: Vec<(String, Vec<TokenRow>)>,
-    clients: Vec<(String, Vec<CredentialRow>)>,
-    /// Each org's clients and tokens.
-    orgs: Vec<(String, Vec<CredentialRow>, Vec<TokenRow>)>,
+    org_tokens: Vec<TokenRow>,
+    /// The live clients named, and those of the orgs named.
+    clients: Vec<CredentialRow>,
     /// The client_ids among them that are revoked.
     revoked: Vec<String>,
 }
@@ -393,7 +389,7 @@ impl Shared {
             snap.insert_token(t, None);
         }
         for row in credentials {
-            snap.insert_client(row, None);
+            snap.reload_client(row);
         }
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
         self.wanted.fetch_max(seq, Ordering::SeqCst);
@@ -414,37 +410,22 @@ impl Shared {
             };
             let affected = Affected::from(&changes);
             let reloaded = self.db.read(|r| {
-                let mut revoked = Vec::new();
-                for id in &affected.clients {
-                    revoked.extend(r.revoked_client_ids(Select::Client(id))?);
+                let mut out = Reloaded::default();
+                for name in &affected.tokens {
+                    let rows = r.live_tokens(TokenSelect::Named(name))?;
+                    out.tokens.push((name.clone(), rows));
+                }
+                let selects = (affected.clients.iter().map(|id| Select::Client(id)))
+                    .chain(affected.orgs.iter().map(|id| Select::Org(id)));
+                for select in selects {
+                    out.clients.extend(r.credentials(select)?);
+                    out.revoked.extend(r.revoked_client_ids(select)?);
                 }
                 for id in &affected.orgs {
-                    revoked.extend(r.revoked_client_ids(Select::Org(id))?);
+                    out.org_tokens
+                        .extend(r.live_tokens(TokenSelect::OfOrg(id))?);
                 }
-                Ok(Reloaded {
-                    revoked,
-                    tokens: affected
-                        .tokens
-                        .iter()
-                        .map(|n| Ok((n.clone(), r.live_tokens(TokenSelect::Named(n))?)))
-                        .collect::<Result<_>>()?,
-                    clients: affected
-                        .clients
-                        .iter()
-                        .map(|id| Ok((id.clone(), r.credentials(Select::Client(id))?)))
-                        .collect::<Result<_>>()?,
-                    orgs: affected
-                        .orgs
-                        .iter()
-                        .map(|id| {
-                            Ok((
-                                id.clone(),
-                                r.credentials(Select::Org(id))?,
-                                r.live_tokens(TokenSelect::OfOrg(id))?,
-                            ))
-                        })
-                        .collect::<Result<_>>()?,
-                })
+                Ok(out)
             })?;
             let mut next = (*current).clone();
             for (name, rows) in reloaded.tokens {
@@ -453,34 +434,15 @@ impl Shared {
                     next.insert_token(t, previous.as_deref());
                 }
             }
-            for (id, rows) in reloaded.clients {
-                let usage = next.remove_client(&id);
-                for row in rows {
-                    next.insert_client(row, usage.clone());
-                }
+            for t in reloaded.org_tokens {
+                next.reload_token(t);
             }
-            for (org, rows, tokens) in reloaded.orgs {
-                for t in tokens {
-                    next.reload_token(t);
-                }
-                let ids: Vec<String> = next
-                    .org_clients
-                    .get(&org)
-                    .map(|s| s.iter().cloned().collect())
-                    .unwrap_or_default();
-                let mut usages: std::collections::HashMap<String, Arc<Usage>> =
-                    std::collections::HashMap::new();
-                for id in ids {
-                    if let Some(u) = next.remove_client(&id) {
-                        usages.insert(id, u);
-                    }
-                }
-                for row in rows {
-                    let usage = usages.remove(&row.id);
-                    next.insert_client(row, usage);
-                }
+            for client_id in reloaded.revoked {
+                next.revoke_client(client_id);
             }
-            next.revoked.extend(reloaded.revoked);
+            for row in reloaded.clients {
+                next.reload_client(row);
+            }
             next.seq = last.seq;
             *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
             self.refreshes.fetch_add(1, Ordering::Relaxed);
