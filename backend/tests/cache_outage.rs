@@ -36,6 +36,35 @@ fn cli(db: &str, key: &std::path::Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// A database of its own on `cluster`, initialised with its key in a
+/// temporary folder, and an admin token.
+struct Registry {
+    db: String,
+    dir: tempfile::TempDir,
+    key: std::path::PathBuf,
+    token: String,
+}
+
+impl Registry {
+    fn init(cluster: &PgCluster) -> Registry {
+        let db = cluster.new_database();
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("registry.key");
+        cli(&db, &key, &["init"]);
+        let token = cli(
+            &db,
+            &key,
+            &["token", "create", "--name", "admin", "--role", "admin"],
+        );
+        Registry {
+            db,
+            dir,
+            key,
+            token,
+        }
+    }
+}
+
 /// One request: status, Retry-After, content type and body.
 async fn send(
     c: &reqwest::Client,
@@ -75,15 +104,12 @@ async fn send(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
     let cluster = PgCluster::start();
-    let db = cluster.new_database();
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("registry.key");
-    cli(&db, &key, &["init"]);
-    let token = cli(
-        &db,
-        &key,
-        &["token", "create", "--name", "admin", "--role", "admin"],
-    );
+    let Registry {
+        db,
+        dir: _dir,
+        key,
+        token,
+    } = Registry::init(&cluster);
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--db", &db])
         .env("PARTNER_REGISTRY_SECRET_KEY_FILE", &key)
@@ -213,15 +239,12 @@ async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_ready_until_the_credential_cache_has_loaded() {
     let cluster = PgCluster::start();
-    let db = cluster.new_database();
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("registry.key");
-    cli(&db, &key, &["init"]);
-    let token = cli(
-        &db,
-        &key,
-        &["token", "create", "--name", "admin", "--role", "admin"],
-    );
+    let Registry {
+        db,
+        dir: _dir,
+        key,
+        token,
+    } = Registry::init(&cluster);
     let mut lock = cluster.session(database_of(&db));
     let mut sql = lock.stdin.take().unwrap();
     writeln!(
