@@ -108,6 +108,22 @@ pub struct PlannedClient {
     pub fingerprint: String,
 }
 
+/// What a client's plan asks of the clients planned before it for its org.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ask<'a> {
+    /// Whether one of them has this name.
+    pub name_taken: Option<&'a str>,
+    /// The names of those not in the registry yet (for the quota).
+    pub new_names: bool,
+}
+
+/// The answers to an [`Ask`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlannedBefore {
+    pub name_taken: bool,
+    pub new_names: Vec<String>,
+}
+
 impl PlannedClient {
     /// Whether `self` and `other` are two plans of one resource: the same
     /// existing client, or a replacement planned for the existing client
@@ -161,21 +177,28 @@ impl PlannedOrgs {
     }
 
     /// Records a client planned for the org `org` (its id or promised id)
-    /// and returns the clients planned before it in this run for that org,
-    /// other than itself.
-    pub fn plan_client(&self, org: &str, client: PlannedClient) -> Vec<PlannedClient> {
+    /// and tells what `ask` asks of the clients planned before it in this
+    /// run for that org, other than itself. It copies only what is asked:
+    /// a refresh of thousands of unchanged clients asks nothing, and so
+    /// stays linear.
+    pub fn plan_client(&self, org: &str, client: PlannedClient, ask: Ask<'_>) -> PlannedBefore {
+        let mut before = PlannedBefore::default();
         let Ok(mut planned) = self.1.lock() else {
-            return Vec::new();
+            return before;
         };
         let clients = planned.entry(org.to_string()).or_default();
-        let others: Vec<PlannedClient> = clients
-            .iter()
-            .filter(|c| !c.same_resource(&client))
-            .cloned()
-            .collect();
         clients.retain(|c| !c.same_resource(&client));
+        if let Some(name) = ask.name_taken {
+            before.name_taken = clients.iter().any(|c| c.name == name);
+        }
+        if ask.new_names {
+            before.new_names = (clients.iter())
+                .filter(|c| c.prior_id.is_none())
+                .map(|c| c.name.clone())
+                .collect();
+        }
         clients.push(client);
-        others
+        before
     }
 
     fn get(&self, id: &str) -> Option<OrgFacts> {
@@ -267,6 +290,43 @@ pub async fn org_for_client_plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clients_planned_before_answer_only_what_is_asked() {
+        let planned = PlannedOrgs::default();
+        let client = |name: &str, prior: Option<&str>, fingerprint: &str| PlannedClient {
+            name: name.into(),
+            prior_id: prior.map(str::to_string),
+            fingerprint: fingerprint.into(),
+        };
+        let everything = |name| Ask {
+            name_taken: Some(name),
+            new_names: true,
+        };
+        let first = planned.plan_client("org_a", client("shop", None, "f1"), everything("shop"));
+        assert_eq!(first, PlannedBefore::default());
+        planned.plan_client("org_a", client("old", Some("cli_1"), "f2"), Ask::default());
+        let third = planned.plan_client("org_a", client("sync", None, "f3"), everything("shop"));
+        assert!(third.name_taken);
+        assert_eq!(third.new_names, ["shop"], "existing clients are not new");
+        assert_eq!(
+            planned.plan_client("org_b", client("x", None, "f4"), everything("shop")),
+            PlannedBefore::default(),
+            "another org's plans are its own"
+        );
+        // The second plan of a replacement (no prior state, the same
+        // configuration) is the same resource as the first: not another client.
+        let replacement =
+            planned.plan_client("org_a", client("old", None, "f2"), everything("old"));
+        assert!(!replacement.name_taken);
+        assert_eq!(replacement.new_names, ["shop", "sync"]);
+        let unasked = planned.plan_client("org_a", client("y", None, "f5"), Ask::default());
+        assert_eq!(
+            unasked,
+            PlannedBefore::default(),
+            "nothing asked, nothing copied"
+        );
+    }
 
     #[test]
     fn new_ids_keep_the_promise_and_have_the_registry_shape() {

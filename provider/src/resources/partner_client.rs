@@ -1,6 +1,6 @@
 //! `partner_client`: an OAuth client of a partner org, with its owner,
 //! purpose, scopes, expiry and secret lifecycle.
-use super::org_facts::{OrgFacts, PlannedClient, PlannedOrgs, org_for_client_plan};
+use super::org_facts::{Ask, OrgFacts, PlannedClient, PlannedOrgs, org_for_client_plan};
 use super::{
     hidden_from_token, keep_timestamp_form, known_string, planned_version, remember_version,
     same_instant, unchanged_since_plan, update_since_plan,
@@ -632,6 +632,10 @@ async fn check_against_org(
             prior_id: prior_id.clone(),
             fingerprint: format!("{:?}", fields(&req.config)),
         },
+        Ask {
+            name_taken: name.as_deref().filter(|_| new_name),
+            new_names: becomes_active,
+        },
     );
 
     if let Some(name) = name.filter(|_| new_name) {
@@ -640,7 +644,7 @@ async fn check_against_org(
             .find(|c| c.status != "revoked" && c.name == name && Some(&c.id) != prior_id.as_ref())
             .map(|c| format!("client {} of org {}", c.client_id, org.id))
             .or_else(|| {
-                planned_here.iter().any(|c| c.name == name).then(|| {
+                planned_here.name_taken.then(|| {
                     format!(
                         "another partner_client planned for org {:?} in this run",
                         org.name
@@ -665,12 +669,7 @@ async fn check_against_org(
         .filter(|c| c.status == "active" && Some(&c.id) != prior_id.as_ref())
         .map(|c| c.name.clone())
         .collect();
-    active.extend(
-        planned_here
-            .into_iter()
-            .filter(|c| c.prior_id.is_none())
-            .map(|c| c.name),
-    );
+    active.extend(planned_here.new_names);
     // A client planned in this run may already be in the registry (during
     // the apply, the plan of a later client sees the earlier ones created):
     // names are unique among an org's live clients, so one name is one client.
