@@ -113,6 +113,8 @@ pub struct Credential {
     pub expires_at: i64,
     pub contract_end: i64,
     pub secrets: Vec<SecretHash>,
+    /// After this time the client is suspended by an overdue access review.
+    pub suspended_after: Option<i64>,
     pub usage: Arc<Usage>,
 }
 
@@ -132,6 +134,8 @@ impl Credential {
             Introspected::ContractEnded
         } else if now > self.expires_at {
             Introspected::Expired
+        } else if self.suspended_after.is_some_and(|t| now > t) {
+            Introspected::Suspended
         } else {
             Introspected::Active
         }
@@ -147,6 +151,7 @@ impl Credential {
             expires_at: row.expires_at,
             contract_end: row.contract_end,
             secrets: row.secrets,
+            suspended_after: row.suspended_after,
             usage,
         }
     }
@@ -689,11 +694,14 @@ mod tests {
                     not_after: Some(500),
                 },
             ],
+            suspended_after: Some(900),
         };
         let verdict = |secret: &str, now| cred.verdict(&key.hash_secret(secret), now);
         assert_eq!(verdict("new", 100), Introspected::Active);
         assert_eq!(verdict("old", 500), Introspected::Active);
         assert_eq!(verdict("old", 501), Introspected::BadSecret);
+        assert_eq!(verdict("new", 900), Introspected::Active);
+        assert_eq!(verdict("new", 901), Introspected::Suspended);
         assert_eq!(verdict("new", 1_001), Introspected::Expired);
         assert_eq!(verdict("new", 2_001), Introspected::ContractEnded);
         assert_eq!(verdict("other", 100), Introspected::BadSecret);

@@ -8,13 +8,15 @@
 //! - [`records`] (what is stored) and [`requests`] (what is sent);
 //! - [`db`]: the storage traits and their SQLite and PostgreSQL engines;
 //! - [`cache`]: the credential cache that follows every change;
-//! - [`review`]: the entitlement review; [`clock`]: the one source of time.
+//! - [`review`]: the entitlement review; [`campaigns`]: the access reviews
+//!   that reviewers decide; [`clock`]: the one source of time.
 //!
 //! The rules of values and between records live in the shared `partner-rules`
 //! crate, so that the provider's plan-time checks are the registry's own.
 
 pub mod audit;
 pub mod cache;
+pub mod campaigns;
 pub mod clock;
 pub mod crypto;
 pub mod db;
@@ -25,6 +27,7 @@ pub mod openapi;
 pub mod records;
 pub mod requests;
 pub mod review;
+pub mod review_routes;
 pub mod server;
 pub mod service;
 pub mod telemetry;

@@ -59,6 +59,8 @@ pub fn document() -> Value {
         "allowed_scopes": scopes,
         "max_clients": {"type": "integer", "default": 10, "minimum": 0},
         "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "review_enforcement": {"type": "string", "enum": ["report", "suspend"], "default": "report",
+            "description": "what an access review past its due date does to the clients still undecided in it: report them (review_overdue findings), or also suspend them (introspection answers inactive until each is decided)"},
     });
     let mut org_create_fields = org_fields.clone();
     org_create_fields["id"] = json!({"type": "string", "pattern": "^org_[A-Za-z0-9]{20}$",
@@ -173,10 +175,26 @@ pub fn document() -> Value {
                     "rotation_age": {"type": "string"},
                     "unused_for": {"type": "string"},
                     "findings": {"type": "array", "description": "sorted by kind, org name, client name", "items": {"type": "object", "required": ["kind", "client", "org", "detail"], "properties": {
-                        "kind": {"type": "string", "enum": ["contract_ended", "expiring_soon", "no_commercial_sponsor", "secret_not_rotated", "unused"]},
+                        "kind": {"type": "string", "enum": ["contract_ended", "expiring_soon", "no_commercial_sponsor", "review_overdue", "secret_not_rotated", "unused"]},
                         "client": {"type": ["object", "null"], "properties": {"id": {"type": "string"}, "client_id": {"type": "string"}, "name": {"type": "string"}, "owner": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}, "secret_rotated_at": {"type": "string", "format": "date-time"}, "last_used_at": {"type": ["string", "null"], "format": "date-time"}}},
                         "org": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "approval_authority": {"type": "string"}}},
                         "detail": {"type": "string", "description": "one human sentence"}}}}}});
+    let campaign_schema = json!({"type": "object", "properties": {
+        "id": {"type": "string", "pattern": "^rvc_"},
+        "org_id": {"type": "string"}, "org_name": {"type": "string"}, "approval_authority": {"type": "string"},
+        "review_enforcement": {"type": "string", "enum": ["report", "suspend"], "description": "the org's, as it is now"},
+        "cause": {"type": "string", "enum": ["manual", "contract_renewed", "scopes_widened"], "description": "manual: opened by an admin; the others: opened by the registry when the org's contract was renewed or extended, or its allowed scopes widened"},
+        "note": {"type": "string"}, "opened_by": {"type": "string"},
+        "opened_at": {"type": "string", "format": "date-time"},
+        "due_at": {"type": "string", "format": "date-time", "description": "the end (23:59:59Z) of the due date"},
+        "status": {"type": "string", "enum": ["open", "overdue", "complete"], "description": "at the registry's current time"},
+        "undecided": {"type": "integer"}, "kept": {"type": "integer"}, "revoked": {"type": "integer"},
+        "items": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "string", "description": "the client's record id"}, "client_id": {"type": "string"}, "name": {"type": "string"}, "owner": {"type": "string"},
+            "state": {"type": "string", "enum": ["undecided", "overdue", "suspended", "kept", "revoked", "revoked_elsewhere"], "description": "suspended: undecided after the due date under review_enforcement suspend, so introspection answers inactive; revoked_elsewhere: revoked without a decision here"},
+            "decision": {"type": ["string", "null"], "enum": ["keep", "revoke", null]},
+            "comment": str_or_null, "decided_by": str_or_null,
+            "decided_at": {"type": ["string", "null"], "format": "date-time"}}}}}});
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Partner registry", "version": env!("CARGO_PKG_VERSION"),
@@ -234,6 +252,28 @@ pub fn document() -> Value {
             "/v1/reviews": {"get": {"summary": "The entitlement review (reviewer, admin): what a periodic access review must look at. The CLI `partner-registry review --format json` prints the same document.",
                 "parameters": [q("within", "expiry window, a duration; default 720h"), q("rotation_age", "secret age threshold, a duration; default 2160h (90 days)"), q("unused_for", "unused threshold, a duration; default 720h (30 days)")],
                 "responses": ok("200", r("Review"), &["400", "401", "403", "422"])}},
+            "/v1/reviews/campaigns": {
+                "post": {"summary": "Open an access review campaign over every live client of an org (admin); audited as review.open on the org. The registry also opens one by itself when an org's contract is renewed or extended, or its allowed scopes widen.", "parameters": [change_ref.clone()],
+                         "requestBody": body(json!({"type": "object", "additionalProperties": false, "required": ["org_id"], "properties": {
+                             "org_id": {"type": "string"},
+                             "due_date": {"type": "string", "format": "date", "description": format!("the campaign is due at the end of this day (UTC, the registry's clock): from today to {} days ahead; default {} days ahead", crate::campaigns::MAX_DUE_DAYS, crate::campaigns::DEFAULT_DUE_DAYS)},
+                             "note": {"type": "string", "maxLength": crate::campaigns::MAX_TEXT_CHARS}}}), "application/json"),
+                         "responses": ok("201", r("Campaign"), &["400", "401", "403", "413", "415", "422"])},
+                "get": {"summary": "List access review campaigns, newest first; an org token sees its own org's only", "parameters": [q("org_id", "org id"), q("status", "open|overdue|complete, at the registry's current time")],
+                        "responses": ok("200", json!({"type": "object", "properties": {"items": {"type": "array", "items": r("Campaign")}}, "required": ["items"]}), &["400", "401", "422"])}
+            },
+            "/v1/reviews/campaigns/{id}": {
+                "get": {"summary": "Read an access review campaign and its clients' decisions", "parameters": [id_param("campaign id")], "responses": ok("200", r("Campaign"), &["401", "404"])}
+            },
+            "/v1/reviews/campaigns/{id}/decisions": {
+                "post": {"summary": "Decide one client of a campaign (reviewer, admin): keep it (a comment saying why is required) or revoke it (revoked at once, in the same transaction). Audited as review.keep or review.revoke on the client. A kept client that was suspended introspects active again at once. 409 for a client already decided.",
+                         "parameters": [id_param("campaign id"), change_ref.clone()],
+                         "requestBody": body(json!({"type": "object", "additionalProperties": false, "required": ["client_id", "decision"], "properties": {
+                             "client_id": {"type": "string", "description": "the client's client_id or record id"},
+                             "decision": {"type": "string", "enum": ["keep", "revoke"]},
+                             "comment": {"type": "string", "maxLength": crate::campaigns::MAX_TEXT_CHARS, "description": "required for keep"}}}), "application/json"),
+                         "responses": ok("200", r("Campaign"), &["400", "401", "403", "404", "409", "413", "415", "422"])}
+            },
             "/v1/tokens": {
                 "post": {"summary": "Create an API token (admin); the answer carries the token once", "parameters": [change_ref.clone()],
                          "description": "The answer's token is the only copy: the registry keeps a keyed hash of it. Audited as token.create (without the token); created_by is the calling token's name. A live token of the same name answers 409.",
@@ -265,6 +305,7 @@ pub fn document() -> Value {
                 "Introspection": {"type": "object", "properties": {"active": {"type": "boolean"}, "client_id": {"type": "string"}, "org_id": {"type": "string"}, "org_name": {"type": "string"}, "scope": {"type": "string"}, "exp": {"type": "integer"}}, "required": ["active"]},
                 "AuditEvent": {"type": "object", "properties": {"seq": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"}, "action": {"type": "string"}, "entity_kind": {"type": "string"}, "entity_id": {"type": "string"}, "org_id": {"type": ["string", "null"]}, "before": {"type": ["object", "null"]}, "after": {"type": ["object", "null"]}, "request_id": {"type": "string"}, "change_ref": {"type": ["string", "null"]}, "prev_hash": {"type": "string", "description": "hash of the event before (64 zeros for the first)"}, "hash": {"type": "string", "description": "hex HMAC-SHA256, under a key derived from the server key (kept outside the database), of the event's canonical form including seq and prev_hash; `partner-registry audit verify` checks the chain with that key and against the head file <db>.audit-head"}}},
                 "Review": review_schema,
+                "Campaign": campaign_schema,
                 "Problem": {"type": "object", "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
                     "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}}
             }

@@ -96,16 +96,20 @@ pub enum Introspected {
     BadSecret,
     Expired,
     ContractEnded,
+    /// Undecided in an access review past its due date, under the org's
+    /// `review_enforcement = "suspend"`.
+    Suspended,
 }
 
 impl Introspected {
     /// Every outcome, in declaration order (the index of each).
-    const ALL: [Introspected; 5] = [
+    const ALL: [Introspected; 6] = [
         Introspected::Active,
         Introspected::Unknown,
         Introspected::BadSecret,
         Introspected::Expired,
         Introspected::ContractEnded,
+        Introspected::Suspended,
     ];
 
     fn label(self) -> &'static str {
@@ -115,6 +119,7 @@ impl Introspected {
             Introspected::BadSecret => "bad_secret",
             Introspected::Expired => "expired",
             Introspected::ContractEnded => "contract_ended",
+            Introspected::Suspended => "review_suspended",
         }
     }
 }
@@ -126,7 +131,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     /// One counter per outcome, resolved once: introspection is the hot path.
-    introspections: [IntCounter; 5],
+    introspections: [IntCounter; 6],
     db_calls: HistogramVec,
     cache_credentials: IntGauge,
     cache_tokens: IntGauge,
@@ -193,7 +198,8 @@ impl Metrics {
                     "partner_registry_introspections_total",
                     "Introspections by outcome: active, or inactive because the client is \
                      unknown (never registered, revoked, or of an offboarded org), the secret is \
-                     wrong, the client expired or its org's contract ended.",
+                     wrong, the client expired, its org's contract ended, or an access review of \
+                     it is overdue under review_enforcement = suspend.",
                     &["outcome"],
                 );
                 Introspected::ALL.map(|o| by_outcome.with_label_values(&[o.label()]))

@@ -2,6 +2,7 @@
 //! database of the engine under test (see [`helpers`]): one suite, run on
 //! SQLite and on PostgreSQL.
 
+mod campaigns;
 mod connections;
 mod helpers;
 mod lifecycle;
