@@ -143,6 +143,14 @@ impl CampaignStatus {
             _ => None,
         }
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignStatus::Open => "open",
+            CampaignStatus::Overdue => "overdue",
+            CampaignStatus::Complete => "complete",
+        }
+    }
 }
 
 impl Campaign {

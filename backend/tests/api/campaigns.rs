@@ -439,3 +439,72 @@ async fn campaign_requests_are_checked_field_by_field() {
     assert_eq!(made.expect(200)["review_enforcement"], "report");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_cli_opens_lists_shows_and_decides_campaigns() {
+    let app = TestApp::spawn().await;
+    let (org, clients) = org_with_clients(&app, "acme", &["shop"]).await;
+    let db = app.db_arg();
+    let (code, out, err) = app.cli(&[
+        "review", "open", "--db", &db, "--org-id", &org, "--note", "by hand", "--format", "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let opened: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(opened["opened_by"], "cli");
+    assert_eq!(opened["note"], "by hand");
+    // The CLI works on the real clock: due 14 days after its today.
+    let due = time::OffsetDateTime::now_utc().date() + time::Duration::days(14);
+    assert_eq!(opened["due_at"], format!("{due}T23:59:59Z"));
+    let id = str_of(&opened, "id");
+
+    let (code, out, err) = app.cli(&["review", "campaigns", "--db", &db, "--org-id", &org]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(&format!("campaign {id} org acme ({org}) cause manual")),
+        "{out}"
+    );
+    assert!(out.contains("CLIENT  CLIENT_ID"), "{out}");
+    assert!(out.contains("undecided"), "{out}");
+
+    let cid = str_of(&clients[0], "client_id");
+    let (code, _, err) = app.cli(&[
+        "review",
+        "decide",
+        id,
+        "--db",
+        &db,
+        "--client-id",
+        cid,
+        "--decision",
+        "keep",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--comment: is required to keep"), "{err}");
+    let (code, out, err) = app.cli(&[
+        "review",
+        "decide",
+        id,
+        "--db",
+        &db,
+        "--client-id",
+        cid,
+        "--decision",
+        "revoke",
+        "--comment",
+        "gone",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let decided: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(state(&decided, "shop"), "revoked");
+    assert_eq!(decided["items"][0]["decided_by"], "cli");
+    // The running registry follows the CLI's revocation by itself.
+    app.eventually(|| async { !active(&app, &clients[0]).await })
+        .await;
+    let (code, out, _) = app.cli(&["review", "show", id, "--db", &db]);
+    assert_eq!(code, 0);
+    assert!(out.contains("status complete"), "{out}");
+    assert!(out.contains("revoked  cli"), "{out}");
+    app.shutdown().await;
+}
