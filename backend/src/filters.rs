@@ -40,6 +40,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/tokens"),
     ("DELETE", "/v1/tokens/{name}"),
     ("PUT", "/v1/clock"),
+    ("GET", "/ui/"),
+    ("GET", "/ui/console.css"),
+    ("GET", "/ui/login"),
+    ("POST", "/ui/login"),
+    ("POST", "/ui/logout"),
+    ("GET", "/ui/overview"),
+    ("GET", "/ui/timeline"),
+    ("GET", "/ui/orgs/{id}"),
+    ("GET", "/ui/clients/{id}"),
+    ("GET", "/ui/audit"),
+    ("GET", "/ui/campaigns"),
+    ("GET", "/ui/campaigns/{id}"),
+    ("POST", "/ui/campaigns/{id}/decisions"),
 ];
 
 /// The whole API, with every rejection mapped to problem+json.
@@ -67,6 +80,7 @@ pub fn routes(
         .or(audit_list(app.clone()))
         .or(reviews(app.clone()))
         .or(crate::review_routes::routes(app.clone()))
+        .or(crate::ui::routes(app.clone()))
         .or(tokens_create(app.clone()))
         .or(tokens_list(app.clone()))
         .or(tokens_delete(app.clone()))

@@ -32,6 +32,7 @@ pub mod server;
 pub mod service;
 pub mod telemetry;
 pub mod tls;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -61,6 +62,8 @@ pub struct AppState {
     /// One log line per request (see [`telemetry`]); never bodies or secrets.
     pub access_log: bool,
     pub metrics: telemetry::Metrics,
+    /// The review console's sessions (see [`ui`]).
+    pub console: ui::Sessions,
 }
 
 impl App {
@@ -256,6 +259,7 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
         key: opened.key,
         access_log: cfg.access_log,
         metrics: telemetry::Metrics::new(),
+        console: ui::Sessions::new(cfg.tls.is_some()),
     }));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await

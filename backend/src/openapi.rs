@@ -39,6 +39,53 @@ fn id_param(desc: &str) -> Value {
     json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": desc})
 }
 
+/// A page of the review console: HTML, or a 303 to the sign-in page without a session.
+fn ui(summary: &str) -> Value {
+    json!({"summary": summary, "tags": ["console"], "security": [{"console_session": []}],
+        "responses": {
+            "200": {"description": "HTML page (Content-Security-Policy forbids every script and inline style)", "content": {"text/html": {"schema": {"type": "string"}}}},
+            "303": {"description": "no live session (or, after a form, done): see Location"},
+            "403": {"description": "a form without this session's CSRF token, or a write the token may not make"},
+            "404": {"description": "no such record, or one this token may not see"}}})
+}
+
+/// A form of the review console (`application/x-www-form-urlencoded`, with `csrf`).
+fn ui_form(summary: &str, fields: &[&str]) -> Value {
+    let mut props = serde_json::Map::new();
+    for f in fields {
+        props.insert((*f).to_string(), json!({"type": "string"}));
+    }
+    let mut op = ui(summary);
+    op["requestBody"] = body(
+        json!({"type": "object", "properties": props, "required": ["csrf"]}),
+        "application/x-www-form-urlencoded",
+    );
+    op
+}
+
+/// The review console's pages and forms.
+fn ui_paths() -> Value {
+    json!({
+            "/ui/": {"get": ui("The review console: the overview, or the sign-in page without a session")},
+            "/ui/console.css": {"get": {"summary": "The console's stylesheet (compiled into the registry)", "tags": ["console"], "security": [], "responses": {"200": {"description": "CSS", "content": {"text/css": {"schema": {"type": "string"}}}}}}},
+            "/ui/login": {
+                "get": {"summary": "The sign-in form; sets a short-lived cookie its CSRF value is bound to", "tags": ["console"], "security": [], "responses": {"200": {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}},
+                "post": {"summary": "Sign in with an API token: a session on the server and an HttpOnly, SameSite=Strict session cookie (Secure over TLS) that expires with it, 8 hours; 401 with the form again for a token that does not authenticate", "tags": ["console"], "security": [],
+                         "requestBody": body(json!({"type": "object", "properties": {"csrf": {"type": "string"}, "token": {"type": "string", "writeOnly": true}}, "required": ["csrf", "token"]}), "application/x-www-form-urlencoded"),
+                         "responses": {"303": {"description": "signed in: to /ui/overview"}, "401": {"description": "HTML: the form again, saying why"}}}
+            },
+            "/ui/logout": {"post": ui_form("Sign out: the session ends on the server and its cookie is cleared", &["csrf"])},
+            "/ui/overview": {"get": ui("Counts (active orgs, active clients, findings by kind), contracts ending in the next 90 days, clients unused for 30 days")},
+            "/ui/timeline": {"get": ui("Client expiries and contract ends over the next 12 months by org, as SVG, with today (the registry's clock) marked")},
+            "/ui/orgs/{id}": {"get": ui("An org: owners, contract, allowed scopes, quota use, review enforcement, its clients")},
+            "/ui/clients/{id}": {"get": ui("A client, its suspension by an overdue access review if any, and its audit events (reviewer and admin tokens)")},
+            "/ui/audit": {"get": ui("The audit trail's last 1000 events, filtered by org, client, actor, action or change reference (a URL is a link), with the chain's verification state")},
+            "/ui/campaigns": {"get": ui("Access review campaigns")},
+            "/ui/campaigns/{id}": {"get": ui("A campaign, with keep and revoke forms for reviewer and admin tokens")},
+            "/ui/campaigns/{id}/decisions": {"post": ui_form("Decide one client of a campaign, as POST /v1/reviews/campaigns/{id}/decisions does", &["csrf", "client_id", "decision", "comment"])}
+    })
+}
+
 /// The document served at `GET /v1/openapi.json`.
 pub fn document() -> Value {
     let mut metrics_responses = problem_responses(&["401", "403"]);
@@ -195,7 +242,7 @@ pub fn document() -> Value {
             "decision": {"type": ["string", "null"], "enum": ["keep", "revoke", null]},
             "comment": str_or_null, "decided_by": str_or_null,
             "decided_at": {"type": ["string", "null"], "format": "date-time"}}}}}});
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "Partner registry", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Partner organisations, their API clients, secrets, audit trail and runtime introspection. Every non-2xx answer is application/problem+json (RFC 9457). Every answer carries a Date header (IMF-fixdate) from the registry's own clock, which is the fake time under serve --fake-clock. A known path asked with a method it does not have answers 405 with Allow; a body whose Content-Type is not JSON answers 415; a name or id another record holds answers 409 with the errors[] list (422 when other fields are malformed too); an If-Match, Idempotency-Key or X-Change-Ref header that is not printable ASCII or too long answers 400 naming it. A request that is not valid HTTP/1.1 answers 400 (431 for more than 100 header fields or a head over 64 KiB) in problem+json, then the connection closes; a body over 64 KiB answers 413 naming the field that makes it so large."},
@@ -297,7 +344,7 @@ pub fn document() -> Value {
                 "responses": ok("200", json!({"type": "object", "properties": {"now": {"type": "string"}}}), &["401", "403", "404", "422"])}}
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "prt_… token from `partner-registry token create` or POST /v1/tokens; an expired token, a revoked one and one of an offboarded org answer 401"}},
+            "securitySchemes": {"console_session": {"type": "apiKey", "in": "cookie", "name": "pr_session", "description": "the review console's session, set by POST /ui/login"}, "bearer": {"type": "http", "scheme": "bearer", "description": "prt_… token from `partner-registry token create` or POST /v1/tokens; an expired token, a revoked one and one of an offboarded org answer 401"}},
             "schemas": {
                 "Org": {"type": "object", "properties": org_props},
                 "Client": {"type": "object", "properties": client_props},
@@ -310,5 +357,9 @@ pub fn document() -> Value {
                     "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}}
             }
         }
-    })
+    });
+    if let (Some(paths), Value::Object(ui)) = (doc["paths"].as_object_mut(), ui_paths()) {
+        paths.extend(ui);
+    }
+    doc
 }
