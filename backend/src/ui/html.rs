@@ -201,7 +201,7 @@ pub fn timeline(rows: &[(&Org, Vec<Mark>)], now: i64) -> String {
     let mut out = format!(
         r#"<figure><svg class="timeline" role="img" aria-labelledby="tl-title" viewBox="0 0 {w} {height}" xmlns="http://www.w3.org/2000/svg">
 <title id="tl-title">Client expiries and contract ends over the next 12 months, by org; today is {today}</title>"#,
-        w = LEFT + WIDTH + 20,
+        w = LEFT + WIDTH + 60,
         today = day(now),
     );
     // Month ticks: the first of each month in the window.
