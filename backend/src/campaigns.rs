@@ -1,8 +1,8 @@
 //! Access review campaigns (attestation): a campaign asks that each client of
 //! one org be decided by a reviewer, *keep* (with a comment saying why) or
 //! *revoke* (revoked at once), by a due date. It is opened by an admin, or by
-//! the registry itself when an org's contract is renewed or extended or its
-//! allowed scopes widen. Clients still undecided after the due date are
+//! the registry itself when an org's contract is renewed or extended, its
+//! allowed scopes widen, or a client's use drifts ([`drift`]). Clients still undecided after the due date are
 //! `review_overdue` findings of the entitlement review and, under the org's
 //! `review_enforcement = "suspend"`, introspect inactive until decided (the
 //! credential cache reads the earliest such due date with each credential).
@@ -10,7 +10,7 @@
 //! The use cases here are called by [`crate::service`] once it has authorised
 //! the caller: this module never decides who may do what.
 
-use crate::db::{CampaignSelect, Reader, Tx};
+use crate::db::{CampaignSelect, DayCount, Reader, Tx};
 use crate::error::{Error, FieldError, Result};
 use crate::records::{Client, Org, ReviewEnforcement, end_of_day, fmt_ts};
 use crate::review::{Finding, client_ref, org_ref};
@@ -39,6 +39,8 @@ pub enum Cause {
     ContractRenewed,
     /// The org's allowed scopes gained a scope.
     ScopesWidened,
+    /// One client's use drifted (see [`drift`]): its campaign holds it alone.
+    UsageDrift,
 }
 
 impl Cause {
@@ -47,6 +49,7 @@ impl Cause {
             "manual" => Some(Cause::Manual),
             "contract_renewed" => Some(Cause::ContractRenewed),
             "scopes_widened" => Some(Cause::ScopesWidened),
+            "usage_drift" => Some(Cause::UsageDrift),
             _ => None,
         }
     }
@@ -56,6 +59,7 @@ impl Cause {
             Cause::Manual => "manual",
             Cause::ContractRenewed => "contract_renewed",
             Cause::ScopesWidened => "scopes_widened",
+            Cause::UsageDrift => "usage_drift",
         }
     }
 }
@@ -596,6 +600,163 @@ pub(crate) fn decide(
     load(tx, &campaign.id)?.ok_or_else(|| Error::Internal("campaign vanished".into()))
 }
 
+// ---------- usage drift ----------
+
+/// Recent use against its baseline: the mean of the last 7 days against the
+/// mean of the 28 days before them.
+pub const RECENT_DAYS: i64 = 7;
+pub const BASELINE_DAYS: i64 = 28;
+/// A recent mean this many times the baseline's, or this many times smaller, drifts.
+pub const DRIFT_FACTOR: i64 = 5;
+/// A client used again after this long unused (having been used before) drifts too.
+pub const DORMANT_FOR: i64 = 30 * 86_400;
+
+/// Why the daily counts `days` (day number, count) of a client drift on
+/// `today`, if they do: the last [`RECENT_DAYS`] days (today included) against
+/// the [`BASELINE_DAYS`] before them, by more than [`DRIFT_FACTOR`] either
+/// way. A baseline without any use is no baseline (that is [`DORMANT_FOR`]'s
+/// case).
+pub fn drift(days: &[(i64, i64)], today: i64) -> Option<String> {
+    let sum = |from: i64, to: i64| -> i64 {
+        days.iter()
+            .filter(|(d, _)| (from..=to).contains(d))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let recent = sum(today - RECENT_DAYS + 1, today);
+    let baseline = sum(today - RECENT_DAYS - BASELINE_DAYS + 1, today - RECENT_DAYS);
+    if baseline == 0 {
+        return None;
+    }
+    // Means compared without division: recent/7 against baseline/28.
+    let (r, b) = (recent * BASELINE_DAYS, baseline * RECENT_DAYS);
+    let per_day = |n: i64, days: i64| format!("{:.1}", n as f64 / days as f64);
+    let what = if r > DRIFT_FACTOR * b {
+        "more"
+    } else if r * DRIFT_FACTOR < b {
+        "fewer"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{} introspections a day over the last {RECENT_DAYS} days against {} a day over the {BASELINE_DAYS} days before: more than {DRIFT_FACTOR} times {what}",
+        per_day(recent, RECENT_DAYS),
+        per_day(baseline, BASELINE_DAYS),
+    ))
+}
+
+/// The actor of what the registry does by itself.
+fn registry_actor() -> crate::records::Actor {
+    crate::records::Actor {
+        token_id: 0,
+        name: "registry".into(),
+        role: crate::records::Role::Admin,
+        org: None,
+    }
+}
+
+/// In the transaction that writes introspection `counts` (before the
+/// clients' last uses move): every client whose use drifts, or that is used
+/// again after [`DORMANT_FOR`] unused, gets a campaign of its own, unless it
+/// waits for a decision in one already.
+pub fn after_usage(
+    tx: &mut dyn Tx,
+    key: &crate::crypto::SecretKey,
+    counts: &[DayCount],
+) -> Result<()> {
+    let mut latest: HashMap<&str, &DayCount> = HashMap::new();
+    for c in counts {
+        let e = latest.entry(c.client_ref.as_str()).or_insert(c);
+        if c.day > e.day {
+            *e = c;
+        }
+    }
+    for (client_ref, count) in latest {
+        let Some(client) = tx.client(client_ref)?.filter(|c| c.revoked_at.is_none()) else {
+            continue;
+        };
+        let now = count.last_at;
+        // A client never used before is no wake-up: that is an `unused` finding.
+        let dormant = client
+            .last_used_at
+            .filter(|previous| now.saturating_sub(*previous) > DORMANT_FOR);
+        let reason = if let Some(previous) = dormant {
+            Some(format!(
+                "used again at {} after {} unused (since {})",
+                fmt_ts(now),
+                crate::records::fmt_duration(now - previous),
+                fmt_ts(previous)
+            ))
+        } else {
+            let from = count.day - RECENT_DAYS - BASELINE_DAYS + 1;
+            drift(&tx.usage_days(client_ref, from)?, count.day)
+        };
+        let Some(reason) = reason else { continue };
+        let waiting = tx
+            .campaigns(CampaignSelect {
+                org: Some(&client.org_id),
+                undecided_only: true,
+                ..CampaignSelect::default()
+            })?
+            .iter()
+            .any(|c| {
+                c.cause == Cause::UsageDrift
+                    && c.items
+                        .iter()
+                        .any(|i| i.client_ref == client.id && i.undecided())
+            });
+        let org = tx.org(&client.org_id)?;
+        let (false, Some(org)) = (waiting, org) else {
+            continue;
+        };
+        let ctx = WriteCtx {
+            key: key.clone(),
+            actor: registry_actor(),
+            request_id: crate::crypto::new_id("usage_")?,
+            change_ref: None,
+            now,
+        };
+        let due = due_at(None, now).map_err(Error::Internal)?;
+        open_for(tx, &ctx, &org, Cause::UsageDrift, reason, due, &[client])?;
+    }
+    Ok(())
+}
+
+/// The `usage_drift` findings: every client waiting for a decision in a
+/// campaign its drifting use opened, among the live `orgs` and `clients`.
+pub fn drift_findings(campaigns: &[Campaign], orgs: &[Org], clients: &[Client]) -> Vec<Finding> {
+    let orgs: HashMap<&str, &Org> = orgs.iter().map(|o| (o.id.as_str(), o)).collect();
+    let clients: HashMap<&str, &Client> = clients.iter().map(|c| (c.id.as_str(), c)).collect();
+    let mut out = Vec::new();
+    for campaign in campaigns.iter().filter(|c| c.cause == Cause::UsageDrift) {
+        let Some(org) = orgs.get(campaign.org_id.as_str()) else {
+            continue;
+        };
+        for item in campaign.items.iter().filter(|i| i.undecided()) {
+            let Some(client) = clients.get(item.client_ref.as_str()) else {
+                continue;
+            };
+            out.push(Finding {
+                kind: "usage_drift",
+                client: Some(client_ref(client)),
+                org: org_ref(org),
+                detail: format!(
+                    "Client {} ({}) of org {}, owner {}: {}; access review {} asks a reviewer or {} to keep or revoke it by {}.",
+                    client.name,
+                    client.client_id,
+                    org.name,
+                    client.owner,
+                    campaign.note,
+                    campaign.id,
+                    org.approval_authority,
+                    fmt_ts(campaign.due_at)
+                ),
+            });
+        }
+    }
+    out
+}
+
 /// The `review_overdue` findings at `now`: every undecided client of a
 /// campaign past its due date, among the live `orgs` and `clients`.
 pub fn overdue_findings(
@@ -640,4 +801,39 @@ pub fn overdue_findings(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `per_day` uses a day on each of the `days` days ending on `last`.
+    fn series(last: i64, days: i64, per_day: i64) -> Vec<(i64, i64)> {
+        (last - days + 1..=last).map(|d| (d, per_day)).collect()
+    }
+
+    #[test]
+    fn drift_compares_the_last_week_with_the_four_weeks_before() {
+        let today = 20_000;
+        let mut days = series(today - 7, 28, 10);
+        assert_eq!(
+            drift(&series(today, 35, 10), today),
+            None,
+            "steady use does not drift"
+        );
+        days.extend(series(today, 7, 50));
+        assert_eq!(drift(&days, today), None, "five times exactly is within");
+        days.retain(|(d, _)| *d <= today - 7);
+        days.extend(series(today, 7, 51));
+        let why = drift(&days, today).expect("more than five times");
+        assert!(why.contains("51.0 introspections a day"), "{why}");
+        assert!(why.contains("10.0 a day"), "{why}");
+        assert!(why.ends_with("times more"), "{why}");
+        days.retain(|(d, _)| *d <= today - 7);
+        days.push((today, 1));
+        assert!(drift(&days, today).unwrap().ends_with("times fewer"));
+        assert_eq!(drift(&series(today, 7, 1000), today), None, "no baseline");
+        // Days older than the baseline do not count.
+        assert_eq!(drift(&[(today - 35, 1_000_000), (today, 5)], today), None);
+    }
 }

@@ -757,7 +757,7 @@ pub async fn introspect(
     app.metrics.introspected(verdict);
     match found {
         Some(cred) if verdict == Introspected::Active => {
-            app.cache.note_use(&cred.usage, now);
+            app.cache.note_introspection(&cred.usage, now);
             let body = json!({
                 "active": true,
                 "client_id": cred.client_id,

@@ -241,10 +241,14 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
             true,
         )?;
         opened.db.set_write_batch(setup.write_batch);
+        let key = opened.key.clone();
         let cache = cache::Cache::start(
             Arc::clone(&opened.db),
             cache::Config {
                 anchor: opened.anchor.clone(),
+                on_usage: Some(Arc::new(move |tx, counts| {
+                    campaigns::after_usage(tx, &key, counts)
+                })),
                 ..cache::Config::default()
             },
         )?;

@@ -222,7 +222,7 @@ pub fn document() -> Value {
                     "rotation_age": {"type": "string"},
                     "unused_for": {"type": "string"},
                     "findings": {"type": "array", "description": "sorted by kind, org name, client name", "items": {"type": "object", "required": ["kind", "client", "org", "detail"], "properties": {
-                        "kind": {"type": "string", "enum": ["contract_ended", "expiring_soon", "no_commercial_sponsor", "review_overdue", "secret_not_rotated", "unused"]},
+                        "kind": {"type": "string", "enum": ["contract_ended", "expiring_soon", "no_commercial_sponsor", "review_overdue", "secret_not_rotated", "unused", "usage_drift"]},
                         "client": {"type": ["object", "null"], "properties": {"id": {"type": "string"}, "client_id": {"type": "string"}, "name": {"type": "string"}, "owner": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}, "secret_rotated_at": {"type": "string", "format": "date-time"}, "last_used_at": {"type": ["string", "null"], "format": "date-time"}}},
                         "org": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "approval_authority": {"type": "string"}}},
                         "detail": {"type": "string", "description": "one human sentence"}}}}}});
@@ -230,7 +230,7 @@ pub fn document() -> Value {
         "id": {"type": "string", "pattern": "^rvc_"},
         "org_id": {"type": "string"}, "org_name": {"type": "string"}, "approval_authority": {"type": "string"},
         "review_enforcement": {"type": "string", "enum": ["report", "suspend"], "description": "the org's, as it is now"},
-        "cause": {"type": "string", "enum": ["manual", "contract_renewed", "scopes_widened"], "description": "manual: opened by an admin; the others: opened by the registry when the org's contract was renewed or extended, or its allowed scopes widened"},
+        "cause": {"type": "string", "enum": ["manual", "contract_renewed", "scopes_widened", "usage_drift"], "description": "manual: opened by an admin; the others: opened by the registry when the org's contract was renewed or extended, its allowed scopes widened, or one client's daily introspections over the last 7 days differed from its previous 28-day daily mean by more than a factor of 5 (or it was used again after 30 days unused): that campaign holds that client alone"},
         "note": {"type": "string"}, "opened_by": {"type": "string"},
         "opened_at": {"type": "string", "format": "date-time"},
         "due_at": {"type": "string", "format": "date-time", "description": "the end (23:59:59Z) of the due date"},

@@ -38,6 +38,10 @@ pub const KINDS: &[(&str, &str)] = &[
         "unused",
         "Active clients unused for longer than the threshold (abandoned or shadow integrations)",
     ),
+    (
+        "usage_drift",
+        "Clients whose use drifted (a factor of 5 against their baseline, or used again after 30 days unused) and wait for a review decision",
+    ),
 ];
 
 /// Windows and thresholds, in seconds.
@@ -274,7 +278,8 @@ fn sort(findings: &mut [Finding]) {
     });
 }
 
-/// Reads the database and builds the review, with the overdue access reviews.
+/// Reads the database and builds the review, with the access reviews that
+/// are overdue or were opened by drifting use.
 pub fn review(r: &mut dyn Reader, now: i64, p: Params) -> Result<Review> {
     let (orgs, clients) = r.review_data()?;
     let campaigns = r.campaigns(crate::db::CampaignSelect {
@@ -284,6 +289,9 @@ pub fn review(r: &mut dyn Reader, now: i64, p: Params) -> Result<Review> {
     let mut review = build(&orgs, &clients, now, p);
     review.findings.extend(crate::campaigns::overdue_findings(
         &campaigns, &orgs, &clients, now,
+    ));
+    review.findings.extend(crate::campaigns::drift_findings(
+        &campaigns, &orgs, &clients,
     ));
     sort(&mut review.findings);
     Ok(review)

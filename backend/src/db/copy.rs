@@ -131,6 +131,11 @@ const TABLES: &[Table] = &[
         None,
     ),
     (
+        "client_usage_daily",
+        &[("client_ref", Text), ("day", Int), ("count", Int)],
+        None,
+    ),
+    (
         "idempotency_keys",
         &[
             ("token_id", Int),

@@ -19,8 +19,8 @@
 //!   itself once the database is back.
 
 use super::{
-    CampaignSelect, Change, ClientFilter, CredentialRow, IdemRecord, NewTokenRow, OrgFilter,
-    Reader, Rows, SecretHash, Select, TokenRow, TokenSelect, Tx,
+    CampaignSelect, Change, ClientFilter, CredentialRow, DayCount, IdemRecord, NewTokenRow,
+    OrgFilter, Reader, Rows, SecretHash, Select, TokenRow, TokenSelect, Tx,
 };
 use crate::audit::{AuditHead, AuditRow};
 use crate::campaigns::{Campaign, Cause, Decision, ReviewItem};
@@ -161,7 +161,7 @@ ALTER TABLE api_tokens ADD COLUMN last_used_at BIGINT;
     "CREATE INDEX clients_live_expiry ON clients(org_id, expires_at) WHERE revoked_at IS NULL;",
     // Access review campaigns: one row per campaign, one per client in it (its
     // decision once made); an org's `review_enforcement` says whether clients
-    // undecided after the due date are suspended.
+    // undecided after the due date are suspended; daily introspection counts.
     r#"
 ALTER TABLE orgs ADD COLUMN review_enforcement TEXT NOT NULL DEFAULT 'report';
 CREATE TABLE review_campaigns (
@@ -185,6 +185,13 @@ CREATE TABLE review_items (
     PRIMARY KEY (campaign_id, client_ref)
 );
 CREATE INDEX review_items_undecided ON review_items(client_ref) WHERE decision IS NULL;
+-- Successful introspections per client and UTC day (unix day number), for usage drift.
+CREATE TABLE client_usage_daily (
+    client_ref TEXT NOT NULL REFERENCES clients(id),
+    day BIGINT NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (client_ref, day)
+);
 "#,
 ];
 
@@ -937,6 +944,14 @@ impl Reader for PgTx<'_> {
         Ok(rows.first().is_some_and(|r| r.get::<_, bool>(0)))
     }
 
+    fn usage_days(&mut self, client_ref: &str, from_day: i64) -> Result<Vec<(i64, i64)>> {
+        let rows = self.query(
+            "SELECT day, count FROM client_usage_daily WHERE client_ref = $1 AND day >= $2 ORDER BY day",
+            &[&client_ref, &from_day],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     fn campaigns(&mut self, select: CampaignSelect<'_>) -> Result<Vec<Campaign>> {
         let args: Params<'_> = &[&select.id, &select.org, &select.undecided_only];
         let mut campaigns: Vec<Campaign> = self
@@ -991,6 +1006,17 @@ impl Tx for PgTx<'_> {
             self.execute(
                 "INSERT INTO review_items (campaign_id, client_ref) VALUES ($1, $2)",
                 &[&c.id, &item.client_ref],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn add_usage_counts(&mut self, counts: &[DayCount]) -> Result<()> {
+        for c in counts {
+            self.execute(
+                "INSERT INTO client_usage_daily (client_ref, day, count) VALUES ($1, $2, $3)
+                 ON CONFLICT (client_ref, day) DO UPDATE SET count = client_usage_daily.count + excluded.count",
+                &[&c.client_ref, &c.day, &c.count],
             )?;
         }
         Ok(())

@@ -3,8 +3,8 @@
 //! versioned migrations through `PRAGMA user_version`.
 
 use super::{
-    CampaignSelect, Change, ClientFilter, CredentialRow, IdemRecord, NewTokenRow, OrgFilter,
-    Reader, Rows, SecretHash, Select, TokenRow, TokenSelect, Tx,
+    CampaignSelect, Change, ClientFilter, CredentialRow, DayCount, IdemRecord, NewTokenRow,
+    OrgFilter, Reader, Rows, SecretHash, Select, TokenRow, TokenSelect, Tx,
 };
 use crate::audit::{Anchor, AuditHead, AuditRow, GENESIS};
 use crate::campaigns::{Campaign, Cause, Decision, ReviewItem};
@@ -159,7 +159,7 @@ const SCHEMA_V7: &str =
 
 /// Access review campaigns: one row per campaign, one per client in it (its
 /// decision once made); an org's `review_enforcement` says whether clients
-/// undecided after the due date are suspended.
+/// undecided after the due date are suspended; daily introspection counts.
 const SCHEMA_V8: &str = r#"
 ALTER TABLE orgs ADD COLUMN review_enforcement TEXT NOT NULL DEFAULT 'report';
 CREATE TABLE review_campaigns (
@@ -183,6 +183,13 @@ CREATE TABLE review_items (
     PRIMARY KEY (campaign_id, client_ref)
 );
 CREATE INDEX review_items_undecided ON review_items(client_ref) WHERE decision IS NULL;
+-- Successful introspections per client and UTC day (unix day number), for usage drift.
+CREATE TABLE client_usage_daily (
+    client_ref TEXT NOT NULL REFERENCES clients(id),
+    day INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (client_ref, day)
+);
 "#;
 
 /// Work a migration does beyond its SQL, in the same transaction.
@@ -572,6 +579,11 @@ const SUSPENDED_AFTER: &str = "(SELECT MIN(rc.due_at) FROM review_items ri
      JOIN review_campaigns rc ON rc.id = ri.campaign_id
      WHERE ri.client_ref = c.id AND ri.decision IS NULL AND o.review_enforcement = 'suspend')";
 
+/// Adds one day's introspections of one client to its count.
+const USAGE_UPSERT: &str =
+    "INSERT INTO client_usage_daily (client_ref, day, count) VALUES (?1, ?2, ?3)
+     ON CONFLICT (client_ref, day) DO UPDATE SET count = client_usage_daily.count + excluded.count";
+
 const CAMPAIGN_COLS: &str = "id, org_id, cause, note, opened_by, opened_at, due_at";
 const ITEM_COLS: &str = "ri.campaign_id, ri.client_ref, c.client_id, c.name, c.owner, c.revoked_at, \
      ri.decision, ri.comment, ri.decided_by, ri.decided_at";
@@ -922,6 +934,16 @@ impl Reader for Conn<'_> {
         )?)
     }
 
+    fn usage_days(&mut self, client_ref: &str, from_day: i64) -> Result<Vec<(i64, i64)>> {
+        let mut st = self.c.prepare_cached(
+            "SELECT day, count FROM client_usage_daily WHERE client_ref = ?1 AND day >= ?2 ORDER BY day",
+        )?;
+        let rows = st.query_map(params![client_ref, from_day], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn campaigns(&mut self, select: CampaignSelect<'_>) -> Result<Vec<Campaign>> {
         let filter = "(?1 IS NULL OR rc.id = ?1) AND (?2 IS NULL OR rc.org_id = ?2)
             AND (?3 = 0 OR EXISTS (SELECT 1 FROM review_items u JOIN clients uc ON uc.id = u.client_ref
@@ -973,6 +995,14 @@ impl Tx for Conn<'_> {
             .prepare_cached("INSERT INTO review_items (campaign_id, client_ref) VALUES (?1, ?2)")?;
         for item in &c.items {
             st.execute(params![c.id, item.client_ref])?;
+        }
+        Ok(())
+    }
+
+    fn add_usage_counts(&mut self, counts: &[DayCount]) -> Result<()> {
+        let mut st = self.c.prepare_cached(USAGE_UPSERT)?;
+        for c in counts {
+            st.execute(params![c.client_ref, c.day, c.count])?;
         }
         Ok(())
     }

@@ -282,6 +282,6 @@ mod tests {
             esc(r#"<a href="x">'&'</a>"#),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
-        assert_eq!(seg("org_A1/../x y"), "org_A1%2F..%2Fx%20y");
+        assert_eq!(seg("org_A1/../x y"), "org_A1%2F%2E%2E%2Fx%20y");
     }
 }

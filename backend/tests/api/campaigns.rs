@@ -508,3 +508,142 @@ async fn the_cli_opens_lists_shows_and_decides_campaigns() {
     assert!(out.contains("revoked  cli"), "{out}");
     app.shutdown().await;
 }
+
+/// The unix day number of an RFC 3339 instant.
+fn day_of(at: &str) -> i64 {
+    time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+        .unwrap()
+        .unix_timestamp()
+        .div_euclid(86_400)
+}
+
+/// Stores `per_day` introspections of `client` on each day from `from` to
+/// `to` (day numbers), as the registry would have counted them.
+fn synthetic_counts(app: &TestApp, client: &Value, from: i64, to: i64, per_day: i64) {
+    let id = str_of(client, "id");
+    let rows: Vec<String> = (from..=to)
+        .map(|d| format!("('{id}', {d}, {per_day})"))
+        .collect();
+    app.sql(&format!(
+        "INSERT INTO client_usage_daily (client_ref, day, count) VALUES {}",
+        rows.join(", ")
+    ));
+}
+
+/// The usage drift campaigns of `org`, once `check` holds for them.
+async fn drift_campaigns(app: &TestApp, org: &str) -> Vec<Value> {
+    let listed = app
+        .get(&format!("{CAMPAIGNS}?org_id={org}"), &app.admin)
+        .await;
+    listed.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["cause"] == "usage_drift")
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn usage_drifting_by_a_factor_of_five_opens_a_review_of_that_client() {
+    let app = TestApp::spawn().await;
+    let (org, clients) = org_with_clients(&app, "acme", &["shop", "steady"]).await;
+    let today = day_of("2027-03-01T00:00:00Z");
+    for (client, recent) in [(&clients[0], 60), (&clients[1], 10)] {
+        synthetic_counts(&app, client, today - 34, today - 7, 10);
+        synthetic_counts(&app, client, today - 6, today - 1, recent);
+        app.sql(&format!(
+            "UPDATE clients SET last_used_at = {} WHERE id = '{}'",
+            (today - 1) * 86_400,
+            str_of(client, "id")
+        ));
+    }
+    app.set_time("2027-03-01T12:00:00Z");
+    assert!(active(&app, &clients[0]).await);
+    assert!(active(&app, &clients[1]).await);
+    app.eventually(|| async { !drift_campaigns(&app, &org).await.is_empty() })
+        .await;
+    let counted = format!(
+        "SELECT count FROM client_usage_daily WHERE client_ref = '{}' AND day = {today}",
+        str_of(&clients[0], "id")
+    );
+    assert_eq!(
+        app.query_text(&counted),
+        "1",
+        "today's introspection counted"
+    );
+    let campaign = drift_campaigns(&app, &org).await.remove(0);
+    assert_eq!(campaign["opened_by"], "registry");
+    assert_eq!(campaign["items"].as_array().unwrap().len(), 1, "{campaign}");
+    assert_eq!(state(&campaign, "shop"), "undecided");
+    let note = str_of(&campaign, "note");
+    assert!(note.contains("times more"), "{note}");
+    assert!(note.contains("a day over the 28 days before"), "{note}");
+    let review = app.get("/v1/reviews", &app.reviewer).await;
+    let drifting: Vec<&Value> = review.expect(200)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "usage_drift")
+        .collect();
+    assert_eq!(drifting.len(), 1, "{drifting:?}");
+    assert_eq!(drifting[0]["client"]["name"], "shop");
+
+    // More use while the review waits opens no second one.
+    app.set_time("2027-03-01T12:05:00Z");
+    assert!(active(&app, &clients[0]).await);
+    app.eventually(|| async { app.query_text(&counted) == "2" })
+        .await;
+    assert_eq!(drift_campaigns(&app, &org).await.len(), 1);
+
+    // Kept: no longer a finding.
+    decide(
+        &app,
+        &app.reviewer,
+        &campaign,
+        json!({"client_id": clients[0]["id"], "decision": "keep", "comment": "seasonal peak"}),
+    )
+    .await
+    .expect(200);
+    let review = app.get("/v1/reviews", &app.reviewer).await;
+    assert!(
+        !review.expect(200)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "usage_drift")
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_used_again_after_thirty_days_unused_is_reviewed() {
+    let app = TestApp::spawn().await;
+    let (org, clients) = org_with_clients(&app, "acme", &["shop"]).await;
+    assert!(active(&app, &clients[0]).await);
+    let path = format!("/v1/clients/{}", str_of(&clients[0], "id"));
+    app.eventually(|| async { app.get(&path, &app.admin).await.body["last_used_at"] == START })
+        .await;
+    app.set_time("2027-01-31T00:00:00Z");
+    assert!(
+        active(&app, &clients[0]).await,
+        "30 days are not more than 30"
+    );
+    app.eventually(|| async {
+        app.get(&path, &app.admin).await.body["last_used_at"] == "2027-01-31T00:00:00Z"
+    })
+    .await;
+    assert!(drift_campaigns(&app, &org).await.is_empty());
+    app.set_time("2027-03-05T00:00:00Z");
+    assert!(active(&app, &clients[0]).await);
+    app.eventually(|| async { !drift_campaigns(&app, &org).await.is_empty() })
+        .await;
+    let campaign = drift_campaigns(&app, &org).await.remove(0);
+    let note = str_of(&campaign, "note");
+    assert!(
+        note.contains("used again at 2027-03-05T00:00:00Z")
+            && note.contains("since 2027-01-31T00:00:00Z"),
+        "{note}"
+    );
+    app.shutdown().await;
+}
