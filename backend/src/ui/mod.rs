@@ -366,7 +366,10 @@ async fn login(app: &App, req: &Request) -> Response {
             Some("The registry could not start a session; try again."),
         );
     };
-    app.console.lock().insert(
+    let mut sessions = app.console.lock();
+    // Sessions left to expire are dropped as others begin.
+    sessions.retain(|_, s| now <= s.expires_at);
+    sessions.insert(
         app.key.hash_token(&id),
         Session {
             token_hash: hash,
@@ -374,6 +377,7 @@ async fn login(app: &App, req: &Request) -> Response {
             expires_at: now + SESSION_LIFETIME,
         },
     );
+    drop(sessions);
     let cookies = [
         app.console.cookie(SESSION_COOKIE, &id, SESSION_LIFETIME),
         app.console.cookie(LOGIN_COOKIE, "", 0),
@@ -391,4 +395,32 @@ fn logout(app: &App, req: &Request, visitor: &Visitor) -> Response {
     }
     let cookie = app.console.cookie(SESSION_COOKIE, "", 0);
     respond(app, Answer::Redirect("/ui/login".into()), &[cookie])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_secure_when_the_registry_serves_tls() {
+        let tls = Sessions::new(true).cookie(SESSION_COOKIE, "abc", 60);
+        assert_eq!(
+            tls,
+            "pr_session=abc; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=60; Secure"
+        );
+        assert!(
+            !Sessions::new(false)
+                .cookie(SESSION_COOKIE, "abc", 60)
+                .contains("Secure")
+        );
+    }
+
+    #[test]
+    fn csrf_tokens_must_match_exactly() {
+        let form = |v: &str| HashMap::from([("csrf".to_string(), v.to_string())]);
+        assert!(csrf_ok(&form("abc"), "abc"));
+        assert!(!csrf_ok(&form("abd"), "abc"));
+        assert!(!csrf_ok(&form(""), "abc"));
+        assert!(!csrf_ok(&HashMap::new(), "abc"));
+    }
 }

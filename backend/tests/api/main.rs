@@ -4,6 +4,7 @@
 
 mod campaigns;
 mod connections;
+mod console;
 mod helpers;
 mod lifecycle;
 mod suite;
