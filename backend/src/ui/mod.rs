@@ -185,28 +185,32 @@ fn now(app: &App) -> i64 {
 }
 
 /// The visitor of the request's session, if it has a live one whose token
-/// still authenticates.
-fn visitor(app: &App, req: &Request) -> Option<Visitor> {
-    let id = req.cookies.get(SESSION_COOKIE)?;
+/// still authenticates; an error while the credential cache is too stale to
+/// say (never a sign-in page for a session that may well be live).
+fn visitor(app: &App, req: &Request) -> crate::Result<Option<Visitor>> {
+    let Some(id) = req.cookies.get(SESSION_COOKIE) else {
+        return Ok(None);
+    };
     let key = app.key.hash_token(id);
     let now = now(app);
+    let snapshot = app.cache.fresh()?;
     let mut sessions = app.console.lock();
-    let session = sessions.get(&key)?;
-    if now > session.expires_at {
+    let Some(session) = sessions.get(&key) else {
+        return Ok(None);
+    };
+    let entry = snapshot
+        .token(&session.token_hash, now)
+        .filter(|_| now <= session.expires_at);
+    let Some(entry) = entry else {
+        // Expired, or its token was revoked or expired: the session ends.
         sessions.remove(&key);
-        return None;
-    }
-    let snapshot = app.cache.fresh().ok()?;
-    let Some(entry) = snapshot.token(&session.token_hash, now) else {
-        // The token was revoked or expired: the session ends with it.
-        sessions.remove(&key);
-        return None;
+        return Ok(None);
     };
     app.cache.note_use(&entry.usage, now);
-    Some(Visitor {
+    Ok(Some(Visitor {
         actor: entry.actor.clone(),
         csrf: session.csrf.clone(),
-    })
+    }))
 }
 
 /// Answers a request for one of the console's routes.
@@ -216,8 +220,10 @@ async fn dispatch(app: App, req: Request) -> Response {
         (false, "login") => login_form(&app, None),
         (true, "login") => login(&app, &req).await,
         _ => {
-            let Some(visitor) = visitor(&app, &req) else {
-                return respond(&app, Answer::Redirect("/ui/login".into()), &[]);
+            let visitor = match visitor(&app, &req) {
+                Ok(Some(v)) => v,
+                Ok(None) => return respond(&app, Answer::Redirect("/ui/login".into()), &[]),
+                Err(e) => return unavailable(&app, &e),
             };
             if req.post && req.path == "logout" {
                 return logout(&app, &req, &visitor);
@@ -303,6 +309,16 @@ fn respond_as(
     resp
 }
 
+/// 503: the registry cannot tell who is signed in right now.
+fn unavailable(app: &App, e: &crate::Error) -> Response {
+    let page = Answer::Page {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        title: "Unavailable".into(),
+        body: html::notice(&e.to_string()),
+    };
+    respond(app, page, &[])
+}
+
 fn stylesheet() -> Response {
     let mut r = Response::new(include_str!("console.css").into());
     r.headers_mut().insert(
@@ -351,12 +367,11 @@ async fn login(app: &App, req: &Request) -> Response {
     let token = req.form.get("token").map(|t| t.trim()).unwrap_or_default();
     let now = now(app);
     let hash = app.key.hash_token(token);
-    let valid = crate::crypto::is_api_token(token)
-        && app
-            .cache
-            .fresh()
-            .ok()
-            .is_some_and(|s| s.token(&hash, now).is_some());
+    let snapshot = match app.cache.fresh() {
+        Ok(s) => s,
+        Err(e) => return unavailable(app, &e),
+    };
+    let valid = crate::crypto::is_api_token(token) && snapshot.token(&hash, now).is_some();
     if !valid {
         return login_form(app, Some("That token is not a valid API token."));
     }
