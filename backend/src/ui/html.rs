@@ -69,7 +69,7 @@ pub fn layout(title: &str, body: &str, visitor: Option<&Visitor>, now: i64) -> S
         ),
     };
     format!(
-        r#"<!DOCTYPE html>
+        r##"<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -78,6 +78,7 @@ pub fn layout(title: &str, body: &str, visitor: Option<&Visitor>, now: i64) -> S
 <link rel="stylesheet" href="/ui/console.css">
 </head>
 <body>
+<a class="skip" href="#main">Skip to content</a>
 <header><p class="brand"><a href="/ui/overview">Partner registry</a></p>{nav}</header>
 <main id="main">
 <h1>{title}</h1>
@@ -86,7 +87,7 @@ pub fn layout(title: &str, body: &str, visitor: Option<&Visitor>, now: i64) -> S
 <footer><p>Registry time: <time datetime="{now}">{now}</time></p></footer>
 </body>
 </html>
-"#,
+"##,
         title = esc(title),
         now = fmt_ts(now),
     )
