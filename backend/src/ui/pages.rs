@@ -341,6 +341,8 @@ fn org_page(r: &mut dyn Reader, actor: &Actor, id: &str, now: i64) -> Result<(St
         ],
         &rows,
     ));
+    let campaigns = service::list_campaigns(r, actor, Some(&org.id), None, now)?;
+    body.push_str(&campaign_table(&campaigns, now));
     Ok((format!("Org {}", org.name), body))
 }
 
@@ -532,6 +534,11 @@ fn campaign_link(v: &CampaignView) -> Cell {
 
 fn campaigns_page(r: &mut dyn Reader, actor: &Actor, now: i64) -> Result<(String, String)> {
     let found = service::list_campaigns(r, actor, None, None, now)?;
+    Ok(("Access reviews".into(), campaign_table(&found, now)))
+}
+
+/// Campaigns, newest first, with their decisions so far.
+fn campaign_table(found: &[(Campaign, Org)], now: i64) -> String {
     let rows: Vec<Vec<Cell>> = found
         .iter()
         .map(|(c, o)| {
@@ -549,14 +556,11 @@ fn campaigns_page(r: &mut dyn Reader, actor: &Actor, now: i64) -> Result<(String
             ]
         })
         .collect();
-    Ok((
-        "Access reviews".into(),
-        table(
-            "Campaigns",
-            &["Campaign", "Org", "Cause", "Due", "Status", "Decisions"],
-            &rows,
-        ),
-    ))
+    table(
+        "Campaigns",
+        &["Campaign", "Org", "Cause", "Due", "Status", "Decisions"],
+        &rows,
+    )
 }
 
 fn campaign_page(

@@ -187,8 +187,28 @@ async fn an_org_token_sees_its_own_org_only() {
         .token("globex-ci", Role::Org, globex["id"].as_str())
         .await;
     let session = sign_in(&app, &token).await;
+    app.create_client(globex["id"].as_str().unwrap(), "feed", &[])
+        .await;
+    let opened = app
+        .post(
+            "/v1/reviews/campaigns",
+            &app.admin,
+            serde_json::json!({"org_id": globex["id"]}),
+        )
+        .await;
+    let campaign = opened.expect(201)["id"].as_str().unwrap().to_string();
     let own = format!("/ui/orgs/{}", globex["id"].as_str().unwrap());
-    assert_eq!(status(&app, &own, &session).await, 200);
+    let page = request(&app, &own, &session, None).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!(r#"href="/ui/campaigns/{campaign}""#)),
+        "{html}"
+    );
+    assert_eq!(
+        status(&app, &format!("/ui/campaigns/{campaign}"), &session).await,
+        200
+    );
     assert_eq!(
         status(&app, &format!("/ui/orgs/{acme_id}"), &session).await,
         404
