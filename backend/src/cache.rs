@@ -237,11 +237,15 @@ pub struct Snapshot {
     pub seq: i64,
     tokens: imbl::HashMap<[u8; 32], Arc<TokenEntry>>,
     token_hashes: imbl::HashMap<String, [u8; 32]>,
+    /// By client_id. No index by record id or org: a reload asks the
+    /// database for the client_ids it concerns, live and revoked, which
+    /// keeps the cache to one map entry per client (its memory is most of
+    /// the registry's at 100,000 clients).
     credentials: imbl::HashMap<String, Arc<Credential>>,
-    /// Record id → client_id.
-    client_ids: imbl::HashMap<String, String>,
-    /// Org id → record ids of its clients.
-    org_clients: imbl::HashMap<String, imbl::HashSet<String>>,
+    /// The client_ids of revoked clients (and of offboarded orgs' clients):
+    /// for the metrics, which tell a revoked credential from one never
+    /// registered. Revocation is final, so entries are only ever added.
+    revoked: imbl::HashSet<String>,
 }
 
 impl Snapshot {
@@ -258,6 +262,11 @@ impl Snapshot {
     /// The credential of `client_id`.
     pub fn credential(&self, client_id: &str) -> Option<&Arc<Credential>> {
         self.credentials.get(client_id)
+    }
+
+    /// Whether `client_id` was a client's and is revoked.
+    pub fn revoked(&self, client_id: &str) -> bool {
+        self.revoked.contains(client_id)
     }
 
     fn remove_token_named(&mut self, name: &str) -> Option<Arc<TokenEntry>> {
@@ -297,27 +306,21 @@ impl Snapshot {
         self.insert_token(t, previous.as_deref());
     }
 
-    /// Removes the client with record id `id`, handing back its usage.
-    fn remove_client(&mut self, id: &str) -> Option<Arc<Usage>> {
-        let client_id = self.client_ids.remove(id)?;
-        let cred = self.credentials.remove(&client_id)?;
-        if let Some(set) = self.org_clients.get_mut(&cred.org_id) {
-            set.remove(id);
-        }
-        Some(Arc::clone(&cred.usage))
-    }
-
-    fn insert_client(&mut self, row: CredentialRow, usage: Option<Arc<Usage>>) {
-        let usage = usage.unwrap_or_else(|| Arc::new(Usage::new(row.last_used_at)));
+    /// Puts `row` in place of what the cache held for its client_id,
+    /// keeping the usage not yet written (it must survive a reload).
+    fn reload_client(&mut self, row: CredentialRow) {
+        let usage = match self.credentials.remove(&row.client_id) {
+            Some(previous) => Arc::clone(&previous.usage),
+            None => Arc::new(Usage::new(row.last_used_at)),
+        };
         let cred = Credential::from_row(row, usage);
-        self.client_ids
-            .insert(cred.id.clone(), cred.client_id.clone());
-        self.org_clients
-            .entry(cred.org_id.clone())
-            .or_default()
-            .insert(cred.id.clone());
         self.credentials
             .insert(cred.client_id.clone(), Arc::new(cred));
+    }
+
+    fn revoke_client(&mut self, client_id: String) {
+        self.credentials.remove(&client_id);
+        self.revoked.insert(client_id);
     }
 }
 
@@ -346,11 +349,15 @@ impl Affected {
 }
 
 /// The rows a batch of changes names, as they are now.
+#[derive(Default)]
 struct Reloaded {
+    /// Tokens by name (none: revoked), and the live tokens of the orgs named.
     tokens: Vec<(String, Vec<TokenRow>)>,
-    clients: Vec<(String, Vec<CredentialRow>)>,
-    /// Each org's clients and tokens.
-    orgs: Vec<(String, Vec<CredentialRow>, Vec<TokenRow>)>,
+    org_tokens: Vec<TokenRow>,
+    /// The live clients named, and those of the orgs named.
+    clients: Vec<CredentialRow>,
+    /// The client_ids among them that are revoked.
+    revoked: Vec<String>,
 }
 
 /// Entries whose last use is due to be written: their key (a client's record
@@ -384,6 +391,8 @@ struct Shared {
     db: Arc<Database>,
     config: Config,
     snapshot: RwLock<Arc<Snapshot>>,
+    /// Whether the first full load is done: before it, nothing is known.
+    loaded: watch::Sender<bool>,
     /// Milliseconds since `epoch` of the last time the follower reached the database.
     synced_at: AtomicI64,
     epoch: Instant,
@@ -421,6 +430,36 @@ impl Shared {
         Duration::from_millis((now - self.synced_at.load(Ordering::SeqCst)).max(0) as u64)
     }
 
+    /// Reads every live token and credential: the first snapshot.
+    fn load(&self) -> Result<()> {
+        let (seq, tokens, credentials, revoked) = self.db.read(|r| {
+            let seq = r.audit_head()?.map(|h| h.seq).unwrap_or(0);
+            Ok((
+                seq,
+                r.live_tokens(TokenSelect::All)?,
+                r.credentials(Select::All)?,
+                r.revoked_client_ids(Select::All)?,
+            ))
+        })?;
+        let mut snap = Snapshot {
+            seq,
+            revoked: revoked.into_iter().collect(),
+            ..Snapshot::default()
+        };
+        for t in tokens {
+            snap.insert_token(t, None);
+        }
+        for row in credentials {
+            snap.reload_client(row);
+        }
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
+        self.wanted.fetch_max(seq, Ordering::SeqCst);
+        self.applied.send_replace(seq);
+        self.mark_synced();
+        self.loaded.send_replace(true);
+        Ok(())
+    }
+
     /// Applies every change after the snapshot's, page by page.
     fn follow(&self) -> Result<()> {
         loop {
@@ -432,29 +471,22 @@ impl Shared {
             };
             let affected = Affected::from(&changes);
             let reloaded = self.db.read(|r| {
-                Ok(Reloaded {
-                    tokens: affected
-                        .tokens
-                        .iter()
-                        .map(|n| Ok((n.clone(), r.live_tokens(TokenSelect::Named(n))?)))
-                        .collect::<Result<_>>()?,
-                    clients: affected
-                        .clients
-                        .iter()
-                        .map(|id| Ok((id.clone(), r.credentials(Select::Client(id))?)))
-                        .collect::<Result<_>>()?,
-                    orgs: affected
-                        .orgs
-                        .iter()
-                        .map(|id| {
-                            Ok((
-                                id.clone(),
-                                r.credentials(Select::Org(id))?,
-                                r.live_tokens(TokenSelect::OfOrg(id))?,
-                            ))
-                        })
-                        .collect::<Result<_>>()?,
-                })
+                let mut out = Reloaded::default();
+                for name in &affected.tokens {
+                    let rows = r.live_tokens(TokenSelect::Named(name))?;
+                    out.tokens.push((name.clone(), rows));
+                }
+                let selects = (affected.clients.iter().map(|id| Select::Client(id)))
+                    .chain(affected.orgs.iter().map(|id| Select::Org(id)));
+                for select in selects {
+                    out.clients.extend(r.credentials(select)?);
+                    out.revoked.extend(r.revoked_client_ids(select)?);
+                }
+                for id in &affected.orgs {
+                    out.org_tokens
+                        .extend(r.live_tokens(TokenSelect::OfOrg(id))?);
+                }
+                Ok(out)
             })?;
             let mut next = (*current).clone();
             for (name, rows) in reloaded.tokens {
@@ -463,32 +495,14 @@ impl Shared {
                     next.insert_token(t, previous.as_deref());
                 }
             }
-            for (id, rows) in reloaded.clients {
-                let usage = next.remove_client(&id);
-                for row in rows {
-                    next.insert_client(row, usage.clone());
-                }
+            for t in reloaded.org_tokens {
+                next.reload_token(t);
             }
-            for (org, rows, tokens) in reloaded.orgs {
-                for t in tokens {
-                    next.reload_token(t);
-                }
-                let ids: Vec<String> = next
-                    .org_clients
-                    .get(&org)
-                    .map(|s| s.iter().cloned().collect())
-                    .unwrap_or_default();
-                let mut usages: std::collections::HashMap<String, Arc<Usage>> =
-                    std::collections::HashMap::new();
-                for id in ids {
-                    if let Some(u) = next.remove_client(&id) {
-                        usages.insert(id, u);
-                    }
-                }
-                for row in rows {
-                    let usage = usages.remove(&row.id);
-                    next.insert_client(row, usage);
-                }
+            for client_id in reloaded.revoked {
+                next.revoke_client(client_id);
+            }
+            for row in reloaded.clients {
+                next.reload_client(row);
             }
             next.seq = last.seq;
             *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
@@ -589,6 +603,13 @@ impl Shared {
     }
 
     fn run(&self) {
+        while self.load().is_err() {
+            let woken = lock(&self.wake);
+            let _ = self.cv.wait_timeout(woken, self.config.poll);
+            if self.stop.load(Ordering::SeqCst) {
+                return;
+            }
+        }
         let mut retry_usage = false;
         loop {
             {
@@ -635,34 +656,18 @@ impl std::fmt::Debug for Cache {
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Cache {
-    /// Loads everything once (blocking) and starts the follower thread.
+    /// Starts the follower thread, which first loads everything (retrying
+    /// until the database answers); until then [`Cache::fresh`] refuses.
     pub fn start(db: Arc<Database>, config: Config) -> Result<Arc<Cache>> {
-        let (seq, tokens, credentials) = db.read(|r| {
-            let seq = r.audit_head()?.map(|h| h.seq).unwrap_or(0);
-            Ok((
-                seq,
-                r.live_tokens(TokenSelect::All)?,
-                r.credentials(Select::All)?,
-            ))
-        })?;
-        let mut snap = Snapshot {
-            seq,
-            ..Snapshot::default()
-        };
-        for t in tokens {
-            snap.insert_token(t, None);
-        }
-        for row in credentials {
-            snap.insert_client(row, None);
-        }
-        let (applied, _) = watch::channel(seq);
+        let (applied, _) = watch::channel(0);
         let shared = Arc::new(Shared {
             db: Arc::clone(&db),
             config,
-            snapshot: RwLock::new(Arc::new(snap)),
+            snapshot: RwLock::new(Arc::new(Snapshot::default())),
+            loaded: watch::channel(false).0,
             synced_at: AtomicI64::new(0),
             epoch: Instant::now(),
-            wanted: AtomicI64::new(seq),
+            wanted: AtomicI64::new(0),
             usage_due: AtomicBool::new(false),
             wake: Mutex::new(false),
             cv: Condvar::new(),
@@ -672,7 +677,6 @@ impl Cache {
             anchor_written: Mutex::new(Instant::now()),
             refreshes: std::sync::atomic::AtomicU64::new(0),
         });
-        shared.mark_synced();
         let waker = Arc::downgrade(&shared);
         db.on_change(Box::new(move || {
             if let Some(sh) = waker.upgrade() {
@@ -699,9 +703,25 @@ impl Cache {
         )
     }
 
-    /// The current snapshot, unless the follower has not reached the database
-    /// for longer than the staleness bound.
+    /// Waits until the first load is done.
+    pub async fn loaded(&self) {
+        let _ = self
+            .shared
+            .loaded
+            .subscribe()
+            .wait_for(|loaded| *loaded)
+            .await;
+    }
+
+    /// The current snapshot, unless the first load is not done or the
+    /// follower has not reached the database for longer than the staleness
+    /// bound.
     pub fn fresh(&self) -> Result<Arc<Snapshot>> {
+        if !*self.shared.loaded.borrow() {
+            return Err(Error::Unavailable(
+                "the credential cache is still loading; retry shortly".into(),
+            ));
+        }
         let stale = self.shared.stale_for();
         if stale > self.shared.config.max_staleness {
             return Err(Error::Unavailable(format!(

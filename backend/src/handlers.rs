@@ -753,7 +753,11 @@ pub async fn introspect(
     let hmac = app.key.hash_secret(&secret);
     let now = now(&app);
     let found = snapshot.credential(client_id.as_ref());
-    let verdict = found.map_or(Introspected::Unknown, |cred| cred.verdict(&hmac, now));
+    let verdict = match found {
+        Some(cred) => cred.verdict(&hmac, now),
+        None if snapshot.revoked(client_id.as_ref()) => Introspected::Revoked,
+        None => Introspected::Unknown,
+    };
     app.metrics.introspected(verdict);
     match found {
         Some(cred) if verdict == Introspected::Active => {

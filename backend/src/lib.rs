@@ -210,17 +210,19 @@ pub struct Running {
     /// `https` or `http`.
     pub scheme: &'static str,
     pub app: App,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    handle: tokio::task::JoinHandle<()>,
+    /// Set to true to stop every listener.
+    stop: tokio::sync::watch::Sender<bool>,
+    /// The API's server and the metrics address's.
+    servers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
     /// Stops accepting, finishes requests in flight, and closes the database.
-    pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for server in self.servers {
+            let _ = server.await;
         }
-        let _ = (&mut self.handle).await;
         let app = self.app.clone();
         let _ = tokio::task::spawn_blocking(move || {
             app.cache.stop();
@@ -230,7 +232,9 @@ impl Running {
     }
 }
 
-/// Opens (creating and migrating) the database, loads the key, binds and serves.
+/// Opens (creating and migrating) the database, loads the key, binds and
+/// serves, and returns once the credential cache is loaded. While it loads,
+/// `/healthz` answers, `/readyz` and the API answer 503 with Retry-After.
 pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
     let setup = cfg.clone();
     let (opened, cache) = tokio::task::spawn_blocking(move || -> Result<_> {
@@ -281,6 +285,14 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
         }
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    let mut servers = Vec::new();
     let metrics_addr = match cfg.metrics_listen {
         None => None,
         Some(at) => {
@@ -290,27 +302,32 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
             let bound = listener
                 .local_addr()
                 .map_err(|e| Error::Internal(e.to_string()))?;
-            let routes = filters::metrics_without_auth(app.clone());
-            tokio::spawn(warp::serve(routes).incoming(listener).run());
+            servers.push(tokio::spawn(server::serve(
+                listener,
+                filters::metrics_without_auth(app.clone()),
+                app.clone(),
+                cfg.limits,
+                None,
+                until_stopped(),
+            )));
             Some(bound)
         }
     };
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(server::serve(
+    servers.push(tokio::spawn(server::serve(
         listener,
+        filters::routes(app.clone()),
         app.clone(),
         cfg.limits,
         tls,
-        async move {
-            let _ = rx.await;
-        },
-    ));
+        until_stopped(),
+    )));
+    app.cache.loaded().await;
     Ok(Running {
         addr,
         metrics_addr,
         scheme,
         app,
-        shutdown: Some(tx),
-        handle,
+        stop,
+        servers,
     })
 }

@@ -55,16 +55,22 @@ impl Default for Limits {
     }
 }
 
-/// Serves the routes of `app` on `listener` (over TLS with `tls`) until
-/// `stop` resolves, then finishes the requests in flight and returns.
-pub async fn serve(
+/// Serves `routes` on `listener` (over TLS with `tls`) until `stop`
+/// resolves, then finishes the requests in flight and returns. Every
+/// address the registry listens on is served here, so that each has the
+/// same limits, request ids, log lines and metrics.
+pub async fn serve<F>(
     listener: TcpListener,
+    routes: F,
     app: App,
     limits: Limits,
     tls: Option<Arc<Tls>>,
     stop: impl Future<Output = ()>,
-) {
-    let service = warp::service(crate::filters::routes(app.clone()));
+) where
+    F: warp::Filter + Clone + Send + Sync + Unpin + 'static,
+    F::Extract: warp::Reply,
+{
+    let service = warp::service(routes);
     let (closing, _) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));

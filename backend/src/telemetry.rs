@@ -90,11 +90,13 @@ pub fn log_request(a: &Answered<'_>) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Introspected {
     Active,
-    /// No live client has this client_id (never registered, revoked, or of
-    /// an offboarded org), or the body was not an introspection request.
+    /// No client has this client_id, or the body was not an introspection
+    /// request.
     Unknown,
     BadSecret,
     Expired,
+    /// The client is revoked, or its org offboarded.
+    Revoked,
     ContractEnded,
     /// Undecided in an access review past its due date, under the org's
     /// `review_enforcement = "suspend"`.
@@ -103,11 +105,12 @@ pub enum Introspected {
 
 impl Introspected {
     /// Every outcome, in declaration order (the index of each).
-    const ALL: [Introspected; 6] = [
+    const ALL: [Introspected; 7] = [
         Introspected::Active,
         Introspected::Unknown,
         Introspected::BadSecret,
         Introspected::Expired,
+        Introspected::Revoked,
         Introspected::ContractEnded,
         Introspected::Suspended,
     ];
@@ -118,6 +121,7 @@ impl Introspected {
             Introspected::Unknown => "unknown",
             Introspected::BadSecret => "bad_secret",
             Introspected::Expired => "expired",
+            Introspected::Revoked => "revoked",
             Introspected::ContractEnded => "contract_ended",
             Introspected::Suspended => "review_suspended",
         }
@@ -131,7 +135,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     /// One counter per outcome, resolved once: introspection is the hot path.
-    introspections: [IntCounter; 6],
+    introspections: [IntCounter; 7],
     db_calls: HistogramVec,
     cache_credentials: IntGauge,
     cache_tokens: IntGauge,
@@ -190,16 +194,16 @@ impl Metrics {
             ),
             latency: histogram(
                 "partner_registry_http_request_duration_seconds",
-                "Time to answer an HTTP request, by route template.",
-                &["route"],
+                "Time to answer an HTTP request, by route template and status.",
+                &["route", "status"],
             ),
             introspections: {
                 let by_outcome = counter(
                     "partner_registry_introspections_total",
                     "Introspections by outcome: active, or inactive because the client is \
-                     unknown (never registered, revoked, or of an offboarded org), the secret is \
-                     wrong, the client expired, its org's contract ended, or an access review of \
-                     it is overdue under review_enforcement = suspend.",
+                     unknown (never registered), the secret is wrong, the client expired, was \
+                     revoked (or its org offboarded), its org's contract ended, or an access \
+                     review of it is overdue under review_enforcement = suspend.",
                     &["outcome"],
                 );
                 Introspected::ALL.map(|o| by_outcome.with_label_values(&[o.label()]))
@@ -245,7 +249,7 @@ impl Metrics {
             .with_label_values(&[a.route, a.method, &status])
             .inc();
         self.latency
-            .with_label_values(&[a.route])
+            .with_label_values(&[a.route, &status])
             .observe(a.elapsed.as_secs_f64());
     }
 

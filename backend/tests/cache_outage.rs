@@ -1,11 +1,12 @@
 //! While the database cannot be reached, the credential cache
 //! keeps serving its last good state for a bounded time, then every API call
 //! answers 503 problem+json with Retry-After (never 401 or 500) and
-//! introspection fails closed; it recovers by itself.
+//! introspection fails closed; it recovers by itself. Before the cache has
+//! loaded, the registry is alive but not ready, and refuses the same way.
 
-use acceptance_tests::postgres::PgCluster;
+use acceptance_tests::postgres::{PgCluster, database_of};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,35 @@ fn cli(db: &str, key: &std::path::Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A database of its own on `cluster`, initialised with its key in a
+/// temporary folder, and an admin token.
+struct Registry {
+    db: String,
+    dir: tempfile::TempDir,
+    key: std::path::PathBuf,
+    token: String,
+}
+
+impl Registry {
+    fn init(cluster: &PgCluster) -> Registry {
+        let db = cluster.new_database();
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("registry.key");
+        cli(&db, &key, &["init"]);
+        let token = cli(
+            &db,
+            &key,
+            &["token", "create", "--name", "admin", "--role", "admin"],
+        );
+        Registry {
+            db,
+            dir,
+            key,
+            token,
+        }
+    }
 }
 
 /// One request: status, Retry-After, content type and body.
@@ -74,15 +104,12 @@ async fn send(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
     let cluster = PgCluster::start();
-    let db = cluster.new_database();
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("registry.key");
-    cli(&db, &key, &["init"]);
-    let token = cli(
-        &db,
-        &key,
-        &["token", "create", "--name", "admin", "--role", "admin"],
-    );
+    let Registry {
+        db,
+        dir: _dir,
+        key,
+        token,
+    } = Registry::init(&cluster);
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--db", &db])
         .env("PARTNER_REGISTRY_SECRET_KEY_FILE", &key)
@@ -203,4 +230,108 @@ async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
         assert!(up.elapsed() < Duration::from_secs(15), "never recovered");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The registry serves `/healthz` as soon as it listens; until its
+/// credential cache has loaded (here held back by a lock on the clients
+/// table), `/readyz` and every API call answer 503 with Retry-After, and it
+/// prints `listening on` only once it is ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_ready_until_the_credential_cache_has_loaded() {
+    let cluster = PgCluster::start();
+    let Registry {
+        db,
+        dir: _dir,
+        key,
+        token,
+    } = Registry::init(&cluster);
+    let mut lock = cluster.session(database_of(&db));
+    let mut sql = lock.stdin.take().unwrap();
+    writeln!(
+        sql,
+        "BEGIN; LOCK TABLE clients IN ACCESS EXCLUSIVE MODE; SELECT 'locked';"
+    )
+    .unwrap();
+    let mut rows = BufReader::new(lock.stdout.take().unwrap());
+    let mut locked = String::new();
+    rows.read_line(&mut locked).unwrap();
+    assert_eq!(locked.trim(), "locked");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--db",
+            &db,
+        ])
+        .env("PARTNER_REGISTRY_SECRET_KEY_FILE", &key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _serve = Serve(child);
+    let c = reqwest::Client::new();
+    let started = Instant::now();
+    while c
+        .get(format!("{url}/healthz"))
+        .send()
+        .await
+        .map_or(true, |r| r.status() != 200)
+    {
+        assert!(started.elapsed() < Duration::from_secs(10), "never alive");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (method, path, auth, body) in [
+        ("GET", "/readyz", "", None),
+        ("GET", "/v1/whoami", token.as_str(), None),
+        (
+            "POST",
+            "/v1/introspect",
+            token.as_str(),
+            Some(json!({"client_id": "pc_x", "client_secret": "pcs_x"})),
+        ),
+    ] {
+        let (status, retry, ct, answer) =
+            send(&c, method, format!("{url}{path}"), auth, body).await;
+        assert_eq!(status, 503, "{path} while the cache loads: {answer}");
+        assert!(retry.is_some(), "{path}: 503 without Retry-After");
+        assert_eq!(ct, "application/problem+json", "{path}");
+        assert!(
+            answer["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("loading"),
+            "{path}: {answer}"
+        );
+    }
+
+    writeln!(sql, "COMMIT;").unwrap();
+    drop(sql);
+    let ready = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    assert_eq!(ready.trim(), format!("listening on {url}"));
+    assert_eq!(
+        send(&c, "GET", format!("{url}/readyz"), "", None).await.0,
+        200
+    );
+    assert_eq!(
+        send(&c, "GET", format!("{url}/v1/whoami"), &token, None)
+            .await
+            .0,
+        200
+    );
+    assert!(lock.wait().unwrap().success());
 }

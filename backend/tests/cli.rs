@@ -732,10 +732,28 @@ async fn json_logs_and_metrics_tell_what_happened_and_never_a_secret() {
         client["client_id"].as_str().unwrap().to_string(),
         client["client_secret"].as_str().unwrap().to_string(),
     );
+    let (s, gone) = call(
+        &url,
+        "POST",
+        "/v1/clients",
+        &admin,
+        Some(
+            json!({"org_id": oid, "name": "gone", "purpose": "p", "owner": "o@acme.example",
+                    "scopes": ["read"]}),
+        ),
+    )
+    .await;
+    assert_eq!(s, 201, "{gone}");
+    let revoked = format!("/v1/clients/{}", gone["id"].as_str().unwrap());
+    assert_eq!(call(&url, "DELETE", &revoked, &admin, None).await.0, 200);
     for (id, secret) in [
         (cid.as_str(), secret.as_str()),
         (cid.as_str(), "pcs_wrong"),
         ("pc_nobody", "x"),
+        (
+            gone["client_id"].as_str().unwrap(),
+            gone["client_secret"].as_str().unwrap(),
+        ),
     ] {
         let (s, _) = call(
             &url,
@@ -773,7 +791,7 @@ async fn json_logs_and_metrics_tell_what_happened_and_never_a_secret() {
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("no {series} in\n{text}"))
     };
-    for outcome in ["active", "bad_secret", "unknown"] {
+    for outcome in ["active", "bad_secret", "unknown", "revoked"] {
         assert_eq!(
             value(&format!(
                 "partner_registry_introspections_total{{outcome=\"{outcome}\"}}"
@@ -793,9 +811,15 @@ async fn json_logs_and_metrics_tell_what_happened_and_never_a_secret() {
         ),
         1.0
     );
+    assert_eq!(
+        value(
+            "partner_registry_http_request_duration_seconds_count{route=\"/v1/clients\",status=\"201\"}"
+        ),
+        2.0
+    );
     assert_eq!(value("partner_registry_cache_credentials"), 1.0);
-    // The token's creation, the org's and the client's.
-    assert_eq!(value("partner_registry_audit_chain_length"), 3.0);
+    // The token's creation, the org's, two clients' and one revocation.
+    assert_eq!(value("partner_registry_audit_chain_length"), 5.0);
     assert!(value("partner_registry_write_transactions_total") >= 2.0);
     assert!(
         text.contains("partner_registry_db_call_duration_seconds_bucket"),

@@ -383,7 +383,8 @@ impl RegistryServer {
         Self::start_in(dir, db, &args, http.build().expect("HTTP client"))
     }
 
-    fn start_with(extra: &[&str]) -> Self {
+    /// Starts the registry with `extra` arguments to `serve`.
+    pub fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("registry.db").display().to_string();
         Self::start_in(dir, db, extra, http_client().clone())

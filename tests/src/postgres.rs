@@ -199,7 +199,23 @@ impl PgCluster {
 
     /// Runs one SQL statement (or several, `;`-separated) with `psql`.
     pub fn psql(&self, database: &str, sql: &str) -> Run {
-        run(Command::new(self.bin.join("psql"))
+        run(self.psql_command(database).args(["-c", sql]))
+    }
+
+    /// A `psql` session on `database` reading SQL from its piped stdin and
+    /// writing rows (unaligned, tuples only) to its piped stdout: for a test
+    /// that holds a transaction open while it watches the registry.
+    pub fn session(&self, database: &str) -> std::process::Child {
+        self.psql_command(database)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("psql session")
+    }
+
+    fn psql_command(&self, database: &str) -> Command {
+        let mut command = Command::new(self.bin.join("psql"));
+        command
             .args([
                 "-X",
                 "-q",
@@ -216,8 +232,8 @@ impl PgCluster {
                 "postgres",
                 "-d",
                 database,
-            ])
-            .args(["-c", sql]))
+            ]);
+        command
     }
 
     /// Every row of `database` as `pg_dump` writes it.

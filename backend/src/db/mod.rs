@@ -261,6 +261,10 @@ pub trait Reader {
     fn live_tokens(&mut self, select: TokenSelect<'_>) -> Result<Vec<TokenRow>>;
     fn idempotency(&mut self, token_id: i64, key: &str) -> Result<Option<IdemRecord>>;
     fn credentials(&mut self, select: Select<'_>) -> Result<Vec<CredentialRow>>;
+    /// The client_ids of the selected clients that are revoked, or of an
+    /// offboarded org: what introspection tells apart from a client_id never
+    /// registered.
+    fn revoked_client_ids(&mut self, select: Select<'_>) -> Result<Vec<String>>;
     /// Audit events after `after`, at most `limit`, in order.
     fn audit_after(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>>;
     /// Calls `f` on every audit event in order until it answers false.

@@ -525,6 +525,16 @@ const ORG_COLS: &str = "id, name, legal_entity, technical_owner, approval_author
      contract_start, contract_end, tenant, business_unit, allowed_scopes, max_clients, labels, created_at, \
      updated_at, offboarded_at, version, seq, review_enforcement";
 
+/// The WHERE condition on `c` (clients) of a credential query, and its one
+/// parameter.
+fn select_condition(select: Select<'_>) -> (&'static str, Option<&str>) {
+    match select {
+        Select::All => ("$1::text IS NULL", None),
+        Select::Client(id) => ("c.id = $1", Some(id)),
+        Select::Org(id) => ("c.org_id = $1", Some(id)),
+    }
+}
+
 fn org_from_row(r: &Row) -> Org {
     let enforcement: String = r.get(19);
     let scopes: String = r.get(11);
@@ -824,12 +834,20 @@ impl Reader for PgTx<'_> {
         }))
     }
 
+    fn revoked_client_ids(&mut self, select: Select<'_>) -> Result<Vec<String>> {
+        let (condition, arg) = select_condition(select);
+        let rows = self.query(
+            &format!(
+                "SELECT c.client_id FROM clients c JOIN orgs o ON o.id = c.org_id
+                 WHERE (c.revoked_at IS NOT NULL OR o.offboarded_at IS NOT NULL) AND {condition}"
+            ),
+            &[&arg],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     fn credentials(&mut self, select: Select<'_>) -> Result<Vec<CredentialRow>> {
-        let (condition, arg) = match select {
-            Select::All => ("$1::text IS NULL", None),
-            Select::Client(id) => ("c.id = $1", Some(id)),
-            Select::Org(id) => ("c.org_id = $1", Some(id)),
-        };
+        let (condition, arg) = select_condition(select);
         let rows = self.query(
             &format!(
                 "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at,

@@ -308,8 +308,16 @@ pub fn open_connection(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Each open connection keeps its own page cache (SQLite's default is
+    // 2 MiB): with the pool and the writer that is most of the registry's
+    // memory past the credential cache. The kernel's page cache holds the
+    // file anyway, so a smaller one costs a copy, not a disk read.
+    conn.pragma_update(None, "cache_size", PAGE_CACHE_KIB)?;
     Ok(conn)
 }
+
+/// The page cache of one connection, in KiB (a negative `cache_size` is KiB).
+const PAGE_CACHE_KIB: i64 = -512;
 
 /// Creates an empty database file readable by its owner only (SQLite gives
 /// its WAL and shared-memory files the same mode).
@@ -640,6 +648,16 @@ fn audit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
     })
 }
 
+/// The WHERE condition on `c` (clients) of a credential query, and its one
+/// parameter.
+fn select_condition(select: Select<'_>) -> (&'static str, Option<&str>) {
+    match select {
+        Select::All => ("?1 IS NULL", None),
+        Select::Client(id) => ("c.id = ?1", Some(id)),
+        Select::Org(id) => ("c.org_id = ?1", Some(id)),
+    }
+}
+
 fn json_text<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
@@ -817,12 +835,18 @@ impl Reader for Conn<'_> {
             .optional()?)
     }
 
+    fn revoked_client_ids(&mut self, select: Select<'_>) -> Result<Vec<String>> {
+        let (condition, arg) = select_condition(select);
+        let mut st = self.c.prepare_cached(&format!(
+            "SELECT c.client_id FROM clients c JOIN orgs o ON o.id = c.org_id
+             WHERE (c.revoked_at IS NOT NULL OR o.offboarded_at IS NOT NULL) AND {condition}"
+        ))?;
+        let rows = st.query_map([arg], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn credentials(&mut self, select: Select<'_>) -> Result<Vec<CredentialRow>> {
-        let (condition, arg) = match select {
-            Select::All => ("?1 IS NULL", None),
-            Select::Client(id) => ("c.id = ?1", Some(id)),
-            Select::Org(id) => ("c.org_id = ?1", Some(id)),
-        };
+        let (condition, arg) = select_condition(select);
         let mut out: Vec<CredentialRow> = {
             let mut st = self.c.prepare_cached(&format!(
                 "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at,

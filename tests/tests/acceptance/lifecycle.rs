@@ -157,20 +157,38 @@ variable "client_secret" {{
     )
 }
 
+/// The supplied secret stays out of the plan, the state, the database and
+/// both programs' logs, at trace level.
 #[test]
-fn write_only_secret_stays_out_of_plan_state_and_database() {
-    let registry = RegistryServer::start_at(T0);
+fn write_only_secret_stays_out_of_plan_state_database_and_logs() {
+    let registry = RegistryServer::start_with(&["--fake-clock", T0, "--log-level", "trace"]);
     let mut workspace = Workspace::new(&registry);
     workspace.env("TF_VAR_client_secret", SUPPLIED);
+    workspace.env("TF_LOG_PROVIDER", "trace");
     workspace.write_config(&write_only_config(1));
     workspace
         .terraform(&["plan", "-out=first.tfplan", "-input=false", "-no-color"])
-        .assert_success();
+        .assert_success()
+        .assert_not_mentions(SUPPLIED);
     let plan = workspace.terraform(&["show", "-json", "first.tfplan"]);
     plan.assert_success().assert_not_mentions(SUPPLIED);
-    workspace
-        .terraform(&["apply", "-input=false", "-no-color", "first.tfplan"])
-        .assert_success();
+    let applied = workspace.terraform(&["apply", "-input=false", "-no-color", "first.tfplan"]);
+    applied.assert_success().assert_not_mentions(SUPPLIED);
+    assert!(
+        applied.stderr.contains("registry POST /v1/clients -> 201"),
+        "the provider logged its requests: {}",
+        applied.stderr
+    );
+    workspace.env("TF_LOG_PROVIDER", "");
+    let registry_log = registry.log();
+    assert!(
+        registry_log.contains("/v1/clients"),
+        "the registry logged the create: {registry_log}"
+    );
+    assert!(
+        !registry_log.contains(SUPPLIED),
+        "the supplied secret is in the registry's log"
+    );
 
     let state = workspace.resource("partner_client.sync");
     assert_eq!(state["client_secret"], Value::Null, "{state:#}");
