@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test test-pinned test-postgres postgres fmt-check clippy build docs terraform bench demo demo-destroy demo-stop clean
+.PHONY: test test-pinned test-postgres postgres browser fmt-check clippy build docs terraform bench demo demo-destroy demo-stop clean
 
 # Every test in the workspace with the Terraform found (see tools/ensure-terraform.sh)
 # on the default SQLite engine, the registry's API suite again on PostgreSQL, then
@@ -11,7 +11,7 @@ CARGO ?= cargo
 # Ends with one line counting every test of all runs.
 TEST_LOG := target/make-test.log
 
-test: fmt-check clippy build postgres
+test: fmt-check clippy build postgres browser
 	mkdir -p target && : > $(TEST_LOG)
 	set -o pipefail; TERRAFORM="$$(tools/ensure-terraform.sh)" $(CARGO) test --workspace 2>&1 | tee -a $(TEST_LOG)
 	set -o pipefail; $(MAKE) --no-print-directory test-postgres 2>&1 | tee -a $(TEST_LOG)
@@ -28,6 +28,12 @@ test-postgres: postgres
 # Installs Debian's PostgreSQL server programs when they are missing.
 postgres:
 	@tools/ensure-postgres.sh
+
+# Debian's Chromium and the npm packages of the review console's browser test
+# (tests/browser/, as package-lock.json pins them); Chromium only when missing.
+browser:
+	@tools/ensure-chromium.sh >/dev/null
+	npm ci --prefix tests/browser --prefer-offline --no-audit --no-fund
 
 # The acceptance tests once more on the pinned Terraform 1.15.5, whatever
 # Terraform the machine has on its PATH, and the tests of what only

@@ -36,7 +36,7 @@
 
 use crate::audit::Anchor;
 use crate::crypto::ct_eq;
-use crate::db::{Change, CredentialRow, Database, Select, TokenRow, TokenSelect};
+use crate::db::{Change, CredentialRow, Database, DayCount, Select, TokenRow, TokenSelect};
 use crate::error::{Error, Result};
 use crate::records::Actor;
 use crate::telemetry::Introspected;
@@ -57,8 +57,12 @@ const FEED_PAGE: i64 = 500;
 /// The anchor file moves at most this often.
 const ANCHOR_INTERVAL: Duration = Duration::from_secs(1);
 
+/// What runs in the transaction that writes introspection counts, before the
+/// clients' `last_used_at` move (the usage drift check of [`crate::campaigns`]).
+pub type UsageHook = Arc<dyn Fn(&mut dyn crate::db::Tx, &[DayCount]) -> Result<()> + Send + Sync>;
+
 /// How the cache follows the database.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     /// How often the follower looks for changes made elsewhere.
     pub poll: Duration,
@@ -66,6 +70,7 @@ pub struct Config {
     pub max_staleness: Duration,
     /// The anchor file the follower moves up after commits, if one is kept.
     pub anchor: Option<Anchor>,
+    pub on_usage: Option<UsageHook>,
 }
 
 impl Default for Config {
@@ -74,15 +79,22 @@ impl Default for Config {
             poll: Duration::from_millis(200),
             max_staleness: Duration::from_secs(1),
             anchor: None,
+            on_usage: None,
         }
     }
 }
 
-/// When a client (or token) was last used, and what the database holds.
+/// When a client (or token) was last used, and what the database holds;
+/// for a client also its introspections per UTC day not yet written.
 #[derive(Debug)]
 pub struct Usage {
     seen: AtomicI64,
     written: AtomicI64,
+    /// The day `count` counts (unix seconds / 86400).
+    day: AtomicI64,
+    count: AtomicI64,
+    /// Counts of earlier days not yet written.
+    carried: Mutex<Vec<(i64, i64)>>,
 }
 
 impl Usage {
@@ -91,7 +103,51 @@ impl Usage {
         Usage {
             seen: AtomicI64::new(w),
             written: AtomicI64::new(w),
+            day: AtomicI64::new(NEVER),
+            count: AtomicI64::new(0),
+            carried: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Counts one introspection at `now`; true when it is the first of a new
+    /// day, whose predecessor's count is then set aside for writing. Two
+    /// introspections racing across midnight may count for either day: the
+    /// counts feed a factor-of-five heuristic, not a bill.
+    fn count(&self, now: i64) -> bool {
+        let day = now.div_euclid(86_400);
+        let current = self.day.load(Ordering::Relaxed);
+        let new_day = current != day
+            && self
+                .day
+                .compare_exchange(current, day, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok();
+        if new_day {
+            let earlier = self.count.swap(0, Ordering::Relaxed);
+            if earlier > 0 {
+                lock(&self.carried).push((current, earlier));
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        new_day
+    }
+
+    fn counts_pending(&self) -> bool {
+        self.count.load(Ordering::Relaxed) > 0 || !lock(&self.carried).is_empty()
+    }
+
+    /// The counts not yet written, taken out.
+    fn take_counts(&self) -> Vec<(i64, i64)> {
+        let mut out = std::mem::take(&mut *lock(&self.carried));
+        let n = self.count.swap(0, Ordering::Relaxed);
+        if n > 0 {
+            out.push((self.day.load(Ordering::Relaxed), n));
+        }
+        out
+    }
+
+    /// Puts back counts whose write failed.
+    fn restore_counts(&self, counts: &[(i64, i64)]) {
+        lock(&self.carried).extend_from_slice(counts);
     }
     /// Whether the database value is due for an update.
     fn due(&self) -> bool {
@@ -113,6 +169,8 @@ pub struct Credential {
     pub expires_at: i64,
     pub contract_end: i64,
     pub secrets: Vec<SecretHash>,
+    /// After this time the client is suspended by an overdue access review.
+    pub suspended_after: Option<i64>,
     pub usage: Arc<Usage>,
 }
 
@@ -132,6 +190,8 @@ impl Credential {
             Introspected::ContractEnded
         } else if now > self.expires_at {
             Introspected::Expired
+        } else if self.suspended_after.is_some_and(|t| now > t) {
+            Introspected::Suspended
         } else {
             Introspected::Active
         }
@@ -147,6 +207,7 @@ impl Credential {
             expires_at: row.expires_at,
             contract_end: row.contract_end,
             secrets: row.secrets,
+            suspended_after: row.suspended_after,
             usage,
         }
     }
@@ -469,10 +530,32 @@ impl Shared {
         }
     }
 
-    /// Writes every due `last_used_at` (clients' and tokens') in one
-    /// transaction. Returns whether all were written.
+    /// Writes every due `last_used_at` (clients' and tokens') and the
+    /// introspection counts in one transaction. Returns whether all were written.
     fn flush_usage(&self) -> bool {
         let snap = self.snapshot();
+        let counted: Vec<(Arc<Usage>, Vec<DayCount>)> = snap
+            .credentials
+            .values()
+            .filter(|c| c.usage.counts_pending())
+            .map(|c| {
+                let seen = c.usage.seen.load(Ordering::Relaxed);
+                let counts = c
+                    .usage
+                    .take_counts()
+                    .into_iter()
+                    .map(|(day, count)| DayCount {
+                        client_ref: c.id.clone(),
+                        day,
+                        count,
+                        // The use may not be noted yet: then its day is all we know.
+                        last_at: seen.max(day * 86_400),
+                    })
+                    .collect();
+                (Arc::clone(&c.usage), counts)
+            })
+            .collect();
+        let counts: Vec<DayCount> = counted.iter().flat_map(|(_, c)| c.clone()).collect();
         let clients = Due::of(
             snap.credentials
                 .values()
@@ -485,15 +568,33 @@ impl Shared {
                 .filter(|t| t.usage.due())
                 .map(|t| (t.actor.token_id, &t.usage)),
         );
-        if clients.0.is_empty() && tokens.0.is_empty() {
+        if clients.0.is_empty() && tokens.0.is_empty() && counts.is_empty() {
             return true;
         }
         let (client_uses, token_uses) = (clients.uses(), tokens.uses());
+        let hook = self.config.on_usage.clone();
         let written = self.db.write(move |tx| {
+            tx.add_usage_counts(&counts)?;
+            if let Some(hook) = hook.filter(|_| !counts.is_empty()) {
+                // Under a savepoint of its own: a failing check never costs
+                // the counts or the last uses.
+                tx.savepoint(crate::db::Savepoint::Begin)?;
+                match hook(tx, &counts) {
+                    Ok(()) => tx.savepoint(crate::db::Savepoint::Release)?,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the usage drift check failed");
+                        tx.savepoint(crate::db::Savepoint::RollBack)?;
+                    }
+                }
+            }
             tx.note_last_used(&client_uses)?;
             tx.note_token_last_used(&token_uses)
         });
         if written.is_err() {
+            for (usage, counts) in &counted {
+                let days: Vec<(i64, i64)> = counts.iter().map(|c| (c.day, c.count)).collect();
+                usage.restore_counts(&days);
+            }
             return false;
         }
         clients.written();
@@ -660,6 +761,15 @@ impl Cache {
         }
     }
 
+    /// Notes a successful introspection of the client whose usage `u` is:
+    /// its use, and one more in its count of the day.
+    pub fn note_introspection(&self, u: &Usage, now: i64) {
+        if u.count(now) && !self.shared.usage_due.swap(true, Ordering::SeqCst) {
+            self.shared.notify();
+        }
+        self.note_use(u, now);
+    }
+
     /// Stops the follower (writing any due `last_used_at` first).
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);
@@ -709,11 +819,14 @@ mod tests {
                     not_after: Some(500),
                 },
             ],
+            suspended_after: Some(900),
         };
         let verdict = |secret: &str, now| cred.verdict(&key.hash_secret(secret), now);
         assert_eq!(verdict("new", 100), Introspected::Active);
         assert_eq!(verdict("old", 500), Introspected::Active);
         assert_eq!(verdict("old", 501), Introspected::BadSecret);
+        assert_eq!(verdict("new", 900), Introspected::Active);
+        assert_eq!(verdict("new", 901), Introspected::Suspended);
         assert_eq!(verdict("new", 1_001), Introspected::Expired);
         assert_eq!(verdict("new", 2_001), Introspected::ContractEnded);
         assert_eq!(verdict("other", 100), Introspected::BadSecret);

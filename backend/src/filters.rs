@@ -32,10 +32,27 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/introspect"),
     ("GET", "/v1/audit"),
     ("GET", "/v1/reviews"),
+    ("POST", "/v1/reviews/campaigns"),
+    ("GET", "/v1/reviews/campaigns"),
+    ("GET", "/v1/reviews/campaigns/{id}"),
+    ("POST", "/v1/reviews/campaigns/{id}/decisions"),
     ("POST", "/v1/tokens"),
     ("GET", "/v1/tokens"),
     ("DELETE", "/v1/tokens/{name}"),
     ("PUT", "/v1/clock"),
+    ("GET", "/ui/"),
+    ("GET", "/ui/console.css"),
+    ("GET", "/ui/login"),
+    ("POST", "/ui/login"),
+    ("POST", "/ui/logout"),
+    ("GET", "/ui/overview"),
+    ("GET", "/ui/timeline"),
+    ("GET", "/ui/orgs/{id}"),
+    ("GET", "/ui/clients/{id}"),
+    ("GET", "/ui/audit"),
+    ("GET", "/ui/campaigns"),
+    ("GET", "/ui/campaigns/{id}"),
+    ("POST", "/ui/campaigns/{id}/decisions"),
 ];
 
 /// The whole API, with every rejection mapped to problem+json.
@@ -62,6 +79,8 @@ pub fn routes(
         .or(clients_rotate(app.clone()))
         .or(audit_list(app.clone()))
         .or(reviews(app.clone()))
+        .or(crate::review_routes::routes(app.clone()))
+        .or(crate::ui::routes(app.clone()))
         .or(tokens_create(app.clone()))
         .or(tokens_list(app.clone()))
         .or(tokens_delete(app.clone()))
@@ -116,7 +135,9 @@ pub fn http_date(unix: i64) -> Option<warp::http::HeaderValue> {
     })
 }
 
-fn with_app(app: App) -> impl Filter<Extract = (App,), Error = std::convert::Infallible> + Clone {
+pub(crate) fn with_app(
+    app: App,
+) -> impl Filter<Extract = (App,), Error = std::convert::Infallible> + Clone {
     warp::any().map(move || app.clone())
 }
 
@@ -225,7 +246,9 @@ fn strict_header(
 
 /// What every authenticated route takes: the app, the caller, and the
 /// request's id and change reference.
-fn authorized(app: App) -> impl Filter<Extract = (App, Authed, ReqCtx), Error = Rejection> + Clone {
+pub(crate) fn authorized(
+    app: App,
+) -> impl Filter<Extract = (App, Authed, ReqCtx), Error = Rejection> + Clone {
     with_app(app.clone()).and(auth(app)).and(req_ctx())
 }
 
@@ -278,7 +301,7 @@ fn idempotency_key() -> impl Filter<Extract = (Option<String>,), Error = Rejecti
 
 /// A JSON body of at most [`MAX_BODY`], of a declared length or chunked; a
 /// body of another declared media type is 415, a larger one 413.
-fn body() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
+pub(crate) fn body() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
     warp::header::optional::<String>("content-type")
         .and_then(|ct: Option<String>| async move {
             match ct {
@@ -416,7 +439,8 @@ fn optional_body() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone
         .unify()
 }
 
-fn query() -> impl Filter<Extract = (HashMap<String, String>,), Error = Rejection> + Clone {
+pub(crate) fn query() -> impl Filter<Extract = (HashMap<String, String>,), Error = Rejection> + Clone
+{
     warp::query::<HashMap<String, String>>()
 }
 

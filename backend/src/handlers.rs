@@ -32,7 +32,10 @@ pub struct ReqCtx {
     pub change_ref: Option<String>,
 }
 
-fn finish(rc: &ReqCtx, res: Result<Response>) -> std::result::Result<Response, Infallible> {
+pub(crate) fn finish(
+    rc: &ReqCtx,
+    res: Result<Response>,
+) -> std::result::Result<Response, Infallible> {
     let mut resp = match res {
         Ok(r) => r,
         Err(e) => e.to_response(),
@@ -43,7 +46,7 @@ fn finish(rc: &ReqCtx, res: Result<Response>) -> std::result::Result<Response, I
     Ok(resp)
 }
 
-fn json_response(
+pub(crate) fn json_response(
     status: StatusCode,
     body: &impl serde::Serialize,
     version: Option<i64>,
@@ -110,7 +113,7 @@ impl From<crate::audit::AuditRow> for AuditEvent {
     }
 }
 
-fn created_response(c: Created) -> Response {
+pub(crate) fn created_response(c: Created) -> Response {
     let mut resp = json_response(StatusCode::CREATED, &c.body, Some(c.version));
     if let Ok(h) = HeaderValue::from_str(&c.location) {
         resp.headers_mut().insert(LOCATION, h);
@@ -124,11 +127,11 @@ fn created_response(c: Created) -> Response {
     resp
 }
 
-fn now(app: &App) -> i64 {
+pub(crate) fn now(app: &App) -> i64 {
     app.clock.now().unix_timestamp()
 }
 
-fn write_ctx(app: &App, actor: &Actor, rc: &ReqCtx) -> WriteCtx {
+pub(crate) fn write_ctx(app: &App, actor: &Actor, rc: &ReqCtx) -> WriteCtx {
     WriteCtx {
         key: app.key.clone(),
         actor: actor.clone(),
@@ -176,7 +179,7 @@ fn query_cursor(q: &HashMap<String, String>, name: &str) -> Result<i64> {
     }
 }
 
-fn reject_unknown_query(q: &HashMap<String, String>, known: &[&str]) -> Result<()> {
+pub(crate) fn reject_unknown_query(q: &HashMap<String, String>, known: &[&str]) -> Result<()> {
     let mut unknown: Vec<&str> = q
         .keys()
         .map(String::as_str)
@@ -758,7 +761,7 @@ pub async fn introspect(
     app.metrics.introspected(verdict);
     match found {
         Some(cred) if verdict == Introspected::Active => {
-            app.cache.note_use(&cred.usage, now);
+            app.cache.note_introspection(&cred.usage, now);
             let body = json!({
                 "active": true,
                 "client_id": cred.client_id,

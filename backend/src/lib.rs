@@ -8,13 +8,15 @@
 //! - [`records`] (what is stored) and [`requests`] (what is sent);
 //! - [`db`]: the storage traits and their SQLite and PostgreSQL engines;
 //! - [`cache`]: the credential cache that follows every change;
-//! - [`review`]: the entitlement review; [`clock`]: the one source of time.
+//! - [`review`]: the entitlement review; [`campaigns`]: the access reviews
+//!   that reviewers decide; [`clock`]: the one source of time.
 //!
 //! The rules of values and between records live in the shared `partner-rules`
 //! crate, so that the provider's plan-time checks are the registry's own.
 
 pub mod audit;
 pub mod cache;
+pub mod campaigns;
 pub mod clock;
 pub mod crypto;
 pub mod db;
@@ -25,10 +27,12 @@ pub mod openapi;
 pub mod records;
 pub mod requests;
 pub mod review;
+pub mod review_routes;
 pub mod server;
 pub mod service;
 pub mod telemetry;
 pub mod tls;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -58,6 +62,8 @@ pub struct AppState {
     /// One log line per request (see [`telemetry`]); never bodies or secrets.
     pub access_log: bool,
     pub metrics: telemetry::Metrics,
+    /// The review console's sessions (see [`ui`]).
+    pub console: ui::Sessions,
 }
 
 impl App {
@@ -239,10 +245,14 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
             true,
         )?;
         opened.db.set_write_batch(setup.write_batch);
+        let key = opened.key.clone();
         let cache = cache::Cache::start(
             Arc::clone(&opened.db),
             cache::Config {
                 anchor: opened.anchor.clone(),
+                on_usage: Some(Arc::new(move |tx, counts| {
+                    campaigns::after_usage(tx, &key, counts)
+                })),
                 ..cache::Config::default()
             },
         )?;
@@ -257,6 +267,7 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
         key: opened.key,
         access_log: cfg.access_log,
         metrics: telemetry::Metrics::new(),
+        console: ui::Sessions::new(cfg.tls.is_some()),
     }));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await

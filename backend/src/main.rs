@@ -207,8 +207,12 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
-    /// Print the entitlement review: what a periodic access review must look at.
+    /// Print the entitlement review: what a periodic access review must look at;
+    /// open, list, show and decide access review campaigns.
+    #[command(args_conflicts_with_subcommands = true)]
     Review {
+        #[command(subcommand)]
+        command: Option<ReviewCommand>,
         #[command(flatten)]
         db: DbArg,
         #[arg(long, value_parser = ["text", "markdown", "json"], default_value = "text")]
@@ -273,6 +277,70 @@ enum TokenCommand {
     },
 }
 
+/// How a campaign is printed: readable `text`, or the API's `json`.
+#[derive(clap::Args)]
+struct CampaignFormat {
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    format: String,
+}
+
+#[derive(Subcommand)]
+enum ReviewCommand {
+    /// Open an access review campaign over every live client of an org.
+    Open {
+        #[command(flatten)]
+        db: DbArg,
+        /// The org's id.
+        #[arg(long)]
+        org_id: String,
+        /// Due at the end of this day, YYYY-MM-DD (default: 14 days ahead).
+        #[arg(long)]
+        due_date: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        #[command(flatten)]
+        format: CampaignFormat,
+    },
+    /// List campaigns, newest first.
+    Campaigns {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        org_id: Option<String>,
+        /// open, overdue or complete.
+        #[arg(long)]
+        status: Option<String>,
+        #[command(flatten)]
+        format: CampaignFormat,
+    },
+    /// Show a campaign and its decisions.
+    Show {
+        #[command(flatten)]
+        db: DbArg,
+        /// The campaign's id (rvc_…).
+        id: String,
+        #[command(flatten)]
+        format: CampaignFormat,
+    },
+    /// Decide one client of a campaign: keep it (with a comment) or revoke it at once.
+    Decide {
+        #[command(flatten)]
+        db: DbArg,
+        /// The campaign's id (rvc_…).
+        id: String,
+        /// The client's client_id or record id.
+        #[arg(long)]
+        client_id: String,
+        #[arg(long, value_parser = ["keep", "revoke"])]
+        decision: String,
+        /// Why (required to keep).
+        #[arg(long)]
+        comment: Option<String>,
+        #[command(flatten)]
+        format: CampaignFormat,
+    },
+}
+
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Verify the audit chain under the server key, against its head row and its anchor.
@@ -328,9 +396,12 @@ fn flag_names(e: partner_registry::Error) -> partner_registry::Error {
     }
 }
 
+fn dash(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "-".into())
+}
+
 /// `token list` for people: a header, then one line per token, in columns.
 fn token_table(tokens: &[service::TokenInfo]) -> String {
-    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     let mut rows = vec![
         [
             "NAME",
@@ -358,8 +429,13 @@ fn token_table(tokens: &[service::TokenInfo]) -> String {
             dash(&t.revoked_at),
         ]
     }));
-    let mut widths = [0; 9];
-    for row in &rows {
+    columns(&rows)
+}
+
+/// Rows of cells as aligned columns, one line each.
+fn columns<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0; N];
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -375,6 +451,148 @@ fn token_table(tokens: &[service::TokenInfo]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A campaign for people: one summary line, then its clients in columns.
+fn campaign_text(c: &partner_registry::campaigns::CampaignView) -> String {
+    let mut out = format!(
+        "campaign {} org {} ({}) cause {} due {} status {}: {} undecided, {} kept, {} revoked\n",
+        c.id,
+        c.org_name,
+        c.org_id,
+        c.cause.as_str(),
+        c.due_at,
+        c.status.as_str(),
+        c.undecided,
+        c.kept,
+        c.revoked
+    );
+    let mut rows = vec![
+        [
+            "CLIENT",
+            "CLIENT_ID",
+            "OWNER",
+            "STATE",
+            "DECIDED_BY",
+            "COMMENT",
+        ]
+        .map(String::from),
+    ];
+    rows.extend(c.items.iter().map(|i| {
+        [
+            i.name.clone(),
+            i.client_id.clone(),
+            i.owner.clone(),
+            i.state.to_string(),
+            dash(&i.decided_by),
+            dash(&i.comment),
+        ]
+    }));
+    out.push_str(&columns(&rows));
+    out
+}
+
+/// Prints campaigns as `format` says: the API's JSON, or text.
+fn print_campaigns(
+    campaigns: &[partner_registry::campaigns::CampaignView],
+    format: &CampaignFormat,
+    one: bool,
+) -> anyhow::Result<ExitCode> {
+    let out = match (format.format.as_str(), one) {
+        ("json", true) => format!("{}\n", serde_json::to_string(&campaigns[0])?),
+        ("json", false) => format!(
+            "{}\n",
+            serde_json::to_string(&serde_json::json!({ "items": campaigns }))?
+        ),
+        _ => campaigns
+            .iter()
+            .map(campaign_text)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    std::io::stdout().lock().write_all(out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn now_utc() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// `review open|campaigns|show|decide`: the campaign use cases as the CLI's actor.
+fn review_campaigns(command: ReviewCommand) -> anyhow::Result<ExitCode> {
+    use partner_registry::campaigns::{self, CampaignStatus};
+    let view =
+        |(c, o): &(campaigns::Campaign, partner_registry::records::Org)| c.view(o, now_utc());
+    match command {
+        ReviewCommand::Open {
+            db,
+            org_id,
+            due_date,
+            note,
+            format,
+        } => {
+            let body = serde_json::json!({"org_id": org_id, "due_date": due_date, "note": note});
+            let draft = campaigns::parse_open(body.as_object().context("the flags as a body")?);
+            let opened = db.open(false)?;
+            let made = cli_write(&opened, move |tx, ctx| {
+                service::open_campaign(tx, ctx, draft).map_err(flag_names)
+            })?;
+            print_campaigns(&[view(&made)], &format, true)
+        }
+        ReviewCommand::Campaigns {
+            db,
+            org_id,
+            status,
+            format,
+        } => {
+            let status = match status {
+                None => None,
+                Some(s) => Some(
+                    CampaignStatus::parse(&s)
+                        .context("--status must be open, overdue or complete")?,
+                ),
+            };
+            let opened = db.open(false)?;
+            let found = opened
+                .db
+                .read(|r| {
+                    service::list_campaigns(
+                        r,
+                        &service::cli_actor(),
+                        org_id.as_deref(),
+                        status,
+                        now_utc(),
+                    )
+                })
+                .map_err(lib_err)?;
+            let views: Vec<_> = found.iter().map(view).collect();
+            print_campaigns(&views, &format, false)
+        }
+        ReviewCommand::Show { db, id, format } => {
+            let opened = db.open(false)?;
+            let found = opened
+                .db
+                .read(|r| service::get_campaign(r, &service::cli_actor(), &id))
+                .map_err(lib_err)?;
+            print_campaigns(&[view(&found)], &format, true)
+        }
+        ReviewCommand::Decide {
+            db,
+            id,
+            client_id,
+            decision,
+            comment,
+            format,
+        } => {
+            let body = serde_json::json!({"client_id": client_id, "decision": decision, "comment": comment});
+            let draft = campaigns::parse_decision(body.as_object().context("the flags as a body")?);
+            let opened = db.open(false)?;
+            let decided = cli_write(&opened, move |tx, ctx| {
+                service::decide_campaign(tx, ctx, &id, draft).map_err(flag_names)
+            })?;
+            print_campaigns(&[view(&decided)], &format, true)
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -491,6 +709,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Review {
+            command: Some(command),
+            ..
+        } => review_campaigns(command),
+        Command::Review {
+            command: None,
             db,
             format,
             within,

@@ -39,6 +39,53 @@ fn id_param(desc: &str) -> Value {
     json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": desc})
 }
 
+/// A page of the review console: HTML, or a 303 to the sign-in page without a session.
+fn ui(summary: &str) -> Value {
+    json!({"summary": summary, "tags": ["console"], "security": [{"console_session": []}],
+        "responses": {
+            "200": {"description": "HTML page (Content-Security-Policy forbids every script and inline style)", "content": {"text/html": {"schema": {"type": "string"}}}},
+            "303": {"description": "no live session (or, after a form, done): see Location"},
+            "403": {"description": "a form without this session's CSRF token, or a write the token may not make"},
+            "404": {"description": "no such record, or one this token may not see"}}})
+}
+
+/// A form of the review console (`application/x-www-form-urlencoded`, with `csrf`).
+fn ui_form(summary: &str, fields: &[&str]) -> Value {
+    let mut props = serde_json::Map::new();
+    for f in fields {
+        props.insert((*f).to_string(), json!({"type": "string"}));
+    }
+    let mut op = ui(summary);
+    op["requestBody"] = body(
+        json!({"type": "object", "properties": props, "required": ["csrf"]}),
+        "application/x-www-form-urlencoded",
+    );
+    op
+}
+
+/// The review console's pages and forms.
+fn ui_paths() -> Value {
+    json!({
+            "/ui/": {"get": ui("The review console: the overview, or the sign-in page without a session")},
+            "/ui/console.css": {"get": {"summary": "The console's stylesheet (compiled into the registry)", "tags": ["console"], "security": [], "responses": {"200": {"description": "CSS", "content": {"text/css": {"schema": {"type": "string"}}}}}}},
+            "/ui/login": {
+                "get": {"summary": "The sign-in form; sets a short-lived cookie its CSRF value is bound to", "tags": ["console"], "security": [], "responses": {"200": {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}},
+                "post": {"summary": "Sign in with an API token: a session on the server and an HttpOnly, SameSite=Strict session cookie (Secure over TLS) that expires with it, 8 hours; 401 with the form again for a token that does not authenticate", "tags": ["console"], "security": [],
+                         "requestBody": body(json!({"type": "object", "properties": {"csrf": {"type": "string"}, "token": {"type": "string", "writeOnly": true}}, "required": ["csrf", "token"]}), "application/x-www-form-urlencoded"),
+                         "responses": {"303": {"description": "signed in: to /ui/overview"}, "401": {"description": "HTML: the form again, saying why"}}}
+            },
+            "/ui/logout": {"post": ui_form("Sign out: the session ends on the server and its cookie is cleared", &["csrf"])},
+            "/ui/overview": {"get": ui("Counts (active orgs, active clients, findings by kind), contracts ending in the next 90 days, clients unused for 30 days")},
+            "/ui/timeline": {"get": ui("Client expiries and contract ends over the next 12 months by org, as SVG, with today (the registry's clock) marked")},
+            "/ui/orgs/{id}": {"get": ui("An org: owners, contract, allowed scopes, quota use, review enforcement, its clients")},
+            "/ui/clients/{id}": {"get": ui("A client, its suspension by an overdue access review if any, and its audit events (reviewer and admin tokens)")},
+            "/ui/audit": {"get": ui("The audit trail's last 1000 events, filtered by org, client, actor, action or change reference (a URL is a link), with the chain's verification state")},
+            "/ui/campaigns": {"get": ui("Access review campaigns")},
+            "/ui/campaigns/{id}": {"get": ui("A campaign, with keep and revoke forms for reviewer and admin tokens")},
+            "/ui/campaigns/{id}/decisions": {"post": ui_form("Decide one client of a campaign, as POST /v1/reviews/campaigns/{id}/decisions does", &["csrf", "client_id", "decision", "comment"])}
+    })
+}
+
 /// The document served at `GET /v1/openapi.json`.
 pub fn document() -> Value {
     let mut metrics_responses = problem_responses(&["401", "403"]);
@@ -59,6 +106,8 @@ pub fn document() -> Value {
         "allowed_scopes": scopes,
         "max_clients": {"type": "integer", "default": 10, "minimum": 0},
         "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "review_enforcement": {"type": "string", "enum": ["report", "suspend"], "default": "report",
+            "description": "what an access review past its due date does to the clients still undecided in it: report them (review_overdue findings), or also suspend them (introspection answers inactive until each is decided)"},
     });
     let mut org_create_fields = org_fields.clone();
     org_create_fields["id"] = json!({"type": "string", "pattern": "^org_[A-Za-z0-9]{20}$",
@@ -173,11 +222,27 @@ pub fn document() -> Value {
                     "rotation_age": {"type": "string"},
                     "unused_for": {"type": "string"},
                     "findings": {"type": "array", "description": "sorted by kind, org name, client name", "items": {"type": "object", "required": ["kind", "client", "org", "detail"], "properties": {
-                        "kind": {"type": "string", "enum": ["contract_ended", "expiring_soon", "no_commercial_sponsor", "secret_not_rotated", "unused"]},
+                        "kind": {"type": "string", "enum": ["contract_ended", "expiring_soon", "no_commercial_sponsor", "review_overdue", "secret_not_rotated", "unused", "usage_drift"]},
                         "client": {"type": ["object", "null"], "properties": {"id": {"type": "string"}, "client_id": {"type": "string"}, "name": {"type": "string"}, "owner": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}, "secret_rotated_at": {"type": "string", "format": "date-time"}, "last_used_at": {"type": ["string", "null"], "format": "date-time"}}},
                         "org": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "approval_authority": {"type": "string"}}},
                         "detail": {"type": "string", "description": "one human sentence"}}}}}});
-    json!({
+    let campaign_schema = json!({"type": "object", "properties": {
+        "id": {"type": "string", "pattern": "^rvc_"},
+        "org_id": {"type": "string"}, "org_name": {"type": "string"}, "approval_authority": {"type": "string"},
+        "review_enforcement": {"type": "string", "enum": ["report", "suspend"], "description": "the org's, as it is now"},
+        "cause": {"type": "string", "enum": ["manual", "contract_renewed", "scopes_widened", "usage_drift"], "description": "manual: opened by an admin; the others: opened by the registry when the org's contract was renewed or extended, its allowed scopes widened, or one client's daily introspections over the last 7 days differed from its previous 28-day daily mean by more than a factor of 5 (or it was used again after 30 days unused): that campaign holds that client alone"},
+        "note": {"type": "string"}, "opened_by": {"type": "string"},
+        "opened_at": {"type": "string", "format": "date-time"},
+        "due_at": {"type": "string", "format": "date-time", "description": "the end (23:59:59Z) of the due date"},
+        "status": {"type": "string", "enum": ["open", "overdue", "complete"], "description": "at the registry's current time"},
+        "undecided": {"type": "integer"}, "kept": {"type": "integer"}, "revoked": {"type": "integer"},
+        "items": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "string", "description": "the client's record id"}, "client_id": {"type": "string"}, "name": {"type": "string"}, "owner": {"type": "string"},
+            "state": {"type": "string", "enum": ["undecided", "overdue", "suspended", "kept", "revoked", "revoked_elsewhere"], "description": "suspended: undecided after the due date under review_enforcement suspend, so introspection answers inactive; revoked_elsewhere: revoked without a decision here"},
+            "decision": {"type": ["string", "null"], "enum": ["keep", "revoke", null]},
+            "comment": str_or_null, "decided_by": str_or_null,
+            "decided_at": {"type": ["string", "null"], "format": "date-time"}}}}}});
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "Partner registry", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Partner organisations, their API clients, secrets, audit trail and runtime introspection. Every non-2xx answer is application/problem+json (RFC 9457). Every answer carries a Date header (IMF-fixdate) from the registry's own clock, which is the fake time under serve --fake-clock. A known path asked with a method it does not have answers 405 with Allow; a body whose Content-Type is not JSON answers 415; a name or id another record holds answers 409 with the errors[] list (422 when other fields are malformed too); an If-Match, Idempotency-Key or X-Change-Ref header that is not printable ASCII or too long answers 400 naming it. A request that is not valid HTTP/1.1 answers 400 (431 for more than 100 header fields or a head over 64 KiB) in problem+json, then the connection closes; a body over 64 KiB answers 413 naming the field that makes it so large."},
@@ -234,6 +299,28 @@ pub fn document() -> Value {
             "/v1/reviews": {"get": {"summary": "The entitlement review (reviewer, admin): what a periodic access review must look at. The CLI `partner-registry review --format json` prints the same document.",
                 "parameters": [q("within", "expiry window, a duration; default 720h"), q("rotation_age", "secret age threshold, a duration; default 2160h (90 days)"), q("unused_for", "unused threshold, a duration; default 720h (30 days)")],
                 "responses": ok("200", r("Review"), &["400", "401", "403", "422"])}},
+            "/v1/reviews/campaigns": {
+                "post": {"summary": "Open an access review campaign over every live client of an org (admin); audited as review.open on the org. The registry also opens one by itself when an org's contract is renewed or extended, or its allowed scopes widen.", "parameters": [change_ref.clone()],
+                         "requestBody": body(json!({"type": "object", "additionalProperties": false, "required": ["org_id"], "properties": {
+                             "org_id": {"type": "string"},
+                             "due_date": {"type": "string", "format": "date", "description": format!("the campaign is due at the end of this day (UTC, the registry's clock): from today to {} days ahead; default {} days ahead", crate::campaigns::MAX_DUE_DAYS, crate::campaigns::DEFAULT_DUE_DAYS)},
+                             "note": {"type": "string", "maxLength": crate::campaigns::MAX_TEXT_CHARS}}}), "application/json"),
+                         "responses": ok("201", r("Campaign"), &["400", "401", "403", "413", "415", "422"])},
+                "get": {"summary": "List access review campaigns, newest first; an org token sees its own org's only", "parameters": [q("org_id", "org id"), q("status", "open|overdue|complete, at the registry's current time")],
+                        "responses": ok("200", json!({"type": "object", "properties": {"items": {"type": "array", "items": r("Campaign")}}, "required": ["items"]}), &["400", "401", "422"])}
+            },
+            "/v1/reviews/campaigns/{id}": {
+                "get": {"summary": "Read an access review campaign and its clients' decisions", "parameters": [id_param("campaign id")], "responses": ok("200", r("Campaign"), &["401", "404"])}
+            },
+            "/v1/reviews/campaigns/{id}/decisions": {
+                "post": {"summary": "Decide one client of a campaign (reviewer, admin): keep it (a comment saying why is required) or revoke it (revoked at once, in the same transaction). Audited as review.keep or review.revoke on the client. A kept client that was suspended introspects active again at once. 409 for a client already decided.",
+                         "parameters": [id_param("campaign id"), change_ref.clone()],
+                         "requestBody": body(json!({"type": "object", "additionalProperties": false, "required": ["client_id", "decision"], "properties": {
+                             "client_id": {"type": "string", "description": "the client's client_id or record id"},
+                             "decision": {"type": "string", "enum": ["keep", "revoke"]},
+                             "comment": {"type": "string", "maxLength": crate::campaigns::MAX_TEXT_CHARS, "description": "required for keep"}}}), "application/json"),
+                         "responses": ok("200", r("Campaign"), &["400", "401", "403", "404", "409", "413", "415", "422"])}
+            },
             "/v1/tokens": {
                 "post": {"summary": "Create an API token (admin); the answer carries the token once", "parameters": [change_ref.clone()],
                          "description": "The answer's token is the only copy: the registry keeps a keyed hash of it. Audited as token.create (without the token); created_by is the calling token's name. A live token of the same name answers 409.",
@@ -257,7 +344,7 @@ pub fn document() -> Value {
                 "responses": ok("200", json!({"type": "object", "properties": {"now": {"type": "string"}}}), &["401", "403", "404", "422"])}}
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "prt_… token from `partner-registry token create` or POST /v1/tokens; an expired token, a revoked one and one of an offboarded org answer 401"}},
+            "securitySchemes": {"console_session": {"type": "apiKey", "in": "cookie", "name": "pr_session", "description": "the review console's session, set by POST /ui/login"}, "bearer": {"type": "http", "scheme": "bearer", "description": "prt_… token from `partner-registry token create` or POST /v1/tokens; an expired token, a revoked one and one of an offboarded org answer 401"}},
             "schemas": {
                 "Org": {"type": "object", "properties": org_props},
                 "Client": {"type": "object", "properties": client_props},
@@ -265,9 +352,14 @@ pub fn document() -> Value {
                 "Introspection": {"type": "object", "properties": {"active": {"type": "boolean"}, "client_id": {"type": "string"}, "org_id": {"type": "string"}, "org_name": {"type": "string"}, "scope": {"type": "string"}, "exp": {"type": "integer"}}, "required": ["active"]},
                 "AuditEvent": {"type": "object", "properties": {"seq": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"}, "action": {"type": "string"}, "entity_kind": {"type": "string"}, "entity_id": {"type": "string"}, "org_id": {"type": ["string", "null"]}, "before": {"type": ["object", "null"]}, "after": {"type": ["object", "null"]}, "request_id": {"type": "string"}, "change_ref": {"type": ["string", "null"]}, "prev_hash": {"type": "string", "description": "hash of the event before (64 zeros for the first)"}, "hash": {"type": "string", "description": "hex HMAC-SHA256, under a key derived from the server key (kept outside the database), of the event's canonical form including seq and prev_hash; `partner-registry audit verify` checks the chain with that key and against the head file <db>.audit-head"}}},
                 "Review": review_schema,
+                "Campaign": campaign_schema,
                 "Problem": {"type": "object", "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
                     "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}}
             }
         }
-    })
+    });
+    if let (Some(paths), Value::Object(ui)) = (doc["paths"].as_object_mut(), ui_paths()) {
+        paths.extend(ui);
+    }
+    doc
 }

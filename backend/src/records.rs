@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
-pub use partner_rules::DEFAULT_MAX_CLIENTS;
+pub use partner_rules::{DEFAULT_MAX_CLIENTS, ReviewEnforcement};
 
 // ---------- time ----------
 
@@ -153,6 +153,7 @@ pub struct Org {
     pub updated_at: i64,
     pub offboarded_at: Option<i64>,
     pub version: i64,
+    pub review_enforcement: ReviewEnforcement,
 }
 
 /// The JSON form of an org.
@@ -172,6 +173,7 @@ pub struct OrgView {
     pub allowed_scopes: Vec<String>,
     pub max_clients: i64,
     pub labels: BTreeMap<String, String>,
+    pub review_enforcement: &'static str,
     pub status: OrgStatus,
     pub created_at: String,
     pub updated_at: String,
@@ -211,6 +213,7 @@ impl Org {
             allowed_scopes: self.allowed_scopes.clone(),
             max_clients: self.max_clients,
             labels: self.labels.clone(),
+            review_enforcement: self.review_enforcement.as_str(),
             status: self.status(now),
             created_at: fmt_ts(self.created_at),
             updated_at: fmt_ts(self.updated_at),
@@ -256,6 +259,10 @@ impl Org {
                     .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                     .collect(),
             ),
+        );
+        m.insert(
+            "review_enforcement".into(),
+            self.review_enforcement.as_str().into(),
         );
         m
     }

@@ -301,6 +301,22 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// `report` (the default, also for null) or `suspend`.
+    pub fn review_enforcement(&mut self, field: &str) -> Option<partner_rules::ReviewEnforcement> {
+        match self.map.get(field) {
+            None | Some(Value::Null) => Some(partner_rules::ReviewEnforcement::default()),
+            other => {
+                let parsed = other
+                    .and_then(Value::as_str)
+                    .and_then(partner_rules::ReviewEnforcement::parse);
+                if parsed.is_none() {
+                    self.err(field, partner_rules::REVIEW_ENFORCEMENT_RULE);
+                }
+                parsed
+            }
+        }
+    }
+
     pub fn labels(&mut self, field: &str) -> Option<BTreeMap<String, String>> {
         match self.map.get(field) {
             None | Some(Value::Null) => Some(BTreeMap::new()),
@@ -351,6 +367,7 @@ pub const ORG_CREATE_FIELDS: &[&str] = &[
     "allowed_scopes",
     "max_clients",
     "labels",
+    "review_enforcement",
 ];
 
 /// Whether `s` has the shape of a server-made org id: `org_` and 20 of `[A-Za-z0-9]`.
@@ -425,6 +442,7 @@ pub struct OrgDraft {
     pub allowed_scopes: Option<Vec<String>>,
     pub max_clients: Option<i64>,
     pub labels: Option<BTreeMap<String, String>>,
+    pub review_enforcement: Option<partner_rules::ReviewEnforcement>,
     pub errors: Vec<FieldError>,
 }
 
@@ -450,6 +468,7 @@ pub fn parse_org(map: &Map<String, Value>) -> OrgDraft {
             *partner_rules::MAX_CLIENTS_RANGE.end(),
         ),
         labels: f.labels("labels"),
+        review_enforcement: f.review_enforcement("review_enforcement"),
         errors: Vec::new(),
     };
     if let (Some(s), Some(e)) = (&d.contract_start, &d.contract_end) {

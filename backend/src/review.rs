@@ -27,12 +27,20 @@ pub const KINDS: &[(&str, &str)] = &[
         "Orgs without a commercial sponsor (someone on the business side must answer for the partnership)",
     ),
     (
+        "review_overdue",
+        "Clients still undecided in an access review after its due date (keep or revoke them)",
+    ),
+    (
         "secret_not_rotated",
         "Active clients whose secret has not rotated for longer than the threshold",
     ),
     (
         "unused",
         "Active clients unused for longer than the threshold (abandoned or shadow integrations)",
+    ),
+    (
+        "usage_drift",
+        "Clients whose use drifted (a factor of 5 against their baseline, or used again after 30 days unused) and wait for a review decision",
     ),
 ];
 
@@ -104,7 +112,7 @@ fn span(secs: i64) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
-fn org_ref(o: &Org) -> ReviewOrg {
+pub(crate) fn org_ref(o: &Org) -> ReviewOrg {
     ReviewOrg {
         id: o.id.clone(),
         name: o.name.clone(),
@@ -112,7 +120,7 @@ fn org_ref(o: &Org) -> ReviewOrg {
     }
 }
 
-fn client_ref(c: &Client) -> ReviewClient {
+pub(crate) fn client_ref(c: &Client) -> ReviewClient {
     ReviewClient {
         id: c.id.clone(),
         client_id: c.client_id.clone(),
@@ -243,6 +251,18 @@ pub fn build(orgs: &[Org], clients: &[Client], now: i64, p: Params) -> Review {
             });
         }
     }
+    sort(&mut findings);
+    Review {
+        generated_at: fmt_ts(now),
+        within: fmt_duration(p.within),
+        rotation_age: fmt_duration(p.rotation_age),
+        unused_for: fmt_duration(p.unused_for),
+        findings,
+    }
+}
+
+/// Findings by kind, org and client: the order of the document.
+fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         let key = |f: &Finding| {
             (
@@ -256,19 +276,25 @@ pub fn build(orgs: &[Org], clients: &[Client], now: i64, p: Params) -> Review {
         };
         key(a).cmp(&key(b))
     });
-    Review {
-        generated_at: fmt_ts(now),
-        within: fmt_duration(p.within),
-        rotation_age: fmt_duration(p.rotation_age),
-        unused_for: fmt_duration(p.unused_for),
-        findings,
-    }
 }
 
-/// Reads the database and builds the review.
+/// Reads the database and builds the review, with the access reviews that
+/// are overdue or were opened by drifting use.
 pub fn review(r: &mut dyn Reader, now: i64, p: Params) -> Result<Review> {
     let (orgs, clients) = r.review_data()?;
-    Ok(build(&orgs, &clients, now, p))
+    let campaigns = r.campaigns(crate::db::CampaignSelect {
+        undecided_only: true,
+        ..Default::default()
+    })?;
+    let mut review = build(&orgs, &clients, now, p);
+    review.findings.extend(crate::campaigns::overdue_findings(
+        &campaigns, &orgs, &clients, now,
+    ));
+    review.findings.extend(crate::campaigns::drift_findings(
+        &campaigns, &orgs, &clients,
+    ));
+    sort(&mut review.findings);
+    Ok(review)
 }
 
 fn summary(r: &Review) -> String {

@@ -98,13 +98,13 @@ fn visible_client(r: &mut dyn Reader, actor: &Actor, id: &str) -> Result<Client>
 
 // ---------- the audit event of a change ----------
 
-fn view_json<T: Serialize>(v: &T) -> Value {
+pub(crate) fn view_json<T: Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
 /// Appends the event of one change made in `ctx`.
 #[allow(clippy::too_many_arguments)]
-fn record(
+pub(crate) fn record(
     tx: &mut dyn Tx,
     ctx: &WriteCtx,
     action: &str,
@@ -283,6 +283,7 @@ fn draft_into_org(d: OrgDraft, base: Org) -> Org {
         allowed_scopes: d.allowed_scopes.unwrap_or_default(),
         max_clients: d.max_clients.unwrap_or(DEFAULT_MAX_CLIENTS),
         labels: d.labels.unwrap_or_default(),
+        review_enforcement: d.review_enforcement.unwrap_or_default(),
         ..base
     }
 }
@@ -341,6 +342,7 @@ pub fn create_org(
         updated_at: ctx.now,
         offboarded_at: None,
         version: 1,
+        review_enforcement: ReviewEnforcement::default(),
     };
     let org = draft_into_org(draft, base);
     tx.insert_org(&org)?;
@@ -409,6 +411,7 @@ pub fn update_org(
         Some(view_json(&next.view(ctx.now))),
     )?;
     follow_contract_end(tx, ctx, &current, &next)?;
+    crate::campaigns::after_org_change(tx, ctx, &current, &next)?;
     Ok(next)
 }
 
@@ -460,7 +463,7 @@ fn change_client(
 }
 
 /// Revokes `client` in `tx`, with its audit event; a revoked client is left as it is.
-fn revoke(tx: &mut dyn Tx, ctx: &WriteCtx, client: Client) -> Result<Client> {
+pub(crate) fn revoke(tx: &mut dyn Tx, ctx: &WriteCtx, client: Client) -> Result<Client> {
     if client.revoked_at.is_some() {
         return Ok(client);
     }
@@ -1045,6 +1048,66 @@ pub fn revoke_token(tx: &mut dyn Tx, ctx: &WriteCtx, name: &str) -> Result<Token
 pub fn list_tokens(r: &mut dyn Reader, actor: &Actor, now: i64) -> Result<Vec<TokenInfo>> {
     admin_only(actor, "list API tokens")?;
     Ok(r.tokens()?.iter().map(|t| TokenInfo::of(t, now)).collect())
+}
+
+// ---------- access review campaigns ----------
+
+/// `POST /v1/reviews/campaigns` and `review open`: admin tokens only.
+pub fn open_campaign(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    draft: crate::campaigns::OpenDraft,
+) -> Result<(crate::campaigns::Campaign, Org)> {
+    admin_only(&ctx.actor, "open access reviews")?;
+    crate::campaigns::open(tx, ctx, draft)
+}
+
+/// `GET /v1/reviews/campaigns`: an org token lists its own org's campaigns only.
+pub fn list_campaigns(
+    r: &mut dyn Reader,
+    actor: &Actor,
+    org: Option<&str>,
+    status: Option<crate::campaigns::CampaignStatus>,
+    now: i64,
+) -> Result<Vec<(crate::campaigns::Campaign, Org)>> {
+    let scope = actor.list_scope();
+    if let (Some(scope), Some(org)) = (&scope, org) {
+        if scope != org {
+            return Ok(Vec::new());
+        }
+    }
+    crate::campaigns::list(r, scope.as_deref().or(org), status, now)
+}
+
+/// `GET /v1/reviews/campaigns/{id}`: another org's campaign is "no such
+/// campaign" to an org token.
+pub fn get_campaign(
+    r: &mut dyn Reader,
+    actor: &Actor,
+    id: &str,
+) -> Result<(crate::campaigns::Campaign, Org)> {
+    crate::campaigns::load(r, id)?
+        .filter(|(c, _)| actor.sees(&c.org_id))
+        .ok_or_else(|| Error::NotFound(format!("no review campaign {id}")))
+}
+
+/// `POST /v1/reviews/campaigns/{id}/decisions` and `review decide`: reviewer
+/// and admin tokens. An org token never attests its own access (403 on its
+/// org's campaign, 404 on another's).
+pub fn decide_campaign(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    id: &str,
+    draft: crate::campaigns::DecisionDraft,
+) -> Result<(crate::campaigns::Campaign, Org)> {
+    let (campaign, org) = get_campaign(tx, &ctx.actor, id)?;
+    if ctx.actor.role == Role::Org {
+        return Err(Error::Forbidden(
+            "review decisions are for reviewer and admin tokens: an org does not attest its own access"
+                .into(),
+        ));
+    }
+    crate::campaigns::decide(tx, ctx, campaign, org, draft)
 }
 
 /// The caller of CLI commands: the operator with the database and key in hand.

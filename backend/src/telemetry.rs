@@ -98,17 +98,21 @@ pub enum Introspected {
     /// The client is revoked, or its org offboarded.
     Revoked,
     ContractEnded,
+    /// Undecided in an access review past its due date, under the org's
+    /// `review_enforcement = "suspend"`.
+    Suspended,
 }
 
 impl Introspected {
     /// Every outcome, in declaration order (the index of each).
-    const ALL: [Introspected; 6] = [
+    const ALL: [Introspected; 7] = [
         Introspected::Active,
         Introspected::Unknown,
         Introspected::BadSecret,
         Introspected::Expired,
         Introspected::Revoked,
         Introspected::ContractEnded,
+        Introspected::Suspended,
     ];
 
     fn label(self) -> &'static str {
@@ -119,6 +123,7 @@ impl Introspected {
             Introspected::Expired => "expired",
             Introspected::Revoked => "revoked",
             Introspected::ContractEnded => "contract_ended",
+            Introspected::Suspended => "review_suspended",
         }
     }
 }
@@ -130,7 +135,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     /// One counter per outcome, resolved once: introspection is the hot path.
-    introspections: [IntCounter; 6],
+    introspections: [IntCounter; 7],
     db_calls: HistogramVec,
     cache_credentials: IntGauge,
     cache_tokens: IntGauge,
@@ -197,7 +202,8 @@ impl Metrics {
                     "partner_registry_introspections_total",
                     "Introspections by outcome: active, or inactive because the client is \
                      unknown (never registered), the secret is wrong, the client expired, was \
-                     revoked (or its org offboarded) or its org's contract ended.",
+                     revoked (or its org offboarded), its org's contract ended, or an access \
+                     review of it is overdue under review_enforcement = suspend.",
                     &["outcome"],
                 );
                 Introspected::ALL.map(|o| by_outcome.with_label_values(&[o.label()]))

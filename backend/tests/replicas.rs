@@ -662,6 +662,15 @@ fn a_sqlite_registry_copied_to_postgresql_keeps_its_tokens_secrets_and_chain() {
             &[],
         );
         assert_eq!(st, 201, "{made}");
+        let (st, _, campaign) = send(
+            &c,
+            "POST",
+            format!("{}/v1/reviews/campaigns", r.url),
+            &token,
+            Some(json!({"org_id": org_id})),
+            &[],
+        );
+        assert_eq!(st, 201, "{campaign}");
         (
             org_id.clone(),
             cl["client_id"].as_str().unwrap().to_string(),
@@ -674,6 +683,13 @@ fn a_sqlite_registry_copied_to_postgresql_keeps_its_tokens_secrets_and_chain() {
         .unwrap()
         .execute(
             "UPDATE api_tokens SET last_used_at = 1800000000 WHERE name = 'ci'",
+            [],
+        )
+        .unwrap();
+    rusqlite::Connection::open(&sqlite.db)
+        .unwrap()
+        .execute(
+            "INSERT INTO client_usage_daily (client_ref, day, count) SELECT id, 20000, 7 FROM clients",
             [],
         )
         .unwrap();
@@ -697,6 +713,14 @@ fn a_sqlite_registry_copied_to_postgresql_keeps_its_tokens_secrets_and_chain() {
     );
     ci.assert_success();
     assert_eq!(ci.stdout.trim(), "admin 1893456000 1800000000");
+    // So did the access review and the usage counts.
+    let reviews = cluster.psql(
+        acceptance_tests::postgres::database_of(&url),
+        "SELECT (SELECT COUNT(*) FROM review_campaigns) || ' ' || (SELECT COUNT(*) FROM review_items) \
+         || ' ' || (SELECT SUM(count) FROM client_usage_daily)",
+    );
+    reviews.assert_success();
+    assert_eq!(reviews.stdout.trim(), "1 1 7");
     let pg = Data {
         db: url,
         key: sqlite.key.clone(),

@@ -41,6 +41,9 @@ pub struct Org {
     pub max_clients: i64,
     #[serde(default)]
     pub labels: std::collections::BTreeMap<String, String>,
+    /// `report` from a registry that predates access review campaigns.
+    #[serde(default = "report")]
+    pub review_enforcement: String,
     pub status: String,
     pub created_at: String,
     pub version: i64,
@@ -88,6 +91,15 @@ pub struct OrgFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_clients: Option<i64>,
     pub labels: std::collections::BTreeMap<String, String>,
+    /// `None`: the registry's default on create, unchanged on update.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_enforcement: Option<String>,
+}
+
+fn report() -> String {
+    partner_rules::ReviewEnforcement::Report
+        .as_str()
+        .to_string()
 }
 
 /// The writable fields of a client (`org_id` only on create: a client never
@@ -119,6 +131,7 @@ impl From<&Org> for OrgFields {
             allowed_scopes: org.allowed_scopes.clone(),
             max_clients: Some(org.max_clients),
             labels: org.labels.clone(),
+            review_enforcement: Some(org.review_enforcement.clone()),
         }
     }
 }

@@ -41,7 +41,40 @@ pub const ORG_FIELDS: &[&str] = &[
     "allowed_scopes",
     "max_clients",
     "labels",
+    "review_enforcement",
 ];
+
+/// What happens to a client still undecided in an access review of its org
+/// once the review's due date has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReviewEnforcement {
+    /// A `review_overdue` finding in the entitlement review, and nothing else.
+    #[default]
+    Report,
+    /// The finding, and the client introspects inactive until it is decided.
+    Suspend,
+}
+
+/// The rule of `review_enforcement`, as users are told it.
+pub const REVIEW_ENFORCEMENT_RULE: &str = "must be \"report\" (overdue reviews are reported) or \"suspend\" \
+     (clients undecided after the due date introspect inactive until decided)";
+
+impl ReviewEnforcement {
+    pub fn parse(s: &str) -> Option<ReviewEnforcement> {
+        match s {
+            "report" => Some(ReviewEnforcement::Report),
+            "suspend" => Some(ReviewEnforcement::Suspend),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewEnforcement::Report => "report",
+            ReviewEnforcement::Suspend => "suspend",
+        }
+    }
+}
 
 /// The fields of a client that API callers write (`org_id` only when
 /// creating: a client never changes org).

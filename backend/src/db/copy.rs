@@ -1,6 +1,6 @@
 //! `partner-registry storage copy`: moves a SQLite registry into an empty
 //! PostgreSQL database, row for row: orgs, clients, secret hashes, API token
-//! hashes, idempotency records and the audit chain with its head, keeping every
+//! hashes, access review campaigns, idempotency records and the audit chain with its head, keeping every
 //! id, sequence number and hash. The copy uses the same server key, so the same
 //! tokens and client secrets keep working there and `audit verify` passes on it.
 
@@ -51,6 +51,7 @@ const TABLES: &[Table] = &[
             ("updated_at", Int),
             ("offboarded_at", Int),
             ("version", Int),
+            ("review_enforcement", Text),
         ],
         Some("seq"),
     ),
@@ -102,6 +103,37 @@ const TABLES: &[Table] = &[
             ("last_used_at", Int),
         ],
         Some("id"),
+    ),
+    (
+        "review_campaigns",
+        &[
+            ("seq", Int),
+            ("id", Text),
+            ("org_id", Text),
+            ("cause", Text),
+            ("note", Text),
+            ("opened_by", Text),
+            ("opened_at", Int),
+            ("due_at", Int),
+        ],
+        Some("seq"),
+    ),
+    (
+        "review_items",
+        &[
+            ("campaign_id", Text),
+            ("client_ref", Text),
+            ("decision", Text),
+            ("comment", Text),
+            ("decided_by", Text),
+            ("decided_at", Int),
+        ],
+        None,
+    ),
+    (
+        "client_usage_daily",
+        &[("client_ref", Text), ("day", Int), ("count", Int)],
+        None,
     ),
     (
         "idempotency_keys",

@@ -22,6 +22,7 @@ pub mod postgres;
 pub mod sqlite;
 
 use crate::audit::{AuditHead, AuditRow};
+use crate::campaigns::{Campaign, ReviewItem};
 use crate::error::{Error, Result};
 use crate::records::{Client, ClientStatus, Org, OrgStatus, Role};
 use std::any::Any;
@@ -183,6 +184,28 @@ pub struct CredentialRow {
     pub contract_end: i64,
     pub last_used_at: Option<i64>,
     pub secrets: Vec<SecretHash>,
+    /// Under the org's `review_enforcement = "suspend"`: the earliest due
+    /// date of a review campaign in which the client is undecided.
+    pub suspended_after: Option<i64>,
+}
+
+/// Successful introspections of one client on one UTC day (`day`: unix
+/// seconds / 86400), and the last of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayCount {
+    pub client_ref: String,
+    pub day: i64,
+    pub count: i64,
+    pub last_at: i64,
+}
+
+/// Which review campaigns to load (every field set narrows the selection).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CampaignSelect<'a> {
+    pub id: Option<&'a str>,
+    pub org: Option<&'a str>,
+    /// Only campaigns with a client that waits for a decision.
+    pub undecided_only: bool,
 }
 
 /// Which credentials to load.
@@ -251,6 +274,10 @@ pub trait Reader {
     fn changes_after(&mut self, after: i64, limit: i64) -> Result<Vec<Change>>;
     /// Whether the database holds any record at all (orgs, tokens or events).
     fn holds_data(&mut self) -> Result<bool>;
+    /// A client's introspections per day from `from_day` on, oldest first.
+    fn usage_days(&mut self, client_ref: &str, from_day: i64) -> Result<Vec<(i64, i64)>>;
+    /// Review campaigns with their items, oldest first.
+    fn campaigns(&mut self, select: CampaignSelect<'_>) -> Result<Vec<Campaign>>;
 }
 
 /// One write transaction. Committed by [`Database::write`] when the closure
@@ -284,6 +311,12 @@ pub trait Tx: Reader {
         record: &IdemRecord,
         now: i64,
     ) -> Result<()>;
+    /// Stores a new campaign and its (undecided) items.
+    fn insert_campaign(&mut self, campaign: &Campaign) -> Result<()>;
+    /// Adds introspections to the clients' daily counts (not audited: a use is not a change).
+    fn add_usage_counts(&mut self, counts: &[DayCount]) -> Result<()>;
+    /// Writes the decision of `item` (its client's row in the campaign).
+    fn decide_review_item(&mut self, campaign_id: &str, item: &ReviewItem) -> Result<()>;
     /// Appends one event and moves the head to it.
     fn append_audit(&mut self, row: &AuditRow, head: &AuditHead) -> Result<()>;
     /// Records last uses (coarse, not audited: a use is not a change).

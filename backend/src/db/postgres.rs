@@ -19,12 +19,13 @@
 //!   itself once the database is back.
 
 use super::{
-    Change, ClientFilter, CredentialRow, IdemRecord, NewTokenRow, OrgFilter, Reader, Rows,
-    SecretHash, Select, TokenRow, TokenSelect, Tx,
+    CampaignSelect, Change, ClientFilter, CredentialRow, DayCount, IdemRecord, NewTokenRow,
+    OrgFilter, Reader, Rows, SecretHash, Select, TokenRow, TokenSelect, Tx,
 };
 use crate::audit::{AuditHead, AuditRow};
+use crate::campaigns::{Campaign, Cause, Decision, ReviewItem};
 use crate::error::{Error, Result};
-use crate::records::{Client, ClientStatus, Org, OrgStatus, Role, end_of_day};
+use crate::records::{Client, ClientStatus, Org, OrgStatus, ReviewEnforcement, Role, end_of_day};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::future::Future;
 use std::sync::Mutex;
@@ -158,6 +159,40 @@ ALTER TABLE api_tokens ADD COLUMN last_used_at BIGINT;
     // The quota check counts an org's live clients by expiry on every create: an
     // index that answers it without reading the client rows.
     "CREATE INDEX clients_live_expiry ON clients(org_id, expires_at) WHERE revoked_at IS NULL;",
+    // Access review campaigns: one row per campaign, one per client in it (its
+    // decision once made); an org's `review_enforcement` says whether clients
+    // undecided after the due date are suspended; daily introspection counts.
+    r#"
+ALTER TABLE orgs ADD COLUMN review_enforcement TEXT NOT NULL DEFAULT 'report';
+CREATE TABLE review_campaigns (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    cause TEXT NOT NULL,
+    note TEXT NOT NULL,
+    opened_by TEXT NOT NULL,
+    opened_at BIGINT NOT NULL,
+    due_at BIGINT NOT NULL
+);
+CREATE INDEX review_campaigns_org ON review_campaigns(org_id);
+CREATE TABLE review_items (
+    campaign_id TEXT NOT NULL REFERENCES review_campaigns(id),
+    client_ref TEXT NOT NULL REFERENCES clients(id),
+    decision TEXT CHECK (decision IN ('keep', 'revoke')),
+    comment TEXT,
+    decided_by TEXT,
+    decided_at BIGINT,
+    PRIMARY KEY (campaign_id, client_ref)
+);
+CREATE INDEX review_items_undecided ON review_items(client_ref) WHERE decision IS NULL;
+-- Successful introspections per client and UTC day (unix day number), for usage drift.
+CREATE TABLE client_usage_daily (
+    client_ref TEXT NOT NULL REFERENCES clients(id),
+    day BIGINT NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (client_ref, day)
+);
+"#,
 ];
 
 /// `url` with its password (if any) replaced by `***`, for messages.
@@ -488,7 +523,7 @@ impl PgTx<'_> {
 
 const ORG_COLS: &str = "id, name, legal_entity, technical_owner, approval_authority, commercial_sponsor, contract_id, \
      contract_start, contract_end, tenant, business_unit, allowed_scopes, max_clients, labels, created_at, \
-     updated_at, offboarded_at, version, seq";
+     updated_at, offboarded_at, version, seq, review_enforcement";
 
 /// The WHERE condition on `c` (clients) of a credential query, and its one
 /// parameter.
@@ -501,6 +536,7 @@ fn select_condition(select: Select<'_>) -> (&'static str, Option<&str>) {
 }
 
 fn org_from_row(r: &Row) -> Org {
+    let enforcement: String = r.get(19);
     let scopes: String = r.get(11);
     let labels: String = r.get(13);
     Org {
@@ -522,6 +558,7 @@ fn org_from_row(r: &Row) -> Org {
         updated_at: r.get(15),
         offboarded_at: r.get(16),
         version: r.get(17),
+        review_enforcement: ReviewEnforcement::parse(&enforcement).unwrap_or_default(),
     }
 }
 
@@ -574,6 +611,53 @@ fn token_from_row(r: &Row) -> TokenRow {
         last_used_at: r.get(9),
         org_offboarded_at: r.get(10),
     }
+}
+
+/// The earliest due date of a campaign in which client `c` of org `o` is
+/// undecided, under the org's `review_enforcement = 'suspend'`.
+const SUSPENDED_AFTER: &str = "(SELECT MIN(rc.due_at) FROM review_items ri
+     JOIN review_campaigns rc ON rc.id = ri.campaign_id
+     WHERE ri.client_ref = c.id AND ri.decision IS NULL AND o.review_enforcement = 'suspend')";
+
+const CAMPAIGN_COLS: &str = "id, org_id, cause, note, opened_by, opened_at, due_at";
+const ITEM_COLS: &str = "ri.campaign_id, ri.client_ref, c.client_id, c.name, c.owner, c.revoked_at, \
+     ri.decision, ri.comment, ri.decided_by, ri.decided_at";
+/// The campaigns `rc` a [`CampaignSelect`] names, as `$1` (id), `$2` (org), `$3` (undecided only).
+const CAMPAIGN_FILTER: &str =
+    "($1::text IS NULL OR rc.id = $1) AND ($2::text IS NULL OR rc.org_id = $2)
+    AND (NOT $3 OR EXISTS (SELECT 1 FROM review_items u JOIN clients uc ON uc.id = u.client_ref
+         WHERE u.campaign_id = rc.id AND u.decision IS NULL AND uc.revoked_at IS NULL))";
+
+fn campaign_from_row(r: &Row) -> Campaign {
+    let cause: String = r.get(2);
+    Campaign {
+        id: r.get(0),
+        org_id: r.get(1),
+        cause: Cause::parse(&cause).unwrap_or(Cause::Manual),
+        note: r.get(3),
+        opened_by: r.get(4),
+        opened_at: r.get(5),
+        due_at: r.get(6),
+        items: Vec::new(),
+    }
+}
+
+fn item_from_row(r: &Row) -> (String, ReviewItem) {
+    let decision: Option<String> = r.get(6);
+    (
+        r.get(0),
+        ReviewItem {
+            client_ref: r.get(1),
+            client_id: r.get(2),
+            client_name: r.get(3),
+            owner: r.get(4),
+            client_revoked_at: r.get(5),
+            decision: decision.as_deref().and_then(Decision::parse),
+            comment: r.get(7),
+            decided_by: r.get(8),
+            decided_at: r.get(9),
+        },
+    )
 }
 
 const AUDIT_COLS: &str = "seq, at, actor, action, entity_kind, entity_id, org_id, before, after, request_id, change_ref, prev_hash, hash";
@@ -766,7 +850,8 @@ impl Reader for PgTx<'_> {
         let (condition, arg) = select_condition(select);
         let rows = self.query(
             &format!(
-                "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at
+                "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at,
+                   {SUSPENDED_AFTER}
                  FROM clients c JOIN orgs o ON o.id = c.org_id
                  WHERE c.revoked_at IS NULL AND o.offboarded_at IS NULL AND {condition}"
             ),
@@ -787,6 +872,7 @@ impl Reader for PgTx<'_> {
                     contract_end: end_of_day(&end).unwrap_or(i64::MIN),
                     last_used_at: r.get(7),
                     secrets: Vec::new(),
+                    suspended_after: r.get(8),
                 }
             })
             .collect();
@@ -875,27 +961,123 @@ impl Reader for PgTx<'_> {
         )?;
         Ok(rows.first().is_some_and(|r| r.get::<_, bool>(0)))
     }
+
+    fn usage_days(&mut self, client_ref: &str, from_day: i64) -> Result<Vec<(i64, i64)>> {
+        let rows = self.query(
+            "SELECT day, count FROM client_usage_daily WHERE client_ref = $1 AND day >= $2 ORDER BY day",
+            &[&client_ref, &from_day],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn campaigns(&mut self, select: CampaignSelect<'_>) -> Result<Vec<Campaign>> {
+        let args: Params<'_> = &[&select.id, &select.org, &select.undecided_only];
+        let mut campaigns: Vec<Campaign> = self
+            .query(
+                &format!(
+                    "SELECT {CAMPAIGN_COLS} FROM review_campaigns rc WHERE {CAMPAIGN_FILTER} ORDER BY rc.seq"
+                ),
+                args,
+            )?
+            .iter()
+            .map(campaign_from_row)
+            .collect();
+        let index: std::collections::HashMap<String, usize> = campaigns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
+        let items = self.query(
+            &format!(
+                "SELECT {ITEM_COLS} FROM review_items ri JOIN review_campaigns rc ON rc.id = ri.campaign_id
+                 JOIN clients c ON c.id = ri.client_ref WHERE {CAMPAIGN_FILTER} ORDER BY rc.seq, c.seq"
+            ),
+            args,
+        )?;
+        for row in &items {
+            let (campaign, item) = item_from_row(row);
+            if let Some(i) = index.get(&campaign) {
+                campaigns[*i].items.push(item);
+            }
+        }
+        Ok(campaigns)
+    }
 }
 
 impl Tx for PgTx<'_> {
+    fn insert_campaign(&mut self, c: &Campaign) -> Result<()> {
+        self.execute(
+            &format!(
+                "INSERT INTO review_campaigns ({CAMPAIGN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            ),
+            &[
+                &c.id,
+                &c.org_id,
+                &c.cause.as_str(),
+                &c.note,
+                &c.opened_by,
+                &c.opened_at,
+                &c.due_at,
+            ],
+        )?;
+        for item in &c.items {
+            self.execute(
+                "INSERT INTO review_items (campaign_id, client_ref) VALUES ($1, $2)",
+                &[&c.id, &item.client_ref],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn add_usage_counts(&mut self, counts: &[DayCount]) -> Result<()> {
+        for c in counts {
+            self.execute(
+                "INSERT INTO client_usage_daily (client_ref, day, count) VALUES ($1, $2, $3)
+                 ON CONFLICT (client_ref, day) DO UPDATE SET count = client_usage_daily.count + excluded.count",
+                &[&c.client_ref, &c.day, &c.count],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn decide_review_item(&mut self, campaign_id: &str, item: &ReviewItem) -> Result<()> {
+        self.execute(
+            "UPDATE review_items SET decision = $3, comment = $4, decided_by = $5, decided_at = $6
+             WHERE campaign_id = $1 AND client_ref = $2",
+            &[
+                &campaign_id,
+                &item.client_ref,
+                &item.decision.map(Decision::as_str),
+                &item.comment,
+                &item.decided_by,
+                &item.decided_at,
+            ],
+        )?;
+        Ok(())
+    }
+
     fn insert_org(&mut self, o: &Org) -> Result<()> {
         let (scopes, labels) = (json_text(&o.allowed_scopes), json_text(&o.labels));
+        let enforcement = o.review_enforcement.as_str();
         self.execute(
             "INSERT INTO orgs (id, name, legal_entity, technical_owner, approval_authority, commercial_sponsor, contract_id,
                contract_start, contract_end, tenant, business_unit, allowed_scopes, max_clients, labels, created_at,
-               updated_at, offboarded_at, version) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)",
-            &org_params(o, &scopes, &labels),
+               updated_at, offboarded_at, version, review_enforcement)
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)",
+            &org_params(o, &scopes, &labels, &enforcement),
         )?;
         Ok(())
     }
 
     fn update_org(&mut self, o: &Org) -> Result<()> {
         let (scopes, labels) = (json_text(&o.allowed_scopes), json_text(&o.labels));
+        let enforcement = o.review_enforcement.as_str();
         self.execute(
             "UPDATE orgs SET name=$2, legal_entity=$3, technical_owner=$4, approval_authority=$5, commercial_sponsor=$6,
                contract_id=$7, contract_start=$8, contract_end=$9, tenant=$10, business_unit=$11, allowed_scopes=$12,
-               max_clients=$13, labels=$14, created_at=$15, updated_at=$16, offboarded_at=$17, version=$18 WHERE id=$1",
-            &org_params(o, &scopes, &labels),
+               max_clients=$13, labels=$14, created_at=$15, updated_at=$16, offboarded_at=$17, version=$18,
+               review_enforcement=$19 WHERE id=$1",
+            &org_params(o, &scopes, &labels, &enforcement),
         )?;
         Ok(())
     }
@@ -1092,7 +1274,8 @@ fn org_params<'a>(
     o: &'a Org,
     scopes: &'a String,
     labels: &'a String,
-) -> [&'a (dyn ToSql + Sync); 18] {
+    enforcement: &'a &'static str,
+) -> [&'a (dyn ToSql + Sync); 19] {
     [
         &o.id,
         &o.name,
@@ -1112,6 +1295,7 @@ fn org_params<'a>(
         &o.updated_at,
         &o.offboarded_at,
         &o.version,
+        enforcement,
     ]
 }
 

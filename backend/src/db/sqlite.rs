@@ -3,13 +3,14 @@
 //! versioned migrations through `PRAGMA user_version`.
 
 use super::{
-    Change, ClientFilter, CredentialRow, IdemRecord, NewTokenRow, OrgFilter, Reader, Rows,
-    SecretHash, Select, TokenRow, TokenSelect, Tx,
+    CampaignSelect, Change, ClientFilter, CredentialRow, DayCount, IdemRecord, NewTokenRow,
+    OrgFilter, Reader, Rows, SecretHash, Select, TokenRow, TokenSelect, Tx,
 };
 use crate::audit::{Anchor, AuditHead, AuditRow, GENESIS};
+use crate::campaigns::{Campaign, Cause, Decision, ReviewItem};
 use crate::crypto::SecretKey;
 use crate::error::{Error, Result};
-use crate::records::{Client, ClientStatus, Org, OrgStatus, Role, end_of_day};
+use crate::records::{Client, ClientStatus, Org, OrgStatus, ReviewEnforcement, Role, end_of_day};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -156,6 +157,41 @@ ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER;
 const SCHEMA_V7: &str =
     "CREATE INDEX clients_live_expiry ON clients(org_id, expires_at) WHERE revoked_at IS NULL;";
 
+/// Access review campaigns: one row per campaign, one per client in it (its
+/// decision once made); an org's `review_enforcement` says whether clients
+/// undecided after the due date are suspended; daily introspection counts.
+const SCHEMA_V8: &str = r#"
+ALTER TABLE orgs ADD COLUMN review_enforcement TEXT NOT NULL DEFAULT 'report';
+CREATE TABLE review_campaigns (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    cause TEXT NOT NULL,
+    note TEXT NOT NULL,
+    opened_by TEXT NOT NULL,
+    opened_at INTEGER NOT NULL,
+    due_at INTEGER NOT NULL
+);
+CREATE INDEX review_campaigns_org ON review_campaigns(org_id);
+CREATE TABLE review_items (
+    campaign_id TEXT NOT NULL REFERENCES review_campaigns(id),
+    client_ref TEXT NOT NULL REFERENCES clients(id),
+    decision TEXT CHECK (decision IN ('keep', 'revoke')),
+    comment TEXT,
+    decided_by TEXT,
+    decided_at INTEGER,
+    PRIMARY KEY (campaign_id, client_ref)
+);
+CREATE INDEX review_items_undecided ON review_items(client_ref) WHERE decision IS NULL;
+-- Successful introspections per client and UTC day (unix day number), for usage drift.
+CREATE TABLE client_usage_daily (
+    client_ref TEXT NOT NULL REFERENCES clients(id),
+    day INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (client_ref, day)
+);
+"#;
+
 /// Work a migration does beyond its SQL, in the same transaction.
 type Step = fn(&mut Conn<'_>, Option<&SecretKey>) -> Result<()>;
 
@@ -176,6 +212,7 @@ pub(crate) const MIGRATIONS: &[(&str, Option<Step>)] = &[
     (SCHEMA_V5, Some(init_audit_head)),
     (SCHEMA_V6, None),
     (SCHEMA_V7, None),
+    (SCHEMA_V8, None),
 ];
 
 /// Verifies the plain SHA-256 chain of a database from before version 3, then
@@ -464,9 +501,10 @@ impl<'a> Conn<'a> {
 
 const ORG_COLS: &str = "id, name, legal_entity, technical_owner, approval_authority, commercial_sponsor, contract_id, \
      contract_start, contract_end, tenant, business_unit, allowed_scopes, max_clients, labels, created_at, \
-     updated_at, offboarded_at, version, seq";
+     updated_at, offboarded_at, version, seq, review_enforcement";
 
 fn org_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Org> {
+    let enforcement: String = r.get(19)?;
     let scopes: String = r.get(11)?;
     let labels: String = r.get(13)?;
     Ok(Org {
@@ -488,6 +526,7 @@ fn org_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Org> {
         updated_at: r.get(15)?,
         offboarded_at: r.get(16)?,
         version: r.get(17)?,
+        review_enforcement: ReviewEnforcement::parse(&enforcement).unwrap_or_default(),
     })
 }
 
@@ -540,6 +579,53 @@ fn token_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
         last_used_at: r.get(9)?,
         org_offboarded_at: r.get(10)?,
     })
+}
+
+/// The earliest due date of a campaign in which client `c` of org `o` is
+/// undecided, under the org's `review_enforcement = 'suspend'`.
+const SUSPENDED_AFTER: &str = "(SELECT MIN(rc.due_at) FROM review_items ri
+     JOIN review_campaigns rc ON rc.id = ri.campaign_id
+     WHERE ri.client_ref = c.id AND ri.decision IS NULL AND o.review_enforcement = 'suspend')";
+
+/// Adds one day's introspections of one client to its count.
+const USAGE_UPSERT: &str =
+    "INSERT INTO client_usage_daily (client_ref, day, count) VALUES (?1, ?2, ?3)
+     ON CONFLICT (client_ref, day) DO UPDATE SET count = client_usage_daily.count + excluded.count";
+
+const CAMPAIGN_COLS: &str = "id, org_id, cause, note, opened_by, opened_at, due_at";
+const ITEM_COLS: &str = "ri.campaign_id, ri.client_ref, c.client_id, c.name, c.owner, c.revoked_at, \
+     ri.decision, ri.comment, ri.decided_by, ri.decided_at";
+
+fn campaign_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Campaign> {
+    let cause: String = r.get(2)?;
+    Ok(Campaign {
+        id: r.get(0)?,
+        org_id: r.get(1)?,
+        cause: Cause::parse(&cause).unwrap_or(Cause::Manual),
+        note: r.get(3)?,
+        opened_by: r.get(4)?,
+        opened_at: r.get(5)?,
+        due_at: r.get(6)?,
+        items: Vec::new(),
+    })
+}
+
+fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, ReviewItem)> {
+    let decision: Option<String> = r.get(6)?;
+    Ok((
+        r.get(0)?,
+        ReviewItem {
+            client_ref: r.get(1)?,
+            client_id: r.get(2)?,
+            client_name: r.get(3)?,
+            owner: r.get(4)?,
+            client_revoked_at: r.get(5)?,
+            decision: decision.as_deref().and_then(Decision::parse),
+            comment: r.get(7)?,
+            decided_by: r.get(8)?,
+            decided_at: r.get(9)?,
+        },
+    ))
 }
 
 const AUDIT_COLS: &str = "seq, at, actor, action, entity_kind, entity_id, org_id, before, after, request_id, change_ref, prev_hash, hash";
@@ -763,7 +849,8 @@ impl Reader for Conn<'_> {
         let (condition, arg) = select_condition(select);
         let mut out: Vec<CredentialRow> = {
             let mut st = self.c.prepare_cached(&format!(
-                "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at
+                "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at,
+                   {SUSPENDED_AFTER}
                  FROM clients c JOIN orgs o ON o.id = c.org_id
                  WHERE c.revoked_at IS NULL AND o.offboarded_at IS NULL AND {condition}"
             ))?;
@@ -781,6 +868,7 @@ impl Reader for Conn<'_> {
                     contract_end: end_of_day(&end).unwrap_or(i64::MIN),
                     last_used_at: r.get(7)?,
                     secrets: Vec::new(),
+                    suspended_after: r.get(8)?,
                 })
             })?;
             rows.collect::<rusqlite::Result<_>>()?
@@ -869,14 +957,103 @@ impl Reader for Conn<'_> {
             |r| r.get(0),
         )?)
     }
+
+    fn usage_days(&mut self, client_ref: &str, from_day: i64) -> Result<Vec<(i64, i64)>> {
+        let mut st = self.c.prepare_cached(
+            "SELECT day, count FROM client_usage_daily WHERE client_ref = ?1 AND day >= ?2 ORDER BY day",
+        )?;
+        let rows = st.query_map(params![client_ref, from_day], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn campaigns(&mut self, select: CampaignSelect<'_>) -> Result<Vec<Campaign>> {
+        let filter = "(?1 IS NULL OR rc.id = ?1) AND (?2 IS NULL OR rc.org_id = ?2)
+            AND (?3 = 0 OR EXISTS (SELECT 1 FROM review_items u JOIN clients uc ON uc.id = u.client_ref
+                 WHERE u.campaign_id = rc.id AND u.decision IS NULL AND uc.revoked_at IS NULL))";
+        let args = params![select.id, select.org, select.undecided_only];
+        let mut campaigns: Vec<Campaign> = {
+            let mut st = self.c.prepare_cached(&format!(
+                "SELECT {CAMPAIGN_COLS} FROM review_campaigns rc WHERE {filter} ORDER BY rc.seq"
+            ))?;
+            st.query_map(args, campaign_from_row)?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let index: std::collections::HashMap<String, usize> = campaigns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
+        let mut st = self.c.prepare_cached(&format!(
+            "SELECT {ITEM_COLS} FROM review_items ri JOIN review_campaigns rc ON rc.id = ri.campaign_id
+             JOIN clients c ON c.id = ri.client_ref WHERE {filter} ORDER BY rc.seq, c.seq"
+        ))?;
+        for row in st.query_map(args, item_from_row)? {
+            let (campaign, item) = row?;
+            if let Some(i) = index.get(&campaign) {
+                campaigns[*i].items.push(item);
+            }
+        }
+        Ok(campaigns)
+    }
 }
 
 impl Tx for Conn<'_> {
+    fn insert_campaign(&mut self, c: &Campaign) -> Result<()> {
+        self.c
+            .prepare_cached(&format!(
+                "INSERT INTO review_campaigns ({CAMPAIGN_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ))?
+            .execute(params![
+                c.id,
+                c.org_id,
+                c.cause.as_str(),
+                c.note,
+                c.opened_by,
+                c.opened_at,
+                c.due_at
+            ])?;
+        let mut st = self
+            .c
+            .prepare_cached("INSERT INTO review_items (campaign_id, client_ref) VALUES (?1, ?2)")?;
+        for item in &c.items {
+            st.execute(params![c.id, item.client_ref])?;
+        }
+        Ok(())
+    }
+
+    fn add_usage_counts(&mut self, counts: &[DayCount]) -> Result<()> {
+        let mut st = self.c.prepare_cached(USAGE_UPSERT)?;
+        for c in counts {
+            st.execute(params![c.client_ref, c.day, c.count])?;
+        }
+        Ok(())
+    }
+
+    fn decide_review_item(&mut self, campaign_id: &str, item: &ReviewItem) -> Result<()> {
+        self.c
+            .prepare_cached(
+                "UPDATE review_items SET decision = ?3, comment = ?4, decided_by = ?5, decided_at = ?6
+                 WHERE campaign_id = ?1 AND client_ref = ?2",
+            )?
+            .execute(params![
+                campaign_id,
+                item.client_ref,
+                item.decision.map(Decision::as_str),
+                item.comment,
+                item.decided_by,
+                item.decided_at
+            ])?;
+        Ok(())
+    }
+
     fn insert_org(&mut self, o: &Org) -> Result<()> {
         self.c.prepare_cached(
             "INSERT INTO orgs (id, name, legal_entity, technical_owner, approval_authority, commercial_sponsor, contract_id,
                contract_start, contract_end, tenant, business_unit, allowed_scopes, max_clients, labels, created_at,
-               updated_at, offboarded_at, version) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
+               updated_at, offboarded_at, version, review_enforcement)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
         )?
         .execute(rusqlite::params_from_iter(org_params(o)))?;
         Ok(())
@@ -886,7 +1063,8 @@ impl Tx for Conn<'_> {
         self.c.prepare_cached(
             "UPDATE orgs SET name=?2, legal_entity=?3, technical_owner=?4, approval_authority=?5, commercial_sponsor=?6,
                contract_id=?7, contract_start=?8, contract_end=?9, tenant=?10, business_unit=?11, allowed_scopes=?12,
-               max_clients=?13, labels=?14, created_at=?15, updated_at=?16, offboarded_at=?17, version=?18 WHERE id=?1",
+               max_clients=?13, labels=?14, created_at=?15, updated_at=?16, offboarded_at=?17, version=?18,
+               review_enforcement=?19 WHERE id=?1",
         )?
         .execute(rusqlite::params_from_iter(org_params(o)))?;
         Ok(())
@@ -1086,6 +1264,7 @@ fn org_params(o: &Org) -> Vec<Box<dyn rusqlite::ToSql + '_>> {
         Box::new(o.updated_at),
         Box::new(o.offboarded_at),
         Box::new(o.version),
+        Box::new(o.review_enforcement.as_str()),
     ]
 }
 

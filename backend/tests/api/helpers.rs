@@ -369,6 +369,31 @@ impl TestApp {
         }
     }
 
+    /// A request to the review console, whose answers are HTML.
+    pub async fn page(&self, method: &str, path: &str) -> Resp {
+        let resp = self
+            .http
+            .request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{}", self.url, path),
+            )
+            .send()
+            .await
+            .unwrap();
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let text = resp.text().await.unwrap();
+        assert!(
+            status.as_u16() < 500,
+            "{method} {path} answered {status}: {text}"
+        );
+        Resp {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        }
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Resp {
         self.send("GET", path, Some(token), None, &[]).await
     }

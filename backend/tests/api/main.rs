@@ -2,7 +2,9 @@
 //! database of the engine under test (see [`helpers`]): one suite, run on
 //! SQLite and on PostgreSQL.
 
+mod campaigns;
 mod connections;
+mod console;
 mod helpers;
 mod lifecycle;
 mod suite;

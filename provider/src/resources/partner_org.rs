@@ -39,6 +39,7 @@ model! {
         allowed_scopes: Vec<String>,
         max_clients: i64,
         labels: BTreeMap<String, String>,
+        review_enforcement: String,
         deletion_protection: bool,
         status: String,
         created_at: String,
@@ -108,6 +109,14 @@ pub fn schema() -> Schema {
     .attr(Attribute::map_of_strings("labels").optional().description(
         "Free-form labels for the org.",
     ))
+    .attr(Attribute::string("review_enforcement").optional().computed().use_state_for_unknown().description(
+        "What an access review campaign of this org does once its due date has passed to the \
+         clients still undecided in it: `report` (the default) lists them as `review_overdue` \
+         findings of the entitlement review; `suspend` also suspends them, so that introspection \
+         answers inactive for each until a reviewer keeps or revokes it. Campaigns are opened by \
+         an admin, and by the registry itself when the org's contract is renewed or extended or \
+         its `allowed_scopes` widen.",
+    ))
     .attr(Attribute::bool("deletion_protection").optional().description(
         "While `true`, a plan that destroys the org (and so offboards it and revokes every client \
          it has) fails, and so does one that replaces it (`terraform apply -replace`, \
@@ -138,6 +147,18 @@ pub fn validate_config(c: &OrgModel, d: &mut Diagnostics) {
     validate::date(&c.contract_start, "contract_start", d);
     validate::date(&c.contract_end, "contract_end", d);
     validate::scopes(&c.allowed_scopes, "allowed_scopes", d);
+    if let Some(v) = c.review_enforcement.known() {
+        if partner_rules::ReviewEnforcement::parse(v).is_none() {
+            d.error_at(
+                AttrPath::attr("review_enforcement"),
+                "Invalid review_enforcement",
+                format!(
+                    "review_enforcement {}; got {v:?}.",
+                    partner_rules::REVIEW_ENFORCEMENT_RULE
+                ),
+            );
+        }
+    }
     if let (Some(s), Some(e)) = (c.contract_start.as_deref(), c.contract_end.as_deref()) {
         if validate::parse_date(s).is_some() && validate::parse_date(e).is_some() && s > e {
             d.error_at(
@@ -418,6 +439,7 @@ fn fields(m: &OrgModel) -> OrgFields {
         allowed_scopes: m.allowed_scopes.known().cloned().unwrap_or_default(),
         max_clients: m.max_clients.known().copied(),
         labels: m.labels.known().cloned().unwrap_or_default(),
+        review_enforcement: m.review_enforcement.known().cloned(),
     }
 }
 
@@ -445,6 +467,7 @@ pub fn model_from(org: Org, previous: Option<&OrgModel>) -> OrgModel {
         } else {
             Val::Known(org.labels)
         },
+        review_enforcement: Val::Known(org.review_enforcement),
         deletion_protection: previous.map_or(Val::Null, |p| p.deletion_protection.clone()),
         status: Val::Known(org.status),
         created_at: Val::Known(org.created_at),

@@ -3,6 +3,7 @@
 //! directory per test.
 
 mod config;
+mod console;
 mod data_sources;
 mod examples;
 mod functions;

@@ -155,3 +155,39 @@ fn org_import_by_name_by_id_and_import_block() {
     with_block.apply();
     with_block.assert_no_changes();
 }
+
+#[test]
+fn review_enforcement_is_set_in_place_and_checked_at_plan_time() {
+    let registry = RegistryServer::start();
+    let workspace = Workspace::new(&registry);
+    let config = |extra: &str| org("acme", "acme", "2030-12-31", &["orders:read"], extra);
+    workspace.write_config(&config(""));
+    workspace.apply();
+    let state = workspace.resource("partner_org.acme");
+    assert_eq!(state["review_enforcement"], "report", "{state:#}");
+    let id = state["id"].as_str().expect("id in state").to_string();
+
+    workspace.write_config(&config(r#"  review_enforcement = "suspend""#));
+    workspace
+        .plan()
+        .assert_code(2)
+        .assert_mentions(&["review_enforcement", "1 to change, 0 to destroy"]);
+    workspace.apply();
+    assert_eq!(
+        registry.get(&format!("/v1/orgs/{id}"))["review_enforcement"],
+        "suspend"
+    );
+    workspace.assert_no_changes();
+
+    workspace
+        .plan_with_config(&config(r#"  review_enforcement = "block""#))
+        .assert_failure_mentions(&[
+            "Invalid review_enforcement",
+            r#"must be "report" (overdue reviews are reported) or "suspend""#,
+            r#"got "block""#,
+        ]);
+    assert_eq!(
+        registry.get(&format!("/v1/orgs/{id}"))["review_enforcement"],
+        "suspend"
+    );
+}
