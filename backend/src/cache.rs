@@ -112,21 +112,27 @@ pub struct Credential {
     pub scope: String,
     pub expires_at: i64,
     pub contract_end: i64,
+    /// The intermediary org that operates the client, if any.
+    pub operated_by: Option<String>,
     pub secrets: Vec<SecretHash>,
     pub usage: Arc<Usage>,
 }
 
 impl Credential {
     /// Whether `hmac` matches a valid secret at `now` and the client is
-    /// usable, and if not, why. Every stored hash is compared, in constant
+    /// usable, and if not, why; with the time the matching secret was issued
+    /// (introspection's `iat`). Every stored hash is compared, in constant
     /// time each, whatever the outcome.
-    pub fn verdict(&self, hmac: &[u8; 32], now: i64) -> Introspected {
+    pub fn verdict(&self, hmac: &[u8; 32], now: i64) -> (Introspected, i64) {
         let mut matched = false;
+        let mut issued_at = 0;
         for s in &self.secrets {
             let in_time = s.not_after.is_none_or(|t| now <= t);
-            matched |= ct_eq(&s.hmac, hmac) & in_time;
+            let this = ct_eq(&s.hmac, hmac) & in_time;
+            matched |= this;
+            issued_at = if this { s.created_at } else { issued_at };
         }
-        if !matched {
+        let outcome = if !matched {
             Introspected::BadSecret
         } else if now > self.contract_end {
             Introspected::ContractEnded
@@ -134,7 +140,8 @@ impl Credential {
             Introspected::Expired
         } else {
             Introspected::Active
-        }
+        };
+        (outcome, issued_at)
     }
 
     fn from_row(row: CredentialRow, usage: Arc<Usage>) -> Credential {
@@ -146,6 +153,7 @@ impl Credential {
             scope: row.scopes.join(" "),
             expires_at: row.expires_at,
             contract_end: row.contract_end,
+            operated_by: row.operated_by,
             secrets: row.secrets,
             usage,
         }
@@ -679,20 +687,29 @@ mod tests {
             scope: String::new(),
             expires_at: 1_000,
             contract_end: 2_000,
+            operated_by: None,
             secrets: vec![
                 SecretHash {
                     hmac: key.hash_secret("new"),
                     not_after: None,
+                    created_at: 20,
                 },
                 SecretHash {
                     hmac: key.hash_secret("old"),
                     not_after: Some(500),
+                    created_at: 10,
                 },
             ],
         };
-        let verdict = |secret: &str, now| cred.verdict(&key.hash_secret(secret), now);
-        assert_eq!(verdict("new", 100), Introspected::Active);
-        assert_eq!(verdict("old", 500), Introspected::Active);
+        let verdict = |secret: &str, now| cred.verdict(&key.hash_secret(secret), now).0;
+        assert_eq!(
+            cred.verdict(&key.hash_secret("new"), 100),
+            (Introspected::Active, 20)
+        );
+        assert_eq!(
+            cred.verdict(&key.hash_secret("old"), 500),
+            (Introspected::Active, 10)
+        );
         assert_eq!(verdict("old", 501), Introspected::BadSecret);
         assert_eq!(verdict("new", 1_001), Introspected::Expired);
         assert_eq!(verdict("new", 2_001), Introspected::ContractEnded);

@@ -32,6 +32,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/introspect"),
     ("GET", "/v1/audit"),
     ("GET", "/v1/reviews"),
+    ("GET", "/v1/blast-radius"),
+    ("POST", "/v1/blast-radius/revoke"),
     ("POST", "/v1/tokens"),
     ("GET", "/v1/tokens"),
     ("DELETE", "/v1/tokens/{name}"),
@@ -62,6 +64,8 @@ pub fn routes(
         .or(clients_rotate(app.clone()))
         .or(audit_list(app.clone()))
         .or(reviews(app.clone()))
+        .or(blast_radius(app.clone()))
+        .or(blast_radius_revoke(app.clone()))
         .or(tokens_create(app.clone()))
         .or(tokens_list(app.clone()))
         .or(tokens_delete(app.clone()))
@@ -637,6 +641,28 @@ pub fn reviews(
         .and(authorized(app))
         .and(query())
         .and_then(handlers::review)
+}
+
+/// GET /v1/blast-radius?owner=&org_id=&operated_by=&scope= (reviewer, admin)
+pub fn blast_radius(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "blast-radius")
+        .and(warp::get())
+        .and(authorized(app))
+        .and(query())
+        .and_then(handlers::blast_radius)
+}
+
+/// POST /v1/blast-radius/revoke (admin; one transaction)
+pub fn blast_radius_revoke(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "blast-radius" / "revoke")
+        .and(warp::post())
+        .and(authorized(app))
+        .and(body())
+        .and_then(handlers::revoke_blast_radius)
 }
 
 /// POST /v1/tokens (admin; the answer carries the token, the one time it is shown)

@@ -477,7 +477,7 @@ fn new_secret(app: &App, supplied: Option<String>) -> Result<(NewSecret, Option<
         Some(s) => (
             NewSecret {
                 hmac: app.key.hash_secret(&s),
-                source: "supplied",
+                source: crate::requests::SUPPLIED,
             },
             None,
         ),
@@ -486,7 +486,7 @@ fn new_secret(app: &App, supplied: Option<String>) -> Result<(NewSecret, Option<
             (
                 NewSecret {
                     hmac: app.key.hash_secret(&s),
-                    source: "generated",
+                    source: crate::requests::GENERATED,
                 },
                 Some(s),
             )
@@ -720,6 +720,25 @@ fn inactive() -> Response {
     resp
 }
 
+/// The RFC 7662 answer for an active client, with what a gateway needs for
+/// per-org policy and quota: the org, its contract's end, its intermediary.
+/// `token_type` is left out: what is introspected is a client's credential,
+/// not an access token of some type.
+fn active_answer(cred: &crate::cache::Credential, issued_at: i64) -> Value {
+    json!({
+        "active": true,
+        "client_id": cred.client_id,
+        "sub": cred.client_id,
+        "scope": cred.scope,
+        "exp": cred.expires_at.min(cred.contract_end),
+        "iat": issued_at,
+        "org_id": cred.org_id,
+        "org_name": cred.org_name,
+        "contract_end": fmt_ts(cred.contract_end).get(..10).unwrap_or_default(),
+        "operated_by": cred.operated_by,
+    })
+}
+
 /// `POST /v1/introspect`. Fails closed as RFC 7662 does: any JSON body that is not
 /// exactly `{"client_id": string, "client_secret": string}` (a field missing, null
 /// or of another type, an unknown field, not an object) answers `{"active":false}`
@@ -750,19 +769,13 @@ pub async fn introspect(
     let hmac = app.key.hash_secret(&secret);
     let now = now(&app);
     let found = snapshot.credential(client_id.as_ref());
-    let verdict = found.map_or(Introspected::Unknown, |cred| cred.verdict(&hmac, now));
+    let (verdict, issued_at) =
+        found.map_or((Introspected::Unknown, 0), |cred| cred.verdict(&hmac, now));
     app.metrics.introspected(verdict);
     match found {
         Some(cred) if verdict == Introspected::Active => {
             app.cache.note_use(&cred.usage, now);
-            let body = json!({
-                "active": true,
-                "client_id": cred.client_id,
-                "org_id": cred.org_id,
-                "org_name": cred.org_name,
-                "scope": cred.scope,
-                "exp": cred.expires_at.min(cred.contract_end),
-            });
+            let body = active_answer(cred, issued_at);
             let mut resp = warp::reply::json(&body).into_response();
             resp.headers_mut()
                 .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -820,6 +833,52 @@ pub async fn review(
         resp.headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         Ok(resp)
+    }
+    .await;
+    finish(&rc, res)
+}
+
+// ---------- blast radius ----------
+
+pub async fn blast_radius(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+    q: HashMap<String, String>,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        // Parsed now, refused only after the caller is authorised.
+        let query = reject_unknown_query(&q, crate::blast_radius::FIELDS)
+            .and_then(|()| crate::blast_radius::Query::from_query(&q));
+        let now = now(&app);
+        let actor = authed.actor;
+        let radius = app
+            .read(move |r| service::blast_radius(r, &actor, now, query))
+            .await?;
+        let mut resp = json_response(StatusCode::OK, &radius, None);
+        resp.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(resp)
+    }
+    .await;
+    finish(&rc, res)
+}
+
+pub async fn revoke_blast_radius(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+    body: Bytes,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        let map = parse_object(&body)?;
+        reject_unknown(&map, crate::blast_radius::FIELDS)?;
+        let query = crate::blast_radius::Query::parse(&map)?;
+        let ctx = write_ctx(&app, &authed.actor, &rc);
+        let radius = app
+            .write(move |tx| service::revoke_blast_radius(tx, &ctx, query))
+            .await?;
+        Ok(json_response(StatusCode::OK, &radius, None))
     }
     .await;
     finish(&rc, res)

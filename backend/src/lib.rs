@@ -14,6 +14,7 @@
 //! crate, so that the provider's plan-time checks are the registry's own.
 
 pub mod audit;
+pub mod blast_radius;
 pub mod cache;
 pub mod clock;
 pub mod crypto;

@@ -91,6 +91,8 @@ pub fn document() -> Value {
         "name": {"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},
         "purpose": {"type": "string"},
         "owner": {"type": "string", "format": "email"},
+        "custodian": {"type": ["string", "null"], "format": "email", "description": format!("optional: who holds the credential day to day; {}", partner_rules::CUSTODIAN_RULE)},
+        "operated_by": {"type": ["string", "null"], "description": format!("optional: the intermediary org that operates the client; {}. The client's own org stays the one whose contract, scopes and approval authority apply; offboarding the intermediary revokes the clients it operates", partner_rules::OPERATED_BY_RULE)},
         "scopes": scopes,
         "expires_at": {"type": ["string", "null"], "format": "date-time", "description": "default and maximum: <contract_end>T23:59:59Z"},
     });
@@ -135,7 +137,7 @@ pub fn document() -> Value {
         client_props[k] = v;
     }
     let supplied_secret = json!({"type": "string", "minLength": 32, "maxLength": 1024, "pattern": "^[!-~]+$", "writeOnly": true,
-        "description": format!("optional: the caller's own secret; only its HMAC is stored and it is never echoed. Rule: {}", crate::crypto::SUPPLIED_SECRET_RULE)});
+        "description": format!("optional: the caller's own secret; only its HMAC is stored and it is never echoed. Rule: {}. A secret valid for another client (current, or previous within its grace period) answers 422: a secret is never shared between clients; the other client is named only to a token that may see it", crate::crypto::SUPPLIED_SECRET_RULE)});
     let mut client_create_fields = client_fields.clone();
     client_create_fields["client_secret"] = supplied_secret.clone();
     let page = |item: &str| json!({"type": "object", "properties": {"items": {"type": "array", "items": r(item)}, "next_cursor": {"type": ["string", "null"]}}, "required": ["items", "next_cursor"]});
@@ -234,6 +236,14 @@ pub fn document() -> Value {
             "/v1/reviews": {"get": {"summary": "The entitlement review (reviewer, admin): what a periodic access review must look at. The CLI `partner-registry review --format json` prints the same document.",
                 "parameters": [q("within", "expiry window, a duration; default 720h"), q("rotation_age", "secret age threshold, a duration; default 2160h (90 days)"), q("unused_for", "unused threshold, a duration; default 720h (30 days)")],
                 "responses": ok("200", r("Review"), &["400", "401", "403", "422"])}},
+            "/v1/blast-radius": {"get": {"summary": "The blast radius (reviewer, admin): every active client and every live org that a departing person, a compromised intermediary or a leaked scope reaches, with the contacts to call. The CLI `partner-registry blast-radius --format json` prints the same document.",
+                "description": "At least one filter; every filter given must hold for a client to be reached. owner matches a client's owner or custodian, or the technical owner of the intermediary that operates it, and also lists the orgs where the person is technical owner, approval authority or commercial sponsor. Each client and org says why it is reached; contacts list everyone accountable for what is reached, except the person asked about. 422 names a malformed filter; 403 for an org token.",
+                "parameters": [q("owner", "a person's email"), q("org_id", "the clients of this org"), q("operated_by", "the clients this intermediary org operates"), q("scope", "the clients holding this scope")],
+                "responses": ok("200", r("BlastRadius"), &["400", "401", "403", "422"])}},
+            "/v1/blast-radius/revoke": {"post": {"summary": "Revoke every client a blast radius reaches (admin), in one transaction", "parameters": [change_ref.clone()],
+                "description": "The body holds the filters of GET /v1/blast-radius. Each client is revoked with its own client.revoke audit event, and one blast_radius.revoke event records the query and the clients revoked; all of it commits at once or not at all. The answer is the blast radius as it was, with revoked listing the client_ids. The CLI `partner-registry blast-radius --revoke` does the same.",
+                "requestBody": body(json!({"type": "object", "additionalProperties": false, "properties": {"owner": {"type": "string", "format": "email"}, "org_id": {"type": "string"}, "operated_by": {"type": "string"}, "scope": {"type": "string"}}}), "application/json"),
+                "responses": ok("200", r("BlastRadius"), &["400", "401", "403", "422"])}},
             "/v1/tokens": {
                 "post": {"summary": "Create an API token (admin); the answer carries the token once", "parameters": [change_ref.clone()],
                          "description": "The answer's token is the only copy: the registry keeps a keyed hash of it. Audited as token.create (without the token); created_by is the calling token's name. A live token of the same name answers 409.",
@@ -262,9 +272,38 @@ pub fn document() -> Value {
                 "Org": {"type": "object", "properties": org_props},
                 "Client": {"type": "object", "properties": client_props},
                 "Token": {"type": "object", "properties": token_props},
-                "Introspection": {"type": "object", "properties": {"active": {"type": "boolean"}, "client_id": {"type": "string"}, "org_id": {"type": "string"}, "org_name": {"type": "string"}, "scope": {"type": "string"}, "exp": {"type": "integer"}}, "required": ["active"]},
+                "Introspection": {"type": "object", "description": "RFC 7662 fields, plus what a gateway needs for per-org policy and quota. No token_type: what is introspected is a client's credential, not an access token.",
+                    "properties": {
+                        "active": {"type": "boolean"},
+                        "client_id": {"type": "string"},
+                        "sub": {"type": "string", "description": "the client_id: the client is its own subject"},
+                        "scope": {"type": "string", "description": "space-separated scopes"},
+                        "exp": {"type": "integer", "description": "unix seconds: the client's expiry or its org's contract end, whichever is first"},
+                        "iat": {"type": "integer", "description": "unix seconds: when the credential presented was issued (the secret's creation or rotation)"},
+                        "org_id": {"type": "string", "description": "the org the client belongs to, whose contract, scopes and approval authority apply"},
+                        "org_name": {"type": "string"},
+                        "contract_end": {"type": "string", "format": "date", "description": "the last day of the org's contract"},
+                        "operated_by": {"type": ["string", "null"], "description": "the id of the intermediary org (reseller, MSP, marketplace) that operates the client for its org; null when the org operates it itself"}},
+                    "required": ["active"]},
                 "AuditEvent": {"type": "object", "properties": {"seq": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"}, "action": {"type": "string"}, "entity_kind": {"type": "string"}, "entity_id": {"type": "string"}, "org_id": {"type": ["string", "null"]}, "before": {"type": ["object", "null"]}, "after": {"type": ["object", "null"]}, "request_id": {"type": "string"}, "change_ref": {"type": ["string", "null"]}, "prev_hash": {"type": "string", "description": "hash of the event before (64 zeros for the first)"}, "hash": {"type": "string", "description": "hex HMAC-SHA256, under a key derived from the server key (kept outside the database), of the event's canonical form including seq and prev_hash; `partner-registry audit verify` checks the chain with that key and against the head file <db>.audit-head"}}},
                 "Review": review_schema,
+                "BlastRadius": {"type": "object", "required": ["query", "at", "clients", "orgs", "contacts"], "properties": {
+                    "query": {"type": "object", "description": "the filters given"},
+                    "at": {"type": "string", "format": "date-time"},
+                    "clients": {"type": "array", "items": {"type": "object", "properties": {
+                        "id": {"type": "string"}, "client_id": {"type": "string"}, "name": {"type": "string"},
+                        "org_id": {"type": "string"}, "org_name": {"type": "string"}, "owner": {"type": "string"},
+                        "custodian": {"type": ["string", "null"], "description": "the client's custodian, else the technical owner of its intermediary"},
+                        "operated_by": str_or_null.clone(), "scopes": scopes.clone(),
+                        "expires_at": {"type": "string", "format": "date-time"},
+                        "why": {"type": "array", "items": {"type": "string"}}}}},
+                    "orgs": {"type": "array", "items": {"type": "object", "properties": {
+                        "id": {"type": "string"}, "name": {"type": "string"}, "technical_owner": {"type": "string"},
+                        "approval_authority": {"type": "string"}, "commercial_sponsor": str_or_null.clone(),
+                        "contract_end": {"type": "string", "format": "date"},
+                        "why": {"type": "array", "items": {"type": "string"}}}}},
+                    "contacts": {"type": "array", "items": {"type": "object", "properties": {"email": {"type": "string"}, "roles": {"type": "array", "items": {"type": "string"}}}}},
+                    "revoked": {"type": "array", "items": {"type": "string"}, "description": "only in the answer of a revocation: the client_ids revoked"}}},
                 "Problem": {"type": "object", "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
                     "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}}
             }

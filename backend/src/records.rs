@@ -282,6 +282,12 @@ pub struct Client {
     pub last_used_at: Option<i64>,
     /// End of the grace period of the previous secret, if one was kept at the last rotation.
     pub previous_secret_not_after: Option<i64>,
+    /// The intermediary org (reseller, MSP, marketplace) that operates the
+    /// client for its org; the client's org stays the one whose contract,
+    /// scopes and approval authority apply.
+    pub operated_by: Option<String>,
+    /// Who holds the client's credential day to day, besides its owner.
+    pub custodian: Option<String>,
     /// The last second of its org's contract, as loaded with the client (not
     /// a field of the client: it decides the client's status).
     pub org_contract_end: i64,
@@ -296,6 +302,8 @@ pub struct ClientView {
     pub name: String,
     pub purpose: String,
     pub owner: String,
+    pub custodian: Option<String>,
+    pub operated_by: Option<String>,
     pub scopes: Vec<String>,
     pub expires_at: String,
     pub status: ClientStatus,
@@ -339,6 +347,8 @@ impl Client {
             name: self.name.clone(),
             purpose: self.purpose.clone(),
             owner: self.owner.clone(),
+            custodian: self.custodian.clone(),
+            operated_by: self.operated_by.clone(),
             scopes: self.scopes.clone(),
             expires_at: fmt_ts(self.expires_at),
             status: self.status(now),
@@ -359,6 +369,12 @@ impl Client {
         m.insert("name".into(), self.name.clone().into());
         m.insert("purpose".into(), self.purpose.clone().into());
         m.insert("owner".into(), self.owner.clone().into());
+        if let Some(s) = &self.custodian {
+            m.insert("custodian".into(), s.clone().into());
+        }
+        if let Some(s) = &self.operated_by {
+            m.insert("operated_by".into(), s.clone().into());
+        }
         m.insert("scopes".into(), self.scopes.clone().into());
         m.insert("expires_at".into(), fmt_ts(self.expires_at).into());
         m

@@ -353,17 +353,15 @@ pub const ORG_CREATE_FIELDS: &[&str] = &[
     "labels",
 ];
 
-/// Whether `s` has the shape of a server-made org id: `org_` and 20 of `[A-Za-z0-9]`.
-pub fn is_org_id(s: &str) -> bool {
-    s.strip_prefix("org_")
-        .is_some_and(|r| r.len() == 20 && r.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
+pub use partner_rules::is_org_id;
 
 pub const CLIENT_CREATE_FIELDS: &[&str] = &[
     "org_id",
     "name",
     "purpose",
     "owner",
+    "custodian",
+    "operated_by",
     "scopes",
     "expires_at",
     "client_secret",
@@ -379,9 +377,14 @@ pub const MAX_GRACE: i64 = partner_rules::MAX_GRACE_PERIOD.as_secs() as i64;
 #[derive(Debug, Clone)]
 pub struct NewSecret {
     pub hmac: [u8; 32],
-    /// `generated` or `supplied`.
+    /// [`GENERATED`] or [`SUPPLIED`].
     pub source: &'static str,
 }
+
+/// The source of a secret the registry made.
+pub const GENERATED: &str = "generated";
+/// The source of a secret the caller chose.
+pub const SUPPLIED: &str = "supplied";
 
 /// The optional `client_secret` of a create or rotate body: `Ok(None)` when absent,
 /// the plaintext when it meets the rule; every refusal is recorded on `client_secret`
@@ -481,6 +484,8 @@ pub struct ClientDraft {
     pub name: Option<String>,
     pub purpose: Option<String>,
     pub owner: Option<String>,
+    pub custodian: Option<String>,
+    pub operated_by: Option<String>,
     pub scopes: Option<Vec<String>>,
     /// Ok(None): default to the end of the contract.
     pub expires_at: Result<Option<i64>, ()>,
@@ -494,10 +499,22 @@ pub fn parse_client(map: &Map<String, Value>) -> ClientDraft {
         name: f.req_slug("name"),
         purpose: f.req_text(rules::PURPOSE),
         owner: f.req_email("owner"),
+        custodian: f.opt_email("custodian"),
+        operated_by: f.opt_str("operated_by", 100),
         scopes: f.scopes("scopes", true),
         expires_at: f.opt_ts("expires_at"),
         errors: Vec::new(),
     };
+    if let (Some(owner), Some(custodian)) = (&d.owner, &d.custodian) {
+        if !partner_rules::custodian_ok(owner, custodian) {
+            f.err("custodian", partner_rules::CUSTODIAN_RULE);
+        }
+    }
+    if let Some(by) = &d.operated_by {
+        if !partner_rules::operated_by_ok(d.org_id.as_deref().unwrap_or_default(), by) {
+            f.err("operated_by", partner_rules::OPERATED_BY_RULE);
+        }
+    }
     d.errors = f.errors;
     d
 }

@@ -475,7 +475,7 @@ fn revoke(tx: &mut dyn Tx, ctx: &WriteCtx, client: Client) -> Result<Client> {
 }
 
 /// `DELETE /v1/orgs/{id}`: offboards the org and revokes every client it still
-/// has, in one transaction.
+/// has and every client it operates for other orgs, in one transaction.
 pub fn offboard_org(tx: &mut dyn Tx, ctx: &WriteCtx, id: &str) -> Result<Org> {
     org_write_allowed(&ctx.actor, id)?;
     let current = tx
@@ -485,6 +485,11 @@ pub fn offboard_org(tx: &mut dyn Tx, ctx: &WriteCtx, id: &str) -> Result<Org> {
         return Ok(current);
     }
     for client in tx.live_clients(id)? {
+        revoke(tx, ctx, client)?;
+    }
+    // An intermediary that ends leaves no one operating the clients it held
+    // for others: they end with it.
+    for client in tx.live_clients_operated_by(id)? {
         revoke(tx, ctx, client)?;
     }
     let next = Org {
@@ -571,6 +576,22 @@ fn client_rules(
             ));
         }
     }
+    if let Some(by) = d
+        .operated_by
+        .as_deref()
+        .filter(|by| current.and_then(|c| c.operated_by.as_deref()) != Some(*by))
+    {
+        match r.org(by)? {
+            Some(o) if o.offboarded_at.is_none() => {}
+            Some(_) => d.errors.push(FieldError::new(
+                "operated_by",
+                format!("org {by} is offboarded: it can no longer operate clients"),
+            )),
+            None => d
+                .errors
+                .push(FieldError::new("operated_by", format!("no org {by}"))),
+        }
+    }
     let becomes_active = expires_at >= now && now <= end;
     let was_active = current.is_some_and(|c| c.status(now) == ClientStatus::Active);
     // Counted on every create; the names are read only to word a refusal.
@@ -608,6 +629,40 @@ fn client_rules(
     Ok(expires_at)
 }
 
+/// Refuses a supplied secret that is valid for another client: a secret
+/// shared across partners makes one partner's leak every sharer's, and no
+/// revocation can then tell their uses apart. The keyed hash makes this a
+/// lookup. The other client is named only to a caller that may see it: to
+/// anyone else, the refusal must not reveal whose secret it is.
+fn unshared_secret(
+    r: &mut dyn Reader,
+    actor: &Actor,
+    secret: &NewSecret,
+    own: Option<&str>,
+    now: i64,
+) -> Result<Option<FieldError>> {
+    if secret.source != SUPPLIED {
+        return Ok(None);
+    }
+    let Some(other) = r
+        .client_holding_secret(&secret.hmac, now)?
+        .filter(|c| Some(c.id.as_str()) != own)
+    else {
+        return Ok(None);
+    };
+    let whose = if actor.sees(&other.org_id) {
+        format!(" ({} of org {})", other.client_id, other.org_id)
+    } else {
+        String::new()
+    };
+    Ok(Some(FieldError::new(
+        "client_secret",
+        format!(
+            "is already valid for another client{whose}: a secret is never shared between clients; supply a secret of this client's own or let the registry generate one"
+        ),
+    )))
+}
+
 /// `POST /v1/clients`.
 pub fn create_client(
     tx: &mut dyn Tx,
@@ -638,6 +693,8 @@ pub fn create_client(
         Some(org) => client_rules(tx, ctx.now, &mut d, org, None)?,
         None => 0,
     };
+    d.errors
+        .extend(unshared_secret(tx, &ctx.actor, secret, None, ctx.now)?);
     if !d.errors.is_empty() {
         return Err(Error::Validation(d.errors));
     }
@@ -653,6 +710,8 @@ pub fn create_client(
         name: d.name.unwrap_or_default(),
         purpose: d.purpose.unwrap_or_default(),
         owner: d.owner.unwrap_or_default(),
+        custodian: d.custodian,
+        operated_by: d.operated_by,
         scopes: d.scopes.unwrap_or_default(),
         expires_at,
         created_at: ctx.now,
@@ -731,6 +790,8 @@ pub fn update_client(
         name: d.name.unwrap_or_default(),
         purpose: d.purpose.unwrap_or_default(),
         owner: d.owner.unwrap_or_default(),
+        custodian: d.custodian,
+        operated_by: d.operated_by,
         scopes: d.scopes.unwrap_or_default(),
         expires_at,
         ..current.clone()
@@ -778,6 +839,9 @@ pub fn rotate_secret(
             "client_secret",
             "must differ from the client's current and previous secrets: a rotation replaces the secret",
         ));
+    }
+    if let Some(shared) = unshared_secret(tx, &ctx.actor, secret, Some(&current.id), ctx.now)? {
+        return Err(Error::Validation(vec![shared]));
     }
     tx.drop_previous_secrets(&current.id)?;
     let grace_end = (grace > 0).then(|| ctx.now.saturating_add(grace));
@@ -845,6 +909,54 @@ pub fn review(
 ) -> Result<crate::review::Review> {
     forbid_org_token(actor, "the entitlement review")?;
     crate::review::review(r, now, params?)
+}
+
+/// `GET /v1/blast-radius` and `blast-radius`: what a person, an
+/// intermediary or a scope reaches, across orgs (so not for org tokens).
+///
+/// `query` is parsed by the caller and refused only once the caller is
+/// known to be allowed to ask at all.
+pub fn blast_radius(
+    r: &mut dyn Reader,
+    actor: &Actor,
+    now: i64,
+    query: Result<crate::blast_radius::Query>,
+) -> Result<crate::blast_radius::BlastRadius> {
+    forbid_org_token(actor, "the blast radius")?;
+    let query = query?;
+    let (orgs, clients) = r.review_data()?;
+    Ok(crate::blast_radius::compute(&orgs, &clients, &query, now).0)
+}
+
+/// `POST /v1/blast-radius/revoke` and `blast-radius --revoke`: revokes every
+/// client the blast radius reaches, in this one transaction, each with its
+/// audit event, and one event recording the revocation as a whole (the
+/// query, and the clients it revoked).
+pub fn revoke_blast_radius(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    query: crate::blast_radius::Query,
+) -> Result<crate::blast_radius::BlastRadius> {
+    admin_only(&ctx.actor, "revoke a blast radius")?;
+    let (orgs, clients) = tx.review_data()?;
+    let (mut radius, reached) = crate::blast_radius::compute(&orgs, &clients, &query, ctx.now);
+    let mut revoked = Vec::new();
+    for client in reached {
+        revoked.push(client.client_id.clone());
+        revoke(tx, ctx, client)?;
+    }
+    radius.revoked = Some(revoked);
+    record(
+        tx,
+        ctx,
+        "blast_radius.revoke",
+        "blast_radius",
+        &serde_json::to_string(&query).unwrap_or_default(),
+        None,
+        None,
+        Some(view_json(&radius)),
+    )?;
+    Ok(radius)
 }
 
 /// `PUT /v1/clock` (only with `serve --fake-clock`): appends the event of a move

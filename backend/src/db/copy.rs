@@ -72,6 +72,8 @@ const TABLES: &[Table] = &[
             ("version", Int),
             ("secret_rotated_at", Int),
             ("last_used_at", Int),
+            ("operated_by", Text),
+            ("custodian", Text),
         ],
         Some("seq"),
     ),

@@ -168,6 +168,8 @@ pub struct IdemRecord {
 pub struct SecretHash {
     pub hmac: [u8; 32],
     pub not_after: Option<i64>,
+    /// When it was issued: introspection's `iat`.
+    pub created_at: i64,
 }
 
 /// What introspection needs of one client that is not revoked, of an org
@@ -182,6 +184,8 @@ pub struct CredentialRow {
     pub expires_at: i64,
     pub contract_end: i64,
     pub last_used_at: Option<i64>,
+    /// The intermediary org that operates the client, if any.
+    pub operated_by: Option<String>,
     pub secrets: Vec<SecretHash>,
 }
 
@@ -214,6 +218,8 @@ pub trait Reader {
     fn client(&mut self, id: &str) -> Result<Option<Client>>;
     /// The org's clients that are not revoked, oldest first.
     fn live_clients(&mut self, org_id: &str) -> Result<Vec<Client>>;
+    /// The clients that are not revoked and that this org operates for others.
+    fn live_clients_operated_by(&mut self, org_id: &str) -> Result<Vec<Client>>;
     /// How many of the org's clients are active at `now` (neither revoked nor
     /// expired, within the contract); `today` is `YYYY-MM-DD`.
     fn active_client_count(&mut self, org_id: &str, now: i64, today: &str) -> Result<i64>;
@@ -221,6 +227,10 @@ pub trait Reader {
     fn live_client_named(&mut self, org_id: &str, name: &str) -> Result<Option<Client>>;
     /// Whether the client holds a secret with this hash (current or previous).
     fn secret_held(&mut self, client_ref: &str, hmac: &[u8; 32]) -> Result<bool>;
+    /// A client that is not revoked for which a secret with this hash is
+    /// valid at `now` (current, or previous within its grace period): one
+    /// index lookup on the keyed hash, never a scan of the secrets.
+    fn client_holding_secret(&mut self, hmac: &[u8; 32], now: i64) -> Result<Option<Client>>;
     /// A page of orgs; `scope` restricts to one org id; `today` is `YYYY-MM-DD`.
     fn list_orgs(&mut self, scope: Option<&str>, f: &OrgFilter, today: &str) -> Result<Rows<Org>>;
     fn list_clients(

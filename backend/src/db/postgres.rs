@@ -158,6 +158,17 @@ ALTER TABLE api_tokens ADD COLUMN last_used_at BIGINT;
     // The quota check counts an org's live clients by expiry on every create: an
     // index that answers it without reading the client rows.
     "CREATE INDEX clients_live_expiry ON clients(org_id, expires_at) WHERE revoked_at IS NULL;",
+    // A supplied secret is refused when it is valid for another client: the
+    // keyed hash is looked up, so it needs an index of its own.
+    // A client may be operated by an intermediary (another org: a reseller,
+    // an MSP), and name a custodian besides its owner; clients are found by
+    // their intermediary when it is offboarded.
+    r#"
+CREATE INDEX client_secrets_hmac ON client_secrets(secret_hmac);
+ALTER TABLE clients ADD COLUMN operated_by TEXT REFERENCES orgs(id);
+ALTER TABLE clients ADD COLUMN custodian TEXT;
+CREATE INDEX clients_operated_by ON clients(operated_by) WHERE operated_by IS NOT NULL;
+"#,
 ];
 
 /// `url` with its password (if any) replaced by `***`, for messages.
@@ -517,7 +528,7 @@ fn org_from_row(r: &Row) -> Org {
 
 const CLIENT_COLS: &str = "c.id, c.client_id, c.org_id, c.name, c.purpose, c.owner, c.scopes, c.expires_at, \
      c.created_at, c.updated_at, c.revoked_at, c.version, o.contract_end, c.seq, c.secret_rotated_at, c.last_used_at, \
-     (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id)";
+     (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id), c.operated_by, c.custodian";
 
 fn client_from_row(r: &Row) -> Client {
     let scopes: String = r.get(6);
@@ -538,6 +549,8 @@ fn client_from_row(r: &Row) -> Client {
         secret_rotated_at: r.get(14),
         last_used_at: r.get(15),
         previous_secret_not_after: r.get(16),
+        operated_by: r.get(17),
+        custodian: r.get(18),
         // An unparsable date fails closed: the client reads as expired.
         org_contract_end: end_of_day(&end).unwrap_or(i64::MIN),
     }
@@ -611,6 +624,10 @@ impl Reader for PgTx<'_> {
         self.clients_where("c.org_id = $1 AND c.revoked_at IS NULL", &[&org_id])
     }
 
+    fn live_clients_operated_by(&mut self, org_id: &str) -> Result<Vec<Client>> {
+        self.clients_where("c.operated_by = $1 AND c.revoked_at IS NULL", &[&org_id])
+    }
+
     fn active_client_count(&mut self, org_id: &str, now: i64, today: &str) -> Result<i64> {
         let rows = self.query(
             "SELECT COUNT(*) FROM clients c JOIN orgs o ON o.id = c.org_id
@@ -636,6 +653,17 @@ impl Reader for PgTx<'_> {
             &[&client_ref, &hmac],
         )?;
         Ok(!rows.is_empty())
+    }
+
+    fn client_holding_secret(&mut self, hmac: &[u8; 32], now: i64) -> Result<Option<Client>> {
+        let hmac = hmac.as_slice();
+        Ok(self
+            .clients_where(
+                "c.revoked_at IS NULL AND c.id IN (SELECT client_ref FROM client_secrets
+                   WHERE secret_hmac = $1 AND (not_after IS NULL OR not_after >= $2))",
+                &[&hmac, &now],
+            )?
+            .pop())
     }
 
     fn list_orgs(&mut self, scope: Option<&str>, f: &OrgFilter, today: &str) -> Result<Rows<Org>> {
@@ -748,7 +776,7 @@ impl Reader for PgTx<'_> {
         };
         let rows = self.query(
             &format!(
-                "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at
+                "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at, c.operated_by
                  FROM clients c JOIN orgs o ON o.id = c.org_id
                  WHERE c.revoked_at IS NULL AND o.offboarded_at IS NULL AND {condition}"
             ),
@@ -768,6 +796,7 @@ impl Reader for PgTx<'_> {
                     expires_at: r.get(5),
                     contract_end: end_of_day(&end).unwrap_or(i64::MIN),
                     last_used_at: r.get(7),
+                    operated_by: r.get(8),
                     secrets: Vec::new(),
                 }
             })
@@ -779,7 +808,7 @@ impl Reader for PgTx<'_> {
             .collect();
         let secrets = self.query(
             &format!(
-                "SELECT s.client_ref, s.secret_hmac, s.not_after FROM client_secrets s
+                "SELECT s.client_ref, s.secret_hmac, s.not_after, s.created_at FROM client_secrets s
                  JOIN clients c ON c.id = s.client_ref WHERE {condition}"
             ),
             &[&arg],
@@ -791,6 +820,7 @@ impl Reader for PgTx<'_> {
                 out[*i].secrets.push(SecretHash {
                     hmac,
                     not_after: r.get(2),
+                    created_at: r.get(3),
                 });
             }
         }
@@ -890,8 +920,8 @@ impl Tx for PgTx<'_> {
         let scopes = json_text(&c.scopes);
         self.execute(
             "INSERT INTO clients (id, client_id, org_id, name, purpose, owner, scopes, expires_at, created_at, updated_at,
-               revoked_at, version, secret_rotated_at, last_used_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+               revoked_at, version, secret_rotated_at, last_used_at, operated_by, custodian)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             &[
                 &c.id,
                 &c.client_id,
@@ -907,6 +937,8 @@ impl Tx for PgTx<'_> {
                 &c.version,
                 &c.secret_rotated_at,
                 &c.last_used_at,
+                &c.operated_by,
+                &c.custodian,
             ],
         )?;
         Ok(())
@@ -916,7 +948,7 @@ impl Tx for PgTx<'_> {
         let scopes = json_text(&c.scopes);
         self.execute(
             "UPDATE clients SET name=$2, purpose=$3, owner=$4, scopes=$5, expires_at=$6, updated_at=$7, revoked_at=$8,
-               version=$9, secret_rotated_at=$10 WHERE id=$1",
+               version=$9, secret_rotated_at=$10, operated_by=$11, custodian=$12 WHERE id=$1",
             &[
                 &c.id,
                 &c.name,
@@ -928,6 +960,8 @@ impl Tx for PgTx<'_> {
                 &c.revoked_at,
                 &c.version,
                 &c.secret_rotated_at,
+                &c.operated_by,
+                &c.custodian,
             ],
         )?;
         Ok(())

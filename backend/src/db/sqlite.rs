@@ -156,6 +156,19 @@ ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER;
 const SCHEMA_V7: &str =
     "CREATE INDEX clients_live_expiry ON clients(org_id, expires_at) WHERE revoked_at IS NULL;";
 
+/// A supplied secret is refused when it is valid for another client: the
+/// keyed hash is looked up, so it needs an index of its own.
+///
+/// A client may be operated by an intermediary (another org: a reseller, an
+/// MSP), and name a custodian besides its owner; clients are found by their
+/// intermediary when it is offboarded.
+const SCHEMA_V8: &str = r#"
+CREATE INDEX client_secrets_hmac ON client_secrets(secret_hmac);
+ALTER TABLE clients ADD COLUMN operated_by TEXT REFERENCES orgs(id);
+ALTER TABLE clients ADD COLUMN custodian TEXT;
+CREATE INDEX clients_operated_by ON clients(operated_by) WHERE operated_by IS NOT NULL;
+"#;
+
 /// Work a migration does beyond its SQL, in the same transaction.
 type Step = fn(&mut Conn<'_>, Option<&SecretKey>) -> Result<()>;
 
@@ -176,6 +189,7 @@ pub(crate) const MIGRATIONS: &[(&str, Option<Step>)] = &[
     (SCHEMA_V5, Some(init_audit_head)),
     (SCHEMA_V6, None),
     (SCHEMA_V7, None),
+    (SCHEMA_V8, None),
 ];
 
 /// Verifies the plain SHA-256 chain of a database from before version 3, then
@@ -485,7 +499,7 @@ fn org_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Org> {
 
 const CLIENT_COLS: &str = "c.id, c.client_id, c.org_id, c.name, c.purpose, c.owner, c.scopes, c.expires_at, \
      c.created_at, c.updated_at, c.revoked_at, c.version, o.contract_end, c.seq, c.secret_rotated_at, c.last_used_at, \
-     (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id)";
+     (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id), c.operated_by, c.custodian";
 
 fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
     let scopes: String = r.get(6)?;
@@ -506,6 +520,8 @@ fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
         secret_rotated_at: r.get(14)?,
         last_used_at: r.get(15)?,
         previous_secret_not_after: r.get(16)?,
+        operated_by: r.get(17)?,
+        custodian: r.get(18)?,
         // An unparsable date fails closed: the client reads as expired.
         org_contract_end: end_of_day(&end).unwrap_or(i64::MIN),
     })
@@ -608,6 +624,10 @@ impl Reader for Conn<'_> {
         self.clients_where("c.org_id = ?1 AND c.revoked_at IS NULL", [org_id])
     }
 
+    fn live_clients_operated_by(&mut self, org_id: &str) -> Result<Vec<Client>> {
+        self.clients_where("c.operated_by = ?1 AND c.revoked_at IS NULL", [org_id])
+    }
+
     fn active_client_count(&mut self, org_id: &str, now: i64, today: &str) -> Result<i64> {
         Ok(self.c.query_row(
             "SELECT COUNT(*) FROM clients c JOIN orgs o ON o.id = c.org_id
@@ -632,6 +652,16 @@ impl Reader for Conn<'_> {
             params![client_ref, hmac.as_slice()],
             |r| r.get(0),
         )?)
+    }
+
+    fn client_holding_secret(&mut self, hmac: &[u8; 32], now: i64) -> Result<Option<Client>> {
+        Ok(self
+            .clients_where(
+                "c.revoked_at IS NULL AND c.id IN (SELECT client_ref FROM client_secrets
+                   WHERE secret_hmac = ?1 AND (not_after IS NULL OR not_after >= ?2))",
+                params![hmac.as_slice(), now],
+            )?
+            .pop())
     }
 
     fn list_orgs(&mut self, scope: Option<&str>, f: &OrgFilter, today: &str) -> Result<Rows<Org>> {
@@ -739,7 +769,7 @@ impl Reader for Conn<'_> {
         };
         let mut out: Vec<CredentialRow> = {
             let mut st = self.c.prepare_cached(&format!(
-                "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at
+                "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at, c.operated_by
                  FROM clients c JOIN orgs o ON o.id = c.org_id
                  WHERE c.revoked_at IS NULL AND o.offboarded_at IS NULL AND {condition}"
             ))?;
@@ -756,6 +786,7 @@ impl Reader for Conn<'_> {
                     // An unparsable date fails closed.
                     contract_end: end_of_day(&end).unwrap_or(i64::MIN),
                     last_used_at: r.get(7)?,
+                    operated_by: r.get(8)?,
                     secrets: Vec::new(),
                 })
             })?;
@@ -767,7 +798,7 @@ impl Reader for Conn<'_> {
             .map(|(i, c)| (c.id.clone(), i))
             .collect();
         let mut st = self.c.prepare_cached(&format!(
-            "SELECT s.client_ref, s.secret_hmac, s.not_after FROM client_secrets s
+            "SELECT s.client_ref, s.secret_hmac, s.not_after, s.created_at FROM client_secrets s
              JOIN clients c ON c.id = s.client_ref WHERE {condition}"
         ))?;
         let mut rows = st.query([arg])?;
@@ -778,6 +809,7 @@ impl Reader for Conn<'_> {
                 out[*i].secrets.push(SecretHash {
                     hmac,
                     not_after: r.get(2)?,
+                    created_at: r.get(3)?,
                 });
             }
         }
@@ -875,8 +907,8 @@ impl Tx for Conn<'_> {
     fn insert_client(&mut self, c: &Client) -> Result<()> {
         self.c.prepare_cached(
             "INSERT INTO clients (id, client_id, org_id, name, purpose, owner, scopes, expires_at, created_at, updated_at,
-               revoked_at, version, secret_rotated_at, last_used_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+               revoked_at, version, secret_rotated_at, last_used_at, operated_by, custodian)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )?
         .execute(params![
             c.id,
@@ -892,7 +924,9 @@ impl Tx for Conn<'_> {
             c.revoked_at,
             c.version,
             c.secret_rotated_at,
-            c.last_used_at
+            c.last_used_at,
+            c.operated_by,
+            c.custodian
         ])?;
         Ok(())
     }
@@ -900,7 +934,7 @@ impl Tx for Conn<'_> {
     fn update_client(&mut self, c: &Client) -> Result<()> {
         self.c.prepare_cached(
             "UPDATE clients SET name=?2, purpose=?3, owner=?4, scopes=?5, expires_at=?6, updated_at=?7, revoked_at=?8,
-               version=?9, secret_rotated_at=?10 WHERE id=?1",
+               version=?9, secret_rotated_at=?10, operated_by=?11, custodian=?12 WHERE id=?1",
         )?
         .execute(params![
             c.id,
@@ -912,7 +946,9 @@ impl Tx for Conn<'_> {
             c.updated_at,
             c.revoked_at,
             c.version,
-            c.secret_rotated_at
+            c.secret_rotated_at,
+            c.operated_by,
+            c.custodian
         ])?;
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! SQLite and on PostgreSQL.
 
 mod connections;
+mod governance;
 mod helpers;
 mod lifecycle;
 mod suite;
