@@ -196,8 +196,7 @@ pub fn compute(
 ) -> (BlastRadius, Vec<Client>) {
     let by_id: BTreeMap<&str, &Org> = orgs.iter().map(|o| (o.id.as_str(), o)).collect();
     let mut reached_orgs: BTreeMap<&str, BTreeSet<&'static str>> = BTreeMap::new();
-    let mut reached = Vec::new();
-    let mut out = Vec::new();
+    let mut found = Vec::new();
     for c in clients
         .iter()
         .filter(|c| c.status(now) == ClientStatus::Active)
@@ -221,24 +220,29 @@ pub fn compute(
                 .or_default()
                 .insert("operates reached clients");
         }
-        out.push(ReachedClient {
-            id: c.id.clone(),
-            client_id: c.client_id.clone(),
-            name: c.name.clone(),
-            org_id: c.org_id.clone(),
-            org_name: org.name.clone(),
-            owner: c.owner.clone(),
-            custodian: c
-                .custodian
-                .clone()
-                .or_else(|| intermediary.map(|i| i.technical_owner.clone())),
-            operated_by: c.operated_by.clone(),
-            scopes: c.scopes.clone(),
-            expires_at: fmt_ts(c.expires_at),
-            why,
-        });
-        reached.push(c.clone());
+        found.push((
+            ReachedClient {
+                id: c.id.clone(),
+                client_id: c.client_id.clone(),
+                name: c.name.clone(),
+                org_id: c.org_id.clone(),
+                org_name: org.name.clone(),
+                owner: c.owner.clone(),
+                custodian: c
+                    .custodian
+                    .clone()
+                    .or_else(|| intermediary.map(|i| i.technical_owner.clone())),
+                operated_by: c.operated_by.clone(),
+                scopes: c.scopes.clone(),
+                expires_at: fmt_ts(c.expires_at),
+                why,
+            },
+            c.clone(),
+        ));
     }
+    // By org, then by name: the order people read a list of whom to call in.
+    found.sort_by(|(a, _), (b, _)| (&a.org_name, &a.name).cmp(&(&b.org_name, &b.name)));
+    let (out, reached): (Vec<ReachedClient>, Vec<Client>) = found.into_iter().unzip();
     if let Some(person) = &q.owner {
         for o in orgs {
             let is = |v: &str| v.eq_ignore_ascii_case(person);

@@ -226,6 +226,37 @@ enum Command {
         #[arg(long, hide = true)]
         now: Option<String>,
     },
+    /// Every active client and org a departing person, a compromised
+    /// intermediary or a leaked scope reaches, with the contacts to call;
+    /// `--revoke` revokes those clients in one audited transaction.
+    BlastRadius {
+        #[command(flatten)]
+        db: DbArg,
+        /// A person's email: the clients they own or hold as custodian (or as
+        /// the technical owner of their intermediary), the orgs where they hold a role.
+        #[arg(long)]
+        owner: Option<String>,
+        /// The clients of this org.
+        #[arg(long)]
+        org_id: Option<String>,
+        /// The clients this intermediary org operates.
+        #[arg(long)]
+        operated_by: Option<String>,
+        /// The clients holding this scope.
+        #[arg(long)]
+        scope: Option<String>,
+        #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+        format: String,
+        /// Revoke every client reached, in one transaction, audited.
+        #[arg(long)]
+        revoke: bool,
+        /// The change reference recorded with the revocation (an incident ticket, say).
+        #[arg(long)]
+        change_ref: Option<String>,
+        /// As of this RFC 3339 instant instead of now (tests).
+        #[arg(long, hide = true)]
+        now: Option<String>,
+    },
     /// Audit trail tools.
     Audit {
         #[command(subcommand)]
@@ -395,12 +426,34 @@ fn cli_write<T: Send + 'static>(
     + Send
     + 'static,
 ) -> anyhow::Result<T> {
+    cli_write_at(opened, None, cli_now(None)?, f)
+}
+
+/// The CLI's time: `--now` when given (tests), else the system's.
+fn cli_now(at: Option<&str>) -> anyhow::Result<i64> {
+    match at {
+        Some(s) => {
+            partner_registry::records::parse_ts(s).context("--now must be an RFC 3339 timestamp")
+        }
+        None => Ok(time::OffsetDateTime::now_utc().unix_timestamp()),
+    }
+}
+
+/// [`cli_write`] with a change reference, at `now`.
+fn cli_write_at<T: Send + 'static>(
+    opened: &Opened,
+    change_ref: Option<String>,
+    now: i64,
+    f: impl FnOnce(&mut dyn partner_registry::db::Tx, &WriteCtx) -> partner_registry::Result<T>
+    + Send
+    + 'static,
+) -> anyhow::Result<T> {
     let ctx = WriteCtx {
         key: opened.key.clone(),
         actor: service::cli_actor(),
         request_id: partner_registry::crypto::new_id("cli_").unwrap_or_else(|_| "cli".into()),
-        change_ref: None,
-        now: time::OffsetDateTime::now_utc().unix_timestamp(),
+        change_ref,
+        now,
     };
     let (out, _) = opened.db.write(move |tx| f(tx, &ctx)).map_err(lib_err)?;
     if let (Some(anchor), Some(head)) = (
@@ -460,11 +513,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             TokenCommand::List { db, format, now } => {
-                let now = match now {
-                    Some(s) => partner_registry::records::parse_ts(&s)
-                        .context("--now must be an RFC 3339 timestamp")?,
-                    None => time::OffsetDateTime::now_utc().unix_timestamp(),
-                };
+                let now = cli_now(now.as_deref())?;
                 let opened = db.open(false)?;
                 let tokens = opened
                     .db
@@ -504,11 +553,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ("unused_for".to_string(), unused_for),
             ]);
             let params = partner_registry::handlers::review_params(&q).map_err(lib_err)?;
-            let at = match at {
-                Some(s) => partner_registry::records::parse_ts(&s)
-                    .context("--now must be an RFC 3339 timestamp")?,
-                None => time::OffsetDateTime::now_utc().unix_timestamp(),
-            };
+            let at = cli_now(at.as_deref())?;
             let opened = db.open(false)?;
             let review = opened
                 .db
@@ -518,6 +563,45 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "json" => format!("{}\n", serde_json::to_string(&review)?),
                 "markdown" => review::markdown(&review),
                 _ => review::text(&review),
+            };
+            std::io::stdout().lock().write_all(out.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BlastRadius {
+            db,
+            owner,
+            org_id,
+            operated_by,
+            scope,
+            format,
+            revoke,
+            change_ref,
+            now: at,
+        } => {
+            // The flags as the API's filters, so that both refuse alike.
+            let flags = serde_json::json!({
+                "owner": owner, "org_id": org_id, "operated_by": operated_by, "scope": scope,
+            });
+            let query = partner_registry::blast_radius::Query::parse(
+                flags.as_object().context("the flags as a body")?,
+            )
+            .map_err(flag_names)
+            .map_err(lib_err)?;
+            let at = cli_now(at.as_deref())?;
+            let opened = db.open(false)?;
+            let radius = if revoke {
+                cli_write_at(&opened, change_ref, at, move |tx, ctx| {
+                    service::revoke_blast_radius(tx, ctx, query)
+                })?
+            } else {
+                opened
+                    .db
+                    .read(|r| service::blast_radius(r, &service::cli_actor(), at, Ok(query)))
+                    .map_err(lib_err)?
+            };
+            let out = match format.as_str() {
+                "json" => format!("{}\n", serde_json::to_string(&radius)?),
+                _ => partner_registry::blast_radius::text(&radius),
             };
             std::io::stdout().lock().write_all(out.as_bytes())?;
             Ok(ExitCode::SUCCESS)

@@ -56,6 +56,10 @@ pub struct Client {
     pub name: String,
     pub purpose: String,
     pub owner: String,
+    #[serde(default)]
+    pub custodian: Option<String>,
+    #[serde(default)]
+    pub operated_by: Option<String>,
     pub scopes: Vec<String>,
     pub expires_at: String,
     pub status: String,
@@ -97,6 +101,8 @@ pub struct ClientFields {
     pub name: String,
     pub purpose: String,
     pub owner: String,
+    pub custodian: Option<String>,
+    pub operated_by: Option<String>,
     pub scopes: Vec<String>,
     /// `None`: the end of the org's contract on create, unchanged on update.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -129,6 +135,8 @@ impl From<&Client> for ClientFields {
             name: client.name.clone(),
             purpose: client.purpose.clone(),
             owner: client.owner.clone(),
+            custodian: client.custodian.clone(),
+            operated_by: client.operated_by.clone(),
             scopes: client.scopes.clone(),
             expires_at: Some(client.expires_at.clone()),
         }
@@ -602,6 +610,14 @@ impl ApiClient {
         self.list_all("/v1/clients", &query).await
     }
 
+    /// The active clients the org `id` operates as an intermediary for
+    /// other orgs (the blast radius of the intermediary).
+    pub async fn clients_operated_by(&self, id: &str) -> Result<Vec<OperatedClient>, ApiError> {
+        let path = format!("/v1/blast-radius?operated_by={}", percent_encode(id));
+        let radius: BlastRadius = self.send(Method::GET, &path, None, Write::None).await?;
+        Ok(radius.clients)
+    }
+
     /// Every org, or every org with this status, following pagination.
     pub async fn list_orgs(&self, status: Option<&str>) -> Result<Vec<Org>, ApiError> {
         let status = status.map(str::to_string);
@@ -933,6 +949,20 @@ enum Write {
     Update(i64),
 }
 
+/// The part of a blast radius the provider reads.
+#[derive(Debug, Deserialize)]
+struct BlastRadius {
+    clients: Vec<OperatedClient>,
+}
+
+/// A client an intermediary operates, as its blast radius names it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OperatedClient {
+    pub client_id: String,
+    pub name: String,
+    pub org_name: String,
+}
+
 #[derive(Deserialize)]
 struct Page<T> {
     items: Vec<T>,
@@ -1111,6 +1141,8 @@ mod tests {
             name: "c".into(),
             purpose: "p".into(),
             owner: "o@example.com".into(),
+            custodian: None,
+            operated_by: None,
             scopes: vec!["a".into()],
             expires_at: None,
         };

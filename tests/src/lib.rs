@@ -474,6 +474,21 @@ impl RegistryServer {
         }
     }
 
+    /// Waits until a client credential introspects inactive after a change
+    /// the CLI made on the database: the server follows such changes within
+    /// its poll interval, not at once.
+    pub fn wait_until_inactive(&self, client_id: &str, client_secret: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.introspect(client_id, client_secret)["active"] != false {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "client {client_id} still introspects active after 10s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Sends one API request as admin and returns the status and JSON body.
     pub fn request(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         self.request_as(&self.admin_token, method, path, body)

@@ -32,6 +32,8 @@ model! {
         name: String,
         purpose: String,
         owner: String,
+        custodian: String,
+        operated_by: String,
         scopes: Vec<String>,
         expires_at: String,
         renew_before: String,
@@ -75,6 +77,19 @@ pub fn schema() -> Schema {
     .attr(Attribute::string("owner").required().description(
         "Email address of the client's accountable technical owner. Changing it rotates the \
          secret: a new owner never inherits a secret the previous owner held.",
+    ))
+    .attr(Attribute::string("custodian").optional().description(
+        "Email address of the person who holds the client's credential day to day (at an \
+         intermediary, say), someone other than the `owner`. When unset and the client is \
+         `operated_by` an intermediary, the intermediary's technical owner is shown as the \
+         custodian (in the blast radius).",
+    ))
+    .attr(Attribute::string("operated_by").optional().description(
+        "ID of another `partner_org`, the intermediary (reseller, MSP, marketplace) that \
+         operates this client for its org. The client's own org (`org_id`) stays the one whose \
+         contract, scopes and approval authority apply. Offboarding the intermediary revokes \
+         every client it operates (its destroy plan warns, listing them); introspection names \
+         it as `operated_by`.",
     ))
     .attr(Attribute::set_of_strings("scopes").required().description(
         "OAuth scopes granted to the client; each must be among the org's `allowed_scopes`.",
@@ -137,6 +152,26 @@ pub fn validate_config(c: &ClientModel, d: &mut Diagnostics) {
     validate::slug(&c.name, "name", d);
     validate::text(&c.purpose, partner_rules::fields::PURPOSE, d);
     validate::email(&c.owner, "owner", d);
+    validate::email(&c.custodian, "custodian", d);
+    if let (Some(owner), Some(custodian)) = (c.owner.known(), c.custodian.known()) {
+        if !partner_rules::custodian_ok(owner, custodian) {
+            d.error_at(
+                AttrPath::attr("custodian"),
+                "Custodian is the owner",
+                format!("custodian {}.", partner_rules::CUSTODIAN_RULE),
+            );
+        }
+    }
+    if let Some(by) = c.operated_by.known() {
+        let org_id = c.org_id.known().map_or("", String::as_str);
+        if !partner_rules::operated_by_ok(org_id, by) {
+            d.error_at(
+                AttrPath::attr("operated_by"),
+                "Invalid intermediary",
+                format!("operated_by {}.", partner_rules::OPERATED_BY_RULE),
+            );
+        }
+    }
     validate::scopes(&c.scopes, "scopes", d);
     validate::timestamp(&c.expires_at, "expires_at", d);
     validate::duration(&c.renew_before, "renew_before", None, d);
@@ -464,6 +499,8 @@ fn fields(m: &ClientModel) -> ClientFields {
         name: known_string(&m.name),
         purpose: known_string(&m.purpose),
         owner: known_string(&m.owner),
+        custodian: m.custodian.known().cloned(),
+        operated_by: m.operated_by.known().cloned(),
         scopes: m.scopes.known().cloned().unwrap_or_default(),
         expires_at: m.expires_at.known().cloned(),
     }
@@ -543,6 +580,8 @@ pub fn model_from(
         name: Val::Known(client.name),
         purpose: Val::Known(client.purpose),
         owner: Val::Known(client.owner),
+        custodian: Val::from_option(client.custodian),
+        operated_by: Val::from_option(client.operated_by),
         scopes: Val::Known(client.scopes),
         expires_at: keep_timestamp_form(client.expires_at, &desired.expires_at),
         renew_before: desired.renew_before.clone(),
@@ -803,6 +842,21 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
                 ),
             );
         }
+    }
+    if let Some(by) = req
+        .config
+        .operated_by
+        .known()
+        .filter(|by| prior.operated_by.known() != Some(*by))
+    {
+        req.diags.warn_at(
+            AttrPath::attr("operated_by"),
+            format!("Client {client:?} is handed to an intermediary"),
+            format!(
+                "Client {client:?} is operated by org {by} from now on: its people hold the \
+                 credential. Ask {approver} to approve."
+            ),
+        );
     }
     if let (Some(before), Some(after)) = (prior.owner.known(), req.config.owner.known()) {
         if before != after {

@@ -223,6 +223,7 @@ impl Resource<Configured> for PartnerOrg {
         }
         if let Some(Configured { api, planned_orgs }) = ctx.data() {
             warn_unmanaged_clients(api, planned_orgs, prior, diags).await;
+            warn_operated_clients(api, prior, diags).await;
         }
     }
 
@@ -395,6 +396,41 @@ async fn warn_unmanaged_clients(
             "Offboarding org {name:?} revokes every client it has. Not managed by this \
              configuration: {list}. Their secrets stop working at once. Ask {} to approve.",
             known_string(&prior.approval_authority)
+        ),
+    );
+}
+
+/// An org that operates clients for other orgs (an intermediary) takes
+/// them with it when it is offboarded: the plan names each.
+async fn warn_operated_clients(api: &ApiClient, prior: &OrgModel, d: &mut Diagnostics) {
+    let Some(id) = prior.id.known() else { return };
+    let operated = match api.clients_operated_by(id).await {
+        Ok(clients) => clients,
+        // Only an admin token offboards an org, and sees what it operates:
+        // the apply of any other token is refused anyway.
+        Err(ApiError::Forbidden { .. }) => return,
+        Err(e) => {
+            report(d, "Cannot list the clients the org operates", &e, &[]);
+            return;
+        }
+    };
+    if operated.is_empty() {
+        return;
+    }
+    let name = known_string(&prior.name);
+    let list: Vec<String> = operated
+        .iter()
+        .map(|c| format!("{}/{} ({})", c.org_name, c.name, c.client_id))
+        .collect();
+    d.warn(
+        format!(
+            "Destroying org {name:?} revokes {} clients it operates for other orgs",
+            operated.len()
+        ),
+        format!(
+            "Org {name:?} is the intermediary of: {}. Offboarding it revokes them at once; \
+             their own orgs' approval authorities must know.",
+            list.join(", ")
         ),
     );
 }

@@ -6,6 +6,7 @@ mod config;
 mod data_sources;
 mod examples;
 mod functions;
+mod governance;
 mod lifecycle;
 mod lookups;
 mod partner_client;

@@ -1,0 +1,241 @@
+//! Governance with real Terraform: intermediaries, no secret shared across
+//! partners, the blast radius of a departing person.
+
+use acceptance_tests::{RegistryServer, Workspace};
+
+use crate::config::{client, org, string};
+
+const SHARED: &str = "Correct-Horse-Battery-Staple-2027!xyz";
+
+#[test]
+fn offboarding_an_intermediary_revokes_the_clients_it_operates() {
+    let registry = RegistryServer::start();
+    let intermediary = Workspace::new(&registry);
+    intermediary.write_config(&org("msp", "msp", "2030-12-31", &["a:read"], ""));
+    intermediary.apply();
+    let msp_id = string(&intermediary.resource("partner_org.msp"), "id");
+
+    let partner = Workspace::new(&registry);
+    partner.write_config(&format!(
+        "{}{}",
+        org("acme", "acme", "2030-12-31", &["a:read"], ""),
+        client(
+            "shop",
+            "partner_org.acme.id",
+            "dev@acme.example",
+            &["a:read"],
+            &format!("  operated_by = \"{msp_id}\"\n  custodian = \"ops@msp.example\""),
+        )
+    ));
+    partner.apply();
+    let shop = partner.resource("partner_client.shop");
+    assert_eq!(shop["operated_by"], msp_id.as_str(), "{shop:#}");
+    assert_eq!(shop["custodian"], "ops@msp.example");
+    partner.assert_no_changes();
+    let (client_id, secret) = (string(&shop, "client_id"), string(&shop, "client_secret"));
+    let seen = registry.introspect(&client_id, &secret);
+    assert_eq!(seen["operated_by"], msp_id.as_str(), "{seen:#}");
+    assert_eq!(seen["org_name"], "acme");
+
+    // The intermediary's destroy plan names what it takes with it.
+    intermediary
+        .terraform(&["plan", "-destroy", "-input=false", "-no-color"])
+        .assert_success()
+        .assert_mentions(&[
+            "revokes 1 clients it operates for other orgs",
+            &format!("acme/shop ({client_id})"),
+        ]);
+    intermediary.destroy();
+    assert_eq!(registry.introspect(&client_id, &secret)["active"], false);
+    assert_eq!(
+        registry.get(&format!("/v1/clients/{client_id}"))["status"],
+        "revoked"
+    );
+    // The partner's configuration sees its client gone.
+    partner
+        .plan()
+        .assert_code(2)
+        .assert_mentions(&["partner_client.shop will be created"]);
+}
+
+#[test]
+fn a_custodian_who_is_the_owner_or_an_intermediary_that_is_the_own_org_fails_the_plan() {
+    let registry = RegistryServer::start();
+    let workspace = Workspace::new(&registry);
+    workspace.write_config(&format!(
+        "{}{}",
+        org("acme", "acme", "2030-12-31", &["a:read"], ""),
+        client(
+            "shop",
+            "partner_org.acme.id",
+            "dev@acme.example",
+            &["a:read"],
+            "  custodian = \"Dev@Acme.example\"\n  operated_by = \"org_00000000000000000000x\"",
+        )
+    ));
+    workspace.plan().assert_code(1).assert_failure_mentions(&[
+        "Custodian is the owner",
+        "other than the client's owner",
+        "Invalid intermediary",
+        "must be the id (org_…) of another org",
+    ]);
+}
+
+#[test]
+fn a_supplied_secret_reused_across_two_clients_is_refused() {
+    let registry = RegistryServer::start();
+    let mut workspace = Workspace::new(&registry);
+    workspace.env("TF_VAR_client_secret", SHARED);
+    let with_secret = "  client_secret_wo = var.client_secret\n  client_secret_wo_version = 1";
+    let variable = r#"
+variable "client_secret" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+"#;
+    workspace.write_config(&format!(
+        "{variable}{}{}",
+        org("acme", "acme", "2030-12-31", &["a:read"], ""),
+        client(
+            "shop",
+            "partner_org.acme.id",
+            "dev@acme.example",
+            &["a:read"],
+            with_secret
+        ),
+    ));
+    workspace.apply();
+    let first = string(&workspace.resource("partner_client.shop"), "client_id");
+    workspace.write_config(&format!(
+        "{variable}{}{}{}{}",
+        org("acme", "acme", "2030-12-31", &["a:read"], ""),
+        client(
+            "shop",
+            "partner_org.acme.id",
+            "dev@acme.example",
+            &["a:read"],
+            with_secret
+        ),
+        org("globex", "globex", "2030-12-31", &["a:read"], ""),
+        client(
+            "erp",
+            "partner_org.globex.id",
+            "dev@globex.example",
+            &["a:read"],
+            with_secret
+        ),
+    ));
+    workspace
+        .terraform(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .assert_code(1)
+        .assert_failure_mentions(&["client_secret", "never shared between clients"])
+        .assert_not_mentions(SHARED);
+    assert_eq!(registry.introspect(&first, SHARED)["active"], true);
+    let (_, clients) = registry.request("GET", "/v1/clients?limit=100", None);
+    let names: Vec<&str> = clients["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["shop"], "the second client was never made");
+}
+
+#[test]
+fn blast_radius_of_an_owner_across_three_orgs_and_its_revocation() {
+    let registry = RegistryServer::start();
+    let workspace = Workspace::new(&registry);
+    let leaving = "dev@people.example";
+    let mut config = String::new();
+    for name in ["acme", "globex", "initech"] {
+        config.push_str(&org(name, name, "2030-12-31", &["a:read"], ""));
+        config.push_str(&client(
+            &format!("{name}-sync"),
+            &format!("partner_org.{name}.id"),
+            leaving,
+            &["a:read"],
+            "",
+        ));
+    }
+    config.push_str(&client(
+        "other",
+        "partner_org.acme.id",
+        "stays@people.example",
+        &["a:read"],
+        "",
+    ));
+    workspace.write_config(&config);
+    workspace.apply();
+
+    let run = registry.cli(&["blast-radius", "--owner", leaving, "--format", "json"]);
+    let radius = run.assert_success().json();
+    let names: Vec<&str> = radius["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["acme-sync", "globex-sync", "initech-sync"],
+        "{radius:#}"
+    );
+    assert_eq!(radius["orgs"].as_array().unwrap().len(), 3, "{radius:#}");
+    registry
+        .cli(&["blast-radius", "--owner", leaving])
+        .assert_success()
+        .assert_stdout_mentions(&[
+            "3 active client(s), 3 org(s)",
+            "Contacts to call:",
+            "tech@globex.example: technical owner of globex",
+        ]);
+    registry
+        .cli(&["blast-radius", "--owner", "not-an-email"])
+        .assert_code(1)
+        .assert_stderr_mentions(&["--owner", "must be an email address"]);
+
+    let revoked = registry
+        .cli(&[
+            "blast-radius",
+            "--owner",
+            leaving,
+            "--revoke",
+            "--change-ref",
+            "INC-7",
+            "--format",
+            "json",
+        ])
+        .assert_success()
+        .json();
+    assert_eq!(
+        revoked["revoked"].as_array().unwrap().len(),
+        3,
+        "{revoked:#}"
+    );
+    for name in ["acme-sync", "globex-sync", "initech-sync"] {
+        let state = workspace.resource(&format!("partner_client.{name}"));
+        registry.wait_until_inactive(
+            &string(&state, "client_id"),
+            &string(&state, "client_secret"),
+        );
+    }
+    let other = workspace.resource("partner_client.other");
+    assert_eq!(
+        registry.introspect(
+            &string(&other, "client_id"),
+            &string(&other, "client_secret")
+        )["active"],
+        true
+    );
+    let (_, audit) = registry.request("GET", "/v1/audit?limit=200", None);
+    let summary = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "blast_radius.revoke")
+        .cloned()
+        .expect("the revocation is audited");
+    assert_eq!(summary["change_ref"], "INC-7");
+    assert_eq!(summary["actor"], "cli");
+}
