@@ -232,6 +232,7 @@ impl Snapshot {
                     name: t.name,
                     role: t.role,
                     org: t.org_id,
+                    email: t.email,
                 },
                 expires_at: t.expires_at,
                 usage,

@@ -13,6 +13,7 @@
 //! The rules of values and between records live in the shared `partner-rules`
 //! crate, so that the provider's plan-time checks are the registry's own.
 
+pub mod approvals;
 pub mod audit;
 pub mod blast_radius;
 pub mod cache;

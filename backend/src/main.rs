@@ -277,10 +277,13 @@ enum TokenCommand {
         db: DbArg,
         #[arg(long)]
         name: String,
-        #[arg(long, value_parser = ["admin", "reviewer", "org"])]
+        #[arg(long, value_parser = ["admin", "reviewer", "org", "approver"])]
         role: String,
         #[arg(long)]
         org: Option<String>,
+        /// The person an approver token is bound to (an org's approval authority).
+        #[arg(long)]
+        email: Option<String>,
         /// How long the token works, such as 720h (default: until revoked).
         #[arg(long)]
         expires_in: Option<String>,
@@ -496,11 +499,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 name,
                 role,
                 org,
+                email,
                 expires_in,
             } => {
                 // The flags as the API's body, so that both refuse alike.
                 let flags = serde_json::json!({
-                    "name": name, "role": role, "org": org, "expires_in": expires_in,
+                    "name": name, "role": role, "org": org, "email": email, "expires_in": expires_in,
                 });
                 let draft = partner_registry::requests::parse_token(
                     flags.as_object().context("the flags as a body")?,

@@ -149,6 +149,8 @@ pub struct Org {
     pub allowed_scopes: Vec<String>,
     pub max_clients: i64,
     pub labels: BTreeMap<String, String>,
+    /// `warn` or `require`: whether the registry refuses a widening nobody approved.
+    pub approval_policy: String,
     pub created_at: i64,
     pub updated_at: i64,
     pub offboarded_at: Option<i64>,
@@ -172,6 +174,7 @@ pub struct OrgView {
     pub allowed_scopes: Vec<String>,
     pub max_clients: i64,
     pub labels: BTreeMap<String, String>,
+    pub approval_policy: String,
     pub status: OrgStatus,
     pub created_at: String,
     pub updated_at: String,
@@ -211,6 +214,7 @@ impl Org {
             allowed_scopes: self.allowed_scopes.clone(),
             max_clients: self.max_clients,
             labels: self.labels.clone(),
+            approval_policy: self.approval_policy.clone(),
             status: self.status(now),
             created_at: fmt_ts(self.created_at),
             updated_at: fmt_ts(self.updated_at),
@@ -248,6 +252,7 @@ impl Org {
         }
         m.insert("allowed_scopes".into(), self.allowed_scopes.clone().into());
         m.insert("max_clients".into(), self.max_clients.into());
+        m.insert("approval_policy".into(), self.approval_policy.clone().into());
         m.insert(
             "labels".into(),
             Value::Object(
@@ -413,6 +418,9 @@ pub enum Role {
     Admin,
     Reviewer,
     Org,
+    /// Reads like a reviewer, and records approvals as the person whose
+    /// email it is bound to.
+    Approver,
 }
 
 impl Role {
@@ -421,6 +429,7 @@ impl Role {
             "admin" => Some(Role::Admin),
             "reviewer" => Some(Role::Reviewer),
             "org" => Some(Role::Org),
+            "approver" => Some(Role::Approver),
             _ => None,
         }
     }
@@ -429,6 +438,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Reviewer => "reviewer",
             Role::Org => "org",
+            Role::Approver => "approver",
         }
     }
 }
@@ -441,6 +451,8 @@ pub struct Actor {
     pub role: Role,
     /// The org an `org` token is bound to.
     pub org: Option<String>,
+    /// The person an `approver` token is bound to.
+    pub email: Option<String>,
 }
 
 impl Actor {

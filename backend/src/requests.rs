@@ -428,6 +428,8 @@ pub struct OrgDraft {
     pub allowed_scopes: Option<Vec<String>>,
     pub max_clients: Option<i64>,
     pub labels: Option<BTreeMap<String, String>>,
+    /// `None`: the default, `warn`.
+    pub approval_policy: Option<String>,
     pub errors: Vec<FieldError>,
 }
 
@@ -453,8 +455,18 @@ pub fn parse_org(map: &Map<String, Value>) -> OrgDraft {
             *partner_rules::MAX_CLIENTS_RANGE.end(),
         ),
         labels: f.labels("labels"),
+        approval_policy: None,
         errors: Vec::new(),
     };
+    d.approval_policy = f
+        .opt_str("approval_policy", 20)
+        .filter(|p| partner_rules::approvals::is_approval_policy(p) || {
+            f.err(
+                "approval_policy",
+                partner_rules::approvals::APPROVAL_POLICY_RULE,
+            );
+            false
+        });
     if let (Some(s), Some(e)) = (&d.contract_start, &d.contract_end) {
         if s > e {
             f.err("contract_end", "must not be before contract_start");
@@ -521,7 +533,7 @@ pub fn parse_client(map: &Map<String, Value>) -> ClientDraft {
 
 /// Fields of `POST /v1/tokens` (and of `token create`, whose flags are these
 /// with hyphens: `--expires-in`).
-pub const TOKEN_CREATE_FIELDS: &[&str] = &["name", "role", "org", "expires_in", "expires_at"];
+pub const TOKEN_CREATE_FIELDS: &[&str] = &["name", "role", "org", "email", "expires_in", "expires_at"];
 
 /// The longest lifetime a token may be given: a credential that should outlive
 /// ten years is better made without an expiry, on purpose.
@@ -549,6 +561,8 @@ pub struct TokenDraft {
     pub name: Option<String>,
     pub role: Option<Role>,
     pub org: Option<String>,
+    /// The person an approver token is bound to.
+    pub email: Option<String>,
     pub lifetime: Lifetime,
     pub errors: Vec<FieldError>,
 }
@@ -563,11 +577,12 @@ pub fn parse_token(map: &Map<String, Value>) -> TokenDraft {
             "role",
             role,
             |r| Role::parse(r).is_some(),
-            "admin, reviewer or org",
+            "admin, reviewer, org or approver",
         )
         .as_deref()
         .and_then(Role::parse);
     let org = f.opt_str("org", 100);
+    let email = f.opt_email("email");
     let expires_in = f.opt_str("expires_in", 32);
     let expires_at = f.opt_ts("expires_at");
     let lifetime = match (expires_in, expires_at) {
@@ -592,6 +607,7 @@ pub fn parse_token(map: &Map<String, Value>) -> TokenDraft {
         name,
         role,
         org,
+        email,
         lifetime,
         errors: f.errors,
     }

@@ -51,8 +51,11 @@ pub const CLI_ACTOR: &str = "cli";
 // ---------- authorisation ----------
 
 fn forbid_reviewer(actor: &Actor) -> Result<()> {
-    if actor.role == Role::Reviewer {
-        return Err(Error::Forbidden("reviewer tokens are read-only".into()));
+    if matches!(actor.role, Role::Reviewer | Role::Approver) {
+        return Err(Error::Forbidden(format!(
+            "{} tokens are read-only",
+            actor.role.as_str()
+        )));
     }
     Ok(())
 }
@@ -73,7 +76,10 @@ pub fn forbid_org_token(actor: &Actor, what: &str) -> Result<()> {
 fn org_write_allowed(actor: &Actor, id: &str) -> Result<()> {
     match actor.role {
         Role::Admin => Ok(()),
-        Role::Reviewer => Err(Error::Forbidden("reviewer tokens are read-only".into())),
+        Role::Reviewer | Role::Approver => Err(Error::Forbidden(format!(
+            "{} tokens are read-only",
+            actor.role.as_str()
+        ))),
         Role::Org if actor.sees(id) => Err(Error::Forbidden(
             "org tokens cannot change org records".into(),
         )),
@@ -283,6 +289,9 @@ fn draft_into_org(d: OrgDraft, base: Org) -> Org {
         allowed_scopes: d.allowed_scopes.unwrap_or_default(),
         max_clients: d.max_clients.unwrap_or(DEFAULT_MAX_CLIENTS),
         labels: d.labels.unwrap_or_default(),
+        approval_policy: d
+            .approval_policy
+            .unwrap_or_else(|| partner_rules::approvals::WARN.to_string()),
         ..base
     }
 }
@@ -337,6 +346,7 @@ pub fn create_org(
         allowed_scopes: vec![],
         max_clients: DEFAULT_MAX_CLIENTS,
         labels: Default::default(),
+        approval_policy: partner_rules::approvals::WARN.to_string(),
         created_at: ctx.now,
         updated_at: ctx.now,
         offboarded_at: None,
@@ -395,6 +405,18 @@ pub fn update_org(
     if next == current {
         return Ok(current);
     }
+    check_approved(
+        tx,
+        ctx,
+        &current,
+        "org",
+        id,
+        &format!("org {}", current.name),
+        partner_rules::approvals::org_widenings(
+            crate::approvals::org_terms(&current),
+            crate::approvals::org_terms(&next),
+        ),
+    )?;
     next.updated_at = ctx.now;
     next.version = current.version + 1;
     tx.update_org(&next)?;
@@ -799,6 +821,18 @@ pub fn update_client(
     if next == current {
         return Ok(current);
     }
+    check_approved(
+        tx,
+        ctx,
+        &org,
+        "client",
+        &current.id,
+        &format!("client {}", current.name),
+        partner_rules::approvals::client_widenings(
+            crate::approvals::client_terms(&current),
+            crate::approvals::client_terms(&next),
+        ),
+    )?;
     next.updated_at = ctx.now;
     next.version = current.version + 1;
     change_client(tx, ctx, "client.update", &current, &next)?;
@@ -911,6 +945,196 @@ pub fn review(
     crate::review::review(r, now, params?)
 }
 
+// ---------- approvals ----------
+
+/// Refuses the widenings from `before` to `after` of the record `id` (a
+/// `kind`, shown as `what`) that its org's policy requires approved and
+/// nobody approved for this request's change reference; marks the
+/// approvals it uses used, each with its audit event.
+#[allow(clippy::too_many_arguments)]
+fn check_approved(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    org: &Org,
+    kind: &str,
+    id: &str,
+    what: &str,
+    widenings: Vec<partner_rules::approvals::Widening>,
+) -> Result<()> {
+    if org.approval_policy != partner_rules::approvals::REQUIRE || widenings.is_empty() {
+        return Ok(());
+    }
+    let approvals = match &ctx.change_ref {
+        Some(change_ref) => tx.approvals_for(change_ref, id)?,
+        None => Vec::new(),
+    };
+    let mut using = Vec::new();
+    let mut missing = Vec::new();
+    for w in widenings {
+        match approvals
+            .iter()
+            .find(|a| a.entity_kind == kind && a.usable(ctx.now) && a.approves(&w))
+        {
+            Some(a) => using.push(a.clone()),
+            None => missing.push(w),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(crate::approvals::refusal(
+            org,
+            what,
+            id,
+            ctx.change_ref.as_deref(),
+            &missing,
+        ));
+    }
+    for a in using {
+        tx.use_approval(&a.id, ctx.now, &ctx.request_id)?;
+        let used = crate::approvals::Approval {
+            used_at: Some(ctx.now),
+            used_by: Some(ctx.request_id.clone()),
+            ..a.clone()
+        };
+        record(
+            tx,
+            ctx,
+            "approval.use",
+            "approval",
+            &a.id,
+            Some(&a.org_id),
+            Some(view_json(&a.view(ctx.now))),
+            Some(view_json(&used.view(ctx.now))),
+        )?;
+    }
+    Ok(())
+}
+
+/// `POST /v1/approvals` and `approve`: the org's approval authority, with an
+/// approver token bound to their email, approves one exact change for the
+/// request's change reference. Never the client's owner nor the org's
+/// technical owner: who makes or holds a change does not approve it.
+pub fn create_approval(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    d: crate::approvals::ApprovalDraft,
+) -> Result<crate::approvals::Approval> {
+    let Some(email) = ctx.actor.email.clone().filter(|_| ctx.actor.role == Role::Approver) else {
+        return Err(Error::Forbidden(
+            "only approver tokens record approvals: an approval is the act of the org's approval authority".into(),
+        ));
+    };
+    let Some(change_ref) = ctx.change_ref.clone() else {
+        return Err(Error::field(
+            "X-Change-Ref",
+            "is required: the change reference (the pull request URL, say) the approval is for",
+        ));
+    };
+    let gone = || {
+        Error::field(
+            "resource",
+            format!(
+                "no client or org {} that is not revoked or offboarded",
+                d.resource
+            ),
+        )
+    };
+    let (kind, id, org, owner) = if is_org_id(&d.resource) {
+        let org = tx
+            .org(&d.resource)?
+            .filter(|o| o.offboarded_at.is_none())
+            .ok_or_else(gone)?;
+        ("org", org.id.clone(), org, None)
+    } else {
+        let client = tx
+            .client(&d.resource)?
+            .filter(|c| c.revoked_at.is_none())
+            .ok_or_else(gone)?;
+        let org = tx
+            .org(&client.org_id)?
+            .ok_or_else(|| Error::Internal("client without org".into()))?;
+        ("client", client.id, org, Some(client.owner))
+    };
+    let approvable = partner_rules::approvals::approvable(kind);
+    if !approvable.contains(&d.attribute.as_str()) {
+        return Err(Error::field(
+            "attribute",
+            format!(
+                "must be one of {} for a {kind}: the changes that widen or hand over access",
+                approvable.join(", ")
+            ),
+        ));
+    }
+    if !email.eq_ignore_ascii_case(&org.approval_authority) {
+        return Err(Error::Forbidden(format!(
+            "{email} is not the approval authority of org {} ({}): only they approve its changes",
+            org.name, org.approval_authority
+        )));
+    }
+    let role = if email.eq_ignore_ascii_case(&org.technical_owner) {
+        Some("the org's technical owner")
+    } else if owner.is_some_and(|o| email.eq_ignore_ascii_case(&o)) {
+        Some("the client's owner")
+    } else {
+        None
+    };
+    if let Some(role) = role {
+        return Err(Error::Forbidden(format!(
+            "{email} is {role}: separation of duties forbids approving a change to what one makes or holds"
+        )));
+    }
+    let approval = crate::approvals::Approval {
+        id: crate::crypto::new_id("apr_")?,
+        change_ref,
+        entity_kind: kind.to_string(),
+        entity_id: id,
+        org_id: org.id.clone(),
+        attribute: d.attribute,
+        old: d.old,
+        new: d.new,
+        approver: email,
+        token_name: ctx.actor.name.clone(),
+        created_at: ctx.now,
+        expires_at: ctx.now.saturating_add(d.lifetime),
+        used_at: None,
+        used_by: None,
+    };
+    tx.insert_approval(&approval)?;
+    record(
+        tx,
+        ctx,
+        "approval.create",
+        "approval",
+        &approval.id,
+        Some(&org.id),
+        None,
+        Some(view_json(&approval.view(ctx.now))),
+    )?;
+    Ok(approval)
+}
+
+/// `GET /v1/approvals`: the approvals of one change reference on one record
+/// (any token; an org token only for its own org's records).
+pub fn list_approvals(
+    r: &mut dyn Reader,
+    actor: &Actor,
+    change_ref: &str,
+    resource: &str,
+) -> Result<Vec<crate::approvals::Approval>> {
+    let id = if is_org_id(resource) {
+        resource.to_string()
+    } else {
+        match r.client(resource)? {
+            Some(c) => c.id,
+            None => resource.to_string(),
+        }
+    };
+    Ok(r
+        .approvals_for(change_ref, &id)?
+        .into_iter()
+        .filter(|a| actor.sees(&a.org_id))
+        .collect())
+}
+
 /// `GET /v1/blast-radius` and `blast-radius`: what a person, an
 /// intermediary or a scope reaches, across orgs (so not for org tokens).
 ///
@@ -985,6 +1209,8 @@ pub struct TokenInfo {
     pub name: String,
     pub role: Role,
     pub org_id: Option<String>,
+    /// The person an approver token is bound to.
+    pub email: Option<String>,
     pub status: TokenStatus,
     pub created_at: String,
     /// Who made it: `cli`, or the name of the admin token that did.
@@ -1004,6 +1230,7 @@ impl TokenInfo {
             name: t.name.clone(),
             role: t.role,
             org_id: t.org_id.clone(),
+            email: t.email.clone(),
             status: TokenStatus::at(t.revoked_at, t.org_offboarded_at, t.expires_at, now),
             created_at: fmt_ts(t.created_at),
             created_by: t.created_by.clone(),
@@ -1036,7 +1263,7 @@ fn token_org_rules(
             "org",
             "an org token needs the id of its org",
         )),
-        (Some(Role::Admin | Role::Reviewer), Some(_)) => errors.push(FieldError::new(
+        (Some(Role::Admin | Role::Reviewer | Role::Approver), Some(_)) => errors.push(FieldError::new(
             "org",
             "only org tokens are bound to an org",
         )),
@@ -1059,6 +1286,18 @@ pub fn create_token(tx: &mut dyn Tx, ctx: &WriteCtx, d: TokenDraft) -> Result<Ne
     admin_only(&ctx.actor, "create API tokens")?;
     let mut errors = d.errors;
     token_org_rules(tx, d.role, d.org.as_deref(), &mut errors)?;
+    // An approval is a person's act: the token says whose.
+    match (d.role, &d.email) {
+        (Some(Role::Approver), None) => errors.push(FieldError::new(
+            "email",
+            "an approver token needs the email of the person who approves with it",
+        )),
+        (Some(role), Some(_)) if role != Role::Approver => errors.push(FieldError::new(
+            "email",
+            "only approver tokens are bound to a person's email",
+        )),
+        _ => {}
+    }
     let expires_at = match d.lifetime {
         Lifetime::Unbounded => None,
         Lifetime::For(secs) => Some(ctx.now.saturating_add(secs)),
@@ -1096,6 +1335,7 @@ pub fn create_token(tx: &mut dyn Tx, ctx: &WriteCtx, d: TokenDraft) -> Result<Ne
         created_at: ctx.now,
         created_by: &ctx.actor.name,
         expires_at,
+        email: d.email.as_deref(),
     })?;
     let row = TokenRow {
         id,
@@ -1109,6 +1349,7 @@ pub fn create_token(tx: &mut dyn Tx, ctx: &WriteCtx, d: TokenDraft) -> Result<Ne
         expires_at,
         last_used_at: None,
         org_offboarded_at: None,
+        email: d.email,
     };
     let info = TokenInfo::of(&row, ctx.now);
     record(
@@ -1166,6 +1407,7 @@ pub fn cli_actor() -> Actor {
         name: CLI_ACTOR.to_string(),
         role: Role::Admin,
         org: None,
+        email: None,
     }
 }
 

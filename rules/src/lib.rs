@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+pub mod approvals;
 pub mod fields;
 pub mod records;
 
@@ -41,6 +42,7 @@ pub const ORG_FIELDS: &[&str] = &[
     "allowed_scopes",
     "max_clients",
     "labels",
+    "approval_policy",
 ];
 
 /// The fields of a client that API callers write (`org_id` only when

@@ -23,6 +23,7 @@ pub mod sqlite;
 
 use crate::audit::{AuditHead, AuditRow};
 use crate::error::{Error, Result};
+use crate::approvals::Approval;
 use crate::records::{Client, ClientStatus, Org, OrgStatus, Role};
 use std::any::Any;
 use std::path::PathBuf;
@@ -121,6 +122,8 @@ pub struct TokenRow {
     /// When the org of an org token was offboarded (read with the token: it
     /// ends the token's use).
     pub org_offboarded_at: Option<i64>,
+    /// The person an approver token is bound to.
+    pub email: Option<String>,
 }
 
 /// A token to store.
@@ -133,6 +136,7 @@ pub struct NewTokenRow<'a> {
     pub created_at: i64,
     pub created_by: &'a str,
     pub expires_at: Option<i64>,
+    pub email: Option<&'a str>,
 }
 
 /// Which live (not revoked) tokens to load.
@@ -255,6 +259,9 @@ pub trait Reader {
     fn audit_head(&mut self) -> Result<Option<AuditHead>>;
     /// Changes after `after`, at most `limit`, in order.
     fn changes_after(&mut self, after: i64, limit: i64) -> Result<Vec<Change>>;
+    /// The approvals recorded for this change reference on this record
+    /// (used, expired or not), oldest first.
+    fn approvals_for(&mut self, change_ref: &str, entity_id: &str) -> Result<Vec<Approval>>;
     /// Whether the database holds any record at all (orgs, tokens or events).
     fn holds_data(&mut self) -> Result<bool>;
 }
@@ -282,6 +289,9 @@ pub trait Tx: Reader {
     /// with `None` it is dropped.
     fn retire_current_secret(&mut self, client_ref: &str, not_after: Option<i64>) -> Result<()>;
     fn insert_token(&mut self, token: &NewTokenRow<'_>) -> Result<i64>;
+    fn insert_approval(&mut self, approval: &Approval) -> Result<()>;
+    /// Marks the approval used at `now` by the request `by`.
+    fn use_approval(&mut self, id: &str, now: i64, by: &str) -> Result<()>;
     fn revoke_token(&mut self, id: i64, now: i64) -> Result<()>;
     fn save_idempotency(
         &mut self,

@@ -22,6 +22,7 @@ use super::{
     Change, ClientFilter, CredentialRow, IdemRecord, NewTokenRow, OrgFilter, Reader, Rows,
     SecretHash, Select, TokenRow, TokenSelect, Tx,
 };
+use crate::approvals::Approval;
 use crate::audit::{AuditHead, AuditRow};
 use crate::error::{Error, Result};
 use crate::records::{Client, ClientStatus, Org, OrgStatus, Role, end_of_day};
@@ -168,6 +169,34 @@ CREATE INDEX client_secrets_hmac ON client_secrets(secret_hmac);
 ALTER TABLE clients ADD COLUMN operated_by TEXT REFERENCES orgs(id);
 ALTER TABLE clients ADD COLUMN custodian TEXT;
 CREATE INDEX clients_operated_by ON clients(operated_by) WHERE operated_by IS NOT NULL;
+
+ALTER TABLE orgs ADD COLUMN approval_policy TEXT NOT NULL DEFAULT 'warn';
+
+-- A new role, `approver`, bound to an email.
+ALTER TABLE api_tokens ADD COLUMN email TEXT;
+ALTER TABLE api_tokens DROP CONSTRAINT api_tokens_role_check;
+ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_role_check CHECK (role IN ('admin', 'reviewer', 'org', 'approver'));
+ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_approver_email CHECK ((role = 'approver') = (email IS NOT NULL));
+
+-- An approval of one exact change, for one change reference; used once.
+CREATE TABLE approvals (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    change_ref TEXT NOT NULL,
+    entity_kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    attribute TEXT NOT NULL,
+    old_value TEXT NOT NULL,
+    new_value TEXT NOT NULL,
+    approver TEXT NOT NULL,
+    token_name TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT,
+    used_by TEXT
+);
+CREATE INDEX approvals_change ON approvals(change_ref, entity_id);
 "#,
 ];
 
@@ -499,7 +528,7 @@ impl PgTx<'_> {
 
 const ORG_COLS: &str = "id, name, legal_entity, technical_owner, approval_authority, commercial_sponsor, contract_id, \
      contract_start, contract_end, tenant, business_unit, allowed_scopes, max_clients, labels, created_at, \
-     updated_at, offboarded_at, version, seq";
+     updated_at, offboarded_at, version, seq, approval_policy";
 
 fn org_from_row(r: &Row) -> Org {
     let scopes: String = r.get(11);
@@ -523,6 +552,7 @@ fn org_from_row(r: &Row) -> Org {
         updated_at: r.get(15),
         offboarded_at: r.get(16),
         version: r.get(17),
+        approval_policy: r.get(19),
     }
 }
 
@@ -556,9 +586,13 @@ fn client_from_row(r: &Row) -> Client {
     }
 }
 
+/// The columns of an approval, in [`Approval`]'s order.
+const APPROVAL_COLS: &str = "id, change_ref, entity_kind, entity_id, org_id, attribute, old_value, new_value, \
+     approver, token_name, created_at, expires_at, used_at, used_by";
+
 /// Tokens `t` with their org `o` (none for admin and reviewer tokens).
 const TOKEN_COLS: &str = "t.id, t.name, t.role, t.org_id, t.token_hmac, t.created_at, t.revoked_at, \
-     t.created_by, t.expires_at, t.last_used_at, o.offboarded_at \
+     t.created_by, t.expires_at, t.last_used_at, o.offboarded_at, t.email \
      FROM api_tokens t LEFT JOIN orgs o ON o.id = t.org_id";
 
 fn token_from_row(r: &Row) -> TokenRow {
@@ -576,6 +610,7 @@ fn token_from_row(r: &Row) -> TokenRow {
         expires_at: r.get(8),
         last_used_at: r.get(9),
         org_offboarded_at: r.get(10),
+        email: r.get(11),
     }
 }
 
@@ -879,6 +914,34 @@ impl Reader for PgTx<'_> {
             .collect())
     }
 
+    fn approvals_for(&mut self, change_ref: &str, entity_id: &str) -> Result<Vec<Approval>> {
+        let rows = self.query(
+            &format!(
+                "SELECT {APPROVAL_COLS} FROM approvals WHERE change_ref = $1 AND entity_id = $2 ORDER BY seq"
+            ),
+            &[&change_ref, &entity_id],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| Approval {
+                id: r.get(0),
+                change_ref: r.get(1),
+                entity_kind: r.get(2),
+                entity_id: r.get(3),
+                org_id: r.get(4),
+                attribute: r.get(5),
+                old: r.get(6),
+                new: r.get(7),
+                approver: r.get(8),
+                token_name: r.get(9),
+                created_at: r.get(10),
+                expires_at: r.get(11),
+                used_at: r.get(12),
+                used_by: r.get(13),
+            })
+            .collect())
+    }
+
     fn holds_data(&mut self) -> Result<bool> {
         let rows = self.query(
             "SELECT EXISTS (SELECT 1 FROM orgs) OR EXISTS (SELECT 1 FROM api_tokens)
@@ -895,7 +958,7 @@ impl Tx for PgTx<'_> {
         self.execute(
             "INSERT INTO orgs (id, name, legal_entity, technical_owner, approval_authority, commercial_sponsor, contract_id,
                contract_start, contract_end, tenant, business_unit, allowed_scopes, max_clients, labels, created_at,
-               updated_at, offboarded_at, version) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)",
+               updated_at, offboarded_at, version, approval_policy) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)",
             &org_params(o, &scopes, &labels),
         )?;
         Ok(())
@@ -906,7 +969,8 @@ impl Tx for PgTx<'_> {
         self.execute(
             "UPDATE orgs SET name=$2, legal_entity=$3, technical_owner=$4, approval_authority=$5, commercial_sponsor=$6,
                contract_id=$7, contract_start=$8, contract_end=$9, tenant=$10, business_unit=$11, allowed_scopes=$12,
-               max_clients=$13, labels=$14, created_at=$15, updated_at=$16, offboarded_at=$17, version=$18 WHERE id=$1",
+               max_clients=$13, labels=$14, created_at=$15, updated_at=$16, offboarded_at=$17, version=$18,
+               approval_policy=$19 WHERE id=$1",
             &org_params(o, &scopes, &labels),
         )?;
         Ok(())
@@ -1007,8 +1071,8 @@ impl Tx for PgTx<'_> {
     fn insert_token(&mut self, t: &NewTokenRow<'_>) -> Result<i64> {
         let hmac = t.hmac.as_slice();
         let rows = self.query(
-            "INSERT INTO api_tokens (name, role, org_id, token_hmac, created_at, created_by, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO api_tokens (name, role, org_id, token_hmac, created_at, created_by, expires_at, email) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             &[
                 &t.name,
                 &t.role.as_str(),
@@ -1017,11 +1081,45 @@ impl Tx for PgTx<'_> {
                 &t.created_at,
                 &t.created_by,
                 &t.expires_at,
+                &t.email,
             ],
         )?;
         rows.first()
             .map(|r| r.get(0))
             .ok_or_else(|| Error::Internal("the token insert returned no id".into()))
+    }
+
+    fn insert_approval(&mut self, a: &Approval) -> Result<()> {
+        self.execute(
+            &format!(
+                "INSERT INTO approvals ({APPROVAL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            ),
+            &[
+                &a.id,
+                &a.change_ref,
+                &a.entity_kind,
+                &a.entity_id,
+                &a.org_id,
+                &a.attribute,
+                &a.old,
+                &a.new,
+                &a.approver,
+                &a.token_name,
+                &a.created_at,
+                &a.expires_at,
+                &a.used_at,
+                &a.used_by,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn use_approval(&mut self, id: &str, now: i64, by: &str) -> Result<()> {
+        self.execute(
+            "UPDATE approvals SET used_at = $2, used_by = $3 WHERE id = $1",
+            &[&id, &now, &by],
+        )?;
+        Ok(())
     }
 
     fn revoke_token(&mut self, id: i64, now: i64) -> Result<()> {
@@ -1108,7 +1206,7 @@ fn org_params<'a>(
     o: &'a Org,
     scopes: &'a String,
     labels: &'a String,
-) -> [&'a (dyn ToSql + Sync); 18] {
+) -> [&'a (dyn ToSql + Sync); 19] {
     [
         &o.id,
         &o.name,
@@ -1128,6 +1226,7 @@ fn org_params<'a>(
         &o.updated_at,
         &o.offboarded_at,
         &o.version,
+        &o.approval_policy,
     ]
 }
 

@@ -6,6 +6,7 @@ use super::{
     Change, ClientFilter, CredentialRow, IdemRecord, NewTokenRow, OrgFilter, Reader, Rows,
     SecretHash, Select, TokenRow, TokenSelect, Tx,
 };
+use crate::approvals::Approval;
 use crate::audit::{Anchor, AuditHead, AuditRow, GENESIS};
 use crate::crypto::SecretKey;
 use crate::error::{Error, Result};
@@ -167,6 +168,52 @@ CREATE INDEX client_secrets_hmac ON client_secrets(secret_hmac);
 ALTER TABLE clients ADD COLUMN operated_by TEXT REFERENCES orgs(id);
 ALTER TABLE clients ADD COLUMN custodian TEXT;
 CREATE INDEX clients_operated_by ON clients(operated_by) WHERE operated_by IS NOT NULL;
+
+ALTER TABLE orgs ADD COLUMN approval_policy TEXT NOT NULL DEFAULT 'warn';
+
+-- A new role, `approver`, bound to an email: SQLite changes a CHECK only by
+-- rebuilding the table (with foreign keys off for the migration, see
+-- `migrate`).
+CREATE TABLE api_tokens_next (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer', 'org', 'approver')),
+    org_id TEXT REFERENCES orgs(id),
+    token_hmac BLOB NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    created_by TEXT NOT NULL DEFAULT 'cli',
+    expires_at INTEGER,
+    last_used_at INTEGER,
+    email TEXT,
+    CHECK ((role = 'org') = (org_id IS NOT NULL)),
+    CHECK ((role = 'approver') = (email IS NOT NULL))
+);
+INSERT INTO api_tokens_next (id, name, role, org_id, token_hmac, created_at, revoked_at, created_by, expires_at, last_used_at)
+    SELECT id, name, role, org_id, token_hmac, created_at, revoked_at, created_by, expires_at, last_used_at FROM api_tokens;
+DROP TABLE api_tokens;
+ALTER TABLE api_tokens_next RENAME TO api_tokens;
+CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens(name) WHERE revoked_at IS NULL;
+
+-- An approval of one exact change, for one change reference; used once.
+CREATE TABLE approvals (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    change_ref TEXT NOT NULL,
+    entity_kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    attribute TEXT NOT NULL,
+    old_value TEXT NOT NULL,
+    new_value TEXT NOT NULL,
+    approver TEXT NOT NULL,
+    token_name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER,
+    used_by TEXT
+);
+CREATE INDEX approvals_change ON approvals(change_ref, entity_id);
 "#;
 
 /// Work a migration does beyond its SQL, in the same transaction.
@@ -316,6 +363,15 @@ fn create_private(path: &Path) -> Result<()> {
 /// Creates or migrates the database on `conn`; `anchor` is the head file beside it
 /// (written for a database made from nothing or just re-chained).
 pub fn migrate(conn: &Connection, key: Option<&SecretKey>, anchor: &Anchor) -> Result<()> {
+    // A migration may rebuild a table (SQLite changes a CHECK no other way),
+    // which foreign keys would block; they are checked before the commit.
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let res = migrate_in_transaction(conn, key, anchor);
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    res
+}
+
+fn migrate_in_transaction(conn: &Connection, key: Option<&SecretKey>, anchor: &Anchor) -> Result<()> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let res = (|| {
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -341,6 +397,14 @@ pub fn migrate(conn: &Connection, key: Option<&SecretKey>, anchor: &Anchor) -> R
                 .map(|h| (h.seq, h.hash))
                 .unwrap_or((0, GENESIS.to_string()));
             anchor.reset(seq, &hash).map_err(crate::audit::anchor_err)?;
+        }
+        let broken: Option<String> = conn
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()?;
+        if let Some(table) = broken {
+            return Err(Error::Internal(format!(
+                "the migration left a row of {table} without its parent; nothing was changed"
+            )));
         }
         Ok(())
     })();
@@ -470,7 +534,7 @@ impl<'a> Conn<'a> {
 
 const ORG_COLS: &str = "id, name, legal_entity, technical_owner, approval_authority, commercial_sponsor, contract_id, \
      contract_start, contract_end, tenant, business_unit, allowed_scopes, max_clients, labels, created_at, \
-     updated_at, offboarded_at, version, seq";
+     updated_at, offboarded_at, version, seq, approval_policy";
 
 fn org_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Org> {
     let scopes: String = r.get(11)?;
@@ -494,6 +558,7 @@ fn org_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Org> {
         updated_at: r.get(15)?,
         offboarded_at: r.get(16)?,
         version: r.get(17)?,
+        approval_policy: r.get(19)?,
     })
 }
 
@@ -529,7 +594,7 @@ fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
 
 /// Tokens `t` with their org `o` (none for admin and reviewer tokens).
 const TOKEN_COLS: &str = "t.id, t.name, t.role, t.org_id, t.token_hmac, t.created_at, t.revoked_at, \
-     t.created_by, t.expires_at, t.last_used_at, o.offboarded_at \
+     t.created_by, t.expires_at, t.last_used_at, o.offboarded_at, t.email \
      FROM api_tokens t LEFT JOIN orgs o ON o.id = t.org_id";
 
 fn token_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
@@ -547,8 +612,13 @@ fn token_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
         expires_at: r.get(8)?,
         last_used_at: r.get(9)?,
         org_offboarded_at: r.get(10)?,
+        email: r.get(11)?,
     })
 }
+
+/// The columns of an approval, in [`Approval`]'s order.
+const APPROVAL_COLS: &str = "id, change_ref, entity_kind, entity_id, org_id, attribute, old_value, new_value, \
+     approver, token_name, created_at, expires_at, used_at, used_by";
 
 const AUDIT_COLS: &str = "seq, at, actor, action, entity_kind, entity_id, org_id, before, after, request_id, change_ref, prev_hash, hash";
 
@@ -869,6 +939,31 @@ impl Reader for Conn<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn approvals_for(&mut self, change_ref: &str, entity_id: &str) -> Result<Vec<Approval>> {
+        let mut st = self.c.prepare_cached(&format!(
+            "SELECT {APPROVAL_COLS} FROM approvals WHERE change_ref = ?1 AND entity_id = ?2 ORDER BY seq"
+        ))?;
+        let rows = st.query_map([change_ref, entity_id], |r| {
+            Ok(Approval {
+                id: r.get(0)?,
+                change_ref: r.get(1)?,
+                entity_kind: r.get(2)?,
+                entity_id: r.get(3)?,
+                org_id: r.get(4)?,
+                attribute: r.get(5)?,
+                old: r.get(6)?,
+                new: r.get(7)?,
+                approver: r.get(8)?,
+                token_name: r.get(9)?,
+                created_at: r.get(10)?,
+                expires_at: r.get(11)?,
+                used_at: r.get(12)?,
+                used_by: r.get(13)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn holds_data(&mut self) -> Result<bool> {
         Ok(self.c.query_row(
             "SELECT EXISTS (SELECT 1 FROM orgs) OR EXISTS (SELECT 1 FROM api_tokens)
@@ -884,7 +979,7 @@ impl Tx for Conn<'_> {
         self.c.prepare_cached(
             "INSERT INTO orgs (id, name, legal_entity, technical_owner, approval_authority, commercial_sponsor, contract_id,
                contract_start, contract_end, tenant, business_unit, allowed_scopes, max_clients, labels, created_at,
-               updated_at, offboarded_at, version) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
+               updated_at, offboarded_at, version, approval_policy) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
         )?
         .execute(rusqlite::params_from_iter(org_params(o)))?;
         Ok(())
@@ -894,7 +989,8 @@ impl Tx for Conn<'_> {
         self.c.prepare_cached(
             "UPDATE orgs SET name=?2, legal_entity=?3, technical_owner=?4, approval_authority=?5, commercial_sponsor=?6,
                contract_id=?7, contract_start=?8, contract_end=?9, tenant=?10, business_unit=?11, allowed_scopes=?12,
-               max_clients=?13, labels=?14, created_at=?15, updated_at=?16, offboarded_at=?17, version=?18 WHERE id=?1",
+               max_clients=?13, labels=?14, created_at=?15, updated_at=?16, offboarded_at=?17, version=?18,
+               approval_policy=?19 WHERE id=?1",
         )?
         .execute(rusqlite::params_from_iter(org_params(o)))?;
         Ok(())
@@ -992,8 +1088,8 @@ impl Tx for Conn<'_> {
 
     fn insert_token(&mut self, t: &NewTokenRow<'_>) -> Result<i64> {
         self.c.prepare_cached(
-            "INSERT INTO api_tokens (name, role, org_id, token_hmac, created_at, created_by, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO api_tokens (name, role, org_id, token_hmac, created_at, created_by, expires_at, email) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
             t.name,
@@ -1002,9 +1098,40 @@ impl Tx for Conn<'_> {
             t.hmac.as_slice(),
             t.created_at,
             t.created_by,
-            t.expires_at
+            t.expires_at,
+            t.email
         ])?;
         Ok(self.c.last_insert_rowid())
+    }
+
+    fn insert_approval(&mut self, a: &Approval) -> Result<()> {
+        self.c.prepare_cached(&format!(
+            "INSERT INTO approvals ({APPROVAL_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        ))?
+        .execute(params![
+            a.id,
+            a.change_ref,
+            a.entity_kind,
+            a.entity_id,
+            a.org_id,
+            a.attribute,
+            a.old,
+            a.new,
+            a.approver,
+            a.token_name,
+            a.created_at,
+            a.expires_at,
+            a.used_at,
+            a.used_by
+        ])?;
+        Ok(())
+    }
+
+    fn use_approval(&mut self, id: &str, now: i64, by: &str) -> Result<()> {
+        self.c
+            .prepare_cached("UPDATE approvals SET used_at = ?2, used_by = ?3 WHERE id = ?1")?
+            .execute(params![id, now, by])?;
+        Ok(())
     }
 
     fn revoke_token(&mut self, id: i64, now: i64) -> Result<()> {
@@ -1098,6 +1225,7 @@ fn org_params(o: &Org) -> Vec<Box<dyn rusqlite::ToSql + '_>> {
         Box::new(o.updated_at),
         Box::new(o.offboarded_at),
         Box::new(o.version),
+        Box::new(&o.approval_policy),
     ]
 }
 
