@@ -125,7 +125,10 @@ impl ApprovalDraft {
         let text = |f: &mut crate::requests::Fields<'_>, name: &str| match map.get(name) {
             Some(Value::String(s)) if s.len() <= 100_000 => Some(s.clone()),
             _ => {
-                f.err(name, "is required: a string, the value exactly as the plan's warning shows it");
+                f.err(
+                    name,
+                    "is required: a string, the value exactly as the plan's warning shows it",
+                );
                 None
             }
         };

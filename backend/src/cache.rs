@@ -227,13 +227,7 @@ impl Snapshot {
         self.tokens.insert(
             t.hmac,
             Arc::new(TokenEntry {
-                actor: Actor {
-                    token_id: t.id,
-                    name: t.name,
-                    role: t.role,
-                    org: t.org_id,
-                    email: t.email,
-                },
+                actor: t.actor(),
                 expires_at: t.expires_at,
                 usage,
             }),

@@ -32,6 +32,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/introspect"),
     ("GET", "/v1/audit"),
     ("GET", "/v1/reviews"),
+    ("POST", "/v1/approvals"),
+    ("GET", "/v1/approvals"),
     ("GET", "/v1/blast-radius"),
     ("POST", "/v1/blast-radius/revoke"),
     ("POST", "/v1/tokens"),
@@ -64,6 +66,8 @@ pub fn routes(
         .or(clients_rotate(app.clone()))
         .or(audit_list(app.clone()))
         .or(reviews(app.clone()))
+        .or(approvals_create(app.clone()))
+        .or(approvals_list(app.clone()))
         .or(blast_radius(app.clone()))
         .or(blast_radius_revoke(app.clone()))
         .or(tokens_create(app.clone()))
@@ -641,6 +645,28 @@ pub fn reviews(
         .and(authorized(app))
         .and(query())
         .and_then(handlers::review)
+}
+
+/// POST /v1/approvals (approver tokens; X-Change-Ref names the change)
+pub fn approvals_create(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "approvals")
+        .and(warp::post())
+        .and(authorized(app))
+        .and(body())
+        .and_then(handlers::create_approval)
+}
+
+/// GET /v1/approvals?change_ref=&resource=
+pub fn approvals_list(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "approvals")
+        .and(warp::get())
+        .and(authorized(app))
+        .and(query())
+        .and_then(handlers::list_approvals)
 }
 
 /// GET /v1/blast-radius?owner=&org_id=&operated_by=&scope= (reviewer, admin)

@@ -838,6 +838,71 @@ pub async fn review(
     finish(&rc, res)
 }
 
+// ---------- approvals ----------
+
+pub async fn create_approval(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+    body: Bytes,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        let map = parse_object(&body)?;
+        reject_unknown(&map, crate::approvals::FIELDS)?;
+        let draft = crate::approvals::ApprovalDraft::parse(&map)?;
+        let ctx = write_ctx(&app, &authed.actor, &rc);
+        let now = ctx.now;
+        let approval = app
+            .write(move |tx| service::create_approval(tx, &ctx, draft))
+            .await?;
+        Ok(json_response(
+            StatusCode::CREATED,
+            &approval.view(now),
+            None,
+        ))
+    }
+    .await;
+    finish(&rc, res)
+}
+
+pub async fn list_approvals(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+    q: HashMap<String, String>,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        reject_unknown_query(&q, &["change_ref", "resource"])?;
+        let wanted = |name: &str| {
+            q.get(name)
+                .filter(|v| !v.is_empty())
+                .cloned()
+                .ok_or_else(|| crate::error::FieldError::new(name, "is required"))
+        };
+        let (change_ref, resource) = match (wanted("change_ref"), wanted("resource")) {
+            (Ok(c), Ok(r)) => (c, r),
+            (c, r) => {
+                return Err(Error::Validation(
+                    [c.err(), r.err()].into_iter().flatten().collect(),
+                ));
+            }
+        };
+        let now = now(&app);
+        let actor = authed.actor;
+        let approvals = app
+            .read(move |r| service::list_approvals(r, &actor, &change_ref, &resource))
+            .await?;
+        let items: Vec<_> = approvals.iter().map(|a| a.view(now)).collect();
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"items": items}),
+            None,
+        ))
+    }
+    .await;
+    finish(&rc, res)
+}
+
 // ---------- blast radius ----------
 
 pub async fn blast_radius(

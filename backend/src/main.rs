@@ -257,6 +257,39 @@ enum Command {
         #[arg(long, hide = true)]
         now: Option<String>,
     },
+    /// Approve one exact change for a change reference, as the org's approval
+    /// authority (with an approver token bound to their email).
+    Approve {
+        #[command(flatten)]
+        db: DbArg,
+        /// The approver token.
+        #[arg(long, env = "PARTNER_REGISTRY_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The change reference the change is applied with (the pull request URL, say).
+        #[arg(long)]
+        change_ref: String,
+        /// The client's id or client_id, or the org's id.
+        #[arg(long)]
+        resource: String,
+        /// The attribute that changes (scopes, expires_at, owner, operated_by,
+        /// allowed_scopes, contract_end, approval_policy).
+        #[arg(long)]
+        attribute: String,
+        /// Its value before, exactly as the plan's warning shows it.
+        #[arg(long)]
+        old: String,
+        /// Its value after, exactly as the plan's warning shows it.
+        #[arg(long)]
+        new: String,
+        /// How long the approval may wait to be used (default 168h).
+        #[arg(long)]
+        expires_in: Option<String>,
+        #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+        format: String,
+        /// As of this RFC 3339 instant instead of now (tests).
+        #[arg(long, hide = true)]
+        now: Option<String>,
+    },
     /// Audit trail tools.
     Audit {
         #[command(subcommand)]
@@ -451,9 +484,22 @@ fn cli_write_at<T: Send + 'static>(
     + Send
     + 'static,
 ) -> anyhow::Result<T> {
+    cli_write_as(opened, service::cli_actor(), change_ref, now, f)
+}
+
+/// [`cli_write_at`] as `actor` (the person whose token the command was given).
+fn cli_write_as<T: Send + 'static>(
+    opened: &Opened,
+    actor: partner_registry::records::Actor,
+    change_ref: Option<String>,
+    now: i64,
+    f: impl FnOnce(&mut dyn partner_registry::db::Tx, &WriteCtx) -> partner_registry::Result<T>
+    + Send
+    + 'static,
+) -> anyhow::Result<T> {
     let ctx = WriteCtx {
         key: opened.key.clone(),
-        actor: service::cli_actor(),
+        actor,
         request_id: partner_registry::crypto::new_id("cli_").unwrap_or_else(|_| "cli".into()),
         change_ref,
         now,
@@ -567,6 +613,56 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "json" => format!("{}\n", serde_json::to_string(&review)?),
                 "markdown" => review::markdown(&review),
                 _ => review::text(&review),
+            };
+            std::io::stdout().lock().write_all(out.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Approve {
+            db,
+            token,
+            change_ref,
+            resource,
+            attribute,
+            old,
+            new,
+            expires_in,
+            format,
+            now: at,
+        } => {
+            // The flags as the API's body, so that both refuse alike.
+            let flags = serde_json::json!({
+                "resource": resource, "attribute": attribute, "old": old, "new": new,
+                "expires_in": expires_in,
+            });
+            let draft = partner_registry::approvals::ApprovalDraft::parse(
+                flags.as_object().context("the flags as a body")?,
+            )
+            .map_err(flag_names)
+            .map_err(lib_err)?;
+            let at = cli_now(at.as_deref())?;
+            let opened = db.open(false)?;
+            let key = opened.key.clone();
+            let actor = opened
+                .db
+                .read(|r| service::authenticate(r, &key, &token, at))
+                .map_err(|_| anyhow::anyhow!("--token is not a live API token of this registry"))?;
+            let approval = cli_write_as(&opened, actor, Some(change_ref), at, move |tx, ctx| {
+                service::create_approval(tx, ctx, draft).map_err(flag_names)
+            })?;
+            let out = match format.as_str() {
+                "json" => format!("{}\n", serde_json::to_string(&approval.view(at))?),
+                _ => format!(
+                    "Approved {} ({}) of {} {} from {:?} to {:?} for change {}, by {}; valid until {}, once.\n",
+                    approval.attribute,
+                    approval.id,
+                    approval.entity_kind,
+                    approval.entity_id,
+                    approval.old,
+                    approval.new,
+                    approval.change_ref,
+                    approval.approver,
+                    partner_registry::records::fmt_ts(approval.expires_at)
+                ),
             };
             std::io::stdout().lock().write_all(out.as_bytes())?;
             Ok(ExitCode::SUCCESS)

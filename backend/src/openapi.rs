@@ -59,6 +59,7 @@ pub fn document() -> Value {
         "allowed_scopes": scopes,
         "max_clients": {"type": "integer", "default": 10, "minimum": 0},
         "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "approval_policy": {"type": "string", "enum": ["warn", "require"], "default": "warn", "description": format!("{}; see POST /v1/approvals", partner_rules::approvals::APPROVAL_POLICY_RULE)},
     });
     let mut org_create_fields = org_fields.clone();
     org_create_fields["id"] = json!({"type": "string", "pattern": "^org_[A-Za-z0-9]{20}$",
@@ -159,8 +160,9 @@ pub fn document() -> Value {
     );
     let token_props = json!({
         "name": {"type": "string", "maxLength": 100},
-        "role": {"type": "string", "enum": ["admin", "reviewer", "org"]},
+        "role": {"type": "string", "enum": ["admin", "reviewer", "org", "approver"]},
         "org_id": {"type": ["string", "null"], "description": "the org an org token is bound to; null for the other roles"},
+        "email": {"type": ["string", "null"], "format": "email", "description": "the person an approver token is bound to; null for the other roles"},
         "status": {"type": "string", "enum": ["active", "expired", "revoked", "org_offboarded"], "description": "at the registry's current time; only active authenticates (org_offboarded: its org was offboarded, which ends its tokens for good)"},
         "created_at": {"type": "string", "format": "date-time"},
         "created_by": {"type": "string", "description": "cli (made with `partner-registry token create`) or the name of the admin token that made it"},
@@ -179,6 +181,31 @@ pub fn document() -> Value {
                         "client": {"type": ["object", "null"], "properties": {"id": {"type": "string"}, "client_id": {"type": "string"}, "name": {"type": "string"}, "owner": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}, "secret_rotated_at": {"type": "string", "format": "date-time"}, "last_used_at": {"type": ["string", "null"], "format": "date-time"}}},
                         "org": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "approval_authority": {"type": "string"}}},
                         "detail": {"type": "string", "description": "one human sentence"}}}}}});
+    let approval_schema = json!({"type": "object", "properties": {
+                    "id": {"type": "string"}, "change_ref": {"type": "string"},
+                    "entity_kind": {"type": "string", "enum": ["client", "org"]}, "entity_id": {"type": "string"},
+                    "org_id": {"type": "string"}, "attribute": {"type": "string"}, "old": {"type": "string"}, "new": {"type": "string"},
+                    "approver": {"type": "string", "format": "email"}, "token_name": {"type": "string"},
+                    "created_at": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"},
+                    "used_at": {"type": ["string", "null"], "format": "date-time"}, "used_by": {"type": ["string", "null"], "description": "the request id of the change that used it"},
+                    "status": {"type": "string", "enum": ["valid", "used", "expired"]}}});
+    let blast_radius_schema = json!({"type": "object", "required": ["query", "at", "clients", "orgs", "contacts"], "properties": {
+                    "query": {"type": "object", "description": "the filters given"},
+                    "at": {"type": "string", "format": "date-time"},
+                    "clients": {"type": "array", "items": {"type": "object", "properties": {
+                        "id": {"type": "string"}, "client_id": {"type": "string"}, "name": {"type": "string"},
+                        "org_id": {"type": "string"}, "org_name": {"type": "string"}, "owner": {"type": "string"},
+                        "custodian": {"type": ["string", "null"], "description": "the client's custodian, else the technical owner of its intermediary"},
+                        "operated_by": str_or_null.clone(), "scopes": scopes.clone(),
+                        "expires_at": {"type": "string", "format": "date-time"},
+                        "why": {"type": "array", "items": {"type": "string"}}}}},
+                    "orgs": {"type": "array", "items": {"type": "object", "properties": {
+                        "id": {"type": "string"}, "name": {"type": "string"}, "technical_owner": {"type": "string"},
+                        "approval_authority": {"type": "string"}, "commercial_sponsor": str_or_null.clone(),
+                        "contract_end": {"type": "string", "format": "date"},
+                        "why": {"type": "array", "items": {"type": "string"}}}}},
+                    "contacts": {"type": "array", "items": {"type": "object", "properties": {"email": {"type": "string"}, "roles": {"type": "array", "items": {"type": "string"}}}}},
+                    "revoked": {"type": "array", "items": {"type": "string"}, "description": "only in the answer of a revocation: the client_ids revoked"}}});
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Partner registry", "version": env!("CARGO_PKG_VERSION"),
@@ -191,7 +218,7 @@ pub fn document() -> Value {
                 "responses": metrics_responses}},
             "/v1/openapi.json": {"get": {"summary": "This document", "security": [], "responses": ok("200", json!({"type": "object"}), &[])}},
             "/v1/whoami": {"get": {"summary": "Who the caller's token is: its name, its role (admin, reviewer, org) and, for an org token, its org. A record of another org answers 404 to an org token: a client uses this to tell \"not visible to this token\" from \"gone\".",
-                "responses": ok("200", json!({"type": "object", "required": ["name", "role", "org"], "properties": {"name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "reviewer", "org"]}, "org": {"type": ["string", "null"]}}}), &["401", "503"])}},
+                "responses": ok("200", json!({"type": "object", "required": ["name", "role", "org"], "properties": {"name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "reviewer", "org", "approver"]}, "org": {"type": ["string", "null"]}}}), &["401", "503"])}},
             "/v1/orgs": {
                 "post": {"summary": "Create an org (admin); the id may be chosen by the caller", "parameters": [idem, change_ref], "requestBody": body(json!({"type": "object", "properties": org_create_fields, "required": ["name", "legal_entity", "technical_owner", "approval_authority", "contract_id", "contract_end", "allowed_scopes"], "additionalProperties": false}), "application/json"),
                          "responses": ok("201", r("Org"), &["400", "401", "403", "409", "413", "415", "422"])},
@@ -236,6 +263,19 @@ pub fn document() -> Value {
             "/v1/reviews": {"get": {"summary": "The entitlement review (reviewer, admin): what a periodic access review must look at. The CLI `partner-registry review --format json` prints the same document.",
                 "parameters": [q("within", "expiry window, a duration; default 720h"), q("rotation_age", "secret age threshold, a duration; default 2160h (90 days)"), q("unused_for", "unused threshold, a duration; default 720h (30 days)")],
                 "responses": ok("200", r("Review"), &["400", "401", "403", "422"])}},
+            "/v1/approvals": {
+                "post": {"summary": "Approve one exact change for a change reference (approver tokens only)", "parameters": [h("X-Change-Ref", "required: the change reference (the pull request URL, say) the approval is for")],
+                    "description": "Under an org's approval_policy \"require\", the registry refuses a change that widens or hands over access (client: scopes added, expires_at later, owner or operated_by changed; org: allowed_scopes widened, contract_end later, approval_policy leaving require) unless an approval of exactly that change (resource, attribute, old and new value as the plan's warning and the refusal show them) exists for the request's X-Change-Ref. The approver token's email must be the org's approval_authority, and never the org's technical_owner nor the client's owner (403). An approval expires (expires_in, default 168h, at most 720h) and is used once; its creation and its use are audited (approval.create, approval.use). The CLI `partner-registry approve` does the same.",
+                    "requestBody": body(json!({"type": "object", "additionalProperties": false, "required": ["resource", "attribute", "old", "new"], "properties": {
+                        "resource": {"type": "string", "description": "the client's id or client_id, or the org's id"},
+                        "attribute": {"type": "string", "enum": ["scopes", "expires_at", "owner", "operated_by", "allowed_scopes", "contract_end", "approval_policy"]},
+                        "old": {"type": "string", "description": "canonical: scopes sorted and space-separated, instants as 2027-06-30T23:59:59Z, an absent intermediary as \"\""},
+                        "new": {"type": "string"},
+                        "expires_in": {"type": "string", "description": crate::approvals::LIFETIME_RULE}}}), "application/json"),
+                    "responses": ok("201", r("Approval"), &["400", "401", "403", "422"])},
+                "get": {"summary": "The approvals of one change reference on one record (an org token: its own org's only)",
+                    "parameters": [q("change_ref", "required"), q("resource", "required: a client's id or client_id, or an org's id")],
+                    "responses": ok("200", json!({"type": "object", "properties": {"items": {"type": "array", "items": r("Approval")}}}), &["400", "401", "422"])}},
             "/v1/blast-radius": {"get": {"summary": "The blast radius (reviewer, admin): every active client and every live org that a departing person, a compromised intermediary or a leaked scope reaches, with the contacts to call. The CLI `partner-registry blast-radius --format json` prints the same document.",
                 "description": "At least one filter; every filter given must hold for a client to be reached. owner matches a client's owner or custodian, or the technical owner of the intermediary that operates it, and also lists the orgs where the person is technical owner, approval authority or commercial sponsor. Each client and org says why it is reached; contacts list everyone accountable for what is reached, except the person asked about. 422 names a malformed filter; 403 for an org token.",
                 "parameters": [q("owner", "a person's email"), q("org_id", "the clients of this org"), q("operated_by", "the clients this intermediary org operates"), q("scope", "the clients holding this scope")],
@@ -249,8 +289,9 @@ pub fn document() -> Value {
                          "description": "The answer's token is the only copy: the registry keeps a keyed hash of it. Audited as token.create (without the token); created_by is the calling token's name. A live token of the same name answers 409.",
                          "requestBody": body(json!({"type": "object", "additionalProperties": false, "required": ["name", "role"], "properties": {
                              "name": {"type": "string", "maxLength": 100},
-                             "role": {"type": "string", "enum": ["admin", "reviewer", "org"]},
+                             "role": {"type": "string", "enum": ["admin", "reviewer", "org", "approver"]},
                              "org": {"type": "string", "description": "the id of a live org; required for, and only for, role org"},
+                             "email": {"type": "string", "format": "email", "description": "the person who approves with it; required for, and only for, role approver (read-only like reviewer, plus POST /v1/approvals)"},
                              "expires_in": {"type": "string", "pattern": "^([0-9]+[hms])+$", "description": format!("how long it works from its creation; {}. Leave out expires_in and expires_at for a token that works until revoked", crate::requests::TOKEN_LIFETIME_RULE)},
                              "expires_at": {"type": "string", "format": "date-time", "description": "when it stops working, instead of expires_in: after the registry's current time, at most 87600h ahead"}}}), "application/json"),
                          "responses": ok("201", r("Token"), &["400", "401", "403", "409", "413", "415", "422"])},
@@ -287,23 +328,8 @@ pub fn document() -> Value {
                     "required": ["active"]},
                 "AuditEvent": {"type": "object", "properties": {"seq": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"}, "action": {"type": "string"}, "entity_kind": {"type": "string"}, "entity_id": {"type": "string"}, "org_id": {"type": ["string", "null"]}, "before": {"type": ["object", "null"]}, "after": {"type": ["object", "null"]}, "request_id": {"type": "string"}, "change_ref": {"type": ["string", "null"]}, "prev_hash": {"type": "string", "description": "hash of the event before (64 zeros for the first)"}, "hash": {"type": "string", "description": "hex HMAC-SHA256, under a key derived from the server key (kept outside the database), of the event's canonical form including seq and prev_hash; `partner-registry audit verify` checks the chain with that key and against the head file <db>.audit-head"}}},
                 "Review": review_schema,
-                "BlastRadius": {"type": "object", "required": ["query", "at", "clients", "orgs", "contacts"], "properties": {
-                    "query": {"type": "object", "description": "the filters given"},
-                    "at": {"type": "string", "format": "date-time"},
-                    "clients": {"type": "array", "items": {"type": "object", "properties": {
-                        "id": {"type": "string"}, "client_id": {"type": "string"}, "name": {"type": "string"},
-                        "org_id": {"type": "string"}, "org_name": {"type": "string"}, "owner": {"type": "string"},
-                        "custodian": {"type": ["string", "null"], "description": "the client's custodian, else the technical owner of its intermediary"},
-                        "operated_by": str_or_null.clone(), "scopes": scopes.clone(),
-                        "expires_at": {"type": "string", "format": "date-time"},
-                        "why": {"type": "array", "items": {"type": "string"}}}}},
-                    "orgs": {"type": "array", "items": {"type": "object", "properties": {
-                        "id": {"type": "string"}, "name": {"type": "string"}, "technical_owner": {"type": "string"},
-                        "approval_authority": {"type": "string"}, "commercial_sponsor": str_or_null.clone(),
-                        "contract_end": {"type": "string", "format": "date"},
-                        "why": {"type": "array", "items": {"type": "string"}}}}},
-                    "contacts": {"type": "array", "items": {"type": "object", "properties": {"email": {"type": "string"}, "roles": {"type": "array", "items": {"type": "string"}}}}},
-                    "revoked": {"type": "array", "items": {"type": "string"}, "description": "only in the answer of a revocation: the client_ids revoked"}}},
+                "Approval": approval_schema,
+                "BlastRadius": blast_radius_schema,
                 "Problem": {"type": "object", "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
                     "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}}
             }

@@ -252,7 +252,10 @@ impl Org {
         }
         m.insert("allowed_scopes".into(), self.allowed_scopes.clone().into());
         m.insert("max_clients".into(), self.max_clients.into());
-        m.insert("approval_policy".into(), self.approval_policy.clone().into());
+        m.insert(
+            "approval_policy".into(),
+            self.approval_policy.clone().into(),
+        );
         m.insert(
             "labels".into(),
             Value::Object(

@@ -351,6 +351,7 @@ pub const ORG_CREATE_FIELDS: &[&str] = &[
     "allowed_scopes",
     "max_clients",
     "labels",
+    "approval_policy",
 ];
 
 pub use partner_rules::is_org_id;
@@ -458,15 +459,15 @@ pub fn parse_org(map: &Map<String, Value>) -> OrgDraft {
         approval_policy: None,
         errors: Vec::new(),
     };
-    d.approval_policy = f
-        .opt_str("approval_policy", 20)
-        .filter(|p| partner_rules::approvals::is_approval_policy(p) || {
+    d.approval_policy = f.opt_str("approval_policy", 20).filter(|p| {
+        partner_rules::approvals::is_approval_policy(p) || {
             f.err(
                 "approval_policy",
                 partner_rules::approvals::APPROVAL_POLICY_RULE,
             );
             false
-        });
+        }
+    });
     if let (Some(s), Some(e)) = (&d.contract_start, &d.contract_end) {
         if s > e {
             f.err("contract_end", "must not be before contract_start");
@@ -533,7 +534,8 @@ pub fn parse_client(map: &Map<String, Value>) -> ClientDraft {
 
 /// Fields of `POST /v1/tokens` (and of `token create`, whose flags are these
 /// with hyphens: `--expires-in`).
-pub const TOKEN_CREATE_FIELDS: &[&str] = &["name", "role", "org", "email", "expires_in", "expires_at"];
+pub const TOKEN_CREATE_FIELDS: &[&str] =
+    &["name", "role", "org", "email", "expires_in", "expires_at"];
 
 /// The longest lifetime a token may be given: a credential that should outlive
 /// ten years is better made without an expiry, on purpose.

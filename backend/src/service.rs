@@ -1018,7 +1018,12 @@ pub fn create_approval(
     ctx: &WriteCtx,
     d: crate::approvals::ApprovalDraft,
 ) -> Result<crate::approvals::Approval> {
-    let Some(email) = ctx.actor.email.clone().filter(|_| ctx.actor.role == Role::Approver) else {
+    let Some(email) = ctx
+        .actor
+        .email
+        .clone()
+        .filter(|_| ctx.actor.role == Role::Approver)
+    else {
         return Err(Error::Forbidden(
             "only approver tokens record approvals: an approval is the act of the org's approval authority".into(),
         ));
@@ -1128,8 +1133,7 @@ pub fn list_approvals(
             None => resource.to_string(),
         }
     };
-    Ok(r
-        .approvals_for(change_ref, &id)?
+    Ok(r.approvals_for(change_ref, &id)?
         .into_iter()
         .filter(|a| actor.sees(&a.org_id))
         .collect())
@@ -1263,10 +1267,9 @@ fn token_org_rules(
             "org",
             "an org token needs the id of its org",
         )),
-        (Some(Role::Admin | Role::Reviewer | Role::Approver), Some(_)) => errors.push(FieldError::new(
-            "org",
-            "only org tokens are bound to an org",
-        )),
+        (Some(Role::Admin | Role::Reviewer | Role::Approver), Some(_)) => errors.push(
+            FieldError::new("org", "only org tokens are bound to an org"),
+        ),
         (_, Some(org)) => match r.org(org)? {
             None => errors.push(FieldError::new("org", format!("no org {org}"))),
             Some(o) if o.offboarded_at.is_some() => errors.push(FieldError::new(
@@ -1398,6 +1401,22 @@ pub fn revoke_token(tx: &mut dyn Tx, ctx: &WriteCtx, name: &str) -> Result<Token
 pub fn list_tokens(r: &mut dyn Reader, actor: &Actor, now: i64) -> Result<Vec<TokenInfo>> {
     admin_only(actor, "list API tokens")?;
     Ok(r.tokens()?.iter().map(|t| TokenInfo::of(t, now)).collect())
+}
+
+/// The actor of an API token presented to the CLI, authenticated as the
+/// API does: a live token, of a live org if any, not expired at `now`. The
+/// CLI acts as that person (an approver, say), not as the operator.
+pub fn authenticate(r: &mut dyn Reader, key: &SecretKey, token: &str, now: i64) -> Result<Actor> {
+    let hmac = key.hash_token(token);
+    r.live_tokens(crate::db::TokenSelect::All)?
+        .into_iter()
+        .find(|t| {
+            crate::crypto::ct_eq(&t.hmac, &hmac)
+                && TokenStatus::at(t.revoked_at, t.org_offboarded_at, t.expires_at, now)
+                    == TokenStatus::Active
+        })
+        .map(|t| t.actor())
+        .ok_or(Error::Unauthorized)
 }
 
 /// The caller of CLI commands: the operator with the database and key in hand.

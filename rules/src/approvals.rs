@@ -81,7 +81,10 @@ pub fn client_widenings(before: ClientTerms<'_>, after: ClientTerms<'_>) -> Vec<
             new: after.owner.to_string(),
         });
     }
-    if let Some(by) = after.operated_by.filter(|by| before.operated_by != Some(*by)) {
+    if let Some(by) = after
+        .operated_by
+        .filter(|by| before.operated_by != Some(*by))
+    {
         out.push(Widening {
             attribute: "operated_by",
             old: before.operated_by.unwrap_or_default().to_string(),
@@ -158,7 +161,10 @@ mod tests {
 
     #[test]
     fn only_widenings_count() {
-        let (a, ab) = (vec!["a".to_string()], vec!["b".to_string(), "a".to_string()]);
+        let (a, ab) = (
+            vec!["a".to_string()],
+            vec!["b".to_string(), "a".to_string()],
+        );
         assert_eq!(
             client_widenings(terms(&a, 10, "x@e.x"), terms(&ab, 10, "x@e.x")),
             vec![Widening {
@@ -187,7 +193,10 @@ mod tests {
             contract_end: "2027-06-30",
             approval_policy: p,
         };
-        assert_eq!(org_widenings(policy(REQUIRE), policy(WARN))[0].attribute, "approval_policy");
+        assert_eq!(
+            org_widenings(policy(REQUIRE), policy(WARN))[0].attribute,
+            "approval_policy"
+        );
         assert!(org_widenings(policy(WARN), policy(REQUIRE)).is_empty());
     }
 }

@@ -21,9 +21,9 @@ pub mod copy;
 pub mod postgres;
 pub mod sqlite;
 
+use crate::approvals::Approval;
 use crate::audit::{AuditHead, AuditRow};
 use crate::error::{Error, Result};
-use crate::approvals::Approval;
 use crate::records::{Client, ClientStatus, Org, OrgStatus, Role};
 use std::any::Any;
 use std::path::PathBuf;
@@ -124,6 +124,19 @@ pub struct TokenRow {
     pub org_offboarded_at: Option<i64>,
     /// The person an approver token is bound to.
     pub email: Option<String>,
+}
+
+impl TokenRow {
+    /// Who makes the requests this token authenticates.
+    pub fn actor(&self) -> crate::records::Actor {
+        crate::records::Actor {
+            token_id: self.id,
+            name: self.name.clone(),
+            role: self.role,
+            org: self.org_id.clone(),
+            email: self.email.clone(),
+        }
+    }
 }
 
 /// A token to store.

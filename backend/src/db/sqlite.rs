@@ -371,7 +371,11 @@ pub fn migrate(conn: &Connection, key: Option<&SecretKey>, anchor: &Anchor) -> R
     res
 }
 
-fn migrate_in_transaction(conn: &Connection, key: Option<&SecretKey>, anchor: &Anchor) -> Result<()> {
+fn migrate_in_transaction(
+    conn: &Connection,
+    key: Option<&SecretKey>,
+    anchor: &Anchor,
+) -> Result<()> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let res = (|| {
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;

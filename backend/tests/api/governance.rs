@@ -524,3 +524,266 @@ async fn blast_radius_of_an_owner_an_intermediary_and_a_scope() {
         partner_registry::audit::AuditCheck::Intact(_)
     ));
 }
+
+/// Creates an approver token bound to `email`, as the CLI does.
+async fn approver(app: &TestApp, name: &str, email: &str) -> String {
+    let flags = json!({"name": name, "role": "approver", "email": email});
+    let token = app.cli_write(move |tx, ctx| {
+        let draft = partner_registry::requests::parse_token(flags.as_object().unwrap());
+        partner_registry::service::create_token(tx, ctx, draft).map(|t| t.token)
+    });
+    app.eventually(|| async { app.get("/v1/whoami", &token).await.status == 200 })
+        .await;
+    token
+}
+
+async fn approve(app: &TestApp, token: &str, change_ref: &str, body: Value) -> Resp {
+    app.send(
+        "POST",
+        "/v1/approvals",
+        Some(token),
+        Some(body),
+        &[("X-Change-Ref", change_ref)],
+    )
+    .await
+}
+
+async fn patch_with_ref(app: &TestApp, path: &str, change_ref: &str, body: Value) -> Resp {
+    app.send(
+        "PATCH",
+        path,
+        Some(&app.admin),
+        Some(body),
+        &[("X-Change-Ref", change_ref)],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn under_require_a_widening_applies_once_with_the_approval_authoritys_approval() {
+    let app = TestApp::spawn().await;
+    let mut body = org_body("acme");
+    body["approval_policy"] = json!("require");
+    let acme = app
+        .post("/v1/orgs", &app.admin, body)
+        .await
+        .expect(201)
+        .clone();
+    assert_eq!(acme["approval_policy"], "require");
+    let c = app
+        .create_client(acme["id"].as_str().unwrap(), "shop", &["orders:read"])
+        .await;
+    let (id, path) = (
+        c["id"].as_str().unwrap().to_string(),
+        format!("/v1/clients/{}", c["id"].as_str().unwrap()),
+    );
+    let widen = json!({"scopes": ["orders:read", "orders:write"]});
+
+    let r = app.patch(&path, &app.admin, widen.clone()).await;
+    r.expect(422);
+    assert!(
+        r.error_message("scopes").contains("no change reference"),
+        "{}",
+        r.text
+    );
+    let r = patch_with_ref(&app, &path, "PR-1", widen.clone()).await;
+    r.expect(422);
+    let msg = r.error_message("scopes");
+    for needle in [
+        "approval_policy \"require\"",
+        "boss@acme.example",
+        "partner-registry approve --change-ref 'PR-1'",
+        &format!(
+            "--resource {id} --attribute scopes --old 'orders:read' --new 'orders:read orders:write'"
+        ),
+    ] {
+        assert!(msg.contains(needle), "{needle:?} not in {msg}");
+    }
+
+    let the_change = json!({"resource": id, "attribute": "scopes", "old": "orders:read", "new": "orders:read orders:write"});
+    // Only an approver token, only the approval authority, only with a change reference.
+    approve(&app, &app.reviewer, "PR-1", the_change.clone())
+        .await
+        .expect(403);
+    let owner = approver(&app, "owner-approves", "owner@partner.example").await;
+    let r = approve(&app, &owner, "PR-1", the_change.clone()).await;
+    r.expect(403);
+    assert!(r.text.contains("not the approval authority"), "{}", r.text);
+    let boss = approver(&app, "boss", "boss@acme.example").await;
+    let r = app.post("/v1/approvals", &boss, the_change.clone()).await;
+    r.expect(422);
+    assert_eq!(r.error_fields(), ["X-Change-Ref"]);
+    let r = approve(
+        &app,
+        &boss,
+        "PR-1",
+        json!({"resource": id, "attribute": "name", "old": "", "new": ""}),
+    )
+    .await;
+    r.expect(422);
+    assert_eq!(r.error_fields(), ["attribute"]);
+    app.patch(&path, &boss, json!({"purpose": "x"}))
+        .await
+        .expect(403);
+
+    // An approval of another change reference, or of another value, does not count.
+    approve(&app, &boss, "PR-2", the_change.clone())
+        .await
+        .expect(201);
+    let mut other = the_change.clone();
+    other["new"] = json!("invoices:read orders:read");
+    approve(&app, &boss, "PR-1", other).await.expect(201);
+    patch_with_ref(&app, &path, "PR-1", widen.clone())
+        .await
+        .expect(422);
+
+    let a = approve(&app, &boss, "PR-1", the_change.clone())
+        .await
+        .expect(201)
+        .clone();
+    assert_eq!(a["status"], "valid");
+    assert_eq!(a["approver"], "boss@acme.example");
+    assert_eq!(a["expires_at"], "2027-01-08T00:00:00Z", "7 days by default");
+    let done = patch_with_ref(&app, &path, "PR-1", widen.clone())
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(done["scopes"], json!(["orders:read", "orders:write"]));
+
+    // Used once: narrowing needs nothing, widening again needs a new approval.
+    patch_with_ref(&app, &path, "PR-1", json!({"scopes": ["orders:read"]}))
+        .await
+        .expect(200);
+    patch_with_ref(&app, &path, "PR-1", widen.clone())
+        .await
+        .expect(422);
+    let listed = app
+        .get(
+            &format!("/v1/approvals?change_ref=PR-1&resource={id}"),
+            &app.admin,
+        )
+        .await
+        .expect(200)
+        .clone();
+    let statuses: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["valid", "used"], "{listed:#}");
+
+    // An expired approval is refused.
+    approve(
+        &app,
+        &boss,
+        "PR-3",
+        json!({"resource": id, "attribute": "scopes", "old": "orders:read",
+        "new": "orders:read orders:write", "expires_in": "1h"}),
+    )
+    .await
+    .expect(201);
+    app.set_time("2027-01-01T02:00:00Z");
+    patch_with_ref(&app, &path, "PR-3", widen.clone())
+        .await
+        .expect(422);
+
+    // Leaving "require" is itself a change that needs approving.
+    let org_path = format!("/v1/orgs/{}", acme["id"].as_str().unwrap());
+    let r = patch_with_ref(&app, &org_path, "PR-4", json!({"approval_policy": "warn"})).await;
+    r.expect(422);
+    assert!(
+        r.error_message("approval_policy")
+            .contains("--attribute approval_policy --old 'require' --new 'warn'"),
+        "{}",
+        r.text
+    );
+    let r = app
+        .patch(
+            &org_path,
+            &app.admin,
+            json!({"approval_policy": "sometimes"}),
+        )
+        .await;
+    r.expect(422);
+    assert!(
+        r.error_message("approval_policy")
+            .contains("must be \"warn\""),
+        "{}",
+        r.text
+    );
+
+    let audit = app
+        .get("/v1/audit?limit=200", &app.admin)
+        .await
+        .expect(200)
+        .clone();
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"approval.create") && actions.contains(&"approval.use"),
+        "{actions:?}"
+    );
+    let use_event = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "approval.use")
+        .unwrap();
+    assert_eq!(use_event["change_ref"], "PR-1");
+    assert_eq!(use_event["after"]["approver"], "boss@acme.example");
+}
+
+#[tokio::test]
+async fn an_approval_authority_never_approves_what_they_own() {
+    let app = TestApp::spawn().await;
+    let mut body = org_body("acme");
+    body["approval_policy"] = json!("require");
+    let acme = app
+        .post("/v1/orgs", &app.admin, body)
+        .await
+        .expect(201)
+        .clone();
+    let own = app
+        .post(
+            "/v1/clients",
+            &app.admin,
+            client_of(&acme, "own", "boss@acme.example", json!({})),
+        )
+        .await
+        .expect(201)
+        .clone();
+    let boss = approver(&app, "boss", "boss@acme.example").await;
+    let r = approve(
+        &app,
+        &boss,
+        "PR-1",
+        json!({"resource": own["client_id"], "attribute": "scopes",
+        "old": "orders:read", "new": "orders:read orders:write"}),
+    )
+    .await;
+    r.expect(403);
+    assert!(
+        r.text.contains("the client's owner") && r.text.contains("separation of duties"),
+        "{}",
+        r.text
+    );
+    // An approver token without an email, or an email on another role, is refused.
+    let flags = json!({"name": "x", "role": "approver"});
+    let r = app.post("/v1/tokens", &app.admin, flags).await;
+    r.expect(422);
+    assert_eq!(r.error_fields(), ["email"]);
+    let r = app
+        .post(
+            "/v1/tokens",
+            &app.admin,
+            json!({"name": "y", "role": "reviewer", "email": "a@b.example"}),
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(r.error_fields(), ["email"]);
+}
