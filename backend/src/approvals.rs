@@ -199,16 +199,13 @@ pub fn refusal(
                 FieldError::new(
                     w.attribute,
                     format!(
-                        "changing {} of {what} from {:?} to {:?} needs an approval: org {} has approval_policy \"require\" and {why}. Ask {} (its approval authority) to approve it with an approver token: partner-registry approve --change-ref '{}' --resource {resource} --attribute {} --old '{}' --new '{}' (or POST /v1/approvals)",
+                        "changing {} of {what} from {:?} to {:?} needs an approval: org {} has approval_policy \"require\" and {why}. Ask {} (its approval authority) to approve it with an approver token: {} (or POST /v1/approvals)",
                         w.attribute,
                         w.old,
                         w.new,
                         org.name,
                         org.approval_authority,
-                        change_ref.unwrap_or("CHANGE_REF"),
-                        w.attribute,
-                        w.old,
-                        w.new,
+                        rules::approve_command(change_ref.unwrap_or("CHANGE_REF"), resource, w),
                     ),
                 )
             })

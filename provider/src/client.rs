@@ -41,6 +41,7 @@ pub struct Org {
     pub max_clients: i64,
     #[serde(default)]
     pub labels: std::collections::BTreeMap<String, String>,
+    pub approval_policy: String,
     pub status: String,
     pub created_at: String,
     pub version: i64,
@@ -92,6 +93,9 @@ pub struct OrgFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_clients: Option<i64>,
     pub labels: std::collections::BTreeMap<String, String>,
+    /// `None`: the registry's default on create, unchanged on update.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval_policy: Option<String>,
 }
 
 /// The writable fields of a client (`org_id` only on create: a client never
@@ -125,6 +129,7 @@ impl From<&Org> for OrgFields {
             allowed_scopes: org.allowed_scopes.clone(),
             max_clients: Some(org.max_clients),
             labels: org.labels.clone(),
+            approval_policy: Some(org.approval_policy.clone()),
         }
     }
 }
@@ -362,6 +367,26 @@ impl ApiClient {
     }
 
     /// Now, by the registry's clock as of its latest answer (else ours).
+    /// The change reference every write of this run carries, if configured.
+    pub fn change_ref(&self) -> Option<&str> {
+        self.change_ref.as_deref()
+    }
+
+    /// The approvals recorded for `change_ref` on the record `resource`.
+    pub async fn approvals(
+        &self,
+        change_ref: &str,
+        resource: &str,
+    ) -> Result<Vec<Approval>, ApiError> {
+        let path = format!(
+            "/v1/approvals?change_ref={}&resource={}",
+            percent_encode(change_ref),
+            percent_encode(resource)
+        );
+        let page: Page<Approval> = self.send(Method::GET, &path, None, Write::None).await?;
+        Ok(page.items)
+    }
+
     pub fn now(&self) -> OffsetDateTime {
         self.registry_time
             .lock()
@@ -947,6 +972,18 @@ enum Write {
     None,
     Create(String),
     Update(i64),
+}
+
+/// An approval of one change, as far as the plan reads it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Approval {
+    pub attribute: String,
+    pub old: String,
+    pub new: String,
+    pub approver: String,
+    pub expires_at: String,
+    /// `valid`, `used` or `expired`.
+    pub status: String,
 }
 
 /// The part of a blast radius the provider reads.

@@ -137,6 +137,15 @@ pub fn org_widenings(before: OrgTerms<'_>, after: OrgTerms<'_>) -> Vec<Widening>
     out
 }
 
+/// The command the approval authority runs to approve `w` of the record
+/// `resource` for `change_ref`, as the plan and the registry's refusal show it.
+pub fn approve_command(change_ref: &str, resource: &str, w: &Widening) -> String {
+    format!(
+        "partner-registry approve --change-ref '{change_ref}' --resource {resource} --attribute {} --old '{}' --new '{}'",
+        w.attribute, w.old, w.new
+    )
+}
+
 /// The attributes whose widenings need approving, for a `client` or an `org`.
 pub fn approvable(kind: &str) -> &'static [&'static str] {
     match kind {

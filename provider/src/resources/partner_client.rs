@@ -316,6 +316,7 @@ impl Resource<Configured> for PartnerClient {
             check_against_org(api, planned_orgs, org, req).await;
             if let Some(prior) = req.prior.clone() {
                 warn_risky_changes(&prior, org, req);
+                note_approvals(api, &prior, org, req).await;
             }
         } else if !req.diags.has_errors() {
             check_expiry(api.now().unix_timestamp(), None, None, req);
@@ -868,6 +869,127 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
                      rotated. Ask {approver} to approve."
                 ),
             );
+        }
+    }
+}
+
+/// What of a client in a plan can widen its access.
+fn terms<'a>(
+    scopes: &'a [String],
+    expires_at: i64,
+    owner: &'a Val<String>,
+    operated_by: &'a Val<String>,
+) -> partner_rules::approvals::ClientTerms<'a> {
+    partner_rules::approvals::ClientTerms {
+        scopes,
+        expires_at,
+        owner: owner.as_deref().unwrap_or_default(),
+        operated_by: operated_by.as_deref(),
+    }
+}
+
+/// Under the org's `approval_policy = "require"`, each change that widens or
+/// hands over access (computed as the registry computes it) says whether an
+/// approval of it exists for this run's change reference, and if not, who
+/// approves it and with which command: the apply fails without one.
+async fn note_approvals(
+    api: &ApiClient,
+    prior: &ClientModel,
+    org: &OrgFacts,
+    req: &mut PlanRequest<ClientModel>,
+) {
+    if org.approval_policy.as_deref() != Some(partner_rules::approvals::REQUIRE) {
+        return;
+    }
+    let (Some(id), Some(before_scopes), Some(after_scopes)) = (
+        prior.id.known(),
+        prior.scopes.known(),
+        req.planned.scopes.known(),
+    ) else {
+        return;
+    };
+    let at = |v: &Val<String>| {
+        v.as_deref()
+            .and_then(validate::parse_timestamp)
+            .map(|t| t.unix_timestamp())
+    };
+    let before_expiry = at(&prior.expires_at).unwrap_or(i64::MAX);
+    let widenings = partner_rules::approvals::client_widenings(
+        terms(
+            before_scopes,
+            before_expiry,
+            &prior.owner,
+            &prior.operated_by,
+        ),
+        terms(
+            after_scopes,
+            at(&req.planned.expires_at).unwrap_or(before_expiry),
+            &req.planned.owner,
+            &req.planned.operated_by,
+        ),
+    );
+    if widenings.is_empty() {
+        return;
+    }
+    let client = known_string(&prior.name);
+    let approver = &org.approval_authority;
+    let Some(change_ref) = api.change_ref() else {
+        req.diags.warn(
+            format!("Client {client:?}: approval required, but no change reference"),
+            format!(
+                "Org {:?} has approval_policy = \"require\": the registry refuses this change \
+                 unless {approver} approved it for the run's change reference. Set the provider's \
+                 change_ref (or PARTNER_CHANGE_REF), for example to the pull request URL, and \
+                 ask {approver} to approve it.",
+                org.name
+            ),
+        );
+        return;
+    };
+    let approvals = match api.approvals(change_ref, id).await {
+        Ok(a) => a,
+        Err(e) => {
+            report(
+                &mut req.diags,
+                "Cannot look the change's approvals up",
+                &e,
+                &[],
+            );
+            return;
+        }
+    };
+    for w in widenings {
+        let found = approvals.iter().find(|a| {
+            a.status == "valid" && a.attribute == w.attribute && a.old == w.old && a.new == w.new
+        });
+        let path = AttrPath::attr(w.attribute);
+        match found {
+            Some(a) => req.diags.warn_at(
+                path,
+                format!("Client {client:?}: {} change approved", w.attribute),
+                format!(
+                    "{} approved changing {} of client {client:?} from {:?} to {:?} for change \
+                     {change_ref:?} (valid until {}, used once by the apply).",
+                    a.approver, w.attribute, w.old, w.new, a.expires_at
+                ),
+            ),
+            None => req.diags.warn_at(
+                path,
+                format!(
+                    "Client {client:?}: {} change needs an approval",
+                    w.attribute
+                ),
+                format!(
+                    "Org {:?} has approval_policy = \"require\" and no valid approval of changing \
+                     {} from {:?} to {:?} is recorded for change {change_ref:?}: the apply will \
+                     fail. Ask {approver} (the approval authority) to run: {}",
+                    org.name,
+                    w.attribute,
+                    w.old,
+                    w.new,
+                    partner_rules::approvals::approve_command(change_ref, id, &w)
+                ),
+            ),
         }
     }
 }

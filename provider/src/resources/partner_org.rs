@@ -39,6 +39,7 @@ model! {
         allowed_scopes: Vec<String>,
         max_clients: i64,
         labels: BTreeMap<String, String>,
+        approval_policy: String,
         deletion_protection: bool,
         status: String,
         created_at: String,
@@ -108,6 +109,17 @@ pub fn schema() -> Schema {
     .attr(Attribute::map_of_strings("labels").optional().description(
         "Free-form labels for the org.",
     ))
+    .attr(Attribute::string("approval_policy").optional().computed().use_state_for_unknown().description(
+        "`\"warn\"` (the default): a change that widens or hands over access (a client's scopes \
+         added, its expiry extended, its owner or intermediary changed; the org's allowed_scopes \
+         widened or contract extended) is warned about in the plan, naming the \
+         `approval_authority`. `\"require\"`: the registry refuses such a change unless the \
+         approval authority approved exactly that change for the run's change reference (the \
+         provider's `change_ref`, a pull request URL say) with `partner-registry approve`, \
+         using an approver token bound to their email; the plan says whether the approval \
+         exists and shows the command. An approval is valid 7 days by default and is used \
+         once. Going back from `\"require\"` to `\"warn\"` needs an approval too.",
+    ))
     .attr(Attribute::bool("deletion_protection").optional().description(
         "While `true`, a plan that destroys the org (and so offboards it and revokes every client \
          it has) fails, and so does one that replaces it (`terraform apply -replace`, \
@@ -144,6 +156,18 @@ pub fn validate_config(c: &OrgModel, d: &mut Diagnostics) {
                 AttrPath::attr("contract_end"),
                 "Contract ends before it starts",
                 format!("contract_end ({e}) is before contract_start ({s})."),
+            );
+        }
+    }
+    if let Some(p) = c.approval_policy.known() {
+        if !partner_rules::approvals::is_approval_policy(p) {
+            d.error_at(
+                AttrPath::attr("approval_policy"),
+                "Invalid approval_policy",
+                format!(
+                    "approval_policy {}; got {p:?}.",
+                    partner_rules::approvals::APPROVAL_POLICY_RULE
+                ),
             );
         }
     }
@@ -454,6 +478,7 @@ fn fields(m: &OrgModel) -> OrgFields {
         allowed_scopes: m.allowed_scopes.known().cloned().unwrap_or_default(),
         max_clients: m.max_clients.known().copied(),
         labels: m.labels.known().cloned().unwrap_or_default(),
+        approval_policy: m.approval_policy.known().cloned(),
     }
 }
 
@@ -481,6 +506,7 @@ pub fn model_from(org: Org, previous: Option<&OrgModel>) -> OrgModel {
         } else {
             Val::Known(org.labels)
         },
+        approval_policy: Val::Known(org.approval_policy),
         deletion_protection: previous.map_or(Val::Null, |p| p.deletion_protection.clone()),
         status: Val::Known(org.status),
         created_at: Val::Known(org.created_at),
@@ -645,6 +671,7 @@ fn planned_facts(id: String, planned: &OrgModel, exists: bool) -> OrgFacts {
         contract_end: planned.contract_end.known().cloned(),
         status: planned.status.known().cloned(),
         max_clients: planned.max_clients.known().copied(),
+        approval_policy: planned.approval_policy.known().cloned(),
         exists,
         previous_contract_end: None,
     }

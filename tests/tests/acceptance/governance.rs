@@ -2,6 +2,7 @@
 //! partners, the blast radius of a departing person.
 
 use acceptance_tests::{RegistryServer, Workspace};
+use serde_json::Value;
 
 use crate::config::{client, org, string};
 
@@ -238,4 +239,154 @@ fn blast_radius_of_an_owner_across_three_orgs_and_its_revocation() {
         .expect("the revocation is audited");
     assert_eq!(summary["change_ref"], "INC-7");
     assert_eq!(summary["actor"], "cli");
+}
+
+/// The registry's clock at the start of the approval test.
+const T0: &str = "2026-06-01T00:00:00Z";
+
+/// Makes an approver token bound to `email` with the CLI.
+fn approver_token(registry: &RegistryServer, name: &str, email: &str) -> String {
+    let run = registry.cli(&[
+        "token", "create", "--name", name, "--role", "approver", "--email", email,
+    ]);
+    run.assert_success();
+    run.stdout.trim().to_string()
+}
+
+/// Approves widening the scopes of `client` from `a:read` to `a:read a:write`
+/// for `change_ref`, with `token`, at `now`.
+fn approve_widening(
+    registry: &RegistryServer,
+    token: &str,
+    change_ref: &str,
+    client: &str,
+    extra: &[&str],
+) -> acceptance_tests::Run {
+    let mut args = vec![
+        "approve",
+        "--token",
+        token,
+        "--change-ref",
+        change_ref,
+        "--resource",
+        client,
+        "--attribute",
+        "scopes",
+        "--old",
+        "a:read",
+        "--new",
+        "a:read a:write",
+        "--now",
+        T0,
+    ];
+    args.extend(extra);
+    registry.cli(&args)
+}
+
+fn required_config(scopes: &[&str]) -> String {
+    format!(
+        "{}{}",
+        org(
+            "acme",
+            "acme",
+            "2030-12-31",
+            &["a:read", "a:write"],
+            "  approval_policy = \"require\""
+        ),
+        client("sync", "partner_org.acme.id", "dev@example.com", scopes, "")
+    )
+}
+
+#[test]
+fn under_require_a_scope_widening_applies_once_and_only_with_the_right_approval() {
+    let registry = RegistryServer::start_at(T0);
+    let mut workspace = Workspace::new(&registry);
+    workspace.write_config(&required_config(&["a:read"]));
+    workspace.apply();
+    assert_eq!(
+        workspace.resource("partner_org.acme")["approval_policy"],
+        "require"
+    );
+    let id = string(&workspace.resource("partner_client.sync"), "id");
+
+    workspace.env("PARTNER_CHANGE_REF", "https://git.example/pr/7");
+    workspace.write_config(&required_config(&["a:read", "a:write"]));
+    let command = format!(
+        "partner-registry approve --change-ref 'https://git.example/pr/7' --resource {id} \
+         --attribute scopes --old 'a:read' --new 'a:read a:write'"
+    );
+    workspace
+        .plan()
+        .assert_code(2)
+        .assert_mentions(&["scopes change needs an approval", "approvals@example.com"]);
+    let failed = workspace.terraform(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    failed.assert_code(1).assert_failure_mentions(&[
+        "needs an approval",
+        "approvals@example.com",
+        "partner-registry approve",
+    ]);
+    assert!(
+        failed
+            .combined()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .contains(&command),
+        "the diagnostic shows the command to run:\n{failed}"
+    );
+
+    // The client's owner is not the approval authority.
+    let owner = approver_token(&registry, "owner", "dev@example.com");
+    approve_widening(&registry, &owner, "https://git.example/pr/7", &id, &[])
+        .assert_code(1)
+        .assert_stderr_mentions(&["not the approval authority"]);
+
+    let boss = approver_token(&registry, "boss", "approvals@example.com");
+    approve_widening(&registry, &boss, "https://git.example/pr/7", &id, &[])
+        .assert_success()
+        .assert_stdout_mentions(&["Approved scopes", "valid until 2026-06-08T00:00:00Z, once"]);
+    workspace
+        .plan()
+        .assert_code(2)
+        .assert_mentions(&["scopes change approved", "approvals@example.com approved"]);
+    workspace.apply();
+    assert_eq!(
+        registry.get(&format!("/v1/clients/{id}"))["scopes"],
+        serde_json::json!(["a:read", "a:write"])
+    );
+
+    // Used once: narrowed again, the same plan under the same change fails.
+    workspace.write_config(&required_config(&["a:read"]));
+    workspace.apply();
+    workspace.write_config(&required_config(&["a:read", "a:write"]));
+    workspace
+        .terraform(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .assert_code(1)
+        .assert_failure_mentions(&["needs an approval"]);
+
+    // An expired approval is refused.
+    workspace.env("PARTNER_CHANGE_REF", "https://git.example/pr/8");
+    approve_widening(
+        &registry,
+        &boss,
+        "https://git.example/pr/8",
+        &id,
+        &["--expires-in", "1h"],
+    )
+    .assert_success();
+    registry.set_clock("2026-06-01T02:00:00Z");
+    workspace
+        .terraform(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .assert_code(1)
+        .assert_failure_mentions(&["needs an approval", "https://git.example/pr/8"]);
+    let (_, audit) = registry.request("GET", "/v1/audit?limit=200", None);
+    let used: Vec<&Value> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "approval.use")
+        .collect();
+    assert_eq!(used.len(), 1, "one approval, used once");
+    assert_eq!(used[0]["change_ref"], "https://git.example/pr/7");
+    assert_eq!(used[0]["after"]["approver"], "approvals@example.com");
 }
