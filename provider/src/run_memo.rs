@@ -149,6 +149,8 @@ mod tests {
             name: id.into(),
             purpose: "p".into(),
             owner: "o@example.com".into(),
+            custodian: None,
+            operated_by: None,
             scopes: vec![],
             expires_at: "2030-01-01T00:00:00Z".into(),
             status: "active".into(),
