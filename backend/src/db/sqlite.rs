@@ -1249,3 +1249,61 @@ impl From<rusqlite::Error> for Error {
         Error::Internal(format!("database: {e}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The migration that rebuilds `api_tokens` keeps every token and what
+    /// refers to one.
+    #[test]
+    fn rebuilding_the_token_table_keeps_tokens_and_their_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        let before_rebuild = MIGRATIONS
+            .iter()
+            .position(|(sql, _)| *sql == SCHEMA_V8)
+            .unwrap();
+        for (sql, _) in &MIGRATIONS[..before_rebuild] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", before_rebuild as i64)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO api_tokens (name, role, token_hmac, created_at) VALUES ('adm', 'admin', x'01', 1);
+             INSERT INTO idempotency_keys VALUES (1, 'k', 'f', 201, '{}', '/v1/orgs/x', 1);",
+        )
+        .unwrap();
+        migrate(&conn, None, &Anchor::beside(&path)).unwrap();
+        let (name, role): (String, String) = conn
+            .query_row("SELECT name, role FROM api_tokens WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((name.as_str(), role.as_str()), ("adm", "admin"));
+        let broken: Option<String> = conn
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()
+            .unwrap();
+        assert_eq!(broken, None);
+        let fk_on: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk_on, 1, "foreign keys are on again after the migration");
+        conn.execute(
+            "INSERT INTO api_tokens (name, role, token_hmac, created_at, email) VALUES ('boss', 'approver', x'02', 1, 'b@x.example')",
+            [],
+        )
+        .unwrap();
+        assert!(
+            conn.execute(
+                "INSERT INTO api_tokens (name, role, token_hmac, created_at) VALUES ('nobody', 'approver', x'03', 1)",
+                [],
+            )
+            .is_err(),
+            "an approver token without an email is refused by the table"
+        );
+    }
+}
