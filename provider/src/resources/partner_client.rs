@@ -923,7 +923,9 @@ async fn note_approvals(
         ),
         terms(
             after_scopes,
-            at(&req.planned.expires_at).unwrap_or(before_expiry),
+            // An expiry that follows the contract moves with an org change
+            // (the org's own approval), not with this client's.
+            at(&req.config.expires_at).unwrap_or(before_expiry),
             &req.planned.owner,
             &req.planned.operated_by,
         ),
@@ -931,67 +933,17 @@ async fn note_approvals(
     if widenings.is_empty() {
         return;
     }
-    let client = known_string(&prior.name);
-    let approver = &org.approval_authority;
-    let Some(change_ref) = api.change_ref() else {
-        req.diags.warn(
-            format!("Client {client:?}: approval required, but no change reference"),
-            format!(
-                "Org {:?} has approval_policy = \"require\": the registry refuses this change \
-                 unless {approver} approved it for the run's change reference. Set the provider's \
-                 change_ref (or PARTNER_CHANGE_REF), for example to the pull request URL, and \
-                 ask {approver} to approve it.",
-                org.name
-            ),
-        );
-        return;
-    };
-    let approvals = match api.approvals(change_ref, id).await {
-        Ok(a) => a,
-        Err(e) => {
-            report(
-                &mut req.diags,
-                "Cannot look the change's approvals up",
-                &e,
-                &[],
-            );
-            return;
-        }
-    };
-    for w in widenings {
-        let found = approvals.iter().find(|a| {
-            a.status == "valid" && a.attribute == w.attribute && a.old == w.old && a.new == w.new
-        });
-        let path = AttrPath::attr(w.attribute);
-        match found {
-            Some(a) => req.diags.warn_at(
-                path,
-                format!("Client {client:?}: {} change approved", w.attribute),
-                format!(
-                    "{} approved changing {} of client {client:?} from {:?} to {:?} for change \
-                     {change_ref:?} (valid until {}, used once by the apply).",
-                    a.approver, w.attribute, w.old, w.new, a.expires_at
-                ),
-            ),
-            None => req.diags.warn_at(
-                path,
-                format!(
-                    "Client {client:?}: {} change needs an approval",
-                    w.attribute
-                ),
-                format!(
-                    "Org {:?} has approval_policy = \"require\" and no valid approval of changing \
-                     {} from {:?} to {:?} is recorded for change {change_ref:?}: the apply will \
-                     fail. Ask {approver} (the approval authority) to run: {}",
-                    org.name,
-                    w.attribute,
-                    w.old,
-                    w.new,
-                    partner_rules::approvals::approve_command(change_ref, id, &w)
-                ),
-            ),
-        }
-    }
+    let what = format!("Client {:?}", known_string(&prior.name));
+    super::approvals::note_approvals(
+        api,
+        &mut req.diags,
+        &what,
+        &org.name,
+        &org.approval_authority,
+        id,
+        widenings,
+    )
+    .await;
 }
 
 /// Expiry that every plan should surface before it happens, and expiry that

@@ -227,6 +227,7 @@ impl Resource<Configured> for PartnerOrg {
             }
             warn_risky_changes(&prior, req);
             if let Some(api) = ctx.data().map(|c| &c.api) {
+                note_approvals(api, &prior, req).await;
                 check_narrowing(api, &prior, req).await;
             }
         }
@@ -741,6 +742,45 @@ async fn check_narrowing(api: &ApiClient, prior: &OrgModel, req: &mut PlanReques
             ),
         );
     }
+}
+
+/// Under `approval_policy = "require"` (as the org has it before this
+/// change: that is what the registry applies), whether each widening is
+/// approved for this run's change reference.
+async fn note_approvals(api: &ApiClient, prior: &OrgModel, req: &mut PlanRequest<OrgModel>) {
+    let (Some(id), Some(before), Some(after)) = (
+        prior.id.known(),
+        prior.allowed_scopes.known(),
+        req.planned.allowed_scopes.known(),
+    ) else {
+        return;
+    };
+    if prior.approval_policy.as_deref() != Some(partner_rules::approvals::REQUIRE) {
+        return;
+    }
+    let widenings = partner_rules::approvals::org_widenings(
+        partner_rules::approvals::OrgTerms {
+            allowed_scopes: before,
+            contract_end: prior.contract_end.as_deref().unwrap_or_default(),
+            approval_policy: prior.approval_policy.as_deref().unwrap_or_default(),
+        },
+        partner_rules::approvals::OrgTerms {
+            allowed_scopes: after,
+            contract_end: req.planned.contract_end.as_deref().unwrap_or_default(),
+            approval_policy: req.planned.approval_policy.as_deref().unwrap_or_default(),
+        },
+    );
+    let name = known_string(&prior.name);
+    super::approvals::note_approvals(
+        api,
+        &mut req.diags,
+        &format!("Org {name:?}"),
+        &name,
+        &known_string(&prior.approval_authority),
+        id,
+        widenings,
+    )
+    .await;
 }
 
 /// Warnings a reviewer must see: an org's access widened or prolonged, and a

@@ -379,6 +379,48 @@ fn under_require_a_scope_widening_applies_once_and_only_with_the_right_approval(
         .terraform(&["apply", "-auto-approve", "-input=false", "-no-color"])
         .assert_code(1)
         .assert_failure_mentions(&["needs an approval", "https://git.example/pr/8"]);
+    // The org's own widenings too: its contract extended.
+    workspace.env("PARTNER_CHANGE_REF", "https://git.example/pr/9");
+    workspace.write_config(&required_config(&["a:read"]).replace("2030-12-31", "2031-12-31"));
+    workspace.plan().assert_code(2).assert_mentions(&[
+        "Org \"acme\": contract_end change needs an approval",
+        "--attribute contract_end --old '2030-12-31' --new '2031-12-31'",
+    ]);
+    workspace
+        .terraform(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .assert_code(1)
+        .assert_failure_mentions(&["contract_end", "needs an approval", "approvals@example.com"]);
+    let org_id = string(&workspace.resource("partner_org.acme"), "id");
+    registry
+        .cli(&[
+            "approve",
+            "--token",
+            &boss,
+            "--change-ref",
+            "https://git.example/pr/9",
+            "--resource",
+            &org_id,
+            "--attribute",
+            "contract_end",
+            "--old",
+            "2030-12-31",
+            "--new",
+            "2031-12-31",
+            "--now",
+            "2026-06-01T02:00:00Z",
+        ])
+        .assert_success();
+    workspace.apply();
+    assert_eq!(
+        registry.get(&format!("/v1/orgs/{org_id}"))["contract_end"],
+        "2031-12-31"
+    );
+    assert_eq!(
+        registry.get(&format!("/v1/clients/{id}"))["expires_at"],
+        "2031-12-31T23:59:59Z",
+        "the client follows its contract under the org's approval"
+    );
+
     let (_, audit) = registry.request("GET", "/v1/audit?limit=200", None);
     let used: Vec<&Value> = audit["items"]
         .as_array()
@@ -386,7 +428,7 @@ fn under_require_a_scope_widening_applies_once_and_only_with_the_right_approval(
         .iter()
         .filter(|e| e["action"] == "approval.use")
         .collect();
-    assert_eq!(used.len(), 1, "one approval, used once");
+    assert_eq!(used.len(), 2, "each approval used once");
     assert_eq!(used[0]["change_ref"], "https://git.example/pr/7");
     assert_eq!(used[0]["after"]["approver"], "approvals@example.com");
 }
