@@ -178,7 +178,7 @@ pub fn document() -> Value {
                     "unused_for": {"type": "string"},
                     "findings": {"type": "array", "description": "sorted by kind, org name, client name", "items": {"type": "object", "required": ["kind", "client", "org", "detail"], "properties": {
                         "kind": {"type": "string", "enum": ["contract_ended", "expiring_soon", "no_commercial_sponsor", "secret_not_rotated", "unused"]},
-                        "client": {"type": ["object", "null"], "properties": {"id": {"type": "string"}, "client_id": {"type": "string"}, "name": {"type": "string"}, "owner": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}, "secret_rotated_at": {"type": "string", "format": "date-time"}, "last_used_at": {"type": ["string", "null"], "format": "date-time"}}},
+                        "client": {"type": ["object", "null"], "properties": {"id": {"type": "string"}, "client_id": {"type": "string"}, "name": {"type": "string"}, "owner": {"type": "string"}, "custodian": {"type": ["string", "null"]}, "operated_by": {"type": ["string", "null"], "description": "the intermediary org operating the client, beside its own org"}, "expires_at": {"type": "string", "format": "date-time"}, "secret_rotated_at": {"type": "string", "format": "date-time"}, "last_used_at": {"type": ["string", "null"], "format": "date-time"}}},
                         "org": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "approval_authority": {"type": "string"}}},
                         "detail": {"type": "string", "description": "one human sentence"}}}}}});
     let approval_schema = json!({"type": "object", "properties": {

@@ -240,6 +240,22 @@ async fn an_intermediary_operates_clients_and_its_offboarding_revokes_them() {
         "the owning org stays the client's org"
     );
     assert_eq!(seen["operated_by"], msp_id);
+    // The review names both orgs.
+    let review = app
+        .get("/v1/reviews?within=8760h", &app.reviewer)
+        .await
+        .expect(200)
+        .clone();
+    let finding = review["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["client"]["id"] == c["id"])
+        .expect("the client expires within the window")
+        .clone();
+    assert_eq!(finding["org"]["id"], acme_id);
+    assert_eq!(finding["client"]["operated_by"], msp_id);
+    assert_eq!(finding["client"]["custodian"], "ops@msp.example");
 
     // A patch may hand the client back to its own org.
     let path = format!("/v1/clients/{}", c["id"].as_str().unwrap());
