@@ -115,6 +115,8 @@ pub struct Credential {
     /// The intermediary org that operates the client, if any.
     pub operated_by: Option<String>,
     pub secrets: Vec<SecretHash>,
+    /// The public keys of a `private_key_jwt` client (which has no secret).
+    pub keys: Option<crate::assertions::Keys>,
     pub usage: Arc<Usage>,
 }
 
@@ -132,16 +134,39 @@ impl Credential {
             matched |= this;
             issued_at = if this { s.created_at } else { issued_at };
         }
-        let outcome = if !matched {
-            Introspected::BadSecret
-        } else if now > self.contract_end {
+        if !matched {
+            return (Introspected::BadSecret, issued_at);
+        }
+        (self.standing(now), issued_at)
+    }
+
+    /// [`Credential::verdict`] for an RFC 7523 client assertion instead of a
+    /// secret (see [`crate::assertions`]).
+    pub fn assertion_verdict(
+        &self,
+        assertion: &str,
+        audience: Option<&str>,
+        now: i64,
+        replays: &crate::assertions::Replays,
+    ) -> (Introspected, i64) {
+        let issued = self.keys.as_ref().and_then(|keys| {
+            crate::assertions::verify(keys, &self.client_id, assertion, audience, now, replays)
+        });
+        match issued {
+            Some(at) => (self.standing(now), at),
+            None => (Introspected::BadSecret, 0),
+        }
+    }
+
+    /// Whether the client, its credential proven, is usable at `now`.
+    fn standing(&self, now: i64) -> Introspected {
+        if now > self.contract_end {
             Introspected::ContractEnded
         } else if now > self.expires_at {
             Introspected::Expired
         } else {
             Introspected::Active
-        };
-        (outcome, issued_at)
+        }
     }
 
     fn from_row(row: CredentialRow, usage: Arc<Usage>) -> Credential {
@@ -155,6 +180,10 @@ impl Credential {
             contract_end: row.contract_end,
             operated_by: row.operated_by,
             secrets: row.secrets,
+            keys: row
+                .jwks
+                .filter(|_| row.auth_method == partner_rules::keys::PRIVATE_KEY_JWT)
+                .map(|jwks| crate::assertions::Keys::parse(&jwks)),
             usage,
         }
     }
@@ -683,6 +712,7 @@ mod tests {
             expires_at: 1_000,
             contract_end: 2_000,
             operated_by: None,
+            keys: None,
             secrets: vec![
                 SecretHash {
                     hmac: key.hash_secret("new"),

@@ -507,10 +507,21 @@ pub async fn create_client(
         let idem = idem("POST /v1/clients", key, &without_plaintext(&app, &map))?;
         let mut draft = parse_client(&map);
         let supplied = supplied_secret(&map, &mut draft.errors);
-        let (secret, shown) = new_secret(&app, supplied)?;
+        // A client with its own key gets no secret; one supplied anyway is
+        // passed on, for the use case to refuse.
+        let jwt = draft.auth_method.as_deref() == Some(partner_rules::keys::PRIVATE_KEY_JWT);
+        let (secret, shown) = match (jwt, supplied) {
+            (true, None) => (None, None),
+            (_, supplied) => {
+                let (secret, shown) = new_secret(&app, supplied)?;
+                (Some(secret), shown)
+            }
+        };
         let ctx = write_ctx(&app, &authed.actor, &rc);
         let mut created = app
-            .write(move |tx| service::create_client(tx, &ctx, draft, &secret, idem.as_ref()))
+            .write(move |tx| {
+                service::create_client(tx, &ctx, draft, secret.as_ref(), idem.as_ref())
+            })
             .await?;
         if let (false, Some(plain)) = (created.replayed, shown) {
             // The one and only time the plaintext leaves the server.
@@ -701,7 +712,7 @@ pub async fn delete_client(
 
 // ---------- introspection ----------
 
-/// The one body shape that can answer active: exactly these two strings.
+/// A body shape that can answer active: exactly a client_id and its secret.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IntrospectBody<'a> {
@@ -709,6 +720,35 @@ struct IntrospectBody<'a> {
     client_id: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
     client_secret: std::borrow::Cow<'a, str>,
+}
+
+/// The other: exactly a client_id and an RFC 7523 client assertion.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssertionBody<'a> {
+    #[serde(borrow)]
+    client_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    client_assertion_type: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    client_assertion: std::borrow::Cow<'a, str>,
+}
+
+/// What the caller presented for a client.
+enum Presented<'a> {
+    Secret(std::borrow::Cow<'a, str>),
+    Assertion(std::borrow::Cow<'a, str>),
+}
+
+/// The client_id and credential of an introspection body, if it has one of
+/// the two shapes exactly.
+fn presented(body: &[u8]) -> Option<(std::borrow::Cow<'_, str>, Presented<'_>)> {
+    if let Ok(b) = serde_json::from_slice::<IntrospectBody<'_>>(body) {
+        return Some((b.client_id, Presented::Secret(b.client_secret)));
+    }
+    let b = serde_json::from_slice::<AssertionBody<'_>>(body).ok()?;
+    (b.client_assertion_type == partner_rules::keys::ASSERTION_TYPE)
+        .then_some((b.client_id, Presented::Assertion(b.client_assertion)))
 }
 
 fn inactive() -> Response {
@@ -740,8 +780,9 @@ fn active_answer(cred: &crate::cache::Credential, issued_at: i64) -> Value {
 }
 
 /// `POST /v1/introspect`. Fails closed as RFC 7662 does: any JSON body that is not
-/// exactly `{"client_id": string, "client_secret": string}` (a field missing, null
-/// or of another type, an unknown field, not an object) answers `{"active":false}`
+/// exactly `{"client_id": string, "client_secret": string}` or `{"client_id":
+/// string, "client_assertion_type": the RFC 7523 type, "client_assertion": string}`
+/// (a field missing, null or of another type, an unknown field, not an object) answers `{"active":false}`
 /// like a wrong secret. Only a body that is not JSON at all is a 400: the caller
 /// did not send an introspection request (401 and 413 come before the body is read).
 pub async fn introspect(
@@ -751,10 +792,7 @@ pub async fn introspect(
 ) -> std::result::Result<Response, Infallible> {
     // serde would also take a struct from a JSON array: only an object may answer active.
     let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    let Some(req) = object
-        .then(|| serde_json::from_slice::<IntrospectBody<'_>>(&body).ok())
-        .flatten()
-    else {
+    let Some((client_id, credential)) = object.then(|| presented(&body)).flatten() else {
         return Ok(
             match serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
                 Ok(_) => {
@@ -765,12 +803,18 @@ pub async fn introspect(
             },
         );
     };
-    let (client_id, secret) = (req.client_id, req.client_secret);
-    let hmac = app.key.hash_secret(&secret);
     let now = now(&app);
     let found = snapshot.credential(client_id.as_ref());
-    let (verdict, issued_at) =
-        found.map_or((Introspected::Unknown, 0), |cred| cred.verdict(&hmac, now));
+    let (verdict, issued_at) = match (found, credential) {
+        (None, _) => (Introspected::Unknown, 0),
+        (Some(cred), Presented::Secret(secret)) => cred.verdict(&app.key.hash_secret(&secret), now),
+        (Some(cred), Presented::Assertion(assertion)) => cred.assertion_verdict(
+            &assertion,
+            app.assertion_audience.as_deref(),
+            now,
+            &app.replays,
+        ),
+    };
     app.metrics.introspected(verdict);
     match found {
         Some(cred) if verdict == Introspected::Active => {

@@ -14,6 +14,7 @@
 //! crate, so that the provider's plan-time checks are the registry's own.
 
 pub mod approvals;
+pub mod assertions;
 pub mod audit;
 pub mod blast_radius;
 pub mod cache;
@@ -60,6 +61,10 @@ pub struct AppState {
     /// One log line per request (see [`telemetry`]); never bodies or secrets.
     pub access_log: bool,
     pub metrics: telemetry::Metrics,
+    /// The `aud` client assertions must name; `None`: none is accepted.
+    pub assertion_audience: Option<String>,
+    /// The assertions' `jti`s seen, so that none is accepted twice.
+    pub replays: assertions::Replays,
 }
 
 impl App {
@@ -127,6 +132,8 @@ pub struct Config {
     pub tls: Option<tls::TlsFiles>,
     /// Also serve `GET /metrics` here, without a token (plain HTTP).
     pub metrics_listen: Option<SocketAddr>,
+    /// The `aud` client assertions must name; `None`: none is accepted.
+    pub assertion_audience: Option<String>,
 }
 
 /// The database, its key and its audit anchor, opened as every subcommand opens them.
@@ -255,6 +262,8 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
         key: opened.key,
         access_log: cfg.access_log,
         metrics: telemetry::Metrics::new(),
+        assertion_audience: cfg.assertion_audience.clone(),
+        replays: assertions::Replays::default(),
     }));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await

@@ -196,6 +196,11 @@ enum Command {
         tls: TlsArgs,
         #[command(flatten)]
         ops: OpsArgs,
+        /// The audience (`aud`) RFC 7523 client assertions of private_key_jwt
+        /// clients must name at introspection, for example this registry's
+        /// introspection URL; without it, every assertion is inactive.
+        #[arg(long, env = "PARTNER_REGISTRY_ASSERTION_AUDIENCE")]
+        assertion_audience: Option<String>,
     },
     /// Create the database (and its server key) without serving.
     Init {
@@ -523,6 +528,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             limits,
             tls,
             ops,
+            assertion_audience,
         } => {
             ops.init_logs()?;
             serve(
@@ -532,6 +538,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 limits.limits()?,
                 tls.files()?,
                 ops.metrics_listen,
+                assertion_audience,
             )
         }
         Command::Init { db } => {
@@ -763,6 +770,7 @@ fn serve(
     limits: partner_registry::server::Limits,
     tls: Option<partner_registry::tls::TlsFiles>,
     metrics_listen: Option<SocketAddr>,
+    assertion_audience: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     if tls.is_none() && !listen.ip().is_loopback() {
         tracing::warn!(
@@ -800,6 +808,7 @@ fn serve(
                 limits,
                 tls,
                 metrics_listen,
+                assertion_audience,
             },
             clock,
         )

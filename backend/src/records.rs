@@ -296,6 +296,10 @@ pub struct Client {
     pub operated_by: Option<String>,
     /// Who holds the client's credential day to day, besides its owner.
     pub custodian: Option<String>,
+    /// `client_secret` or `private_key_jwt`.
+    pub auth_method: String,
+    /// The public keys (a JSON Web Key Set) of a `private_key_jwt` client.
+    pub jwks: Option<String>,
     /// The last second of its org's contract, as loaded with the client (not
     /// a field of the client: it decides the client's status).
     pub org_contract_end: i64,
@@ -312,6 +316,9 @@ pub struct ClientView {
     pub owner: String,
     pub custodian: Option<String>,
     pub operated_by: Option<String>,
+    pub auth_method: String,
+    /// The public keys, as registered (parsed JSON).
+    pub jwks: Option<Value>,
     pub scopes: Vec<String>,
     pub expires_at: String,
     pub status: ClientStatus,
@@ -357,6 +364,11 @@ impl Client {
             owner: self.owner.clone(),
             custodian: self.custodian.clone(),
             operated_by: self.operated_by.clone(),
+            auth_method: self.auth_method.clone(),
+            jwks: self
+                .jwks
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok()),
             scopes: self.scopes.clone(),
             expires_at: fmt_ts(self.expires_at),
             status: self.status(now),
@@ -382,6 +394,14 @@ impl Client {
         }
         if let Some(s) = &self.operated_by {
             m.insert("operated_by".into(), s.clone().into());
+        }
+        m.insert("auth_method".into(), self.auth_method.clone().into());
+        if let Some(keys) = self
+            .jwks
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok())
+        {
+            m.insert("jwks".into(), keys);
         }
         m.insert("scopes".into(), self.scopes.clone().into());
         m.insert("expires_at".into(), fmt_ts(self.expires_at).into());

@@ -363,6 +363,8 @@ pub const CLIENT_CREATE_FIELDS: &[&str] = &[
     "owner",
     "custodian",
     "operated_by",
+    "auth_method",
+    "jwks",
     "scopes",
     "expires_at",
     "client_secret",
@@ -499,6 +501,10 @@ pub struct ClientDraft {
     pub owner: Option<String>,
     pub custodian: Option<String>,
     pub operated_by: Option<String>,
+    /// `None`: the default, `client_secret`.
+    pub auth_method: Option<String>,
+    /// The public keys, as stored (compact JSON).
+    pub jwks: Option<String>,
     pub scopes: Option<Vec<String>>,
     /// Ok(None): default to the end of the contract.
     pub expires_at: Result<Option<i64>, ()>,
@@ -514,10 +520,48 @@ pub fn parse_client(map: &Map<String, Value>) -> ClientDraft {
         owner: f.req_email("owner"),
         custodian: f.opt_email("custodian"),
         operated_by: f.opt_str("operated_by", 100),
+        auth_method: None,
+        jwks: None,
         scopes: f.scopes("scopes", true),
         expires_at: f.opt_ts("expires_at"),
         errors: Vec::new(),
     };
+    d.auth_method = f.opt_str("auth_method", 32).filter(|m| {
+        partner_rules::keys::is_auth_method(m) || {
+            f.err("auth_method", partner_rules::keys::AUTH_METHOD_RULE);
+            false
+        }
+    });
+    d.jwks = match map.get("jwks") {
+        None | Some(Value::Null) => None,
+        Some(keys @ Value::Object(_)) => {
+            let text = keys.to_string();
+            match partner_rules::keys::check_jwks(&text) {
+                Ok(()) => Some(text),
+                Err(why) => {
+                    f.err("jwks", why);
+                    None
+                }
+            }
+        }
+        Some(_) => {
+            f.err(
+                "jwks",
+                format!("must be a JSON object: {}", partner_rules::keys::JWKS_RULE),
+            );
+            None
+        }
+    };
+    let jwt = d.auth_method.as_deref() == Some(partner_rules::keys::PRIVATE_KEY_JWT);
+    if jwt && matches!(map.get("jwks"), None | Some(Value::Null)) {
+        f.err(
+            "jwks",
+            "is required for auth_method \"private_key_jwt\": the client's public keys",
+        );
+    }
+    if !jwt && d.jwks.is_some() {
+        f.err("jwks", "is only for auth_method \"private_key_jwt\"");
+    }
     if let (Some(owner), Some(custodian)) = (&d.owner, &d.custodian) {
         if !partner_rules::custodian_ok(owner, custodian) {
             f.err("custodian", partner_rules::CUSTODIAN_RULE);

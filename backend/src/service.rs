@@ -690,7 +690,7 @@ pub fn create_client(
     tx: &mut dyn Tx,
     ctx: &WriteCtx,
     mut d: ClientDraft,
-    secret: &NewSecret,
+    secret: Option<&NewSecret>,
     idem: Option<&Idem>,
 ) -> Result<Created> {
     forbid_reviewer(&ctx.actor)?;
@@ -715,8 +715,26 @@ pub fn create_client(
         Some(org) => client_rules(tx, ctx.now, &mut d, org, None)?,
         None => 0,
     };
-    d.errors
-        .extend(unshared_secret(tx, &ctx.actor, secret, None, ctx.now)?);
+    let auth_method = d
+        .auth_method
+        .take()
+        .unwrap_or_else(|| partner_rules::keys::CLIENT_SECRET.to_string());
+    // A client with its own key has no secret at all; any other has one.
+    match (auth_method == partner_rules::keys::PRIVATE_KEY_JWT, secret) {
+        (true, Some(_)) => d.errors.push(FieldError::new(
+            "client_secret",
+            "a private_key_jwt client has no secret: it proves itself with its own private key",
+        )),
+        (false, None) => {
+            return Err(Error::Internal(
+                "a client_secret client without a secret".into(),
+            ));
+        }
+        (_, Some(secret)) => d
+            .errors
+            .extend(unshared_secret(tx, &ctx.actor, secret, None, ctx.now)?),
+        (true, None) => {}
+    }
     if !d.errors.is_empty() {
         return Err(Error::Validation(d.errors));
     }
@@ -734,6 +752,8 @@ pub fn create_client(
         owner: d.owner.unwrap_or_default(),
         custodian: d.custodian,
         operated_by: d.operated_by,
+        auth_method,
+        jwks: d.jwks,
         scopes: d.scopes.unwrap_or_default(),
         expires_at,
         created_at: ctx.now,
@@ -746,7 +766,9 @@ pub fn create_client(
         org_contract_end: org.contract_end_ts(),
     };
     tx.insert_client(&client)?;
-    tx.add_secret(&client.id, &secret.hmac, secret.source, ctx.now)?;
+    if let Some(secret) = secret {
+        tx.add_secret(&client.id, &secret.hmac, secret.source, ctx.now)?;
+    }
     let body = view_json(&client.view(ctx.now));
     record(
         tx,
@@ -804,6 +826,18 @@ pub fn update_client(
             ),
         ));
     }
+    if d.auth_method
+        .as_deref()
+        .is_some_and(|m| m != current.auth_method)
+    {
+        d.errors.push(FieldError::new(
+            "auth_method",
+            format!(
+                "a client's auth_method never changes (it is {:?}); create a new client with the other method instead",
+                current.auth_method
+            ),
+        ));
+    }
     let expires_at = client_rules(tx, ctx.now, &mut d, &org, Some(&current))?;
     if !d.errors.is_empty() {
         return Err(Error::Validation(d.errors));
@@ -814,6 +848,7 @@ pub fn update_client(
         owner: d.owner.unwrap_or_default(),
         custodian: d.custodian,
         operated_by: d.operated_by,
+        jwks: d.jwks,
         scopes: d.scopes.unwrap_or_default(),
         expires_at,
         ..current.clone()
@@ -864,6 +899,11 @@ pub fn rotate_secret(
         return Err(Error::Conflict(format!(
             "client {id} {}",
             rules::TransitionRefusal::RotateRevoked
+        )));
+    }
+    if current.auth_method == partner_rules::keys::PRIVATE_KEY_JWT {
+        return Err(Error::Conflict(format!(
+            "client {id} uses private_key_jwt and has no secret to rotate: rotate its key by adding the new public key to its jwks, then removing the old one"
         )));
     }
     // A rotation to a secret the client already has would leave whoever

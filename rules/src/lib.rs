@@ -9,6 +9,7 @@ use std::time::Duration;
 
 pub mod approvals;
 pub mod fields;
+pub mod keys;
 pub mod records;
 
 use time::format_description::well_known::Rfc3339;
@@ -54,6 +55,8 @@ pub const CLIENT_FIELDS: &[&str] = &[
     "owner",
     "custodian",
     "operated_by",
+    "auth_method",
+    "jwks",
     "scopes",
     "expires_at",
 ];

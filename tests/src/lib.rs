@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub mod certs;
+pub mod keys;
 pub mod postgres;
 use tempfile::{NamedTempFile, TempDir};
 

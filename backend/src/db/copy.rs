@@ -75,6 +75,8 @@ const TABLES: &[Table] = &[
             ("last_used_at", Int),
             ("operated_by", Text),
             ("custodian", Text),
+            ("auth_method", Text),
+            ("jwks", Text),
         ],
         Some("seq"),
     ),

@@ -203,6 +203,10 @@ pub struct CredentialRow {
     pub last_used_at: Option<i64>,
     /// The intermediary org that operates the client, if any.
     pub operated_by: Option<String>,
+    /// `client_secret` or `private_key_jwt`.
+    pub auth_method: String,
+    /// The public keys of a `private_key_jwt` client.
+    pub jwks: Option<String>,
     pub secrets: Vec<SecretHash>,
 }
 

@@ -167,6 +167,10 @@ const SCHEMA_V8: &str = r#"
 CREATE INDEX client_secrets_hmac ON client_secrets(secret_hmac);
 ALTER TABLE clients ADD COLUMN operated_by TEXT REFERENCES orgs(id);
 ALTER TABLE clients ADD COLUMN custodian TEXT;
+-- A client may authenticate with its own private key instead of a secret:
+-- the registry keeps only the public keys.
+ALTER TABLE clients ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'client_secret';
+ALTER TABLE clients ADD COLUMN jwks TEXT;
 CREATE INDEX clients_operated_by ON clients(operated_by) WHERE operated_by IS NOT NULL;
 
 ALTER TABLE orgs ADD COLUMN approval_policy TEXT NOT NULL DEFAULT 'warn';
@@ -568,7 +572,8 @@ fn org_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Org> {
 
 const CLIENT_COLS: &str = "c.id, c.client_id, c.org_id, c.name, c.purpose, c.owner, c.scopes, c.expires_at, \
      c.created_at, c.updated_at, c.revoked_at, c.version, o.contract_end, c.seq, c.secret_rotated_at, c.last_used_at, \
-     (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id), c.operated_by, c.custodian";
+     (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id), c.operated_by, c.custodian, \
+     c.auth_method, c.jwks";
 
 fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
     let scopes: String = r.get(6)?;
@@ -591,6 +596,8 @@ fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
         previous_secret_not_after: r.get(16)?,
         operated_by: r.get(17)?,
         custodian: r.get(18)?,
+        auth_method: r.get(19)?,
+        jwks: r.get(20)?,
         // An unparsable date fails closed: the client reads as expired.
         org_contract_end: end_of_day(&end).unwrap_or(i64::MIN),
     })
@@ -843,7 +850,7 @@ impl Reader for Conn<'_> {
         };
         let mut out: Vec<CredentialRow> = {
             let mut st = self.c.prepare_cached(&format!(
-                "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at, c.operated_by
+                "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at, c.operated_by, c.auth_method, c.jwks
                  FROM clients c JOIN orgs o ON o.id = c.org_id
                  WHERE c.revoked_at IS NULL AND o.offboarded_at IS NULL AND {condition}"
             ))?;
@@ -861,6 +868,8 @@ impl Reader for Conn<'_> {
                     contract_end: end_of_day(&end).unwrap_or(i64::MIN),
                     last_used_at: r.get(7)?,
                     operated_by: r.get(8)?,
+                    auth_method: r.get(9)?,
+                    jwks: r.get(10)?,
                     secrets: Vec::new(),
                 })
             })?;
@@ -1007,8 +1016,8 @@ impl Tx for Conn<'_> {
     fn insert_client(&mut self, c: &Client) -> Result<()> {
         self.c.prepare_cached(
             "INSERT INTO clients (id, client_id, org_id, name, purpose, owner, scopes, expires_at, created_at, updated_at,
-               revoked_at, version, secret_rotated_at, last_used_at, operated_by, custodian)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+               revoked_at, version, secret_rotated_at, last_used_at, operated_by, custodian, auth_method, jwks)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         )?
         .execute(params![
             c.id,
@@ -1026,7 +1035,9 @@ impl Tx for Conn<'_> {
             c.secret_rotated_at,
             c.last_used_at,
             c.operated_by,
-            c.custodian
+            c.custodian,
+            c.auth_method,
+            c.jwks
         ])?;
         Ok(())
     }
@@ -1034,7 +1045,7 @@ impl Tx for Conn<'_> {
     fn update_client(&mut self, c: &Client) -> Result<()> {
         self.c.prepare_cached(
             "UPDATE clients SET name=?2, purpose=?3, owner=?4, scopes=?5, expires_at=?6, updated_at=?7, revoked_at=?8,
-               version=?9, secret_rotated_at=?10, operated_by=?11, custodian=?12 WHERE id=?1",
+               version=?9, secret_rotated_at=?10, operated_by=?11, custodian=?12, jwks=?13 WHERE id=?1",
         )?
         .execute(params![
             c.id,
@@ -1048,7 +1059,8 @@ impl Tx for Conn<'_> {
             c.version,
             c.secret_rotated_at,
             c.operated_by,
-            c.custodian
+            c.custodian,
+            c.jwks
         ])?;
         Ok(())
     }

@@ -803,3 +803,148 @@ async fn an_approval_authority_never_approves_what_they_own() {
     r.expect(422);
     assert_eq!(r.error_fields(), ["email"]);
 }
+
+#[tokio::test]
+async fn a_private_key_jwt_client_has_no_secret_and_introspects_by_signed_assertion() {
+    use acceptance_tests::keys::{TestKey, jwks};
+    let app = TestApp::spawn().await;
+    let acme = app.create_org("acme").await;
+    let (key, other) = (TestKey::generate("k1"), TestKey::generate("k2"));
+    let mut body = client_of(
+        &acme,
+        "signer",
+        "dev@acme.example",
+        json!({"auth_method": "private_key_jwt"}),
+    );
+    let r = app.post("/v1/clients", &app.admin, body.clone()).await;
+    r.expect(422);
+    assert!(
+        r.error_message("jwks").contains("is required"),
+        "{}",
+        r.text
+    );
+    body["jwks"] = json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "A", "y": "B", "d": "C"}]});
+    let r = app.post("/v1/clients", &app.admin, body.clone()).await;
+    r.expect(422);
+    assert!(
+        r.error_message("jwks").contains("private member \"d\""),
+        "{}",
+        r.text
+    );
+    body["jwks"] = jwks(&[&key]);
+    body["client_secret"] = json!(SHARED);
+    let r = app.post("/v1/clients", &app.admin, body.clone()).await;
+    r.expect(422);
+    assert!(
+        r.error_message("client_secret").contains("has no secret"),
+        "{}",
+        r.text
+    );
+    body.as_object_mut().unwrap().remove("client_secret");
+    let c = app
+        .post("/v1/clients", &app.admin, body)
+        .await
+        .expect(201)
+        .clone();
+    assert!(c.get("client_secret").is_none(), "no secret exists: {c:#}");
+    assert_eq!(c["auth_method"], "private_key_jwt");
+    assert_eq!(c["jwks"]["keys"][0]["kid"], "k1");
+    let (id, cid) = (c["id"].as_str().unwrap(), c["client_id"].as_str().unwrap());
+    app.post(&format!("/v1/clients/{id}/rotate"), &app.admin, json!({}))
+        .await
+        .expect(409);
+
+    // 2027-01-01T00:00:00Z, the registry's clock.
+    let now = 1_798_761_600;
+    let ok = app
+        .introspect_assertion(cid, &key.assertion(cid, AUDIENCE, now + 60, "j1"))
+        .await;
+    let ok = ok.expect(200);
+    assert_eq!(ok["active"], true, "{ok:#}");
+    assert_eq!(ok["client_id"], cid);
+    assert_eq!(ok["iat"], now);
+    for (why, assertion) in [
+        ("replayed jti", key.assertion(cid, AUDIENCE, now + 60, "j1")),
+        ("wrong key", other.assertion(cid, AUDIENCE, now + 60, "j2")),
+        (
+            "wrong audience",
+            key.assertion(cid, "https://elsewhere.example", now + 60, "j3"),
+        ),
+        ("expired", key.assertion(cid, AUDIENCE, now - 1, "j4")),
+        (
+            "too far ahead",
+            key.assertion(cid, AUDIENCE, now + 3600, "j5"),
+        ),
+        (
+            "another client's id",
+            key.assertion("pc_someoneelse", AUDIENCE, now + 60, "j6"),
+        ),
+        ("not a JWT", "x.y.z".to_string()),
+    ] {
+        let r = app.introspect_assertion(cid, &assertion).await;
+        assert_eq!(r.text, r#"{"active":false}"#, "{why}");
+    }
+    // A secret is no way in for it, nor an assertion for a secret client.
+    assert_eq!(
+        app.introspect(&app.admin, cid, SHARED).await.text,
+        r#"{"active":false}"#
+    );
+    let plain = app
+        .create_client(acme["id"].as_str().unwrap(), "plain", &["orders:read"])
+        .await;
+    let plain_id = plain["client_id"].as_str().unwrap();
+    let r = app
+        .introspect_assertion(plain_id, &key.assertion(plain_id, AUDIENCE, now + 60, "p1"))
+        .await;
+    assert_eq!(r.text, r#"{"active":false}"#);
+
+    // Key rotation: add the new key, then the old one stops once removed.
+    app.patch(
+        &format!("/v1/clients/{id}"),
+        &app.admin,
+        json!({"jwks": jwks(&[&key, &other])}),
+    )
+    .await
+    .expect(200);
+    let r = app
+        .introspect_assertion(cid, &other.assertion(cid, AUDIENCE, now + 60, "r1"))
+        .await;
+    assert_eq!(r.expect(200)["active"], true);
+    app.patch(
+        &format!("/v1/clients/{id}"),
+        &app.admin,
+        json!({"jwks": jwks(&[&other])}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        app.introspect_assertion(cid, &key.assertion(cid, AUDIENCE, now + 60, "r2"))
+            .await
+            .text,
+        r#"{"active":false}"#
+    );
+    let r = app
+        .patch(
+            &format!("/v1/clients/{id}"),
+            &app.admin,
+            json!({"auth_method": "client_secret"}),
+        )
+        .await;
+    r.expect(422);
+    assert!(
+        r.error_message("auth_method").contains("never changes"),
+        "{}",
+        r.text
+    );
+
+    // Revoked: inactive at once.
+    app.delete(&format!("/v1/clients/{id}"), &app.admin)
+        .await
+        .expect(200);
+    assert_eq!(
+        app.introspect_assertion(cid, &other.assertion(cid, AUDIENCE, now + 60, "v1"))
+            .await
+            .text,
+        r#"{"active":false}"#
+    );
+}
