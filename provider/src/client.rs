@@ -61,6 +61,10 @@ pub struct Client {
     pub custodian: Option<String>,
     #[serde(default)]
     pub operated_by: Option<String>,
+    #[serde(default)]
+    pub auth_method: String,
+    #[serde(default)]
+    pub jwks: Option<Value>,
     pub scopes: Vec<String>,
     pub expires_at: String,
     pub status: String,
@@ -107,6 +111,10 @@ pub struct ClientFields {
     pub owner: String,
     pub custodian: Option<String>,
     pub operated_by: Option<String>,
+    /// `None`: the registry's default on create (a client's method never changes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<String>,
+    pub jwks: Option<Value>,
     pub scopes: Vec<String>,
     /// `None`: the end of the org's contract on create, unchanged on update.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -142,6 +150,8 @@ impl From<&Client> for ClientFields {
             owner: client.owner.clone(),
             custodian: client.custodian.clone(),
             operated_by: client.operated_by.clone(),
+            auth_method: Some(client.auth_method.clone()),
+            jwks: client.jwks.clone(),
             scopes: client.scopes.clone(),
             expires_at: Some(client.expires_at.clone()),
         }
@@ -1180,6 +1190,8 @@ mod tests {
             owner: "o@example.com".into(),
             custodian: None,
             operated_by: None,
+            auth_method: None,
+            jwks: None,
             scopes: vec!["a".into()],
             expires_at: None,
         };

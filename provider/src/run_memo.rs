@@ -151,6 +151,8 @@ mod tests {
             owner: "o@example.com".into(),
             custodian: None,
             operated_by: None,
+            auth_method: "client_secret".into(),
+            jwks: None,
             scopes: vec![],
             expires_at: "2030-01-01T00:00:00Z".into(),
             status: "active".into(),

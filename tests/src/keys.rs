@@ -7,6 +7,10 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use serde_json::{Value, json};
 
+/// The audience the registries under test are configured with
+/// (`serve --assertion-audience`), which client assertions must name.
+pub const AUDIENCE: &str = "https://registry.test/v1/introspect";
+
 /// The `client_assertion_type` of RFC 7523.
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 

@@ -395,6 +395,7 @@ impl RegistryServer {
             Command::new(workspace_binary(REGISTRY_BIN))
                 .arg("serve")
                 .args(["--listen", "127.0.0.1:0", "--db", &db])
+                .args(["--assertion-audience", keys::AUDIENCE])
                 .args(extra)
                 .env(
                     "PARTNER_REGISTRY_SECRET_KEY_FILE",

@@ -16,8 +16,7 @@ use std::sync::Arc;
 
 pub const START: &str = "2027-01-01T00:00:00Z";
 
-/// The audience client assertions name for the registry under test.
-pub const AUDIENCE: &str = "https://registry.test/v1/introspect";
+pub use acceptance_tests::keys::AUDIENCE;
 
 /// The engine this run of the suite tests.
 pub fn engine_is_postgres() -> bool {

@@ -34,6 +34,8 @@ model! {
         owner: String,
         custodian: String,
         operated_by: String,
+        auth_method: String,
+        jwks: String,
         scopes: Vec<String>,
         expires_at: String,
         renew_before: String,
@@ -90,6 +92,20 @@ pub fn schema() -> Schema {
          contract, scopes and approval authority apply. Offboarding the intermediary revokes \
          every client it operates (its destroy plan warns, listing them); introspection names \
          it as `operated_by`.",
+    ))
+    .attr(Attribute::string("auth_method").optional().computed().requires_replace().description(
+        "How the client proves itself at introspection: `\"client_secret\"` (the default: a \
+         secret whose keyed hash the registry keeps) or `\"private_key_jwt\"`: RFC 7523 client \
+         assertions signed with the client's own private key, checked against the public keys in \
+         `jwks`. A `private_key_jwt` client has no secret at all (`client_secret` stays null, \
+         `client_secret_wo` is refused): nothing shared can leak. Changing it replaces the client.",
+    ))
+    .attr(Attribute::string("jwks").optional().description(
+        "The public keys of a `private_key_jwt` client, as a JSON Web Key Set (for example \
+         `jsonencode({ keys = [ ... ] })`): 1 to 10 RSA or EC P-256 signing keys, without \
+         private members, with unique `kid`s when given. Rotate a key by adding the new one, \
+         then removing the old one once the client signs with the new one; the plan warns on \
+         each change, naming the approval authority.",
     ))
     .attr(Attribute::set_of_strings("scopes").required().description(
         "OAuth scopes granted to the client; each must be among the org's `allowed_scopes`.",
@@ -172,6 +188,7 @@ pub fn validate_config(c: &ClientModel, d: &mut Diagnostics) {
             );
         }
     }
+    validate_keys(c, d);
     validate::scopes(&c.scopes, "scopes", d);
     validate::timestamp(&c.expires_at, "expires_at", d);
     validate::duration(&c.renew_before, "renew_before", None, d);
@@ -200,6 +217,57 @@ pub fn validate_config(c: &ClientModel, d: &mut Diagnostics) {
     }
 }
 
+/// Whether the client proves itself with its own key (and has no secret).
+fn uses_own_key(c: &ClientModel) -> bool {
+    c.auth_method.as_deref() == Some(partner_rules::keys::PRIVATE_KEY_JWT)
+}
+
+/// The rules of `auth_method` and `jwks`, the registry's own.
+fn validate_keys(c: &ClientModel, d: &mut Diagnostics) {
+    if let Some(m) = c.auth_method.known() {
+        if !partner_rules::keys::is_auth_method(m) {
+            d.error_at(
+                AttrPath::attr("auth_method"),
+                "Invalid auth_method",
+                format!(
+                    "auth_method {}; got {m:?}.",
+                    partner_rules::keys::AUTH_METHOD_RULE
+                ),
+            );
+        }
+    }
+    if let Some(Err(why)) = c.jwks.known().map(|j| partner_rules::keys::check_jwks(j)) {
+        d.error_at(
+            AttrPath::attr("jwks"),
+            "Invalid jwks",
+            format!("jwks {why}."),
+        );
+    }
+    let own_key = uses_own_key(c);
+    if own_key && c.jwks.is_null() {
+        d.error_at(
+            AttrPath::attr("jwks"),
+            "Missing jwks",
+            "auth_method \"private_key_jwt\" needs jwks: the client's public keys.",
+        );
+    }
+    if c.auth_method.is_known() && !own_key && !c.jwks.is_null() {
+        d.error_at(
+            AttrPath::attr("jwks"),
+            "jwks without private_key_jwt",
+            "jwks is only for auth_method = \"private_key_jwt\".",
+        );
+    }
+    if own_key && !c.client_secret_wo.is_null() {
+        d.error_at(
+            AttrPath::attr("client_secret_wo"),
+            "No secret for private_key_jwt",
+            "A private_key_jwt client has no secret: it proves itself with its own private key. \
+             Remove client_secret_wo.",
+        );
+    }
+}
+
 /// The `partner_client` resource.
 pub struct PartnerClient;
 
@@ -223,7 +291,10 @@ impl Resource<Configured> for PartnerClient {
         if req.config.rotation_grace_period.is_null() {
             req.planned.rotation_grace_period = Val::Known(DEFAULT_GRACE_PERIOD.to_string());
         }
-        if supplies_secret(&req.config) {
+        if req.config.auth_method.is_null() {
+            req.planned.auth_method = Val::Known(partner_rules::keys::CLIENT_SECRET.to_string());
+        }
+        if supplies_secret(&req.config) || uses_own_key(&req.planned) {
             req.planned.client_secret = Val::Null;
         }
         if let Some(prior) = &req.prior {
@@ -236,7 +307,7 @@ impl Resource<Configured> for PartnerClient {
             let may_rotate = needs_rotation(prior, &req.config)
                 || (prior.rotation_triggers.is_known()
                     && req.config.rotation_triggers.is_unknown());
-            if may_rotate && !supplies_secret(&req.config) {
+            if may_rotate && !supplies_secret(&req.config) && !uses_own_key(&req.planned) {
                 req.planned.client_secret = Val::Unknown;
             }
             note_terraform_only_changes(prior, &req.planned, &mut req.diags, may_rotate);
@@ -345,7 +416,12 @@ impl Resource<Configured> for PartnerClient {
         let client = match created {
             // A retried create whose first answer was lost is answered
             // without the secret; a rotation without overlap issues one.
-            Ok(client) if client.client_secret.is_none() && supplied.is_none() => {
+            // A client with its own key has none to issue.
+            Ok(client)
+                if client.client_secret.is_none()
+                    && supplied.is_none()
+                    && client.auth_method != partner_rules::keys::PRIVATE_KEY_JWT =>
+            {
                 api.rotate_client_secret(&client, "0s", None).await
             }
             other => other,
@@ -400,7 +476,7 @@ impl Resource<Configured> for PartnerClient {
     ) -> Option<ClientModel> {
         let api = &ctx.require_data(diags)?.api;
         let id = known_string(&req.prior.id);
-        let rotate = needs_rotation(&req.prior, &req.config);
+        let rotate = needs_rotation(&req.prior, &req.config) && !uses_own_key(&req.prior);
         let supplied = req.config.client_secret_wo.as_deref();
         let (prior, planned, id) = (&fields(&req.prior), &fields(&req.planned), &id);
         let result = async {
@@ -502,6 +578,8 @@ fn fields(m: &ClientModel) -> ClientFields {
         owner: known_string(&m.owner),
         custodian: m.custodian.known().cloned(),
         operated_by: m.operated_by.known().cloned(),
+        auth_method: m.auth_method.known().cloned(),
+        jwks: m.jwks.known().and_then(|j| serde_json::from_str(j).ok()),
         scopes: m.scopes.known().cloned().unwrap_or_default(),
         expires_at: m.expires_at.known().cloned(),
     }
@@ -583,6 +661,8 @@ pub fn model_from(
         owner: Val::Known(client.owner),
         custodian: Val::from_option(client.custodian),
         operated_by: Val::from_option(client.operated_by),
+        auth_method: Val::Known(client.auth_method),
+        jwks: keep_json_form(client.jwks, &desired.jwks),
         scopes: Val::Known(client.scopes),
         expires_at: keep_timestamp_form(client.expires_at, &desired.expires_at),
         renew_before: desired.renew_before.clone(),
@@ -597,6 +677,20 @@ pub fn model_from(
         client_secret,
         status: Val::Known(client.status),
         created_at: Val::Known(client.created_at),
+    }
+}
+
+/// The registry's JSON as text, unless `desired` already holds the same
+/// JSON written another way (as the user configured it).
+fn keep_json_form(from_registry: Option<serde_json::Value>, desired: &Val<String>) -> Val<String> {
+    match (from_registry, desired.known()) {
+        (None, _) => Val::Null,
+        (Some(v), Some(text))
+            if serde_json::from_str::<serde_json::Value>(text).ok() == Some(v.clone()) =>
+        {
+            Val::Known(text.clone())
+        }
+        (Some(v), _) => Val::Known(v.to_string()),
     }
 }
 
@@ -843,6 +937,26 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
                 ),
             );
         }
+    }
+    let same_keys = |a: &Val<String>, b: &Val<String>| {
+        let parse = |v: &Val<String>| {
+            v.known()
+                .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+        };
+        parse(a) == parse(b)
+    };
+    if prior.jwks.is_known()
+        && req.config.jwks.is_known()
+        && !same_keys(&prior.jwks, &req.config.jwks)
+    {
+        req.diags.warn_at(
+            AttrPath::attr("jwks"),
+            format!("Client {client:?}: its keys change"),
+            format!(
+                "Client {client:?} is to be proven by another set of public keys: whoever holds \
+                 a private key added here can act as the client. Ask {approver} to approve."
+            ),
+        );
     }
     if let Some(by) = req
         .config

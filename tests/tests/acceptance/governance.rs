@@ -432,3 +432,106 @@ fn under_require_a_scope_widening_applies_once_and_only_with_the_right_approval(
     assert_eq!(used[0]["change_ref"], "https://git.example/pr/7");
     assert_eq!(used[0]["after"]["approver"], "approvals@example.com");
 }
+
+#[test]
+fn a_private_key_jwt_client_made_with_terraform_introspects_by_signed_assertion_only() {
+    use acceptance_tests::keys::{AUDIENCE, TestKey, assertion_body, jwks};
+    let registry = RegistryServer::start_at(T0);
+    let workspace = Workspace::new(&registry);
+    let (key, other) = (TestKey::generate("k1"), TestKey::generate("k2"));
+    let config = |keys: &[&TestKey]| {
+        format!(
+            "{}{}",
+            org("acme", "acme", "2030-12-31", &["a:read"], ""),
+            client(
+                "signer",
+                "partner_org.acme.id",
+                "dev@example.com",
+                &["a:read"],
+                &format!(
+                    "  auth_method = \"private_key_jwt\"\n  jwks = jsonencode({})",
+                    jwks(keys)
+                ),
+            )
+        )
+    };
+    workspace.write_config(&config(&[&key]));
+    workspace.apply();
+    let state = workspace.resource("partner_client.signer");
+    assert_eq!(state["auth_method"], "private_key_jwt");
+    assert_eq!(
+        state["client_secret"],
+        Value::Null,
+        "no secret exists: {state:#}"
+    );
+    workspace.assert_no_changes();
+    let client_id = string(&state, "client_id");
+
+    // 2026-06-01T00:00:00Z, the registry's clock.
+    let now = 1_780_272_000;
+    let introspect = |assertion: &str| {
+        let (status, body) = registry.request(
+            "POST",
+            "/v1/introspect",
+            Some(assertion_body(&client_id, assertion)),
+        );
+        assert_eq!(status, 200, "{body}");
+        body["active"] == true
+    };
+    assert!(introspect(&key.assertion(
+        &client_id,
+        AUDIENCE,
+        now + 60,
+        "a1"
+    )));
+    assert!(
+        !introspect(&key.assertion(&client_id, AUDIENCE, now + 60, "a1")),
+        "replayed jti"
+    );
+    assert!(
+        !introspect(&other.assertion(&client_id, AUDIENCE, now + 60, "a2")),
+        "wrong key"
+    );
+    assert!(
+        !introspect(&key.assertion(&client_id, "https://other.example", now + 60, "a3")),
+        "wrong audience"
+    );
+    assert!(
+        !introspect(&key.assertion(&client_id, AUDIENCE, now - 1, "a4")),
+        "expired"
+    );
+
+    // Rotation by adding a key, which the plan names.
+    workspace.write_config(&config(&[&key, &other]));
+    workspace
+        .plan()
+        .assert_code(2)
+        .assert_mentions(&["its keys change", "approvals@example.com"]);
+    workspace.apply();
+    assert!(introspect(&other.assertion(
+        &client_id,
+        AUDIENCE,
+        now + 60,
+        "a5"
+    )));
+    workspace.assert_no_changes();
+
+    // A secret for it fails the plan; revoked, it is inactive.
+    workspace.write_config(&format!(
+        "variable \"s\" {{\n  type = string\n  ephemeral = true\n  default = \"{SHARED}\"\n}}\n{}",
+        config(&[&key, &other]).replace(
+            "  auth_method",
+            "  client_secret_wo = var.s\n  client_secret_wo_version = 1\n  auth_method"
+        )
+    ));
+    workspace
+        .plan()
+        .assert_code(1)
+        .assert_failure_mentions(&["No secret for private_key_jwt"]);
+    workspace.write_config(&config(&[&key, &other]));
+    workspace.destroy();
+    assert!(
+        !introspect(&key.assertion(&client_id, AUDIENCE, now + 60, "a6")),
+        "revoked"
+    );
+}
