@@ -75,6 +75,7 @@ async fn registry(
                     limits: partner_registry::server::Limits::default(),
                     tls: None,
                     metrics_listen: None,
+                    assertion_audience: None,
                 },
                 Arc::new(SystemClock),
             )

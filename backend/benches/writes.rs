@@ -66,6 +66,7 @@ async fn measure(
             limits: partner_registry::server::Limits::default(),
             tls: None,
             metrics_listen: None,
+            assertion_audience: None,
         },
         Arc::new(SystemClock),
     )

@@ -168,25 +168,57 @@ pub struct Credential {
     pub scope: String,
     pub expires_at: i64,
     pub contract_end: i64,
+    /// The intermediary org that operates the client, if any.
+    pub operated_by: Option<String>,
     pub secrets: Vec<SecretHash>,
     /// After this time the client is suspended by an overdue access review.
     pub suspended_after: Option<i64>,
+    /// The public keys of a `private_key_jwt` client (which has no secret).
+    pub keys: Option<crate::assertions::Keys>,
     pub usage: Arc<Usage>,
 }
 
 impl Credential {
     /// Whether `hmac` matches a valid secret at `now` and the client is
-    /// usable, and if not, why. Every stored hash is compared, in constant
+    /// usable, and if not, why; with the time the matching secret was issued
+    /// (introspection's `iat`). Every stored hash is compared, in constant
     /// time each, whatever the outcome.
-    pub fn verdict(&self, hmac: &[u8; 32], now: i64) -> Introspected {
+    pub fn verdict(&self, hmac: &[u8; 32], now: i64) -> (Introspected, i64) {
         let mut matched = false;
+        let mut issued_at = 0;
         for s in &self.secrets {
             let in_time = s.not_after.is_none_or(|t| now <= t);
-            matched |= ct_eq(&s.hmac, hmac) & in_time;
+            let this = ct_eq(&s.hmac, hmac) & in_time;
+            matched |= this;
+            issued_at = if this { s.created_at } else { issued_at };
         }
         if !matched {
-            Introspected::BadSecret
-        } else if now > self.contract_end {
+            return (Introspected::BadSecret, issued_at);
+        }
+        (self.standing(now), issued_at)
+    }
+
+    /// [`Credential::verdict`] for an RFC 7523 client assertion instead of a
+    /// secret (see [`crate::assertions`]).
+    pub fn assertion_verdict(
+        &self,
+        assertion: &str,
+        audience: Option<&str>,
+        now: i64,
+        replays: &crate::assertions::Replays,
+    ) -> (Introspected, i64) {
+        let issued = self.keys.as_ref().and_then(|keys| {
+            crate::assertions::verify(keys, &self.client_id, assertion, audience, now, replays)
+        });
+        match issued {
+            Some(at) => (self.standing(now), at),
+            None => (Introspected::BadSecret, 0),
+        }
+    }
+
+    /// Whether the client, its credential proven, is usable at `now`.
+    fn standing(&self, now: i64) -> Introspected {
+        if now > self.contract_end {
             Introspected::ContractEnded
         } else if now > self.expires_at {
             Introspected::Expired
@@ -206,8 +238,13 @@ impl Credential {
             scope: row.scopes.join(" "),
             expires_at: row.expires_at,
             contract_end: row.contract_end,
+            operated_by: row.operated_by,
             secrets: row.secrets,
             suspended_after: row.suspended_after,
+            keys: row
+                .jwks
+                .filter(|_| row.auth_method == partner_rules::keys::PRIVATE_KEY_JWT)
+                .map(|jwks| crate::assertions::Keys::parse(&jwks)),
             usage,
         }
     }
@@ -289,12 +326,7 @@ impl Snapshot {
         self.tokens.insert(
             t.hmac,
             Arc::new(TokenEntry {
-                actor: Actor {
-                    token_id: t.id,
-                    name: t.name,
-                    role: t.role,
-                    org: t.org_id,
-                },
+                actor: t.actor(),
                 expires_at: t.expires_at,
                 usage,
             }),
@@ -809,21 +841,31 @@ mod tests {
             scope: String::new(),
             expires_at: 1_000,
             contract_end: 2_000,
+            operated_by: None,
+            keys: None,
             secrets: vec![
                 SecretHash {
                     hmac: key.hash_secret("new"),
                     not_after: None,
+                    created_at: 20,
                 },
                 SecretHash {
                     hmac: key.hash_secret("old"),
                     not_after: Some(500),
+                    created_at: 10,
                 },
             ],
             suspended_after: Some(900),
         };
-        let verdict = |secret: &str, now| cred.verdict(&key.hash_secret(secret), now);
-        assert_eq!(verdict("new", 100), Introspected::Active);
-        assert_eq!(verdict("old", 500), Introspected::Active);
+        let verdict = |secret: &str, now| cred.verdict(&key.hash_secret(secret), now).0;
+        assert_eq!(
+            cred.verdict(&key.hash_secret("new"), 100),
+            (Introspected::Active, 20)
+        );
+        assert_eq!(
+            cred.verdict(&key.hash_secret("old"), 500),
+            (Introspected::Active, 10)
+        );
         assert_eq!(verdict("old", 501), Introspected::BadSecret);
         assert_eq!(verdict("new", 900), Introspected::Active);
         assert_eq!(verdict("new", 901), Introspected::Suspended);

@@ -652,6 +652,7 @@ fn registry_actor() -> crate::records::Actor {
         name: "registry".into(),
         role: crate::records::Role::Admin,
         org: None,
+        email: None,
     }
 }
 

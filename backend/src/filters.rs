@@ -36,6 +36,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/reviews/campaigns"),
     ("GET", "/v1/reviews/campaigns/{id}"),
     ("POST", "/v1/reviews/campaigns/{id}/decisions"),
+    ("POST", "/v1/approvals"),
+    ("GET", "/v1/approvals"),
+    ("GET", "/v1/blast-radius"),
+    ("POST", "/v1/blast-radius/revoke"),
     ("POST", "/v1/tokens"),
     ("GET", "/v1/tokens"),
     ("DELETE", "/v1/tokens/{name}"),
@@ -81,6 +85,10 @@ pub fn routes(
         .or(reviews(app.clone()))
         .or(crate::review_routes::routes(app.clone()))
         .or(crate::ui::routes(app.clone()))
+        .or(approvals_create(app.clone()))
+        .or(approvals_list(app.clone()))
+        .or(blast_radius(app.clone()))
+        .or(blast_radius_revoke(app.clone()))
         .or(tokens_create(app.clone()))
         .or(tokens_list(app.clone()))
         .or(tokens_delete(app.clone()))
@@ -661,6 +669,50 @@ pub fn reviews(
         .and(authorized(app))
         .and(query())
         .and_then(handlers::review)
+}
+
+/// POST /v1/approvals (approver tokens; X-Change-Ref names the change)
+pub fn approvals_create(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "approvals")
+        .and(warp::post())
+        .and(authorized(app))
+        .and(body())
+        .and_then(handlers::create_approval)
+}
+
+/// GET /v1/approvals?change_ref=&resource=
+pub fn approvals_list(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "approvals")
+        .and(warp::get())
+        .and(authorized(app))
+        .and(query())
+        .and_then(handlers::list_approvals)
+}
+
+/// GET /v1/blast-radius?owner=&org_id=&operated_by=&scope= (reviewer, admin)
+pub fn blast_radius(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "blast-radius")
+        .and(warp::get())
+        .and(authorized(app))
+        .and(query())
+        .and_then(handlers::blast_radius)
+}
+
+/// POST /v1/blast-radius/revoke (admin; one transaction)
+pub fn blast_radius_revoke(
+    app: App,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("v1" / "blast-radius" / "revoke")
+        .and(warp::post())
+        .and(authorized(app))
+        .and(body())
+        .and_then(handlers::revoke_blast_radius)
 }
 
 /// POST /v1/tokens (admin; the answer carries the token, the one time it is shown)

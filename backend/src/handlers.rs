@@ -480,7 +480,7 @@ fn new_secret(app: &App, supplied: Option<String>) -> Result<(NewSecret, Option<
         Some(s) => (
             NewSecret {
                 hmac: app.key.hash_secret(&s),
-                source: "supplied",
+                source: crate::requests::SUPPLIED,
             },
             None,
         ),
@@ -489,7 +489,7 @@ fn new_secret(app: &App, supplied: Option<String>) -> Result<(NewSecret, Option<
             (
                 NewSecret {
                     hmac: app.key.hash_secret(&s),
-                    source: "generated",
+                    source: crate::requests::GENERATED,
                 },
                 Some(s),
             )
@@ -510,10 +510,21 @@ pub async fn create_client(
         let idem = idem("POST /v1/clients", key, &without_plaintext(&app, &map))?;
         let mut draft = parse_client(&map);
         let supplied = supplied_secret(&map, &mut draft.errors);
-        let (secret, shown) = new_secret(&app, supplied)?;
+        // A client with its own key gets no secret; one supplied anyway is
+        // passed on, for the use case to refuse.
+        let jwt = draft.auth_method.as_deref() == Some(partner_rules::keys::PRIVATE_KEY_JWT);
+        let (secret, shown) = match (jwt, supplied) {
+            (true, None) => (None, None),
+            (_, supplied) => {
+                let (secret, shown) = new_secret(&app, supplied)?;
+                (Some(secret), shown)
+            }
+        };
         let ctx = write_ctx(&app, &authed.actor, &rc);
         let mut created = app
-            .write(move |tx| service::create_client(tx, &ctx, draft, &secret, idem.as_ref()))
+            .write(move |tx| {
+                service::create_client(tx, &ctx, draft, secret.as_ref(), idem.as_ref())
+            })
             .await?;
         if let (false, Some(plain)) = (created.replayed, shown) {
             // The one and only time the plaintext leaves the server.
@@ -704,7 +715,7 @@ pub async fn delete_client(
 
 // ---------- introspection ----------
 
-/// The one body shape that can answer active: exactly these two strings.
+/// A body shape that can answer active: exactly a client_id and its secret.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IntrospectBody<'a> {
@@ -712,6 +723,35 @@ struct IntrospectBody<'a> {
     client_id: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
     client_secret: std::borrow::Cow<'a, str>,
+}
+
+/// The other: exactly a client_id and an RFC 7523 client assertion.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssertionBody<'a> {
+    #[serde(borrow)]
+    client_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    client_assertion_type: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    client_assertion: std::borrow::Cow<'a, str>,
+}
+
+/// What the caller presented for a client.
+enum Presented<'a> {
+    Secret(std::borrow::Cow<'a, str>),
+    Assertion(std::borrow::Cow<'a, str>),
+}
+
+/// The client_id and credential of an introspection body, if it has one of
+/// the two shapes exactly.
+fn presented(body: &[u8]) -> Option<(std::borrow::Cow<'_, str>, Presented<'_>)> {
+    if let Ok(b) = serde_json::from_slice::<IntrospectBody<'_>>(body) {
+        return Some((b.client_id, Presented::Secret(b.client_secret)));
+    }
+    let b = serde_json::from_slice::<AssertionBody<'_>>(body).ok()?;
+    (b.client_assertion_type == partner_rules::keys::ASSERTION_TYPE)
+        .then_some((b.client_id, Presented::Assertion(b.client_assertion)))
 }
 
 fn inactive() -> Response {
@@ -723,9 +763,29 @@ fn inactive() -> Response {
     resp
 }
 
+/// The RFC 7662 answer for an active client, with what a gateway needs for
+/// per-org policy and quota: the org, its contract's end, its intermediary.
+/// `token_type` is left out: what is introspected is a client's credential,
+/// not an access token of some type.
+fn active_answer(cred: &crate::cache::Credential, issued_at: i64) -> Value {
+    json!({
+        "active": true,
+        "client_id": cred.client_id,
+        "sub": cred.client_id,
+        "scope": cred.scope,
+        "exp": cred.expires_at.min(cred.contract_end),
+        "iat": issued_at,
+        "org_id": cred.org_id,
+        "org_name": cred.org_name,
+        "contract_end": fmt_ts(cred.contract_end).get(..10).unwrap_or_default(),
+        "operated_by": cred.operated_by,
+    })
+}
+
 /// `POST /v1/introspect`. Fails closed as RFC 7662 does: any JSON body that is not
-/// exactly `{"client_id": string, "client_secret": string}` (a field missing, null
-/// or of another type, an unknown field, not an object) answers `{"active":false}`
+/// exactly `{"client_id": string, "client_secret": string}` or `{"client_id":
+/// string, "client_assertion_type": the RFC 7523 type, "client_assertion": string}`
+/// (a field missing, null or of another type, an unknown field, not an object) answers `{"active":false}`
 /// like a wrong secret. Only a body that is not JSON at all is a 400: the caller
 /// did not send an introspection request (401 and 413 come before the body is read).
 pub async fn introspect(
@@ -735,10 +795,7 @@ pub async fn introspect(
 ) -> std::result::Result<Response, Infallible> {
     // serde would also take a struct from a JSON array: only an object may answer active.
     let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    let Some(req) = object
-        .then(|| serde_json::from_slice::<IntrospectBody<'_>>(&body).ok())
-        .flatten()
-    else {
+    let Some((client_id, credential)) = object.then(|| presented(&body)).flatten() else {
         return Ok(
             match serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
                 Ok(_) => {
@@ -749,27 +806,24 @@ pub async fn introspect(
             },
         );
     };
-    let (client_id, secret) = (req.client_id, req.client_secret);
-    let hmac = app.key.hash_secret(&secret);
     let now = now(&app);
     let found = snapshot.credential(client_id.as_ref());
-    let verdict = match found {
-        Some(cred) => cred.verdict(&hmac, now),
-        None if snapshot.revoked(client_id.as_ref()) => Introspected::Revoked,
-        None => Introspected::Unknown,
+    let (verdict, issued_at) = match (found, credential) {
+        (None, _) if snapshot.revoked(client_id.as_ref()) => (Introspected::Revoked, 0),
+        (None, _) => (Introspected::Unknown, 0),
+        (Some(cred), Presented::Secret(secret)) => cred.verdict(&app.key.hash_secret(&secret), now),
+        (Some(cred), Presented::Assertion(assertion)) => cred.assertion_verdict(
+            &assertion,
+            app.assertion_audience.as_deref(),
+            now,
+            &app.replays,
+        ),
     };
     app.metrics.introspected(verdict);
     match found {
         Some(cred) if verdict == Introspected::Active => {
             app.cache.note_introspection(&cred.usage, now);
-            let body = json!({
-                "active": true,
-                "client_id": cred.client_id,
-                "org_id": cred.org_id,
-                "org_name": cred.org_name,
-                "scope": cred.scope,
-                "exp": cred.expires_at.min(cred.contract_end),
-            });
+            let body = active_answer(cred, issued_at);
             let mut resp = warp::reply::json(&body).into_response();
             resp.headers_mut()
                 .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -827,6 +881,117 @@ pub async fn review(
         resp.headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         Ok(resp)
+    }
+    .await;
+    finish(&rc, res)
+}
+
+// ---------- approvals ----------
+
+pub async fn create_approval(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+    body: Bytes,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        let map = parse_object(&body)?;
+        reject_unknown(&map, crate::approvals::FIELDS)?;
+        let draft = crate::approvals::ApprovalDraft::parse(&map)?;
+        let ctx = write_ctx(&app, &authed.actor, &rc);
+        let now = ctx.now;
+        let approval = app
+            .write(move |tx| service::create_approval(tx, &ctx, draft))
+            .await?;
+        Ok(json_response(
+            StatusCode::CREATED,
+            &approval.view(now),
+            None,
+        ))
+    }
+    .await;
+    finish(&rc, res)
+}
+
+pub async fn list_approvals(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+    q: HashMap<String, String>,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        reject_unknown_query(&q, &["change_ref", "resource"])?;
+        let wanted = |name: &str| {
+            q.get(name)
+                .filter(|v| !v.is_empty())
+                .cloned()
+                .ok_or_else(|| crate::error::FieldError::new(name, "is required"))
+        };
+        let (change_ref, resource) = match (wanted("change_ref"), wanted("resource")) {
+            (Ok(c), Ok(r)) => (c, r),
+            (c, r) => {
+                return Err(Error::Validation(
+                    [c.err(), r.err()].into_iter().flatten().collect(),
+                ));
+            }
+        };
+        let now = now(&app);
+        let actor = authed.actor;
+        let approvals = app
+            .read(move |r| service::list_approvals(r, &actor, &change_ref, &resource))
+            .await?;
+        let items: Vec<_> = approvals.iter().map(|a| a.view(now)).collect();
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"items": items}),
+            None,
+        ))
+    }
+    .await;
+    finish(&rc, res)
+}
+
+// ---------- blast radius ----------
+
+pub async fn blast_radius(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+    q: HashMap<String, String>,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        // Parsed now, refused only after the caller is authorised.
+        let query = reject_unknown_query(&q, crate::blast_radius::FIELDS)
+            .and_then(|()| crate::blast_radius::Query::from_query(&q));
+        let now = now(&app);
+        let actor = authed.actor;
+        let radius = app
+            .read(move |r| service::blast_radius(r, &actor, now, query))
+            .await?;
+        let mut resp = json_response(StatusCode::OK, &radius, None);
+        resp.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(resp)
+    }
+    .await;
+    finish(&rc, res)
+}
+
+pub async fn revoke_blast_radius(
+    app: App,
+    authed: Authed,
+    rc: ReqCtx,
+    body: Bytes,
+) -> std::result::Result<Response, Infallible> {
+    let res = async {
+        let map = parse_object(&body)?;
+        reject_unknown(&map, crate::blast_radius::FIELDS)?;
+        let query = crate::blast_radius::Query::parse(&map)?;
+        let ctx = write_ctx(&app, &authed.actor, &rc);
+        let radius = app
+            .write(move |tx| service::revoke_blast_radius(tx, &ctx, query))
+            .await?;
+        Ok(json_response(StatusCode::OK, &radius, None))
     }
     .await;
     finish(&rc, res)

@@ -14,7 +14,10 @@
 //! The rules of values and between records live in the shared `partner-rules`
 //! crate, so that the provider's plan-time checks are the registry's own.
 
+pub mod approvals;
+pub mod assertions;
 pub mod audit;
+pub mod blast_radius;
 pub mod cache;
 pub mod campaigns;
 pub mod clock;
@@ -64,6 +67,10 @@ pub struct AppState {
     pub metrics: telemetry::Metrics,
     /// The review console's sessions (see [`ui`]).
     pub console: ui::Sessions,
+    /// The `aud` client assertions must name; `None`: none is accepted.
+    pub assertion_audience: Option<String>,
+    /// The assertions' `jti`s seen, so that none is accepted twice.
+    pub replays: assertions::Replays,
 }
 
 impl App {
@@ -131,6 +138,8 @@ pub struct Config {
     pub tls: Option<tls::TlsFiles>,
     /// Also serve `GET /metrics` here, without a token (plain HTTP).
     pub metrics_listen: Option<SocketAddr>,
+    /// The `aud` client assertions must name; `None`: none is accepted.
+    pub assertion_audience: Option<String>,
 }
 
 /// The database, its key and its audit anchor, opened as every subcommand opens them.
@@ -268,6 +277,8 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
         access_log: cfg.access_log,
         metrics: telemetry::Metrics::new(),
         console: ui::Sessions::new(cfg.tls.is_some()),
+        assertion_audience: cfg.assertion_audience.clone(),
+        replays: assertions::Replays::default(),
     }));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await

@@ -196,6 +196,11 @@ enum Command {
         tls: TlsArgs,
         #[command(flatten)]
         ops: OpsArgs,
+        /// The audience (`aud`) RFC 7523 client assertions of private_key_jwt
+        /// clients must name at introspection, for example this registry's
+        /// introspection URL; without it, every assertion is inactive.
+        #[arg(long, env = "PARTNER_REGISTRY_ASSERTION_AUDIENCE")]
+        assertion_audience: Option<String>,
     },
     /// Create the database (and its server key) without serving.
     Init {
@@ -230,6 +235,70 @@ enum Command {
         #[arg(long, hide = true)]
         now: Option<String>,
     },
+    /// Every active client and org a departing person, a compromised
+    /// intermediary or a leaked scope reaches, with the contacts to call;
+    /// `--revoke` revokes those clients in one audited transaction.
+    BlastRadius {
+        #[command(flatten)]
+        db: DbArg,
+        /// A person's email: the clients they own or hold as custodian (or as
+        /// the technical owner of their intermediary), the orgs where they hold a role.
+        #[arg(long)]
+        owner: Option<String>,
+        /// The clients of this org.
+        #[arg(long)]
+        org_id: Option<String>,
+        /// The clients this intermediary org operates.
+        #[arg(long)]
+        operated_by: Option<String>,
+        /// The clients holding this scope.
+        #[arg(long)]
+        scope: Option<String>,
+        #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+        format: String,
+        /// Revoke every client reached, in one transaction, audited.
+        #[arg(long)]
+        revoke: bool,
+        /// The change reference recorded with the revocation (an incident ticket, say).
+        #[arg(long)]
+        change_ref: Option<String>,
+        /// As of this RFC 3339 instant instead of now (tests).
+        #[arg(long, hide = true)]
+        now: Option<String>,
+    },
+    /// Approve one exact change for a change reference, as the org's approval
+    /// authority (with an approver token bound to their email).
+    Approve {
+        #[command(flatten)]
+        db: DbArg,
+        /// The approver token.
+        #[arg(long, env = "PARTNER_REGISTRY_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The change reference the change is applied with (the pull request URL, say).
+        #[arg(long)]
+        change_ref: String,
+        /// The client's id or client_id, or the org's id.
+        #[arg(long)]
+        resource: String,
+        /// The attribute that changes (scopes, expires_at, owner, operated_by,
+        /// allowed_scopes, contract_end, approval_policy).
+        #[arg(long)]
+        attribute: String,
+        /// Its value before, exactly as the plan's warning shows it.
+        #[arg(long)]
+        old: String,
+        /// Its value after, exactly as the plan's warning shows it.
+        #[arg(long)]
+        new: String,
+        /// How long the approval may wait to be used (default 168h).
+        #[arg(long)]
+        expires_in: Option<String>,
+        #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+        format: String,
+        /// As of this RFC 3339 instant instead of now (tests).
+        #[arg(long, hide = true)]
+        now: Option<String>,
+    },
     /// Audit trail tools.
     Audit {
         #[command(subcommand)]
@@ -250,10 +319,13 @@ enum TokenCommand {
         db: DbArg,
         #[arg(long)]
         name: String,
-        #[arg(long, value_parser = ["admin", "reviewer", "org"])]
+        #[arg(long, value_parser = ["admin", "reviewer", "org", "approver"])]
         role: String,
         #[arg(long)]
         org: Option<String>,
+        /// The person an approver token is bound to (an org's approval authority).
+        #[arg(long)]
+        email: Option<String>,
         /// How long the token works, such as 720h (default: until revoked).
         #[arg(long)]
         expires_in: Option<String>,
@@ -613,12 +685,47 @@ fn cli_write<T: Send + 'static>(
     + Send
     + 'static,
 ) -> anyhow::Result<T> {
+    cli_write_at(opened, None, cli_now(None)?, f)
+}
+
+/// The CLI's time: `--now` when given (tests), else the system's.
+fn cli_now(at: Option<&str>) -> anyhow::Result<i64> {
+    match at {
+        Some(s) => {
+            partner_registry::records::parse_ts(s).context("--now must be an RFC 3339 timestamp")
+        }
+        None => Ok(time::OffsetDateTime::now_utc().unix_timestamp()),
+    }
+}
+
+/// [`cli_write`] with a change reference, at `now`.
+fn cli_write_at<T: Send + 'static>(
+    opened: &Opened,
+    change_ref: Option<String>,
+    now: i64,
+    f: impl FnOnce(&mut dyn partner_registry::db::Tx, &WriteCtx) -> partner_registry::Result<T>
+    + Send
+    + 'static,
+) -> anyhow::Result<T> {
+    cli_write_as(opened, service::cli_actor(), change_ref, now, f)
+}
+
+/// [`cli_write_at`] as `actor` (the person whose token the command was given).
+fn cli_write_as<T: Send + 'static>(
+    opened: &Opened,
+    actor: partner_registry::records::Actor,
+    change_ref: Option<String>,
+    now: i64,
+    f: impl FnOnce(&mut dyn partner_registry::db::Tx, &WriteCtx) -> partner_registry::Result<T>
+    + Send
+    + 'static,
+) -> anyhow::Result<T> {
     let ctx = WriteCtx {
         key: opened.key.clone(),
-        actor: service::cli_actor(),
+        actor,
         request_id: partner_registry::crypto::new_id("cli_").unwrap_or_else(|_| "cli".into()),
-        change_ref: None,
-        now: time::OffsetDateTime::now_utc().unix_timestamp(),
+        change_ref,
+        now,
     };
     let (out, _) = opened.db.write(move |tx| f(tx, &ctx)).map_err(lib_err)?;
     if let (Some(anchor), Some(head)) = (
@@ -639,6 +746,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             limits,
             tls,
             ops,
+            assertion_audience,
         } => {
             ops.init_logs()?;
             serve(
@@ -648,6 +756,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 limits.limits()?,
                 tls.files()?,
                 ops.metrics_listen,
+                assertion_audience,
             )
         }
         Command::Init { db } => {
@@ -661,11 +770,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 name,
                 role,
                 org,
+                email,
                 expires_in,
             } => {
                 // The flags as the API's body, so that both refuse alike.
                 let flags = serde_json::json!({
-                    "name": name, "role": role, "org": org, "expires_in": expires_in,
+                    "name": name, "role": role, "org": org, "email": email, "expires_in": expires_in,
                 });
                 let draft = partner_registry::requests::parse_token(
                     flags.as_object().context("the flags as a body")?,
@@ -678,11 +788,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             TokenCommand::List { db, format, now } => {
-                let now = match now {
-                    Some(s) => partner_registry::records::parse_ts(&s)
-                        .context("--now must be an RFC 3339 timestamp")?,
-                    None => time::OffsetDateTime::now_utc().unix_timestamp(),
-                };
+                let now = cli_now(now.as_deref())?;
                 let opened = db.open(false)?;
                 let tokens = opened
                     .db
@@ -727,11 +833,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ("unused_for".to_string(), unused_for),
             ]);
             let params = partner_registry::handlers::review_params(&q).map_err(lib_err)?;
-            let at = match at {
-                Some(s) => partner_registry::records::parse_ts(&s)
-                    .context("--now must be an RFC 3339 timestamp")?,
-                None => time::OffsetDateTime::now_utc().unix_timestamp(),
-            };
+            let at = cli_now(at.as_deref())?;
             let opened = db.open(false)?;
             let review = opened
                 .db
@@ -741,6 +843,95 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "json" => format!("{}\n", serde_json::to_string(&review)?),
                 "markdown" => review::markdown(&review),
                 _ => review::text(&review),
+            };
+            std::io::stdout().lock().write_all(out.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Approve {
+            db,
+            token,
+            change_ref,
+            resource,
+            attribute,
+            old,
+            new,
+            expires_in,
+            format,
+            now: at,
+        } => {
+            // The flags as the API's body, so that both refuse alike.
+            let flags = serde_json::json!({
+                "resource": resource, "attribute": attribute, "old": old, "new": new,
+                "expires_in": expires_in,
+            });
+            let draft = partner_registry::approvals::ApprovalDraft::parse(
+                flags.as_object().context("the flags as a body")?,
+            )
+            .map_err(flag_names)
+            .map_err(lib_err)?;
+            let at = cli_now(at.as_deref())?;
+            let opened = db.open(false)?;
+            let key = opened.key.clone();
+            let actor = opened
+                .db
+                .read(|r| service::authenticate(r, &key, &token, at))
+                .map_err(|_| anyhow::anyhow!("--token is not a live API token of this registry"))?;
+            let approval = cli_write_as(&opened, actor, Some(change_ref), at, move |tx, ctx| {
+                service::create_approval(tx, ctx, draft).map_err(flag_names)
+            })?;
+            let out = match format.as_str() {
+                "json" => format!("{}\n", serde_json::to_string(&approval.view(at))?),
+                _ => format!(
+                    "Approved {} ({}) of {} {} from {:?} to {:?} for change {}, by {}; valid until {}, once.\n",
+                    approval.attribute,
+                    approval.id,
+                    approval.entity_kind,
+                    approval.entity_id,
+                    approval.old,
+                    approval.new,
+                    approval.change_ref,
+                    approval.approver,
+                    partner_registry::records::fmt_ts(approval.expires_at)
+                ),
+            };
+            std::io::stdout().lock().write_all(out.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BlastRadius {
+            db,
+            owner,
+            org_id,
+            operated_by,
+            scope,
+            format,
+            revoke,
+            change_ref,
+            now: at,
+        } => {
+            // The flags as the API's filters, so that both refuse alike.
+            let flags = serde_json::json!({
+                "owner": owner, "org_id": org_id, "operated_by": operated_by, "scope": scope,
+            });
+            let query = partner_registry::blast_radius::Query::parse(
+                flags.as_object().context("the flags as a body")?,
+            )
+            .map_err(flag_names)
+            .map_err(lib_err)?;
+            let at = cli_now(at.as_deref())?;
+            let opened = db.open(false)?;
+            let radius = if revoke {
+                cli_write_at(&opened, change_ref, at, move |tx, ctx| {
+                    service::revoke_blast_radius(tx, ctx, query)
+                })?
+            } else {
+                opened
+                    .db
+                    .read(|r| service::blast_radius(r, &service::cli_actor(), at, Ok(query)))
+                    .map_err(lib_err)?
+            };
+            let out = match format.as_str() {
+                "json" => format!("{}\n", serde_json::to_string(&radius)?),
+                _ => partner_registry::blast_radius::text(&radius),
             };
             std::io::stdout().lock().write_all(out.as_bytes())?;
             Ok(ExitCode::SUCCESS)
@@ -802,6 +993,7 @@ fn serve(
     limits: partner_registry::server::Limits,
     tls: Option<partner_registry::tls::TlsFiles>,
     metrics_listen: Option<SocketAddr>,
+    assertion_audience: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     if tls.is_none() && !listen.ip().is_loopback() {
         tracing::warn!(
@@ -839,6 +1031,7 @@ fn serve(
                 limits,
                 tls,
                 metrics_listen,
+                assertion_audience,
             },
             clock,
         )

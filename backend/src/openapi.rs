@@ -108,6 +108,7 @@ pub fn document() -> Value {
         "labels": {"type": "object", "additionalProperties": {"type": "string"}},
         "review_enforcement": {"type": "string", "enum": ["report", "suspend"], "default": "report",
             "description": "what an access review past its due date does to the clients still undecided in it: report them (review_overdue findings), or also suspend them (introspection answers inactive until each is decided)"},
+        "approval_policy": {"type": "string", "enum": ["warn", "require"], "default": "warn", "description": format!("{}; see POST /v1/approvals", partner_rules::approvals::APPROVAL_POLICY_RULE)},
     });
     let mut org_create_fields = org_fields.clone();
     org_create_fields["id"] = json!({"type": "string", "pattern": "^org_[A-Za-z0-9]{20}$",
@@ -140,6 +141,10 @@ pub fn document() -> Value {
         "name": {"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},
         "purpose": {"type": "string"},
         "owner": {"type": "string", "format": "email"},
+        "custodian": {"type": ["string", "null"], "format": "email", "description": format!("optional: who holds the credential day to day; {}", partner_rules::CUSTODIAN_RULE)},
+        "auth_method": {"type": "string", "enum": ["client_secret", "private_key_jwt"], "default": "client_secret", "description": format!("{}; set at creation, never changed. A private_key_jwt client has no secret (a supplied one is refused, rotation answers 409): rotate its key by adding the new public key to jwks, then removing the old one", partner_rules::keys::AUTH_METHOD_RULE)},
+        "jwks": {"type": ["object", "null"], "description": format!("the public keys of a private_key_jwt client (required for it, refused for any other); {}", partner_rules::keys::JWKS_RULE)},
+        "operated_by": {"type": ["string", "null"], "description": format!("optional: the intermediary org that operates the client; {}. The client's own org stays the one whose contract, scopes and approval authority apply; offboarding the intermediary revokes the clients it operates", partner_rules::OPERATED_BY_RULE)},
         "scopes": scopes,
         "expires_at": {"type": ["string", "null"], "format": "date-time", "description": "default and maximum: <contract_end>T23:59:59Z"},
     });
@@ -184,7 +189,7 @@ pub fn document() -> Value {
         client_props[k] = v;
     }
     let supplied_secret = json!({"type": "string", "minLength": 32, "maxLength": 1024, "pattern": "^[!-~]+$", "writeOnly": true,
-        "description": format!("optional: the caller's own secret; only its HMAC is stored and it is never echoed. Rule: {}", crate::crypto::SUPPLIED_SECRET_RULE)});
+        "description": format!("optional: the caller's own secret; only its HMAC is stored and it is never echoed. Rule: {}. A secret valid for another client (current, or previous within its grace period) answers 422: a secret is never shared between clients; the other client is named only to a token that may see it", crate::crypto::SUPPLIED_SECRET_RULE)});
     let mut client_create_fields = client_fields.clone();
     client_create_fields["client_secret"] = supplied_secret.clone();
     let page = |item: &str| json!({"type": "object", "properties": {"items": {"type": "array", "items": r(item)}, "next_cursor": {"type": ["string", "null"]}}, "required": ["items", "next_cursor"]});
@@ -206,8 +211,9 @@ pub fn document() -> Value {
     );
     let token_props = json!({
         "name": {"type": "string", "maxLength": 100},
-        "role": {"type": "string", "enum": ["admin", "reviewer", "org"]},
+        "role": {"type": "string", "enum": ["admin", "reviewer", "org", "approver"]},
         "org_id": {"type": ["string", "null"], "description": "the org an org token is bound to; null for the other roles"},
+        "email": {"type": ["string", "null"], "format": "email", "description": "the person an approver token is bound to; null for the other roles"},
         "status": {"type": "string", "enum": ["active", "expired", "revoked", "org_offboarded"], "description": "at the registry's current time; only active authenticates (org_offboarded: its org was offboarded, which ends its tokens for good)"},
         "created_at": {"type": "string", "format": "date-time"},
         "created_by": {"type": "string", "description": "cli (made with `partner-registry token create`) or the name of the admin token that made it"},
@@ -223,7 +229,7 @@ pub fn document() -> Value {
                     "unused_for": {"type": "string"},
                     "findings": {"type": "array", "description": "sorted by kind, org name, client name", "items": {"type": "object", "required": ["kind", "client", "org", "detail"], "properties": {
                         "kind": {"type": "string", "enum": ["contract_ended", "expiring_soon", "no_commercial_sponsor", "review_overdue", "secret_not_rotated", "unused", "usage_drift"]},
-                        "client": {"type": ["object", "null"], "properties": {"id": {"type": "string"}, "client_id": {"type": "string"}, "name": {"type": "string"}, "owner": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}, "secret_rotated_at": {"type": "string", "format": "date-time"}, "last_used_at": {"type": ["string", "null"], "format": "date-time"}}},
+                        "client": {"type": ["object", "null"], "properties": {"id": {"type": "string"}, "client_id": {"type": "string"}, "name": {"type": "string"}, "owner": {"type": "string"}, "custodian": {"type": ["string", "null"]}, "operated_by": {"type": ["string", "null"], "description": "the intermediary org operating the client, beside its own org"}, "expires_at": {"type": "string", "format": "date-time"}, "secret_rotated_at": {"type": "string", "format": "date-time"}, "last_used_at": {"type": ["string", "null"], "format": "date-time"}}},
                         "org": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "approval_authority": {"type": "string"}}},
                         "detail": {"type": "string", "description": "one human sentence"}}}}}});
     let campaign_schema = json!({"type": "object", "properties": {
@@ -242,6 +248,55 @@ pub fn document() -> Value {
             "decision": {"type": ["string", "null"], "enum": ["keep", "revoke", null]},
             "comment": str_or_null, "decided_by": str_or_null,
             "decided_at": {"type": ["string", "null"], "format": "date-time"}}}}}});
+    let approval_schema = json!({"type": "object", "properties": {
+                    "id": {"type": "string"}, "change_ref": {"type": "string"},
+                    "entity_kind": {"type": "string", "enum": ["client", "org"]}, "entity_id": {"type": "string"},
+                    "org_id": {"type": "string"}, "attribute": {"type": "string"}, "old": {"type": "string"}, "new": {"type": "string"},
+                    "approver": {"type": "string", "format": "email"}, "token_name": {"type": "string"},
+                    "created_at": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"},
+                    "used_at": {"type": ["string", "null"], "format": "date-time"}, "used_by": {"type": ["string", "null"], "description": "the request id of the change that used it"},
+                    "status": {"type": "string", "enum": ["valid", "used", "expired"]}}});
+    let blast_radius_schema = json!({"type": "object", "required": ["query", "at", "clients", "orgs", "contacts"], "properties": {
+                    "query": {"type": "object", "description": "the filters given"},
+                    "at": {"type": "string", "format": "date-time"},
+                    "clients": {"type": "array", "items": {"type": "object", "properties": {
+                        "id": {"type": "string"}, "client_id": {"type": "string"}, "name": {"type": "string"},
+                        "org_id": {"type": "string"}, "org_name": {"type": "string"}, "owner": {"type": "string"},
+                        "custodian": {"type": ["string", "null"], "description": "the client's custodian, else the technical owner of its intermediary"},
+                        "operated_by": str_or_null.clone(), "scopes": scopes.clone(),
+                        "expires_at": {"type": "string", "format": "date-time"},
+                        "why": {"type": "array", "items": {"type": "string"}}}}},
+                    "orgs": {"type": "array", "items": {"type": "object", "properties": {
+                        "id": {"type": "string"}, "name": {"type": "string"}, "technical_owner": {"type": "string"},
+                        "approval_authority": {"type": "string"}, "commercial_sponsor": str_or_null.clone(),
+                        "contract_end": {"type": "string", "format": "date"},
+                        "why": {"type": "array", "items": {"type": "string"}}}}},
+                    "contacts": {"type": "array", "items": {"type": "object", "properties": {"email": {"type": "string"}, "roles": {"type": "array", "items": {"type": "string"}}}}},
+                    "revoked": {"type": "array", "items": {"type": "string"}, "description": "only in the answer of a revocation: the client_ids revoked"}}});
+    // Its own object: one json! of every path passes the macro's recursion limit.
+    let governance_paths = json!({
+            "/v1/approvals": {
+                "post": {"summary": "Approve one exact change for a change reference (approver tokens only)", "parameters": [h("X-Change-Ref", "required: the change reference (the pull request URL, say) the approval is for")],
+                    "description": "Under an org's approval_policy \"require\", the registry refuses a change that widens or hands over access (client: scopes added, expires_at later, owner or operated_by changed; org: allowed_scopes widened, contract_end later, approval_policy leaving require) unless an approval of exactly that change (resource, attribute, old and new value as the plan's warning and the refusal show them) exists for the request's X-Change-Ref. The approver token's email must be the org's approval_authority, and never the org's technical_owner nor the client's owner (403). An approval expires (expires_in, default 168h, at most 720h) and is used once; its creation and its use are audited (approval.create, approval.use). The CLI `partner-registry approve` does the same.",
+                    "requestBody": body(json!({"type": "object", "additionalProperties": false, "required": ["resource", "attribute", "old", "new"], "properties": {
+                        "resource": {"type": "string", "description": "the client's id or client_id, or the org's id"},
+                        "attribute": {"type": "string", "enum": ["scopes", "expires_at", "owner", "operated_by", "allowed_scopes", "contract_end", "approval_policy"]},
+                        "old": {"type": "string", "description": "canonical: scopes sorted and space-separated, instants as 2027-06-30T23:59:59Z, an absent intermediary as \"\""},
+                        "new": {"type": "string"},
+                        "expires_in": {"type": "string", "description": crate::approvals::LIFETIME_RULE}}}), "application/json"),
+                    "responses": ok("201", r("Approval"), &["400", "401", "403", "422"])},
+                "get": {"summary": "The approvals of one change reference on one record (an org token: its own org's only)",
+                    "parameters": [q("change_ref", "required"), q("resource", "required: a client's id or client_id, or an org's id")],
+                    "responses": ok("200", json!({"type": "object", "properties": {"items": {"type": "array", "items": r("Approval")}}}), &["400", "401", "422"])}},
+            "/v1/blast-radius": {"get": {"summary": "The blast radius (reviewer, admin): every active client and every live org that a departing person, a compromised intermediary or a leaked scope reaches, with the contacts to call. The CLI `partner-registry blast-radius --format json` prints the same document.",
+                "description": "At least one filter; every filter given must hold for a client to be reached. owner matches a client's owner or custodian, or the technical owner of the intermediary that operates it, and also lists the orgs where the person is technical owner, approval authority or commercial sponsor. Each client and org says why it is reached; contacts list everyone accountable for what is reached, except the person asked about. 422 names a malformed filter; 403 for an org token.",
+                "parameters": [q("owner", "a person's email"), q("org_id", "the clients of this org"), q("operated_by", "the clients this intermediary org operates"), q("scope", "the clients holding this scope")],
+                "responses": ok("200", r("BlastRadius"), &["400", "401", "403", "422"])}},
+            "/v1/blast-radius/revoke": {"post": {"summary": "Revoke every client a blast radius reaches (admin), in one transaction", "parameters": [change_ref.clone()],
+                "description": "The body holds the filters of GET /v1/blast-radius. Each client is revoked with its own client.revoke audit event, and one blast_radius.revoke event records the query and the clients revoked; all of it commits at once or not at all. The answer is the blast radius as it was, with revoked listing the client_ids. The CLI `partner-registry blast-radius --revoke` does the same.",
+                "requestBody": body(json!({"type": "object", "additionalProperties": false, "properties": {"owner": {"type": "string", "format": "email"}, "org_id": {"type": "string"}, "operated_by": {"type": "string"}, "scope": {"type": "string"}}}), "application/json"),
+                "responses": ok("200", r("BlastRadius"), &["400", "401", "403", "422"])}}
+    });
     let mut doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "Partner registry", "version": env!("CARGO_PKG_VERSION"),
@@ -254,7 +309,7 @@ pub fn document() -> Value {
                 "responses": metrics_responses}},
             "/v1/openapi.json": {"get": {"summary": "This document", "security": [], "responses": ok("200", json!({"type": "object"}), &[])}},
             "/v1/whoami": {"get": {"summary": "Who the caller's token is: its name, its role (admin, reviewer, org) and, for an org token, its org. A record of another org answers 404 to an org token: a client uses this to tell \"not visible to this token\" from \"gone\".",
-                "responses": ok("200", json!({"type": "object", "required": ["name", "role", "org"], "properties": {"name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "reviewer", "org"]}, "org": {"type": ["string", "null"]}}}), &["401", "503"])}},
+                "responses": ok("200", json!({"type": "object", "required": ["name", "role", "org"], "properties": {"name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "reviewer", "org", "approver"]}, "org": {"type": ["string", "null"]}}}), &["401", "503"])}},
             "/v1/orgs": {
                 "post": {"summary": "Create an org (admin); the id may be chosen by the caller", "parameters": [idem, change_ref], "requestBody": body(json!({"type": "object", "properties": org_create_fields, "required": ["name", "legal_entity", "technical_owner", "approval_authority", "contract_id", "contract_end", "allowed_scopes"], "additionalProperties": false}), "application/json"),
                          "responses": ok("201", r("Org"), &["400", "401", "403", "409", "413", "415", "422"])},
@@ -292,7 +347,10 @@ pub fn document() -> Value {
             },
             "/v1/introspect": {"post": {"summary": "Check a client credential (RFC 7662 style; fails closed)",
                 "description": "Any valid API token may introspect. The answer is 200 with the active fields only for exactly this body shape, a matching secret and an active client of an active org. Every other JSON body (a field missing, null or of another type, an unknown field, an array or any non-object) answers 200 with exactly {\"active\":false}, as a wrong secret does. Other statuses only where the request is not an introspection at all: 401 for a missing or bad API token, 413 for a body over 64 KiB, 400 for a body that is not JSON.",
-                "requestBody": body(json!({"type": "object", "properties": {"client_id": {"type": "string"}, "client_secret": {"type": "string"}}, "required": ["client_id", "client_secret"], "additionalProperties": false}), "application/json"),
+                "requestBody": body(json!({"oneOf": [
+                    {"type": "object", "properties": {"client_id": {"type": "string"}, "client_secret": {"type": "string"}}, "required": ["client_id", "client_secret"], "additionalProperties": false},
+                    {"type": "object", "description": "RFC 7523 client authentication of a private_key_jwt client: a JWT signed with one of its jwks keys (RS256 or ES256; kid, when given, selects the key), with iss = sub = client_id, aud naming the registry's audience (serve --assertion-audience; without one no assertion is active), exp in the future and at most 300 s ahead, and a jti never seen before by this registry process. Anything else answers {\"active\":false}.",
+                     "properties": {"client_id": {"type": "string"}, "client_assertion_type": {"const": partner_rules::keys::ASSERTION_TYPE}, "client_assertion": {"type": "string"}}, "required": ["client_id", "client_assertion_type", "client_assertion"], "additionalProperties": false}]}), "application/json"),
                 "responses": ok("200", r("Introspection"), &["400", "401", "413"])}},
             "/v1/audit": {"get": {"summary": "Read the audit trail (reviewer, admin)", "parameters": [q("after", "sequence number to start after"), q("limit", "1..1000, default 100")],
                 "responses": ok("200", page("AuditEvent"), &["400", "401", "403", "422"])}},
@@ -326,8 +384,9 @@ pub fn document() -> Value {
                          "description": "The answer's token is the only copy: the registry keeps a keyed hash of it. Audited as token.create (without the token); created_by is the calling token's name. A live token of the same name answers 409.",
                          "requestBody": body(json!({"type": "object", "additionalProperties": false, "required": ["name", "role"], "properties": {
                              "name": {"type": "string", "maxLength": 100},
-                             "role": {"type": "string", "enum": ["admin", "reviewer", "org"]},
+                             "role": {"type": "string", "enum": ["admin", "reviewer", "org", "approver"]},
                              "org": {"type": "string", "description": "the id of a live org; required for, and only for, role org"},
+                             "email": {"type": "string", "format": "email", "description": "the person who approves with it; required for, and only for, role approver (read-only like reviewer, plus POST /v1/approvals)"},
                              "expires_in": {"type": "string", "pattern": "^([0-9]+[hms])+$", "description": format!("how long it works from its creation; {}. Leave out expires_in and expires_at for a token that works until revoked", crate::requests::TOKEN_LIFETIME_RULE)},
                              "expires_at": {"type": "string", "format": "date-time", "description": "when it stops working, instead of expires_in: after the registry's current time, at most 87600h ahead"}}}), "application/json"),
                          "responses": ok("201", r("Token"), &["400", "401", "403", "409", "413", "415", "422"])},
@@ -349,17 +408,35 @@ pub fn document() -> Value {
                 "Org": {"type": "object", "properties": org_props},
                 "Client": {"type": "object", "properties": client_props},
                 "Token": {"type": "object", "properties": token_props},
-                "Introspection": {"type": "object", "properties": {"active": {"type": "boolean"}, "client_id": {"type": "string"}, "org_id": {"type": "string"}, "org_name": {"type": "string"}, "scope": {"type": "string"}, "exp": {"type": "integer"}}, "required": ["active"]},
+                "Introspection": {"type": "object", "description": "RFC 7662 fields, plus what a gateway needs for per-org policy and quota. No token_type: what is introspected is a client's credential, not an access token.",
+                    "properties": {
+                        "active": {"type": "boolean"},
+                        "client_id": {"type": "string"},
+                        "sub": {"type": "string", "description": "the client_id: the client is its own subject"},
+                        "scope": {"type": "string", "description": "space-separated scopes"},
+                        "exp": {"type": "integer", "description": "unix seconds: the client's expiry or its org's contract end, whichever is first"},
+                        "iat": {"type": "integer", "description": "unix seconds: when the credential presented was issued (the secret's creation or rotation)"},
+                        "org_id": {"type": "string", "description": "the org the client belongs to, whose contract, scopes and approval authority apply"},
+                        "org_name": {"type": "string"},
+                        "contract_end": {"type": "string", "format": "date", "description": "the last day of the org's contract"},
+                        "operated_by": {"type": ["string", "null"], "description": "the id of the intermediary org (reseller, MSP, marketplace) that operates the client for its org; null when the org operates it itself"}},
+                    "required": ["active"]},
                 "AuditEvent": {"type": "object", "properties": {"seq": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"}, "action": {"type": "string"}, "entity_kind": {"type": "string"}, "entity_id": {"type": "string"}, "org_id": {"type": ["string", "null"]}, "before": {"type": ["object", "null"]}, "after": {"type": ["object", "null"]}, "request_id": {"type": "string"}, "change_ref": {"type": ["string", "null"]}, "prev_hash": {"type": "string", "description": "hash of the event before (64 zeros for the first)"}, "hash": {"type": "string", "description": "hex HMAC-SHA256, under a key derived from the server key (kept outside the database), of the event's canonical form including seq and prev_hash; `partner-registry audit verify` checks the chain with that key and against the head file <db>.audit-head"}}},
                 "Review": review_schema,
                 "Campaign": campaign_schema,
+                "Approval": approval_schema,
+                "BlastRadius": blast_radius_schema,
                 "Problem": {"type": "object", "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
                     "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}}
             }
         }
     });
-    if let (Some(paths), Value::Object(ui)) = (doc["paths"].as_object_mut(), ui_paths()) {
-        paths.extend(ui);
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for more in [governance_paths, ui_paths()] {
+            if let Value::Object(more) = more {
+                paths.extend(more);
+            }
+        }
     }
     doc
 }

@@ -149,6 +149,8 @@ pub struct Org {
     pub allowed_scopes: Vec<String>,
     pub max_clients: i64,
     pub labels: BTreeMap<String, String>,
+    /// `warn` or `require`: whether the registry refuses a widening nobody approved.
+    pub approval_policy: String,
     pub created_at: i64,
     pub updated_at: i64,
     pub offboarded_at: Option<i64>,
@@ -174,6 +176,7 @@ pub struct OrgView {
     pub max_clients: i64,
     pub labels: BTreeMap<String, String>,
     pub review_enforcement: &'static str,
+    pub approval_policy: String,
     pub status: OrgStatus,
     pub created_at: String,
     pub updated_at: String,
@@ -214,6 +217,7 @@ impl Org {
             max_clients: self.max_clients,
             labels: self.labels.clone(),
             review_enforcement: self.review_enforcement.as_str(),
+            approval_policy: self.approval_policy.clone(),
             status: self.status(now),
             created_at: fmt_ts(self.created_at),
             updated_at: fmt_ts(self.updated_at),
@@ -252,6 +256,10 @@ impl Org {
         m.insert("allowed_scopes".into(), self.allowed_scopes.clone().into());
         m.insert("max_clients".into(), self.max_clients.into());
         m.insert(
+            "approval_policy".into(),
+            self.approval_policy.clone().into(),
+        );
+        m.insert(
             "labels".into(),
             Value::Object(
                 self.labels
@@ -289,6 +297,16 @@ pub struct Client {
     pub last_used_at: Option<i64>,
     /// End of the grace period of the previous secret, if one was kept at the last rotation.
     pub previous_secret_not_after: Option<i64>,
+    /// The intermediary org (reseller, MSP, marketplace) that operates the
+    /// client for its org; the client's org stays the one whose contract,
+    /// scopes and approval authority apply.
+    pub operated_by: Option<String>,
+    /// Who holds the client's credential day to day, besides its owner.
+    pub custodian: Option<String>,
+    /// `client_secret` or `private_key_jwt`.
+    pub auth_method: String,
+    /// The public keys (a JSON Web Key Set) of a `private_key_jwt` client.
+    pub jwks: Option<String>,
     /// The last second of its org's contract, as loaded with the client (not
     /// a field of the client: it decides the client's status).
     pub org_contract_end: i64,
@@ -303,6 +321,11 @@ pub struct ClientView {
     pub name: String,
     pub purpose: String,
     pub owner: String,
+    pub custodian: Option<String>,
+    pub operated_by: Option<String>,
+    pub auth_method: String,
+    /// The public keys, as registered (parsed JSON).
+    pub jwks: Option<Value>,
     pub scopes: Vec<String>,
     pub expires_at: String,
     pub status: ClientStatus,
@@ -346,6 +369,13 @@ impl Client {
             name: self.name.clone(),
             purpose: self.purpose.clone(),
             owner: self.owner.clone(),
+            custodian: self.custodian.clone(),
+            operated_by: self.operated_by.clone(),
+            auth_method: self.auth_method.clone(),
+            jwks: self
+                .jwks
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok()),
             scopes: self.scopes.clone(),
             expires_at: fmt_ts(self.expires_at),
             status: self.status(now),
@@ -366,6 +396,20 @@ impl Client {
         m.insert("name".into(), self.name.clone().into());
         m.insert("purpose".into(), self.purpose.clone().into());
         m.insert("owner".into(), self.owner.clone().into());
+        if let Some(s) = &self.custodian {
+            m.insert("custodian".into(), s.clone().into());
+        }
+        if let Some(s) = &self.operated_by {
+            m.insert("operated_by".into(), s.clone().into());
+        }
+        m.insert("auth_method".into(), self.auth_method.clone().into());
+        if let Some(keys) = self
+            .jwks
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok())
+        {
+            m.insert("jwks".into(), keys);
+        }
         m.insert("scopes".into(), self.scopes.clone().into());
         m.insert("expires_at".into(), fmt_ts(self.expires_at).into());
         m
@@ -404,6 +448,9 @@ pub enum Role {
     Admin,
     Reviewer,
     Org,
+    /// Reads like a reviewer, and records approvals as the person whose
+    /// email it is bound to.
+    Approver,
 }
 
 impl Role {
@@ -412,6 +459,7 @@ impl Role {
             "admin" => Some(Role::Admin),
             "reviewer" => Some(Role::Reviewer),
             "org" => Some(Role::Org),
+            "approver" => Some(Role::Approver),
             _ => None,
         }
     }
@@ -420,6 +468,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Reviewer => "reviewer",
             Role::Org => "org",
+            Role::Approver => "approver",
         }
     }
 }
@@ -432,6 +481,8 @@ pub struct Actor {
     pub role: Role,
     /// The org an `org` token is bound to.
     pub org: Option<String>,
+    /// The person an `approver` token is bound to.
+    pub email: Option<String>,
 }
 
 impl Actor {

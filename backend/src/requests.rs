@@ -368,19 +368,20 @@ pub const ORG_CREATE_FIELDS: &[&str] = &[
     "max_clients",
     "labels",
     "review_enforcement",
+    "approval_policy",
 ];
 
-/// Whether `s` has the shape of a server-made org id: `org_` and 20 of `[A-Za-z0-9]`.
-pub fn is_org_id(s: &str) -> bool {
-    s.strip_prefix("org_")
-        .is_some_and(|r| r.len() == 20 && r.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
+pub use partner_rules::is_org_id;
 
 pub const CLIENT_CREATE_FIELDS: &[&str] = &[
     "org_id",
     "name",
     "purpose",
     "owner",
+    "custodian",
+    "operated_by",
+    "auth_method",
+    "jwks",
     "scopes",
     "expires_at",
     "client_secret",
@@ -396,9 +397,14 @@ pub const MAX_GRACE: i64 = partner_rules::MAX_GRACE_PERIOD.as_secs() as i64;
 #[derive(Debug, Clone)]
 pub struct NewSecret {
     pub hmac: [u8; 32],
-    /// `generated` or `supplied`.
+    /// [`GENERATED`] or [`SUPPLIED`].
     pub source: &'static str,
 }
+
+/// The source of a secret the registry made.
+pub const GENERATED: &str = "generated";
+/// The source of a secret the caller chose.
+pub const SUPPLIED: &str = "supplied";
 
 /// The optional `client_secret` of a create or rotate body: `Ok(None)` when absent,
 /// the plaintext when it meets the rule; every refusal is recorded on `client_secret`
@@ -443,6 +449,8 @@ pub struct OrgDraft {
     pub max_clients: Option<i64>,
     pub labels: Option<BTreeMap<String, String>>,
     pub review_enforcement: Option<partner_rules::ReviewEnforcement>,
+    /// `None`: the default, `warn`.
+    pub approval_policy: Option<String>,
     pub errors: Vec<FieldError>,
 }
 
@@ -469,8 +477,18 @@ pub fn parse_org(map: &Map<String, Value>) -> OrgDraft {
         ),
         labels: f.labels("labels"),
         review_enforcement: f.review_enforcement("review_enforcement"),
+        approval_policy: None,
         errors: Vec::new(),
     };
+    d.approval_policy = f.opt_str("approval_policy", 20).filter(|p| {
+        partner_rules::approvals::is_approval_policy(p) || {
+            f.err(
+                "approval_policy",
+                partner_rules::approvals::APPROVAL_POLICY_RULE,
+            );
+            false
+        }
+    });
     if let (Some(s), Some(e)) = (&d.contract_start, &d.contract_end) {
         if s > e {
             f.err("contract_end", "must not be before contract_start");
@@ -500,6 +518,12 @@ pub struct ClientDraft {
     pub name: Option<String>,
     pub purpose: Option<String>,
     pub owner: Option<String>,
+    pub custodian: Option<String>,
+    pub operated_by: Option<String>,
+    /// `None`: the default, `client_secret`.
+    pub auth_method: Option<String>,
+    /// The public keys, as stored (compact JSON).
+    pub jwks: Option<String>,
     pub scopes: Option<Vec<String>>,
     /// Ok(None): default to the end of the contract.
     pub expires_at: Result<Option<i64>, ()>,
@@ -513,17 +537,68 @@ pub fn parse_client(map: &Map<String, Value>) -> ClientDraft {
         name: f.req_slug("name"),
         purpose: f.req_text(rules::PURPOSE),
         owner: f.req_email("owner"),
+        custodian: f.opt_email("custodian"),
+        operated_by: f.opt_str("operated_by", 100),
+        auth_method: None,
+        jwks: None,
         scopes: f.scopes("scopes", true),
         expires_at: f.opt_ts("expires_at"),
         errors: Vec::new(),
     };
+    d.auth_method = f.opt_str("auth_method", 32).filter(|m| {
+        partner_rules::keys::is_auth_method(m) || {
+            f.err("auth_method", partner_rules::keys::AUTH_METHOD_RULE);
+            false
+        }
+    });
+    d.jwks = match map.get("jwks") {
+        None | Some(Value::Null) => None,
+        Some(keys @ Value::Object(_)) => {
+            let text = keys.to_string();
+            match partner_rules::keys::check_jwks(&text) {
+                Ok(()) => Some(text),
+                Err(why) => {
+                    f.err("jwks", why);
+                    None
+                }
+            }
+        }
+        Some(_) => {
+            f.err(
+                "jwks",
+                format!("must be a JSON object: {}", partner_rules::keys::JWKS_RULE),
+            );
+            None
+        }
+    };
+    let jwt = d.auth_method.as_deref() == Some(partner_rules::keys::PRIVATE_KEY_JWT);
+    if jwt && matches!(map.get("jwks"), None | Some(Value::Null)) {
+        f.err(
+            "jwks",
+            "is required for auth_method \"private_key_jwt\": the client's public keys",
+        );
+    }
+    if !jwt && d.jwks.is_some() {
+        f.err("jwks", "is only for auth_method \"private_key_jwt\"");
+    }
+    if let (Some(owner), Some(custodian)) = (&d.owner, &d.custodian) {
+        if !partner_rules::custodian_ok(owner, custodian) {
+            f.err("custodian", partner_rules::CUSTODIAN_RULE);
+        }
+    }
+    if let Some(by) = &d.operated_by {
+        if !partner_rules::operated_by_ok(d.org_id.as_deref().unwrap_or_default(), by) {
+            f.err("operated_by", partner_rules::OPERATED_BY_RULE);
+        }
+    }
     d.errors = f.errors;
     d
 }
 
 /// Fields of `POST /v1/tokens` (and of `token create`, whose flags are these
 /// with hyphens: `--expires-in`).
-pub const TOKEN_CREATE_FIELDS: &[&str] = &["name", "role", "org", "expires_in", "expires_at"];
+pub const TOKEN_CREATE_FIELDS: &[&str] =
+    &["name", "role", "org", "email", "expires_in", "expires_at"];
 
 /// The longest lifetime a token may be given: a credential that should outlive
 /// ten years is better made without an expiry, on purpose.
@@ -551,6 +626,8 @@ pub struct TokenDraft {
     pub name: Option<String>,
     pub role: Option<Role>,
     pub org: Option<String>,
+    /// The person an approver token is bound to.
+    pub email: Option<String>,
     pub lifetime: Lifetime,
     pub errors: Vec<FieldError>,
 }
@@ -565,11 +642,12 @@ pub fn parse_token(map: &Map<String, Value>) -> TokenDraft {
             "role",
             role,
             |r| Role::parse(r).is_some(),
-            "admin, reviewer or org",
+            "admin, reviewer, org or approver",
         )
         .as_deref()
         .and_then(Role::parse);
     let org = f.opt_str("org", 100);
+    let email = f.opt_email("email");
     let expires_in = f.opt_str("expires_in", 32);
     let expires_at = f.opt_ts("expires_at");
     let lifetime = match (expires_in, expires_at) {
@@ -594,6 +672,7 @@ pub fn parse_token(map: &Map<String, Value>) -> TokenDraft {
         name,
         role,
         org,
+        email,
         lifetime,
         errors: f.errors,
     }

@@ -68,6 +68,13 @@ pub struct ReviewClient {
     pub client_id: String,
     pub name: String,
     pub owner: String,
+    /// Only when the client names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custodian: Option<String>,
+    /// The intermediary org that operates the client, beside the client's
+    /// own org; only when one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operated_by: Option<String>,
     pub expires_at: String,
     pub secret_rotated_at: String,
     pub last_used_at: Option<String>,
@@ -126,6 +133,8 @@ pub(crate) fn client_ref(c: &Client) -> ReviewClient {
         client_id: c.client_id.clone(),
         name: c.name.clone(),
         owner: c.owner.clone(),
+        custodian: c.custodian.clone(),
+        operated_by: c.operated_by.clone(),
         expires_at: fmt_ts(c.expires_at),
         secret_rotated_at: fmt_ts(c.secret_rotated_at),
         last_used_at: c.last_used_at.map(fmt_ts),

@@ -51,8 +51,11 @@ pub const CLI_ACTOR: &str = "cli";
 // ---------- authorisation ----------
 
 fn forbid_reviewer(actor: &Actor) -> Result<()> {
-    if actor.role == Role::Reviewer {
-        return Err(Error::Forbidden("reviewer tokens are read-only".into()));
+    if matches!(actor.role, Role::Reviewer | Role::Approver) {
+        return Err(Error::Forbidden(format!(
+            "{} tokens are read-only",
+            actor.role.as_str()
+        )));
     }
     Ok(())
 }
@@ -73,7 +76,10 @@ pub fn forbid_org_token(actor: &Actor, what: &str) -> Result<()> {
 fn org_write_allowed(actor: &Actor, id: &str) -> Result<()> {
     match actor.role {
         Role::Admin => Ok(()),
-        Role::Reviewer => Err(Error::Forbidden("reviewer tokens are read-only".into())),
+        Role::Reviewer | Role::Approver => Err(Error::Forbidden(format!(
+            "{} tokens are read-only",
+            actor.role.as_str()
+        ))),
         Role::Org if actor.sees(id) => Err(Error::Forbidden(
             "org tokens cannot change org records".into(),
         )),
@@ -284,6 +290,9 @@ fn draft_into_org(d: OrgDraft, base: Org) -> Org {
         max_clients: d.max_clients.unwrap_or(DEFAULT_MAX_CLIENTS),
         labels: d.labels.unwrap_or_default(),
         review_enforcement: d.review_enforcement.unwrap_or_default(),
+        approval_policy: d
+            .approval_policy
+            .unwrap_or_else(|| partner_rules::approvals::WARN.to_string()),
         ..base
     }
 }
@@ -338,6 +347,7 @@ pub fn create_org(
         allowed_scopes: vec![],
         max_clients: DEFAULT_MAX_CLIENTS,
         labels: Default::default(),
+        approval_policy: partner_rules::approvals::WARN.to_string(),
         created_at: ctx.now,
         updated_at: ctx.now,
         offboarded_at: None,
@@ -397,6 +407,18 @@ pub fn update_org(
     if next == current {
         return Ok(current);
     }
+    check_approved(
+        tx,
+        ctx,
+        &current,
+        "org",
+        id,
+        &format!("org {}", current.name),
+        partner_rules::approvals::org_widenings(
+            crate::approvals::org_terms(&current),
+            crate::approvals::org_terms(&next),
+        ),
+    )?;
     next.updated_at = ctx.now;
     next.version = current.version + 1;
     tx.update_org(&next)?;
@@ -478,7 +500,7 @@ pub(crate) fn revoke(tx: &mut dyn Tx, ctx: &WriteCtx, client: Client) -> Result<
 }
 
 /// `DELETE /v1/orgs/{id}`: offboards the org and revokes every client it still
-/// has, in one transaction.
+/// has and every client it operates for other orgs, in one transaction.
 pub fn offboard_org(tx: &mut dyn Tx, ctx: &WriteCtx, id: &str) -> Result<Org> {
     org_write_allowed(&ctx.actor, id)?;
     let current = tx
@@ -488,6 +510,11 @@ pub fn offboard_org(tx: &mut dyn Tx, ctx: &WriteCtx, id: &str) -> Result<Org> {
         return Ok(current);
     }
     for client in tx.live_clients(id)? {
+        revoke(tx, ctx, client)?;
+    }
+    // An intermediary that ends leaves no one operating the clients it held
+    // for others: they end with it.
+    for client in tx.live_clients_operated_by(id)? {
         revoke(tx, ctx, client)?;
     }
     let next = Org {
@@ -574,6 +601,22 @@ fn client_rules(
             ));
         }
     }
+    if let Some(by) = d
+        .operated_by
+        .as_deref()
+        .filter(|by| current.and_then(|c| c.operated_by.as_deref()) != Some(*by))
+    {
+        match r.org(by)? {
+            Some(o) if o.offboarded_at.is_none() => {}
+            Some(_) => d.errors.push(FieldError::new(
+                "operated_by",
+                format!("org {by} is offboarded: it can no longer operate clients"),
+            )),
+            None => d
+                .errors
+                .push(FieldError::new("operated_by", format!("no org {by}"))),
+        }
+    }
     let becomes_active = expires_at >= now && now <= end;
     let was_active = current.is_some_and(|c| c.status(now) == ClientStatus::Active);
     // Counted on every create; the names are read only to word a refusal.
@@ -611,12 +654,46 @@ fn client_rules(
     Ok(expires_at)
 }
 
+/// Refuses a supplied secret that is valid for another client: a secret
+/// shared across partners makes one partner's leak every sharer's, and no
+/// revocation can then tell their uses apart. The keyed hash makes this a
+/// lookup. The other client is named only to a caller that may see it: to
+/// anyone else, the refusal must not reveal whose secret it is.
+fn unshared_secret(
+    r: &mut dyn Reader,
+    actor: &Actor,
+    secret: &NewSecret,
+    own: Option<&str>,
+    now: i64,
+) -> Result<Option<FieldError>> {
+    if secret.source != SUPPLIED {
+        return Ok(None);
+    }
+    let Some(other) = r
+        .client_holding_secret(&secret.hmac, now)?
+        .filter(|c| Some(c.id.as_str()) != own)
+    else {
+        return Ok(None);
+    };
+    let whose = if actor.sees(&other.org_id) {
+        format!(" ({} of org {})", other.client_id, other.org_id)
+    } else {
+        String::new()
+    };
+    Ok(Some(FieldError::new(
+        "client_secret",
+        format!(
+            "is already valid for another client{whose}: a secret is never shared between clients; supply a secret of this client's own or let the registry generate one"
+        ),
+    )))
+}
+
 /// `POST /v1/clients`.
 pub fn create_client(
     tx: &mut dyn Tx,
     ctx: &WriteCtx,
     mut d: ClientDraft,
-    secret: &NewSecret,
+    secret: Option<&NewSecret>,
     idem: Option<&Idem>,
 ) -> Result<Created> {
     forbid_reviewer(&ctx.actor)?;
@@ -641,6 +718,26 @@ pub fn create_client(
         Some(org) => client_rules(tx, ctx.now, &mut d, org, None)?,
         None => 0,
     };
+    let auth_method = d
+        .auth_method
+        .take()
+        .unwrap_or_else(|| partner_rules::keys::CLIENT_SECRET.to_string());
+    // A client with its own key has no secret at all; any other has one.
+    match (auth_method == partner_rules::keys::PRIVATE_KEY_JWT, secret) {
+        (true, Some(_)) => d.errors.push(FieldError::new(
+            "client_secret",
+            "a private_key_jwt client has no secret: it proves itself with its own private key",
+        )),
+        (false, None) => {
+            return Err(Error::Internal(
+                "a client_secret client without a secret".into(),
+            ));
+        }
+        (_, Some(secret)) => d
+            .errors
+            .extend(unshared_secret(tx, &ctx.actor, secret, None, ctx.now)?),
+        (true, None) => {}
+    }
     if !d.errors.is_empty() {
         return Err(Error::Validation(d.errors));
     }
@@ -656,6 +753,10 @@ pub fn create_client(
         name: d.name.unwrap_or_default(),
         purpose: d.purpose.unwrap_or_default(),
         owner: d.owner.unwrap_or_default(),
+        custodian: d.custodian,
+        operated_by: d.operated_by,
+        auth_method,
+        jwks: d.jwks,
         scopes: d.scopes.unwrap_or_default(),
         expires_at,
         created_at: ctx.now,
@@ -668,7 +769,9 @@ pub fn create_client(
         org_contract_end: org.contract_end_ts(),
     };
     tx.insert_client(&client)?;
-    tx.add_secret(&client.id, &secret.hmac, secret.source, ctx.now)?;
+    if let Some(secret) = secret {
+        tx.add_secret(&client.id, &secret.hmac, secret.source, ctx.now)?;
+    }
     let body = view_json(&client.view(ctx.now));
     record(
         tx,
@@ -726,6 +829,18 @@ pub fn update_client(
             ),
         ));
     }
+    if d.auth_method
+        .as_deref()
+        .is_some_and(|m| m != current.auth_method)
+    {
+        d.errors.push(FieldError::new(
+            "auth_method",
+            format!(
+                "a client's auth_method never changes (it is {:?}); create a new client with the other method instead",
+                current.auth_method
+            ),
+        ));
+    }
     let expires_at = client_rules(tx, ctx.now, &mut d, &org, Some(&current))?;
     if !d.errors.is_empty() {
         return Err(Error::Validation(d.errors));
@@ -734,6 +849,9 @@ pub fn update_client(
         name: d.name.unwrap_or_default(),
         purpose: d.purpose.unwrap_or_default(),
         owner: d.owner.unwrap_or_default(),
+        custodian: d.custodian,
+        operated_by: d.operated_by,
+        jwks: d.jwks,
         scopes: d.scopes.unwrap_or_default(),
         expires_at,
         ..current.clone()
@@ -741,6 +859,18 @@ pub fn update_client(
     if next == current {
         return Ok(current);
     }
+    check_approved(
+        tx,
+        ctx,
+        &org,
+        "client",
+        &current.id,
+        &format!("client {}", current.name),
+        partner_rules::approvals::client_widenings(
+            crate::approvals::client_terms(&current),
+            crate::approvals::client_terms(&next),
+        ),
+    )?;
     next.updated_at = ctx.now;
     next.version = current.version + 1;
     change_client(tx, ctx, "client.update", &current, &next)?;
@@ -774,6 +904,11 @@ pub fn rotate_secret(
             rules::TransitionRefusal::RotateRevoked
         )));
     }
+    if current.auth_method == partner_rules::keys::PRIVATE_KEY_JWT {
+        return Err(Error::Conflict(format!(
+            "client {id} uses private_key_jwt and has no secret to rotate: rotate its key by adding the new public key to its jwks, then removing the old one"
+        )));
+    }
     // A rotation to a secret the client already has would leave whoever
     // holds it (a previous owner, say) with a working secret.
     if tx.secret_held(&current.id, &secret.hmac)? {
@@ -781,6 +916,9 @@ pub fn rotate_secret(
             "client_secret",
             "must differ from the client's current and previous secrets: a rotation replaces the secret",
         ));
+    }
+    if let Some(shared) = unshared_secret(tx, &ctx.actor, secret, Some(&current.id), ctx.now)? {
+        return Err(Error::Validation(vec![shared]));
     }
     tx.drop_previous_secrets(&current.id)?;
     let grace_end = (grace > 0).then(|| ctx.now.saturating_add(grace));
@@ -850,6 +988,248 @@ pub fn review(
     crate::review::review(r, now, params?)
 }
 
+// ---------- approvals ----------
+
+/// Refuses the widenings from `before` to `after` of the record `id` (a
+/// `kind`, shown as `what`) that its org's policy requires approved and
+/// nobody approved for this request's change reference; marks the
+/// approvals it uses used, each with its audit event.
+#[allow(clippy::too_many_arguments)]
+fn check_approved(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    org: &Org,
+    kind: &str,
+    id: &str,
+    what: &str,
+    widenings: Vec<partner_rules::approvals::Widening>,
+) -> Result<()> {
+    if org.approval_policy != partner_rules::approvals::REQUIRE || widenings.is_empty() {
+        return Ok(());
+    }
+    let approvals = match &ctx.change_ref {
+        Some(change_ref) => tx.approvals_for(change_ref, id)?,
+        None => Vec::new(),
+    };
+    let mut using = Vec::new();
+    let mut missing = Vec::new();
+    for w in widenings {
+        match approvals
+            .iter()
+            .find(|a| a.entity_kind == kind && a.usable(ctx.now) && a.approves(&w))
+        {
+            Some(a) => using.push(a.clone()),
+            None => missing.push(w),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(crate::approvals::refusal(
+            org,
+            what,
+            id,
+            ctx.change_ref.as_deref(),
+            &missing,
+        ));
+    }
+    for a in using {
+        tx.use_approval(&a.id, ctx.now, &ctx.request_id)?;
+        let used = crate::approvals::Approval {
+            used_at: Some(ctx.now),
+            used_by: Some(ctx.request_id.clone()),
+            ..a.clone()
+        };
+        record(
+            tx,
+            ctx,
+            "approval.use",
+            "approval",
+            &a.id,
+            Some(&a.org_id),
+            Some(view_json(&a.view(ctx.now))),
+            Some(view_json(&used.view(ctx.now))),
+        )?;
+    }
+    Ok(())
+}
+
+/// `POST /v1/approvals` and `approve`: the org's approval authority, with an
+/// approver token bound to their email, approves one exact change for the
+/// request's change reference. Never the client's owner nor the org's
+/// technical owner: who makes or holds a change does not approve it.
+pub fn create_approval(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    d: crate::approvals::ApprovalDraft,
+) -> Result<crate::approvals::Approval> {
+    let Some(email) = ctx
+        .actor
+        .email
+        .clone()
+        .filter(|_| ctx.actor.role == Role::Approver)
+    else {
+        return Err(Error::Forbidden(
+            "only approver tokens record approvals: an approval is the act of the org's approval authority".into(),
+        ));
+    };
+    let Some(change_ref) = ctx.change_ref.clone() else {
+        return Err(Error::field(
+            "X-Change-Ref",
+            "is required: the change reference (the pull request URL, say) the approval is for",
+        ));
+    };
+    let gone = || {
+        Error::field(
+            "resource",
+            format!(
+                "no client or org {} that is not revoked or offboarded",
+                d.resource
+            ),
+        )
+    };
+    let (kind, id, org, owner) = if is_org_id(&d.resource) {
+        let org = tx
+            .org(&d.resource)?
+            .filter(|o| o.offboarded_at.is_none())
+            .ok_or_else(gone)?;
+        ("org", org.id.clone(), org, None)
+    } else {
+        let client = tx
+            .client(&d.resource)?
+            .filter(|c| c.revoked_at.is_none())
+            .ok_or_else(gone)?;
+        let org = tx
+            .org(&client.org_id)?
+            .ok_or_else(|| Error::Internal("client without org".into()))?;
+        ("client", client.id, org, Some(client.owner))
+    };
+    let approvable = partner_rules::approvals::approvable(kind);
+    if !approvable.contains(&d.attribute.as_str()) {
+        return Err(Error::field(
+            "attribute",
+            format!(
+                "must be one of {} for a {kind}: the changes that widen or hand over access",
+                approvable.join(", ")
+            ),
+        ));
+    }
+    if !email.eq_ignore_ascii_case(&org.approval_authority) {
+        return Err(Error::Forbidden(format!(
+            "{email} is not the approval authority of org {} ({}): only they approve its changes",
+            org.name, org.approval_authority
+        )));
+    }
+    let role = if email.eq_ignore_ascii_case(&org.technical_owner) {
+        Some("the org's technical owner")
+    } else if owner.is_some_and(|o| email.eq_ignore_ascii_case(&o)) {
+        Some("the client's owner")
+    } else {
+        None
+    };
+    if let Some(role) = role {
+        return Err(Error::Forbidden(format!(
+            "{email} is {role}: separation of duties forbids approving a change to what one makes or holds"
+        )));
+    }
+    let approval = crate::approvals::Approval {
+        id: crate::crypto::new_id("apr_")?,
+        change_ref,
+        entity_kind: kind.to_string(),
+        entity_id: id,
+        org_id: org.id.clone(),
+        attribute: d.attribute,
+        old: d.old,
+        new: d.new,
+        approver: email,
+        token_name: ctx.actor.name.clone(),
+        created_at: ctx.now,
+        expires_at: ctx.now.saturating_add(d.lifetime),
+        used_at: None,
+        used_by: None,
+    };
+    tx.insert_approval(&approval)?;
+    record(
+        tx,
+        ctx,
+        "approval.create",
+        "approval",
+        &approval.id,
+        Some(&org.id),
+        None,
+        Some(view_json(&approval.view(ctx.now))),
+    )?;
+    Ok(approval)
+}
+
+/// `GET /v1/approvals`: the approvals of one change reference on one record
+/// (any token; an org token only for its own org's records).
+pub fn list_approvals(
+    r: &mut dyn Reader,
+    actor: &Actor,
+    change_ref: &str,
+    resource: &str,
+) -> Result<Vec<crate::approvals::Approval>> {
+    let id = if is_org_id(resource) {
+        resource.to_string()
+    } else {
+        match r.client(resource)? {
+            Some(c) => c.id,
+            None => resource.to_string(),
+        }
+    };
+    Ok(r.approvals_for(change_ref, &id)?
+        .into_iter()
+        .filter(|a| actor.sees(&a.org_id))
+        .collect())
+}
+
+/// `GET /v1/blast-radius` and `blast-radius`: what a person, an
+/// intermediary or a scope reaches, across orgs (so not for org tokens).
+///
+/// `query` is parsed by the caller and refused only once the caller is
+/// known to be allowed to ask at all.
+pub fn blast_radius(
+    r: &mut dyn Reader,
+    actor: &Actor,
+    now: i64,
+    query: Result<crate::blast_radius::Query>,
+) -> Result<crate::blast_radius::BlastRadius> {
+    forbid_org_token(actor, "the blast radius")?;
+    let query = query?;
+    let (orgs, clients) = r.review_data()?;
+    Ok(crate::blast_radius::compute(&orgs, &clients, &query, now).0)
+}
+
+/// `POST /v1/blast-radius/revoke` and `blast-radius --revoke`: revokes every
+/// client the blast radius reaches, in this one transaction, each with its
+/// audit event, and one event recording the revocation as a whole (the
+/// query, and the clients it revoked).
+pub fn revoke_blast_radius(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    query: crate::blast_radius::Query,
+) -> Result<crate::blast_radius::BlastRadius> {
+    admin_only(&ctx.actor, "revoke a blast radius")?;
+    let (orgs, clients) = tx.review_data()?;
+    let (mut radius, reached) = crate::blast_radius::compute(&orgs, &clients, &query, ctx.now);
+    let mut revoked = Vec::new();
+    for client in reached {
+        revoked.push(client.client_id.clone());
+        revoke(tx, ctx, client)?;
+    }
+    radius.revoked = Some(revoked);
+    record(
+        tx,
+        ctx,
+        "blast_radius.revoke",
+        "blast_radius",
+        &serde_json::to_string(&query).unwrap_or_default(),
+        None,
+        None,
+        Some(view_json(&radius)),
+    )?;
+    Ok(radius)
+}
+
 /// `PUT /v1/clock` (only with `serve --fake-clock`): appends the event of a move
 /// of the clock from `ctx.now` to `to`; the caller moves the clock once this has
 /// committed.
@@ -876,6 +1256,8 @@ pub struct TokenInfo {
     pub name: String,
     pub role: Role,
     pub org_id: Option<String>,
+    /// The person an approver token is bound to.
+    pub email: Option<String>,
     pub status: TokenStatus,
     pub created_at: String,
     /// Who made it: `cli`, or the name of the admin token that did.
@@ -895,6 +1277,7 @@ impl TokenInfo {
             name: t.name.clone(),
             role: t.role,
             org_id: t.org_id.clone(),
+            email: t.email.clone(),
             status: TokenStatus::at(t.revoked_at, t.org_offboarded_at, t.expires_at, now),
             created_at: fmt_ts(t.created_at),
             created_by: t.created_by.clone(),
@@ -927,10 +1310,9 @@ fn token_org_rules(
             "org",
             "an org token needs the id of its org",
         )),
-        (Some(Role::Admin | Role::Reviewer), Some(_)) => errors.push(FieldError::new(
-            "org",
-            "only org tokens are bound to an org",
-        )),
+        (Some(Role::Admin | Role::Reviewer | Role::Approver), Some(_)) => errors.push(
+            FieldError::new("org", "only org tokens are bound to an org"),
+        ),
         (_, Some(org)) => match r.org(org)? {
             None => errors.push(FieldError::new("org", format!("no org {org}"))),
             Some(o) if o.offboarded_at.is_some() => errors.push(FieldError::new(
@@ -950,6 +1332,18 @@ pub fn create_token(tx: &mut dyn Tx, ctx: &WriteCtx, d: TokenDraft) -> Result<Ne
     admin_only(&ctx.actor, "create API tokens")?;
     let mut errors = d.errors;
     token_org_rules(tx, d.role, d.org.as_deref(), &mut errors)?;
+    // An approval is a person's act: the token says whose.
+    match (d.role, &d.email) {
+        (Some(Role::Approver), None) => errors.push(FieldError::new(
+            "email",
+            "an approver token needs the email of the person who approves with it",
+        )),
+        (Some(role), Some(_)) if role != Role::Approver => errors.push(FieldError::new(
+            "email",
+            "only approver tokens are bound to a person's email",
+        )),
+        _ => {}
+    }
     let expires_at = match d.lifetime {
         Lifetime::Unbounded => None,
         Lifetime::For(secs) => Some(ctx.now.saturating_add(secs)),
@@ -987,6 +1381,7 @@ pub fn create_token(tx: &mut dyn Tx, ctx: &WriteCtx, d: TokenDraft) -> Result<Ne
         created_at: ctx.now,
         created_by: &ctx.actor.name,
         expires_at,
+        email: d.email.as_deref(),
     })?;
     let row = TokenRow {
         id,
@@ -1000,6 +1395,7 @@ pub fn create_token(tx: &mut dyn Tx, ctx: &WriteCtx, d: TokenDraft) -> Result<Ne
         expires_at,
         last_used_at: None,
         org_offboarded_at: None,
+        email: d.email,
     };
     let info = TokenInfo::of(&row, ctx.now);
     record(
@@ -1110,6 +1506,22 @@ pub fn decide_campaign(
     crate::campaigns::decide(tx, ctx, campaign, org, draft)
 }
 
+/// The actor of an API token presented to the CLI, authenticated as the
+/// API does: a live token, of a live org if any, not expired at `now`. The
+/// CLI acts as that person (an approver, say), not as the operator.
+pub fn authenticate(r: &mut dyn Reader, key: &SecretKey, token: &str, now: i64) -> Result<Actor> {
+    let hmac = key.hash_token(token);
+    r.live_tokens(crate::db::TokenSelect::All)?
+        .into_iter()
+        .find(|t| {
+            crate::crypto::ct_eq(&t.hmac, &hmac)
+                && TokenStatus::at(t.revoked_at, t.org_offboarded_at, t.expires_at, now)
+                    == TokenStatus::Active
+        })
+        .map(|t| t.actor())
+        .ok_or(Error::Unauthorized)
+}
+
 /// The caller of CLI commands: the operator with the database and key in hand.
 pub fn cli_actor() -> Actor {
     Actor {
@@ -1117,6 +1529,7 @@ pub fn cli_actor() -> Actor {
         name: CLI_ACTOR.to_string(),
         role: Role::Admin,
         org: None,
+        email: None,
     }
 }
 

@@ -44,6 +44,7 @@ pub struct Org {
     /// `report` from a registry that predates access review campaigns.
     #[serde(default = "report")]
     pub review_enforcement: String,
+    pub approval_policy: String,
     pub status: String,
     pub created_at: String,
     pub version: i64,
@@ -59,6 +60,14 @@ pub struct Client {
     pub name: String,
     pub purpose: String,
     pub owner: String,
+    #[serde(default)]
+    pub custodian: Option<String>,
+    #[serde(default)]
+    pub operated_by: Option<String>,
+    #[serde(default)]
+    pub auth_method: String,
+    #[serde(default)]
+    pub jwks: Option<Value>,
     pub scopes: Vec<String>,
     pub expires_at: String,
     pub status: String,
@@ -93,6 +102,7 @@ pub struct OrgFields {
     pub labels: std::collections::BTreeMap<String, String>,
     /// `None`: the registry's default on create, unchanged on update.
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval_policy: Option<String>,
     pub review_enforcement: Option<String>,
 }
 
@@ -109,6 +119,12 @@ pub struct ClientFields {
     pub name: String,
     pub purpose: String,
     pub owner: String,
+    pub custodian: Option<String>,
+    pub operated_by: Option<String>,
+    /// `None`: the registry's default on create (a client's method never changes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<String>,
+    pub jwks: Option<Value>,
     pub scopes: Vec<String>,
     /// `None`: the end of the org's contract on create, unchanged on update.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -132,6 +148,7 @@ impl From<&Org> for OrgFields {
             max_clients: Some(org.max_clients),
             labels: org.labels.clone(),
             review_enforcement: Some(org.review_enforcement.clone()),
+            approval_policy: Some(org.approval_policy.clone()),
         }
     }
 }
@@ -142,6 +159,10 @@ impl From<&Client> for ClientFields {
             name: client.name.clone(),
             purpose: client.purpose.clone(),
             owner: client.owner.clone(),
+            custodian: client.custodian.clone(),
+            operated_by: client.operated_by.clone(),
+            auth_method: Some(client.auth_method.clone()),
+            jwks: client.jwks.clone(),
             scopes: client.scopes.clone(),
             expires_at: Some(client.expires_at.clone()),
         }
@@ -367,6 +388,26 @@ impl ApiClient {
     }
 
     /// Now, by the registry's clock as of its latest answer (else ours).
+    /// The change reference every write of this run carries, if configured.
+    pub fn change_ref(&self) -> Option<&str> {
+        self.change_ref.as_deref()
+    }
+
+    /// The approvals recorded for `change_ref` on the record `resource`.
+    pub async fn approvals(
+        &self,
+        change_ref: &str,
+        resource: &str,
+    ) -> Result<Vec<Approval>, ApiError> {
+        let path = format!(
+            "/v1/approvals?change_ref={}&resource={}",
+            percent_encode(change_ref),
+            percent_encode(resource)
+        );
+        let page: Page<Approval> = self.send(Method::GET, &path, None, Write::None).await?;
+        Ok(page.items)
+    }
+
     pub fn now(&self) -> OffsetDateTime {
         self.registry_time
             .lock()
@@ -613,6 +654,14 @@ impl ApiClient {
             ("expiring_within", &filter.expiring_within),
         ];
         self.list_all("/v1/clients", &query).await
+    }
+
+    /// The active clients the org `id` operates as an intermediary for
+    /// other orgs (the blast radius of the intermediary).
+    pub async fn clients_operated_by(&self, id: &str) -> Result<Vec<OperatedClient>, ApiError> {
+        let path = format!("/v1/blast-radius?operated_by={}", percent_encode(id));
+        let radius: BlastRadius = self.send(Method::GET, &path, None, Write::None).await?;
+        Ok(radius.clients)
     }
 
     /// Every org, or every org with this status, following pagination.
@@ -946,6 +995,32 @@ enum Write {
     Update(i64),
 }
 
+/// An approval of one change, as far as the plan reads it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Approval {
+    pub attribute: String,
+    pub old: String,
+    pub new: String,
+    pub approver: String,
+    pub expires_at: String,
+    /// `valid`, `used` or `expired`.
+    pub status: String,
+}
+
+/// The part of a blast radius the provider reads.
+#[derive(Debug, Deserialize)]
+struct BlastRadius {
+    clients: Vec<OperatedClient>,
+}
+
+/// A client an intermediary operates, as its blast radius names it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OperatedClient {
+    pub client_id: String,
+    pub name: String,
+    pub org_name: String,
+}
+
 #[derive(Deserialize)]
 struct Page<T> {
     items: Vec<T>,
@@ -1124,6 +1199,10 @@ mod tests {
             name: "c".into(),
             purpose: "p".into(),
             owner: "o@example.com".into(),
+            custodian: None,
+            operated_by: None,
+            auth_method: None,
+            jwks: None,
             scopes: vec!["a".into()],
             expires_at: None,
         };

@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
+pub mod approvals;
 pub mod fields;
+pub mod keys;
 pub mod records;
 
 use time::format_description::well_known::Rfc3339;
@@ -42,6 +44,7 @@ pub const ORG_FIELDS: &[&str] = &[
     "max_clients",
     "labels",
     "review_enforcement",
+    "approval_policy",
 ];
 
 /// What happens to a client still undecided in an access review of its org
@@ -78,7 +81,18 @@ impl ReviewEnforcement {
 
 /// The fields of a client that API callers write (`org_id` only when
 /// creating: a client never changes org).
-pub const CLIENT_FIELDS: &[&str] = &["org_id", "name", "purpose", "owner", "scopes", "expires_at"];
+pub const CLIENT_FIELDS: &[&str] = &[
+    "org_id",
+    "name",
+    "purpose",
+    "owner",
+    "custodian",
+    "operated_by",
+    "auth_method",
+    "jwks",
+    "scopes",
+    "expires_at",
+];
 
 /// The rule a client-supplied secret must meet, as users are told it.
 pub const SUPPLIED_SECRET_RULE: &str = "a supplied client secret must be 32 to 1024 printable \
@@ -216,6 +230,31 @@ pub fn check_supplied_secret(s: &str) -> Result<(), String> {
         return fail("it has fewer than 12 different characters");
     }
     Ok(())
+}
+
+/// Whether `s` has the shape of a server-made org id: `org_` and 20 of `[A-Za-z0-9]`.
+pub fn is_org_id(s: &str) -> bool {
+    s.strip_prefix("org_")
+        .is_some_and(|r| r.len() == 20 && r.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// The rule of a client's `custodian`.
+pub const CUSTODIAN_RULE: &str = "must be the email address of someone other than the client's \
+     owner: the custodian holds the credential day to day, a second person beside the owner";
+
+/// Checks a client's custodian against its owner ([`CUSTODIAN_RULE`]; emails
+/// compare without regard to case).
+pub fn custodian_ok(owner: &str, custodian: &str) -> bool {
+    !custodian.eq_ignore_ascii_case(owner)
+}
+
+/// The rule of a client's `operated_by`.
+pub const OPERATED_BY_RULE: &str = "must be the id (org_…) of another org: the intermediary \
+     (reseller, MSP, marketplace) that operates the client, never the client's own org";
+
+/// Checks a client's intermediary against its org ([`OPERATED_BY_RULE`]).
+pub fn operated_by_ok(org_id: &str, operated_by: &str) -> bool {
+    is_org_id(operated_by) && operated_by != org_id
 }
 
 /// The prefix of every public `client_id` the registry issues.

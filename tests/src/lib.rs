@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub mod certs;
+pub mod keys;
 pub mod postgres;
 use tempfile::{NamedTempFile, TempDir};
 
@@ -395,6 +396,7 @@ impl RegistryServer {
             Command::new(workspace_binary(REGISTRY_BIN))
                 .arg("serve")
                 .args(["--listen", "127.0.0.1:0", "--db", &db])
+                .args(["--assertion-audience", keys::AUDIENCE])
                 .args(extra)
                 .env(
                     "PARTNER_REGISTRY_SECRET_KEY_FILE",
@@ -469,6 +471,21 @@ impl RegistryServer {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the registry did not accept a new token within 10s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until a client credential introspects inactive after a change
+    /// the CLI made on the database: the server follows such changes within
+    /// its poll interval, not at once.
+    pub fn wait_until_inactive(&self, client_id: &str, client_secret: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.introspect(client_id, client_secret)["active"] != false {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "client {client_id} still introspects active after 10s:\n{}",
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(50));

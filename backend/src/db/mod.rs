@@ -21,6 +21,7 @@ pub mod copy;
 pub mod postgres;
 pub mod sqlite;
 
+use crate::approvals::Approval;
 use crate::audit::{AuditHead, AuditRow};
 use crate::campaigns::{Campaign, ReviewItem};
 use crate::error::{Error, Result};
@@ -122,6 +123,21 @@ pub struct TokenRow {
     /// When the org of an org token was offboarded (read with the token: it
     /// ends the token's use).
     pub org_offboarded_at: Option<i64>,
+    /// The person an approver token is bound to.
+    pub email: Option<String>,
+}
+
+impl TokenRow {
+    /// Who makes the requests this token authenticates.
+    pub fn actor(&self) -> crate::records::Actor {
+        crate::records::Actor {
+            token_id: self.id,
+            name: self.name.clone(),
+            role: self.role,
+            org: self.org_id.clone(),
+            email: self.email.clone(),
+        }
+    }
 }
 
 /// A token to store.
@@ -134,6 +150,7 @@ pub struct NewTokenRow<'a> {
     pub created_at: i64,
     pub created_by: &'a str,
     pub expires_at: Option<i64>,
+    pub email: Option<&'a str>,
 }
 
 /// Which live (not revoked) tokens to load.
@@ -169,6 +186,8 @@ pub struct IdemRecord {
 pub struct SecretHash {
     pub hmac: [u8; 32],
     pub not_after: Option<i64>,
+    /// When it was issued: introspection's `iat`.
+    pub created_at: i64,
 }
 
 /// What introspection needs of one client that is not revoked, of an org
@@ -183,6 +202,12 @@ pub struct CredentialRow {
     pub expires_at: i64,
     pub contract_end: i64,
     pub last_used_at: Option<i64>,
+    /// The intermediary org that operates the client, if any.
+    pub operated_by: Option<String>,
+    /// `client_secret` or `private_key_jwt`.
+    pub auth_method: String,
+    /// The public keys of a `private_key_jwt` client.
+    pub jwks: Option<String>,
     pub secrets: Vec<SecretHash>,
     /// Under the org's `review_enforcement = "suspend"`: the earliest due
     /// date of a review campaign in which the client is undecided.
@@ -237,6 +262,8 @@ pub trait Reader {
     fn client(&mut self, id: &str) -> Result<Option<Client>>;
     /// The org's clients that are not revoked, oldest first.
     fn live_clients(&mut self, org_id: &str) -> Result<Vec<Client>>;
+    /// The clients that are not revoked and that this org operates for others.
+    fn live_clients_operated_by(&mut self, org_id: &str) -> Result<Vec<Client>>;
     /// How many of the org's clients are active at `now` (neither revoked nor
     /// expired, within the contract); `today` is `YYYY-MM-DD`.
     fn active_client_count(&mut self, org_id: &str, now: i64, today: &str) -> Result<i64>;
@@ -244,6 +271,10 @@ pub trait Reader {
     fn live_client_named(&mut self, org_id: &str, name: &str) -> Result<Option<Client>>;
     /// Whether the client holds a secret with this hash (current or previous).
     fn secret_held(&mut self, client_ref: &str, hmac: &[u8; 32]) -> Result<bool>;
+    /// A client that is not revoked for which a secret with this hash is
+    /// valid at `now` (current, or previous within its grace period): one
+    /// index lookup on the keyed hash, never a scan of the secrets.
+    fn client_holding_secret(&mut self, hmac: &[u8; 32], now: i64) -> Result<Option<Client>>;
     /// A page of orgs; `scope` restricts to one org id; `today` is `YYYY-MM-DD`.
     fn list_orgs(&mut self, scope: Option<&str>, f: &OrgFilter, today: &str) -> Result<Rows<Org>>;
     fn list_clients(
@@ -272,6 +303,9 @@ pub trait Reader {
     fn audit_head(&mut self) -> Result<Option<AuditHead>>;
     /// Changes after `after`, at most `limit`, in order.
     fn changes_after(&mut self, after: i64, limit: i64) -> Result<Vec<Change>>;
+    /// The approvals recorded for this change reference on this record
+    /// (used, expired or not), oldest first.
+    fn approvals_for(&mut self, change_ref: &str, entity_id: &str) -> Result<Vec<Approval>>;
     /// Whether the database holds any record at all (orgs, tokens or events).
     fn holds_data(&mut self) -> Result<bool>;
     /// A client's introspections per day from `from_day` on, oldest first.
@@ -303,6 +337,9 @@ pub trait Tx: Reader {
     /// with `None` it is dropped.
     fn retire_current_secret(&mut self, client_ref: &str, not_after: Option<i64>) -> Result<()>;
     fn insert_token(&mut self, token: &NewTokenRow<'_>) -> Result<i64>;
+    fn insert_approval(&mut self, approval: &Approval) -> Result<()>;
+    /// Marks the approval used at `now` by the request `by`.
+    fn use_approval(&mut self, id: &str, now: i64, by: &str) -> Result<()>;
     fn revoke_token(&mut self, id: i64, now: i64) -> Result<()>;
     fn save_idempotency(
         &mut self,

@@ -22,6 +22,7 @@ use super::{
     CampaignSelect, Change, ClientFilter, CredentialRow, DayCount, IdemRecord, NewTokenRow,
     OrgFilter, Reader, Rows, SecretHash, Select, TokenRow, TokenSelect, Tx,
 };
+use crate::approvals::Approval;
 use crate::audit::{AuditHead, AuditRow};
 use crate::campaigns::{Campaign, Cause, Decision, ReviewItem};
 use crate::error::{Error, Result};
@@ -192,6 +193,49 @@ CREATE TABLE client_usage_daily (
     count BIGINT NOT NULL,
     PRIMARY KEY (client_ref, day)
 );
+"#,
+    // A supplied secret is refused when it is valid for another client: the
+    // keyed hash is looked up, so it needs an index of its own.
+    // A client may be operated by an intermediary (another org: a reseller,
+    // an MSP), and name a custodian besides its owner; clients are found by
+    // their intermediary when it is offboarded.
+    r#"
+CREATE INDEX client_secrets_hmac ON client_secrets(secret_hmac);
+ALTER TABLE clients ADD COLUMN operated_by TEXT REFERENCES orgs(id);
+ALTER TABLE clients ADD COLUMN custodian TEXT;
+-- A client may authenticate with its own private key instead of a secret:
+-- the registry keeps only the public keys.
+ALTER TABLE clients ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'client_secret';
+ALTER TABLE clients ADD COLUMN jwks TEXT;
+CREATE INDEX clients_operated_by ON clients(operated_by) WHERE operated_by IS NOT NULL;
+
+ALTER TABLE orgs ADD COLUMN approval_policy TEXT NOT NULL DEFAULT 'warn';
+
+-- A new role, `approver`, bound to an email.
+ALTER TABLE api_tokens ADD COLUMN email TEXT;
+ALTER TABLE api_tokens DROP CONSTRAINT api_tokens_role_check;
+ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_role_check CHECK (role IN ('admin', 'reviewer', 'org', 'approver'));
+ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_approver_email CHECK ((role = 'approver') = (email IS NOT NULL));
+
+-- An approval of one exact change, for one change reference; used once.
+CREATE TABLE approvals (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    change_ref TEXT NOT NULL,
+    entity_kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    attribute TEXT NOT NULL,
+    old_value TEXT NOT NULL,
+    new_value TEXT NOT NULL,
+    approver TEXT NOT NULL,
+    token_name TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT,
+    used_by TEXT
+);
+CREATE INDEX approvals_change ON approvals(change_ref, entity_id);
 "#,
 ];
 
@@ -523,7 +567,7 @@ impl PgTx<'_> {
 
 const ORG_COLS: &str = "id, name, legal_entity, technical_owner, approval_authority, commercial_sponsor, contract_id, \
      contract_start, contract_end, tenant, business_unit, allowed_scopes, max_clients, labels, created_at, \
-     updated_at, offboarded_at, version, seq, review_enforcement";
+     updated_at, offboarded_at, version, seq, review_enforcement, approval_policy";
 
 /// The WHERE condition on `c` (clients) of a credential query, and its one
 /// parameter.
@@ -559,12 +603,14 @@ fn org_from_row(r: &Row) -> Org {
         offboarded_at: r.get(16),
         version: r.get(17),
         review_enforcement: ReviewEnforcement::parse(&enforcement).unwrap_or_default(),
+        approval_policy: r.get(20),
     }
 }
 
 const CLIENT_COLS: &str = "c.id, c.client_id, c.org_id, c.name, c.purpose, c.owner, c.scopes, c.expires_at, \
      c.created_at, c.updated_at, c.revoked_at, c.version, o.contract_end, c.seq, c.secret_rotated_at, c.last_used_at, \
-     (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id)";
+     (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id), c.operated_by, c.custodian, \
+     c.auth_method, c.jwks";
 
 fn client_from_row(r: &Row) -> Client {
     let scopes: String = r.get(6);
@@ -585,14 +631,22 @@ fn client_from_row(r: &Row) -> Client {
         secret_rotated_at: r.get(14),
         last_used_at: r.get(15),
         previous_secret_not_after: r.get(16),
+        operated_by: r.get(17),
+        custodian: r.get(18),
+        auth_method: r.get(19),
+        jwks: r.get(20),
         // An unparsable date fails closed: the client reads as expired.
         org_contract_end: end_of_day(&end).unwrap_or(i64::MIN),
     }
 }
 
+/// The columns of an approval, in [`Approval`]'s order.
+const APPROVAL_COLS: &str = "id, change_ref, entity_kind, entity_id, org_id, attribute, old_value, new_value, \
+     approver, token_name, created_at, expires_at, used_at, used_by";
+
 /// Tokens `t` with their org `o` (none for admin and reviewer tokens).
 const TOKEN_COLS: &str = "t.id, t.name, t.role, t.org_id, t.token_hmac, t.created_at, t.revoked_at, \
-     t.created_by, t.expires_at, t.last_used_at, o.offboarded_at \
+     t.created_by, t.expires_at, t.last_used_at, o.offboarded_at, t.email \
      FROM api_tokens t LEFT JOIN orgs o ON o.id = t.org_id";
 
 fn token_from_row(r: &Row) -> TokenRow {
@@ -610,6 +664,7 @@ fn token_from_row(r: &Row) -> TokenRow {
         expires_at: r.get(8),
         last_used_at: r.get(9),
         org_offboarded_at: r.get(10),
+        email: r.get(11),
     }
 }
 
@@ -705,6 +760,10 @@ impl Reader for PgTx<'_> {
         self.clients_where("c.org_id = $1 AND c.revoked_at IS NULL", &[&org_id])
     }
 
+    fn live_clients_operated_by(&mut self, org_id: &str) -> Result<Vec<Client>> {
+        self.clients_where("c.operated_by = $1 AND c.revoked_at IS NULL", &[&org_id])
+    }
+
     fn active_client_count(&mut self, org_id: &str, now: i64, today: &str) -> Result<i64> {
         let rows = self.query(
             "SELECT COUNT(*) FROM clients c JOIN orgs o ON o.id = c.org_id
@@ -730,6 +789,17 @@ impl Reader for PgTx<'_> {
             &[&client_ref, &hmac],
         )?;
         Ok(!rows.is_empty())
+    }
+
+    fn client_holding_secret(&mut self, hmac: &[u8; 32], now: i64) -> Result<Option<Client>> {
+        let hmac = hmac.as_slice();
+        Ok(self
+            .clients_where(
+                "c.revoked_at IS NULL AND c.id IN (SELECT client_ref FROM client_secrets
+                   WHERE secret_hmac = $1 AND (not_after IS NULL OR not_after >= $2))",
+                &[&hmac, &now],
+            )?
+            .pop())
     }
 
     fn list_orgs(&mut self, scope: Option<&str>, f: &OrgFilter, today: &str) -> Result<Rows<Org>> {
@@ -851,7 +921,7 @@ impl Reader for PgTx<'_> {
         let rows = self.query(
             &format!(
                 "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at,
-                   {SUSPENDED_AFTER}
+                   c.operated_by, c.auth_method, c.jwks, {SUSPENDED_AFTER}
                  FROM clients c JOIN orgs o ON o.id = c.org_id
                  WHERE c.revoked_at IS NULL AND o.offboarded_at IS NULL AND {condition}"
             ),
@@ -871,8 +941,11 @@ impl Reader for PgTx<'_> {
                     expires_at: r.get(5),
                     contract_end: end_of_day(&end).unwrap_or(i64::MIN),
                     last_used_at: r.get(7),
+                    operated_by: r.get(8),
+                    auth_method: r.get(9),
+                    jwks: r.get(10),
                     secrets: Vec::new(),
-                    suspended_after: r.get(8),
+                    suspended_after: r.get(11),
                 }
             })
             .collect();
@@ -883,7 +956,7 @@ impl Reader for PgTx<'_> {
             .collect();
         let secrets = self.query(
             &format!(
-                "SELECT s.client_ref, s.secret_hmac, s.not_after FROM client_secrets s
+                "SELECT s.client_ref, s.secret_hmac, s.not_after, s.created_at FROM client_secrets s
                  JOIN clients c ON c.id = s.client_ref WHERE {condition}"
             ),
             &[&arg],
@@ -895,6 +968,7 @@ impl Reader for PgTx<'_> {
                 out[*i].secrets.push(SecretHash {
                     hmac,
                     not_after: r.get(2),
+                    created_at: r.get(3),
                 });
             }
         }
@@ -949,6 +1023,34 @@ impl Reader for PgTx<'_> {
                 hash: r.get(1),
                 entity_kind: r.get(2),
                 entity_id: r.get(3),
+            })
+            .collect())
+    }
+
+    fn approvals_for(&mut self, change_ref: &str, entity_id: &str) -> Result<Vec<Approval>> {
+        let rows = self.query(
+            &format!(
+                "SELECT {APPROVAL_COLS} FROM approvals WHERE change_ref = $1 AND entity_id = $2 ORDER BY seq"
+            ),
+            &[&change_ref, &entity_id],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| Approval {
+                id: r.get(0),
+                change_ref: r.get(1),
+                entity_kind: r.get(2),
+                entity_id: r.get(3),
+                org_id: r.get(4),
+                attribute: r.get(5),
+                old: r.get(6),
+                new: r.get(7),
+                approver: r.get(8),
+                token_name: r.get(9),
+                created_at: r.get(10),
+                expires_at: r.get(11),
+                used_at: r.get(12),
+                used_by: r.get(13),
             })
             .collect())
     }
@@ -1062,8 +1164,8 @@ impl Tx for PgTx<'_> {
         self.execute(
             "INSERT INTO orgs (id, name, legal_entity, technical_owner, approval_authority, commercial_sponsor, contract_id,
                contract_start, contract_end, tenant, business_unit, allowed_scopes, max_clients, labels, created_at,
-               updated_at, offboarded_at, version, review_enforcement)
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)",
+               updated_at, offboarded_at, version, review_enforcement, approval_policy)
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)",
             &org_params(o, &scopes, &labels, &enforcement),
         )?;
         Ok(())
@@ -1076,7 +1178,7 @@ impl Tx for PgTx<'_> {
             "UPDATE orgs SET name=$2, legal_entity=$3, technical_owner=$4, approval_authority=$5, commercial_sponsor=$6,
                contract_id=$7, contract_start=$8, contract_end=$9, tenant=$10, business_unit=$11, allowed_scopes=$12,
                max_clients=$13, labels=$14, created_at=$15, updated_at=$16, offboarded_at=$17, version=$18,
-               review_enforcement=$19 WHERE id=$1",
+               review_enforcement=$19, approval_policy=$20 WHERE id=$1",
             &org_params(o, &scopes, &labels, &enforcement),
         )?;
         Ok(())
@@ -1090,8 +1192,8 @@ impl Tx for PgTx<'_> {
         let scopes = json_text(&c.scopes);
         self.execute(
             "INSERT INTO clients (id, client_id, org_id, name, purpose, owner, scopes, expires_at, created_at, updated_at,
-               revoked_at, version, secret_rotated_at, last_used_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+               revoked_at, version, secret_rotated_at, last_used_at, operated_by, custodian, auth_method, jwks)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
             &[
                 &c.id,
                 &c.client_id,
@@ -1107,6 +1209,10 @@ impl Tx for PgTx<'_> {
                 &c.version,
                 &c.secret_rotated_at,
                 &c.last_used_at,
+                &c.operated_by,
+                &c.custodian,
+                &c.auth_method,
+                &c.jwks,
             ],
         )?;
         Ok(())
@@ -1116,7 +1222,7 @@ impl Tx for PgTx<'_> {
         let scopes = json_text(&c.scopes);
         self.execute(
             "UPDATE clients SET name=$2, purpose=$3, owner=$4, scopes=$5, expires_at=$6, updated_at=$7, revoked_at=$8,
-               version=$9, secret_rotated_at=$10 WHERE id=$1",
+               version=$9, secret_rotated_at=$10, operated_by=$11, custodian=$12, jwks=$13 WHERE id=$1",
             &[
                 &c.id,
                 &c.name,
@@ -1128,6 +1234,9 @@ impl Tx for PgTx<'_> {
                 &c.revoked_at,
                 &c.version,
                 &c.secret_rotated_at,
+                &c.operated_by,
+                &c.custodian,
+                &c.jwks,
             ],
         )?;
         Ok(())
@@ -1173,8 +1282,8 @@ impl Tx for PgTx<'_> {
     fn insert_token(&mut self, t: &NewTokenRow<'_>) -> Result<i64> {
         let hmac = t.hmac.as_slice();
         let rows = self.query(
-            "INSERT INTO api_tokens (name, role, org_id, token_hmac, created_at, created_by, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO api_tokens (name, role, org_id, token_hmac, created_at, created_by, expires_at, email) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             &[
                 &t.name,
                 &t.role.as_str(),
@@ -1183,11 +1292,45 @@ impl Tx for PgTx<'_> {
                 &t.created_at,
                 &t.created_by,
                 &t.expires_at,
+                &t.email,
             ],
         )?;
         rows.first()
             .map(|r| r.get(0))
             .ok_or_else(|| Error::Internal("the token insert returned no id".into()))
+    }
+
+    fn insert_approval(&mut self, a: &Approval) -> Result<()> {
+        self.execute(
+            &format!(
+                "INSERT INTO approvals ({APPROVAL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            ),
+            &[
+                &a.id,
+                &a.change_ref,
+                &a.entity_kind,
+                &a.entity_id,
+                &a.org_id,
+                &a.attribute,
+                &a.old,
+                &a.new,
+                &a.approver,
+                &a.token_name,
+                &a.created_at,
+                &a.expires_at,
+                &a.used_at,
+                &a.used_by,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn use_approval(&mut self, id: &str, now: i64, by: &str) -> Result<()> {
+        self.execute(
+            "UPDATE approvals SET used_at = $2, used_by = $3 WHERE id = $1",
+            &[&id, &now, &by],
+        )?;
+        Ok(())
     }
 
     fn revoke_token(&mut self, id: i64, now: i64) -> Result<()> {
@@ -1275,7 +1418,7 @@ fn org_params<'a>(
     scopes: &'a String,
     labels: &'a String,
     enforcement: &'a &'static str,
-) -> [&'a (dyn ToSql + Sync); 19] {
+) -> [&'a (dyn ToSql + Sync); 20] {
     [
         &o.id,
         &o.name,
@@ -1296,6 +1439,7 @@ fn org_params<'a>(
         &o.offboarded_at,
         &o.version,
         enforcement,
+        &o.approval_policy,
     ]
 }
 

@@ -6,6 +6,7 @@ use super::{
     CampaignSelect, Change, ClientFilter, CredentialRow, DayCount, IdemRecord, NewTokenRow,
     OrgFilter, Reader, Rows, SecretHash, Select, TokenRow, TokenSelect, Tx,
 };
+use crate::approvals::Approval;
 use crate::audit::{Anchor, AuditHead, AuditRow, GENESIS};
 use crate::campaigns::{Campaign, Cause, Decision, ReviewItem};
 use crate::crypto::SecretKey;
@@ -192,6 +193,69 @@ CREATE TABLE client_usage_daily (
 );
 "#;
 
+/// A supplied secret is refused when it is valid for another client: the
+/// keyed hash is looked up, so it needs an index of its own.
+///
+/// A client may be operated by an intermediary (another org: a reseller, an
+/// MSP), and name a custodian besides its owner; clients are found by their
+/// intermediary when it is offboarded.
+const SCHEMA_V9: &str = r#"
+CREATE INDEX client_secrets_hmac ON client_secrets(secret_hmac);
+ALTER TABLE clients ADD COLUMN operated_by TEXT REFERENCES orgs(id);
+ALTER TABLE clients ADD COLUMN custodian TEXT;
+-- A client may authenticate with its own private key instead of a secret:
+-- the registry keeps only the public keys.
+ALTER TABLE clients ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'client_secret';
+ALTER TABLE clients ADD COLUMN jwks TEXT;
+CREATE INDEX clients_operated_by ON clients(operated_by) WHERE operated_by IS NOT NULL;
+
+ALTER TABLE orgs ADD COLUMN approval_policy TEXT NOT NULL DEFAULT 'warn';
+
+-- A new role, `approver`, bound to an email: SQLite changes a CHECK only by
+-- rebuilding the table (with foreign keys off for the migration, see
+-- `migrate`).
+CREATE TABLE api_tokens_next (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer', 'org', 'approver')),
+    org_id TEXT REFERENCES orgs(id),
+    token_hmac BLOB NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    created_by TEXT NOT NULL DEFAULT 'cli',
+    expires_at INTEGER,
+    last_used_at INTEGER,
+    email TEXT,
+    CHECK ((role = 'org') = (org_id IS NOT NULL)),
+    CHECK ((role = 'approver') = (email IS NOT NULL))
+);
+INSERT INTO api_tokens_next (id, name, role, org_id, token_hmac, created_at, revoked_at, created_by, expires_at, last_used_at)
+    SELECT id, name, role, org_id, token_hmac, created_at, revoked_at, created_by, expires_at, last_used_at FROM api_tokens;
+DROP TABLE api_tokens;
+ALTER TABLE api_tokens_next RENAME TO api_tokens;
+CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens(name) WHERE revoked_at IS NULL;
+
+-- An approval of one exact change, for one change reference; used once.
+CREATE TABLE approvals (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    change_ref TEXT NOT NULL,
+    entity_kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    attribute TEXT NOT NULL,
+    old_value TEXT NOT NULL,
+    new_value TEXT NOT NULL,
+    approver TEXT NOT NULL,
+    token_name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER,
+    used_by TEXT
+);
+CREATE INDEX approvals_change ON approvals(change_ref, entity_id);
+"#;
+
 /// Work a migration does beyond its SQL, in the same transaction.
 type Step = fn(&mut Conn<'_>, Option<&SecretKey>) -> Result<()>;
 
@@ -213,6 +277,7 @@ pub(crate) const MIGRATIONS: &[(&str, Option<Step>)] = &[
     (SCHEMA_V6, None),
     (SCHEMA_V7, None),
     (SCHEMA_V8, None),
+    (SCHEMA_V9, None),
 ];
 
 /// Verifies the plain SHA-256 chain of a database from before version 3, then
@@ -347,6 +412,19 @@ fn create_private(path: &Path) -> Result<()> {
 /// Creates or migrates the database on `conn`; `anchor` is the head file beside it
 /// (written for a database made from nothing or just re-chained).
 pub fn migrate(conn: &Connection, key: Option<&SecretKey>, anchor: &Anchor) -> Result<()> {
+    // A migration may rebuild a table (SQLite changes a CHECK no other way),
+    // which foreign keys would block; they are checked before the commit.
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let res = migrate_in_transaction(conn, key, anchor);
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    res
+}
+
+fn migrate_in_transaction(
+    conn: &Connection,
+    key: Option<&SecretKey>,
+    anchor: &Anchor,
+) -> Result<()> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let res = (|| {
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -372,6 +450,14 @@ pub fn migrate(conn: &Connection, key: Option<&SecretKey>, anchor: &Anchor) -> R
                 .map(|h| (h.seq, h.hash))
                 .unwrap_or((0, GENESIS.to_string()));
             anchor.reset(seq, &hash).map_err(crate::audit::anchor_err)?;
+        }
+        let broken: Option<String> = conn
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()?;
+        if let Some(table) = broken {
+            return Err(Error::Internal(format!(
+                "the migration left a row of {table} without its parent; nothing was changed"
+            )));
         }
         Ok(())
     })();
@@ -501,7 +587,7 @@ impl<'a> Conn<'a> {
 
 const ORG_COLS: &str = "id, name, legal_entity, technical_owner, approval_authority, commercial_sponsor, contract_id, \
      contract_start, contract_end, tenant, business_unit, allowed_scopes, max_clients, labels, created_at, \
-     updated_at, offboarded_at, version, seq, review_enforcement";
+     updated_at, offboarded_at, version, seq, review_enforcement, approval_policy";
 
 fn org_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Org> {
     let enforcement: String = r.get(19)?;
@@ -527,12 +613,14 @@ fn org_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Org> {
         offboarded_at: r.get(16)?,
         version: r.get(17)?,
         review_enforcement: ReviewEnforcement::parse(&enforcement).unwrap_or_default(),
+        approval_policy: r.get(20)?,
     })
 }
 
 const CLIENT_COLS: &str = "c.id, c.client_id, c.org_id, c.name, c.purpose, c.owner, c.scopes, c.expires_at, \
      c.created_at, c.updated_at, c.revoked_at, c.version, o.contract_end, c.seq, c.secret_rotated_at, c.last_used_at, \
-     (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id)";
+     (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id), c.operated_by, c.custodian, \
+     c.auth_method, c.jwks";
 
 fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
     let scopes: String = r.get(6)?;
@@ -553,6 +641,10 @@ fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
         secret_rotated_at: r.get(14)?,
         last_used_at: r.get(15)?,
         previous_secret_not_after: r.get(16)?,
+        operated_by: r.get(17)?,
+        custodian: r.get(18)?,
+        auth_method: r.get(19)?,
+        jwks: r.get(20)?,
         // An unparsable date fails closed: the client reads as expired.
         org_contract_end: end_of_day(&end).unwrap_or(i64::MIN),
     })
@@ -560,7 +652,7 @@ fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
 
 /// Tokens `t` with their org `o` (none for admin and reviewer tokens).
 const TOKEN_COLS: &str = "t.id, t.name, t.role, t.org_id, t.token_hmac, t.created_at, t.revoked_at, \
-     t.created_by, t.expires_at, t.last_used_at, o.offboarded_at \
+     t.created_by, t.expires_at, t.last_used_at, o.offboarded_at, t.email \
      FROM api_tokens t LEFT JOIN orgs o ON o.id = t.org_id";
 
 fn token_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
@@ -578,6 +670,7 @@ fn token_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
         expires_at: r.get(8)?,
         last_used_at: r.get(9)?,
         org_offboarded_at: r.get(10)?,
+        email: r.get(11)?,
     })
 }
 
@@ -627,6 +720,9 @@ fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, ReviewItem)
         },
     ))
 }
+/// The columns of an approval, in [`Approval`]'s order.
+const APPROVAL_COLS: &str = "id, change_ref, entity_kind, entity_id, org_id, attribute, old_value, new_value, \
+     approver, token_name, created_at, expires_at, used_at, used_by";
 
 const AUDIT_COLS: &str = "seq, at, actor, action, entity_kind, entity_id, org_id, before, after, request_id, change_ref, prev_hash, hash";
 
@@ -712,6 +808,10 @@ impl Reader for Conn<'_> {
         self.clients_where("c.org_id = ?1 AND c.revoked_at IS NULL", [org_id])
     }
 
+    fn live_clients_operated_by(&mut self, org_id: &str) -> Result<Vec<Client>> {
+        self.clients_where("c.operated_by = ?1 AND c.revoked_at IS NULL", [org_id])
+    }
+
     fn active_client_count(&mut self, org_id: &str, now: i64, today: &str) -> Result<i64> {
         Ok(self.c.query_row(
             "SELECT COUNT(*) FROM clients c JOIN orgs o ON o.id = c.org_id
@@ -736,6 +836,16 @@ impl Reader for Conn<'_> {
             params![client_ref, hmac.as_slice()],
             |r| r.get(0),
         )?)
+    }
+
+    fn client_holding_secret(&mut self, hmac: &[u8; 32], now: i64) -> Result<Option<Client>> {
+        Ok(self
+            .clients_where(
+                "c.revoked_at IS NULL AND c.id IN (SELECT client_ref FROM client_secrets
+                   WHERE secret_hmac = ?1 AND (not_after IS NULL OR not_after >= ?2))",
+                params![hmac.as_slice(), now],
+            )?
+            .pop())
     }
 
     fn list_orgs(&mut self, scope: Option<&str>, f: &OrgFilter, today: &str) -> Result<Rows<Org>> {
@@ -850,7 +960,7 @@ impl Reader for Conn<'_> {
         let mut out: Vec<CredentialRow> = {
             let mut st = self.c.prepare_cached(&format!(
                 "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at,
-                   {SUSPENDED_AFTER}
+                   c.operated_by, c.auth_method, c.jwks, {SUSPENDED_AFTER}
                  FROM clients c JOIN orgs o ON o.id = c.org_id
                  WHERE c.revoked_at IS NULL AND o.offboarded_at IS NULL AND {condition}"
             ))?;
@@ -867,8 +977,11 @@ impl Reader for Conn<'_> {
                     // An unparsable date fails closed.
                     contract_end: end_of_day(&end).unwrap_or(i64::MIN),
                     last_used_at: r.get(7)?,
+                    operated_by: r.get(8)?,
+                    auth_method: r.get(9)?,
+                    jwks: r.get(10)?,
                     secrets: Vec::new(),
-                    suspended_after: r.get(8)?,
+                    suspended_after: r.get(11)?,
                 })
             })?;
             rows.collect::<rusqlite::Result<_>>()?
@@ -879,7 +992,7 @@ impl Reader for Conn<'_> {
             .map(|(i, c)| (c.id.clone(), i))
             .collect();
         let mut st = self.c.prepare_cached(&format!(
-            "SELECT s.client_ref, s.secret_hmac, s.not_after FROM client_secrets s
+            "SELECT s.client_ref, s.secret_hmac, s.not_after, s.created_at FROM client_secrets s
              JOIN clients c ON c.id = s.client_ref WHERE {condition}"
         ))?;
         let mut rows = st.query([arg])?;
@@ -890,6 +1003,7 @@ impl Reader for Conn<'_> {
                 out[*i].secrets.push(SecretHash {
                     hmac,
                     not_after: r.get(2)?,
+                    created_at: r.get(3)?,
                 });
             }
         }
@@ -944,6 +1058,31 @@ impl Reader for Conn<'_> {
                 hash: r.get(1)?,
                 entity_kind: r.get(2)?,
                 entity_id: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn approvals_for(&mut self, change_ref: &str, entity_id: &str) -> Result<Vec<Approval>> {
+        let mut st = self.c.prepare_cached(&format!(
+            "SELECT {APPROVAL_COLS} FROM approvals WHERE change_ref = ?1 AND entity_id = ?2 ORDER BY seq"
+        ))?;
+        let rows = st.query_map([change_ref, entity_id], |r| {
+            Ok(Approval {
+                id: r.get(0)?,
+                change_ref: r.get(1)?,
+                entity_kind: r.get(2)?,
+                entity_id: r.get(3)?,
+                org_id: r.get(4)?,
+                attribute: r.get(5)?,
+                old: r.get(6)?,
+                new: r.get(7)?,
+                approver: r.get(8)?,
+                token_name: r.get(9)?,
+                created_at: r.get(10)?,
+                expires_at: r.get(11)?,
+                used_at: r.get(12)?,
+                used_by: r.get(13)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -1052,8 +1191,8 @@ impl Tx for Conn<'_> {
         self.c.prepare_cached(
             "INSERT INTO orgs (id, name, legal_entity, technical_owner, approval_authority, commercial_sponsor, contract_id,
                contract_start, contract_end, tenant, business_unit, allowed_scopes, max_clients, labels, created_at,
-               updated_at, offboarded_at, version, review_enforcement)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
+               updated_at, offboarded_at, version, review_enforcement, approval_policy)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
         )?
         .execute(rusqlite::params_from_iter(org_params(o)))?;
         Ok(())
@@ -1064,7 +1203,7 @@ impl Tx for Conn<'_> {
             "UPDATE orgs SET name=?2, legal_entity=?3, technical_owner=?4, approval_authority=?5, commercial_sponsor=?6,
                contract_id=?7, contract_start=?8, contract_end=?9, tenant=?10, business_unit=?11, allowed_scopes=?12,
                max_clients=?13, labels=?14, created_at=?15, updated_at=?16, offboarded_at=?17, version=?18,
-               review_enforcement=?19 WHERE id=?1",
+               review_enforcement=?19, approval_policy=?20 WHERE id=?1",
         )?
         .execute(rusqlite::params_from_iter(org_params(o)))?;
         Ok(())
@@ -1077,8 +1216,8 @@ impl Tx for Conn<'_> {
     fn insert_client(&mut self, c: &Client) -> Result<()> {
         self.c.prepare_cached(
             "INSERT INTO clients (id, client_id, org_id, name, purpose, owner, scopes, expires_at, created_at, updated_at,
-               revoked_at, version, secret_rotated_at, last_used_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+               revoked_at, version, secret_rotated_at, last_used_at, operated_by, custodian, auth_method, jwks)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         )?
         .execute(params![
             c.id,
@@ -1094,7 +1233,11 @@ impl Tx for Conn<'_> {
             c.revoked_at,
             c.version,
             c.secret_rotated_at,
-            c.last_used_at
+            c.last_used_at,
+            c.operated_by,
+            c.custodian,
+            c.auth_method,
+            c.jwks
         ])?;
         Ok(())
     }
@@ -1102,7 +1245,7 @@ impl Tx for Conn<'_> {
     fn update_client(&mut self, c: &Client) -> Result<()> {
         self.c.prepare_cached(
             "UPDATE clients SET name=?2, purpose=?3, owner=?4, scopes=?5, expires_at=?6, updated_at=?7, revoked_at=?8,
-               version=?9, secret_rotated_at=?10 WHERE id=?1",
+               version=?9, secret_rotated_at=?10, operated_by=?11, custodian=?12, jwks=?13 WHERE id=?1",
         )?
         .execute(params![
             c.id,
@@ -1114,7 +1257,10 @@ impl Tx for Conn<'_> {
             c.updated_at,
             c.revoked_at,
             c.version,
-            c.secret_rotated_at
+            c.secret_rotated_at,
+            c.operated_by,
+            c.custodian,
+            c.jwks
         ])?;
         Ok(())
     }
@@ -1158,8 +1304,8 @@ impl Tx for Conn<'_> {
 
     fn insert_token(&mut self, t: &NewTokenRow<'_>) -> Result<i64> {
         self.c.prepare_cached(
-            "INSERT INTO api_tokens (name, role, org_id, token_hmac, created_at, created_by, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO api_tokens (name, role, org_id, token_hmac, created_at, created_by, expires_at, email) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
             t.name,
@@ -1168,9 +1314,40 @@ impl Tx for Conn<'_> {
             t.hmac.as_slice(),
             t.created_at,
             t.created_by,
-            t.expires_at
+            t.expires_at,
+            t.email
         ])?;
         Ok(self.c.last_insert_rowid())
+    }
+
+    fn insert_approval(&mut self, a: &Approval) -> Result<()> {
+        self.c.prepare_cached(&format!(
+            "INSERT INTO approvals ({APPROVAL_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        ))?
+        .execute(params![
+            a.id,
+            a.change_ref,
+            a.entity_kind,
+            a.entity_id,
+            a.org_id,
+            a.attribute,
+            a.old,
+            a.new,
+            a.approver,
+            a.token_name,
+            a.created_at,
+            a.expires_at,
+            a.used_at,
+            a.used_by
+        ])?;
+        Ok(())
+    }
+
+    fn use_approval(&mut self, id: &str, now: i64, by: &str) -> Result<()> {
+        self.c
+            .prepare_cached("UPDATE approvals SET used_at = ?2, used_by = ?3 WHERE id = ?1")?
+            .execute(params![id, now, by])?;
+        Ok(())
     }
 
     fn revoke_token(&mut self, id: i64, now: i64) -> Result<()> {
@@ -1265,6 +1442,7 @@ fn org_params(o: &Org) -> Vec<Box<dyn rusqlite::ToSql + '_>> {
         Box::new(o.offboarded_at),
         Box::new(o.version),
         Box::new(o.review_enforcement.as_str()),
+        Box::new(&o.approval_policy),
     ]
 }
 
@@ -1282,5 +1460,63 @@ impl From<rusqlite::Error> for Error {
             }
         }
         Error::Internal(format!("database: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The migration that rebuilds `api_tokens` keeps every token and what
+    /// refers to one.
+    #[test]
+    fn rebuilding_the_token_table_keeps_tokens_and_their_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        let before_rebuild = MIGRATIONS
+            .iter()
+            .position(|(sql, _)| *sql == SCHEMA_V9)
+            .unwrap();
+        for (sql, _) in &MIGRATIONS[..before_rebuild] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", before_rebuild as i64)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO api_tokens (name, role, token_hmac, created_at) VALUES ('adm', 'admin', x'01', 1);
+             INSERT INTO idempotency_keys VALUES (1, 'k', 'f', 201, '{}', '/v1/orgs/x', 1);",
+        )
+        .unwrap();
+        migrate(&conn, None, &Anchor::beside(&path)).unwrap();
+        let (name, role): (String, String) = conn
+            .query_row("SELECT name, role FROM api_tokens WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((name.as_str(), role.as_str()), ("adm", "admin"));
+        let broken: Option<String> = conn
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()
+            .unwrap();
+        assert_eq!(broken, None);
+        let fk_on: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk_on, 1, "foreign keys are on again after the migration");
+        conn.execute(
+            "INSERT INTO api_tokens (name, role, token_hmac, created_at, email) VALUES ('boss', 'approver', x'02', 1, 'b@x.example')",
+            [],
+        )
+        .unwrap();
+        assert!(
+            conn.execute(
+                "INSERT INTO api_tokens (name, role, token_hmac, created_at) VALUES ('nobody', 'approver', x'03', 1)",
+                [],
+            )
+            .is_err(),
+            "an approver token without an email is refused by the table"
+        );
     }
 }

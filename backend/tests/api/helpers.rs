@@ -16,6 +16,8 @@ use std::sync::Arc;
 
 pub const START: &str = "2027-01-01T00:00:00Z";
 
+pub use acceptance_tests::keys::AUDIENCE;
+
 /// The engine this run of the suite tests.
 pub fn engine_is_postgres() -> bool {
     match std::env::var("PARTNER_REGISTRY_TEST_ENGINE").as_deref() {
@@ -134,6 +136,7 @@ impl TestApp {
                 limits,
                 tls: None,
                 metrics_listen: None,
+                assertion_audience: Some(AUDIENCE.into()),
             },
             clock.clone(),
         )
@@ -432,6 +435,14 @@ impl TestApp {
             json!({"client_id": client_id, "client_secret": secret}),
         )
         .await
+    }
+}
+
+impl TestApp {
+    /// Introspects `client_id` with an RFC 7523 client assertion, as admin.
+    pub async fn introspect_assertion(&self, client_id: &str, assertion: &str) -> Resp {
+        let body = acceptance_tests::keys::assertion_body(client_id, assertion);
+        self.post("/v1/introspect", &self.admin, body).await
     }
 }
 

@@ -5,6 +5,7 @@
 mod campaigns;
 mod connections;
 mod console;
+mod governance;
 mod helpers;
 mod lifecycle;
 mod suite;

@@ -585,8 +585,9 @@ async fn introspection_and_immediate_revocation() {
     let r = app.introspect(&app.reviewer, cid, secret).await;
     assert_eq!(
         r.expect(200),
-        &json!({"active": true, "client_id": cid, "org_id": oid, "org_name": "acme",
-                "scope": "invoices:read orders:read", "exp": 1_814_399_999})
+        &json!({"active": true, "client_id": cid, "sub": cid, "org_id": oid, "org_name": "acme",
+                "scope": "invoices:read orders:read", "exp": 1_814_399_999, "iat": 1_798_761_600,
+                "contract_end": "2027-06-30", "operated_by": null})
     );
     let other = app.create_client(oid, "erp", &[]).await;
     for (id, s) in [

@@ -1,5 +1,6 @@
 //! The provider's resources, one per file, and the value conversions they
 //! share.
+pub mod approvals;
 pub mod org_facts;
 pub mod partner_client;
 pub mod partner_org;

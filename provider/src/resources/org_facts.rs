@@ -38,6 +38,8 @@ pub struct OrgFacts {
     pub contract_end: Option<String>,
     pub status: Option<String>,
     pub max_clients: Option<i64>,
+    /// `warn` or `require`; `None` while unknown.
+    pub approval_policy: Option<String>,
     /// Whether the registry has the org already.
     pub exists: bool,
     /// The registry's `contract_end` when this plan changes it: its clients
@@ -55,6 +57,7 @@ impl From<&Org> for OrgFacts {
             contract_end: Some(org.contract_end.clone()),
             status: Some(org.status.clone()),
             max_clients: Some(org.max_clients),
+            approval_policy: Some(org.approval_policy.clone()),
             exists: true,
             previous_contract_end: None,
         }
@@ -76,6 +79,7 @@ impl OrgFacts {
         }
         self.contract_end = planned.contract_end.or(self.contract_end);
         self.max_clients = planned.max_clients.or(self.max_clients);
+        self.approval_policy = planned.approval_policy.or(self.approval_policy);
         self
     }
 }
@@ -361,6 +365,7 @@ mod tests {
             contract_end: Some("2030-01-01".into()),
             status: None,
             max_clients: None,
+            approval_policy: None,
             exists: false,
             previous_contract_end: None,
         };

@@ -32,6 +32,10 @@ model! {
         name: String,
         purpose: String,
         owner: String,
+        custodian: String,
+        operated_by: String,
+        auth_method: String,
+        jwks: String,
         scopes: Vec<String>,
         expires_at: String,
         renew_before: String,
@@ -75,6 +79,33 @@ pub fn schema() -> Schema {
     .attr(Attribute::string("owner").required().description(
         "Email address of the client's accountable technical owner. Changing it rotates the \
          secret: a new owner never inherits a secret the previous owner held.",
+    ))
+    .attr(Attribute::string("custodian").optional().description(
+        "Email address of the person who holds the client's credential day to day (at an \
+         intermediary, say), someone other than the `owner`. When unset and the client is \
+         `operated_by` an intermediary, the intermediary's technical owner is shown as the \
+         custodian (in the blast radius).",
+    ))
+    .attr(Attribute::string("operated_by").optional().description(
+        "ID of another `partner_org`, the intermediary (reseller, MSP, marketplace) that \
+         operates this client for its org. The client's own org (`org_id`) stays the one whose \
+         contract, scopes and approval authority apply. Offboarding the intermediary revokes \
+         every client it operates (its destroy plan warns, listing them); introspection names \
+         it as `operated_by`.",
+    ))
+    .attr(Attribute::string("auth_method").optional().computed().requires_replace().description(
+        "How the client proves itself at introspection: `\"client_secret\"` (the default: a \
+         secret whose keyed hash the registry keeps) or `\"private_key_jwt\"`: RFC 7523 client \
+         assertions signed with the client's own private key, checked against the public keys in \
+         `jwks`. A `private_key_jwt` client has no secret at all (`client_secret` stays null, \
+         `client_secret_wo` is refused): nothing shared can leak. Changing it replaces the client.",
+    ))
+    .attr(Attribute::string("jwks").optional().description(
+        "The public keys of a `private_key_jwt` client, as a JSON Web Key Set (for example \
+         `jsonencode({ keys = [ ... ] })`): 1 to 10 RSA or EC P-256 signing keys, without \
+         private members, with unique `kid`s when given. Rotate a key by adding the new one, \
+         then removing the old one once the client signs with the new one; the plan warns on \
+         each change, naming the approval authority.",
     ))
     .attr(Attribute::set_of_strings("scopes").required().description(
         "OAuth scopes granted to the client; each must be among the org's `allowed_scopes`.",
@@ -137,6 +168,27 @@ pub fn validate_config(c: &ClientModel, d: &mut Diagnostics) {
     validate::slug(&c.name, "name", d);
     validate::text(&c.purpose, partner_rules::fields::PURPOSE, d);
     validate::email(&c.owner, "owner", d);
+    validate::email(&c.custodian, "custodian", d);
+    if let (Some(owner), Some(custodian)) = (c.owner.known(), c.custodian.known()) {
+        if !partner_rules::custodian_ok(owner, custodian) {
+            d.error_at(
+                AttrPath::attr("custodian"),
+                "Custodian is the owner",
+                format!("custodian {}.", partner_rules::CUSTODIAN_RULE),
+            );
+        }
+    }
+    if let Some(by) = c.operated_by.known() {
+        let org_id = c.org_id.known().map_or("", String::as_str);
+        if !partner_rules::operated_by_ok(org_id, by) {
+            d.error_at(
+                AttrPath::attr("operated_by"),
+                "Invalid intermediary",
+                format!("operated_by {}.", partner_rules::OPERATED_BY_RULE),
+            );
+        }
+    }
+    validate_keys(c, d);
     validate::scopes(&c.scopes, "scopes", d);
     validate::timestamp(&c.expires_at, "expires_at", d);
     validate::duration(&c.renew_before, "renew_before", None, d);
@@ -165,6 +217,57 @@ pub fn validate_config(c: &ClientModel, d: &mut Diagnostics) {
     }
 }
 
+/// Whether the client proves itself with its own key (and has no secret).
+fn uses_own_key(c: &ClientModel) -> bool {
+    c.auth_method.as_deref() == Some(partner_rules::keys::PRIVATE_KEY_JWT)
+}
+
+/// The rules of `auth_method` and `jwks`, the registry's own.
+fn validate_keys(c: &ClientModel, d: &mut Diagnostics) {
+    if let Some(m) = c.auth_method.known() {
+        if !partner_rules::keys::is_auth_method(m) {
+            d.error_at(
+                AttrPath::attr("auth_method"),
+                "Invalid auth_method",
+                format!(
+                    "auth_method {}; got {m:?}.",
+                    partner_rules::keys::AUTH_METHOD_RULE
+                ),
+            );
+        }
+    }
+    if let Some(Err(why)) = c.jwks.known().map(|j| partner_rules::keys::check_jwks(j)) {
+        d.error_at(
+            AttrPath::attr("jwks"),
+            "Invalid jwks",
+            format!("jwks {why}."),
+        );
+    }
+    let own_key = uses_own_key(c);
+    if own_key && c.jwks.is_null() {
+        d.error_at(
+            AttrPath::attr("jwks"),
+            "Missing jwks",
+            "auth_method \"private_key_jwt\" needs jwks: the client's public keys.",
+        );
+    }
+    if c.auth_method.is_known() && !own_key && !c.jwks.is_null() {
+        d.error_at(
+            AttrPath::attr("jwks"),
+            "jwks without private_key_jwt",
+            "jwks is only for auth_method = \"private_key_jwt\".",
+        );
+    }
+    if own_key && !c.client_secret_wo.is_null() {
+        d.error_at(
+            AttrPath::attr("client_secret_wo"),
+            "No secret for private_key_jwt",
+            "A private_key_jwt client has no secret: it proves itself with its own private key. \
+             Remove client_secret_wo.",
+        );
+    }
+}
+
 /// The `partner_client` resource.
 pub struct PartnerClient;
 
@@ -188,7 +291,10 @@ impl Resource<Configured> for PartnerClient {
         if req.config.rotation_grace_period.is_null() {
             req.planned.rotation_grace_period = Val::Known(DEFAULT_GRACE_PERIOD.to_string());
         }
-        if supplies_secret(&req.config) {
+        if req.config.auth_method.is_null() {
+            req.planned.auth_method = Val::Known(partner_rules::keys::CLIENT_SECRET.to_string());
+        }
+        if supplies_secret(&req.config) || uses_own_key(&req.planned) {
             req.planned.client_secret = Val::Null;
         }
         if let Some(prior) = &req.prior {
@@ -201,7 +307,7 @@ impl Resource<Configured> for PartnerClient {
             let may_rotate = needs_rotation(prior, &req.config)
                 || (prior.rotation_triggers.is_known()
                     && req.config.rotation_triggers.is_unknown());
-            if may_rotate && !supplies_secret(&req.config) {
+            if may_rotate && !supplies_secret(&req.config) && !uses_own_key(&req.planned) {
                 req.planned.client_secret = Val::Unknown;
             }
             note_terraform_only_changes(prior, &req.planned, &mut req.diags, may_rotate);
@@ -281,6 +387,7 @@ impl Resource<Configured> for PartnerClient {
             check_against_org(api, planned_orgs, org, req).await;
             if let Some(prior) = req.prior.clone() {
                 warn_risky_changes(&prior, org, req);
+                note_approvals(api, &prior, org, req).await;
             }
         } else if !req.diags.has_errors() {
             check_expiry(api.now().unix_timestamp(), None, None, req);
@@ -309,7 +416,12 @@ impl Resource<Configured> for PartnerClient {
         let client = match created {
             // A retried create whose first answer was lost is answered
             // without the secret; a rotation without overlap issues one.
-            Ok(client) if client.client_secret.is_none() && supplied.is_none() => {
+            // A client with its own key has none to issue.
+            Ok(client)
+                if client.client_secret.is_none()
+                    && supplied.is_none()
+                    && client.auth_method != partner_rules::keys::PRIVATE_KEY_JWT =>
+            {
                 api.rotate_client_secret(&client, "0s", None).await
             }
             other => other,
@@ -364,7 +476,7 @@ impl Resource<Configured> for PartnerClient {
     ) -> Option<ClientModel> {
         let api = &ctx.require_data(diags)?.api;
         let id = known_string(&req.prior.id);
-        let rotate = needs_rotation(&req.prior, &req.config);
+        let rotate = needs_rotation(&req.prior, &req.config) && !uses_own_key(&req.prior);
         let supplied = req.config.client_secret_wo.as_deref();
         let (prior, planned, id) = (&fields(&req.prior), &fields(&req.planned), &id);
         let result = async {
@@ -464,6 +576,10 @@ fn fields(m: &ClientModel) -> ClientFields {
         name: known_string(&m.name),
         purpose: known_string(&m.purpose),
         owner: known_string(&m.owner),
+        custodian: m.custodian.known().cloned(),
+        operated_by: m.operated_by.known().cloned(),
+        auth_method: m.auth_method.known().cloned(),
+        jwks: m.jwks.known().and_then(|j| serde_json::from_str(j).ok()),
         scopes: m.scopes.known().cloned().unwrap_or_default(),
         expires_at: m.expires_at.known().cloned(),
     }
@@ -543,6 +659,10 @@ pub fn model_from(
         name: Val::Known(client.name),
         purpose: Val::Known(client.purpose),
         owner: Val::Known(client.owner),
+        custodian: Val::from_option(client.custodian),
+        operated_by: Val::from_option(client.operated_by),
+        auth_method: Val::Known(client.auth_method),
+        jwks: keep_json_form(client.jwks, &desired.jwks),
         scopes: Val::Known(client.scopes),
         expires_at: keep_timestamp_form(client.expires_at, &desired.expires_at),
         renew_before: desired.renew_before.clone(),
@@ -557,6 +677,20 @@ pub fn model_from(
         client_secret,
         status: Val::Known(client.status),
         created_at: Val::Known(client.created_at),
+    }
+}
+
+/// The registry's JSON as text, unless `desired` already holds the same
+/// JSON written another way (as the user configured it).
+fn keep_json_form(from_registry: Option<serde_json::Value>, desired: &Val<String>) -> Val<String> {
+    match (from_registry, desired.known()) {
+        (None, _) => Val::Null,
+        (Some(v), Some(text))
+            if serde_json::from_str::<serde_json::Value>(text).ok() == Some(v.clone()) =>
+        {
+            Val::Known(text.clone())
+        }
+        (Some(v), _) => Val::Known(v.to_string()),
     }
 }
 
@@ -803,6 +937,41 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
             );
         }
     }
+    let same_keys = |a: &Val<String>, b: &Val<String>| {
+        let parse = |v: &Val<String>| {
+            v.known()
+                .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+        };
+        parse(a) == parse(b)
+    };
+    if prior.jwks.is_known()
+        && req.config.jwks.is_known()
+        && !same_keys(&prior.jwks, &req.config.jwks)
+    {
+        req.diags.warn_at(
+            AttrPath::attr("jwks"),
+            format!("Client {client:?}: its keys change"),
+            format!(
+                "Client {client:?} is to be proven by another set of public keys: whoever holds \
+                 a private key added here can act as the client. Ask {approver} to approve."
+            ),
+        );
+    }
+    if let Some(by) = req
+        .config
+        .operated_by
+        .known()
+        .filter(|by| prior.operated_by.known() != Some(*by))
+    {
+        req.diags.warn_at(
+            AttrPath::attr("operated_by"),
+            format!("Client {client:?} is handed to an intermediary"),
+            format!(
+                "Client {client:?} is operated by org {by} from now on: its people hold the \
+                 credential. Ask {approver} to approve."
+            ),
+        );
+    }
     if let (Some(before), Some(after)) = (prior.owner.known(), req.config.owner.known()) {
         if before != after {
             req.diags.warn_at(
@@ -815,6 +984,79 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
             );
         }
     }
+}
+
+/// What of a client in a plan can widen its access.
+fn terms<'a>(
+    scopes: &'a [String],
+    expires_at: i64,
+    owner: &'a Val<String>,
+    operated_by: &'a Val<String>,
+) -> partner_rules::approvals::ClientTerms<'a> {
+    partner_rules::approvals::ClientTerms {
+        scopes,
+        expires_at,
+        owner: owner.as_deref().unwrap_or_default(),
+        operated_by: operated_by.as_deref(),
+    }
+}
+
+/// Under the org's `approval_policy = "require"`, each change that widens or
+/// hands over access (computed as the registry computes it) says whether an
+/// approval of it exists for this run's change reference, and if not, who
+/// approves it and with which command: the apply fails without one.
+async fn note_approvals(
+    api: &ApiClient,
+    prior: &ClientModel,
+    org: &OrgFacts,
+    req: &mut PlanRequest<ClientModel>,
+) {
+    if org.approval_policy.as_deref() != Some(partner_rules::approvals::REQUIRE) {
+        return;
+    }
+    let (Some(id), Some(before_scopes), Some(after_scopes)) = (
+        prior.id.known(),
+        prior.scopes.known(),
+        req.planned.scopes.known(),
+    ) else {
+        return;
+    };
+    let at = |v: &Val<String>| {
+        v.as_deref()
+            .and_then(validate::parse_timestamp)
+            .map(|t| t.unix_timestamp())
+    };
+    let before_expiry = at(&prior.expires_at).unwrap_or(i64::MAX);
+    let widenings = partner_rules::approvals::client_widenings(
+        terms(
+            before_scopes,
+            before_expiry,
+            &prior.owner,
+            &prior.operated_by,
+        ),
+        terms(
+            after_scopes,
+            // An expiry that follows the contract moves with an org change
+            // (the org's own approval), not with this client's.
+            at(&req.config.expires_at).unwrap_or(before_expiry),
+            &req.planned.owner,
+            &req.planned.operated_by,
+        ),
+    );
+    if widenings.is_empty() {
+        return;
+    }
+    let what = format!("Client {:?}", known_string(&prior.name));
+    super::approvals::note_approvals(
+        api,
+        &mut req.diags,
+        &what,
+        &org.name,
+        &org.approval_authority,
+        id,
+        widenings,
+    )
+    .await;
 }
 
 /// Expiry that every plan should surface before it happens, and expiry that

@@ -40,6 +40,7 @@ model! {
         max_clients: i64,
         labels: BTreeMap<String, String>,
         review_enforcement: String,
+        approval_policy: String,
         deletion_protection: bool,
         status: String,
         created_at: String,
@@ -117,6 +118,17 @@ pub fn schema() -> Schema {
          an admin, and by the registry itself when the org's contract is renewed or extended or \
          its `allowed_scopes` widen.",
     ))
+    .attr(Attribute::string("approval_policy").optional().computed().use_state_for_unknown().description(
+        "`\"warn\"` (the default): a change that widens or hands over access (a client's scopes \
+         added, its expiry extended, its owner or intermediary changed; the org's allowed_scopes \
+         widened or contract extended) is warned about in the plan, naming the \
+         `approval_authority`. `\"require\"`: the registry refuses such a change unless the \
+         approval authority approved exactly that change for the run's change reference (the \
+         provider's `change_ref`, a pull request URL say) with `partner-registry approve`, \
+         using an approver token bound to their email; the plan says whether the approval \
+         exists and shows the command. An approval is valid 7 days by default and is used \
+         once. Going back from `\"require\"` to `\"warn\"` needs an approval too.",
+    ))
     .attr(Attribute::bool("deletion_protection").optional().description(
         "While `true`, a plan that destroys the org (and so offboards it and revokes every client \
          it has) fails, and so does one that replaces it (`terraform apply -replace`, \
@@ -165,6 +177,18 @@ pub fn validate_config(c: &OrgModel, d: &mut Diagnostics) {
                 AttrPath::attr("contract_end"),
                 "Contract ends before it starts",
                 format!("contract_end ({e}) is before contract_start ({s})."),
+            );
+        }
+    }
+    if let Some(p) = c.approval_policy.known() {
+        if !partner_rules::approvals::is_approval_policy(p) {
+            d.error_at(
+                AttrPath::attr("approval_policy"),
+                "Invalid approval_policy",
+                format!(
+                    "approval_policy {}; got {p:?}.",
+                    partner_rules::approvals::APPROVAL_POLICY_RULE
+                ),
             );
         }
     }
@@ -224,6 +248,7 @@ impl Resource<Configured> for PartnerOrg {
             }
             warn_risky_changes(&prior, req);
             if let Some(api) = ctx.data().map(|c| &c.api) {
+                note_approvals(api, &prior, req).await;
                 check_narrowing(api, &prior, req).await;
             }
         }
@@ -244,6 +269,7 @@ impl Resource<Configured> for PartnerOrg {
         }
         if let Some(Configured { api, planned_orgs }) = ctx.data() {
             warn_unmanaged_clients(api, planned_orgs, prior, diags).await;
+            warn_operated_clients(api, prior, diags).await;
         }
     }
 
@@ -420,6 +446,41 @@ async fn warn_unmanaged_clients(
     );
 }
 
+/// An org that operates clients for other orgs (an intermediary) takes
+/// them with it when it is offboarded: the plan names each.
+async fn warn_operated_clients(api: &ApiClient, prior: &OrgModel, d: &mut Diagnostics) {
+    let Some(id) = prior.id.known() else { return };
+    let operated = match api.clients_operated_by(id).await {
+        Ok(clients) => clients,
+        // Only an admin token offboards an org, and sees what it operates:
+        // the apply of any other token is refused anyway.
+        Err(ApiError::Forbidden { .. }) => return,
+        Err(e) => {
+            report(d, "Cannot list the clients the org operates", &e, &[]);
+            return;
+        }
+    };
+    if operated.is_empty() {
+        return;
+    }
+    let name = known_string(&prior.name);
+    let list: Vec<String> = operated
+        .iter()
+        .map(|c| format!("{}/{} ({})", c.org_name, c.name, c.client_id))
+        .collect();
+    d.warn(
+        format!(
+            "Destroying org {name:?} revokes {} clients it operates for other orgs",
+            operated.len()
+        ),
+        format!(
+            "Org {name:?} is the intermediary of: {}. Offboarding it revokes them at once; \
+             their own orgs' approval authorities must know.",
+            list.join(", ")
+        ),
+    );
+}
+
 /// Attributes the registry may name in a refusal of an org write.
 const WRITABLE: &[&str] = partner_rules::ORG_FIELDS;
 
@@ -440,6 +501,7 @@ fn fields(m: &OrgModel) -> OrgFields {
         max_clients: m.max_clients.known().copied(),
         labels: m.labels.known().cloned().unwrap_or_default(),
         review_enforcement: m.review_enforcement.known().cloned(),
+        approval_policy: m.approval_policy.known().cloned(),
     }
 }
 
@@ -468,6 +530,7 @@ pub fn model_from(org: Org, previous: Option<&OrgModel>) -> OrgModel {
             Val::Known(org.labels)
         },
         review_enforcement: Val::Known(org.review_enforcement),
+        approval_policy: Val::Known(org.approval_policy),
         deletion_protection: previous.map_or(Val::Null, |p| p.deletion_protection.clone()),
         status: Val::Known(org.status),
         created_at: Val::Known(org.created_at),
@@ -632,6 +695,7 @@ fn planned_facts(id: String, planned: &OrgModel, exists: bool) -> OrgFacts {
         contract_end: planned.contract_end.known().cloned(),
         status: planned.status.known().cloned(),
         max_clients: planned.max_clients.known().copied(),
+        approval_policy: planned.approval_policy.known().cloned(),
         exists,
         previous_contract_end: None,
     }
@@ -701,6 +765,45 @@ async fn check_narrowing(api: &ApiClient, prior: &OrgModel, req: &mut PlanReques
             ),
         );
     }
+}
+
+/// Under `approval_policy = "require"` (as the org has it before this
+/// change: that is what the registry applies), whether each widening is
+/// approved for this run's change reference.
+async fn note_approvals(api: &ApiClient, prior: &OrgModel, req: &mut PlanRequest<OrgModel>) {
+    let (Some(id), Some(before), Some(after)) = (
+        prior.id.known(),
+        prior.allowed_scopes.known(),
+        req.planned.allowed_scopes.known(),
+    ) else {
+        return;
+    };
+    if prior.approval_policy.as_deref() != Some(partner_rules::approvals::REQUIRE) {
+        return;
+    }
+    let widenings = partner_rules::approvals::org_widenings(
+        partner_rules::approvals::OrgTerms {
+            allowed_scopes: before,
+            contract_end: prior.contract_end.as_deref().unwrap_or_default(),
+            approval_policy: prior.approval_policy.as_deref().unwrap_or_default(),
+        },
+        partner_rules::approvals::OrgTerms {
+            allowed_scopes: after,
+            contract_end: req.planned.contract_end.as_deref().unwrap_or_default(),
+            approval_policy: req.planned.approval_policy.as_deref().unwrap_or_default(),
+        },
+    );
+    let name = known_string(&prior.name);
+    super::approvals::note_approvals(
+        api,
+        &mut req.diags,
+        &format!("Org {name:?}"),
+        &name,
+        &known_string(&prior.approval_authority),
+        id,
+        widenings,
+    )
+    .await;
 }
 
 /// Warnings a reviewer must see: an org's access widened or prolonged, and a

@@ -71,6 +71,14 @@ resource "partner_client" "{name}" {{
     )
 }
 
+/// The string `key` of a JSON object (a resource's state, say).
+pub fn string(value: &serde_json::Value, key: &str) -> String {
+    value[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} is not a string in {value:#}"))
+        .to_string()
+}
+
 /// An HCL list of strings.
 pub fn hcl_list(items: &[&str]) -> String {
     let quoted: Vec<String> = items.iter().map(|item| format!("\"{item}\"")).collect();

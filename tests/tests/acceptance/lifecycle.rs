@@ -4,17 +4,10 @@
 use acceptance_tests::{RegistryServer, Workspace};
 use serde_json::Value;
 
-use crate::config::{client, org};
+use crate::config::{client, org, string};
 
 /// The registry's clock at the start of these tests; contracts end in 2030.
 const T0: &str = "2026-06-01T00:00:00Z";
-
-fn string(value: &Value, key: &str) -> String {
-    value[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{key} is not a string in {value:#}"))
-        .to_string()
-}
 
 fn active(registry: &RegistryServer, client_id: &str, secret: &str) -> bool {
     registry.introspect(client_id, secret)["active"] == true

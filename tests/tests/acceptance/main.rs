@@ -7,6 +7,7 @@ mod console;
 mod data_sources;
 mod examples;
 mod functions;
+mod governance;
 mod lifecycle;
 mod lookups;
 mod partner_client;

@@ -4,14 +4,7 @@
 use acceptance_tests::{RegistryServer, Workspace};
 use serde_json::Value;
 
-use crate::config::{client, client_body, org, org_body};
-
-fn string(value: &Value, key: &str) -> String {
-    value[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{key} is not a string in {value:#}"))
-        .to_string()
-}
+use crate::config::{client, client_body, org, org_body, string};
 
 #[test]
 fn client_lifecycle_secret_update_in_place_and_revoke_on_destroy() {

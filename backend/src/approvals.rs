@@ -1,0 +1,214 @@
+//! Approvals: an org's approval authority approves one exact change (a
+//! record, an attribute, its old and new value) for one change reference
+//! (a pull request, say), for a limited time, to be used once. Under an
+//! org's `approval_policy = "require"` the registry refuses a change that
+//! widens or hands over access ([`partner_rules::approvals`]) unless such an
+//! approval exists; who may approve is decided in [`crate::service`].
+
+use crate::error::{Error, FieldError, Result};
+use crate::records::{Client, Org, fmt_ts, parse_duration};
+use partner_rules::approvals::{self as rules, ClientTerms, OrgTerms, Widening};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// An approval as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    /// `apr_…`.
+    pub id: String,
+    pub change_ref: String,
+    /// `client` or `org`.
+    pub entity_kind: String,
+    /// The record id (`cli_…`, `org_…`).
+    pub entity_id: String,
+    /// The org whose approval authority approved.
+    pub org_id: String,
+    pub attribute: String,
+    pub old: String,
+    pub new: String,
+    /// The approver's email (the org's approval authority).
+    pub approver: String,
+    /// The approver token's name.
+    pub token_name: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    /// The request id of the change that used it.
+    pub used_by: Option<String>,
+}
+
+/// The JSON form of an approval.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovalView {
+    pub id: String,
+    pub change_ref: String,
+    pub entity_kind: String,
+    pub entity_id: String,
+    pub org_id: String,
+    pub attribute: String,
+    pub old: String,
+    pub new: String,
+    pub approver: String,
+    pub token_name: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub used_at: Option<String>,
+    pub used_by: Option<String>,
+    /// `valid`, `used` or `expired` at the time of the answer.
+    pub status: &'static str,
+}
+
+impl Approval {
+    /// Whether it may still be used at `now`.
+    pub fn usable(&self, now: i64) -> bool {
+        self.used_at.is_none() && now <= self.expires_at
+    }
+
+    /// Whether it approves exactly `w`.
+    pub fn approves(&self, w: &Widening) -> bool {
+        self.attribute == w.attribute && self.old == w.old && self.new == w.new
+    }
+
+    pub fn view(&self, now: i64) -> ApprovalView {
+        ApprovalView {
+            id: self.id.clone(),
+            change_ref: self.change_ref.clone(),
+            entity_kind: self.entity_kind.clone(),
+            entity_id: self.entity_id.clone(),
+            org_id: self.org_id.clone(),
+            attribute: self.attribute.clone(),
+            old: self.old.clone(),
+            new: self.new.clone(),
+            approver: self.approver.clone(),
+            token_name: self.token_name.clone(),
+            created_at: fmt_ts(self.created_at),
+            expires_at: fmt_ts(self.expires_at),
+            used_at: self.used_at.map(fmt_ts),
+            used_by: self.used_by.clone(),
+            status: if self.used_at.is_some() {
+                "used"
+            } else if now > self.expires_at {
+                "expired"
+            } else {
+                "valid"
+            },
+        }
+    }
+}
+
+/// The fields of `POST /v1/approvals` (and the flags of `approve`).
+pub const FIELDS: &[&str] = &["resource", "attribute", "old", "new", "expires_in"];
+
+/// An approval as requested: the change and how long it may wait.
+#[derive(Debug, Clone)]
+pub struct ApprovalDraft {
+    /// A client's id or client_id, or an org's id.
+    pub resource: String,
+    pub attribute: String,
+    pub old: String,
+    pub new: String,
+    /// Seconds.
+    pub lifetime: i64,
+}
+
+/// The rule of `expires_in`.
+pub const LIFETIME_RULE: &str =
+    "must be a duration such as 168h (the default: 7 days), more than 0s and at most 720h";
+
+impl ApprovalDraft {
+    /// Parses a request body; every malformed field is named.
+    pub fn parse(map: &Map<String, Value>) -> Result<ApprovalDraft> {
+        let mut f = crate::requests::Fields::new(map);
+        let resource = f.req_str("resource", 100);
+        let attribute = f.req_str("attribute", 50);
+        // An old value may be empty (no intermediary before), never absent.
+        let text = |f: &mut crate::requests::Fields<'_>, name: &str| match map.get(name) {
+            Some(Value::String(s)) if s.len() <= 100_000 => Some(s.clone()),
+            _ => {
+                f.err(
+                    name,
+                    "is required: a string, the value exactly as the plan's warning shows it",
+                );
+                None
+            }
+        };
+        let old = text(&mut f, "old");
+        let new = text(&mut f, "new");
+        let most = rules::MAX_APPROVAL_LIFETIME.as_secs() as i64;
+        let lifetime = match f.opt_str("expires_in", 32) {
+            None => Some(rules::DEFAULT_APPROVAL_LIFETIME.as_secs() as i64),
+            Some(s) => match parse_duration(&s).filter(|d| (1..=most).contains(d)) {
+                Some(d) => Some(d),
+                None => {
+                    f.err("expires_in", LIFETIME_RULE);
+                    None
+                }
+            },
+        };
+        match (resource, attribute, old, new, lifetime, f.errors.is_empty()) {
+            (Some(resource), Some(attribute), Some(old), Some(new), Some(lifetime), true) => {
+                Ok(ApprovalDraft {
+                    resource,
+                    attribute,
+                    old,
+                    new,
+                    lifetime,
+                })
+            }
+            _ => Err(Error::Validation(f.errors)),
+        }
+    }
+}
+
+/// What of `c` can widen its access.
+pub fn client_terms(c: &Client) -> ClientTerms<'_> {
+    ClientTerms {
+        scopes: &c.scopes,
+        expires_at: c.expires_at,
+        owner: &c.owner,
+        operated_by: c.operated_by.as_deref(),
+    }
+}
+
+/// What of `o` can widen what its clients may be given.
+pub fn org_terms(o: &Org) -> OrgTerms<'_> {
+    OrgTerms {
+        allowed_scopes: &o.allowed_scopes,
+        contract_end: &o.contract_end,
+        approval_policy: &o.approval_policy,
+    }
+}
+
+/// The refusal of widenings nobody approved, on each attribute: what the
+/// change is, why it needs an approval, who approves and the command to run.
+pub fn refusal(
+    org: &Org,
+    what: &str,
+    resource: &str,
+    change_ref: Option<&str>,
+    missing: &[Widening],
+) -> Error {
+    Error::Validation(
+        missing
+            .iter()
+            .map(|w| {
+                let why = match change_ref {
+                    Some(r) => format!("no valid, unused approval of it is recorded for change reference {r:?}"),
+                    None => "the request carries no change reference (X-Change-Ref; the provider's change_ref or PARTNER_CHANGE_REF) to look an approval up by".to_string(),
+                };
+                FieldError::new(
+                    w.attribute,
+                    format!(
+                        "changing {} of {what} from {:?} to {:?} needs an approval: org {} has approval_policy \"require\" and {why}. Ask {} (its approval authority) to approve it with an approver token: {} (or POST /v1/approvals)",
+                        w.attribute,
+                        w.old,
+                        w.new,
+                        org.name,
+                        org.approval_authority,
+                        rules::approve_command(change_ref.unwrap_or("CHANGE_REF"), resource, w),
+                    ),
+                )
+            })
+            .collect(),
+    )
+}

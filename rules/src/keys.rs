@@ -1,0 +1,135 @@
+//! Credentials without shared secrets: a client that authenticates with
+//! its own private key (RFC 7523 client assertions, `private_key_jwt`) and
+//! registers only the public keys, as a JSON Web Key Set.
+
+/// The method of a client with a registry-held secret hash (the default).
+pub const CLIENT_SECRET: &str = "client_secret";
+/// The method of a client that signs assertions with its own private key.
+pub const PRIVATE_KEY_JWT: &str = "private_key_jwt";
+
+/// The rule of a client's `auth_method`.
+pub const AUTH_METHOD_RULE: &str = "must be \"client_secret\" (a secret whose keyed hash the \
+     registry keeps) or \"private_key_jwt\" (RFC 7523 client assertions signed with the client's \
+     own private key, checked against the public keys of its jwks; no secret exists)";
+
+/// Whether `s` is an authentication method.
+pub fn is_auth_method(s: &str) -> bool {
+    s == CLIENT_SECRET || s == PRIVATE_KEY_JWT
+}
+
+/// The longest JSON Web Key Set a client may register.
+pub const MAX_JWKS_CHARS: usize = 16_384;
+/// The most keys in it: room for a rotation, not a key store.
+pub const MAX_JWKS_KEYS: usize = 10;
+
+/// The rule of a client's `jwks`.
+pub const JWKS_RULE: &str = "must be a JSON Web Key Set ({\"keys\": [...]}, at most 16384 \
+     characters) of 1 to 10 public signing keys, each RSA (kty \"RSA\" with n and e) or EC P-256 \
+     (kty \"EC\", crv \"P-256\", with x and y), without private members (d, p, q, dp, dq, qi, \
+     oth), with alg RS256 or ES256 when given, and unique kids when given";
+
+/// The `client_assertion_type` of RFC 7523 §2.2.
+pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// How far in the future an assertion's `exp` may lie (seconds): an
+/// assertion is made for one request, not kept.
+pub const MAX_ASSERTION_LIFETIME: i64 = 300;
+
+/// Checks a JSON Web Key Set against [`JWKS_RULE`]; the error says what
+/// failed, then the rule.
+pub fn check_jwks(text: &str) -> Result<(), String> {
+    let fail = |what: String| Err(format!("{what}: {JWKS_RULE}"));
+    if text.chars().count() > MAX_JWKS_CHARS {
+        return fail("it is longer than 16384 characters".into());
+    }
+    let Ok(serde_json::Value::Object(set)) = serde_json::from_str::<serde_json::Value>(text) else {
+        return fail("it is not a JSON object".into());
+    };
+    let Some(serde_json::Value::Array(keys)) = set.get("keys") else {
+        return fail("it has no \"keys\" array".into());
+    };
+    if keys.is_empty() || keys.len() > MAX_JWKS_KEYS {
+        return fail(format!("it has {} keys", keys.len()));
+    }
+    let mut kids = std::collections::BTreeSet::new();
+    for (i, key) in keys.iter().enumerate() {
+        let Some(key) = key.as_object() else {
+            return fail(format!("key {i} is not an object"));
+        };
+        let text_of = |name: &str| key.get(name).and_then(serde_json::Value::as_str);
+        let has = |names: &[&str]| {
+            names
+                .iter()
+                .all(|n| text_of(n).is_some_and(|v| !v.is_empty()))
+        };
+        if let Some(private) = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
+            .iter()
+            .find(|m| key.contains_key(**m))
+        {
+            return fail(format!("key {i} holds the private member {private:?}"));
+        }
+        let (ok, alg) = match text_of("kty") {
+            Some("RSA") => (has(&["n", "e"]), "RS256"),
+            Some("EC") => (text_of("crv") == Some("P-256") && has(&["x", "y"]), "ES256"),
+            _ => (false, ""),
+        };
+        if !ok {
+            return fail(format!(
+                "key {i} is neither RSA nor EC P-256 with its public members"
+            ));
+        }
+        if text_of("alg").is_some_and(|a| a != alg)
+            || key.get("alg").is_some_and(|a| !a.is_string())
+        {
+            return fail(format!("key {i} names an alg other than {alg}"));
+        }
+        if text_of("use").is_some_and(|u| u != "sig") {
+            return fail(format!("key {i} is not for signatures"));
+        }
+        if let Some(kid) = key.get("kid") {
+            let Some(kid) = kid.as_str() else {
+                return fail(format!("key {i} has a kid that is not a string"));
+            };
+            if !kids.insert(kid.to_string()) {
+                return fail(format!("kid {kid:?} appears twice"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jwks_rule() {
+        let ec = r#"{"kty":"EC","crv":"P-256","x":"AA","y":"BB","kid":"a"}"#;
+        let rsa = r#"{"kty":"RSA","n":"AQAB","e":"AQAB","alg":"RS256","use":"sig"}"#;
+        assert!(check_jwks(&format!(r#"{{"keys":[{ec},{rsa}]}}"#)).is_ok());
+        for (bad, why) in [
+            ("[]", "not a JSON object"),
+            (r#"{"keys":[]}"#, "0 keys"),
+            (&format!(r#"{{"keys":[{ec},{ec}]}}"#), "appears twice"),
+            (
+                r#"{"keys":[{"kty":"EC","crv":"P-384","x":"A","y":"B"}]}"#,
+                "neither RSA nor EC P-256",
+            ),
+            (
+                r#"{"keys":[{"kty":"EC","crv":"P-256","x":"A","y":"B","d":"C"}]}"#,
+                "private member \"d\"",
+            ),
+            (
+                r#"{"keys":[{"kty":"oct","k":"A"}]}"#,
+                "private member \"k\"",
+            ),
+            (
+                r#"{"keys":[{"kty":"RSA","n":"A","e":"B","alg":"ES256"}]}"#,
+                "alg other than RS256",
+            ),
+        ] {
+            let e = check_jwks(bad).unwrap_err();
+            assert!(e.contains(why) && e.ends_with(JWKS_RULE), "{bad}: {e}");
+        }
+        assert!(is_auth_method("private_key_jwt") && !is_auth_method("jwt"));
+    }
+}
