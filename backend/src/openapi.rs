@@ -371,7 +371,7 @@ pub fn document() -> Value {
                 "get": {"summary": "Read an access review campaign and its clients' decisions", "parameters": [id_param("campaign id")], "responses": ok("200", r("Campaign"), &["401", "404"])}
             },
             "/v1/reviews/campaigns/{id}/decisions": {
-                "post": {"summary": "Decide one client of a campaign (reviewer, admin): keep it (a comment saying why is required) or revoke it (revoked at once, in the same transaction). Audited as review.keep or review.revoke on the client. A kept client that was suspended introspects active again at once. 409 for a client already decided.",
+                "post": {"summary": "Decide one client of a campaign (reviewer, admin, or an approver token bound to the org's approval_authority): keep it (a comment saying why is required) or revoke it (revoked at once, in the same transaction). Audited as review.keep or review.revoke on the client. A kept client that was suspended introspects active again at once. 409 for a client already decided.",
                          "parameters": [id_param("campaign id"), change_ref.clone()],
                          "requestBody": body(json!({"type": "object", "additionalProperties": false, "required": ["client_id", "decision"], "properties": {
                              "client_id": {"type": "string", "description": "the client's client_id or record id"},

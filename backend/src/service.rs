@@ -1488,8 +1488,9 @@ pub fn get_campaign(
 }
 
 /// `POST /v1/reviews/campaigns/{id}/decisions` and `review decide`: reviewer
-/// and admin tokens. An org token never attests its own access (403 on its
-/// org's campaign, 404 on another's).
+/// and admin tokens, and an approver token bound to the org's approval
+/// authority. An org token never attests its own access (403 on its org's
+/// campaign, 404 on another's).
 pub fn decide_campaign(
     tx: &mut dyn Tx,
     ctx: &WriteCtx,
@@ -1497,11 +1498,26 @@ pub fn decide_campaign(
     draft: crate::campaigns::DecisionDraft,
 ) -> Result<(crate::campaigns::Campaign, Org)> {
     let (campaign, org) = get_campaign(tx, &ctx.actor, id)?;
-    if ctx.actor.role == Role::Org {
-        return Err(Error::Forbidden(
-            "review decisions are for reviewer and admin tokens: an org does not attest its own access"
-                .into(),
-        ));
+    match (ctx.actor.role, ctx.actor.email.as_deref()) {
+        (Role::Org, _) => {
+            return Err(Error::Forbidden(
+                "review decisions are for reviewer and admin tokens and the org's approval \
+                 authority: an org does not attest its own access"
+                    .into(),
+            ));
+        }
+        (Role::Approver, email)
+            if !email.is_some_and(|e| e.eq_ignore_ascii_case(&org.approval_authority)) =>
+        {
+            return Err(Error::Forbidden(format!(
+                "{} is not the approval authority of org {} ({}): an approver token decides \
+                 the access reviews of the orgs it approves for only",
+                email.unwrap_or("this approver token"),
+                org.name,
+                org.approval_authority
+            )));
+        }
+        _ => {}
     }
     crate::campaigns::decide(tx, ctx, campaign, org, draft)
 }

@@ -200,6 +200,31 @@ async fn a_campaign_is_decided_by_reviewers_and_a_revocation_takes_effect_at_onc
     app.shutdown().await;
 }
 
+/// The org's approval authority decides its reviews with an approver token
+/// bound to their email; an approver token of anyone else decides none.
+#[tokio::test]
+async fn the_orgs_approval_authority_decides_with_an_approver_token() {
+    let app = TestApp::spawn().await;
+    let (org, clients) = org_with_clients(&app, "acme", &["shop"]).await;
+    let campaign = open(&app, &org, "2027-01-15").await;
+    let keep =
+        json!({"client_id": clients[0]["client_id"], "decision": "keep", "comment": "renewed"});
+    let stranger = approver(&app, "stranger", "someone@else.example").await;
+    let refused = decide(&app, &stranger, &campaign, keep.clone()).await;
+    refused.expect(403);
+    assert!(
+        refused.text.contains("boss@acme.example") && refused.text.contains("someone@else.example"),
+        "{}",
+        refused.text
+    );
+    let boss = approver(&app, "boss", "boss@acme.example").await;
+    let decided = decide(&app, &boss, &campaign, keep).await;
+    let decided = decided.expect(200);
+    assert_eq!(state(decided, "shop"), "kept");
+    assert_eq!(decided["items"][0]["decided_by"], "boss");
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn overdue_clients_are_reported_and_suspended_until_decided_under_suspend() {
     let app = TestApp::spawn().await;

@@ -538,18 +538,6 @@ async fn blast_radius_of_an_owner_an_intermediary_and_a_scope() {
     ));
 }
 
-/// Creates an approver token bound to `email`, as the CLI does.
-async fn approver(app: &TestApp, name: &str, email: &str) -> String {
-    let flags = json!({"name": name, "role": "approver", "email": email});
-    let token = app.cli_write(move |tx, ctx| {
-        let draft = partner_registry::requests::parse_token(flags.as_object().unwrap());
-        partner_registry::service::create_token(tx, ctx, draft).map(|t| t.token)
-    });
-    app.eventually(|| async { app.get("/v1/whoami", &token).await.status == 200 })
-        .await;
-    token
-}
-
 async fn approve(app: &TestApp, token: &str, change_ref: &str, body: Value) -> Resp {
     app.send(
         "POST",

@@ -535,3 +535,15 @@ pub fn client_body(org_id: &str, name: &str, scopes: &[&str]) -> Value {
         "scopes": scopes,
     })
 }
+
+/// Creates an approver token bound to `email`, as the CLI does.
+pub async fn approver(app: &TestApp, name: &str, email: &str) -> String {
+    let flags = json!({"name": name, "role": "approver", "email": email});
+    let token = app.cli_write(move |tx, ctx| {
+        let draft = partner_registry::requests::parse_token(flags.as_object().unwrap());
+        partner_registry::service::create_token(tx, ctx, draft).map(|t| t.token)
+    });
+    app.eventually(|| async { app.get("/v1/whoami", &token).await.status == 200 })
+        .await;
+    token
+}
