@@ -387,13 +387,11 @@ fn client_page(r: &mut dyn Reader, actor: &Actor, id: &str, now: i64) -> Result<
         ),
         ("Secret rotated", fmt_ts(client.secret_rotated_at)),
     ]));
-    match recent_audit(r, actor) {
+    let of_client =
+        |e: &crate::audit::AuditRow| e.entity_kind == "client" && e.entity_id == client.id;
+    match matching_audit(r, actor, &of_client) {
         Ok(events) => {
-            let rows: Vec<Vec<Cell>> = events
-                .iter()
-                .filter(|e| e.entity_kind == "client" && e.entity_id == client.id)
-                .map(audit_row)
-                .collect();
+            let rows: Vec<Vec<Cell>> = events.iter().map(audit_row).collect();
             body.push_str(&table("Audit events", AUDIT_HEAD, &rows));
         }
         Err(Error::Forbidden(why)) => body.push_str(&format!(
@@ -405,17 +403,30 @@ fn client_page(r: &mut dyn Reader, actor: &Actor, id: &str, now: i64) -> Result<
     Ok((format!("Client {}", client.name), body))
 }
 
-/// The last events of the trail the console reads for its filters.
-const AUDIT_WINDOW: i64 = 1000;
+/// The most events a page of the console shows.
+const AUDIT_WINDOW: usize = 1000;
 
-fn recent_audit(r: &mut dyn Reader, actor: &Actor) -> Result<Vec<crate::audit::AuditRow>> {
-    // Authorised first: the head's position says nothing to an org token.
+/// The newest events of the whole trail that `keeps` keeps, at most
+/// [`AUDIT_WINDOW`], newest first: a filter finds old events too. The page
+/// reads the whole trail anyway to verify the chain.
+fn matching_audit(
+    r: &mut dyn Reader,
+    actor: &Actor,
+    keeps: &dyn Fn(&crate::audit::AuditRow) -> bool,
+) -> Result<Vec<crate::audit::AuditRow>> {
+    // Authorised first: nothing of the trail is read for an org token.
     service::audit_page(r, actor, Ok((0, 1)))?;
-    let last = r.audit_head()?.map_or(0, |h| h.seq);
-    let rows = service::audit_page(r, actor, Ok(((last - AUDIT_WINDOW).max(0), AUDIT_WINDOW)))?;
-    let mut items = rows.items;
-    items.reverse();
-    Ok(items)
+    let mut kept = std::collections::VecDeque::new();
+    r.walk_audit(&mut |e| {
+        if keeps(&e) {
+            if kept.len() == AUDIT_WINDOW {
+                kept.pop_front();
+            }
+            kept.push_back(e);
+        }
+        Ok(true)
+    })?;
+    Ok(kept.into_iter().rev().collect())
 }
 
 const AUDIT_HEAD: &[&str] = &[
@@ -499,7 +510,7 @@ fn audit_page(
     key: &crate::crypto::SecretKey,
     filter: &AuditFilter,
 ) -> Result<(String, String)> {
-    let events = recent_audit(r, actor)?;
+    let events = matching_audit(r, actor, &|e| filter.keeps(e))?;
     let chain = match crate::audit::verify(r, key, &crate::audit::AnchorRead::NotKept)? {
         crate::audit::AuditCheck::Intact(n) => {
             format!(
@@ -511,16 +522,12 @@ fn audit_page(
             esc(&reason)
         ),
     };
-    let rows: Vec<Vec<Cell>> = events
-        .iter()
-        .filter(|e| filter.keeps(e))
-        .map(audit_row)
-        .collect();
+    let rows: Vec<Vec<Cell>> = events.iter().map(audit_row).collect();
     let body = format!(
         "{chain}{}{}",
         filter.form(),
         table(
-            &format!("Events (newest first, of the last {AUDIT_WINDOW})"),
+            &format!("Events (newest first, at most {AUDIT_WINDOW})"),
             AUDIT_HEAD,
             &rows
         )
