@@ -3,11 +3,12 @@
 //! again (so a change made behind Terraform's back between two plans is
 //! seen), and `max_requests_per_second` spaces the requests.
 
+use acceptance_tests::bodies;
 use std::time::{Duration, Instant};
 
 use acceptance_tests::{RegistryServer, Workspace};
 
-use crate::config::{client, client_body, org_body};
+use crate::config::client;
 
 /// Configuration of `count` new clients `c0`… of the existing org `org_id`.
 fn clients_of(org_id: &str, count: usize, scopes: &[&str]) -> String {
@@ -26,7 +27,7 @@ fn clients_of(org_id: &str, count: usize, scopes: &[&str]) -> String {
 
 /// The org's id, created through the API (Terraform does not manage it).
 fn existing_org(registry: &RegistryServer, scopes: &[&str], max_clients: u32) -> String {
-    let mut body = org_body("acme", "2030-12-31", scopes);
+    let mut body = bodies::org("acme", "2030-12-31", scopes);
     body["max_clients"] = max_clients.into();
     registry.create("/v1/orgs", body)["id"]
         .as_str()
@@ -50,7 +51,10 @@ fn logged(registry: &RegistryServer, prefix: &str) -> usize {
 fn each_plan_sees_what_changed_in_the_registry_since_the_last() {
     let registry = RegistryServer::start();
     let org_id = existing_org(&registry, &["a:read"], 2);
-    let holder = registry.create("/v1/clients", client_body(&org_id, "holder", &["a:read"]));
+    let holder = registry.create(
+        "/v1/clients",
+        bodies::client(&org_id, "holder", &["a:read"]),
+    );
     let workspace = Workspace::new(&registry);
     workspace.write_config(&clients_of(&org_id, 1, &["b:write"]));
     workspace
@@ -68,7 +72,10 @@ fn each_plan_sees_what_changed_in_the_registry_since_the_last() {
 
     // A client made behind Terraform's back fills the quota: the next plan
     // refuses, naming the org's active clients.
-    registry.create("/v1/clients", client_body(&org_id, "sneaky", &["a:read"]));
+    registry.create(
+        "/v1/clients",
+        bodies::client(&org_id, "sneaky", &["a:read"]),
+    );
     workspace
         .plan()
         .assert_failure_mentions(&["client quota", "holder", "sneaky"]);
