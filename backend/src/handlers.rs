@@ -52,6 +52,16 @@ pub(crate) fn json_response(
     resp
 }
 
+/// 200 with a record as the API shows it at the registry's time, and its
+/// version as the ETag that a later `If-Match` names.
+fn record_response<R: Served>(app: &App, record: &R) -> Response {
+    json_response(
+        StatusCode::OK,
+        &record.view(now(app)),
+        Some(record.version()),
+    )
+}
+
 fn page<R, T>(rows: Rows<R>, view: impl Fn(R) -> T) -> Page<T> {
     Page {
         items: rows.items.into_iter().map(view).collect(),
@@ -352,11 +362,7 @@ pub async fn whoami(_app: App, authed: Authed, _rc: ReqCtx) -> Result<Response> 
 pub async fn get_org(app: App, id: String, authed: Authed, _rc: ReqCtx) -> Result<Response> {
     let actor = authed.actor;
     let org = app.read(move |r| service::get_org(r, &actor, &id)).await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &org.view(now(&app)),
-        Some(org.version),
-    ))
+    Ok(record_response(&app, &org))
 }
 
 pub async fn update_org(
@@ -373,11 +379,7 @@ pub async fn update_org(
     let org = app
         .write(move |tx| service::update_org(tx, &ctx, &id, &map, if_match.as_deref()))
         .await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &org.view(now(&app)),
-        Some(org.version),
-    ))
+    Ok(record_response(&app, &org))
 }
 
 pub async fn delete_org(app: App, id: String, authed: Authed, rc: ReqCtx) -> Result<Response> {
@@ -385,11 +387,7 @@ pub async fn delete_org(app: App, id: String, authed: Authed, rc: ReqCtx) -> Res
     let org = app
         .write(move |tx| service::offboard_org(tx, &ctx, &id))
         .await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &org.view(now(&app)),
-        Some(org.version),
-    ))
+    Ok(record_response(&app, &org))
 }
 
 // ---------- clients ----------
@@ -572,11 +570,7 @@ pub async fn get_client(app: App, id: String, authed: Authed, _rc: ReqCtx) -> Re
     let client = app
         .read(move |r| service::get_client(r, &actor, &id))
         .await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &client.view(now(&app)),
-        Some(client.version),
-    ))
+    Ok(record_response(&app, &client))
 }
 
 pub async fn update_client(
@@ -593,11 +587,7 @@ pub async fn update_client(
     let client = app
         .write(move |tx| service::update_client(tx, &ctx, &id, &map, if_match.as_deref()))
         .await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &client.view(now(&app)),
-        Some(client.version),
-    ))
+    Ok(record_response(&app, &client))
 }
 
 pub async fn delete_client(app: App, id: String, authed: Authed, rc: ReqCtx) -> Result<Response> {
@@ -605,11 +595,7 @@ pub async fn delete_client(app: App, id: String, authed: Authed, rc: ReqCtx) -> 
     let client = app
         .write(move |tx| service::revoke_client(tx, &ctx, &id))
         .await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &client.view(now(&app)),
-        Some(client.version),
-    ))
+    Ok(record_response(&app, &client))
 }
 
 // ---------- introspection ----------

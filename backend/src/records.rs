@@ -348,6 +348,35 @@ impl Client {
     }
 }
 
+/// A stored record that the API serves as its view.
+pub trait Served {
+    type View: Serialize;
+    /// The record as the API shows it at `now` (its status depends on time).
+    fn view(&self, now: i64) -> Self::View;
+    /// What an `ETag` carries and an `If-Match` must name.
+    fn version(&self) -> i64;
+}
+
+impl Served for Org {
+    type View = OrgView;
+    fn view(&self, now: i64) -> OrgView {
+        Org::view(self, now)
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Served for Client {
+    type View = ClientView;
+    fn view(&self, now: i64) -> ClientView {
+        Client::view(self, now)
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
 // ---------- callers ----------
 
 /// Who is making a request: the API token's row.
