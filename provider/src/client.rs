@@ -438,6 +438,27 @@ impl ApiClient {
             .await
     }
 
+    /// The client `id` of org `org_id` for a refresh: from the org's client
+    /// list, which this provider process reads once for all its clients'
+    /// refreshes and plans (see `run_memo` for the freshness rule), so that
+    /// refreshing a thousand clients of one org is a few listings rather than
+    /// a thousand reads. A client the list does not hold (another org's, or
+    /// one the token may not list) is read on its own.
+    pub async fn client_for_refresh(
+        &self,
+        org_id: &str,
+        id: &str,
+    ) -> Result<Option<ClientView>, ApiError> {
+        if !org_id.is_empty() {
+            if let Ok(listed) = self.clients_for_plan(org_id).await {
+                if let Some(client) = listed.iter().find(|c| c.id == id) {
+                    return Ok(Some(client.clone()));
+                }
+            }
+        }
+        self.get_client(id).await
+    }
+
     /// Changes `current` (as just read) into `fields`.
     pub async fn update_client(
         &self,
@@ -529,7 +550,8 @@ impl ApiClient {
         base: &str,
         filters: &[(&str, &Option<String>)],
     ) -> Result<Vec<T>, ApiError> {
-        let mut query = vec![("limit".to_string(), "200".to_string())];
+        // The most the API serves in one page: fewer round trips per listing.
+        let mut query = vec![("limit".to_string(), "1000".to_string())];
         for (key, value) in filters {
             if let Some(value) = value {
                 query.push((key.to_string(), value.clone()));

@@ -1,5 +1,6 @@
-//! What the registry said about each org while planning, read once per
-//! provider process and shared by the plans of all its clients.
+//! What the registry said about each org and its clients, read once per
+//! provider process and shared by the refreshes and plans of all its clients
+//! (a refresh of a thousand clients of one org is one listing).
 //!
 //! The freshness rule: Terraform starts a new provider process for every
 //! command (each `terraform plan`, the apply of `terraform apply`,

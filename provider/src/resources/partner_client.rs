@@ -447,7 +447,8 @@ impl Resource<Configured> for PartnerClient {
     ) -> Option<ClientModel> {
         let api = &ctx.require_data(diags)?.api;
         let id = known_string(&state.id);
-        match api.get_client(&id).await {
+        let org_id = known_string(&state.org_id);
+        match api.client_for_refresh(&org_id, &id).await {
             // A revoked client is gone for Terraform: the plan creates it anew.
             Ok(Some(client)) if client.status != ClientStatus::Revoked => {
                 remember_version(ctx, client.version);
@@ -457,7 +458,7 @@ impl Resource<Configured> for PartnerClient {
             Ok(Some(_)) => None,
             Ok(None) => {
                 let what = format!("partner_client {:?} ({id})", known_string(&state.name));
-                hidden_from_token(api, &what, &known_string(&state.org_id), diags)
+                hidden_from_token(api, &what, &org_id, diags)
                     .await
                     .then_some(state)
             }
