@@ -658,11 +658,11 @@ fn active_answer(cred: &crate::cache::Credential, issued_at: i64) -> Value {
         "client_id": cred.client_id,
         "sub": cred.client_id,
         "scope": cred.scope,
-        "exp": cred.expires_at.min(cred.contract_end),
+        "exp": cred.expires_at.min(cred.org.contract_end),
         "iat": issued_at,
-        "org_id": cred.org_id,
-        "org_name": cred.org_name,
-        "contract_end": fmt_ts(cred.contract_end).get(..10).unwrap_or_default(),
+        "org_id": cred.org.id,
+        "org_name": cred.org.name,
+        "contract_end": fmt_ts(cred.org.contract_end).get(..10).unwrap_or_default(),
         "operated_by": cred.operated_by,
     })
 }
