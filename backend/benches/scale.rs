@@ -173,6 +173,15 @@ fn main() {
             format!("floor: {:.0}/s (at 1,000) × 0.8", first),
             last / first,
         );
+        // Before any read of everything: what the registry holds for its
+        // records, apart from what the reads after it leave behind.
+        let (seeded, _) = rss_mb(registry.pid());
+        row(
+            &format!("registry RSS after seeding {clients} clients"),
+            format!("{seeded:.0} MB"),
+            "ceiling 100 MB".into(),
+            seeded / 100.0,
+        );
 
         let review = api.fastest_get("/v1/reviews", 3).await;
         row(

@@ -6,7 +6,7 @@ use crate::db::Reader;
 use crate::error::Result;
 use crate::records::{Client, ClientStatus, Org, fmt_duration, fmt_ts};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub const DEFAULT_WITHIN: i64 = 720 * 3600;
 pub const DEFAULT_ROTATION_AGE: i64 = 90 * 86_400;
@@ -141,71 +141,81 @@ pub(crate) fn client_ref(c: &Client) -> ReviewClient {
     }
 }
 
-/// Builds the review from orgs that are not offboarded and their clients that are
-/// not revoked.
-pub fn build(orgs: &[Org], clients: &[Client], now: i64, p: Params) -> Review {
-    let mut findings = Vec::new();
-    let by_id: HashMap<&str, &Org> = orgs.iter().map(|o| (o.id.as_str(), o)).collect();
-    for o in orgs.iter().filter(|o| o.offboarded_at.is_none()) {
-        if o.commercial_sponsor.is_none() {
-            findings.push(Finding {
-                kind: "no_commercial_sponsor",
-                client: None,
-                org: org_ref(o),
-                detail: format!(
-                    "Org {} ({}) has no commercial sponsor; {} should name one.",
-                    o.name, o.id, o.approval_authority
-                ),
-            });
-        }
-        if now > o.contract_end_ts() {
-            let live: Vec<&Client> = clients.iter().filter(|c| c.org_id == o.id).collect();
-            for c in &live {
-                findings.push(Finding {
-                    kind: "contract_ended",
-                    client: Some(client_ref(c)),
-                    org: org_ref(o),
-                    detail: format!(
-                        "The contract of org {} ended on {} ({} ago) but client {} ({}, owner {}) is not revoked; {} must offboard the org or extend the contract.",
-                        o.name,
-                        o.contract_end,
-                        span(now - o.contract_end_ts()),
-                        c.name,
-                        c.client_id,
-                        c.owner,
-                        o.approval_authority
-                    ),
-                });
-            }
-            if live.is_empty() {
-                findings.push(Finding {
-                    kind: "contract_ended",
+/// The findings about orgs that are not offboarded and their clients that
+/// are not revoked, made as the clients are read one by one
+/// ([`Reader::each_live_client`]): the review holds its findings, never
+/// every client.
+struct Findings<'a> {
+    now: i64,
+    p: Params,
+    by_id: HashMap<&'a str, &'a Org>,
+    /// The orgs whose contract has ended, and whether a client of theirs was seen.
+    ended: HashMap<&'a str, bool>,
+    findings: Vec<Finding>,
+}
+
+impl<'a> Findings<'a> {
+    /// The findings about the orgs themselves.
+    fn new(orgs: &'a [Org], now: i64, p: Params) -> Self {
+        let mut f = Findings {
+            now,
+            p,
+            by_id: orgs.iter().map(|o| (o.id.as_str(), o)).collect(),
+            ended: HashMap::new(),
+            findings: Vec::new(),
+        };
+        for o in orgs.iter().filter(|o| o.offboarded_at.is_none()) {
+            if o.commercial_sponsor.is_none() {
+                f.findings.push(Finding {
+                    kind: "no_commercial_sponsor",
                     client: None,
                     org: org_ref(o),
                     detail: format!(
-                        "The contract of org {} ended on {} ({} ago) and the org is not offboarded; {} must offboard it or extend the contract.",
-                        o.name,
-                        o.contract_end,
-                        span(now - o.contract_end_ts()),
-                        o.approval_authority
+                        "Org {} ({}) has no commercial sponsor; {} should name one.",
+                        o.name, o.id, o.approval_authority
                     ),
                 });
             }
+            if now > o.contract_end_ts() {
+                f.ended.insert(o.id.as_str(), false);
+            }
         }
+        f
     }
-    for c in clients.iter().filter(|c| c.revoked_at.is_none()) {
-        let Some(o) = by_id.get(c.org_id.as_str()) else {
-            continue;
+
+    /// The findings about one client.
+    fn client(&mut self, c: &Client) {
+        let (now, p) = (self.now, self.p);
+        let Some(&o) = self.by_id.get(c.org_id.as_str()) else {
+            return;
         };
-        if c.status(now) != ClientStatus::Active {
-            continue;
+        if let Some(seen) = self.ended.get_mut(c.org_id.as_str()) {
+            *seen = true;
+            self.findings.push(Finding {
+                kind: "contract_ended",
+                client: Some(client_ref(c)),
+                org: org_ref(o),
+                detail: format!(
+                    "The contract of org {} ended on {} ({} ago) but client {} ({}, owner {}) is not revoked; {} must offboard the org or extend the contract.",
+                    o.name,
+                    o.contract_end,
+                    span(now - o.contract_end_ts()),
+                    c.name,
+                    c.client_id,
+                    c.owner,
+                    o.approval_authority
+                ),
+            });
+        }
+        if c.revoked_at.is_some() || c.status(now) != ClientStatus::Active {
+            return;
         }
         let who = format!(
             "Client {} ({}) of org {}, owner {},",
             c.name, c.client_id, o.name, c.owner
         );
         if c.expires_at <= now.saturating_add(p.within) {
-            findings.push(Finding {
+            self.findings.push(Finding {
                 kind: "expiring_soon",
                 client: Some(client_ref(c)),
                 org: org_ref(o),
@@ -218,7 +228,7 @@ pub fn build(orgs: &[Org], clients: &[Client], now: i64, p: Params) -> Review {
             });
         }
         if now - c.secret_rotated_at > p.rotation_age {
-            findings.push(Finding {
+            self.findings.push(Finding {
                 kind: "secret_not_rotated",
                 client: Some(client_ref(c)),
                 org: org_ref(o),
@@ -249,7 +259,7 @@ pub fn build(orgs: &[Org], clients: &[Client], now: i64, p: Params) -> Review {
             }),
         };
         if let Some(what) = unused {
-            findings.push(Finding {
+            self.findings.push(Finding {
                 kind: "unused",
                 client: Some(client_ref(c)),
                 org: org_ref(o),
@@ -260,13 +270,27 @@ pub fn build(orgs: &[Org], clients: &[Client], now: i64, p: Params) -> Review {
             });
         }
     }
-    sort(&mut findings);
-    Review {
-        generated_at: fmt_ts(now),
-        within: fmt_duration(p.within),
-        rotation_age: fmt_duration(p.rotation_age),
-        unused_for: fmt_duration(p.unused_for),
-        findings,
+
+    /// All the findings: with those about orgs whose contract ended and
+    /// that have no client left.
+    fn finish(mut self) -> Vec<Finding> {
+        let now = self.now;
+        for (id, _) in self.ended.iter().filter(|(_, seen)| !**seen) {
+            let o = self.by_id[id];
+            self.findings.push(Finding {
+                kind: "contract_ended",
+                client: None,
+                org: org_ref(o),
+                detail: format!(
+                    "The contract of org {} ended on {} ({} ago) and the org is not offboarded; {} must offboard it or extend the contract.",
+                    o.name,
+                    o.contract_end,
+                    span(now - o.contract_end_ts()),
+                    o.approval_authority
+                ),
+            });
+        }
+        self.findings
     }
 }
 
@@ -290,20 +314,44 @@ fn sort(findings: &mut [Finding]) {
 /// Reads the database and builds the review, with the access reviews that
 /// are overdue or were opened by drifting use.
 pub fn review(r: &mut dyn Reader, now: i64, p: Params) -> Result<Review> {
-    let (orgs, clients) = r.review_data()?;
+    let orgs = r.live_orgs()?;
     let campaigns = r.campaigns(crate::db::CampaignSelect {
         undecided_only: true,
         ..Default::default()
     })?;
-    let mut review = build(&orgs, &clients, now, p);
-    review.findings.extend(crate::campaigns::overdue_findings(
-        &campaigns, &orgs, &clients, now,
+    // Of the clients, the campaigns' findings need only their own.
+    let in_campaigns: HashSet<&str> = (campaigns.iter())
+        .flat_map(|c| c.items.iter().map(|i| i.client_ref.as_str()))
+        .collect();
+    let mut findings = Findings::new(&orgs, now, p);
+    let mut campaign_clients = Vec::new();
+    r.each_live_client(&mut |c| {
+        findings.client(&c);
+        if in_campaigns.contains(c.id.as_str()) {
+            campaign_clients.push(c);
+        }
+        Ok(())
+    })?;
+    let mut findings = findings.finish();
+    findings.extend(crate::campaigns::overdue_findings(
+        &campaigns,
+        &orgs,
+        &campaign_clients,
+        now,
     ));
-    review.findings.extend(crate::campaigns::drift_findings(
-        &campaigns, &orgs, &clients,
+    findings.extend(crate::campaigns::drift_findings(
+        &campaigns,
+        &orgs,
+        &campaign_clients,
     ));
-    sort(&mut review.findings);
-    Ok(review)
+    sort(&mut findings);
+    Ok(Review {
+        generated_at: fmt_ts(now),
+        within: fmt_duration(p.within),
+        rotation_age: fmt_duration(p.rotation_age),
+        unused_for: fmt_duration(p.unused_for),
+        findings,
+    })
 }
 
 fn summary(r: &Review) -> String {

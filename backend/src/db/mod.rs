@@ -285,7 +285,22 @@ pub trait Reader {
         today: &str,
     ) -> Result<Rows<Client>>;
     /// Orgs that are not offboarded, and their clients that are not revoked.
-    fn review_data(&mut self) -> Result<(Vec<Org>, Vec<Client>)>;
+    fn review_data(&mut self) -> Result<(Vec<Org>, Vec<Client>)> {
+        let orgs = self.live_orgs()?;
+        let mut clients = Vec::new();
+        self.each_live_client(&mut |c| {
+            clients.push(c);
+            Ok(())
+        })?;
+        Ok((orgs, clients))
+    }
+    /// Orgs that are not offboarded.
+    fn live_orgs(&mut self) -> Result<Vec<Org>>;
+    /// Calls `f` on each client that is not revoked of an org that is not
+    /// offboarded, one at a time: the entitlement review reads them so, and
+    /// never holds them all (at 100,000 clients they would be more than the
+    /// rest of the registry's memory).
+    fn each_live_client(&mut self, f: &mut dyn FnMut(Client) -> Result<()>) -> Result<()>;
     fn live_token_named(&mut self, name: &str) -> Result<Option<TokenRow>>;
     fn tokens(&mut self) -> Result<Vec<TokenRow>>;
     /// Tokens that are not revoked.

@@ -555,13 +555,20 @@ impl PgTx<'_> {
     }
 
     fn clients_where(&self, condition: &str, params: Params<'_>) -> Result<Vec<Client>> {
-        let rows = self.query(
+        Ok(self
+            .client_rows(condition, params)?
+            .iter()
+            .map(client_from_row)
+            .collect())
+    }
+
+    fn client_rows(&self, condition: &str, params: Params<'_>) -> Result<Vec<Row>> {
+        self.query(
             &format!(
                 "SELECT {CLIENT_COLS} FROM clients c JOIN orgs o ON o.id = c.org_id WHERE {condition} ORDER BY c.seq"
             ),
             params,
-        )?;
-        Ok(rows.iter().map(client_from_row).collect())
+        )
     }
 }
 
@@ -864,11 +871,15 @@ impl Reader for PgTx<'_> {
         Ok(Rows::page(items, f.limit))
     }
 
-    fn review_data(&mut self) -> Result<(Vec<Org>, Vec<Client>)> {
-        let orgs = self.orgs_where("offboarded_at IS NULL", &[])?;
-        let clients =
-            self.clients_where("c.revoked_at IS NULL AND o.offboarded_at IS NULL", &[])?;
-        Ok((orgs, clients))
+    fn live_orgs(&mut self) -> Result<Vec<Org>> {
+        self.orgs_where("offboarded_at IS NULL", &[])
+    }
+
+    /// The rows come in one answer, but each becomes a [`Client`] only when
+    /// `f` takes it: the records are never all held at once.
+    fn each_live_client(&mut self, f: &mut dyn FnMut(Client) -> Result<()>) -> Result<()> {
+        let rows = self.client_rows("c.revoked_at IS NULL AND o.offboarded_at IS NULL", &[])?;
+        rows.iter().try_for_each(|row| f(client_from_row(row)))
     }
 
     fn live_token_named(&mut self, name: &str) -> Result<Option<TokenRow>> {

@@ -760,11 +760,28 @@ fn json_text<T: serde::Serialize>(v: &T) -> String {
 
 impl Conn<'_> {
     fn clients_where(&self, condition: &str, p: impl rusqlite::Params) -> Result<Vec<Client>> {
+        let mut out = Vec::new();
+        self.each_client_where(condition, p, &mut |c| {
+            out.push(c);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// [`Conn::clients_where`], each client handed to `f` as it is read.
+    fn each_client_where(
+        &self,
+        condition: &str,
+        p: impl rusqlite::Params,
+        f: &mut dyn FnMut(Client) -> Result<()>,
+    ) -> Result<()> {
         let mut st = self.c.prepare_cached(&format!(
             "SELECT {CLIENT_COLS} FROM clients c JOIN orgs o ON o.id = c.org_id WHERE {condition} ORDER BY c.seq"
         ))?;
-        let rows = st.query_map(p, client_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        for client in st.query_map(p, client_from_row)? {
+            f(client?)?;
+        }
+        Ok(())
     }
 
     /// Moves `last_used_at` of the rows of `table` up to each use, never back.
@@ -900,10 +917,12 @@ impl Reader for Conn<'_> {
         Ok(Rows::page(rows.collect::<rusqlite::Result<_>>()?, f.limit))
     }
 
-    fn review_data(&mut self) -> Result<(Vec<Org>, Vec<Client>)> {
-        let orgs = self.orgs_where("offboarded_at IS NULL", [])?;
-        let clients = self.clients_where("c.revoked_at IS NULL AND o.offboarded_at IS NULL", [])?;
-        Ok((orgs, clients))
+    fn live_orgs(&mut self) -> Result<Vec<Org>> {
+        self.orgs_where("offboarded_at IS NULL", [])
+    }
+
+    fn each_live_client(&mut self, f: &mut dyn FnMut(Client) -> Result<()>) -> Result<()> {
+        self.each_client_where("c.revoked_at IS NULL AND o.offboarded_at IS NULL", [], f)
     }
 
     fn live_token_named(&mut self, name: &str) -> Result<Option<TokenRow>> {
