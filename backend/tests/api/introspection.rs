@@ -298,3 +298,49 @@ async fn last_use_is_written_at_shutdown_at_the_latest() {
     );
     assert_eq!(used, "1798761900");
 }
+
+/// The credential cache holds an org's name and contract end once for all its
+/// clients: a change to the org reaches the introspection of every client of
+/// it (made before or after the change), and of no client of another org.
+#[tokio::test]
+async fn an_org_change_reaches_the_introspection_of_each_of_its_clients() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_org("acme").await;
+    let oid = acme["id"].as_str().unwrap();
+    let other = app.create_org("other").await;
+    let bystander = app
+        .create_client(other["id"].as_str().unwrap(), "erp", &["orders:read"])
+        .await;
+    let mut clients = Vec::new();
+    for name in ["shop", "billing", "search"] {
+        clients.push(app.create_client(oid, name, &["orders:read"]).await);
+    }
+    app.patch(
+        &format!("/v1/orgs/{oid}"),
+        &app.admin,
+        json!({"name": "acme-group", "contract_end": "2028-06-30"}),
+    )
+    .await
+    .expect(200);
+    clients.push(app.create_client(oid, "late", &["orders:read"]).await);
+    let facts = |r: &Value| (r["org_name"].clone(), r["contract_end"].clone());
+    for c in &clients {
+        let (cid, secret) = (
+            c["client_id"].as_str().unwrap(),
+            c["client_secret"].as_str().unwrap(),
+        );
+        let r = app.introspect(&app.admin, cid, secret).await;
+        assert_eq!(
+            facts(r.expect(200)),
+            (json!("acme-group"), json!("2028-06-30")),
+            "{cid}"
+        );
+    }
+    let (cid, secret) = (
+        bystander["client_id"].as_str().unwrap(),
+        bystander["client_secret"].as_str().unwrap(),
+    );
+    let r = app.introspect(&app.admin, cid, secret).await;
+    assert_eq!(facts(r.expect(200)), (json!("other"), json!("2027-06-30")));
+    app.shutdown().await;
+}
