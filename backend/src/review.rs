@@ -296,19 +296,19 @@ impl<'a> Findings<'a> {
 
 /// Findings by kind, org and client: the order of the document.
 fn sort(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
-        let key = |f: &Finding| {
-            (
-                f.kind,
-                f.org.name.clone(),
-                f.org.id.clone(),
-                f.client
-                    .as_ref()
-                    .map(|c| (c.name.clone(), c.client_id.clone())),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
+    // Borrowed keys: a copy per comparison would be millions of strings
+    // made and dropped for a review of 100,000 clients.
+    fn key(f: &Finding) -> (&str, &str, &str, Option<(&str, &str)>) {
+        (
+            f.kind,
+            &f.org.name,
+            &f.org.id,
+            f.client
+                .as_ref()
+                .map(|c| (c.name.as_str(), c.client_id.as_str())),
+        )
+    }
+    findings.sort_by(|a, b| key(a).cmp(&key(b)));
 }
 
 /// Reads the database and builds the review, with the access reviews that
