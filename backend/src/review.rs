@@ -166,21 +166,30 @@ impl<'a> Findings<'a> {
         };
         for o in orgs.iter().filter(|o| o.offboarded_at.is_none()) {
             if o.commercial_sponsor.is_none() {
-                f.findings.push(Finding {
-                    kind: "no_commercial_sponsor",
-                    client: None,
-                    org: org_ref(o),
-                    detail: format!(
+                f.push(
+                    "no_commercial_sponsor",
+                    None,
+                    o,
+                    format!(
                         "Org {} ({}) has no commercial sponsor; {} should name one.",
                         o.name, o.id, o.approval_authority
                     ),
-                });
+                );
             }
             if now > o.contract_end_ts() {
                 f.ended.insert(o.id.as_str(), false);
             }
         }
         f
+    }
+
+    fn push(&mut self, kind: &'static str, c: Option<&Client>, o: &Org, detail: String) {
+        self.findings.push(Finding {
+            kind,
+            client: c.map(client_ref),
+            org: org_ref(o),
+            detail,
+        });
     }
 
     /// The findings about one client.
@@ -191,11 +200,11 @@ impl<'a> Findings<'a> {
         };
         if let Some(seen) = self.ended.get_mut(c.org_id.as_str()) {
             *seen = true;
-            self.findings.push(Finding {
-                kind: "contract_ended",
-                client: Some(client_ref(c)),
-                org: org_ref(o),
-                detail: format!(
+            self.push(
+                "contract_ended",
+                Some(c),
+                o,
+                format!(
                     "The contract of org {} ended on {} ({} ago) but client {} ({}, owner {}) is not revoked; {} must offboard the org or extend the contract.",
                     o.name,
                     o.contract_end,
@@ -205,7 +214,7 @@ impl<'a> Findings<'a> {
                     c.owner,
                     o.approval_authority
                 ),
-            });
+            );
         }
         if c.revoked_at.is_some() || c.status(now) != ClientStatus::Active {
             return;
@@ -215,30 +224,30 @@ impl<'a> Findings<'a> {
             c.name, c.client_id, o.name, c.owner
         );
         if c.expires_at <= now.saturating_add(p.within) {
-            self.findings.push(Finding {
-                kind: "expiring_soon",
-                client: Some(client_ref(c)),
-                org: org_ref(o),
-                detail: format!(
+            self.push(
+                "expiring_soon",
+                Some(c),
+                o,
+                format!(
                     "{who} expires at {} (in {}); a renewal needs the approval of {}.",
                     fmt_ts(c.expires_at),
                     span(c.expires_at - now),
                     o.approval_authority
                 ),
-            });
+            );
         }
         if now - c.secret_rotated_at > p.rotation_age {
-            self.findings.push(Finding {
-                kind: "secret_not_rotated",
-                client: Some(client_ref(c)),
-                org: org_ref(o),
-                detail: format!(
+            self.push(
+                "secret_not_rotated",
+                Some(c),
+                o,
+                format!(
                     "{who} has had the same secret since {} ({} ago, threshold {}); rotate it.",
                     fmt_ts(c.secret_rotated_at),
                     span(now - c.secret_rotated_at),
                     fmt_duration(p.rotation_age)
                 ),
-            });
+            );
         }
         let unused = match c.last_used_at {
             Some(t) => (now - t > p.unused_for).then(|| {
@@ -259,15 +268,15 @@ impl<'a> Findings<'a> {
             }),
         };
         if let Some(what) = unused {
-            self.findings.push(Finding {
-                kind: "unused",
-                client: Some(client_ref(c)),
-                org: org_ref(o),
-                detail: format!(
+            self.push(
+                "unused",
+                Some(c),
+                o,
+                format!(
                     "{who} {what}; revoke it unless {} confirms it is still needed.",
                     o.approval_authority
                 ),
-            });
+            );
         }
     }
 
@@ -275,20 +284,23 @@ impl<'a> Findings<'a> {
     /// that have no client left.
     fn finish(mut self) -> Vec<Finding> {
         let now = self.now;
-        for (id, _) in self.ended.iter().filter(|(_, seen)| !**seen) {
-            let o = self.by_id[id];
-            self.findings.push(Finding {
-                kind: "contract_ended",
-                client: None,
-                org: org_ref(o),
-                detail: format!(
+        let idle: Vec<&Org> = (self.ended.iter())
+            .filter(|(_, seen)| !**seen)
+            .map(|(id, _)| self.by_id[id])
+            .collect();
+        for o in idle {
+            self.push(
+                "contract_ended",
+                None,
+                o,
+                format!(
                     "The contract of org {} ended on {} ({} ago) and the org is not offboarded; {} must offboard it or extend the contract.",
                     o.name,
                     o.contract_end,
                     span(now - o.contract_end_ts()),
                     o.approval_authority
                 ),
-            });
+            );
         }
         self.findings
     }

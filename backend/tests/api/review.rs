@@ -270,3 +270,35 @@ async fn entitlement_review_over_http_and_in_every_cli_format() {
     assert!(!missing.exists());
     app.shutdown().await;
 }
+
+/// An org whose contract ended is one finding for each client it still has,
+/// or one for the org itself when it has none left (revoked, or never made).
+#[tokio::test]
+async fn an_ended_contract_is_a_finding_per_live_client_or_one_for_the_org() {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for name in ["kept", "emptied", "bare"] {
+        let org = app.post("/v1/orgs", &app.admin, org_with(name, "2027-03-31", true));
+        ids.push(org.await.expect(201)["id"].as_str().unwrap().to_string());
+    }
+    app.create_client(&ids[0], "legacy", &[]).await;
+    let old = app.create_client(&ids[1], "old", &[]).await;
+    app.delete(
+        &format!("/v1/clients/{}", old["id"].as_str().unwrap()),
+        &app.admin,
+    )
+    .await
+    .expect(200);
+    app.set_time(REVIEW_AT);
+    let review = app
+        .get("/v1/reviews", &app.reviewer)
+        .await
+        .expect(200)
+        .clone();
+    let want: Vec<(String, String, String)> = [("bare", "-"), ("emptied", "-"), ("kept", "legacy")]
+        .iter()
+        .map(|(org, client)| ("contract_ended".into(), org.to_string(), client.to_string()))
+        .collect();
+    assert_eq!(triples(&review), want, "{review:#}");
+    app.shutdown().await;
+}
