@@ -739,7 +739,7 @@ pub fn drift_findings(campaigns: &[Campaign], orgs: &[Org], clients: &[Client]) 
             };
             out.push(Finding {
                 kind: "usage_drift",
-                client: Some(client_ref(client)),
+                client: Some(Box::new(client_ref(client))),
                 org: org_ref(org),
                 detail: format!(
                     "Client {} ({}) of org {}, owner {}: {}; access review {} asks a reviewer or {} to keep or revoke it by {}.",
@@ -785,7 +785,7 @@ pub fn overdue_findings(
             };
             out.push(Finding {
                 kind: "review_overdue",
-                client: Some(client_ref(client)),
+                client: Some(Box::new(client_ref(client))),
                 org: org_ref(org),
                 detail: format!(
                     "Client {} ({}) of org {}, owner {}, is undecided in access review {} ({}), due {}; {consequence}. A reviewer or {} must keep or revoke it.",

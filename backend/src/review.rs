@@ -90,7 +90,9 @@ pub struct ReviewOrg {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Finding {
     pub kind: &'static str,
-    pub client: Option<ReviewClient>,
+    /// Boxed: most findings of a large registry are about orgs (no
+    /// commercial sponsor), and each would keep room for a client.
+    pub client: Option<Box<ReviewClient>>,
     pub org: ReviewOrg,
     pub detail: String,
 }
@@ -186,7 +188,7 @@ impl<'a> Findings<'a> {
     fn push(&mut self, kind: &'static str, c: Option<&Client>, o: &Org, detail: String) {
         self.findings.push(Finding {
             kind,
-            client: c.map(client_ref),
+            client: c.map(|c| Box::new(client_ref(c))),
             org: org_ref(o),
             detail,
         });
