@@ -261,7 +261,7 @@ impl Credential {
 
 /// A credential as the key of the snapshot's map, looked up by its
 /// client_id: the map holds one pointer per client instead of a copy of its
-/// client_id beside a pointer (the map's nodes are a third of the cache).
+/// client_id beside a pointer (the map's nodes were a sixth of the cache).
 #[derive(Debug, Clone)]
 struct ByClientId(Arc<Credential>);
 
