@@ -199,20 +199,20 @@ impl Credential {
     }
 
     /// [`Credential::verdict`] for an RFC 7523 client assertion instead of a
-    /// secret (see [`crate::assertions`]).
+    /// secret (see [`crate::assertions`]); an active verdict holds only once
+    /// the caller has claimed the returned `jti`.
     pub fn assertion_verdict(
         &self,
         assertion: &str,
         audience: Option<&str>,
         now: i64,
-        replays: &crate::assertions::Replays,
-    ) -> (Introspected, i64) {
-        let issued = self.keys.as_ref().and_then(|keys| {
-            crate::assertions::verify(keys, &self.client_id, assertion, audience, now, replays)
+    ) -> (Introspected, Option<crate::assertions::Proven>) {
+        let proven = self.keys.as_ref().and_then(|keys| {
+            crate::assertions::verify(keys, &self.client_id, assertion, audience, now)
         });
-        match issued {
-            Some(at) => (self.standing(now), at),
-            None => (Introspected::BadSecret, 0),
+        match proven {
+            Some(p) => (self.standing(now), Some(p)),
+            None => (Introspected::BadSecret, None),
         }
     }
 

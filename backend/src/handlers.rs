@@ -782,6 +782,31 @@ fn active_answer(cred: &crate::cache::Credential, issued_at: i64) -> Value {
     })
 }
 
+/// Claims the `jti` of a proven assertion in the database, on the writer
+/// (never on the async workers), so that every replica, and this one after
+/// a restart, refuses it from now on. A database that cannot say fails
+/// closed: 503, never active.
+async fn claim_jti(
+    app: &App,
+    client_id: &str,
+    proven: &crate::assertions::Proven,
+    now: i64,
+) -> Result<bool> {
+    let (client_id, jti, exp) = (client_id.to_string(), proven.jti.clone(), proven.exp);
+    let started = std::time::Instant::now();
+    let claimed = app
+        .db
+        .write_async(move |tx| tx.claim_jti(&client_id, &jti, exp, now))
+        .await;
+    app.metrics.db_call("claim_jti", started.elapsed());
+    claimed.map(|(first, _)| first).map_err(|e| {
+        tracing::warn!(error = %e, "a client assertion's jti could not be claimed; answering 503");
+        Error::Unavailable(
+            "the registry cannot check this client assertion's jti against the ones used before; retry shortly".into(),
+        )
+    })
+}
+
 /// `POST /v1/introspect`. Fails closed as RFC 7662 does: any JSON body that is not
 /// exactly `{"client_id": string, "client_secret": string}` or `{"client_id":
 /// string, "client_assertion_type": the RFC 7523 type, "client_assertion": string}`
@@ -812,12 +837,21 @@ pub async fn introspect(
         (None, _) if snapshot.revoked(client_id.as_ref()) => (Introspected::Revoked, 0),
         (None, _) => (Introspected::Unknown, 0),
         (Some(cred), Presented::Secret(secret)) => cred.verdict(&app.key.hash_secret(&secret), now),
-        (Some(cred), Presented::Assertion(assertion)) => cred.assertion_verdict(
-            &assertion,
-            app.assertion_audience.as_deref(),
-            now,
-            &app.replays,
-        ),
+        (Some(cred), Presented::Assertion(assertion)) => {
+            match cred.assertion_verdict(&assertion, app.assertion_audience.as_deref(), now) {
+                (Introspected::Active, Some(proven)) => {
+                    match claim_jti(&app, &cred.client_id, &proven, now).await {
+                        Ok(true) => (Introspected::Active, proven.issued_at),
+                        Ok(false) => (Introspected::Replayed, 0),
+                        Err(e) => {
+                            app.metrics.introspected(Introspected::ReplayUnchecked);
+                            return Ok(e.to_response());
+                        }
+                    }
+                }
+                (verdict, _) => (verdict, 0),
+            }
+        }
     };
     app.metrics.introspected(verdict);
     match found {

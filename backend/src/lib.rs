@@ -69,8 +69,6 @@ pub struct AppState {
     pub console: ui::Sessions,
     /// The `aud` client assertions must name; `None`: none is accepted.
     pub assertion_audience: Option<String>,
-    /// The assertions' `jti`s seen, so that none is accepted twice.
-    pub replays: assertions::Replays,
 }
 
 impl App {
@@ -278,7 +276,6 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
         metrics: telemetry::Metrics::new(),
         console: ui::Sessions::new(cfg.tls.is_some()),
         assertion_audience: cfg.assertion_audience.clone(),
-        replays: assertions::Replays::default(),
     }));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await

@@ -101,11 +101,16 @@ pub enum Introspected {
     /// Undecided in an access review past its due date, under the org's
     /// `review_enforcement = "suspend"`.
     Suspended,
+    /// A client assertion whose `jti` was used before (on any replica).
+    Replayed,
+    /// A client assertion whose `jti` could not be claimed (the database
+    /// failed): answered 503, never active.
+    ReplayUnchecked,
 }
 
 impl Introspected {
     /// Every outcome, in declaration order (the index of each).
-    const ALL: [Introspected; 7] = [
+    const ALL: [Introspected; 9] = [
         Introspected::Active,
         Introspected::Unknown,
         Introspected::BadSecret,
@@ -113,6 +118,8 @@ impl Introspected {
         Introspected::Revoked,
         Introspected::ContractEnded,
         Introspected::Suspended,
+        Introspected::Replayed,
+        Introspected::ReplayUnchecked,
     ];
 
     fn label(self) -> &'static str {
@@ -124,6 +131,8 @@ impl Introspected {
             Introspected::Revoked => "revoked",
             Introspected::ContractEnded => "contract_ended",
             Introspected::Suspended => "review_suspended",
+            Introspected::Replayed => "replayed_jti",
+            Introspected::ReplayUnchecked => "jti_unchecked",
         }
     }
 }
@@ -135,7 +144,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     /// One counter per outcome, resolved once: introspection is the hot path.
-    introspections: [IntCounter; 7],
+    introspections: [IntCounter; 9],
     db_calls: HistogramVec,
     cache_credentials: IntGauge,
     cache_tokens: IntGauge,

@@ -237,6 +237,18 @@ CREATE TABLE approvals (
 );
 CREATE INDEX approvals_change ON approvals(change_ref, entity_id);
 "#,
+    // The `jti`s of accepted client assertions, shared by every replica so
+    // that an assertion accepted by one is refused by all; each row is needed
+    // only until its assertion's `exp` (at most five minutes ahead).
+    r#"
+CREATE TABLE assertion_jtis (
+    client_id TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (client_id, jti)
+);
+CREATE INDEX assertion_jtis_expiry ON assertion_jtis(expires_at);
+"#,
 ];
 
 /// `url` with its password (if any) replaced by `***`, for messages.
@@ -1331,6 +1343,20 @@ impl Tx for PgTx<'_> {
             &[&id, &now, &by],
         )?;
         Ok(())
+    }
+
+    fn claim_jti(&mut self, client_id: &str, jti: &str, expires_at: i64, now: i64) -> Result<bool> {
+        let before = now.saturating_sub(super::JTI_SKEW);
+        self.execute(
+            "DELETE FROM assertion_jtis WHERE expires_at < $1",
+            &[&before],
+        )?;
+        let added = self.execute(
+            "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (client_id, jti) DO NOTHING",
+            &[&client_id, &jti, &expires_at],
+        )?;
+        Ok(added == 1)
     }
 
     fn revoke_token(&mut self, id: i64, now: i64) -> Result<()> {

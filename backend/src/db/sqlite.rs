@@ -256,6 +256,21 @@ CREATE TABLE approvals (
 CREATE INDEX approvals_change ON approvals(change_ref, entity_id);
 "#;
 
+/// The `jti`s of accepted client assertions, in the database rather than in
+/// one process's memory: a replica behind a load balancer, or the registry
+/// after a restart, must refuse an assertion any of them already accepted.
+/// A row is needed only until its assertion's `exp` (at most five minutes
+/// ahead); the index on `expires_at` prunes the rest.
+const SCHEMA_V10: &str = r#"
+CREATE TABLE assertion_jtis (
+    client_id TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (client_id, jti)
+);
+CREATE INDEX assertion_jtis_expiry ON assertion_jtis(expires_at);
+"#;
+
 /// Work a migration does beyond its SQL, in the same transaction.
 type Step = fn(&mut Conn<'_>, Option<&SecretKey>) -> Result<()>;
 
@@ -278,6 +293,7 @@ pub(crate) const MIGRATIONS: &[(&str, Option<Step>)] = &[
     (SCHEMA_V7, None),
     (SCHEMA_V8, None),
     (SCHEMA_V9, None),
+    (SCHEMA_V10, None),
 ];
 
 /// Verifies the plain SHA-256 chain of a database from before version 3, then
@@ -1348,6 +1364,20 @@ impl Tx for Conn<'_> {
             .prepare_cached("UPDATE approvals SET used_at = ?2, used_by = ?3 WHERE id = ?1")?
             .execute(params![id, now, by])?;
         Ok(())
+    }
+
+    fn claim_jti(&mut self, client_id: &str, jti: &str, expires_at: i64, now: i64) -> Result<bool> {
+        self.c
+            .prepare_cached("DELETE FROM assertion_jtis WHERE expires_at < ?1")?
+            .execute(params![now.saturating_sub(super::JTI_SKEW)])?;
+        let added = self
+            .c
+            .prepare_cached(
+                "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (client_id, jti) DO NOTHING",
+            )?
+            .execute(params![client_id, jti, expires_at])?;
+        Ok(added == 1)
     }
 
     fn revoke_token(&mut self, id: i64, now: i64) -> Result<()> {
