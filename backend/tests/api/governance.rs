@@ -1007,3 +1007,61 @@ async fn an_assertion_is_refused_after_a_restart_and_fails_closed_without_the_da
     let text = r.text().await.unwrap();
     assert!(text.contains("jti") && !text.contains("active"), "{text}");
 }
+
+#[tokio::test]
+async fn an_rsa_key_made_by_openssl_signs_rs256_assertions() {
+    use acceptance_tests::keys::{TestKey, jwks};
+    let app = TestApp::spawn().await;
+    let acme = app.create_org("acme").await;
+    let (rsa, other_rsa, ec) = (
+        TestKey::generate_rsa("rsa-1"),
+        TestKey::generate_rsa("rsa-2"),
+        TestKey::generate("ec-1"),
+    );
+    assert_eq!(rsa.jwk()["e"], "AQAB", "openssl's default exponent 65537");
+    let body = client_of(
+        &acme,
+        "rsa-signer",
+        "dev@acme.example",
+        json!({"auth_method": "private_key_jwt", "jwks": jwks(&[&rsa, &ec])}),
+    );
+    let c = app
+        .post("/v1/clients", &app.admin, body)
+        .await
+        .expect(201)
+        .clone();
+    assert_eq!(c["jwks"]["keys"][0]["kty"], "RSA");
+    let cid = c["client_id"].as_str().unwrap();
+    // 2027-01-01T00:00:00Z, the registry's clock.
+    let now = 1_798_761_600;
+    let ok = app
+        .introspect_assertion(cid, &rsa.assertion(cid, AUDIENCE, now + 60, "r1"))
+        .await;
+    assert_eq!(ok.expect(200)["active"], true, "{}", ok.text);
+    for (why, assertion) in [
+        (
+            "an RSA key the client never registered",
+            other_rsa.assertion(cid, AUDIENCE, now + 60, "r2"),
+        ),
+        (
+            "another RSA key under the registered kid",
+            other_rsa.assertion_as("rsa-1", cid, AUDIENCE, now + 60, "r3"),
+        ),
+        (
+            "the EC key under the RSA key's kid",
+            ec.assertion_as("rsa-1", cid, AUDIENCE, now + 60, "r4"),
+        ),
+        (
+            "the RSA key, a wrong audience",
+            rsa.assertion(cid, "https://elsewhere.example", now + 60, "r5"),
+        ),
+    ] {
+        let r = app.introspect_assertion(cid, &assertion).await;
+        assert_eq!(r.text, r#"{"active":false}"#, "{why}");
+    }
+    // Both keys of the set stay usable: the EC key under its own kid.
+    let r = app
+        .introspect_assertion(cid, &ec.assertion(cid, AUDIENCE, now + 60, "r6"))
+        .await;
+    assert_eq!(r.expect(200)["active"], true);
+}
