@@ -97,6 +97,45 @@ pub fn check_jwks(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The RFC 7638 thumbprint of a public JSON Web Key (base64url of the
+/// SHA-256 of its required members in order, no whitespace); `None` for a
+/// key that is neither RSA nor EC with those members. A thumbprint names
+/// the key itself: a kid can be reused for another key, a thumbprint not.
+pub fn thumbprint(key: &serde_json::Value) -> Option<String> {
+    use base64::Engine;
+    use sha2::Digest;
+    let text = |name: &str| key.get(name).and_then(serde_json::Value::as_str);
+    let members: &[&str] = match text("kty")? {
+        "RSA" => &["e", "kty", "n"],
+        "EC" => &["crv", "kty", "x", "y"],
+        _ => return None,
+    };
+    let mut canonical = serde_json::Map::new();
+    for m in members {
+        canonical.insert((*m).to_string(), text(m)?.into());
+    }
+    // serde_json's map keeps its keys sorted, as RFC 7638 orders them.
+    let json = serde_json::Value::Object(canonical).to_string();
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(json)))
+}
+
+/// The keys of a JSON Web Key Set in their canonical form for approvals:
+/// their thumbprints, sorted, space-separated (empty for no set, or one that
+/// does not parse: the JWKS rule refuses that elsewhere).
+pub fn key_list(jwks: Option<&str>) -> String {
+    let Some(set) = jwks.and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok()) else {
+        return String::new();
+    };
+    let mut prints: Vec<String> = set
+        .get("keys")
+        .and_then(serde_json::Value::as_array)
+        .map(|keys| keys.iter().filter_map(thumbprint).collect())
+        .unwrap_or_default();
+    prints.sort_unstable();
+    prints.dedup();
+    prints.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +170,24 @@ mod tests {
             assert!(e.contains(why) && e.ends_with(JWKS_RULE), "{bad}: {e}");
         }
         assert!(is_auth_method("private_key_jwt") && !is_auth_method("jwt"));
+    }
+
+    #[test]
+    fn thumbprints_follow_rfc_7638() {
+        // RFC 7638 §3.1's example key and its thumbprint.
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        let key = serde_json::json!({"kty": "RSA", "n": n, "e": "AQAB", "alg": "RS256",
+                                     "kid": "2011-04-29"});
+        assert_eq!(
+            thumbprint(&key).as_deref(),
+            Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
+        );
+        let ec = serde_json::json!({"kty": "EC", "crv": "P-256", "x": "A", "y": "B"});
+        let set = serde_json::json!({"keys": [ec, key]}).to_string();
+        let list = key_list(Some(&set));
+        assert_eq!(list.split(' ').count(), 2);
+        assert!(list.contains("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"));
+        assert_eq!(key_list(None), "");
+        assert_eq!(key_list(Some("not json")), "");
     }
 }

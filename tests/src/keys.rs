@@ -92,6 +92,21 @@ impl TestKey {
         self.jwk.clone()
     }
 
+    /// Its RFC 7638 thumbprint: the SHA-256 of its required members, in
+    /// order, without whitespace; base64url.
+    pub fn thumbprint(&self) -> String {
+        let m = |name: &str| self.jwk[name].as_str().unwrap_or_default().to_string();
+        let canonical = match self.alg {
+            Algorithm::RS256 => format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, m("e"), m("n")),
+            _ => format!(
+                r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+                m("x"),
+                m("y")
+            ),
+        };
+        b64(ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes()).as_ref())
+    }
+
     /// A client assertion for `client_id` to `aud`, expiring at `exp`, with `jti`.
     pub fn assertion(&self, client_id: &str, aud: &str, exp: i64, jti: &str) -> String {
         self.assertion_as(&self.kid, client_id, aud, exp, jti)
@@ -146,6 +161,14 @@ fn openssl(args: &[&str], input: Option<&[u8]>) -> Vec<u8> {
 /// A JSON Web Key Set of these keys.
 pub fn jwks(keys: &[&TestKey]) -> Value {
     json!({"keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>()})
+}
+
+/// The keys as an approval names them: their thumbprints, sorted,
+/// space-separated.
+pub fn key_list(keys: &[&TestKey]) -> String {
+    let mut prints: Vec<String> = keys.iter().map(|k| k.thumbprint()).collect();
+    prints.sort();
+    prints.join(" ")
 }
 
 /// The body of an introspection with a client assertion.

@@ -571,9 +571,40 @@ async fn under_require_a_widening_applies_once_with_the_approval_authoritys_appr
         .expect(201)
         .clone();
     assert_eq!(acme["approval_policy"], "require");
-    let c = app
-        .create_client(acme["id"].as_str().unwrap(), "shop", &["orders:read"])
-        .await;
+    let boss = approver(&app, "boss", "boss@acme.example").await;
+    // A new client is a grant of access: approved like any widening.
+    let org_id = acme["id"].as_str().unwrap();
+    let shop = client_body(org_id, "shop", &["orders:read"]);
+    let r = app.post("/v1/clients", &app.admin, shop.clone()).await;
+    r.expect(422);
+    let grant = "name=shop; owner=owner@partner.example; scopes=orders:read";
+    let msg = r.error_message("org_id");
+    for needle in [
+        "creating a client in org acme",
+        "no change reference",
+        &format!("--resource {org_id} --attribute client --old '' --new '{grant}'"),
+    ] {
+        assert!(msg.contains(needle), "{needle:?} not in {msg}");
+    }
+    let new_client = json!({"resource": org_id, "attribute": "client", "old": "", "new": grant});
+    approve(&app, &boss, "PR-0", new_client).await.expect(201);
+    let create = |body: Value| {
+        app.send(
+            "POST",
+            "/v1/clients",
+            Some(&app.admin),
+            Some(body),
+            &[("X-Change-Ref", "PR-0")],
+        )
+    };
+    let mut wider = shop.clone();
+    wider["scopes"] = json!(["orders:read", "orders:write"]);
+    create(wider).await.expect(422);
+    let c = create(shop.clone()).await.expect(201).clone();
+    // Used once: the same client again (after a revocation, say) needs another.
+    let mut again = shop.clone();
+    again["name"] = json!("shop-2");
+    create(again).await.expect(422);
     let (id, path) = (
         c["id"].as_str().unwrap().to_string(),
         format!("/v1/clients/{}", c["id"].as_str().unwrap()),
@@ -610,7 +641,6 @@ async fn under_require_a_widening_applies_once_with_the_approval_authoritys_appr
     let r = approve(&app, &owner, "PR-1", the_change.clone()).await;
     r.expect(403);
     assert!(r.text.contains("not the approval authority"), "{}", r.text);
-    let boss = approver(&app, "boss", "boss@acme.example").await;
     let r = app.post("/v1/approvals", &boss, the_change.clone()).await;
     r.expect(422);
     assert_eq!(r.error_fields(), ["X-Change-Ref"]);
@@ -733,22 +763,16 @@ async fn under_require_a_widening_applies_once_with_the_approval_authoritys_appr
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["action"] == "approval.use")
+        .find(|e| e["action"] == "approval.use" && e["change_ref"] == "PR-1")
         .unwrap();
-    assert_eq!(use_event["change_ref"], "PR-1");
+    assert_eq!(use_event["after"]["attribute"], "scopes");
     assert_eq!(use_event["after"]["approver"], "boss@acme.example");
 }
 
 #[tokio::test]
 async fn an_approval_authority_never_approves_what_they_own() {
     let app = TestApp::spawn().await;
-    let mut body = org_body("acme");
-    body["approval_policy"] = json!("require");
-    let acme = app
-        .post("/v1/orgs", &app.admin, body)
-        .await
-        .expect(201)
-        .clone();
+    let acme = app.create_org("acme").await;
     let own = app
         .post(
             "/v1/clients",
@@ -758,7 +782,22 @@ async fn an_approval_authority_never_approves_what_they_own() {
         .await
         .expect(201)
         .clone();
+    let org_path = format!("/v1/orgs/{}", acme["id"].as_str().unwrap());
+    app.patch(&org_path, &app.admin, json!({"approval_policy": "require"}))
+        .await
+        .expect(200);
     let boss = approver(&app, "boss", "boss@acme.example").await;
+    // Nor a new client that would be theirs.
+    let r = approve(
+        &app,
+        &boss,
+        "PR-1",
+        json!({"resource": acme["id"], "attribute": "client", "old": "",
+        "new": "name=mine; owner=boss@acme.example; scopes=orders:read"}),
+    )
+    .await;
+    r.expect(403);
+    assert!(r.text.contains("the client's owner"), "{}", r.text);
     let r = approve(
         &app,
         &boss,
@@ -1064,4 +1103,148 @@ async fn an_rsa_key_made_by_openssl_signs_rs256_assertions() {
         .introspect_assertion(cid, &ec.assertion(cid, AUDIENCE, now + 60, "r6"))
         .await;
     assert_eq!(r.expect(200)["active"], true);
+}
+
+#[tokio::test]
+async fn under_require_a_key_added_and_a_higher_max_clients_need_approving() {
+    use acceptance_tests::keys::{TestKey, jwks};
+    use partner_rules::keys::key_list;
+    let app = TestApp::spawn().await;
+    let acme = app.create_org("acme").await;
+    let org_id = acme["id"].as_str().unwrap();
+    let (k1, k2) = (TestKey::generate("k1"), TestKey::generate("k2"));
+    let signer = client_of(
+        &acme,
+        "signer",
+        "dev@acme.example",
+        json!({"auth_method": "private_key_jwt", "jwks": jwks(&[&k1])}),
+    );
+    let c = app
+        .post("/v1/clients", &app.admin, signer)
+        .await
+        .expect(201)
+        .clone();
+    let (id, cid) = (c["id"].as_str().unwrap(), c["client_id"].as_str().unwrap());
+    let (path, org_path) = (format!("/v1/clients/{id}"), format!("/v1/orgs/{org_id}"));
+    app.patch(&org_path, &app.admin, json!({"approval_policy": "require"}))
+        .await
+        .expect(200);
+    let boss = approver(&app, "boss", "boss@acme.example").await;
+
+    // A key added: whoever holds its private key can act as the client.
+    let (one, both) = (
+        key_list(Some(&jwks(&[&k1]).to_string())),
+        key_list(Some(&jwks(&[&k1, &k2]).to_string())),
+    );
+    let add = json!({"jwks": jwks(&[&k1, &k2])});
+    let r = patch_with_ref(&app, &path, "PR-1", add.clone()).await;
+    r.expect(422);
+    assert!(
+        r.error_message("jwks")
+            .contains(&format!("--attribute jwks --old '{one}' --new '{both}'")),
+        "{}",
+        r.text
+    );
+    let now = 1_798_761_600;
+    assert_eq!(
+        app.introspect_assertion(cid, &k2.assertion(cid, AUDIENCE, now + 60, "a"))
+            .await
+            .text,
+        r#"{"active":false}"#,
+        "the refused key is no way in"
+    );
+    approve(
+        &app,
+        &boss,
+        "PR-1",
+        json!({"resource": id, "attribute": "jwks", "old": one, "new": both}),
+    )
+    .await
+    .expect(201);
+    patch_with_ref(&app, &path, "PR-1", add.clone())
+        .await
+        .expect(200);
+    let r = app
+        .introspect_assertion(cid, &k2.assertion(cid, AUDIENCE, now + 60, "b"))
+        .await;
+    assert_eq!(r.expect(200)["active"], true);
+    // Removing a key needs nothing; adding it back is a new grant.
+    patch_with_ref(&app, &path, "PR-1", json!({"jwks": jwks(&[&k2])}))
+        .await
+        .expect(200);
+    patch_with_ref(&app, &path, "PR-1", add).await.expect(422);
+
+    // A new private_key_jwt client: the approval names its keys.
+    let mut signer2 = client_of(
+        &acme,
+        "signer-2",
+        "dev@acme.example",
+        json!({"auth_method": "private_key_jwt", "jwks": jwks(&[&k1])}),
+    );
+    let grant = "name=signer-2; owner=dev@acme.example; scopes=orders:read";
+    approve(
+        &app,
+        &boss,
+        "PR-2",
+        json!({"resource": org_id, "attribute": "client", "old": "", "new": grant}),
+    )
+    .await
+    .expect(201);
+    let create = |body: Value| {
+        app.send(
+            "POST",
+            "/v1/clients",
+            Some(&app.admin),
+            Some(body),
+            &[("X-Change-Ref", "PR-2")],
+        )
+    };
+    let r = create(signer2.clone()).await;
+    r.expect(422);
+    assert!(
+        r.error_message("org_id")
+            .contains(&format!("{grant}; keys={one}")),
+        "{}",
+        r.text
+    );
+    approve(
+        &app,
+        &boss,
+        "PR-2",
+        json!({"resource": org_id, "attribute": "client", "old": "",
+        "new": format!("{grant}; keys={one}")}),
+    )
+    .await
+    .expect(201);
+    create(signer2).await.expect(201);
+
+    // Room for more clients is a widening; less room is not.
+    let most = acme["max_clients"].as_i64().unwrap();
+    let r = patch_with_ref(&app, &org_path, "PR-3", json!({"max_clients": most + 5})).await;
+    r.expect(422);
+    assert!(
+        r.error_message("max_clients").contains(&format!(
+            "--attribute max_clients --old '{most}' --new '{}'",
+            most + 5
+        )),
+        "{}",
+        r.text
+    );
+    patch_with_ref(&app, &org_path, "PR-3", json!({"max_clients": most - 1}))
+        .await
+        .expect(200);
+    approve(
+        &app,
+        &boss,
+        "PR-3",
+        json!({"resource": org_id, "attribute": "max_clients",
+        "old": (most - 1).to_string(), "new": (most + 5).to_string()}),
+    )
+    .await
+    .expect(201);
+    let raised = patch_with_ref(&app, &org_path, "PR-3", json!({"max_clients": most + 5}))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(raised["max_clients"], most + 5);
 }

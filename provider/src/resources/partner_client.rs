@@ -388,6 +388,8 @@ impl Resource<Configured> for PartnerClient {
             if let Some(prior) = req.prior.clone() {
                 warn_risky_changes(&prior, org, req);
                 note_approvals(api, &prior, org, req).await;
+            } else {
+                note_new_client_approval(api, org, req).await;
             }
         } else if !req.diags.has_errors() {
             check_expiry(api.now().unix_timestamp(), None, None, req);
@@ -990,14 +992,14 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
 fn terms<'a>(
     scopes: &'a [String],
     expires_at: i64,
-    owner: &'a Val<String>,
-    operated_by: &'a Val<String>,
+    m: &'a ClientModel,
 ) -> partner_rules::approvals::ClientTerms<'a> {
     partner_rules::approvals::ClientTerms {
         scopes,
         expires_at,
-        owner: owner.as_deref().unwrap_or_default(),
-        operated_by: operated_by.as_deref(),
+        owner: m.owner.as_deref().unwrap_or_default(),
+        operated_by: m.operated_by.as_deref(),
+        jwks: m.jwks.as_deref(),
     }
 }
 
@@ -1028,19 +1030,13 @@ async fn note_approvals(
     };
     let before_expiry = at(&prior.expires_at).unwrap_or(i64::MAX);
     let widenings = partner_rules::approvals::client_widenings(
-        terms(
-            before_scopes,
-            before_expiry,
-            &prior.owner,
-            &prior.operated_by,
-        ),
+        terms(before_scopes, before_expiry, prior),
         terms(
             after_scopes,
             // An expiry that follows the contract moves with an org change
             // (the org's own approval), not with this client's.
             at(&req.config.expires_at).unwrap_or(before_expiry),
-            &req.planned.owner,
-            &req.planned.operated_by,
+            &req.planned,
         ),
     );
     if widenings.is_empty() {
@@ -1055,6 +1051,63 @@ async fn note_approvals(
         &org.approval_authority,
         id,
         widenings,
+    )
+    .await;
+}
+
+/// Under the org's `approval_policy = "require"`, a new client (a create, or
+/// the create half of a move to this org) is a grant of access the registry
+/// refuses unless approved: the plan says whether the approval exists, or
+/// what to ask for.
+async fn note_new_client_approval(
+    api: &ApiClient,
+    org: &OrgFacts,
+    req: &mut PlanRequest<ClientModel>,
+) {
+    if org.approval_policy.as_deref() != Some(partner_rules::approvals::REQUIRE) {
+        return;
+    }
+    let client = known_string(&req.config.name);
+    let approver = &org.approval_authority;
+    let p = &req.planned;
+    let (Some(name), Some(owner), Some(scopes), true, true, true) = (
+        p.name.known(),
+        p.owner.known(),
+        p.scopes.known(),
+        org.exists,
+        !p.operated_by.is_unknown(),
+        !p.jwks.is_unknown(),
+    ) else {
+        req.diags.warn_at(
+            AttrPath::attr("org_id"),
+            format!("New client {client:?} needs an approval"),
+            format!(
+                "Org {:?} has approval_policy = \"require\": the registry refuses a new client \
+                 that {approver} did not approve for the run's change reference. What is to be \
+                 approved (the org's id, the client's terms) is known only at apply: that apply \
+                 fails for this client with the exact approve command; run it as {approver}, \
+                 then apply again.",
+                org.name
+            ),
+        );
+        return;
+    };
+    let grant = partner_rules::approvals::client_grant(partner_rules::approvals::ClientGrant {
+        name,
+        owner,
+        scopes,
+        operated_by: p.operated_by.as_deref(),
+        jwks: p.jwks.as_deref(),
+    });
+    let (what, org_id) = (format!("New client {name:?}"), org.id.clone());
+    super::approvals::note_approvals(
+        api,
+        &mut req.diags,
+        &what,
+        &org.name,
+        approver,
+        &org_id,
+        vec![grant],
     )
     .await;
 }

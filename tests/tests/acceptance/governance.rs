@@ -301,12 +301,49 @@ fn required_config(scopes: &[&str]) -> String {
 fn under_require_a_scope_widening_applies_once_and_only_with_the_right_approval() {
     let registry = RegistryServer::start_at(T0);
     let mut workspace = Workspace::new(&registry);
+    workspace.env("PARTNER_CHANGE_REF", "https://git.example/pr/6");
     workspace.write_config(&required_config(&["a:read"]));
-    workspace.apply();
+    // A new client in an org under "require" is a grant of access: approved
+    // for the org's id, which a new org has only once applied.
+    workspace
+        .plan()
+        .assert_code(2)
+        .assert_mentions(&["New client \"sync\" needs an approval"]);
+    workspace
+        .terraform(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .assert_code(1)
+        .assert_failure_mentions(&["creating a client in org acme", "partner-registry approve"]);
     assert_eq!(
         workspace.resource("partner_org.acme")["approval_policy"],
         "require"
     );
+    let org_id = string(&workspace.resource("partner_org.acme"), "id");
+    let boss = approver_token(&registry, "boss", "approvals@example.com");
+    let approve_creation = |change_ref: &str| {
+        registry.cli(&[
+            "approve",
+            "--token",
+            &boss,
+            "--change-ref",
+            change_ref,
+            "--resource",
+            &org_id,
+            "--attribute",
+            "client",
+            "--old",
+            "",
+            "--new",
+            "name=sync; owner=dev@example.com; scopes=a:read",
+            "--now",
+            T0,
+        ])
+    };
+    approve_creation("https://git.example/pr/6").assert_success();
+    workspace
+        .plan()
+        .assert_code(2)
+        .assert_mentions(&["New client \"sync\": creation approved"]);
+    workspace.apply();
     let id = string(&workspace.resource("partner_client.sync"), "id");
 
     workspace.env("PARTNER_CHANGE_REF", "https://git.example/pr/7");
@@ -341,7 +378,6 @@ fn under_require_a_scope_widening_applies_once_and_only_with_the_right_approval(
         .assert_code(1)
         .assert_stderr_mentions(&["not the approval authority"]);
 
-    let boss = approver_token(&registry, "boss", "approvals@example.com");
     approve_widening(&registry, &boss, "https://git.example/pr/7", &id, &[])
         .assert_success()
         .assert_stdout_mentions(&["Approved scopes", "valid until 2026-06-08T00:00:00Z, once"]);
@@ -390,7 +426,6 @@ fn under_require_a_scope_widening_applies_once_and_only_with_the_right_approval(
         .terraform(&["apply", "-auto-approve", "-input=false", "-no-color"])
         .assert_code(1)
         .assert_failure_mentions(&["contract_end", "needs an approval", "approvals@example.com"]);
-    let org_id = string(&workspace.resource("partner_org.acme"), "id");
     registry
         .cli(&[
             "approve",
@@ -428,8 +463,9 @@ fn under_require_a_scope_widening_applies_once_and_only_with_the_right_approval(
         .iter()
         .filter(|e| e["action"] == "approval.use")
         .collect();
-    assert_eq!(used.len(), 2, "each approval used once");
-    assert_eq!(used[0]["change_ref"], "https://git.example/pr/7");
+    assert_eq!(used.len(), 3, "each approval used once");
+    assert_eq!(used[0]["change_ref"], "https://git.example/pr/6");
+    assert_eq!(used[1]["change_ref"], "https://git.example/pr/7");
     assert_eq!(used[0]["after"]["approver"], "approvals@example.com");
 }
 
@@ -534,4 +570,126 @@ fn a_private_key_jwt_client_made_with_terraform_introspects_by_signed_assertion_
         !introspect(&key.assertion(&client_id, AUDIENCE, now + 60, "a6")),
         "revoked"
     );
+}
+
+#[test]
+fn under_require_a_key_added_and_room_for_more_clients_apply_only_approved() {
+    use acceptance_tests::keys::{AUDIENCE, TestKey, assertion_body, jwks, key_list};
+    let registry = RegistryServer::start_at(T0);
+    let mut workspace = Workspace::new(&registry);
+    let (k1, k2) = (TestKey::generate("k1"), TestKey::generate_rsa("k2"));
+    let config = |policy: &str, max_clients: u32, keys: &[&TestKey]| {
+        format!(
+            "{}{}",
+            org(
+                "acme",
+                "acme",
+                "2030-12-31",
+                &["a:read"],
+                &format!("  approval_policy = \"{policy}\"\n  max_clients = {max_clients}")
+            ),
+            client(
+                "signer",
+                "partner_org.acme.id",
+                "dev@example.com",
+                &["a:read"],
+                &format!(
+                    "  auth_method = \"private_key_jwt\"\n  jwks = jsonencode({})",
+                    jwks(keys)
+                ),
+            )
+        )
+    };
+    // Made under "warn", then put under "require" (which needs no approval).
+    workspace.write_config(&config("warn", 5, &[&k1]));
+    workspace.apply();
+    workspace.write_config(&config("require", 5, &[&k1]));
+    workspace.apply();
+    let (org_id, client) = (
+        string(&workspace.resource("partner_org.acme"), "id"),
+        workspace.resource("partner_client.signer"),
+    );
+    let (id, client_id) = (string(&client, "id"), string(&client, "client_id"));
+
+    workspace.env("PARTNER_CHANGE_REF", "https://git.example/pr/11");
+    workspace.write_config(&config("require", 8, &[&k1, &k2]));
+    let (one, both) = (key_list(&[&k1]), key_list(&[&k1, &k2]));
+    let key_change = format!("--resource {id} --attribute jwks --old '{one}' --new '{both}'");
+    let room = format!("--resource {org_id} --attribute max_clients --old '5' --new '8'");
+    let flat = |r: &acceptance_tests::Run| {
+        r.combined()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let plan = workspace.plan();
+    plan.assert_code(2).assert_mentions(&[
+        "jwks change needs an approval",
+        "max_clients change needs an approval",
+        "approvals@example.com",
+    ]);
+    for command in [&key_change, &room] {
+        assert!(
+            flat(&plan).contains(command.as_str()),
+            "{command} not in:\n{plan}"
+        );
+    }
+    let failed = workspace.terraform(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    failed
+        .assert_code(1)
+        .assert_failure_mentions(&["needs an approval", "max_clients"]);
+    assert_eq!(
+        registry.get(&format!("/v1/orgs/{org_id}"))["max_clients"],
+        5
+    );
+    // 2026-06-01T00:00:00Z, the registry's clock.
+    let now = 1_780_272_000;
+    let introspect = |key: &TestKey, jti: &str| {
+        let assertion = key.assertion(&client_id, AUDIENCE, now + 60, jti);
+        let (status, body) = registry.request(
+            "POST",
+            "/v1/introspect",
+            Some(assertion_body(&client_id, &assertion)),
+        );
+        assert_eq!(status, 200, "{body}");
+        body["active"] == true
+    };
+    assert!(!introspect(&k2, "before"), "the new key is no way in yet");
+
+    let boss = approver_token(&registry, "boss", "approvals@example.com");
+    for (resource, attribute, old, new) in [
+        (id.as_str(), "jwks", one.as_str(), both.as_str()),
+        (org_id.as_str(), "max_clients", "5", "8"),
+    ] {
+        registry
+            .cli(&[
+                "approve",
+                "--token",
+                &boss,
+                "--change-ref",
+                "https://git.example/pr/11",
+                "--resource",
+                resource,
+                "--attribute",
+                attribute,
+                "--old",
+                old,
+                "--new",
+                new,
+                "--now",
+                T0,
+            ])
+            .assert_success();
+    }
+    workspace
+        .plan()
+        .assert_code(2)
+        .assert_mentions(&["jwks change approved", "max_clients change approved"]);
+    workspace.apply();
+    assert_eq!(
+        registry.get(&format!("/v1/orgs/{org_id}"))["max_clients"],
+        8
+    );
+    assert!(introspect(&k2, "after"), "the approved RSA key");
+    workspace.assert_no_changes();
 }
