@@ -88,9 +88,17 @@ async fn registry(
     let org: serde_json::Value = http
         .post(format!("{base}/v1/orgs"))
         .bearer_auth(&admin)
-        .json(&serde_json::json!({"name": "bench", "legal_entity": "B", "technical_owner": "t@b.example",
-            "approval_authority": "a@b.example", "contract_id": "C", "contract_end": "2999-12-31", "allowed_scopes": ["read"]}))
-        .send().await.expect("org").json().await.expect("org json");
+        .json(&acceptance_tests::bodies::org(
+            "bench",
+            "2999-12-31",
+            &["read"],
+        ))
+        .send()
+        .await
+        .expect("org")
+        .json()
+        .await
+        .expect("org json");
     let client: serde_json::Value = http
         .post(format!("{base}/v1/clients"))
         .bearer_auth(&admin)

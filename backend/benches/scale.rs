@@ -63,9 +63,8 @@ impl Api {
     }
 
     async fn create_org(&self, name: &str, max_clients: usize) -> String {
-        let body = json!({"name": name, "legal_entity": "B", "technical_owner": "t@b.example",
-            "approval_authority": "a@b.example", "contract_id": "C", "contract_end": "2999-12-31",
-            "allowed_scopes": ["read"], "max_clients": max_clients});
+        let mut body = acceptance_tests::bodies::org(name, "2999-12-31", &["read"]);
+        body["max_clients"] = json!(max_clients);
         self.send(reqwest::Method::POST, "/v1/orgs", Some(body))
             .await["id"]
             .as_str()

@@ -89,9 +89,11 @@ async fn measure(
     let org: serde_json::Value = http
         .post(format!("{base}/v1/orgs"))
         .bearer_auth(&admin)
-        .json(&serde_json::json!({"name": "bench", "legal_entity": "B", "technical_owner": "t@b.example",
-            "approval_authority": "a@b.example", "contract_id": "C", "contract_end": "2999-12-31",
-            "allowed_scopes": ["read"], "max_clients": 100000}))
+        .json(&{
+            let mut body = acceptance_tests::bodies::org("bench", "2999-12-31", &["read"]);
+            body["max_clients"] = serde_json::json!(100_000);
+            body
+        })
         .send()
         .await
         .expect("org")

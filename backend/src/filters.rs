@@ -466,7 +466,8 @@ pub fn readyz(
     warp::path!("readyz")
         .and(warp::get())
         .and(with_app(app))
-        .and_then(handlers::readyz)
+        .then(handlers::readyz)
+        .map(handlers::answer)
 }
 
 /// GET /metrics (Prometheus text format; reviewer and admin tokens)
@@ -476,7 +477,8 @@ pub fn metrics(
     warp::path!("metrics")
         .and(warp::get())
         .and(authorized(app))
-        .and_then(handlers::metrics)
+        .then(handlers::metrics)
+        .map(handlers::answer)
 }
 
 /// GET /metrics on the separate `--metrics-listen` address, without a token:
@@ -506,7 +508,8 @@ pub fn whoami(
     warp::path!("v1" / "whoami")
         .and(warp::get())
         .and(authorized(app))
-        .and_then(handlers::whoami)
+        .then(handlers::whoami)
+        .map(handlers::answer)
 }
 
 /// POST /v1/introspect
@@ -530,7 +533,8 @@ pub fn orgs_create(
         .and(authorized(app))
         .and(idempotency_key())
         .and(body())
-        .and_then(handlers::create_org)
+        .then(handlers::create_org)
+        .map(handlers::answer)
 }
 
 /// GET /v1/orgs?name=&status=&limit=&cursor=
@@ -541,7 +545,8 @@ pub fn orgs_list(
         .and(warp::get())
         .and(authorized(app))
         .and(query())
-        .and_then(handlers::list_orgs)
+        .then(handlers::list_orgs)
+        .map(handlers::answer)
 }
 
 /// GET /v1/orgs/{id}
@@ -551,7 +556,8 @@ pub fn orgs_get(
     warp::path!("v1" / "orgs" / String)
         .and(warp::get())
         .and(authorized(app))
-        .and_then(|id, app, authed, rc| handlers::get_org(app, id, authed, rc))
+        .then(|id, app, authed, rc| handlers::get_org(app, id, authed, rc))
+        .map(handlers::answer)
 }
 
 /// PATCH /v1/orgs/{id} (JSON merge patch, If-Match)
@@ -563,9 +569,8 @@ pub fn orgs_update(
         .and(authorized(app))
         .and(if_match())
         .and(body())
-        .and_then(|id, app, authed, rc, im, body| {
-            handlers::update_org(app, id, authed, rc, im, body)
-        })
+        .then(|id, app, authed, rc, im, body| handlers::update_org(app, id, authed, rc, im, body))
+        .map(handlers::answer)
 }
 
 /// DELETE /v1/orgs/{id} (offboard)
@@ -575,7 +580,8 @@ pub fn orgs_delete(
     warp::path!("v1" / "orgs" / String)
         .and(warp::delete())
         .and(authorized(app))
-        .and_then(|id, app, authed, rc| handlers::delete_org(app, id, authed, rc))
+        .then(|id, app, authed, rc| handlers::delete_org(app, id, authed, rc))
+        .map(handlers::answer)
 }
 
 /// POST /v1/clients
@@ -587,7 +593,8 @@ pub fn clients_create(
         .and(authorized(app))
         .and(idempotency_key())
         .and(body())
-        .and_then(handlers::create_client)
+        .then(handlers::create_client)
+        .map(handlers::answer)
 }
 
 /// GET /v1/clients?org_id=&status=&expiring_within=&limit=&cursor=
@@ -598,7 +605,8 @@ pub fn clients_list(
         .and(warp::get())
         .and(authorized(app))
         .and(query())
-        .and_then(handlers::list_clients)
+        .then(handlers::list_clients)
+        .map(handlers::answer)
 }
 
 /// GET /v1/clients/{id} ({id} is the id or the client_id)
@@ -608,7 +616,8 @@ pub fn clients_get(
     warp::path!("v1" / "clients" / String)
         .and(warp::get())
         .and(authorized(app))
-        .and_then(|id, app, authed, rc| handlers::get_client(app, id, authed, rc))
+        .then(|id, app, authed, rc| handlers::get_client(app, id, authed, rc))
+        .map(handlers::answer)
 }
 
 /// PATCH /v1/clients/{id} (JSON merge patch, If-Match)
@@ -620,9 +629,10 @@ pub fn clients_update(
         .and(authorized(app))
         .and(if_match())
         .and(body())
-        .and_then(|id, app, authed, rc, im, body| {
+        .then(|id, app, authed, rc, im, body| {
             handlers::update_client(app, id, authed, rc, im, body)
         })
+        .map(handlers::answer)
 }
 
 /// DELETE /v1/clients/{id} (revoke)
@@ -632,7 +642,8 @@ pub fn clients_delete(
     warp::path!("v1" / "clients" / String)
         .and(warp::delete())
         .and(authorized(app))
-        .and_then(|id, app, authed, rc| handlers::delete_client(app, id, authed, rc))
+        .then(|id, app, authed, rc| handlers::delete_client(app, id, authed, rc))
+        .map(handlers::answer)
 }
 
 /// POST /v1/clients/{id}/rotate (new secret; the previous one overlaps for grace_period)
@@ -644,9 +655,10 @@ pub fn clients_rotate(
         .and(authorized(app))
         .and(if_match())
         .and(optional_body())
-        .and_then(|id, app, authed, rc, im, body| {
+        .then(|id, app, authed, rc, im, body| {
             handlers::rotate_client_secret(app, id, authed, rc, im, body)
         })
+        .map(handlers::answer)
 }
 
 /// GET /v1/audit?after=&limit=
@@ -657,7 +669,8 @@ pub fn audit_list(
         .and(warp::get())
         .and(authorized(app))
         .and(query())
-        .and_then(handlers::list_audit)
+        .then(handlers::list_audit)
+        .map(handlers::answer)
 }
 
 /// GET /v1/reviews?within=&rotation_age=&unused_for=
@@ -668,7 +681,8 @@ pub fn reviews(
         .and(warp::get())
         .and(authorized(app))
         .and(query())
-        .and_then(handlers::review)
+        .then(handlers::review)
+        .map(handlers::answer)
 }
 
 /// POST /v1/approvals (approver tokens; X-Change-Ref names the change)
@@ -679,7 +693,8 @@ pub fn approvals_create(
         .and(warp::post())
         .and(authorized(app))
         .and(body())
-        .and_then(handlers::create_approval)
+        .then(handlers::create_approval)
+        .map(handlers::answer)
 }
 
 /// GET /v1/approvals?change_ref=&resource=
@@ -690,7 +705,8 @@ pub fn approvals_list(
         .and(warp::get())
         .and(authorized(app))
         .and(query())
-        .and_then(handlers::list_approvals)
+        .then(handlers::list_approvals)
+        .map(handlers::answer)
 }
 
 /// GET /v1/blast-radius?owner=&org_id=&operated_by=&scope= (reviewer, admin)
@@ -701,7 +717,8 @@ pub fn blast_radius(
         .and(warp::get())
         .and(authorized(app))
         .and(query())
-        .and_then(handlers::blast_radius)
+        .then(handlers::blast_radius)
+        .map(handlers::answer)
 }
 
 /// POST /v1/blast-radius/revoke (admin; one transaction)
@@ -712,7 +729,8 @@ pub fn blast_radius_revoke(
         .and(warp::post())
         .and(authorized(app))
         .and(body())
-        .and_then(handlers::revoke_blast_radius)
+        .then(handlers::revoke_blast_radius)
+        .map(handlers::answer)
 }
 
 /// POST /v1/tokens (admin; the answer carries the token, the one time it is shown)
@@ -723,7 +741,8 @@ pub fn tokens_create(
         .and(warp::post())
         .and(authorized(app))
         .and(body())
-        .and_then(handlers::create_token)
+        .then(handlers::create_token)
+        .map(handlers::answer)
 }
 
 /// GET /v1/tokens (admin)
@@ -734,7 +753,8 @@ pub fn tokens_list(
         .and(warp::get())
         .and(authorized(app))
         .and(query())
-        .and_then(handlers::list_tokens)
+        .then(handlers::list_tokens)
+        .map(handlers::answer)
 }
 
 /// DELETE /v1/tokens/{name} (admin; revoke; the name percent-encoded)
@@ -744,7 +764,8 @@ pub fn tokens_delete(
     warp::path!("v1" / "tokens" / String)
         .and(warp::delete())
         .and(authorized(app))
-        .and_then(|name, app, authed, rc| handlers::revoke_token(app, name, authed, rc))
+        .then(|name, app, authed, rc| handlers::revoke_token(app, name, authed, rc))
+        .map(handlers::answer)
 }
 
 /// PUT /v1/clock (only with `serve --fake-clock`; 404 otherwise)
@@ -764,5 +785,6 @@ pub fn clock_set(
         .untuple_one()
         .and(authorized(app))
         .and(body())
-        .and_then(handlers::set_clock)
+        .then(handlers::set_clock)
+        .map(handlers::answer)
 }

@@ -32,18 +32,10 @@ pub struct ReqCtx {
     pub change_ref: Option<String>,
 }
 
-pub(crate) fn finish(
-    rc: &ReqCtx,
-    res: Result<Response>,
-) -> std::result::Result<Response, Infallible> {
-    let mut resp = match res {
-        Ok(r) => r,
-        Err(e) => e.to_response(),
-    };
-    if let Ok(v) = HeaderValue::from_str(&rc.request_id) {
-        resp.headers_mut().insert("x-request-id", v);
-    }
-    Ok(resp)
+/// A handler's answer: its response, or its error as problem+json. Every
+/// route's handler ends here (`filters`), so an error is shaped in one place.
+pub(crate) fn answer(res: Result<Response>) -> Response {
+    res.unwrap_or_else(|e| e.to_response())
 }
 
 pub(crate) fn json_response(
@@ -60,11 +52,14 @@ pub(crate) fn json_response(
     resp
 }
 
-/// A page of a list as served: the items' JSON forms and the cursor.
-#[derive(serde::Serialize)]
-struct Page<T> {
-    items: Vec<T>,
-    next_cursor: Option<String>,
+/// 200 with a record as the API shows it at the registry's time, and its
+/// version as the ETag that a later `If-Match` names.
+fn record_response<R: Served>(app: &App, record: &R) -> Response {
+    json_response(
+        StatusCode::OK,
+        &record.view(now(app)),
+        Some(record.version()),
+    )
 }
 
 fn page<R, T>(rows: Rows<R>, view: impl Fn(R) -> T) -> Page<T> {
@@ -204,26 +199,21 @@ pub async fn healthz() -> std::result::Result<Response, Infallible> {
 
 /// Ready to serve: the database answers and the credential cache is
 /// current; otherwise 503 saying which.
-pub async fn readyz(app: App) -> std::result::Result<Response, Infallible> {
+pub async fn readyz(app: App) -> Result<Response> {
     let database = app.read(|r| r.audit_head().map(|_| ())).await;
-    let answer = match (database, app.cache.fresh()) {
+    match (database, app.cache.fresh()) {
         (Ok(()), Ok(_)) => Ok(warp::reply::json(&json!({"status": "ready"})).into_response()),
         (Err(e), _) => Err(Error::Unavailable(format!(
             "the database does not answer: {e}"
         ))),
         (_, Err(e)) => Err(e),
-    };
-    Ok(answer.unwrap_or_else(|e| e.to_response()))
+    }
 }
 
 /// `GET /metrics` on the API port: for reviewer and admin tokens.
-pub async fn metrics(
-    app: App,
-    authed: Authed,
-    rc: ReqCtx,
-) -> std::result::Result<Response, Infallible> {
-    let allowed = service::forbid_org_token(&authed.actor, "/metrics");
-    finish(&rc, allowed.map(|()| metrics_text(&app)))
+pub async fn metrics(app: App, authed: Authed, _rc: ReqCtx) -> Result<Response> {
+    service::forbid_org_token(&authed.actor, "/metrics")?;
+    Ok(metrics_text(&app))
 }
 
 /// The metrics in the Prometheus text format.
@@ -240,39 +230,30 @@ pub async fn openapi() -> std::result::Result<Response, Infallible> {
     Ok(warp::reply::json(&crate::openapi::document()).into_response())
 }
 
-pub async fn set_clock(
-    app: App,
-    authed: Authed,
-    rc: ReqCtx,
-    body: Bytes,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        let map = parse_object(&body)?;
-        reject_unknown(&map, &["now"])?;
-        let t = match map.get("now") {
-            Some(Value::String(s)) => parse_ts(s),
-            _ => None,
-        }
-        .ok_or_else(|| Error::field("now", "must be an RFC 3339 timestamp"))?;
-        let manual = app
-            .clock
-            .as_manual()
-            .ok_or_else(|| Error::NotFound("no such route".into()))?;
-        let to = time::OffsetDateTime::from_unix_timestamp(t)
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        // Audited like any other change, before it takes effect.
-        let ctx = write_ctx(&app, &authed.actor, &rc);
-        app.write(move |tx| service::record_clock_set(tx, &ctx, t))
-            .await?;
-        manual.set(to);
-        Ok(json_response(
-            StatusCode::OK,
-            &json!({"now": fmt_ts(t)}),
-            None,
-        ))
+pub async fn set_clock(app: App, authed: Authed, rc: ReqCtx, body: Bytes) -> Result<Response> {
+    let map = parse_object(&body)?;
+    reject_unknown(&map, &["now"])?;
+    let t = match map.get("now") {
+        Some(Value::String(s)) => parse_ts(s),
+        _ => None,
     }
-    .await;
-    finish(&rc, res)
+    .ok_or_else(|| Error::field("now", "must be an RFC 3339 timestamp"))?;
+    let manual = app
+        .clock
+        .as_manual()
+        .ok_or_else(|| Error::NotFound("no such route".into()))?;
+    let to =
+        time::OffsetDateTime::from_unix_timestamp(t).map_err(|e| Error::Internal(e.to_string()))?;
+    // Audited like any other change, before it takes effect.
+    let ctx = write_ctx(&app, &authed.actor, &rc);
+    app.write(move |tx| service::record_clock_set(tx, &ctx, t))
+        .await?;
+    manual.set(to);
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"now": fmt_ts(t)}),
+        None,
+    ))
 }
 
 // ---------- orgs ----------
@@ -283,60 +264,52 @@ pub async fn create_org(
     rc: ReqCtx,
     key: Option<String>,
     body: Bytes,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        let map = parse_object(&body)?;
-        reject_unknown(&map, ORG_CREATE_FIELDS)?;
-        let idem = idem("POST /v1/orgs", key, &map)?;
-        let draft = parse_org_create(&map);
-        let ctx = write_ctx(&app, &authed.actor, &rc);
-        let created = app
-            .write(move |tx| service::create_org(tx, &ctx, draft, idem.as_ref()))
-            .await?;
-        Ok(created_response(created))
-    }
-    .await;
-    finish(&rc, res)
+) -> Result<Response> {
+    let map = parse_object(&body)?;
+    reject_unknown(&map, ORG_CREATE_FIELDS)?;
+    let idem = idem("POST /v1/orgs", key, &map)?;
+    let draft = parse_org_create(&map);
+    let ctx = write_ctx(&app, &authed.actor, &rc);
+    let created = app
+        .write(move |tx| service::create_org(tx, &ctx, draft, idem.as_ref()))
+        .await?;
+    Ok(created_response(created))
 }
 
 pub async fn list_orgs(
     app: App,
     authed: Authed,
-    rc: ReqCtx,
+    _rc: ReqCtx,
     q: HashMap<String, String>,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        reject_unknown_query(&q, &["name", "status", "limit", "cursor"])?;
-        let mut errors = Vec::new();
-        let status = list_status(
-            &q,
-            OrgStatus::parse,
-            "must be active, expired or offboarded",
-            &mut errors,
-        );
-        let (limit, cursor) = list_page(&q, &mut errors);
-        if !errors.is_empty() {
-            return Err(Error::Validation(errors));
-        }
-        let filter = OrgFilter {
-            name: q.get("name").filter(|s| !s.is_empty()).cloned(),
-            status,
-            limit,
-            cursor,
-        };
-        let now = now(&app);
-        let actor = authed.actor;
-        let rows = app
-            .read(move |r| service::list_orgs(r, &actor, &filter, now))
-            .await?;
-        Ok(json_response(
-            StatusCode::OK,
-            &page(rows, |o| o.view(now)),
-            None,
-        ))
+) -> Result<Response> {
+    reject_unknown_query(&q, &["name", "status", "limit", "cursor"])?;
+    let mut errors = Vec::new();
+    let status = list_status(
+        &q,
+        OrgStatus::parse,
+        "must be active, expired or offboarded",
+        &mut errors,
+    );
+    let (limit, cursor) = list_page(&q, &mut errors);
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
     }
-    .await;
-    finish(&rc, res)
+    let filter = OrgFilter {
+        name: q.get("name").filter(|s| !s.is_empty()).cloned(),
+        status,
+        limit,
+        cursor,
+    };
+    let now = now(&app);
+    let actor = authed.actor;
+    let rows = app
+        .read(move |r| service::list_orgs(r, &actor, &filter, now))
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &page(rows, |o| o.view(now)),
+        None,
+    ))
 }
 
 fn validation(e: Error) -> Vec<crate::error::FieldError> {
@@ -381,32 +354,15 @@ fn list_page(
     (limit, cursor)
 }
 
-pub async fn whoami(
-    _app: App,
-    authed: Authed,
-    rc: ReqCtx,
-) -> std::result::Result<Response, Infallible> {
+pub async fn whoami(_app: App, authed: Authed, _rc: ReqCtx) -> Result<Response> {
     let body = service::whoami(&authed.actor);
-    finish(&rc, Ok(json_response(StatusCode::OK, &body, None)))
+    Ok(json_response(StatusCode::OK, &body, None))
 }
 
-pub async fn get_org(
-    app: App,
-    id: String,
-    authed: Authed,
-    rc: ReqCtx,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        let actor = authed.actor;
-        let org = app.read(move |r| service::get_org(r, &actor, &id)).await?;
-        Ok(json_response(
-            StatusCode::OK,
-            &org.view(now(&app)),
-            Some(org.version),
-        ))
-    }
-    .await;
-    finish(&rc, res)
+pub async fn get_org(app: App, id: String, authed: Authed, _rc: ReqCtx) -> Result<Response> {
+    let actor = authed.actor;
+    let org = app.read(move |r| service::get_org(r, &actor, &id)).await?;
+    Ok(record_response(&app, &org))
 }
 
 pub async fn update_org(
@@ -416,43 +372,22 @@ pub async fn update_org(
     rc: ReqCtx,
     if_match: Option<String>,
     body: Bytes,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        let map = parse_object(&body)?;
-        reject_unknown(&map, ORG_FIELDS)?;
-        let ctx = write_ctx(&app, &authed.actor, &rc);
-        let org = app
-            .write(move |tx| service::update_org(tx, &ctx, &id, &map, if_match.as_deref()))
-            .await?;
-        Ok(json_response(
-            StatusCode::OK,
-            &org.view(now(&app)),
-            Some(org.version),
-        ))
-    }
-    .await;
-    finish(&rc, res)
+) -> Result<Response> {
+    let map = parse_object(&body)?;
+    reject_unknown(&map, ORG_FIELDS)?;
+    let ctx = write_ctx(&app, &authed.actor, &rc);
+    let org = app
+        .write(move |tx| service::update_org(tx, &ctx, &id, &map, if_match.as_deref()))
+        .await?;
+    Ok(record_response(&app, &org))
 }
 
-pub async fn delete_org(
-    app: App,
-    id: String,
-    authed: Authed,
-    rc: ReqCtx,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        let ctx = write_ctx(&app, &authed.actor, &rc);
-        let org = app
-            .write(move |tx| service::offboard_org(tx, &ctx, &id))
-            .await?;
-        Ok(json_response(
-            StatusCode::OK,
-            &org.view(now(&app)),
-            Some(org.version),
-        ))
-    }
-    .await;
-    finish(&rc, res)
+pub async fn delete_org(app: App, id: String, authed: Authed, rc: ReqCtx) -> Result<Response> {
+    let ctx = write_ctx(&app, &authed.actor, &rc);
+    let org = app
+        .write(move |tx| service::offboard_org(tx, &ctx, &id))
+        .await?;
+    Ok(record_response(&app, &org))
 }
 
 // ---------- clients ----------
@@ -503,37 +438,31 @@ pub async fn create_client(
     rc: ReqCtx,
     key: Option<String>,
     body: Bytes,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        let map = parse_object(&body)?;
-        reject_unknown(&map, CLIENT_CREATE_FIELDS)?;
-        let idem = idem("POST /v1/clients", key, &without_plaintext(&app, &map))?;
-        let mut draft = parse_client(&map);
-        let supplied = supplied_secret(&map, &mut draft.errors);
-        // A client with its own key gets no secret; one supplied anyway is
-        // passed on, for the use case to refuse.
-        let jwt = draft.auth_method.as_deref() == Some(partner_rules::keys::PRIVATE_KEY_JWT);
-        let (secret, shown) = match (jwt, supplied) {
-            (true, None) => (None, None),
-            (_, supplied) => {
-                let (secret, shown) = new_secret(&app, supplied)?;
-                (Some(secret), shown)
-            }
-        };
-        let ctx = write_ctx(&app, &authed.actor, &rc);
-        let mut created = app
-            .write(move |tx| {
-                service::create_client(tx, &ctx, draft, secret.as_ref(), idem.as_ref())
-            })
-            .await?;
-        if let (false, Some(plain)) = (created.replayed, shown) {
-            // The one and only time the plaintext leaves the server.
-            created.body["client_secret"] = Value::String(plain);
+) -> Result<Response> {
+    let map = parse_object(&body)?;
+    reject_unknown(&map, CLIENT_CREATE_FIELDS)?;
+    let idem = idem("POST /v1/clients", key, &without_plaintext(&app, &map))?;
+    let mut draft = parse_client(&map);
+    let supplied = supplied_secret(&map, &mut draft.errors);
+    // A client with its own key gets no secret; one supplied anyway is
+    // passed on, for the use case to refuse.
+    let jwt = draft.auth_method.as_deref() == Some(partner_rules::keys::PRIVATE_KEY_JWT);
+    let (secret, shown) = match (jwt, supplied) {
+        (true, None) => (None, None),
+        (_, supplied) => {
+            let (secret, shown) = new_secret(&app, supplied)?;
+            (Some(secret), shown)
         }
-        Ok(created_response(created))
+    };
+    let ctx = write_ctx(&app, &authed.actor, &rc);
+    let mut created = app
+        .write(move |tx| service::create_client(tx, &ctx, draft, secret.as_ref(), idem.as_ref()))
+        .await?;
+    if let (false, Some(plain)) = (created.replayed, shown) {
+        // The one and only time the plaintext leaves the server.
+        created.body["client_secret"] = Value::String(plain);
     }
-    .await;
-    finish(&rc, res)
+    Ok(created_response(created))
 }
 
 pub async fn rotate_client_secret(
@@ -543,128 +472,105 @@ pub async fn rotate_client_secret(
     rc: ReqCtx,
     if_match: Option<String>,
     body: Bytes,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        let map = if body.iter().all(u8::is_ascii_whitespace) {
-            serde_json::Map::new()
-        } else {
-            parse_object(&body)?
-        };
-        reject_unknown(&map, ROTATE_FIELDS)?;
-        let mut errors = Vec::new();
-        let grace = match map.get("grace_period") {
-            None | Some(Value::Null) => Some(DEFAULT_GRACE),
-            // The provider validates with the same shared parser and limit.
-            Some(Value::String(s)) => partner_rules::parse_duration(s)
-                .filter(|g| *g <= partner_rules::MAX_GRACE_PERIOD)
-                .map(|g| g.as_secs() as i64),
-            Some(_) => None,
-        };
-        if grace.is_none() {
-            errors.push(crate::error::FieldError::new(
-                "grace_period",
-                "must be a duration of hours, minutes and seconds such as 24h, 90m, 1h30m or 0s, at most 168h",
-            ));
-        }
-        let supplied = supplied_secret(&map, &mut errors);
-        if !errors.is_empty() {
-            return Err(Error::Validation(errors));
-        }
-        let (secret, shown) = new_secret(&app, supplied)?;
-        let ctx = write_ctx(&app, &authed.actor, &rc);
-        let grace = grace.unwrap_or(DEFAULT_GRACE);
-        let client = app
-            .write(move |tx| {
-                service::rotate_secret(tx, &ctx, &id, &secret, grace, if_match.as_deref())
-            })
-            .await?;
-        let mut view = client.view(now(&app));
-        view.client_secret = shown;
-        let mut resp = json_response(StatusCode::OK, &view, Some(client.version));
-        resp.headers_mut()
-            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok(resp)
+) -> Result<Response> {
+    let map = if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Map::new()
+    } else {
+        parse_object(&body)?
+    };
+    reject_unknown(&map, ROTATE_FIELDS)?;
+    let mut errors = Vec::new();
+    let grace = match map.get("grace_period") {
+        None | Some(Value::Null) => Some(DEFAULT_GRACE),
+        // The provider validates with the same shared parser and limit.
+        Some(Value::String(s)) => partner_rules::parse_duration(s)
+            .filter(|g| *g <= partner_rules::MAX_GRACE_PERIOD)
+            .map(|g| g.as_secs() as i64),
+        Some(_) => None,
+    };
+    if grace.is_none() {
+        errors.push(crate::error::FieldError::new(
+            "grace_period",
+            "must be a duration of hours, minutes and seconds such as 24h, 90m, 1h30m or 0s, at most 168h",
+        ));
     }
-    .await;
-    finish(&rc, res)
+    let supplied = supplied_secret(&map, &mut errors);
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    let (secret, shown) = new_secret(&app, supplied)?;
+    let ctx = write_ctx(&app, &authed.actor, &rc);
+    let grace = grace.unwrap_or(DEFAULT_GRACE);
+    let client = app
+        .write(move |tx| service::rotate_secret(tx, &ctx, &id, &secret, grace, if_match.as_deref()))
+        .await?;
+    let mut view = client.view(now(&app));
+    view.client_secret = shown;
+    let mut resp = json_response(StatusCode::OK, &view, Some(client.version));
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
 }
 
 pub async fn list_clients(
     app: App,
     authed: Authed,
-    rc: ReqCtx,
+    _rc: ReqCtx,
     q: HashMap<String, String>,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        reject_unknown_query(
-            &q,
-            &["org_id", "status", "expiring_within", "limit", "cursor"],
-        )?;
-        let mut errors = Vec::new();
-        let status = list_status(
-            &q,
-            ClientStatus::parse,
-            "must be active, expired or revoked",
-            &mut errors,
-        );
-        let expiring_within = match q.get("expiring_within").map(|s| s.as_str()) {
-            None | Some("") => None,
-            Some(s) => {
-                let d = parse_duration(s);
-                if d.is_none() {
-                    errors.push(crate::error::FieldError::new(
-                        "expiring_within",
-                        "must be a duration such as 720h, 90m or 1h30m",
-                    ));
-                }
-                d
+) -> Result<Response> {
+    reject_unknown_query(
+        &q,
+        &["org_id", "status", "expiring_within", "limit", "cursor"],
+    )?;
+    let mut errors = Vec::new();
+    let status = list_status(
+        &q,
+        ClientStatus::parse,
+        "must be active, expired or revoked",
+        &mut errors,
+    );
+    let expiring_within = match q.get("expiring_within").map(|s| s.as_str()) {
+        None | Some("") => None,
+        Some(s) => {
+            let d = parse_duration(s);
+            if d.is_none() {
+                errors.push(crate::error::FieldError::new(
+                    "expiring_within",
+                    "must be a duration such as 720h, 90m or 1h30m",
+                ));
             }
-        };
-        let (limit, cursor) = list_page(&q, &mut errors);
-        if !errors.is_empty() {
-            return Err(Error::Validation(errors));
+            d
         }
-        let filter = ClientFilter {
-            org_id: q.get("org_id").filter(|s| !s.is_empty()).cloned(),
-            status,
-            expiring_within,
-            limit,
-            cursor,
-        };
-        let now = now(&app);
-        let actor = authed.actor;
-        let rows = app
-            .read(move |r| service::list_clients(r, &actor, &filter, now))
-            .await?;
-        Ok(json_response(
-            StatusCode::OK,
-            &page(rows, |c| c.view(now)),
-            None,
-        ))
+    };
+    let (limit, cursor) = list_page(&q, &mut errors);
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
     }
-    .await;
-    finish(&rc, res)
+    let filter = ClientFilter {
+        org_id: q.get("org_id").filter(|s| !s.is_empty()).cloned(),
+        status,
+        expiring_within,
+        limit,
+        cursor,
+    };
+    let now = now(&app);
+    let actor = authed.actor;
+    let rows = app
+        .read(move |r| service::list_clients(r, &actor, &filter, now))
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &page(rows, |c| c.view(now)),
+        None,
+    ))
 }
 
-pub async fn get_client(
-    app: App,
-    id: String,
-    authed: Authed,
-    rc: ReqCtx,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        let actor = authed.actor;
-        let client = app
-            .read(move |r| service::get_client(r, &actor, &id))
-            .await?;
-        Ok(json_response(
-            StatusCode::OK,
-            &client.view(now(&app)),
-            Some(client.version),
-        ))
-    }
-    .await;
-    finish(&rc, res)
+pub async fn get_client(app: App, id: String, authed: Authed, _rc: ReqCtx) -> Result<Response> {
+    let actor = authed.actor;
+    let client = app
+        .read(move |r| service::get_client(r, &actor, &id))
+        .await?;
+    Ok(record_response(&app, &client))
 }
 
 pub async fn update_client(
@@ -674,43 +580,22 @@ pub async fn update_client(
     rc: ReqCtx,
     if_match: Option<String>,
     body: Bytes,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        let map = parse_object(&body)?;
-        reject_unknown(&map, CLIENT_PATCH_FIELDS)?;
-        let ctx = write_ctx(&app, &authed.actor, &rc);
-        let client = app
-            .write(move |tx| service::update_client(tx, &ctx, &id, &map, if_match.as_deref()))
-            .await?;
-        Ok(json_response(
-            StatusCode::OK,
-            &client.view(now(&app)),
-            Some(client.version),
-        ))
-    }
-    .await;
-    finish(&rc, res)
+) -> Result<Response> {
+    let map = parse_object(&body)?;
+    reject_unknown(&map, CLIENT_PATCH_FIELDS)?;
+    let ctx = write_ctx(&app, &authed.actor, &rc);
+    let client = app
+        .write(move |tx| service::update_client(tx, &ctx, &id, &map, if_match.as_deref()))
+        .await?;
+    Ok(record_response(&app, &client))
 }
 
-pub async fn delete_client(
-    app: App,
-    id: String,
-    authed: Authed,
-    rc: ReqCtx,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        let ctx = write_ctx(&app, &authed.actor, &rc);
-        let client = app
-            .write(move |tx| service::revoke_client(tx, &ctx, &id))
-            .await?;
-        Ok(json_response(
-            StatusCode::OK,
-            &client.view(now(&app)),
-            Some(client.version),
-        ))
-    }
-    .await;
-    finish(&rc, res)
+pub async fn delete_client(app: App, id: String, authed: Authed, rc: ReqCtx) -> Result<Response> {
+    let ctx = write_ctx(&app, &authed.actor, &rc);
+    let client = app
+        .write(move |tx| service::revoke_client(tx, &ctx, &id))
+        .await?;
+    Ok(record_response(&app, &client))
 }
 
 // ---------- introspection ----------
@@ -899,25 +784,21 @@ pub fn review_params(q: &HashMap<String, String>) -> Result<crate::review::Param
 pub async fn review(
     app: App,
     authed: Authed,
-    rc: ReqCtx,
+    _rc: ReqCtx,
     q: HashMap<String, String>,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        // Parsed now, refused only after the caller is authorised.
-        let params = reject_unknown_query(&q, &["within", "rotation_age", "unused_for"])
-            .and_then(|()| review_params(&q));
-        let now = now(&app);
-        let actor = authed.actor;
-        let review = app
-            .read(move |r| service::review(r, &actor, now, params))
-            .await?;
-        let mut resp = json_response(StatusCode::OK, &review, None);
-        resp.headers_mut()
-            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok(resp)
-    }
-    .await;
-    finish(&rc, res)
+) -> Result<Response> {
+    // Parsed now, refused only after the caller is authorised.
+    let params = reject_unknown_query(&q, &["within", "rotation_age", "unused_for"])
+        .and_then(|()| review_params(&q));
+    let now = now(&app);
+    let actor = authed.actor;
+    let review = app
+        .read(move |r| service::review(r, &actor, now, params))
+        .await?;
+    let mut resp = json_response(StatusCode::OK, &review, None);
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
 }
 
 // ---------- approvals ----------
@@ -927,62 +808,54 @@ pub async fn create_approval(
     authed: Authed,
     rc: ReqCtx,
     body: Bytes,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        let map = parse_object(&body)?;
-        reject_unknown(&map, crate::approvals::FIELDS)?;
-        let draft = crate::approvals::ApprovalDraft::parse(&map)?;
-        let ctx = write_ctx(&app, &authed.actor, &rc);
-        let now = ctx.now;
-        let approval = app
-            .write(move |tx| service::create_approval(tx, &ctx, draft))
-            .await?;
-        Ok(json_response(
-            StatusCode::CREATED,
-            &approval.view(now),
-            None,
-        ))
-    }
-    .await;
-    finish(&rc, res)
+) -> Result<Response> {
+    let map = parse_object(&body)?;
+    reject_unknown(&map, crate::approvals::FIELDS)?;
+    let draft = crate::approvals::ApprovalDraft::parse(&map)?;
+    let ctx = write_ctx(&app, &authed.actor, &rc);
+    let now = ctx.now;
+    let approval = app
+        .write(move |tx| service::create_approval(tx, &ctx, draft))
+        .await?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &approval.view(now),
+        None,
+    ))
 }
 
 pub async fn list_approvals(
     app: App,
     authed: Authed,
-    rc: ReqCtx,
+    _rc: ReqCtx,
     q: HashMap<String, String>,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        reject_unknown_query(&q, &["change_ref", "resource"])?;
-        let wanted = |name: &str| {
-            q.get(name)
-                .filter(|v| !v.is_empty())
-                .cloned()
-                .ok_or_else(|| crate::error::FieldError::new(name, "is required"))
-        };
-        let (change_ref, resource) = match (wanted("change_ref"), wanted("resource")) {
-            (Ok(c), Ok(r)) => (c, r),
-            (c, r) => {
-                return Err(Error::Validation(
-                    [c.err(), r.err()].into_iter().flatten().collect(),
-                ));
-            }
-        };
-        let now = now(&app);
-        let actor = authed.actor;
-        let approvals = app
-            .read(move |r| service::list_approvals(r, &actor, &change_ref, &resource))
-            .await?;
-        let items: Vec<_> = approvals.iter().map(|a| a.view(now)).collect();
-        Ok(json_response(
-            StatusCode::OK,
-            &json!({"items": items}),
-            None,
-        ))
-    }
-    .await;
-    finish(&rc, res)
+) -> Result<Response> {
+    reject_unknown_query(&q, &["change_ref", "resource"])?;
+    let wanted = |name: &str| {
+        q.get(name)
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .ok_or_else(|| crate::error::FieldError::new(name, "is required"))
+    };
+    let (change_ref, resource) = match (wanted("change_ref"), wanted("resource")) {
+        (Ok(c), Ok(r)) => (c, r),
+        (c, r) => {
+            return Err(Error::Validation(
+                [c.err(), r.err()].into_iter().flatten().collect(),
+            ));
+        }
+    };
+    let now = now(&app);
+    let actor = authed.actor;
+    let approvals = app
+        .read(move |r| service::list_approvals(r, &actor, &change_ref, &resource))
+        .await?;
+    let items: Vec<_> = approvals.iter().map(|a| a.view(now)).collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"items": items}),
+        None,
+    ))
 }
 
 // ---------- blast radius ----------
@@ -990,25 +863,21 @@ pub async fn list_approvals(
 pub async fn blast_radius(
     app: App,
     authed: Authed,
-    rc: ReqCtx,
+    _rc: ReqCtx,
     q: HashMap<String, String>,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        // Parsed now, refused only after the caller is authorised.
-        let query = reject_unknown_query(&q, crate::blast_radius::FIELDS)
-            .and_then(|()| crate::blast_radius::Query::from_query(&q));
-        let now = now(&app);
-        let actor = authed.actor;
-        let radius = app
-            .read(move |r| service::blast_radius(r, &actor, now, query))
-            .await?;
-        let mut resp = json_response(StatusCode::OK, &radius, None);
-        resp.headers_mut()
-            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok(resp)
-    }
-    .await;
-    finish(&rc, res)
+) -> Result<Response> {
+    // Parsed now, refused only after the caller is authorised.
+    let query = reject_unknown_query(&q, crate::blast_radius::FIELDS)
+        .and_then(|()| crate::blast_radius::Query::from_query(&q));
+    let now = now(&app);
+    let actor = authed.actor;
+    let radius = app
+        .read(move |r| service::blast_radius(r, &actor, now, query))
+        .await?;
+    let mut resp = json_response(StatusCode::OK, &radius, None);
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
 }
 
 pub async fn revoke_blast_radius(
@@ -1016,19 +885,15 @@ pub async fn revoke_blast_radius(
     authed: Authed,
     rc: ReqCtx,
     body: Bytes,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        let map = parse_object(&body)?;
-        reject_unknown(&map, crate::blast_radius::FIELDS)?;
-        let query = crate::blast_radius::Query::parse(&map)?;
-        let ctx = write_ctx(&app, &authed.actor, &rc);
-        let radius = app
-            .write(move |tx| service::revoke_blast_radius(tx, &ctx, query))
-            .await?;
-        Ok(json_response(StatusCode::OK, &radius, None))
-    }
-    .await;
-    finish(&rc, res)
+) -> Result<Response> {
+    let map = parse_object(&body)?;
+    reject_unknown(&map, crate::blast_radius::FIELDS)?;
+    let query = crate::blast_radius::Query::parse(&map)?;
+    let ctx = write_ctx(&app, &authed.actor, &rc);
+    let radius = app
+        .write(move |tx| service::revoke_blast_radius(tx, &ctx, query))
+        .await?;
+    Ok(json_response(StatusCode::OK, &radius, None))
 }
 
 // ---------- audit ----------
@@ -1036,96 +901,70 @@ pub async fn revoke_blast_radius(
 pub async fn list_audit(
     app: App,
     authed: Authed,
-    rc: ReqCtx,
+    _rc: ReqCtx,
     q: HashMap<String, String>,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        // Parsed now, refused only after the caller is authorised.
-        let range = reject_unknown_query(&q, &["after", "cursor", "limit"]).and_then(|()| {
-            let after = query_cursor(&q, "after")?.max(query_cursor(&q, "cursor")?);
-            Ok((after, query_limit(&q)?))
-        });
-        let actor = authed.actor;
-        let rows = app
-            .read(move |r| service::audit_page(r, &actor, range))
-            .await?;
-        Ok(json_response(
-            StatusCode::OK,
-            &page(rows, AuditEvent::from),
-            None,
-        ))
-    }
-    .await;
-    finish(&rc, res)
+) -> Result<Response> {
+    // Parsed now, refused only after the caller is authorised.
+    let range = reject_unknown_query(&q, &["after", "cursor", "limit"]).and_then(|()| {
+        let after = query_cursor(&q, "after")?.max(query_cursor(&q, "cursor")?);
+        Ok((after, query_limit(&q)?))
+    });
+    let actor = authed.actor;
+    let rows = app
+        .read(move |r| service::audit_page(r, &actor, range))
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &page(rows, AuditEvent::from),
+        None,
+    ))
 }
 
 // ---------- API tokens ----------
 
-pub async fn create_token(
-    app: App,
-    authed: Authed,
-    rc: ReqCtx,
-    body: Bytes,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        let map = parse_object(&body)?;
-        reject_unknown(&map, TOKEN_CREATE_FIELDS)?;
-        let draft = parse_token(&map);
-        let ctx = write_ctx(&app, &authed.actor, &rc);
-        let created = app
-            .write(move |tx| service::create_token(tx, &ctx, draft))
-            .await?;
-        let mut view = created.info;
-        // The one and only time the token leaves the server.
-        view.token = Some(created.token);
-        let mut resp = json_response(StatusCode::CREATED, &view, None);
-        resp.headers_mut()
-            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok(resp)
-    }
-    .await;
-    finish(&rc, res)
+pub async fn create_token(app: App, authed: Authed, rc: ReqCtx, body: Bytes) -> Result<Response> {
+    let map = parse_object(&body)?;
+    reject_unknown(&map, TOKEN_CREATE_FIELDS)?;
+    let draft = parse_token(&map);
+    let ctx = write_ctx(&app, &authed.actor, &rc);
+    let created = app
+        .write(move |tx| service::create_token(tx, &ctx, draft))
+        .await?;
+    let mut view = created.info;
+    // The one and only time the token leaves the server.
+    view.token = Some(created.token);
+    let mut resp = json_response(StatusCode::CREATED, &view, None);
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
 }
 
 pub async fn list_tokens(
     app: App,
     authed: Authed,
-    rc: ReqCtx,
+    _rc: ReqCtx,
     q: HashMap<String, String>,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        reject_unknown_query(&q, &[])?;
-        let now = now(&app);
-        let actor = authed.actor;
-        let items = app
-            .read(move |r| service::list_tokens(r, &actor, now))
-            .await?;
-        Ok(json_response(
-            StatusCode::OK,
-            &json!({ "items": items }),
-            None,
-        ))
-    }
-    .await;
-    finish(&rc, res)
+) -> Result<Response> {
+    reject_unknown_query(&q, &[])?;
+    let now = now(&app);
+    let actor = authed.actor;
+    let items = app
+        .read(move |r| service::list_tokens(r, &actor, now))
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "items": items }),
+        None,
+    ))
 }
 
-pub async fn revoke_token(
-    app: App,
-    name: String,
-    authed: Authed,
-    rc: ReqCtx,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        let name = percent_decoded(&name)?;
-        let ctx = write_ctx(&app, &authed.actor, &rc);
-        let token = app
-            .write(move |tx| service::revoke_token(tx, &ctx, &name))
-            .await?;
-        Ok(json_response(StatusCode::OK, &token, None))
-    }
-    .await;
-    finish(&rc, res)
+pub async fn revoke_token(app: App, name: String, authed: Authed, rc: ReqCtx) -> Result<Response> {
+    let name = percent_decoded(&name)?;
+    let ctx = write_ctx(&app, &authed.actor, &rc);
+    let token = app
+        .write(move |tx| service::revoke_token(tx, &ctx, &name))
+        .await?;
+    Ok(json_response(StatusCode::OK, &token, None))
 }
 
 /// A path segment with its percent-escapes decoded (warp hands it over raw):

@@ -118,7 +118,7 @@ pub fn document() -> Value {
         ("id", json!({"type": "string"})),
         (
             "status",
-            json!({"type": "string", "enum": ["active", "expired", "offboarded"]}),
+            json!({"type": "string", "enum": partner_api::OrgStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()}),
         ),
         (
             "created_at",
@@ -154,7 +154,7 @@ pub fn document() -> Value {
         ("client_id", json!({"type": "string", "pattern": "^pc_"})),
         (
             "status",
-            json!({"type": "string", "enum": ["active", "expired", "revoked"]}),
+            json!({"type": "string", "enum": partner_api::ClientStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()}),
         ),
         (
             "created_at",

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
+pub use partner_api::{ClientStatus, ClientView, OrgStatus, OrgView, Page, Role, WhoAmI};
 pub use partner_rules::{DEFAULT_MAX_CLIENTS, ReviewEnforcement};
 
 // ---------- time ----------
@@ -50,44 +51,6 @@ pub fn fmt_duration(secs: i64) -> String {
 }
 
 // ---------- statuses ----------
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrgStatus {
-    Active,
-    Expired,
-    Offboarded,
-}
-
-impl OrgStatus {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "active" => Some(OrgStatus::Active),
-            "expired" => Some(OrgStatus::Expired),
-            "offboarded" => Some(OrgStatus::Offboarded),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientStatus {
-    Active,
-    Expired,
-    Revoked,
-}
-
-impl ClientStatus {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "active" => Some(ClientStatus::Active),
-            "expired" => Some(ClientStatus::Expired),
-            "revoked" => Some(ClientStatus::Revoked),
-            _ => None,
-        }
-    }
-}
 
 /// Whether an API token still authenticates, and if not, why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -158,32 +121,6 @@ pub struct Org {
     pub review_enforcement: ReviewEnforcement,
 }
 
-/// The JSON form of an org.
-#[derive(Debug, Clone, Serialize)]
-pub struct OrgView {
-    pub id: String,
-    pub name: String,
-    pub legal_entity: String,
-    pub technical_owner: String,
-    pub approval_authority: String,
-    pub commercial_sponsor: Option<String>,
-    pub contract_id: String,
-    pub contract_start: Option<String>,
-    pub contract_end: String,
-    pub tenant: Option<String>,
-    pub business_unit: Option<String>,
-    pub allowed_scopes: Vec<String>,
-    pub max_clients: i64,
-    pub labels: BTreeMap<String, String>,
-    pub review_enforcement: &'static str,
-    pub approval_policy: String,
-    pub status: OrgStatus,
-    pub created_at: String,
-    pub updated_at: String,
-    pub offboarded_at: Option<String>,
-    pub version: i64,
-}
-
 impl Org {
     /// End of the contract: `<contract_end>T23:59:59Z` in unix seconds.
     pub fn contract_end_ts(&self) -> i64 {
@@ -216,7 +153,7 @@ impl Org {
             allowed_scopes: self.allowed_scopes.clone(),
             max_clients: self.max_clients,
             labels: self.labels.clone(),
-            review_enforcement: self.review_enforcement.as_str(),
+            review_enforcement: self.review_enforcement.as_str().to_string(),
             approval_policy: self.approval_policy.clone(),
             status: self.status(now),
             created_at: fmt_ts(self.created_at),
@@ -310,35 +247,6 @@ pub struct Client {
     /// The last second of its org's contract, as loaded with the client (not
     /// a field of the client: it decides the client's status).
     pub org_contract_end: i64,
-}
-
-/// The JSON form of a client. `client_secret` is present only in the create response.
-#[derive(Debug, Clone, Serialize)]
-pub struct ClientView {
-    pub id: String,
-    pub client_id: String,
-    pub org_id: String,
-    pub name: String,
-    pub purpose: String,
-    pub owner: String,
-    pub custodian: Option<String>,
-    pub operated_by: Option<String>,
-    pub auth_method: String,
-    /// The public keys, as registered (parsed JSON).
-    pub jwks: Option<Value>,
-    pub scopes: Vec<String>,
-    pub expires_at: String,
-    pub status: ClientStatus,
-    pub created_at: String,
-    pub updated_at: String,
-    pub revoked_at: Option<String>,
-    pub version: i64,
-    pub secret_rotated_at: String,
-    /// Null when no previous secret is valid (none kept, grace over, or revoked).
-    pub previous_secret_expires_at: Option<String>,
-    pub last_used_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
 }
 
 impl Client {
@@ -440,38 +348,36 @@ impl Client {
     }
 }
 
+/// A stored record that the API serves as its view.
+pub trait Served {
+    type View: Serialize;
+    /// The record as the API shows it at `now` (its status depends on time).
+    fn view(&self, now: i64) -> Self::View;
+    /// What an `ETag` carries and an `If-Match` must name.
+    fn version(&self) -> i64;
+}
+
+impl Served for Org {
+    type View = OrgView;
+    fn view(&self, now: i64) -> OrgView {
+        Org::view(self, now)
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Served for Client {
+    type View = ClientView;
+    fn view(&self, now: i64) -> ClientView {
+        Client::view(self, now)
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
 // ---------- callers ----------
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    Reviewer,
-    Org,
-    /// Reads like a reviewer, and records approvals as the person whose
-    /// email it is bound to.
-    Approver,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "reviewer" => Some(Role::Reviewer),
-            "org" => Some(Role::Org),
-            "approver" => Some(Role::Approver),
-            _ => None,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Reviewer => "reviewer",
-            Role::Org => "org",
-            Role::Approver => "approver",
-        }
-    }
-}
 
 /// Who is making a request: the API token's row.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -349,44 +349,10 @@ impl<'a> Fields<'a> {
     }
 }
 
-pub use partner_rules::ORG_FIELDS;
-
-/// Fields of `POST /v1/orgs`: the editable ones plus an optional client-chosen `id`.
-pub const ORG_CREATE_FIELDS: &[&str] = &[
-    "id",
-    "name",
-    "legal_entity",
-    "technical_owner",
-    "approval_authority",
-    "commercial_sponsor",
-    "contract_id",
-    "contract_start",
-    "contract_end",
-    "tenant",
-    "business_unit",
-    "allowed_scopes",
-    "max_clients",
-    "labels",
-    "review_enforcement",
-    "approval_policy",
-];
+pub use partner_api::{CLIENT_CREATE_FIELDS, CLIENT_PATCH_FIELDS, ORG_CREATE_FIELDS, ORG_FIELDS};
 
 pub use partner_rules::is_org_id;
 
-pub const CLIENT_CREATE_FIELDS: &[&str] = &[
-    "org_id",
-    "name",
-    "purpose",
-    "owner",
-    "custodian",
-    "operated_by",
-    "auth_method",
-    "jwks",
-    "scopes",
-    "expires_at",
-    "client_secret",
-];
-pub const CLIENT_PATCH_FIELDS: &[&str] = partner_rules::CLIENT_FIELDS;
 pub const ROTATE_FIELDS: &[&str] = &["grace_period", "client_secret"];
 
 /// Default and maximum overlap of the previous secret after a rotation (seconds).

@@ -6,14 +6,13 @@ use crate::campaigns::{self, Campaign, CampaignStatus};
 use crate::error::{Error, FieldError, Result};
 use crate::filters::{authorized, body, query};
 use crate::handlers::{
-    Authed, ReqCtx, finish, json_response, now, reject_unknown_query, write_ctx,
+    Authed, ReqCtx, answer, json_response, now, reject_unknown_query, write_ctx,
 };
 use crate::records::Org;
 use crate::requests::{parse_object, reject_unknown};
 use crate::service;
 use serde_json::json;
 use std::collections::HashMap;
-use std::convert::Infallible;
 use warp::http::StatusCode;
 use warp::http::header::{HeaderValue, LOCATION};
 use warp::hyper::body::Bytes;
@@ -37,7 +36,8 @@ fn open(app: App) -> impl Filter<Extract = (Response,), Error = Rejection> + Clo
         .and(warp::post())
         .and(authorized(app))
         .and(body())
-        .and_then(open_campaign)
+        .then(open_campaign)
+        .map(answer)
 }
 
 /// GET /v1/reviews/campaigns?org_id=&status=
@@ -46,7 +46,8 @@ fn list(app: App) -> impl Filter<Extract = (Response,), Error = Rejection> + Clo
         .and(warp::get())
         .and(authorized(app))
         .and(query())
-        .and_then(list_campaigns)
+        .then(list_campaigns)
+        .map(answer)
 }
 
 /// GET /v1/reviews/campaigns/{id}
@@ -54,7 +55,8 @@ fn get(app: App) -> impl Filter<Extract = (Response,), Error = Rejection> + Clon
     warp::path!("v1" / "reviews" / "campaigns" / String)
         .and(warp::get())
         .and(authorized(app))
-        .and_then(|id, app, authed, rc| get_campaign(app, id, authed, rc))
+        .then(|id, app, authed, rc| get_campaign(app, id, authed, rc))
+        .map(answer)
 }
 
 /// POST /v1/reviews/campaigns/{id}/decisions (reviewer, admin)
@@ -63,35 +65,27 @@ fn decide(app: App) -> impl Filter<Extract = (Response,), Error = Rejection> + C
         .and(warp::post())
         .and(authorized(app))
         .and(body())
-        .and_then(|id, app, authed, rc, body| decide_campaign(app, id, authed, rc, body))
+        .then(|id, app, authed, rc, body| decide_campaign(app, id, authed, rc, body))
+        .map(answer)
 }
 
 fn view(app: &App, (campaign, org): &(Campaign, Org)) -> campaigns::CampaignView {
     campaign.view(org, now(app))
 }
 
-async fn open_campaign(
-    app: App,
-    authed: Authed,
-    rc: ReqCtx,
-    body: Bytes,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        let map = parse_object(&body)?;
-        reject_unknown(&map, campaigns::OPEN_FIELDS)?;
-        let draft = campaigns::parse_open(&map);
-        let ctx = write_ctx(&app, &authed.actor, &rc);
-        let opened = app
-            .write(move |tx| service::open_campaign(tx, &ctx, draft))
-            .await?;
-        let mut resp = json_response(StatusCode::CREATED, &view(&app, &opened), None);
-        if let Ok(h) = HeaderValue::from_str(&format!("/v1/reviews/campaigns/{}", opened.0.id)) {
-            resp.headers_mut().insert(LOCATION, h);
-        }
-        Ok(resp)
+async fn open_campaign(app: App, authed: Authed, rc: ReqCtx, body: Bytes) -> Result<Response> {
+    let map = parse_object(&body)?;
+    reject_unknown(&map, campaigns::OPEN_FIELDS)?;
+    let draft = campaigns::parse_open(&map);
+    let ctx = write_ctx(&app, &authed.actor, &rc);
+    let opened = app
+        .write(move |tx| service::open_campaign(tx, &ctx, draft))
+        .await?;
+    let mut resp = json_response(StatusCode::CREATED, &view(&app, &opened), None);
+    if let Ok(h) = HeaderValue::from_str(&format!("/v1/reviews/campaigns/{}", opened.0.id)) {
+        resp.headers_mut().insert(LOCATION, h);
     }
-    .await;
-    finish(&rc, res)
+    Ok(resp)
 }
 
 /// The `status` filter of the list.
@@ -110,44 +104,31 @@ fn status_param(q: &HashMap<String, String>) -> Result<Option<CampaignStatus>> {
 async fn list_campaigns(
     app: App,
     authed: Authed,
-    rc: ReqCtx,
+    _rc: ReqCtx,
     q: HashMap<String, String>,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        reject_unknown_query(&q, &["org_id", "status"])?;
-        let status = status_param(&q)?;
-        let org = q.get("org_id").filter(|s| !s.is_empty()).cloned();
-        let now = now(&app);
-        let actor = authed.actor;
-        let found = app
-            .read(move |r| service::list_campaigns(r, &actor, org.as_deref(), status, now))
-            .await?;
-        let items: Vec<_> = found.iter().map(|c| view(&app, c)).collect();
-        Ok(json_response(
-            StatusCode::OK,
-            &json!({ "items": items }),
-            None,
-        ))
-    }
-    .await;
-    finish(&rc, res)
+) -> Result<Response> {
+    reject_unknown_query(&q, &["org_id", "status"])?;
+    let status = status_param(&q)?;
+    let org = q.get("org_id").filter(|s| !s.is_empty()).cloned();
+    let now = now(&app);
+    let actor = authed.actor;
+    let found = app
+        .read(move |r| service::list_campaigns(r, &actor, org.as_deref(), status, now))
+        .await?;
+    let items: Vec<_> = found.iter().map(|c| view(&app, c)).collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "items": items }),
+        None,
+    ))
 }
 
-async fn get_campaign(
-    app: App,
-    id: String,
-    authed: Authed,
-    rc: ReqCtx,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        let actor = authed.actor;
-        let found = app
-            .read(move |r| service::get_campaign(r, &actor, &id))
-            .await?;
-        Ok(json_response(StatusCode::OK, &view(&app, &found), None))
-    }
-    .await;
-    finish(&rc, res)
+async fn get_campaign(app: App, id: String, authed: Authed, _rc: ReqCtx) -> Result<Response> {
+    let actor = authed.actor;
+    let found = app
+        .read(move |r| service::get_campaign(r, &actor, &id))
+        .await?;
+    Ok(json_response(StatusCode::OK, &view(&app, &found), None))
 }
 
 async fn decide_campaign(
@@ -156,17 +137,13 @@ async fn decide_campaign(
     authed: Authed,
     rc: ReqCtx,
     body: Bytes,
-) -> std::result::Result<Response, Infallible> {
-    let res = async {
-        let map = parse_object(&body)?;
-        reject_unknown(&map, campaigns::DECISION_FIELDS)?;
-        let draft = campaigns::parse_decision(&map);
-        let ctx = write_ctx(&app, &authed.actor, &rc);
-        let decided = app
-            .write(move |tx| service::decide_campaign(tx, &ctx, &id, draft))
-            .await?;
-        Ok(json_response(StatusCode::OK, &view(&app, &decided), None))
-    }
-    .await;
-    finish(&rc, res)
+) -> Result<Response> {
+    let map = parse_object(&body)?;
+    reject_unknown(&map, campaigns::DECISION_FIELDS)?;
+    let draft = campaigns::parse_decision(&map);
+    let ctx = write_ctx(&app, &authed.actor, &rc);
+    let decided = app
+        .write(move |tx| service::decide_campaign(tx, &ctx, &id, draft))
+        .await?;
+    Ok(json_response(StatusCode::OK, &view(&app, &decided), None))
 }

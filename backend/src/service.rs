@@ -202,16 +202,6 @@ fn today(now: i64) -> String {
 
 // ---------- the caller ----------
 
-/// What `GET /v1/whoami` answers: who the token is and what it may see.
-#[derive(Debug, Clone, Serialize)]
-pub struct WhoAmI {
-    /// The token's name.
-    pub name: String,
-    pub role: Role,
-    /// The org an `org` token is bound to; null for the other roles.
-    pub org: Option<String>,
-}
-
 /// `GET /v1/whoami`: any valid token may ask who it is.
 pub fn whoami(actor: &Actor) -> WhoAmI {
     WhoAmI {

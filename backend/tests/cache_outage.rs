@@ -145,11 +145,11 @@ async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
         "POST",
         format!("{url}/v1/orgs"),
         &token,
-        Some(json!({
-            "name": "acme", "legal_entity": "Acme Ltd", "technical_owner": "t@acme.example",
-            "approval_authority": "a@example.com", "contract_id": "C-1",
-            "contract_end": "2099-12-31", "allowed_scopes": ["a:read"],
-        })),
+        Some(acceptance_tests::bodies::org(
+            "acme",
+            "2099-12-31",
+            &["a:read"],
+        )),
     )
     .await
     .3;

@@ -114,9 +114,7 @@ fn token(db: &Path, name: &str, role: &str, org: Option<&str>) -> String {
 
 /// The org `acme` as a create request, with its contract's end and scopes.
 fn acme_org(contract_end: &str, scopes: &[&str]) -> Value {
-    json!({"name": "acme", "legal_entity": "Acme", "technical_owner": "t@acme.example",
-           "approval_authority": "a@acme.example", "contract_id": "C1",
-           "contract_end": contract_end, "allowed_scopes": scopes})
+    acceptance_tests::bodies::org("acme", contract_end, scopes)
 }
 
 async fn call(url: &str, method: &str, path: &str, tok: &str, body: Option<Value>) -> (u16, Value) {
@@ -533,15 +531,8 @@ async fn audit_verify_during_writes_never_cries_wolf() {
     let url = server.url.clone();
     let writer = tokio::spawn(async move {
         for i in 0..80 {
-            let body = json!({
-                "name": format!("org-{i}"),
-                "legal_entity": "Acme Ltd",
-                "technical_owner": "tech@acme.example",
-                "approval_authority": "ciso@example.com",
-                "contract_id": "CTR-1",
-                "contract_end": "2099-12-31",
-                "allowed_scopes": ["a:read"],
-            });
+            let body =
+                acceptance_tests::bodies::org(&format!("org-{i}"), "2099-12-31", &["a:read"]);
             let (s, b) = call(&url, "POST", "/v1/orgs", &admin, Some(body)).await;
             assert_eq!(s, 201, "{b}");
         }

@@ -7,6 +7,7 @@
 //! registry copied to PostgreSQL keeps working, and SQLite survives SIGKILL
 //! at random moments during writes.
 
+use acceptance_tests::bodies;
 use acceptance_tests::postgres::PgCluster;
 use acceptance_tests::{Process, run};
 use serde_json::{Value, json};
@@ -127,18 +128,15 @@ fn send(
     }
 }
 
+/// An org with room for `max_clients`, its contract far in the future.
 fn org_body(name: &str, max_clients: i64) -> Value {
-    json!({
-        "name": name, "legal_entity": "Acme Ltd", "technical_owner": "tech@acme.example",
-        "approval_authority": "boss@acme.example", "contract_id": "C-1",
-        "contract_end": "2099-12-31", "allowed_scopes": ["orders:read", "orders:write"],
-        "max_clients": max_clients,
-    })
+    let mut body = bodies::org(name, "2099-12-31", &["orders:read", "orders:write"]);
+    body["max_clients"] = json!(max_clients);
+    body
 }
 
 fn client_body(org: &str, name: &str) -> Value {
-    json!({"org_id": org, "name": name, "purpose": "sync", "owner": "dev@acme.example",
-           "scopes": ["orders:read"]})
+    bodies::client(org, name, &["orders:read"])
 }
 
 fn introspect(

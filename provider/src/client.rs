@@ -18,156 +18,14 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::run_memo::RunMemo;
+pub use partner_api::{
+    ClientFields, ClientStatus, ClientView, OrgFields, OrgStatus, OrgView, Page, Role, WhoAmI,
+};
+
 /// The first retry's delay; each following one doubles it.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest a `Retry-After` header may make us wait.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
-
-/// An org as the registry returns it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Org {
-    pub id: String,
-    pub name: String,
-    pub legal_entity: String,
-    pub technical_owner: String,
-    pub approval_authority: String,
-    pub commercial_sponsor: Option<String>,
-    pub contract_id: String,
-    pub contract_start: Option<String>,
-    pub contract_end: String,
-    pub tenant: Option<String>,
-    pub business_unit: Option<String>,
-    pub allowed_scopes: Vec<String>,
-    pub max_clients: i64,
-    #[serde(default)]
-    pub labels: std::collections::BTreeMap<String, String>,
-    /// `report` from a registry that predates access review campaigns.
-    #[serde(default = "report")]
-    pub review_enforcement: String,
-    pub approval_policy: String,
-    pub status: String,
-    pub created_at: String,
-    pub version: i64,
-}
-
-/// A client as the registry returns it; `client_secret` only in the answer
-/// to the request that created it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Client {
-    pub id: String,
-    pub client_id: String,
-    pub org_id: String,
-    pub name: String,
-    pub purpose: String,
-    pub owner: String,
-    #[serde(default)]
-    pub custodian: Option<String>,
-    #[serde(default)]
-    pub operated_by: Option<String>,
-    #[serde(default)]
-    pub auth_method: String,
-    #[serde(default)]
-    pub jwks: Option<Value>,
-    pub scopes: Vec<String>,
-    pub expires_at: String,
-    pub status: String,
-    pub created_at: String,
-    pub version: i64,
-    /// The last successful introspection, coarse (at most once a minute).
-    #[serde(default)]
-    pub last_used_at: Option<String>,
-    /// Only in the answer that created or rotated a registry-made secret.
-    #[serde(default)]
-    pub client_secret: Option<String>,
-}
-
-/// The writable fields of an org. Serialised in full for updates, where a
-/// `null` clears an optional field (JSON merge patch).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OrgFields {
-    pub name: String,
-    pub legal_entity: String,
-    pub technical_owner: String,
-    pub approval_authority: String,
-    pub commercial_sponsor: Option<String>,
-    pub contract_id: String,
-    pub contract_start: Option<String>,
-    pub contract_end: String,
-    pub tenant: Option<String>,
-    pub business_unit: Option<String>,
-    pub allowed_scopes: Vec<String>,
-    /// `None`: the registry's default on create, unchanged on update.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_clients: Option<i64>,
-    pub labels: std::collections::BTreeMap<String, String>,
-    /// `None`: the registry's default on create, unchanged on update.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub approval_policy: Option<String>,
-    pub review_enforcement: Option<String>,
-}
-
-fn report() -> String {
-    partner_rules::ReviewEnforcement::Report
-        .as_str()
-        .to_string()
-}
-
-/// The writable fields of a client (`org_id` only on create: a client never
-/// changes org).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ClientFields {
-    pub name: String,
-    pub purpose: String,
-    pub owner: String,
-    pub custodian: Option<String>,
-    pub operated_by: Option<String>,
-    /// `None`: the registry's default on create (a client's method never changes).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth_method: Option<String>,
-    pub jwks: Option<Value>,
-    pub scopes: Vec<String>,
-    /// `None`: the end of the org's contract on create, unchanged on update.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<String>,
-}
-
-impl From<&Org> for OrgFields {
-    fn from(org: &Org) -> Self {
-        Self {
-            name: org.name.clone(),
-            legal_entity: org.legal_entity.clone(),
-            technical_owner: org.technical_owner.clone(),
-            approval_authority: org.approval_authority.clone(),
-            commercial_sponsor: org.commercial_sponsor.clone(),
-            contract_id: org.contract_id.clone(),
-            contract_start: org.contract_start.clone(),
-            contract_end: org.contract_end.clone(),
-            tenant: org.tenant.clone(),
-            business_unit: org.business_unit.clone(),
-            allowed_scopes: org.allowed_scopes.clone(),
-            max_clients: Some(org.max_clients),
-            labels: org.labels.clone(),
-            review_enforcement: Some(org.review_enforcement.clone()),
-            approval_policy: Some(org.approval_policy.clone()),
-        }
-    }
-}
-
-impl From<&Client> for ClientFields {
-    fn from(client: &Client) -> Self {
-        Self {
-            name: client.name.clone(),
-            purpose: client.purpose.clone(),
-            owner: client.owner.clone(),
-            custodian: client.custodian.clone(),
-            operated_by: client.operated_by.clone(),
-            auth_method: Some(client.auth_method.clone()),
-            jwks: client.jwks.clone(),
-            scopes: client.scopes.clone(),
-            expires_at: Some(client.expires_at.clone()),
-        }
-    }
-}
 
 /// Filters of the client listing; `None` means no filter.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -232,16 +90,6 @@ impl ApiError {
             _ => &[],
         }
     }
-}
-
-/// Who the provider's token is, as `GET /v1/whoami` answers.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct WhoAmI {
-    pub name: String,
-    /// `admin`, `reviewer` or `org`.
-    pub role: String,
-    /// The org an `org` token is bound to.
-    pub org: Option<String>,
 }
 
 /// Default registry endpoint when neither config nor environment set one.
@@ -436,7 +284,7 @@ impl ApiClient {
     }
 
     /// Creates an org with the id the caller chose (see `org_facts`).
-    pub async fn create_org(&self, id: &str, fields: &OrgFields) -> Result<Org, ApiError> {
+    pub async fn create_org(&self, id: &str, fields: &OrgFields) -> Result<OrgView, ApiError> {
         let mut body = without_nulls(fields);
         if let Value::Object(map) = &mut body {
             map.insert("id".into(), Value::String(id.to_string()));
@@ -454,20 +302,20 @@ impl ApiClient {
     }
 
     /// The org with this id; `None` when there is none.
-    pub async fn get_org(&self, id: &str) -> Result<Option<Org>, ApiError> {
+    pub async fn get_org(&self, id: &str) -> Result<Option<OrgView>, ApiError> {
         self.get_optional(&format!("/v1/orgs/{}", percent_encode(id)))
             .await
     }
 
     /// The org with this id as this provider process first read it for a
     /// plan (see `run_memo` for when it is read again).
-    pub async fn org_for_plan(&self, id: &str) -> Result<Option<Org>, ApiError> {
+    pub async fn org_for_plan(&self, id: &str) -> Result<Option<OrgView>, ApiError> {
         self.memo.org(id, || self.get_org(id)).await
     }
 
     /// The org's clients as this provider process first read them for a
     /// plan, with its own changes to them since (see `run_memo`).
-    pub async fn clients_for_plan(&self, org_id: &str) -> Result<Arc<Vec<Client>>, ApiError> {
+    pub async fn clients_for_plan(&self, org_id: &str) -> Result<Arc<Vec<ClientView>>, ApiError> {
         let filter = ClientFilter {
             org_id: Some(org_id.to_string()),
             ..ClientFilter::default()
@@ -478,17 +326,21 @@ impl ApiClient {
     }
 
     /// The org that is not offboarded with this name; `None` when there is none.
-    pub async fn find_org_by_name(&self, name: &str) -> Result<Option<Org>, ApiError> {
+    pub async fn find_org_by_name(&self, name: &str) -> Result<Option<OrgView>, ApiError> {
         let path = format!("/v1/orgs?name={}", percent_encode(name));
-        let page: Page<Org> = self.send(Method::GET, &path, None, Write::None).await?;
+        let page: Page<OrgView> = self.send(Method::GET, &path, None, Write::None).await?;
         Ok(page
             .items
             .into_iter()
-            .find(|org| org.name == name && org.status != "offboarded"))
+            .find(|org| org.name == name && org.status != OrgStatus::Offboarded))
     }
 
     /// Changes `current` (as just read) into `fields`.
-    pub async fn update_org(&self, current: &Org, fields: &OrgFields) -> Result<Org, ApiError> {
+    pub async fn update_org(
+        &self,
+        current: &OrgView,
+        fields: &OrgFields,
+    ) -> Result<OrgView, ApiError> {
         Ok(self
             .patch_org(
                 &current.id,
@@ -508,7 +360,7 @@ impl ApiClient {
         version: i64,
         base: &OrgFields,
         fields: &OrgFields,
-    ) -> Result<Option<Org>, ApiError> {
+    ) -> Result<Option<OrgView>, ApiError> {
         let path = format!("/v1/orgs/{}", percent_encode(id));
         let patched = self.patch(&path, version, base, fields).await;
         self.memo.org_written(id);
@@ -531,7 +383,7 @@ impl ApiClient {
         org_id: &str,
         fields: &ClientFields,
         secret: Option<&str>,
-    ) -> Result<Client, ApiError> {
+    ) -> Result<ClientView, ApiError> {
         let mut body = without_nulls(fields);
         if let Value::Object(map) = &mut body {
             map.insert("org_id".into(), Value::String(org_id.to_string()));
@@ -555,10 +407,10 @@ impl ApiClient {
     /// answer can never rotate twice and cut off the secret in use.
     pub async fn rotate_client_secret(
         &self,
-        current: &Client,
+        current: &ClientView,
         grace_period: &str,
         secret: Option<&str>,
-    ) -> Result<Client, ApiError> {
+    ) -> Result<ClientView, ApiError> {
         let mut body = Map::new();
         body.insert(
             "grace_period".into(),
@@ -581,17 +433,38 @@ impl ApiClient {
     }
 
     /// The client with this id or client_id; `None` when there is none.
-    pub async fn get_client(&self, id: &str) -> Result<Option<Client>, ApiError> {
+    pub async fn get_client(&self, id: &str) -> Result<Option<ClientView>, ApiError> {
         self.get_optional(&format!("/v1/clients/{}", percent_encode(id)))
             .await
+    }
+
+    /// The client `id` of org `org_id` for a refresh: from the org's client
+    /// list, which this provider process reads once for all its clients'
+    /// refreshes and plans (see `run_memo` for the freshness rule), so that
+    /// refreshing a thousand clients of one org is a few listings rather than
+    /// a thousand reads. A client the list does not hold (another org's, or
+    /// one the token may not list) is read on its own.
+    pub async fn client_for_refresh(
+        &self,
+        org_id: &str,
+        id: &str,
+    ) -> Result<Option<ClientView>, ApiError> {
+        if !org_id.is_empty() {
+            if let Ok(listed) = self.clients_for_plan(org_id).await {
+                if let Some(client) = listed.iter().find(|c| c.id == id) {
+                    return Ok(Some(client.clone()));
+                }
+            }
+        }
+        self.get_client(id).await
     }
 
     /// Changes `current` (as just read) into `fields`.
     pub async fn update_client(
         &self,
-        current: &Client,
+        current: &ClientView,
         fields: &ClientFields,
-    ) -> Result<Client, ApiError> {
+    ) -> Result<ClientView, ApiError> {
         let base = ClientFields::from(current);
         Ok(self
             .patch_client(&current.id, current.version, &base, fields)
@@ -608,7 +481,7 @@ impl ApiClient {
         version: i64,
         base: &ClientFields,
         fields: &ClientFields,
-    ) -> Result<Option<Client>, ApiError> {
+    ) -> Result<Option<ClientView>, ApiError> {
         let path = format!("/v1/clients/{}", percent_encode(id));
         let patched = self.patch(&path, version, base, fields).await?;
         if let Some(client) = &patched {
@@ -647,7 +520,7 @@ impl ApiClient {
     }
 
     /// Every client matching the filter, following pagination.
-    pub async fn list_clients(&self, filter: &ClientFilter) -> Result<Vec<Client>, ApiError> {
+    pub async fn list_clients(&self, filter: &ClientFilter) -> Result<Vec<ClientView>, ApiError> {
         let query = [
             ("org_id", &filter.org_id),
             ("status", &filter.status),
@@ -665,7 +538,7 @@ impl ApiClient {
     }
 
     /// Every org, or every org with this status, following pagination.
-    pub async fn list_orgs(&self, status: Option<&str>) -> Result<Vec<Org>, ApiError> {
+    pub async fn list_orgs(&self, status: Option<&str>) -> Result<Vec<OrgView>, ApiError> {
         let status = status.map(str::to_string);
         self.list_all("/v1/orgs", &[("status", &status)]).await
     }
@@ -677,7 +550,8 @@ impl ApiClient {
         base: &str,
         filters: &[(&str, &Option<String>)],
     ) -> Result<Vec<T>, ApiError> {
-        let mut query = vec![("limit".to_string(), "200".to_string())];
+        // The most the API serves in one page: fewer round trips per listing.
+        let mut query = vec![("limit".to_string(), "1000".to_string())];
         for (key, value) in filters {
             if let Some(value) = value {
                 query.push((key.to_string(), value.clone()));
@@ -1019,13 +893,6 @@ pub struct OperatedClient {
     pub client_id: String,
     pub name: String,
     pub org_name: String,
-}
-
-#[derive(Deserialize)]
-struct Page<T> {
-    items: Vec<T>,
-    #[serde(default)]
-    next_cursor: Option<String>,
 }
 
 /// An RFC 9457 problem document, as far as the provider reads it.

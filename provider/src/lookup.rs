@@ -1,14 +1,14 @@
 //! Finding one client by what a user knows of it (its id, its public
 //! `client_id`, or its org's name (or id) and its own name), and the
 //! filters the listings share.
-use crate::client::{ApiClient, ApiError, Client, ClientFilter, Org};
+use crate::client::{ApiClient, ApiError, ClientFilter, ClientStatus, ClientView, OrgView};
 use crate::resources::partner_org::find_org;
 
 /// The client `reference` names, revoked ones included: `ID`, `CLIENT_ID`,
 /// or `ORG/CLIENT_NAME` where ORG is the org's name or id. Among several
 /// clients of one name (a revoked one and its successor), the one that is
 /// not revoked.
-pub async fn find_client(api: &ApiClient, reference: &str) -> Result<Option<Client>, ApiError> {
+pub async fn find_client(api: &ApiClient, reference: &str) -> Result<Option<ClientView>, ApiError> {
     match reference.split_once('/') {
         Some((org, name)) => find_client_by_name(api, org, name).await,
         None => api.get_client(reference).await,
@@ -20,7 +20,7 @@ pub async fn find_client_by_name(
     api: &ApiClient,
     org: &str,
     name: &str,
-) -> Result<Option<Client>, ApiError> {
+) -> Result<Option<ClientView>, ApiError> {
     let Some(org) = find_org(api, org).await? else {
         return Ok(None);
     };
@@ -28,19 +28,19 @@ pub async fn find_client_by_name(
         org_id: Some(org.id),
         ..ClientFilter::default()
     };
-    let mut named: Vec<Client> = api
+    let mut named: Vec<ClientView> = api
         .list_clients(&filter)
         .await?
         .into_iter()
         .filter(|c| c.name == name)
         .collect();
-    named.sort_by_key(|c| c.status == "revoked");
+    named.sort_by_key(|c| c.status == ClientStatus::Revoked);
     Ok(named.into_iter().next())
 }
 
 /// Whether the org's contract has not ended at `now` and ends by `horizon`
 /// (Unix seconds); always true without a horizon.
-pub fn contract_ends_by(org: &Org, now: i64, horizon: Option<i64>) -> bool {
+pub fn contract_ends_by(org: &OrgView, now: i64, horizon: Option<i64>) -> bool {
     horizon.is_none_or(|horizon| {
         partner_rules::end_of_day(&org.contract_end)
             .map(|end| end.unix_timestamp())

@@ -1,5 +1,6 @@
-//! What the registry said about each org while planning, read once per
-//! provider process and shared by the plans of all its clients.
+//! What the registry said about each org and its clients, read once per
+//! provider process and shared by the refreshes and plans of all its clients
+//! (a refresh of a thousand clients of one org is one listing).
 //!
 //! The freshness rule: Terraform starts a new provider process for every
 //! command (each `terraform plan`, the apply of `terraform apply`,
@@ -16,7 +17,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use crate::client::{ApiError, Client, Org};
+use crate::client::{ApiError, ClientStatus, ClientView, OrgView};
 
 /// One memo: per key, the value once read. Concurrent plans of clients of
 /// one org wait for the one read rather than each sending their own.
@@ -79,15 +80,15 @@ impl<T: Clone> Memo<T> {
 /// The orgs and their clients as this provider process read them for plans.
 #[derive(Debug, Default)]
 pub struct RunMemo {
-    orgs: Memo<Option<Org>>,
-    clients: Memo<Arc<Vec<Client>>>,
+    orgs: Memo<Option<OrgView>>,
+    clients: Memo<Arc<Vec<ClientView>>>,
 }
 
 impl RunMemo {
-    pub async fn org<F, Fut>(&self, id: &str, read: F) -> Result<Option<Org>, ApiError>
+    pub async fn org<F, Fut>(&self, id: &str, read: F) -> Result<Option<OrgView>, ApiError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Option<Org>, ApiError>>,
+        Fut: Future<Output = Result<Option<OrgView>, ApiError>>,
     {
         self.orgs.get(id, read).await
     }
@@ -96,10 +97,10 @@ impl RunMemo {
         &self,
         org_id: &str,
         read: F,
-    ) -> Result<Arc<Vec<Client>>, ApiError>
+    ) -> Result<Arc<Vec<ClientView>>, ApiError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Vec<Client>, ApiError>>,
+        Fut: Future<Output = Result<Vec<ClientView>, ApiError>>,
     {
         self.clients
             .get(org_id, || async { read().await.map(Arc::new) })
@@ -114,7 +115,7 @@ impl RunMemo {
     }
 
     /// This process changed a client: the memo holds it as answered.
-    pub async fn client_written(&self, client: &Client) {
+    pub async fn client_written(&self, client: &ClientView) {
         self.clients
             .change_all(|clients| {
                 if let Some(at) = clients.iter().position(|c| c.id == client.id) {
@@ -129,7 +130,7 @@ impl RunMemo {
         self.clients
             .change_all(|clients| {
                 if let Some(at) = clients.iter().position(|c| c.id == id) {
-                    Arc::make_mut(clients)[at].status = "revoked".to_string();
+                    Arc::make_mut(clients)[at].status = ClientStatus::Revoked;
                 }
             })
             .await;
@@ -141,8 +142,8 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn client(id: &str) -> Client {
-        Client {
+    fn client(id: &str) -> ClientView {
+        ClientView {
             id: id.into(),
             client_id: format!("pc_{id}"),
             org_id: "org_a".into(),
@@ -155,9 +156,13 @@ mod tests {
             jwks: None,
             scopes: vec![],
             expires_at: "2030-01-01T00:00:00Z".into(),
-            status: "active".into(),
+            status: ClientStatus::Active,
             created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            revoked_at: None,
             version: 1,
+            secret_rotated_at: "2026-01-01T00:00:00Z".into(),
+            previous_secret_expires_at: None,
             last_used_at: None,
             client_secret: None,
         }
@@ -194,7 +199,7 @@ mod tests {
             .clients_of("org_a", || async { panic!("read again") })
             .await
             .expect("memo");
-        assert_eq!(seen[0].status, "revoked");
+        assert_eq!(seen[0].status, ClientStatus::Revoked);
         assert_eq!(seen[1].name, "b2");
 
         memo.org_written("org_a");

@@ -27,26 +27,6 @@ pub const MAX_GRACE_PERIOD: Duration = Duration::from_secs(168 * 3600);
 /// The years a date or timestamp may fall in.
 const YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
 
-/// The fields of an org that API callers write, as the API names them (and
-/// so as registry errors name them).
-pub const ORG_FIELDS: &[&str] = &[
-    "name",
-    "legal_entity",
-    "technical_owner",
-    "approval_authority",
-    "commercial_sponsor",
-    "contract_id",
-    "contract_start",
-    "contract_end",
-    "tenant",
-    "business_unit",
-    "allowed_scopes",
-    "max_clients",
-    "labels",
-    "review_enforcement",
-    "approval_policy",
-];
-
 /// What happens to a client still undecided in an access review of its org
 /// once the review's due date has passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,21 +58,6 @@ impl ReviewEnforcement {
         }
     }
 }
-
-/// The fields of a client that API callers write (`org_id` only when
-/// creating: a client never changes org).
-pub const CLIENT_FIELDS: &[&str] = &[
-    "org_id",
-    "name",
-    "purpose",
-    "owner",
-    "custodian",
-    "operated_by",
-    "auth_method",
-    "jwks",
-    "scopes",
-    "expires_at",
-];
 
 /// The rule a client-supplied secret must meet, as users are told it.
 pub const SUPPLIED_SECRET_RULE: &str = "a supplied client secret must be 32 to 1024 printable \

@@ -61,15 +61,14 @@ fn make_orgs(registry: &RegistryServer, orgs: usize, per_org: usize) -> Vec<Stri
     (0..orgs)
         .map(|_| {
             let n = MADE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let body = serde_json::json!({
-                "name": format!("bench-{n}"),
-                "legal_entity": "Bench Ltd", "technical_owner": "tech@bench.example",
-                "approval_authority": "approvals@example.com", "contract_id": "CTR-bench",
-                "contract_end": "2030-12-31", "allowed_scopes": ["a:read", "b:write"],
-                // Room to spare, so that the bench also runs against older
-                // providers, which refused an org filled exactly in one apply.
-                "max_clients": per_org * 2,
-            });
+            let mut body = acceptance_tests::bodies::org(
+                &format!("bench-{n}"),
+                "2030-12-31",
+                &["a:read", "b:write"],
+            );
+            // Room to spare, so that the bench also runs against older
+            // providers, which refused an org filled exactly in one apply.
+            body["max_clients"] = serde_json::json!(per_org * 2);
             registry.create("/v1/orgs", body)["id"]
                 .as_str()
                 .expect("org id")

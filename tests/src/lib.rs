@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub mod bodies;
 pub mod certs;
 pub mod keys;
 pub mod postgres;

@@ -1175,7 +1175,7 @@ async fn under_require_a_key_added_and_a_higher_max_clients_need_approving() {
     patch_with_ref(&app, &path, "PR-1", add).await.expect(422);
 
     // A new private_key_jwt client: the approval names its keys.
-    let mut signer2 = client_of(
+    let signer2 = client_of(
         &acme,
         "signer-2",
         "dev@acme.example",

@@ -3,6 +3,7 @@
 //! `postgres` (a fresh database in a throwaway cluster). `make test` runs the
 //! whole suite once on each.
 
+use acceptance_tests::bodies;
 use acceptance_tests::postgres::{PgCluster, database_of};
 use partner_registry::db::Target;
 use partner_registry::records::Role;
@@ -535,28 +536,28 @@ pub fn create_token(
     })
 }
 
+/// The API suite's org: the shared body, with a contract start, a commercial
+/// sponsor and an approval authority of the org's own, which the review and
+/// approval tests name.
 pub fn org_body(name: &str) -> Value {
-    json!({
-        "name": name,
-        "legal_entity": format!("{name} Ltd"),
-        "technical_owner": format!("tech@{name}.example"),
-        "approval_authority": format!("boss@{name}.example"),
-        "commercial_sponsor": format!("sales@{name}.example"),
-        "contract_id": format!("C-{name}"),
-        "contract_start": "2026-01-01",
-        "contract_end": "2027-06-30",
-        "allowed_scopes": ["orders:read", "orders:write", "invoices:read"],
-    })
+    let mut body = bodies::org(
+        name,
+        "2027-06-30",
+        &["orders:read", "orders:write", "invoices:read"],
+    );
+    body["approval_authority"] = json!(format!("boss@{name}.example"));
+    body["commercial_sponsor"] = json!(format!("sales@{name}.example"));
+    body["contract_start"] = json!("2026-01-01");
+    body
 }
 
+/// The API suite's client: the shared body with the owner and purpose the
+/// review tests name.
 pub fn client_body(org_id: &str, name: &str, scopes: &[&str]) -> Value {
-    json!({
-        "org_id": org_id,
-        "name": name,
-        "purpose": "sync orders",
-        "owner": "owner@partner.example",
-        "scopes": scopes,
-    })
+    let mut body = bodies::client(org_id, name, scopes);
+    body["purpose"] = json!("sync orders");
+    body["owner"] = json!("owner@partner.example");
+    body
 }
 
 /// Creates an approver token bound to `email`, as the CLI does.
@@ -569,4 +570,31 @@ pub async fn approver(app: &TestApp, name: &str, email: &str) -> String {
     app.eventually(|| async { app.get("/v1/whoami", &token).await.status == 200 })
         .await;
     token
+}
+
+/// A supplied secret that meets the rule.
+pub const STRONG: &str = "Correct-Horse-Battery-Staple-2027!xyz";
+
+/// Whether an introspection answered active.
+pub fn answered_active(r: &Resp) -> bool {
+    r.expect(200)["active"] == true
+}
+
+/// `POST /v1/clients/{id}/rotate` with `body`.
+pub async fn rotate(app: &TestApp, token: &str, id: &str, body: Value) -> Resp {
+    app.post(&format!("/v1/clients/{id}/rotate"), token, body)
+        .await
+}
+
+/// Polls GET /v1/clients/{id} (up to 2 s) until `last_used_at` equals `want`.
+pub async fn wait_client_last_used(app: &TestApp, id: &str, want: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let got = app.get(&format!("/v1/clients/{id}"), &app.admin).await;
+        let v = got.expect(200).clone();
+        if v["last_used_at"] == want || std::time::Instant::now() > deadline {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

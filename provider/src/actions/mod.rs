@@ -7,7 +7,7 @@ pub mod partner_client_revoke;
 pub mod partner_client_rotate_secret;
 pub mod partner_org_offboard;
 
-use crate::client::{ApiClient, Client};
+use crate::client::{ApiClient, ClientStatus, ClientView};
 use crate::configured::{Configured, Context};
 use crate::lookup::find_client;
 use crate::report::report;
@@ -28,7 +28,7 @@ async fn invoke_target<'a>(
     client: &Val<String>,
     summary: &str,
     d: &mut Diagnostics,
-) -> Option<(&'a ApiClient, Client)> {
+) -> Option<(&'a ApiClient, ClientView)> {
     let Configured { api, .. } = ctx.require_data(d)?;
     let reference = client.known().cloned().unwrap_or_default();
     let client = live_client(api, &reference, summary, d).await?;
@@ -42,9 +42,9 @@ async fn live_client(
     reference: &str,
     summary: &str,
     d: &mut Diagnostics,
-) -> Option<Client> {
+) -> Option<ClientView> {
     match find_client(api, reference).await {
-        Ok(Some(client)) if client.status != "revoked" => Some(client),
+        Ok(Some(client)) if client.status != ClientStatus::Revoked => Some(client),
         Ok(_) => {
             d.error_at(
                 AttrPath::attr("client"),

@@ -1,6 +1,6 @@
 //! Action `partner_org_offboard`: ends a partner relationship, revoking
 //! the org's clients one by one (with progress) and then offboarding it.
-use crate::client::ClientFilter;
+use crate::client::{ClientFilter, ClientStatus};
 use crate::configured::{Configured, Context};
 use crate::report::report;
 use crate::resources::partner_org::find_org;
@@ -73,7 +73,10 @@ impl Action<Configured> for OffboardOrg {
             Ok(clients) => clients,
             Err(e) => return report(diags, SUMMARY, &e, &[]),
         };
-        let live: Vec<_> = clients.iter().filter(|c| c.status != "revoked").collect();
+        let live: Vec<_> = clients
+            .iter()
+            .filter(|c| c.status != ClientStatus::Revoked)
+            .collect();
         progress.report(format!(
             "offboarding org {}: revoking {} clients",
             org.name,

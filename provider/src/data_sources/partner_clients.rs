@@ -1,6 +1,6 @@
 //! Data source `partner_clients`: clients filtered by org, status and how
 //! soon they expire, for `check` blocks and outputs. Never lists secrets.
-use crate::client::{Client, ClientFilter};
+use crate::client::{ClientFilter, ClientView};
 use crate::configured::{Configured, Context};
 use crate::report::report;
 use tfplugin::model;
@@ -136,12 +136,12 @@ fn summary_type() -> Type {
     ])
 }
 
-fn summary(client: Client) -> Value {
+fn summary(client: ClientView) -> Value {
     summary_of(client).to_value()
 }
 
 /// What the registry tells of a client, without any secret.
-pub fn summary_of(client: Client) -> ClientSummary {
+pub fn summary_of(client: ClientView) -> ClientSummary {
     ClientSummary {
         id: Val::Known(client.id),
         client_id: Val::Known(client.client_id),
@@ -151,7 +151,7 @@ pub fn summary_of(client: Client) -> ClientSummary {
         owner: Val::Known(client.owner),
         scopes: Val::Known(client.scopes),
         expires_at: Val::Known(client.expires_at),
-        status: Val::Known(client.status),
+        status: Val::Known(client.status.to_string()),
         created_at: Val::Known(client.created_at),
         last_used_at: Val::from_option(client.last_used_at),
     }

@@ -1,6 +1,6 @@
 //! Data source `partner_orgs`: orgs filtered by status and by how soon
 //! their contract ends, for reviews, `check` blocks and outputs.
-use crate::client::Org;
+use crate::client::OrgView;
 use crate::configured::{Configured, Context};
 use crate::lookup::contract_ends_by;
 use crate::report::report;
@@ -135,7 +135,7 @@ fn summary_type() -> Type {
     ])
 }
 
-fn summary(org: Org) -> Value {
+fn summary(org: OrgView) -> Value {
     OrgSummary {
         id: Val::Known(org.id),
         name: Val::Known(org.name),
@@ -146,7 +146,7 @@ fn summary(org: Org) -> Value {
         contract_end: Val::Known(org.contract_end),
         allowed_scopes: Val::Known(org.allowed_scopes),
         max_clients: Val::Known(org.max_clients),
-        status: Val::Known(org.status),
+        status: Val::Known(org.status.to_string()),
         created_at: Val::Known(org.created_at),
     }
     .to_value()

@@ -1,7 +1,7 @@
 //! List resource `partner_client`: the clients the registry holds,
 //! filtered by org, status, expiry, use and owner.
 use super::{check_owner, check_status, seconds, unix};
-use crate::client::{Client, ClientFilter};
+use crate::client::{ClientFilter, ClientStatus, ClientView};
 use crate::configured::{Configured, Context};
 use crate::report::report;
 use crate::resources::partner_client::{self, ClientModel, model_from};
@@ -102,7 +102,7 @@ impl ListResource<Configured> for PartnerClientList {
         let unused_since = seconds(&config.unused_for).map(|d| now.saturating_sub(d));
         clients
             .into_iter()
-            .filter(|c| config.status.is_known() || c.status != "revoked")
+            .filter(|c| config.status.is_known() || c.status != ClientStatus::Revoked)
             .filter(|c| matches_owner(c, &config.owner))
             .filter(|c| unused_since.is_none_or(|before| last_activity(c) <= before))
             .take(limit)
@@ -120,13 +120,13 @@ impl ListResource<Configured> for PartnerClientList {
     }
 }
 
-fn matches_owner(c: &Client, owner: &Val<String>) -> bool {
+fn matches_owner(c: &ClientView, owner: &Val<String>) -> bool {
     owner
         .as_deref()
         .is_none_or(|o| c.owner.eq_ignore_ascii_case(o))
 }
 
 /// When the client was last used, or created if it never was (Unix seconds).
-fn last_activity(c: &Client) -> i64 {
+fn last_activity(c: &ClientView) -> i64 {
     unix(c.last_used_at.as_deref().unwrap_or(&c.created_at)).unwrap_or(i64::MIN)
 }

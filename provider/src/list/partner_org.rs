@@ -1,6 +1,7 @@
 //! List resource `partner_org`: the orgs the registry holds, filtered by
 //! status, contract end and technical owner.
 use super::{check_owner, check_status, seconds};
+use crate::client::OrgStatus;
 use crate::configured::{Configured, Context};
 use crate::report::report;
 use crate::resources::partner_org::{self, model_from};
@@ -71,7 +72,7 @@ impl ListResource<Configured> for PartnerOrgList {
         let now = api.now().unix_timestamp();
         let horizon = seconds(&config.expiring_within).map(|d| now.saturating_add(d));
         orgs.into_iter()
-            .filter(|o| config.status.is_known() || o.status != "offboarded")
+            .filter(|o| config.status.is_known() || o.status != OrgStatus::Offboarded)
             .filter(|o| {
                 config
                     .owner

@@ -5,7 +5,7 @@ pub mod org_facts;
 pub mod partner_client;
 pub mod partner_org;
 
-use crate::client::{ApiClient, ApiError};
+use crate::client::{ApiClient, ApiError, Role};
 use crate::report::report;
 use crate::validate;
 use std::future::Future;
@@ -55,7 +55,7 @@ pub async fn hidden_from_token(
     diags: &mut Diagnostics,
 ) -> bool {
     match api.whoami().await {
-        Ok(me) if me.role == "org" && me.org.as_deref() != Some(org_id) => {
+        Ok(me) if me.role == Role::Org && me.org.as_deref() != Some(org_id) => {
             diags.error(
                 "Record not visible to this token",
                 format!(

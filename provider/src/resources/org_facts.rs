@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use crate::client::{ApiClient, Org};
+use crate::client::{ApiClient, OrgStatus, OrgView};
 use crate::report::report;
 use tfplugin::{AttrPath, Diagnostics, Val};
 
@@ -36,7 +36,7 @@ pub struct OrgFacts {
     pub approval_authority: String,
     pub allowed_scopes: Option<Vec<String>>,
     pub contract_end: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<OrgStatus>,
     pub max_clients: Option<i64>,
     /// `warn` or `require`; `None` while unknown.
     pub approval_policy: Option<String>,
@@ -47,15 +47,15 @@ pub struct OrgFacts {
     pub previous_contract_end: Option<String>,
 }
 
-impl From<&Org> for OrgFacts {
-    fn from(org: &Org) -> Self {
+impl From<&OrgView> for OrgFacts {
+    fn from(org: &OrgView) -> Self {
         Self {
             id: org.id.clone(),
             name: org.name.clone(),
             approval_authority: org.approval_authority.clone(),
             allowed_scopes: Some(org.allowed_scopes.clone()),
             contract_end: Some(org.contract_end.clone()),
-            status: Some(org.status.clone()),
+            status: Some(org.status),
             max_clients: Some(org.max_clients),
             approval_policy: Some(org.approval_policy.clone()),
             exists: true,

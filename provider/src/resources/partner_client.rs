@@ -5,7 +5,7 @@ use super::{
     hidden_from_token, keep_timestamp_form, known_string, planned_version, remember_version,
     same_instant, unchanged_since_plan, update_since_plan,
 };
-use crate::client::{ApiClient, Client, ClientFields};
+use crate::client::{ApiClient, ClientFields, ClientStatus, ClientView, OrgStatus};
 use crate::configured::{Configured, Context};
 use crate::report::{gone, report};
 use crate::validate;
@@ -449,9 +449,10 @@ impl Resource<Configured> for PartnerClient {
     ) -> Option<ClientModel> {
         let api = &ctx.require_data(diags)?.api;
         let id = known_string(&state.id);
-        match api.get_client(&id).await {
+        let org_id = known_string(&state.org_id);
+        match api.client_for_refresh(&org_id, &id).await {
             // A revoked client is gone for Terraform: the plan creates it anew.
-            Ok(Some(client)) if client.status != "revoked" => {
+            Ok(Some(client)) if client.status != ClientStatus::Revoked => {
                 remember_version(ctx, client.version);
                 let secret = state.client_secret.clone();
                 Some(model_from(client, &state, secret))
@@ -459,7 +460,7 @@ impl Resource<Configured> for PartnerClient {
             Ok(Some(_)) => None,
             Ok(None) => {
                 let what = format!("partner_client {:?} ({id})", known_string(&state.name));
-                hidden_from_token(api, &what, &known_string(&state.org_id), diags)
+                hidden_from_token(api, &what, &org_id, diags)
                     .await
                     .then_some(state)
             }
@@ -548,7 +549,7 @@ impl Resource<Configured> for PartnerClient {
             return None;
         }
         match crate::lookup::find_client(api, id).await {
-            Ok(Some(client)) if client.status != "revoked" => {
+            Ok(Some(client)) if client.status != ClientStatus::Revoked => {
                 Some(model_from(client, &ClientModel::default(), Val::Null))
             }
             Ok(_) => {
@@ -571,7 +572,7 @@ impl Resource<Configured> for PartnerClient {
 }
 
 /// Attributes the registry may name in a refusal of a client write.
-const WRITABLE: &[&str] = partner_rules::CLIENT_FIELDS;
+const WRITABLE: &[&str] = partner_api::CLIENT_PATCH_FIELDS;
 
 fn fields(m: &ClientModel) -> ClientFields {
     ClientFields {
@@ -651,7 +652,7 @@ fn needs_rotation(prior: &ClientModel, config: &ClientModel) -> bool {
 /// only Terraform has (from `desired`), and the secret as the caller knows
 /// it (the registry never shows a secret twice).
 pub fn model_from(
-    client: Client,
+    client: ClientView,
     desired: &ClientModel,
     client_secret: Val<String>,
 ) -> ClientModel {
@@ -677,7 +678,7 @@ pub fn model_from(
         client_secret_wo_version: desired.client_secret_wo_version.clone(),
         client_id: Val::Known(client.client_id),
         client_secret,
-        status: Val::Known(client.status),
+        status: Val::Known(client.status.to_string()),
         created_at: Val::Known(client.created_at),
     }
 }
@@ -737,7 +738,8 @@ async fn check_against_org(
     let name = req.config.name.known().cloned();
     let new_name = name.is_some()
         && prior.is_none_or(|p| p.name != req.config.name || p.org_id != req.config.org_id);
-    let was_active = prior.is_some_and(|p| p.status.as_deref() == Some("active"));
+    let was_active =
+        prior.is_some_and(|p| p.status.as_deref() == Some(ClientStatus::Active.as_str()));
     let expiry = req
         .planned
         .expires_at
@@ -748,7 +750,7 @@ async fn check_against_org(
     let becomes_active = !was_active
         && expiry.is_some_and(|e| e >= now)
         && contract_end.is_none_or(|end| now <= end);
-    let offboarded = org.status.as_deref() == Some("offboarded");
+    let offboarded = org.status == Some(OrgStatus::Offboarded);
     let registry_clients = if org.exists && (new_name || (becomes_active && !offboarded)) {
         match api.clients_for_plan(&org.id).await {
             Ok(clients) => clients,
@@ -777,7 +779,11 @@ async fn check_against_org(
     if let Some(name) = name.filter(|_| new_name) {
         let taken = registry_clients
             .iter()
-            .find(|c| c.status != "revoked" && c.name == name && Some(&c.id) != prior_id.as_ref())
+            .find(|c| {
+                c.status != ClientStatus::Revoked
+                    && c.name == name
+                    && Some(&c.id) != prior_id.as_ref()
+            })
             .map(|c| format!("client {} of org {}", c.client_id, org.id))
             .or_else(|| {
                 planned_here.name_taken.then(|| {
@@ -802,7 +808,7 @@ async fn check_against_org(
 
     let mut active: Vec<String> = registry_clients
         .iter()
-        .filter(|c| c.status == "active" && Some(&c.id) != prior_id.as_ref())
+        .filter(|c| c.status == ClientStatus::Active && Some(&c.id) != prior_id.as_ref())
         .map(|c| c.name.clone())
         .collect();
     active.extend(planned_here.new_names);
@@ -1120,7 +1126,7 @@ fn warn_expiry(api: &ApiClient, org: Option<&OrgFacts>, req: &mut PlanRequest<Cl
     if req
         .prior
         .as_ref()
-        .is_some_and(|p| p.status.as_deref() == Some("expired"))
+        .is_some_and(|p| p.status.as_deref() == Some(ClientStatus::Expired.as_str()))
     {
         req.diags.warn(
             format!("Client {client:?} has expired"),

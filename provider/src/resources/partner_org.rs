@@ -5,7 +5,9 @@ use super::{
     hidden_from_token, known_string, optional_string, planned_version, remember_version,
     unchanged_since_plan, update_since_plan,
 };
-use crate::client::{ApiClient, ApiError, ClientFilter, Org, OrgFields};
+use crate::client::{
+    ApiClient, ApiError, ClientFilter, ClientStatus, OrgFields, OrgStatus, OrgView,
+};
 use crate::configured::{Configured, Context};
 use crate::report::{gone, report};
 use crate::validate;
@@ -303,7 +305,7 @@ impl Resource<Configured> for PartnerOrg {
         let id = known_string(&state.id);
         match api.get_org(&id).await {
             // An offboarded org is gone for Terraform: the plan registers it anew.
-            Ok(Some(org)) if org.status != "offboarded" => {
+            Ok(Some(org)) if org.status != OrgStatus::Offboarded => {
                 remember_version(ctx, org.version);
                 Some(model_from(org, Some(&state)))
             }
@@ -331,7 +333,7 @@ impl Resource<Configured> for PartnerOrg {
         let id = known_string(&req.prior.id);
         let (prior, planned) = (&fields(&req.prior), &fields(&req.planned));
         let id = &id;
-        let result: Result<Org, ApiError> = update_since_plan(
+        let result: Result<OrgView, ApiError> = update_since_plan(
             planned_version(ctx),
             |version| api.patch_org(id, version, prior, planned),
             || async {
@@ -377,7 +379,7 @@ impl Resource<Configured> for PartnerOrg {
             return None;
         }
         match find_org(api, id).await {
-            Ok(Some(org)) if org.status != "offboarded" => Some(model_from(org, None)),
+            Ok(Some(org)) if org.status != OrgStatus::Offboarded => Some(model_from(org, None)),
             Ok(_) => {
                 diags.error(
                     "Cannot import the partner org",
@@ -405,7 +407,7 @@ async fn warn_unmanaged_clients(
     const SHOWN: usize = 20;
     let filter = ClientFilter {
         org_id: prior.id.known().cloned(),
-        status: Some("active".into()),
+        status: Some(ClientStatus::Active.to_string()),
         ..ClientFilter::default()
     };
     let clients = match api.list_clients(&filter).await {
@@ -482,7 +484,7 @@ async fn warn_operated_clients(api: &ApiClient, prior: &OrgModel, d: &mut Diagno
 }
 
 /// Attributes the registry may name in a refusal of an org write.
-const WRITABLE: &[&str] = partner_rules::ORG_FIELDS;
+const WRITABLE: &[&str] = partner_api::ORG_FIELDS;
 
 /// What Terraform asks the registry to store for this org.
 fn fields(m: &OrgModel) -> OrgFields {
@@ -508,7 +510,7 @@ fn fields(m: &OrgModel) -> OrgFields {
 /// The org as Terraform stores it. `labels` stays null when the registry
 /// has none and the configuration set none, so that an unset map never
 /// shows as a change to `{}`.
-pub fn model_from(org: Org, previous: Option<&OrgModel>) -> OrgModel {
+pub fn model_from(org: OrgView, previous: Option<&OrgModel>) -> OrgModel {
     let labels_unset = previous.is_none_or(|p| p.labels.is_null());
     OrgModel {
         id: Val::Known(org.id),
@@ -532,7 +534,7 @@ pub fn model_from(org: Org, previous: Option<&OrgModel>) -> OrgModel {
         review_enforcement: Val::Known(org.review_enforcement),
         approval_policy: Val::Known(org.approval_policy),
         deletion_protection: previous.map_or(Val::Null, |p| p.deletion_protection.clone()),
-        status: Val::Known(org.status),
+        status: Val::Known(org.status.to_string()),
         created_at: Val::Known(org.created_at),
     }
 }
@@ -541,7 +543,7 @@ pub fn model_from(org: Org, previous: Option<&OrgModel>) -> OrgModel {
 pub async fn find_org(
     api: &ApiClient,
     id_or_name: &str,
-) -> Result<Option<Org>, crate::client::ApiError> {
+) -> Result<Option<OrgView>, crate::client::ApiError> {
     if let Some(org) = api.get_org(id_or_name).await? {
         return Ok(Some(org));
     }
@@ -693,7 +695,7 @@ fn planned_facts(id: String, planned: &OrgModel, exists: bool) -> OrgFacts {
             .unwrap_or_else(|| UNKNOWN_APPROVER.to_string()),
         allowed_scopes: planned.allowed_scopes.known().cloned(),
         contract_end: planned.contract_end.known().cloned(),
-        status: planned.status.known().cloned(),
+        status: planned.status.known().and_then(|s| OrgStatus::parse(s)),
         max_clients: planned.max_clients.known().copied(),
         approval_policy: planned.approval_policy.known().cloned(),
         exists,
@@ -731,7 +733,7 @@ async fn check_narrowing(api: &ApiClient, prior: &OrgModel, req: &mut PlanReques
     let (old_end, new_end) = (end(&prior.contract_end), end(&planned.contract_end));
     let live: Vec<ClientFacts> = clients
         .iter()
-        .filter(|c| c.status != "revoked")
+        .filter(|c| c.status != ClientStatus::Revoked)
         .map(|c| {
             let expires_at =
                 validate::parse_timestamp(&c.expires_at).map_or(i64::MAX, |t| t.unix_timestamp());
@@ -744,7 +746,7 @@ async fn check_narrowing(api: &ApiClient, prior: &OrgModel, req: &mut PlanReques
                     Some(new_end) if Some(expires_at) == old_end => new_end,
                     _ => expires_at,
                 },
-                active: c.status == "active",
+                active: c.status == ClientStatus::Active,
             }
         })
         .collect();
@@ -872,7 +874,7 @@ fn warn_risky_changes(prior: &OrgModel, req: &mut PlanRequest<OrgModel>) {
             );
         }
     }
-    if prior.status.as_deref() == Some("expired") {
+    if prior.status.as_deref() == Some(OrgStatus::Expired.as_str()) {
         req.diags.warn(
             format!("Org {org:?}: contract has ended"),
             format!(

@@ -53,7 +53,7 @@ pub fn acme_with_client(contract_end: &str, name: &str, extra: &str) -> String {
     )
 }
 
-/// The `partner_client` block matching the client [`client_body`] made for
+/// The `partner_client` block matching the client `acceptance_tests::bodies::client` made for
 /// `org_id` under `name`, as a configuration adopting it would write it,
 /// with `extra` lines inside.
 pub fn outside_client(org_id: &str, name: &str, extra: &str) -> String {
@@ -83,29 +83,4 @@ pub fn string(value: &serde_json::Value, key: &str) -> String {
 pub fn hcl_list(items: &[&str]) -> String {
     let quoted: Vec<String> = items.iter().map(|item| format!("\"{item}\"")).collect();
     format!("[{}]", quoted.join(", "))
-}
-
-/// A JSON body for creating an org through the API, as tests that set up
-/// state behind Terraform's back do.
-pub fn org_body(name: &str, contract_end: &str, scopes: &[&str]) -> serde_json::Value {
-    serde_json::json!({
-        "name": name,
-        "legal_entity": format!("{name} Ltd"),
-        "technical_owner": format!("tech@{name}.example"),
-        "approval_authority": "approvals@example.com",
-        "contract_id": format!("CTR-{name}"),
-        "contract_end": contract_end,
-        "allowed_scopes": scopes,
-    })
-}
-
-/// A JSON body for creating a client through the API.
-pub fn client_body(org_id: &str, name: &str, scopes: &[&str]) -> serde_json::Value {
-    serde_json::json!({
-        "org_id": org_id,
-        "name": name,
-        "purpose": format!("Client {name} made outside Terraform"),
-        "owner": "outside@example.com",
-        "scopes": scopes,
-    })
 }

@@ -1,6 +1,7 @@
 //! Lifecycle governance: rotation with overlap, secrets kept out of state,
 //! contract expiry, and warnings a reviewer must see.
 
+use acceptance_tests::bodies;
 use acceptance_tests::{RegistryServer, Workspace};
 use serde_json::Value;
 
@@ -512,15 +513,9 @@ fn a_secret_version_without_a_supplied_secret_fails_the_plan() {
 #[test]
 fn triggers_added_after_an_import_are_adopted_without_rotating() {
     let registry = RegistryServer::start_at(T0);
-    let acme = registry.create(
-        "/v1/orgs",
-        crate::config::org_body("acme", "2030-12-31", &["a:read"]),
-    );
+    let acme = registry.create("/v1/orgs", bodies::org("acme", "2030-12-31", &["a:read"]));
     let org_id = string(&acme, "id");
-    let made = registry.create(
-        "/v1/clients",
-        crate::config::client_body(&org_id, "sync", &["a:read"]),
-    );
+    let made = registry.create("/v1/clients", bodies::client(&org_id, "sync", &["a:read"]));
     let (client_id, secret) = (string(&made, "client_id"), string(&made, "client_secret"));
 
     let workspace = Workspace::new(&registry);

@@ -1,17 +1,16 @@
 //! Data sources `partner_client` (by id, client_id, org_id + name; never a
 //! secret) and `partner_orgs` (by status and contract end).
 
+use acceptance_tests::bodies;
 use acceptance_tests::{RegistryServer, Workspace};
-
-use crate::config::{client_body, org_body};
 
 #[test]
 fn partner_client_and_partner_orgs_data_sources() {
     let registry = RegistryServer::start_at("2026-03-01T00:00:00Z");
-    let acme = registry.create("/v1/orgs", org_body("acme", "2030-12-31", &["a:read"]));
-    let soon = registry.create("/v1/orgs", org_body("soon", "2026-04-30", &["a:read"]));
+    let acme = registry.create("/v1/orgs", bodies::org("acme", "2030-12-31", &["a:read"]));
+    let soon = registry.create("/v1/orgs", bodies::org("soon", "2026-04-30", &["a:read"]));
     let acme_id = acme["id"].as_str().unwrap();
-    let made = registry.create("/v1/clients", client_body(acme_id, "sync", &["a:read"]));
+    let made = registry.create("/v1/clients", bodies::client(acme_id, "sync", &["a:read"]));
     let workspace = Workspace::new(&registry);
     workspace.write_config(&format!(
         r#"

@@ -1,10 +1,11 @@
 //! `partner_client`: create with a secret, update in place, replacement on a
 //! move to another org, drift, import, and revocation on destroy.
 
+use acceptance_tests::bodies;
 use acceptance_tests::{RegistryServer, Workspace};
 use serde_json::Value;
 
-use crate::config::{client, client_body, org, org_body, string};
+use crate::config::{client, org, string};
 
 #[test]
 fn client_lifecycle_secret_update_in_place_and_revoke_on_destroy() {
@@ -181,10 +182,13 @@ fn client_drift_is_planned_back_and_revocation_recreates() {
 #[test]
 fn client_import_by_client_id_by_id_and_import_block_without_secret() {
     let registry = RegistryServer::start();
-    let acme = registry.create("/v1/orgs", org_body("acme", "2030-12-31", &["a:read"]));
+    let acme = registry.create("/v1/orgs", bodies::org("acme", "2030-12-31", &["a:read"]));
     let org_id = string(&acme, "id");
-    let first = registry.create("/v1/clients", client_body(&org_id, "first", &["a:read"]));
-    let second = registry.create("/v1/clients", client_body(&org_id, "second", &["a:read"]));
+    let first = registry.create("/v1/clients", bodies::client(&org_id, "first", &["a:read"]));
+    let second = registry.create(
+        "/v1/clients",
+        bodies::client(&org_id, "second", &["a:read"]),
+    );
     let client_config = |name: &str| crate::config::outside_client(&org_id, name, "");
 
     let by_client_id = Workspace::new(&registry);

@@ -1,9 +1,10 @@
 //! `partner_org`: create, read, no-op plan, update in place, drift, import,
 //! destroy.
 
+use acceptance_tests::bodies;
 use acceptance_tests::{RegistryServer, Workspace};
 
-use crate::config::{org, org_body};
+use crate::config::org;
 
 #[test]
 fn org_lifecycle_create_noop_update_destroy() {
@@ -112,8 +113,8 @@ fn org_drift_is_planned_back_and_offboarding_recreates() {
 #[test]
 fn org_import_by_name_by_id_and_import_block() {
     let registry = RegistryServer::start();
-    let first = registry.create("/v1/orgs", org_body("first", "2030-12-31", &["a:read"]));
-    registry.create("/v1/orgs", org_body("second", "2030-12-31", &["a:read"]));
+    let first = registry.create("/v1/orgs", bodies::org("first", "2030-12-31", &["a:read"]));
+    registry.create("/v1/orgs", bodies::org("second", "2030-12-31", &["a:read"]));
 
     let workspace = Workspace::new(&registry);
     workspace.write_config(&org("first", "first", "2030-12-31", &["a:read"], ""));

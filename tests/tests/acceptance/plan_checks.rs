@@ -1,9 +1,10 @@
 //! Mistakes surface in `terraform plan`, on the attribute that is wrong, and
 //! nothing is created.
 
+use acceptance_tests::bodies;
 use acceptance_tests::{RegistryServer, Workspace};
 
-use crate::config::{acme_with_client, client, client_body, org, org_body};
+use crate::config::{acme_with_client, client, org};
 
 /// Plans `hcl`, expects the plan to fail mentioning every needle, and checks
 /// that the registry holds no more orgs and clients than before.
@@ -88,7 +89,7 @@ fn client_rules_are_checked_against_an_org_in_the_same_plan() {
 fn client_rules_are_checked_against_an_existing_org_on_the_server() {
     let registry = RegistryServer::start_at("2026-06-01T00:00:00Z");
     let existing = |name: &str, end: &str, max_clients: u32| {
-        let mut body = org_body(name, end, &["a:read"]);
+        let mut body = bodies::org(name, end, &["a:read"]);
         body["max_clients"] = max_clients.into();
         registry.create("/v1/orgs", body)["id"]
             .as_str()
@@ -121,7 +122,7 @@ fn client_rules_are_checked_against_an_existing_org_on_the_server() {
     assert_plan_fails(&registry, &wide, &["scopes", "z:admin"]);
 
     let full = existing("full", "2030-12-31", 1);
-    registry.create("/v1/clients", client_body(&full, "only", &["a:read"]));
+    registry.create("/v1/clients", bodies::client(&full, "only", &["a:read"]));
     assert_plan_fails(&registry, &on(&full, ""), &["org_id", "max_clients"]);
 
     let gone = existing("gone", "2030-12-31", 5);
@@ -298,11 +299,11 @@ fn a_past_expiry_fails_the_plan_by_the_registrys_clock() {
 #[test]
 fn taken_names_fail_the_plan() {
     let registry = RegistryServer::start();
-    let acme = registry.create("/v1/orgs", org_body("acme", "2030-12-31", &["a:read"]))["id"]
+    let acme = registry.create("/v1/orgs", bodies::org("acme", "2030-12-31", &["a:read"]))["id"]
         .as_str()
         .expect("org id")
         .to_string();
-    registry.create("/v1/clients", client_body(&acme, "c", &["a:read"]));
+    registry.create("/v1/clients", bodies::client(&acme, "c", &["a:read"]));
 
     // An org name another live org holds, and two orgs of one name in a run.
     let again = org("again", "acme", "2030-12-31", &["a:read"], "");

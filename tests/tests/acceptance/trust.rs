@@ -1,6 +1,7 @@
 //! Plans that reviewers can trust: no state lost to a narrower
 //! token, no change slipped in between plan and apply.
 
+use acceptance_tests::bodies;
 use acceptance_tests::{RegistryServer, Workspace};
 
 use crate::config::{acme_with_client, client, org};
@@ -230,15 +231,9 @@ fn an_empty_import_id_says_what_is_wanted() {
 #[test]
 fn terraform_only_arguments_say_they_change_only_the_state() {
     let registry = RegistryServer::start();
-    let acme = registry.create(
-        "/v1/orgs",
-        crate::config::org_body("acme", "2030-12-31", &["a:read"]),
-    );
+    let acme = registry.create("/v1/orgs", bodies::org("acme", "2030-12-31", &["a:read"]));
     let org_id = acme["id"].as_str().unwrap().to_string();
-    let made = registry.create(
-        "/v1/clients",
-        crate::config::client_body(&org_id, "sync", &["a:read"]),
-    );
+    let made = registry.create("/v1/clients", bodies::client(&org_id, "sync", &["a:read"]));
     let client_id = made["client_id"].as_str().unwrap().to_string();
     let config = |extra: &str| crate::config::outside_client(&org_id, "sync", extra);
     let workspace = Workspace::new(&registry);
@@ -312,10 +307,7 @@ fn destroying_an_org_names_the_clients_it_revokes_and_protection_refuses_it() {
         .unwrap()
         .to_string();
     for name in ["other-team", "batch"] {
-        registry.create(
-            "/v1/clients",
-            crate::config::client_body(&org_id, name, &["a:read"]),
-        );
+        registry.create("/v1/clients", bodies::client(&org_id, name, &["a:read"]));
     }
 
     let run = workspace.terraform(&["plan", "-destroy", "-input=false", "-no-color"]);

@@ -1,10 +1,11 @@
 //! Actions through `terraform apply -invoke` and through `action_trigger`,
 //! checked against introspection and the audit trail.
 
+use acceptance_tests::bodies;
 use acceptance_tests::{RegistryServer, Run, Workspace};
 use serde_json::Value;
 
-use crate::config::{client, client_body, org, org_body};
+use crate::config::{client, org};
 use crate::require_terraform_1_14;
 
 const CHANGE_REF: &str = "https://git.example/pr/77";
@@ -117,16 +118,19 @@ action "partner_client_rotate_secret" "sync" {{
 fn revoke_and_offboard_by_invoke() {
     require_terraform_1_14();
     let registry = RegistryServer::start();
-    let acme = registry.create("/v1/orgs", org_body("acme", "2030-12-31", &["a:read"]));
+    let acme = registry.create("/v1/orgs", bodies::org("acme", "2030-12-31", &["a:read"]));
     let acme_id = acme["id"].as_str().unwrap().to_string();
-    let shadow = registry.create("/v1/clients", client_body(&acme_id, "shadow", &["a:read"]));
-    let globex = registry.create("/v1/orgs", org_body("globex", "2030-12-31", &["g:read"]));
+    let shadow = registry.create(
+        "/v1/clients",
+        bodies::client(&acme_id, "shadow", &["a:read"]),
+    );
+    let globex = registry.create("/v1/orgs", bodies::org("globex", "2030-12-31", &["g:read"]));
     let globex_id = globex["id"].as_str().unwrap().to_string();
     let clients: Vec<Value> = (1..=3)
         .map(|n| {
             registry.create(
                 "/v1/clients",
-                client_body(&globex_id, &format!("c{n}"), &["g:read"]),
+                bodies::client(&globex_id, &format!("c{n}"), &["g:read"]),
             )
         })
         .collect();

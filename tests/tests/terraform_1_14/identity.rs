@@ -1,20 +1,24 @@
 //! Resource identity: import by identity, then an empty plan; identity in
 //! state stable through updates.
 
+use acceptance_tests::bodies;
 use acceptance_tests::{RegistryServer, Workspace};
 
-use crate::config::{client, client_body, org, org_body};
+use crate::config::{client, org};
 use crate::require_terraform_1_14;
 
 #[test]
 fn import_by_identity_then_empty_plan() {
     require_terraform_1_14();
     let registry = RegistryServer::start();
-    let made_org = registry.create("/v1/orgs", org_body("acme", "2030-12-31", &["orders:read"]));
+    let made_org = registry.create(
+        "/v1/orgs",
+        bodies::org("acme", "2030-12-31", &["orders:read"]),
+    );
     let org_id = made_org["id"].as_str().unwrap().to_string();
     let made = registry.create(
         "/v1/clients",
-        client_body(&org_id, "sync", &["orders:read"]),
+        bodies::client(&org_id, "sync", &["orders:read"]),
     );
     let client_id = made["id"].as_str().unwrap().to_string();
 
@@ -76,9 +80,15 @@ fn import_by_identity_then_empty_plan() {
 fn plan_generates_configuration_for_an_import_by_identity() {
     require_terraform_1_14();
     let registry = RegistryServer::start();
-    let made_org = registry.create("/v1/orgs", org_body("acme", "2030-12-31", &["orders:read"]));
+    let made_org = registry.create(
+        "/v1/orgs",
+        bodies::org("acme", "2030-12-31", &["orders:read"]),
+    );
     let org_id = made_org["id"].as_str().unwrap();
-    let made = registry.create("/v1/clients", client_body(org_id, "sync", &["orders:read"]));
+    let made = registry.create(
+        "/v1/clients",
+        bodies::client(org_id, "sync", &["orders:read"]),
+    );
     let workspace = Workspace::new(&registry);
     workspace.write_config(&format!(
         "import {{\n  to = partner_client.sync\n  identity = {{ id = \"{}\" }}\n}}\n",
@@ -116,9 +126,15 @@ fn identity_of_an_unknown_object_fails_the_import() {
 fn clients_import_as_org_name_slash_client_name() {
     require_terraform_1_14();
     let registry = RegistryServer::start();
-    let made_org = registry.create("/v1/orgs", org_body("acme", "2030-12-31", &["orders:read"]));
+    let made_org = registry.create(
+        "/v1/orgs",
+        bodies::org("acme", "2030-12-31", &["orders:read"]),
+    );
     let org_id = made_org["id"].as_str().unwrap();
-    let made = registry.create("/v1/clients", client_body(org_id, "sync", &["orders:read"]));
+    let made = registry.create(
+        "/v1/clients",
+        bodies::client(org_id, "sync", &["orders:read"]),
+    );
     let workspace = Workspace::new(&registry);
     workspace.write_config(&format!(
         "{}\nimport {{\n  to = partner_client.sync\n  id = \"acme/sync\"\n}}\n",

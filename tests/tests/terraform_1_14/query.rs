@@ -2,11 +2,12 @@
 //! each filter matches, managed or not, and the generated configuration
 //! imports with an empty plan.
 
+use acceptance_tests::bodies;
 use acceptance_tests::{RegistryServer, Workspace};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-use crate::config::{client, client_body, org};
+use crate::config::{client, org};
 use crate::{found, query, require_terraform_1_14};
 
 fn ids(results: &[Value], address: &str) -> BTreeSet<String> {
@@ -45,19 +46,19 @@ fn query_lists_what_each_filter_matches_and_generated_config_imports_cleanly() {
 
     // Behind Terraform's back: a shadow client, a short-lived one, a
     // revoked one, and a client of another org.
-    let shadow = registry.create("/v1/clients", client_body(&org_id, "shadow", &["a:read"]));
-    let mut soon = client_body(&org_id, "soon", &["a:read"]);
+    let shadow = registry.create(
+        "/v1/clients",
+        bodies::client(&org_id, "shadow", &["a:read"]),
+    );
+    let mut soon = bodies::client(&org_id, "soon", &["a:read"]);
     soon["expires_at"] = "2026-03-10T00:00:00Z".into();
     let soon = registry.create("/v1/clients", soon);
-    let gone = registry.create("/v1/clients", client_body(&org_id, "gone", &["a:read"]));
+    let gone = registry.create("/v1/clients", bodies::client(&org_id, "gone", &["a:read"]));
     registry.request("DELETE", &format!("/v1/clients/{}", id(&gone)), None);
-    let other_org = registry.create(
-        "/v1/orgs",
-        crate::config::org_body("globex", "2026-04-30", &["g:read"]),
-    );
+    let other_org = registry.create("/v1/orgs", bodies::org("globex", "2026-04-30", &["g:read"]));
     let other = registry.create(
         "/v1/clients",
-        client_body(&id(&other_org), "other", &["g:read"]),
+        bodies::client(&id(&other_org), "other", &["g:read"]),
     );
 
     // Three days on, only the shadow client is used.
