@@ -168,6 +168,7 @@ pub fn client_terms(c: &Client) -> ClientTerms<'_> {
         owner: &c.owner,
         operated_by: c.operated_by.as_deref(),
         jwks: c.jwks.as_deref(),
+        jwks_uri: c.jwks_uri.as_deref(),
     }
 }
 
@@ -179,6 +180,7 @@ pub fn client_grant(d: &crate::requests::ClientDraft) -> Widening {
         scopes: d.scopes.as_deref().unwrap_or_default(),
         operated_by: d.operated_by.as_deref(),
         jwks: d.jwks.as_deref(),
+        jwks_uri: d.jwks_uri.as_deref(),
     })
 }
 

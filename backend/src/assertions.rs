@@ -30,6 +30,12 @@ impl std::fmt::Debug for Keys {
 }
 
 impl Keys {
+    /// Whether a key has this `kid` (a key set fetched from a `jwks_uri`
+    /// is fetched again, at most so often, for an unknown one).
+    pub fn has_kid(&self, kid: &str) -> bool {
+        self.0.iter().any(|(k, _, _)| k.as_deref() == Some(kid))
+    }
+
     /// The signing keys of a JSON Web Key Set (the registry checked the set
     /// when it was written; a key that does not parse is left out).
     pub fn parse(jwks: &str) -> Keys {

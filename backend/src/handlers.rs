@@ -692,6 +692,45 @@ async fn claim_jti(
     })
 }
 
+/// The verdict on an RFC 7523 client assertion of `cred` and when it was
+/// issued: its keys (registered, or fetched from its `jwks_uri`), its
+/// signature and claims, then its `jti` claimed. `Err`: the answer when the
+/// database cannot claim the `jti` (503).
+async fn assertion_outcome(
+    app: &App,
+    cred: &crate::cache::Credential,
+    assertion: &str,
+    now: i64,
+) -> std::result::Result<(Introspected, i64), Response> {
+    let keys = match (&cred.keys, &cred.jwks_uri) {
+        (Some(keys), _) => Some(Arc::clone(keys)),
+        (None, Some(uri)) => {
+            let kid = jsonwebtoken::decode_header(assertion)
+                .ok()
+                .and_then(|h| h.kid);
+            match app.jwks.keys(uri, kid.as_deref(), now, &app.metrics).await {
+                Ok(keys) => Some(keys),
+                Err(_) => return Ok((Introspected::KeysUnavailable, 0)),
+            }
+        }
+        (None, None) => None,
+    };
+    let audience = app.assertion_audience.as_deref();
+    match cred.assertion_verdict(keys.as_deref(), assertion, audience, now) {
+        (Introspected::Active, Some(proven)) => {
+            match claim_jti(app, &cred.client_id, &proven, now).await {
+                Ok(true) => Ok((Introspected::Active, proven.issued_at)),
+                Ok(false) => Ok((Introspected::Replayed, 0)),
+                Err(e) => {
+                    app.metrics.introspected(Introspected::ReplayUnchecked);
+                    Err(e.to_response())
+                }
+            }
+        }
+        (verdict, _) => Ok((verdict, 0)),
+    }
+}
+
 /// `POST /v1/introspect`. Fails closed as RFC 7662 does: any JSON body that is not
 /// exactly `{"client_id": string, "client_secret": string}` or `{"client_id":
 /// string, "client_assertion_type": the RFC 7523 type, "client_assertion": string}`
@@ -723,18 +762,9 @@ pub async fn introspect(
         (None, _) => (Introspected::Unknown, 0),
         (Some(cred), Presented::Secret(secret)) => cred.verdict(&app.key.hash_secret(&secret), now),
         (Some(cred), Presented::Assertion(assertion)) => {
-            match cred.assertion_verdict(&assertion, app.assertion_audience.as_deref(), now) {
-                (Introspected::Active, Some(proven)) => {
-                    match claim_jti(&app, &cred.client_id, &proven, now).await {
-                        Ok(true) => (Introspected::Active, proven.issued_at),
-                        Ok(false) => (Introspected::Replayed, 0),
-                        Err(e) => {
-                            app.metrics.introspected(Introspected::ReplayUnchecked);
-                            return Ok(e.to_response());
-                        }
-                    }
-                }
-                (verdict, _) => (verdict, 0),
+            match assertion_outcome(&app, cred, &assertion, now).await {
+                Ok(outcome) => outcome,
+                Err(refusal) => return Ok(refusal),
             }
         }
     };

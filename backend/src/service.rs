@@ -759,6 +759,7 @@ pub fn create_client(
         operated_by: d.operated_by,
         auth_method,
         jwks: d.jwks,
+        jwks_uri: d.jwks_uri,
         scopes: d.scopes.unwrap_or_default(),
         expires_at,
         created_at: ctx.now,
@@ -854,6 +855,7 @@ pub fn update_client(
         custodian: d.custodian,
         operated_by: d.operated_by,
         jwks: d.jwks,
+        jwks_uri: d.jwks_uri,
         scopes: d.scopes.unwrap_or_default(),
         expires_at,
         ..current.clone()

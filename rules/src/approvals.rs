@@ -63,6 +63,8 @@ pub struct ClientTerms<'a> {
     pub operated_by: Option<&'a str>,
     /// Its JSON Web Key Set as text (a `private_key_jwt` client).
     pub jwks: Option<&'a str>,
+    /// Where it publishes its keys instead.
+    pub jwks_uri: Option<&'a str>,
 }
 
 /// The widenings from `before` to `after`: scopes added, the expiry moved
@@ -115,6 +117,14 @@ pub fn client_widenings(before: ClientTerms<'_>, after: ClientTerms<'_>) -> Vec<
             new: new_keys,
         });
     }
+    // Whoever controls the new URI decides the client's keys from then on.
+    if let Some(uri) = after.jwks_uri.filter(|u| before.jwks_uri != Some(*u)) {
+        out.push(Widening {
+            attribute: "jwks_uri",
+            old: before.jwks_uri.unwrap_or_default().to_string(),
+            new: uri.to_string(),
+        });
+    }
     out
 }
 
@@ -126,14 +136,15 @@ pub struct ClientGrant<'a> {
     pub scopes: &'a [String],
     pub operated_by: Option<&'a str>,
     pub jwks: Option<&'a str>,
+    pub jwks_uri: Option<&'a str>,
 }
 
 /// The attribute of an org whose approval lets one new client be created.
 pub const NEW_CLIENT: &str = "client";
 
 /// A new client as a change of its org: the attribute [`NEW_CLIENT`], from
-/// `""` to `name=…; owner=…; scopes=…` (and `operated_by=…`, `keys=…` when
-/// it has them). Its expiry is left out: the org's contract bounds it.
+/// `""` to `name=…; owner=…; scopes=…` (and `operated_by=…`, `keys=…`,
+/// `jwks_uri=…` when it has them). Its expiry is left out: the org's contract bounds it.
 pub fn client_grant(g: ClientGrant<'_>) -> Widening {
     let mut new = format!(
         "name={}; owner={}; scopes={}",
@@ -147,6 +158,9 @@ pub fn client_grant(g: ClientGrant<'_>) -> Widening {
     let keys = crate::keys::key_list(g.jwks);
     if !keys.is_empty() {
         new.push_str(&format!("; keys={keys}"));
+    }
+    if let Some(uri) = g.jwks_uri {
+        new.push_str(&format!("; jwks_uri={uri}"));
     }
     Widening {
         attribute: NEW_CLIENT,
@@ -218,7 +232,14 @@ pub fn approve_command(change_ref: &str, resource: &str, w: &Widening) -> String
 /// The attributes whose widenings need approving, for a `client` or an `org`.
 pub fn approvable(kind: &str) -> &'static [&'static str] {
     match kind {
-        "client" => &["scopes", "expires_at", "owner", "operated_by", "jwks"],
+        "client" => &[
+            "scopes",
+            "expires_at",
+            "owner",
+            "operated_by",
+            "jwks",
+            "jwks_uri",
+        ],
         "org" => &[
             "allowed_scopes",
             "contract_end",
@@ -241,6 +262,7 @@ mod tests {
             owner,
             operated_by: None,
             jwks: None,
+            jwks_uri: None,
         }
     }
 
@@ -331,6 +353,7 @@ mod tests {
             scopes: &scopes,
             operated_by: Some("org_msp"),
             jwks: Some(&one),
+            jwks_uri: None,
         });
         assert_eq!(g.attribute, NEW_CLIENT);
         assert_eq!(g.old, "");
@@ -342,5 +365,15 @@ mod tests {
             )
         );
         assert!(approvable("org").contains(&NEW_CLIENT));
+        let at = |uri| ClientTerms {
+            jwks_uri: Some(uri),
+            ..terms(&[], 10, "x@e.x")
+        };
+        let w = client_widenings(at("https://a.example/k"), at("https://b.example/k"));
+        assert_eq!(
+            (w[0].attribute, w[0].old.as_str(), w[0].new.as_str()),
+            ("jwks_uri", "https://a.example/k", "https://b.example/k")
+        );
+        assert!(client_widenings(at("https://a.example/k"), at("https://a.example/k")).is_empty());
     }
 }

@@ -28,6 +28,96 @@ pub const JWKS_RULE: &str = "must be a JSON Web Key Set ({\"keys\": [...]}, at m
      (kty \"EC\", crv \"P-256\", with x and y), without private members (d, p, q, dp, dq, qi, \
      oth), with alg RS256 or ES256 when given, and unique kids when given";
 
+/// The longest `jwks_uri`.
+pub const MAX_JWKS_URI_CHARS: usize = 2048;
+
+/// The rule of a client's `jwks_uri`.
+pub const JWKS_URI_RULE: &str = "must be an https URL (http only to a loopback host: \
+     127.0.0.1, [::1] or localhost) of at most 2048 characters, without user info or fragment, \
+     where the client publishes its JSON Web Key Set; the registry fetches it itself";
+
+/// Checks a `jwks_uri` against [`JWKS_URI_RULE`]; the error says what
+/// failed, then the rule.
+pub fn check_jwks_uri(uri: &str) -> Result<(), String> {
+    let fail = |what: &str| Err(format!("{what}: {JWKS_URI_RULE}"));
+    if uri.chars().count() > MAX_JWKS_URI_CHARS {
+        return fail("it is longer than 2048 characters");
+    }
+    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return fail("it contains whitespace or control characters");
+    }
+    let (https, rest) = match (uri.strip_prefix("https://"), uri.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => return fail("it is not an https URL"),
+    };
+    if rest.contains('#') {
+        return fail("it has a fragment");
+    }
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return fail("it has user info");
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((host, after)) => (host, after.strip_prefix(':')),
+            None => return fail("its host is malformed"),
+        },
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    if host.is_empty() {
+        return fail("it has no host");
+    }
+    if port.is_some_and(|p| p.parse::<u16>().is_err()) {
+        return fail("its port is not a number from 0 to 65535");
+    }
+    // Plain http would let anyone on the path swap the keys: only a host
+    // on this machine (a test's, a sidecar's) is spared TLS.
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|a| a.is_loopback())
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|a| a.is_loopback());
+    if !https && !loopback {
+        return fail("it is plain http to a host that is not loopback");
+    }
+    Ok(())
+}
+
+/// Where a client's public keys come from, as both sides word its
+/// violations: `(field, message)` for each. A `private_key_jwt` client has
+/// exactly one of `jwks` (the keys) and `jwks_uri` (where the client
+/// publishes them); a `client_secret` client neither.
+pub fn key_source_violations(
+    own_key: bool,
+    has_jwks: bool,
+    has_jwks_uri: bool,
+) -> Vec<(&'static str, &'static str)> {
+    match (own_key, has_jwks, has_jwks_uri) {
+        (true, false, false) => vec![(
+            "jwks",
+            "is required for auth_method \"private_key_jwt\" unless jwks_uri is given: exactly \
+             one of jwks (the client's public keys) and jwks_uri (where it publishes them)",
+        )],
+        (true, true, true) => vec![(
+            "jwks_uri",
+            "cannot be given with jwks: a private_key_jwt client has exactly one of jwks (its \
+             public keys) and jwks_uri (where it publishes them)",
+        )],
+        (false, jwks, uri) => [("jwks", jwks), ("jwks_uri", uri)]
+            .into_iter()
+            .filter(|(_, given)| *given)
+            .map(|(field, _)| (field, "is only for auth_method \"private_key_jwt\""))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The `client_assertion_type` of RFC 7523 §2.2.
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// How far in the future an assertion's `exp` may lie (seconds): an
@@ -170,6 +260,54 @@ mod tests {
             assert!(e.contains(why) && e.ends_with(JWKS_RULE), "{bad}: {e}");
         }
         assert!(is_auth_method("private_key_jwt") && !is_auth_method("jwt"));
+    }
+
+    #[test]
+    fn jwks_uri_rule() {
+        for ok in [
+            "https://keys.partner.example/.well-known/jwks.json",
+            "https://keys.partner.example:8443/jwks?v=2",
+            "http://127.0.0.1:41234/jwks.json",
+            "http://localhost/jwks",
+            "http://[::1]:9000/jwks",
+        ] {
+            assert!(check_jwks_uri(ok).is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            ("ftp://keys.example/jwks", "not an https URL"),
+            ("keys.example/jwks", "not an https URL"),
+            ("http://keys.example/jwks", "plain http"),
+            ("http://10.0.0.1/jwks", "plain http"),
+            ("https://user:pw@keys.example/jwks", "user info"),
+            ("https://keys.example/jwks#k1", "fragment"),
+            ("https:///jwks", "no host"),
+            ("https://keys.example:99999/", "port"),
+            ("https://keys.example/a b", "whitespace"),
+        ] {
+            let e = check_jwks_uri(bad).unwrap_err();
+            assert!(e.contains(why) && e.ends_with(JWKS_URI_RULE), "{bad}: {e}");
+        }
+        let long = format!("https://k.example/{}", "a".repeat(2048));
+        assert!(check_jwks_uri(&long).unwrap_err().contains("longer"));
+    }
+
+    #[test]
+    fn exactly_one_key_source_for_private_key_jwt() {
+        let fields = |v: Vec<(&'static str, &'static str)>| -> Vec<&str> {
+            v.into_iter().map(|(f, _)| f).collect()
+        };
+        assert!(key_source_violations(true, true, false).is_empty());
+        assert!(key_source_violations(true, false, true).is_empty());
+        assert!(key_source_violations(false, false, false).is_empty());
+        assert_eq!(fields(key_source_violations(true, false, false)), ["jwks"]);
+        assert_eq!(
+            fields(key_source_violations(true, true, true)),
+            ["jwks_uri"]
+        );
+        assert_eq!(
+            fields(key_source_violations(false, true, true)),
+            ["jwks", "jwks_uri"]
+        );
     }
 
     #[test]

@@ -79,6 +79,7 @@ const TABLES: &[Table] = &[
             ("custodian", Text),
             ("auth_method", Text),
             ("jwks", Text),
+            ("jwks_uri", Text),
         ],
         Some("seq"),
     ),

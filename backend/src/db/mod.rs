@@ -208,6 +208,8 @@ pub struct CredentialRow {
     pub auth_method: String,
     /// The public keys of a `private_key_jwt` client.
     pub jwks: Option<String>,
+    /// Or where it publishes them.
+    pub jwks_uri: Option<String>,
     pub secrets: Vec<SecretHash>,
     /// Under the org's `review_enforcement = "suspend"`: the earliest due
     /// date of a review campaign in which the client is undecided.

@@ -1248,3 +1248,152 @@ async fn under_require_a_key_added_and_a_higher_max_clients_need_approving() {
         .clone();
     assert_eq!(raised["max_clients"], most + 5);
 }
+
+#[tokio::test]
+async fn a_client_with_a_jwks_uri_is_proven_by_the_keys_fetched_from_it() {
+    use acceptance_tests::jwks_server::JwksServer;
+    use acceptance_tests::keys::{TestKey, jwks};
+    let app = TestApp::spawn().await;
+    let acme = app.create_org("acme").await;
+    let (k1, k2) = (TestKey::generate("k1"), TestKey::generate_rsa("k2"));
+    let server = JwksServer::start(&jwks(&[&k1]));
+
+    // Exactly one of jwks and jwks_uri, for private_key_jwt only; https, or
+    // http to loopback only.
+    let own_key = json!({"auth_method": "private_key_jwt"});
+    for (extra, field, why) in [
+        (
+            json!({"jwks": jwks(&[&k1]), "jwks_uri": server.url}),
+            "jwks_uri",
+            "cannot be given with jwks",
+        ),
+        (
+            json!({"jwks_uri": "http://keys.acme.example/jwks.json"}),
+            "jwks_uri",
+            "plain http to a host that is not loopback",
+        ),
+        (
+            json!({"jwks_uri": "https://u:p@keys.acme.example/jwks.json"}),
+            "jwks_uri",
+            "user info",
+        ),
+        (json!({}), "jwks", "is required"),
+    ] {
+        let mut body = client_of(&acme, "by-uri", "dev@acme.example", own_key.clone());
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let r = app.post("/v1/clients", &app.admin, body).await;
+        r.expect(422);
+        assert!(r.error_message(field).contains(why), "{field}: {}", r.text);
+    }
+    let r = app
+        .post(
+            "/v1/clients",
+            &app.admin,
+            client_of(
+                &acme,
+                "plain",
+                "dev@acme.example",
+                json!({"jwks_uri": server.url}),
+            ),
+        )
+        .await;
+    r.expect(422);
+    assert!(
+        r.error_message("jwks_uri").contains("only for auth_method"),
+        "{}",
+        r.text
+    );
+
+    let body = client_of(
+        &acme,
+        "by-uri",
+        "dev@acme.example",
+        json!({"auth_method": "private_key_jwt", "jwks_uri": server.url}),
+    );
+    let c = app
+        .post("/v1/clients", &app.admin, body)
+        .await
+        .expect(201)
+        .clone();
+    assert_eq!(c["jwks_uri"], server.url.as_str());
+    assert_eq!(c["jwks"], Value::Null);
+    assert_eq!(server.hits(), 0, "fetched when needed, not when registered");
+    let cid = c["client_id"].as_str().unwrap().to_string();
+    // 2027-01-01T00:00:00Z, the registry's clock.
+    let t0 = 1_798_761_600;
+    let active = |key: &TestKey, at: i64, jti: &str| {
+        let assertion = key.assertion(&cid, AUDIENCE, t0 + at + 60, jti);
+        let app = &app;
+        let cid = cid.clone();
+        async move { app.introspect_assertion(&cid, &assertion).await.expect(200)["active"] == true }
+    };
+    assert!(active(&k1, 0, "a").await);
+    assert!(active(&k1, 0, "b").await);
+    assert_eq!(server.hits(), 1, "kept, not fetched per assertion");
+
+    // A key added at the URI: an unknown kid fetches again, but at most
+    // once per 30 s.
+    server.serve(&jwks(&[&k1, &k2]));
+    assert!(!active(&k2, 0, "c").await, "fetched 0 s ago");
+    assert_eq!(server.hits(), 1);
+    app.set_time("2027-01-01T00:00:31Z");
+    assert!(active(&k2, 31, "d").await, "the RSA key added at the URI");
+    assert_eq!(server.hits(), 2);
+
+    // A key removed at the URI works until the set's cache time (300 s by
+    // default) has passed, then no more.
+    server.serve(&jwks(&[&k2]));
+    app.set_time("2027-01-01T00:05:00Z");
+    assert!(active(&k1, 300, "e").await, "cached until 00:05:31");
+    app.set_time("2027-01-01T00:05:31Z");
+    assert!(
+        !active(&k1, 331, "f").await,
+        "the removed key, after the cache time"
+    );
+    assert!(active(&k2, 331, "g").await);
+    assert_eq!(server.hits(), 3);
+
+    // The answer's max-age is honoured (here 60 s).
+    server.cache_control("public, max-age=60");
+    app.set_time("2027-01-01T00:11:00Z");
+    assert!(active(&k2, 660, "h").await);
+    assert_eq!(server.hits(), 4);
+    app.set_time("2027-01-01T00:11:59Z");
+    assert!(active(&k2, 719, "i").await);
+    assert_eq!(server.hits(), 4);
+
+    // Fails closed: once the set is past its time, a failing URI leaves no
+    // key, and the metrics say why.
+    server.fail_with(500);
+    app.set_time("2027-01-01T00:12:00Z");
+    assert!(!active(&k2, 720, "j").await, "the URI answers 500");
+    assert_eq!(server.hits(), 5);
+    assert!(!active(&k2, 720, "k").await);
+    assert_eq!(server.hits(), 5, "a failing URI is not hammered");
+    drop(server);
+    app.set_time("2027-01-01T00:13:00Z");
+    assert!(!active(&k2, 780, "l").await, "the URI is gone");
+    let metrics = app.get("/metrics", &app.admin).await.text;
+    for line in [
+        "partner_registry_jwks_fetches_total{outcome=\"ok\"} 4",
+        "partner_registry_jwks_fetches_total{outcome=\"status\"} 1",
+        "partner_registry_jwks_fetches_total{outcome=\"unreachable\"} 1",
+        "partner_registry_introspections_total{outcome=\"jwks_unavailable\"} 3",
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
+
+    // Switching to registered keys drops the URI (a merge patch).
+    let r = app
+        .patch(
+            &format!("/v1/clients/{}", c["id"].as_str().unwrap()),
+            &app.admin,
+            json!({"jwks_uri": null, "jwks": jwks(&[&k1])}),
+        )
+        .await;
+    let switched = r.expect(200);
+    assert_eq!(switched["jwks_uri"], Value::Null);
+    assert!(active(&k1, 780, "m").await);
+}
