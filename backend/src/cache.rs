@@ -850,6 +850,7 @@ mod tests {
             contract_end: 2_000,
             operated_by: None,
             keys: None,
+            jwks_uri: None,
             secrets: vec![
                 SecretHash {
                     hmac: key.hash_secret("new"),
