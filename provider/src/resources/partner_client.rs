@@ -36,6 +36,7 @@ model! {
         operated_by: String,
         auth_method: String,
         jwks: String,
+        jwks_uri: String,
         scopes: Vec<String>,
         expires_at: String,
         renew_before: String,
@@ -97,7 +98,7 @@ pub fn schema() -> Schema {
         "How the client proves itself at introspection: `\"client_secret\"` (the default: a \
          secret whose keyed hash the registry keeps) or `\"private_key_jwt\"`: RFC 7523 client \
          assertions signed with the client's own private key, checked against the public keys in \
-         `jwks`. A `private_key_jwt` client has no secret at all (`client_secret` stays null, \
+         `jwks` or published at `jwks_uri`. A `private_key_jwt` client has no secret at all (`client_secret` stays null, \
          `client_secret_wo` is refused): nothing shared can leak. Changing it replaces the client.",
     ))
     .attr(Attribute::string("jwks").optional().description(
@@ -106,6 +107,17 @@ pub fn schema() -> Schema {
          private members, with unique `kid`s when given. Rotate a key by adding the new one, \
          then removing the old one once the client signs with the new one; the plan warns on \
          each change, naming the approval authority.",
+    ))
+    .attr(Attribute::string("jwks_uri").optional().description(
+        "Where a `private_key_jwt` client publishes its public keys (a JSON Web Key Set), \
+         instead of `jwks`: exactly one of the two. An `https://` URL (plain `http://` only to a \
+         loopback host such as `127.0.0.1`), without user info or fragment. The registry fetches \
+         it itself (3 s timeout, size limit, no redirects), keeps the set for its \
+         `Cache-Control: max-age` (5 minutes by default, at most an hour) and fetches it again \
+         when an assertion names an unknown `kid` (at most every 30 s): keys rotate at the URI \
+         without a Terraform change. When the fetch fails, the client's assertions are \
+         inactive. Changing it hands the client's keys to whoever controls the new URI: the \
+         plan warns, naming the approval authority.",
     ))
     .attr(Attribute::set_of_strings("scopes").required().description(
         "OAuth scopes granted to the client; each must be among the org's `allowed_scopes`.",
@@ -243,20 +255,31 @@ fn validate_keys(c: &ClientModel, d: &mut Diagnostics) {
             format!("jwks {why}."),
         );
     }
-    let own_key = uses_own_key(c);
-    if own_key && c.jwks.is_null() {
+    if let Some(Err(why)) = c
+        .jwks_uri
+        .known()
+        .map(|u| partner_rules::keys::check_jwks_uri(u))
+    {
         d.error_at(
-            AttrPath::attr("jwks"),
-            "Missing jwks",
-            "auth_method \"private_key_jwt\" needs jwks: the client's public keys.",
+            AttrPath::attr("jwks_uri"),
+            "Invalid jwks_uri",
+            format!("jwks_uri {why}."),
         );
     }
-    if c.auth_method.is_known() && !own_key && !c.jwks.is_null() {
-        d.error_at(
-            AttrPath::attr("jwks"),
-            "jwks without private_key_jwt",
-            "jwks is only for auth_method = \"private_key_jwt\".",
-        );
+    let own_key = uses_own_key(c);
+    // An unknown value may turn out either way: only what is known counts.
+    if c.auth_method.is_known() && !c.jwks.is_unknown() && !c.jwks_uri.is_unknown() {
+        for (field, why) in partner_rules::keys::key_source_violations(
+            own_key,
+            !c.jwks.is_null(),
+            !c.jwks_uri.is_null(),
+        ) {
+            d.error_at(
+                AttrPath::attr(field),
+                format!("Where the keys come from: {field}"),
+                format!("{field} {why}."),
+            );
+        }
     }
     if own_key && !c.client_secret_wo.is_null() {
         d.error_at(
@@ -583,6 +606,7 @@ fn fields(m: &ClientModel) -> ClientFields {
         operated_by: m.operated_by.known().cloned(),
         auth_method: m.auth_method.known().cloned(),
         jwks: m.jwks.known().and_then(|j| serde_json::from_str(j).ok()),
+        jwks_uri: m.jwks_uri.known().cloned(),
         scopes: m.scopes.known().cloned().unwrap_or_default(),
         expires_at: m.expires_at.known().cloned(),
     }
@@ -666,6 +690,7 @@ pub fn model_from(
         operated_by: Val::from_option(client.operated_by),
         auth_method: Val::Known(client.auth_method),
         jwks: keep_json_form(client.jwks, &desired.jwks),
+        jwks_uri: Val::from_option(client.jwks_uri),
         scopes: Val::Known(client.scopes),
         expires_at: keep_timestamp_form(client.expires_at, &desired.expires_at),
         renew_before: desired.renew_before.clone(),
@@ -965,6 +990,21 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
             ),
         );
     }
+    if let Some(uri) = req
+        .config
+        .jwks_uri
+        .known()
+        .filter(|u| prior.jwks_uri.known() != Some(*u))
+    {
+        req.diags.warn_at(
+            AttrPath::attr("jwks_uri"),
+            format!("Client {client:?}: its keys move to another URI"),
+            format!(
+                "Client {client:?} is to be proven by the keys published at {uri}: whoever \
+                 controls that URI decides who can act as the client. Ask {approver} to approve."
+            ),
+        );
+    }
     if let Some(by) = req
         .config
         .operated_by
@@ -1006,6 +1046,7 @@ fn terms<'a>(
         owner: m.owner.as_deref().unwrap_or_default(),
         operated_by: m.operated_by.as_deref(),
         jwks: m.jwks.as_deref(),
+        jwks_uri: m.jwks_uri.as_deref(),
     }
 }
 
@@ -1082,7 +1123,7 @@ async fn note_new_client_approval(
         p.scopes.known(),
         org.exists,
         !p.operated_by.is_unknown(),
-        !p.jwks.is_unknown(),
+        !p.jwks.is_unknown() && !p.jwks_uri.is_unknown(),
     ) else {
         req.diags.warn_at(
             AttrPath::attr("org_id"),
@@ -1104,6 +1145,7 @@ async fn note_new_client_approval(
         scopes,
         operated_by: p.operated_by.as_deref(),
         jwks: p.jwks.as_deref(),
+        jwks_uri: p.jwks_uri.as_deref(),
     });
     let (what, org_id) = (format!("New client {name:?}"), org.id.clone());
     super::approvals::note_approvals(

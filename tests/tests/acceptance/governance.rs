@@ -693,3 +693,77 @@ fn under_require_a_key_added_and_room_for_more_clients_apply_only_approved() {
     assert!(introspect(&k2, "after"), "the approved RSA key");
     workspace.assert_no_changes();
 }
+
+#[test]
+fn a_client_with_a_jwks_uri_made_with_terraform_introspects_by_the_published_keys() {
+    use acceptance_tests::jwks_server::JwksServer;
+    use acceptance_tests::keys::{AUDIENCE, TestKey, assertion_body, jwks};
+    let registry = RegistryServer::start_at(T0);
+    let workspace = Workspace::new(&registry);
+    let (key, next) = (TestKey::generate_rsa("k1"), TestKey::generate("k2"));
+    let (first, second) = (
+        JwksServer::start(&jwks(&[&key])),
+        JwksServer::start(&jwks(&[&next])),
+    );
+    let config = |uri: &str| {
+        format!(
+            "{}{}",
+            org("acme", "acme", "2030-12-31", &["a:read"], ""),
+            client(
+                "signer",
+                "partner_org.acme.id",
+                "dev@example.com",
+                &["a:read"],
+                &format!("  auth_method = \"private_key_jwt\"\n  jwks_uri = \"{uri}\""),
+            )
+        )
+    };
+    // Both, or plain http to another host, fail the plan on the attribute.
+    workspace.write_config(&config(&first.url).replace(
+        "  auth_method",
+        &format!("  jwks = jsonencode({})\n  auth_method", jwks(&[&key])),
+    ));
+    workspace
+        .plan()
+        .assert_code(1)
+        .assert_failure_mentions(&["jwks_uri cannot be given with jwks"]);
+    workspace.write_config(&config("http://keys.acme.example/jwks.json"));
+    workspace
+        .plan()
+        .assert_code(1)
+        .assert_failure_mentions(&["Invalid jwks_uri", "not loopback"]);
+
+    workspace.write_config(&config(&first.url));
+    workspace.apply();
+    let state = workspace.resource("partner_client.signer");
+    assert_eq!(state["jwks_uri"], first.url.as_str());
+    assert_eq!(state["jwks"], Value::Null);
+    workspace.assert_no_changes();
+    let client_id = string(&state, "client_id");
+    // 2026-06-01T00:00:00Z, the registry's clock.
+    let now = 1_780_272_000;
+    let introspect = |k: &TestKey, jti: &str| {
+        let assertion = k.assertion(&client_id, AUDIENCE, now + 60, jti);
+        let (status, body) = registry.request(
+            "POST",
+            "/v1/introspect",
+            Some(assertion_body(&client_id, &assertion)),
+        );
+        assert_eq!(status, 200, "{body}");
+        body["active"] == true
+    };
+    assert!(introspect(&key, "a1"), "signed with the published RSA key");
+    assert!(!introspect(&next, "a2"), "a key published elsewhere");
+    assert_eq!(first.hits(), 1);
+
+    // Another URI: the plan names who approves; then its keys prove the client.
+    workspace.write_config(&config(&second.url));
+    workspace
+        .plan()
+        .assert_code(2)
+        .assert_mentions(&["its keys move to another URI", "approvals@example.com"]);
+    workspace.apply();
+    assert!(introspect(&next, "a3"), "the key at the new URI");
+    assert!(!introspect(&key, "a4"), "the old URI's key");
+    workspace.assert_no_changes();
+}
