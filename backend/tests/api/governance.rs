@@ -549,6 +549,12 @@ async fn approve(app: &TestApp, token: &str, change_ref: &str, body: Value) -> R
     .await
 }
 
+async fn post_with_ref(app: &TestApp, path: &str, change_ref: &str, body: Value) -> Resp {
+    let headers = [("X-Change-Ref", change_ref)];
+    app.send("POST", path, Some(&app.admin), Some(body), &headers)
+        .await
+}
+
 async fn patch_with_ref(app: &TestApp, path: &str, change_ref: &str, body: Value) -> Resp {
     app.send(
         "PATCH",
@@ -588,15 +594,7 @@ async fn under_require_a_widening_applies_once_with_the_approval_authoritys_appr
     }
     let new_client = json!({"resource": org_id, "attribute": "client", "old": "", "new": grant});
     approve(&app, &boss, "PR-0", new_client).await.expect(201);
-    let create = |body: Value| {
-        app.send(
-            "POST",
-            "/v1/clients",
-            Some(&app.admin),
-            Some(body),
-            &[("X-Change-Ref", "PR-0")],
-        )
-    };
+    let create = |body: Value| post_with_ref(&app, "/v1/clients", "PR-0", body);
     let mut wider = shop.clone();
     wider["scopes"] = json!(["orders:read", "orders:write"]);
     create(wider).await.expect(422);
@@ -975,21 +973,11 @@ async fn a_private_key_jwt_client_has_no_secret_and_introspects_by_signed_assert
 
 #[tokio::test]
 async fn an_assertion_is_refused_after_a_restart_and_fails_closed_without_the_database() {
-    use acceptance_tests::keys::{TestKey, jwks};
+    use acceptance_tests::keys::TestKey;
     let app = TestApp::spawn().await;
     let acme = app.create_org("acme").await;
     let key = TestKey::generate("k1");
-    let body = client_of(
-        &acme,
-        "signer",
-        "dev@acme.example",
-        json!({"auth_method": "private_key_jwt", "jwks": jwks(&[&key])}),
-    );
-    let c = app
-        .post("/v1/clients", &app.admin, body)
-        .await
-        .expect(201)
-        .clone();
+    let c = signer(&app, &acme, "signer", &[&key]).await;
     let cid = c["client_id"].as_str().unwrap().to_string();
     // 2027-01-01T00:00:00Z, the registry's clock.
     let now = 1_798_761_600;
@@ -1049,7 +1037,7 @@ async fn an_assertion_is_refused_after_a_restart_and_fails_closed_without_the_da
 
 #[tokio::test]
 async fn an_rsa_key_made_by_openssl_signs_rs256_assertions() {
-    use acceptance_tests::keys::{TestKey, jwks};
+    use acceptance_tests::keys::TestKey;
     let app = TestApp::spawn().await;
     let acme = app.create_org("acme").await;
     let (rsa, other_rsa, ec) = (
@@ -1058,17 +1046,7 @@ async fn an_rsa_key_made_by_openssl_signs_rs256_assertions() {
         TestKey::generate("ec-1"),
     );
     assert_eq!(rsa.jwk()["e"], "AQAB", "openssl's default exponent 65537");
-    let body = client_of(
-        &acme,
-        "rsa-signer",
-        "dev@acme.example",
-        json!({"auth_method": "private_key_jwt", "jwks": jwks(&[&rsa, &ec])}),
-    );
-    let c = app
-        .post("/v1/clients", &app.admin, body)
-        .await
-        .expect(201)
-        .clone();
+    let c = signer(&app, &acme, "rsa-signer", &[&rsa, &ec]).await;
     assert_eq!(c["jwks"]["keys"][0]["kty"], "RSA");
     let cid = c["client_id"].as_str().unwrap();
     // 2027-01-01T00:00:00Z, the registry's clock.
@@ -1113,17 +1091,7 @@ async fn under_require_a_key_added_and_a_higher_max_clients_need_approving() {
     let acme = app.create_org("acme").await;
     let org_id = acme["id"].as_str().unwrap();
     let (k1, k2) = (TestKey::generate("k1"), TestKey::generate("k2"));
-    let signer = client_of(
-        &acme,
-        "signer",
-        "dev@acme.example",
-        json!({"auth_method": "private_key_jwt", "jwks": jwks(&[&k1])}),
-    );
-    let c = app
-        .post("/v1/clients", &app.admin, signer)
-        .await
-        .expect(201)
-        .clone();
+    let c = signer(&app, &acme, "signer", &[&k1]).await;
     let (id, cid) = (c["id"].as_str().unwrap(), c["client_id"].as_str().unwrap());
     let (path, org_path) = (format!("/v1/clients/{id}"), format!("/v1/orgs/{org_id}"));
     app.patch(&org_path, &app.admin, json!({"approval_policy": "require"}))
@@ -1190,15 +1158,7 @@ async fn under_require_a_key_added_and_a_higher_max_clients_need_approving() {
     )
     .await
     .expect(201);
-    let create = |body: Value| {
-        app.send(
-            "POST",
-            "/v1/clients",
-            Some(&app.admin),
-            Some(body),
-            &[("X-Change-Ref", "PR-2")],
-        )
-    };
+    let create = |body: Value| post_with_ref(&app, "/v1/clients", "PR-2", body);
     let r = create(signer2.clone()).await;
     r.expect(422);
     assert!(
@@ -1283,28 +1243,15 @@ async fn a_client_with_a_jwks_uri_is_proven_by_the_keys_fetched_from_it() {
         for (k, v) in extra.as_object().unwrap() {
             body[k] = v.clone();
         }
-        let r = app.post("/v1/clients", &app.admin, body).await;
-        r.expect(422);
-        assert!(r.error_message(field).contains(why), "{field}: {}", r.text);
+        create_refused(&app, body, field, why).await;
     }
-    let r = app
-        .post(
-            "/v1/clients",
-            &app.admin,
-            client_of(
-                &acme,
-                "plain",
-                "dev@acme.example",
-                json!({"jwks_uri": server.url}),
-            ),
-        )
-        .await;
-    r.expect(422);
-    assert!(
-        r.error_message("jwks_uri").contains("only for auth_method"),
-        "{}",
-        r.text
+    let plain = client_of(
+        &acme,
+        "plain",
+        "dev@acme.example",
+        json!({"jwks_uri": server.url}),
     );
+    create_refused(&app, plain, "jwks_uri", "only for auth_method").await;
 
     let body = client_of(
         &acme,
@@ -1396,4 +1343,32 @@ async fn a_client_with_a_jwks_uri_is_proven_by_the_keys_fetched_from_it() {
     let switched = r.expect(200);
     assert_eq!(switched["jwks_uri"], Value::Null);
     assert!(active(&k1, 780, "m").await);
+}
+
+/// Creates a client from `body`, which must be refused naming `field` with
+/// a message that says `why`.
+async fn create_refused(app: &TestApp, body: Value, field: &str, why: &str) {
+    let r = app.post("/v1/clients", &app.admin, body).await;
+    r.expect(422);
+    assert!(r.error_message(field).contains(why), "{field}: {}", r.text);
+}
+
+/// Creates a `private_key_jwt` client `name` of `org` registering `keys`.
+async fn signer(
+    app: &TestApp,
+    org: &Value,
+    name: &str,
+    keys: &[&acceptance_tests::keys::TestKey],
+) -> Value {
+    let keys = acceptance_tests::keys::jwks(keys);
+    let body = client_of(
+        org,
+        name,
+        "dev@acme.example",
+        json!({"auth_method": "private_key_jwt", "jwks": keys}),
+    );
+    app.post("/v1/clients", &app.admin, body)
+        .await
+        .expect(201)
+        .clone()
 }

@@ -990,12 +990,11 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
             ),
         );
     }
-    if let Some(uri) = req
-        .config
-        .jwks_uri
-        .known()
-        .filter(|u| prior.jwks_uri.known() != Some(*u))
-    {
+    // A value set in the configuration that the prior state does not hold.
+    let changed = |now: &Val<String>, before: &Val<String>| {
+        now.known().filter(|v| before.known() != Some(*v)).cloned()
+    };
+    if let Some(uri) = changed(&req.config.jwks_uri, &prior.jwks_uri) {
         req.diags.warn_at(
             AttrPath::attr("jwks_uri"),
             format!("Client {client:?}: its keys move to another URI"),
@@ -1005,12 +1004,7 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
             ),
         );
     }
-    if let Some(by) = req
-        .config
-        .operated_by
-        .known()
-        .filter(|by| prior.operated_by.known() != Some(*by))
-    {
+    if let Some(by) = changed(&req.config.operated_by, &prior.operated_by) {
         req.diags.warn_at(
             AttrPath::attr("operated_by"),
             format!("Client {client:?} is handed to an intermediary"),

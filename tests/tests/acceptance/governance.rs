@@ -4,7 +4,7 @@
 use acceptance_tests::{RegistryServer, Workspace};
 use serde_json::Value;
 
-use crate::config::{client, org, string};
+use crate::config::{acme_with_client, client, org, string};
 
 const SHARED: &str = "Correct-Horse-Battery-Staple-2027!xyz";
 
@@ -253,13 +253,16 @@ fn approver_token(registry: &RegistryServer, name: &str, email: &str) -> String 
     run.stdout.trim().to_string()
 }
 
-/// Approves widening the scopes of `client` from `a:read` to `a:read a:write`
-/// for `change_ref`, with `token`, at `now`.
-fn approve_widening(
+/// Approves changing `attribute` of `resource` from `old` to `new` for
+/// `change_ref`, with `token`, at `now` (`extra`: more flags).
+#[allow(clippy::too_many_arguments)]
+fn approve_change(
     registry: &RegistryServer,
     token: &str,
     change_ref: &str,
-    client: &str,
+    resource: &str,
+    (attribute, old, new): (&str, &str, &str),
+    now: &str,
     extra: &[&str],
 ) -> acceptance_tests::Run {
     let mut args = vec![
@@ -269,18 +272,31 @@ fn approve_widening(
         "--change-ref",
         change_ref,
         "--resource",
-        client,
+        resource,
         "--attribute",
-        "scopes",
+        attribute,
         "--old",
-        "a:read",
+        old,
         "--new",
-        "a:read a:write",
+        new,
         "--now",
-        T0,
+        now,
     ];
     args.extend(extra);
     registry.cli(&args)
+}
+
+/// Approves widening the scopes of `client` from `a:read` to `a:read a:write`
+/// for `change_ref`, with `token`, at `now`.
+fn approve_widening(
+    registry: &RegistryServer,
+    token: &str,
+    change_ref: &str,
+    client: &str,
+    extra: &[&str],
+) -> acceptance_tests::Run {
+    let change = ("scopes", "a:read", "a:read a:write");
+    approve_change(registry, token, change_ref, client, change, T0, extra)
 }
 
 fn required_config(scopes: &[&str]) -> String {
@@ -320,23 +336,12 @@ fn under_require_a_scope_widening_applies_once_and_only_with_the_right_approval(
     let org_id = string(&workspace.resource("partner_org.acme"), "id");
     let boss = approver_token(&registry, "boss", "approvals@example.com");
     let approve_creation = |change_ref: &str| {
-        registry.cli(&[
-            "approve",
-            "--token",
-            &boss,
-            "--change-ref",
-            change_ref,
-            "--resource",
-            &org_id,
-            "--attribute",
+        let change = (
             "client",
-            "--old",
             "",
-            "--new",
             "name=sync; owner=dev@example.com; scopes=a:read",
-            "--now",
-            T0,
-        ])
+        );
+        approve_change(&registry, &boss, change_ref, &org_id, change, T0, &[])
     };
     approve_creation("https://git.example/pr/6").assert_success();
     workspace
@@ -426,25 +431,18 @@ fn under_require_a_scope_widening_applies_once_and_only_with_the_right_approval(
         .terraform(&["apply", "-auto-approve", "-input=false", "-no-color"])
         .assert_code(1)
         .assert_failure_mentions(&["contract_end", "needs an approval", "approvals@example.com"]);
-    registry
-        .cli(&[
-            "approve",
-            "--token",
-            &boss,
-            "--change-ref",
-            "https://git.example/pr/9",
-            "--resource",
-            &org_id,
-            "--attribute",
-            "contract_end",
-            "--old",
-            "2030-12-31",
-            "--new",
-            "2031-12-31",
-            "--now",
-            "2026-06-01T02:00:00Z",
-        ])
-        .assert_success();
+    let change = ("contract_end", "2030-12-31", "2031-12-31");
+    let pr9 = "https://git.example/pr/9";
+    approve_change(
+        &registry,
+        &boss,
+        pr9,
+        &org_id,
+        change,
+        "2026-06-01T02:00:00Z",
+        &[],
+    )
+    .assert_success();
     workspace.apply();
     assert_eq!(
         registry.get(&format!("/v1/orgs/{org_id}"))["contract_end"],
@@ -471,7 +469,7 @@ fn under_require_a_scope_widening_applies_once_and_only_with_the_right_approval(
 
 #[test]
 fn a_private_key_jwt_client_made_with_terraform_introspects_by_signed_assertion_only() {
-    use acceptance_tests::keys::{AUDIENCE, TestKey, assertion_body, jwks};
+    use acceptance_tests::keys::{AUDIENCE, TestKey, assertion_body};
     let registry = RegistryServer::start_at(T0);
     let workspace = Workspace::new(&registry);
     let (key, other) = (TestKey::generate("k1"), TestKey::generate("k2"));
@@ -479,16 +477,7 @@ fn a_private_key_jwt_client_made_with_terraform_introspects_by_signed_assertion_
         format!(
             "{}{}",
             org("acme", "acme", "2030-12-31", &["a:read"], ""),
-            client(
-                "signer",
-                "partner_org.acme.id",
-                "dev@example.com",
-                &["a:read"],
-                &format!(
-                    "  auth_method = \"private_key_jwt\"\n  jwks = jsonencode({})",
-                    jwks(keys)
-                ),
-            )
+            signer_block(keys)
         )
     };
     workspace.write_config(&config(&[&key]));
@@ -574,31 +563,13 @@ fn a_private_key_jwt_client_made_with_terraform_introspects_by_signed_assertion_
 
 #[test]
 fn under_require_a_key_added_and_room_for_more_clients_apply_only_approved() {
-    use acceptance_tests::keys::{AUDIENCE, TestKey, assertion_body, jwks, key_list};
+    use acceptance_tests::keys::{TestKey, key_list};
     let registry = RegistryServer::start_at(T0);
     let mut workspace = Workspace::new(&registry);
     let (k1, k2) = (TestKey::generate("k1"), TestKey::generate_rsa("k2"));
     let config = |policy: &str, max_clients: u32, keys: &[&TestKey]| {
-        format!(
-            "{}{}",
-            org(
-                "acme",
-                "acme",
-                "2030-12-31",
-                &["a:read"],
-                &format!("  approval_policy = \"{policy}\"\n  max_clients = {max_clients}")
-            ),
-            client(
-                "signer",
-                "partner_org.acme.id",
-                "dev@example.com",
-                &["a:read"],
-                &format!(
-                    "  auth_method = \"private_key_jwt\"\n  jwks = jsonencode({})",
-                    jwks(keys)
-                ),
-            )
-        )
+        let terms = format!("  approval_policy = \"{policy}\"\n  max_clients = {max_clients}");
+        org("acme", "acme", "2030-12-31", &["a:read"], &terms) + &signer_block(keys)
     };
     // Made under "warn", then put under "require" (which needs no approval).
     workspace.write_config(&config("warn", 5, &[&k1]));
@@ -642,44 +613,16 @@ fn under_require_a_key_added_and_room_for_more_clients_apply_only_approved() {
         registry.get(&format!("/v1/orgs/{org_id}"))["max_clients"],
         5
     );
-    // 2026-06-01T00:00:00Z, the registry's clock.
-    let now = 1_780_272_000;
-    let introspect = |key: &TestKey, jti: &str| {
-        let assertion = key.assertion(&client_id, AUDIENCE, now + 60, jti);
-        let (status, body) = registry.request(
-            "POST",
-            "/v1/introspect",
-            Some(assertion_body(&client_id, &assertion)),
-        );
-        assert_eq!(status, 200, "{body}");
-        body["active"] == true
-    };
+    let introspect = |key: &TestKey, jti: &str| assertion_active(&registry, &client_id, key, jti);
     assert!(!introspect(&k2, "before"), "the new key is no way in yet");
 
     let boss = approver_token(&registry, "boss", "approvals@example.com");
-    for (resource, attribute, old, new) in [
-        (id.as_str(), "jwks", one.as_str(), both.as_str()),
-        (org_id.as_str(), "max_clients", "5", "8"),
+    for (resource, change) in [
+        (id.as_str(), ("jwks", one.as_str(), both.as_str())),
+        (org_id.as_str(), ("max_clients", "5", "8")),
     ] {
-        registry
-            .cli(&[
-                "approve",
-                "--token",
-                &boss,
-                "--change-ref",
-                "https://git.example/pr/11",
-                "--resource",
-                resource,
-                "--attribute",
-                attribute,
-                "--old",
-                old,
-                "--new",
-                new,
-                "--now",
-                T0,
-            ])
-            .assert_success();
+        let pr11 = "https://git.example/pr/11";
+        approve_change(&registry, &boss, pr11, resource, change, T0, &[]).assert_success();
     }
     workspace
         .plan()
@@ -697,7 +640,7 @@ fn under_require_a_key_added_and_room_for_more_clients_apply_only_approved() {
 #[test]
 fn a_client_with_a_jwks_uri_made_with_terraform_introspects_by_the_published_keys() {
     use acceptance_tests::jwks_server::JwksServer;
-    use acceptance_tests::keys::{AUDIENCE, TestKey, assertion_body, jwks};
+    use acceptance_tests::keys::{TestKey, jwks};
     let registry = RegistryServer::start_at(T0);
     let workspace = Workspace::new(&registry);
     let (key, next) = (TestKey::generate_rsa("k1"), TestKey::generate("k2"));
@@ -706,16 +649,10 @@ fn a_client_with_a_jwks_uri_made_with_terraform_introspects_by_the_published_key
         JwksServer::start(&jwks(&[&next])),
     );
     let config = |uri: &str| {
-        format!(
-            "{}{}",
-            org("acme", "acme", "2030-12-31", &["a:read"], ""),
-            client(
-                "signer",
-                "partner_org.acme.id",
-                "dev@example.com",
-                &["a:read"],
-                &format!("  auth_method = \"private_key_jwt\"\n  jwks_uri = \"{uri}\""),
-            )
+        acme_with_client(
+            "2030-12-31",
+            "signer",
+            &format!("  auth_method = \"private_key_jwt\"\n  jwks_uri = \"{uri}\""),
         )
     };
     // Both, or plain http to another host, fail the plan on the attribute.
@@ -740,18 +677,7 @@ fn a_client_with_a_jwks_uri_made_with_terraform_introspects_by_the_published_key
     assert_eq!(state["jwks"], Value::Null);
     workspace.assert_no_changes();
     let client_id = string(&state, "client_id");
-    // 2026-06-01T00:00:00Z, the registry's clock.
-    let now = 1_780_272_000;
-    let introspect = |k: &TestKey, jti: &str| {
-        let assertion = k.assertion(&client_id, AUDIENCE, now + 60, jti);
-        let (status, body) = registry.request(
-            "POST",
-            "/v1/introspect",
-            Some(assertion_body(&client_id, &assertion)),
-        );
-        assert_eq!(status, 200, "{body}");
-        body["active"] == true
-    };
+    let introspect = |k: &TestKey, jti: &str| assertion_active(&registry, &client_id, k, jti);
     assert!(introspect(&key, "a1"), "signed with the published RSA key");
     assert!(!introspect(&next, "a2"), "a key published elsewhere");
     assert_eq!(first.hits(), 1);
@@ -766,4 +692,39 @@ fn a_client_with_a_jwks_uri_made_with_terraform_introspects_by_the_published_key
     assert!(introspect(&next, "a3"), "the key at the new URI");
     assert!(!introspect(&key, "a4"), "the old URI's key");
     workspace.assert_no_changes();
+}
+
+/// Whether an assertion of `key` for `client_id` (expiring a minute after
+/// 2026-06-01T00:00:00Z, the registry's clock) introspects active.
+fn assertion_active(
+    registry: &RegistryServer,
+    client_id: &str,
+    key: &acceptance_tests::keys::TestKey,
+    jti: &str,
+) -> bool {
+    use acceptance_tests::keys::{AUDIENCE, assertion_body};
+    let now = 1_780_272_000;
+    let assertion = key.assertion(client_id, AUDIENCE, now + 60, jti);
+    let (status, body) = registry.request(
+        "POST",
+        "/v1/introspect",
+        Some(assertion_body(client_id, &assertion)),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["active"] == true
+}
+
+/// The `partner_client.signer` of org `acme`: a `private_key_jwt` client
+/// registering `keys`.
+fn signer_block(keys: &[&acceptance_tests::keys::TestKey]) -> String {
+    client(
+        "signer",
+        "partner_org.acme.id",
+        "dev@example.com",
+        &["a:read"],
+        &format!(
+            "  auth_method = \"private_key_jwt\"\n  jwks = jsonencode({})",
+            acceptance_tests::keys::jwks(keys)
+        ),
+    )
 }
