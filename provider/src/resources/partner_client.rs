@@ -408,11 +408,18 @@ impl Resource<Configured> for PartnerClient {
                 }
             }
             check_against_org(api, planned_orgs, org, req).await;
-            if let Some(prior) = req.prior.clone() {
-                warn_risky_changes(&prior, org, req);
-                note_approvals(api, &prior, org, req).await;
-            } else {
-                note_new_client_approval(api, org, req).await;
+            match req.prior.clone() {
+                // A move to another org replaces the client: what the
+                // registry sees is a new client there.
+                Some(prior) if prior.org_id != req.config.org_id => {
+                    warn_risky_changes(&prior, org, req);
+                    note_new_client_approval(api, org, req).await;
+                }
+                Some(prior) => {
+                    warn_risky_changes(&prior, org, req);
+                    note_approvals(api, &prior, org, req).await;
+                }
+                None => note_new_client_approval(api, org, req).await,
             }
         } else if !req.diags.has_errors() {
             check_expiry(api.now().unix_timestamp(), None, None, req);

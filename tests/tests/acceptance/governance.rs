@@ -728,3 +728,69 @@ fn signer_block(keys: &[&acceptance_tests::keys::TestKey]) -> String {
         ),
     )
 }
+
+#[test]
+fn a_client_moved_into_an_org_under_require_is_a_new_client_that_needs_approving() {
+    let registry = RegistryServer::start_at(T0);
+    let mut workspace = Workspace::new(&registry);
+    let config = |org_ref: &str| {
+        let orgs = org("old", "old", "2030-12-31", &["a:read"], "")
+            + &org(
+                "acme",
+                "acme",
+                "2030-12-31",
+                &["a:read"],
+                "  approval_policy = \"require\"",
+            );
+        orgs + &client("sync", org_ref, "dev@example.com", &["a:read"], "")
+    };
+    workspace.write_config(&config("partner_org.old.id"));
+    workspace.apply();
+    let (old_id, acme_id) = (
+        string(&workspace.resource("partner_client.sync"), "id"),
+        string(&workspace.resource("partner_org.acme"), "id"),
+    );
+
+    // In Terraform a move is a replacement: a new client in org acme, which
+    // acme's approval authority approves like any grant.
+    workspace.env("PARTNER_CHANGE_REF", "https://git.example/pr/21");
+    workspace.write_config(&config("partner_org.acme.id"));
+    let grant = "name=sync; owner=dev@example.com; scopes=a:read";
+    let command = format!("--resource {acme_id} --attribute client --old '' --new '{grant}'");
+    let plan = workspace.plan();
+    plan.assert_code(2).assert_mentions(&[
+        "moves to another org",
+        "New client \"sync\": creation needs an approval",
+    ]);
+    let flat = plan
+        .combined()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(flat.contains(&command), "{command} not in:\n{plan}");
+
+    let boss = approver_token(&registry, "boss", "approvals@example.com");
+    let change = ("client", "", grant);
+    approve_change(
+        &registry,
+        &boss,
+        "https://git.example/pr/21",
+        &acme_id,
+        change,
+        T0,
+        &[],
+    )
+    .assert_success();
+    workspace
+        .plan()
+        .assert_code(2)
+        .assert_mentions(&["New client \"sync\": creation approved"]);
+    workspace.apply();
+    let moved = workspace.resource("partner_client.sync");
+    assert_eq!(moved["org_id"], acme_id.as_str());
+    assert_eq!(
+        registry.get(&format!("/v1/clients/{old_id}"))["status"],
+        "revoked"
+    );
+    workspace.assert_no_changes();
+}
