@@ -32,6 +32,31 @@ pub const TIMEOUT: Duration = Duration::from_secs(3);
 /// characters, even if every character took four bytes.
 pub const MAX_BYTES: usize = partner_rules::keys::MAX_JWKS_CHARS * 4;
 
+/// The system's resolver, leaving out the addresses the registry never
+/// fetches from ([`partner_rules::keys::fetchable`]): a name that resolves
+/// to a cloud's metadata endpoint fails like an unreachable one.
+struct Fetchable;
+
+impl reqwest::dns::Resolve for Fetchable {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| partner_rules::keys::fetchable(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!(
+                    "{host} resolves to no address a key set may be fetched from \
+                     (link-local, unspecified, multicast and broadcast ones are left out)"
+                )
+                .into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 /// What one URI's last fetch left.
 #[derive(Clone)]
 struct Entry {
@@ -57,6 +82,7 @@ impl KeyFetcher {
             .connect_timeout(TIMEOUT)
             // A redirect could lead anywhere the URI's rule never checked.
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(Fetchable))
             .user_agent(concat!("partner-registry/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| crate::Error::Internal(format!("cannot build the JWKS client: {e}")))?;

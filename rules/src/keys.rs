@@ -34,7 +34,9 @@ pub const MAX_JWKS_URI_CHARS: usize = 2048;
 /// The rule of a client's `jwks_uri`.
 pub const JWKS_URI_RULE: &str = "must be an https URL (http only to a loopback host: \
      127.0.0.1, [::1] or localhost) of at most 2048 characters, without user info or fragment, \
-     where the client publishes its JSON Web Key Set; the registry fetches it itself";
+     whose host is not (and does not resolve only to) a link-local, unspecified, multicast or \
+     broadcast address, where the client publishes its JSON Web Key Set; the registry fetches \
+     it itself";
 
 /// Checks a `jwks_uri` against [`JWKS_URI_RULE`]; the error says what
 /// failed, then the rule.
@@ -74,6 +76,12 @@ pub fn check_jwks_uri(uri: &str) -> Result<(), String> {
     if port.is_some_and(|p| p.parse::<u16>().is_err()) {
         return fail("its port is not a number from 0 to 65535");
     }
+    if host
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| !fetchable(ip))
+    {
+        return fail("its host is a link-local, unspecified, multicast or broadcast address");
+    }
     // Plain http would let anyone on the path swap the keys: only a host
     // on this machine (a test's, a sidecar's) is spared TLS.
     let loopback = host.eq_ignore_ascii_case("localhost")
@@ -87,6 +95,27 @@ pub fn check_jwks_uri(uri: &str) -> Result<(), String> {
         return fail("it is plain http to a host that is not loopback");
     }
     Ok(())
+}
+
+/// Whether the registry may fetch a key set from `ip`: never from a
+/// link-local address (a cloud's metadata endpoint answers there), nor an
+/// unspecified, multicast or broadcast one. The registry fetches what an
+/// org token names, so it must not be made to reach those for it.
+pub fn fetchable(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(a) => {
+            !(a.is_link_local() || a.is_unspecified() || a.is_multicast() || a.is_broadcast())
+        }
+        IpAddr::V6(a) => {
+            let link_local = (a.segments()[0] & 0xffc0) == 0xfe80;
+            !(link_local || a.is_unspecified() || a.is_multicast())
+        }
+    }
 }
 
 /// Where a client's public keys come from, as both sides word its
@@ -283,6 +312,10 @@ mod tests {
             ("https:///jwks", "no host"),
             ("https://keys.example:99999/", "port"),
             ("https://keys.example/a b", "whitespace"),
+            ("https://169.254.169.254/latest/meta-data", "link-local"),
+            ("https://[fe80::1]/jwks", "link-local"),
+            ("https://[::ffff:169.254.169.254]/jwks", "link-local"),
+            ("https://0.0.0.0/jwks", "unspecified"),
         ] {
             let e = check_jwks_uri(bad).unwrap_err();
             assert!(e.contains(why) && e.ends_with(JWKS_URI_RULE), "{bad}: {e}");

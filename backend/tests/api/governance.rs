@@ -1237,6 +1237,11 @@ async fn a_client_with_a_jwks_uri_is_proven_by_the_keys_fetched_from_it() {
             "jwks_uri",
             "user info",
         ),
+        (
+            json!({"jwks_uri": "https://169.254.169.254/latest/meta-data"}),
+            "jwks_uri",
+            "link-local",
+        ),
         (json!({}), "jwks", "is required"),
     ] {
         let mut body = client_of(&acme, "by-uri", "dev@acme.example", own_key.clone());

@@ -111,7 +111,8 @@ pub fn schema() -> Schema {
     .attr(Attribute::string("jwks_uri").optional().description(
         "Where a `private_key_jwt` client publishes its public keys (a JSON Web Key Set), \
          instead of `jwks`: exactly one of the two. An `https://` URL (plain `http://` only to a \
-         loopback host such as `127.0.0.1`), without user info or fragment. The registry fetches \
+         loopback host such as `127.0.0.1`), without user info or fragment, never to a \
+         link-local address (a cloud's metadata endpoint). The registry fetches \
          it itself (3 s timeout, size limit, no redirects), keeps the set for its \
          `Cache-Control: max-age` (5 minutes by default, at most an hour) and fetches it again \
          when an assertion names an unknown `kid` (at most every 30 s): keys rotate at the URI \

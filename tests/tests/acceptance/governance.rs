@@ -682,8 +682,10 @@ fn a_client_with_a_jwks_uri_made_with_terraform_introspects_by_the_published_key
     assert!(!introspect(&next, "a2"), "a key published elsewhere");
     assert_eq!(first.hits(), 1);
 
-    // Another URI: the plan names who approves; then its keys prove the client.
-    workspace.write_config(&config(&second.url));
+    // Another URI (by name: the registry's resolver) — the plan names who
+    // approves; then its keys prove the client.
+    let by_name = second.url.replace("127.0.0.1", "localhost");
+    workspace.write_config(&config(&by_name));
     workspace
         .plan()
         .assert_code(2)
