@@ -148,10 +148,11 @@ impl KeyFetcher {
             }
         };
         let answer = entry.keys.clone().ok_or_else(|| entry.failure.clone());
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(uri.to_string(), entry);
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        // A URI no client asked about for a while (its client changed or
+        // went) is forgotten: the cache holds what is in use, no more.
+        cache.retain(|_, e| e.fresh_until.saturating_add(MAX_CACHE) > now);
+        cache.insert(uri.to_string(), entry);
         answer
     }
 
