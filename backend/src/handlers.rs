@@ -667,6 +667,70 @@ fn active_answer(cred: &crate::cache::Credential, issued_at: i64) -> Value {
     })
 }
 
+/// Claims the `jti` of a proven assertion in the database, on the writer
+/// (never on the async workers), so that every replica, and this one after
+/// a restart, refuses it from now on. A database that cannot say fails
+/// closed: 503, never active.
+async fn claim_jti(
+    app: &App,
+    client_id: &str,
+    proven: &crate::assertions::Proven,
+    now: i64,
+) -> Result<bool> {
+    let (client_id, jti, exp) = (client_id.to_string(), proven.jti.clone(), proven.exp);
+    let started = std::time::Instant::now();
+    let claimed = app
+        .db
+        .write_async(move |tx| tx.claim_jti(&client_id, &jti, exp, now))
+        .await;
+    app.metrics.db_call("claim_jti", started.elapsed());
+    claimed.map(|(first, _)| first).map_err(|e| {
+        tracing::warn!(error = %e, "a client assertion's jti could not be claimed; answering 503");
+        Error::Unavailable(
+            "the registry cannot check this client assertion's jti against the ones used before; retry shortly".into(),
+        )
+    })
+}
+
+/// The verdict on an RFC 7523 client assertion of `cred` and when it was
+/// issued: its keys (registered, or fetched from its `jwks_uri`), its
+/// signature and claims, then its `jti` claimed. `Err`: the answer when the
+/// database cannot claim the `jti` (503).
+async fn assertion_outcome(
+    app: &App,
+    cred: &crate::cache::Credential,
+    assertion: &str,
+    now: i64,
+) -> std::result::Result<(Introspected, i64), Response> {
+    let keys = match (&cred.keys, &cred.jwks_uri) {
+        (Some(keys), _) => Some(Arc::clone(keys)),
+        (None, Some(uri)) => {
+            let kid = jsonwebtoken::decode_header(assertion)
+                .ok()
+                .and_then(|h| h.kid);
+            match app.jwks.keys(uri, kid.as_deref(), now, &app.metrics).await {
+                Ok(keys) => Some(keys),
+                Err(_) => return Ok((Introspected::KeysUnavailable, 0)),
+            }
+        }
+        (None, None) => None,
+    };
+    let audience = app.assertion_audience.as_deref();
+    match cred.assertion_verdict(keys.as_deref(), assertion, audience, now) {
+        (Introspected::Active, Some(proven)) => {
+            match claim_jti(app, &cred.client_id, &proven, now).await {
+                Ok(true) => Ok((Introspected::Active, proven.issued_at)),
+                Ok(false) => Ok((Introspected::Replayed, 0)),
+                Err(e) => {
+                    app.metrics.introspected(Introspected::ReplayUnchecked);
+                    Err(e.to_response())
+                }
+            }
+        }
+        (verdict, _) => Ok((verdict, 0)),
+    }
+}
+
 /// `POST /v1/introspect`. Fails closed as RFC 7662 does: any JSON body that is not
 /// exactly `{"client_id": string, "client_secret": string}` or `{"client_id":
 /// string, "client_assertion_type": the RFC 7523 type, "client_assertion": string}`
@@ -697,12 +761,12 @@ pub async fn introspect(
         (None, _) if snapshot.revoked(client_id.as_ref()) => (Introspected::Revoked, 0),
         (None, _) => (Introspected::Unknown, 0),
         (Some(cred), Presented::Secret(secret)) => cred.verdict(&app.key.hash_secret(&secret), now),
-        (Some(cred), Presented::Assertion(assertion)) => cred.assertion_verdict(
-            &assertion,
-            app.assertion_audience.as_deref(),
-            now,
-            &app.replays,
-        ),
+        (Some(cred), Presented::Assertion(assertion)) => {
+            match assertion_outcome(&app, cred, &assertion, now).await {
+                Ok(outcome) => outcome,
+                Err(refusal) => return Ok(refusal),
+            }
+        }
     };
     app.metrics.introspected(verdict);
     match found {
