@@ -108,6 +108,14 @@ impl From<crate::audit::AuditRow> for AuditEvent {
     }
 }
 
+/// `resp` marked never to be stored by a cache: it holds a secret, or names
+/// people and the state of their access.
+fn no_store(mut resp: Response) -> Response {
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
 pub(crate) fn created_response(c: Created) -> Response {
     let mut resp = json_response(StatusCode::CREATED, &c.body, Some(c.version));
     if let Ok(h) = HeaderValue::from_str(&c.location) {
@@ -117,9 +125,7 @@ pub(crate) fn created_response(c: Created) -> Response {
         resp.headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
-    resp.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
+    no_store(resp)
 }
 
 pub(crate) fn now(app: &App) -> i64 {
@@ -506,10 +512,11 @@ pub async fn rotate_client_secret(
         .await?;
     let mut view = client.view(now(&app));
     view.client_secret = shown;
-    let mut resp = json_response(StatusCode::OK, &view, Some(client.version));
-    resp.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    Ok(no_store(json_response(
+        StatusCode::OK,
+        &view,
+        Some(client.version),
+    )))
 }
 
 pub async fn list_clients(
@@ -825,10 +832,7 @@ pub async fn review(
     let review = app
         .read(move |r| service::review(r, &actor, now, params))
         .await?;
-    let mut resp = json_response(StatusCode::OK, &review, None);
-    resp.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    Ok(no_store(json_response(StatusCode::OK, &review, None)))
 }
 
 // ---------- approvals ----------
@@ -904,10 +908,7 @@ pub async fn blast_radius(
     let radius = app
         .read(move |r| service::blast_radius(r, &actor, now, query))
         .await?;
-    let mut resp = json_response(StatusCode::OK, &radius, None);
-    resp.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    Ok(no_store(json_response(StatusCode::OK, &radius, None)))
 }
 
 pub async fn revoke_blast_radius(
@@ -963,10 +964,7 @@ pub async fn create_token(app: App, authed: Authed, rc: ReqCtx, body: Bytes) -> 
     let mut view = created.info;
     // The one and only time the token leaves the server.
     view.token = Some(created.token);
-    let mut resp = json_response(StatusCode::CREATED, &view, None);
-    resp.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    Ok(no_store(json_response(StatusCode::CREATED, &view, None)))
 }
 
 pub async fn list_tokens(
