@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test test-pinned test-postgres postgres browser fmt-check clippy build docs terraform bench demo demo-destroy demo-stop clean
+.PHONY: test test-pinned test-postgres postgres openssl browser fmt-check clippy build docs terraform bench demo demo-destroy demo-stop clean
 
 # Every test in the workspace with the Terraform found (see tools/ensure-terraform.sh)
 # on the default SQLite engine, the registry's API suite again on PostgreSQL, then
@@ -11,7 +11,7 @@ CARGO ?= cargo
 # Ends with one line counting every test of all runs.
 TEST_LOG := target/make-test.log
 
-test: fmt-check clippy build postgres browser
+test: fmt-check clippy build postgres openssl browser
 	mkdir -p target && : > $(TEST_LOG)
 	set -o pipefail; TERRAFORM="$$(tools/ensure-terraform.sh)" $(CARGO) test --workspace 2>&1 | tee -a $(TEST_LOG)
 	set -o pipefail; $(MAKE) --no-print-directory test-postgres 2>&1 | tee -a $(TEST_LOG)
@@ -29,6 +29,10 @@ test-postgres: postgres
 postgres:
 	@tools/ensure-postgres.sh
 
+# Debian's openssl CLI, which the tests make RSA keys with, when missing.
+openssl:
+	@tools/ensure-openssl.sh
+
 # Debian's Chromium and the npm packages of the review console's browser test
 # (tests/browser/, as package-lock.json pins them); Chromium only when missing.
 browser:
@@ -39,7 +43,7 @@ browser:
 # Terraform the machine has on its PATH, and the tests of what only
 # Terraform 1.14+ has (identity, query, actions: the terraform_1_14 target,
 # which fails on an older Terraform and so runs only here).
-test-pinned: build
+test-pinned: build openssl
 	TERRAFORM="$$(tools/ensure-terraform.sh --pinned)" $(CARGO) test -p acceptance-tests -p terraform-provider-partner --tests
 	TERRAFORM="$$(tools/ensure-terraform.sh --pinned)" $(CARGO) test -p acceptance-tests --test terraform_1_14
 

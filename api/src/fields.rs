@@ -70,6 +70,8 @@ writable! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub auth_method: Option<String>,
         pub jwks: Option<Value>,
+        /// Where a `private_key_jwt` client publishes its keys, instead of `jwks`.
+        pub jwks_uri: Option<String>,
         pub scopes: Vec<String>,
         /// `None`: the end of the org's contract on create, unchanged on update.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,6 +156,7 @@ mod tests {
             operated_by: Some("org_x".into()),
             auth_method: Some("client_secret".into()),
             jwks: Some(Value::Null),
+            jwks_uri: None,
             scopes: vec![],
             expires_at: Some("2027-01-01T00:00:00Z".into()),
         };

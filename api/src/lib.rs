@@ -129,6 +129,9 @@ pub struct ClientView {
     pub auth_method: String,
     /// The public keys of a `private_key_jwt` client (a JSON Web Key Set).
     pub jwks: Option<Value>,
+    /// Where a `private_key_jwt` client publishes its keys (the registry
+    /// fetches them), instead of `jwks`.
+    pub jwks_uri: Option<String>,
     pub scopes: Vec<String>,
     pub expires_at: String,
     pub status: ClientStatus,
@@ -197,6 +200,7 @@ impl From<&ClientView> for ClientFields {
             operated_by: client.operated_by.clone(),
             auth_method: Some(client.auth_method.clone()),
             jwks: client.jwks.clone(),
+            jwks_uri: client.jwks_uri.clone(),
             scopes: client.scopes.clone(),
             expires_at: Some(client.expires_at.clone()),
         }

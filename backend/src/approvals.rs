@@ -7,7 +7,7 @@
 
 use crate::error::{Error, FieldError, Result};
 use crate::records::{Client, Org, fmt_ts, parse_duration};
-use partner_rules::approvals::{self as rules, ClientTerms, OrgTerms, Widening};
+use partner_rules::approvals::{self as rules, ClientGrant, ClientTerms, OrgTerms, Widening};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -167,7 +167,26 @@ pub fn client_terms(c: &Client) -> ClientTerms<'_> {
         expires_at: c.expires_at,
         owner: &c.owner,
         operated_by: c.operated_by.as_deref(),
+        jwks: c.jwks.as_deref(),
+        jwks_uri: c.jwks_uri.as_deref(),
     }
+}
+
+/// What the client `d` would be given if created.
+pub fn client_grant(d: &crate::requests::ClientDraft) -> Widening {
+    rules::client_grant(ClientGrant {
+        name: d.name.as_deref().unwrap_or_default(),
+        owner: d.owner.as_deref().unwrap_or_default(),
+        scopes: d.scopes.as_deref().unwrap_or_default(),
+        operated_by: d.operated_by.as_deref(),
+        jwks: d.jwks.as_deref(),
+        jwks_uri: d.jwks_uri.as_deref(),
+    })
+}
+
+/// The owner named in an approval of a new client (its `owner=…` term).
+pub fn granted_owner(new: &str) -> Option<&str> {
+    new.split("; ").find_map(|term| term.strip_prefix("owner="))
 }
 
 /// What of `o` can widen what its clients may be given.
@@ -176,6 +195,7 @@ pub fn org_terms(o: &Org) -> OrgTerms<'_> {
         allowed_scopes: &o.allowed_scopes,
         contract_end: &o.contract_end,
         approval_policy: &o.approval_policy,
+        max_clients: o.max_clients,
     }
 }
 
@@ -196,13 +216,26 @@ pub fn refusal(
                     Some(r) => format!("no valid, unused approval of it is recorded for change reference {r:?}"),
                     None => "the request carries no change reference (X-Change-Ref; the provider's change_ref or PARTNER_CHANGE_REF) to look an approval up by".to_string(),
                 };
-                FieldError::new(
-                    w.attribute,
-                    format!(
-                        "changing {} of {what} from {:?} to {:?} needs an approval: org {} has approval_policy \"require\" and {why}. Ask {} (its approval authority) to approve it with an approver token: {} (or POST /v1/approvals)",
+                // A new client is a change of its org, but the request's
+                // field at fault is the client's org_id.
+                let (field, change) = if w.attribute == rules::NEW_CLIENT {
+                    (
+                        "org_id",
+                        format!("creating a client in {what} ({}) grants access and", w.new),
+                    )
+                } else {
+                    (
                         w.attribute,
-                        w.old,
-                        w.new,
+                        format!(
+                            "changing {} of {what} from {:?} to {:?}",
+                            w.attribute, w.old, w.new
+                        ),
+                    )
+                };
+                FieldError::new(
+                    field,
+                    format!(
+                        "{change} needs an approval: org {} has approval_policy \"require\" and {why}. Ask {} (its approval authority) to approve it with an approver token: {} (or POST /v1/approvals)",
                         org.name,
                         org.approval_authority,
                         rules::approve_command(change_ref.unwrap_or("CHANGE_REF"), resource, w),

@@ -10,15 +10,15 @@
 //! `exp` past or more than [`MAX_ASSERTION_LIFETIME`] ahead, a `jti`
 //! missing or seen before.
 //!
-//! Replays are refused per registry process: each replica remembers the
-//! `jti`s it accepted until their `exp`, which is at most five minutes.
+//! A `jti` is claimed only once everything else holds: the claim is a row
+//! in the database ([`crate::db::Tx::claim_jti`]), shared by every replica
+//! and kept across restarts, so an assertion accepted anywhere is refused
+//! everywhere afterwards. Unsigned junk never reaches the database.
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use partner_rules::keys::MAX_ASSERTION_LIFETIME;
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 /// One client's public keys, parsed once when the cache loads the client.
 pub struct Keys(Vec<(Option<String>, Algorithm, DecodingKey)>);
@@ -30,6 +30,12 @@ impl std::fmt::Debug for Keys {
 }
 
 impl Keys {
+    /// Whether a key has this `kid` (a key set fetched from a `jwks_uri`
+    /// is fetched again, at most so often, for an unknown one).
+    pub fn has_kid(&self, kid: &str) -> bool {
+        self.0.iter().any(|(k, _, _)| k.as_deref() == Some(kid))
+    }
+
     /// The signing keys of a JSON Web Key Set (the registry checked the set
     /// when it was written; a key that does not parse is left out).
     pub fn parse(jwks: &str) -> Keys {
@@ -81,32 +87,26 @@ struct Claims {
     jti: String,
 }
 
-/// The `jti`s accepted, by client, until their `exp`.
-#[derive(Debug, Default)]
-pub struct Replays(Mutex<HashMap<(String, String), i64>>);
-
-impl Replays {
-    /// Whether this is the first use of `jti` by `client_id`; remembers it
-    /// until `exp`, forgetting the ones whose `exp` has passed.
-    fn first_use(&self, client_id: &str, jti: &str, exp: i64, now: i64) -> bool {
-        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        seen.retain(|_, until| *until >= now);
-        seen.insert((client_id.to_string(), jti.to_string()), exp)
-            .is_none()
-    }
+/// An assertion that proves its client, but for its `jti`, which the
+/// caller must still claim ([`crate::db::Tx::claim_jti`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proven {
+    /// Its `iat`, else the time it was checked.
+    pub issued_at: i64,
+    pub jti: String,
+    pub exp: i64,
 }
 
-/// When `assertion` was issued (its `iat`, else `now`) if it proves
-/// `client_id` with one of `keys`, for `audience`, at `now`, for the first
-/// time; `None` otherwise.
+/// What `assertion` proves if it proves `client_id` with one of `keys`, for
+/// `audience`, at `now`; `None` otherwise. Whether its `jti` was used
+/// before is for the caller to ask the database.
 pub fn verify(
     keys: &Keys,
     client_id: &str,
     assertion: &str,
     audience: Option<&str>,
     now: i64,
-    replays: &Replays,
-) -> Option<i64> {
+) -> Option<Proven> {
     let (Some(audience), Ok(header)) = (audience, jsonwebtoken::decode_header(assertion)) else {
         return None;
     };
@@ -130,7 +130,10 @@ pub fn verify(
         && claims.aud.contains(audience)
         && claims.exp > now
         && claims.exp <= now.saturating_add(MAX_ASSERTION_LIFETIME)
-        && (1..=256).contains(&claims.jti.len())
-        && replays.first_use(client_id, &claims.jti, claims.exp, now);
-    holds.then(|| claims.iat.unwrap_or(now))
+        && (1..=256).contains(&claims.jti.len());
+    holds.then(|| Proven {
+        issued_at: claims.iat.unwrap_or(now),
+        jti: claims.jti,
+        exp: claims.exp,
+    })
 }

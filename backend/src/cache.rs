@@ -185,7 +185,10 @@ pub struct Credential {
     /// After this time the client is suspended by an overdue access review.
     pub suspended_after: Option<i64>,
     /// The public keys of a `private_key_jwt` client (which has no secret).
-    pub keys: Option<Box<crate::assertions::Keys>>,
+    pub keys: Option<Arc<crate::assertions::Keys>>,
+    /// Or where it publishes them (fetched at introspection, see
+    /// [`crate::jwks_fetch`]).
+    pub jwks_uri: Option<Box<str>>,
     pub usage: Arc<Usage>,
 }
 
@@ -210,20 +213,22 @@ impl Credential {
     }
 
     /// [`Credential::verdict`] for an RFC 7523 client assertion instead of a
-    /// secret (see [`crate::assertions`]).
+    /// secret (see [`crate::assertions`]); an active verdict holds only once
+    /// the caller has claimed the returned `jti`.
+    /// `keys` are the client's: its own, or fetched from its `jwks_uri`.
     pub fn assertion_verdict(
         &self,
+        keys: Option<&crate::assertions::Keys>,
         assertion: &str,
         audience: Option<&str>,
         now: i64,
-        replays: &crate::assertions::Replays,
-    ) -> (Introspected, i64) {
-        let issued = self.keys.as_ref().and_then(|keys| {
-            crate::assertions::verify(keys, &self.client_id, assertion, audience, now, replays)
+    ) -> (Introspected, Option<crate::assertions::Proven>) {
+        let proven = keys.and_then(|keys| {
+            crate::assertions::verify(keys, &self.client_id, assertion, audience, now)
         });
-        match issued {
-            Some(at) => (self.standing(now), at),
-            None => (Introspected::BadSecret, 0),
+        match proven {
+            Some(p) => (self.standing(now), Some(p)),
+            None => (Introspected::BadSecret, None),
         }
     }
 
@@ -241,6 +246,7 @@ impl Credential {
     }
 
     fn from_row(row: CredentialRow, org: Arc<OrgFacts>, usage: Arc<Usage>) -> Credential {
+        let own_key = row.auth_method == partner_rules::keys::PRIVATE_KEY_JWT;
         Credential {
             id: row.id.into(),
             client_id: row.client_id.into(),
@@ -252,8 +258,9 @@ impl Credential {
             suspended_after: row.suspended_after,
             keys: row
                 .jwks
-                .filter(|_| row.auth_method == partner_rules::keys::PRIVATE_KEY_JWT)
-                .map(|jwks| Box::new(crate::assertions::Keys::parse(&jwks))),
+                .filter(|_| own_key)
+                .map(|jwks| Arc::new(crate::assertions::Keys::parse(&jwks))),
+            jwks_uri: row.jwks_uri.filter(|_| own_key).map(Into::into),
             usage,
         }
     }
@@ -922,6 +929,7 @@ mod tests {
             expires_at: 1_000,
             operated_by: None,
             keys: None,
+            jwks_uri: None,
             secrets: Box::new([
                 SecretHash {
                     hmac: key.hash_secret("new"),

@@ -108,6 +108,14 @@ impl From<crate::audit::AuditRow> for AuditEvent {
     }
 }
 
+/// `resp` marked never to be stored by a cache: it holds a secret, or names
+/// people and the state of their access.
+fn no_store(mut resp: Response) -> Response {
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
 pub(crate) fn created_response(c: Created) -> Response {
     let mut resp = json_response(StatusCode::CREATED, &c.body, Some(c.version));
     if let Ok(h) = HeaderValue::from_str(&c.location) {
@@ -117,9 +125,7 @@ pub(crate) fn created_response(c: Created) -> Response {
         resp.headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
-    resp.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
+    no_store(resp)
 }
 
 pub(crate) fn now(app: &App) -> i64 {
@@ -506,10 +512,11 @@ pub async fn rotate_client_secret(
         .await?;
     let mut view = client.view(now(&app));
     view.client_secret = shown;
-    let mut resp = json_response(StatusCode::OK, &view, Some(client.version));
-    resp.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    Ok(no_store(json_response(
+        StatusCode::OK,
+        &view,
+        Some(client.version),
+    )))
 }
 
 pub async fn list_clients(
@@ -667,6 +674,70 @@ fn active_answer(cred: &crate::cache::Credential, issued_at: i64) -> Value {
     })
 }
 
+/// Claims the `jti` of a proven assertion in the database, on the writer
+/// (never on the async workers), so that every replica, and this one after
+/// a restart, refuses it from now on. A database that cannot say fails
+/// closed: 503, never active.
+async fn claim_jti(
+    app: &App,
+    client_id: &str,
+    proven: &crate::assertions::Proven,
+    now: i64,
+) -> Result<bool> {
+    let (client_id, jti, exp) = (client_id.to_string(), proven.jti.clone(), proven.exp);
+    let started = std::time::Instant::now();
+    let claimed = app
+        .db
+        .write_async(move |tx| tx.claim_jti(&client_id, &jti, exp, now))
+        .await;
+    app.metrics.db_call("claim_jti", started.elapsed());
+    claimed.map(|(first, _)| first).map_err(|e| {
+        tracing::warn!(error = %e, "a client assertion's jti could not be claimed; answering 503");
+        Error::Unavailable(
+            "the registry cannot check this client assertion's jti against the ones used before; retry shortly".into(),
+        )
+    })
+}
+
+/// The verdict on an RFC 7523 client assertion of `cred` and when it was
+/// issued: its keys (registered, or fetched from its `jwks_uri`), its
+/// signature and claims, then its `jti` claimed. `Err`: the answer when the
+/// database cannot claim the `jti` (503).
+async fn assertion_outcome(
+    app: &App,
+    cred: &crate::cache::Credential,
+    assertion: &str,
+    now: i64,
+) -> std::result::Result<(Introspected, i64), Response> {
+    let keys = match (&cred.keys, &cred.jwks_uri) {
+        (Some(keys), _) => Some(Arc::clone(keys)),
+        (None, Some(uri)) => {
+            let kid = jsonwebtoken::decode_header(assertion)
+                .ok()
+                .and_then(|h| h.kid);
+            match app.jwks.keys(uri, kid.as_deref(), now, &app.metrics).await {
+                Ok(keys) => Some(keys),
+                Err(_) => return Ok((Introspected::KeysUnavailable, 0)),
+            }
+        }
+        (None, None) => None,
+    };
+    let audience = app.assertion_audience.as_deref();
+    match cred.assertion_verdict(keys.as_deref(), assertion, audience, now) {
+        (Introspected::Active, Some(proven)) => {
+            match claim_jti(app, &cred.client_id, &proven, now).await {
+                Ok(true) => Ok((Introspected::Active, proven.issued_at)),
+                Ok(false) => Ok((Introspected::Replayed, 0)),
+                Err(e) => {
+                    app.metrics.introspected(Introspected::ReplayUnchecked);
+                    Err(e.to_response())
+                }
+            }
+        }
+        (verdict, _) => Ok((verdict, 0)),
+    }
+}
+
 /// `POST /v1/introspect`. Fails closed as RFC 7662 does: any JSON body that is not
 /// exactly `{"client_id": string, "client_secret": string}` or `{"client_id":
 /// string, "client_assertion_type": the RFC 7523 type, "client_assertion": string}`
@@ -697,12 +768,12 @@ pub async fn introspect(
         (None, _) if snapshot.revoked(client_id.as_ref()) => (Introspected::Revoked, 0),
         (None, _) => (Introspected::Unknown, 0),
         (Some(cred), Presented::Secret(secret)) => cred.verdict(&app.key.hash_secret(&secret), now),
-        (Some(cred), Presented::Assertion(assertion)) => cred.assertion_verdict(
-            &assertion,
-            app.assertion_audience.as_deref(),
-            now,
-            &app.replays,
-        ),
+        (Some(cred), Presented::Assertion(assertion)) => {
+            match assertion_outcome(&app, cred, &assertion, now).await {
+                Ok(outcome) => outcome,
+                Err(refusal) => return Ok(refusal),
+            }
+        }
     };
     app.metrics.introspected(verdict);
     match found {
@@ -761,10 +832,7 @@ pub async fn review(
     let review = app
         .read(move |r| service::review(r, &actor, now, params))
         .await?;
-    let mut resp = json_response(StatusCode::OK, &review, None);
-    resp.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    Ok(no_store(json_response(StatusCode::OK, &review, None)))
 }
 
 // ---------- approvals ----------
@@ -840,10 +908,7 @@ pub async fn blast_radius(
     let radius = app
         .read(move |r| service::blast_radius(r, &actor, now, query))
         .await?;
-    let mut resp = json_response(StatusCode::OK, &radius, None);
-    resp.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    Ok(no_store(json_response(StatusCode::OK, &radius, None)))
 }
 
 pub async fn revoke_blast_radius(
@@ -899,10 +964,7 @@ pub async fn create_token(app: App, authed: Authed, rc: ReqCtx, body: Bytes) -> 
     let mut view = created.info;
     // The one and only time the token leaves the server.
     view.token = Some(created.token);
-    let mut resp = json_response(StatusCode::CREATED, &view, None);
-    resp.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    Ok(no_store(json_response(StatusCode::CREATED, &view, None)))
 }
 
 pub async fn list_tokens(

@@ -26,6 +26,7 @@ pub mod db;
 pub mod error;
 pub mod filters;
 pub mod handlers;
+pub mod jwks_fetch;
 pub mod openapi;
 pub mod records;
 pub mod requests;
@@ -69,8 +70,8 @@ pub struct AppState {
     pub console: ui::Sessions,
     /// The `aud` client assertions must name; `None`: none is accepted.
     pub assertion_audience: Option<String>,
-    /// The assertions' `jti`s seen, so that none is accepted twice.
-    pub replays: assertions::Replays,
+    /// The key sets of clients with a `jwks_uri`, fetched and kept.
+    pub jwks: jwks_fetch::KeyFetcher,
 }
 
 impl App {
@@ -278,7 +279,7 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running> {
         metrics: telemetry::Metrics::new(),
         console: ui::Sessions::new(cfg.tls.is_some()),
         assertion_audience: cfg.assertion_audience.clone(),
-        replays: assertions::Replays::default(),
+        jwks: jwks_fetch::KeyFetcher::new()?,
     }));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await

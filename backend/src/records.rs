@@ -244,6 +244,8 @@ pub struct Client {
     pub auth_method: String,
     /// The public keys (a JSON Web Key Set) of a `private_key_jwt` client.
     pub jwks: Option<String>,
+    /// Where a `private_key_jwt` client publishes its keys, instead of `jwks`.
+    pub jwks_uri: Option<String>,
     /// The last second of its org's contract, as loaded with the client (not
     /// a field of the client: it decides the client's status).
     pub org_contract_end: i64,
@@ -284,6 +286,7 @@ impl Client {
                 .jwks
                 .as_deref()
                 .and_then(|j| serde_json::from_str(j).ok()),
+            jwks_uri: self.jwks_uri.clone(),
             scopes: self.scopes.clone(),
             expires_at: fmt_ts(self.expires_at),
             status: self.status(now),
@@ -317,6 +320,9 @@ impl Client {
             .and_then(|j| serde_json::from_str(j).ok())
         {
             m.insert("jwks".into(), keys);
+        }
+        if let Some(uri) = &self.jwks_uri {
+            m.insert("jwks_uri".into(), uri.clone().into());
         }
         m.insert("scopes".into(), self.scopes.clone().into());
         m.insert("expires_at".into(), fmt_ts(self.expires_at).into());

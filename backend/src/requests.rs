@@ -490,6 +490,8 @@ pub struct ClientDraft {
     pub auth_method: Option<String>,
     /// The public keys, as stored (compact JSON).
     pub jwks: Option<String>,
+    /// Where the client publishes them instead.
+    pub jwks_uri: Option<String>,
     pub scopes: Option<Vec<String>>,
     /// Ok(None): default to the end of the contract.
     pub expires_at: Result<Option<i64>, ()>,
@@ -507,6 +509,13 @@ pub fn parse_client(map: &Map<String, Value>) -> ClientDraft {
         operated_by: f.opt_str("operated_by", 100),
         auth_method: None,
         jwks: None,
+        jwks_uri: f
+            .opt_str("jwks_uri", partner_rules::keys::MAX_JWKS_URI_CHARS)
+            .filter(|u| {
+                partner_rules::keys::check_jwks_uri(u)
+                    .map_err(|why| f.err("jwks_uri", why))
+                    .is_ok()
+            }),
         scopes: f.scopes("scopes", true),
         expires_at: f.opt_ts("expires_at"),
         errors: Vec::new(),
@@ -538,14 +547,11 @@ pub fn parse_client(map: &Map<String, Value>) -> ClientDraft {
         }
     };
     let jwt = d.auth_method.as_deref() == Some(partner_rules::keys::PRIVATE_KEY_JWT);
-    if jwt && matches!(map.get("jwks"), None | Some(Value::Null)) {
-        f.err(
-            "jwks",
-            "is required for auth_method \"private_key_jwt\": the client's public keys",
-        );
-    }
-    if !jwt && d.jwks.is_some() {
-        f.err("jwks", "is only for auth_method \"private_key_jwt\"");
+    let given = |name: &str| !matches!(map.get(name), None | Some(Value::Null));
+    for (field, why) in
+        partner_rules::keys::key_source_violations(jwt, given("jwks"), given("jwks_uri"))
+    {
+        f.err(field, why);
     }
     if let (Some(owner), Some(custodian)) = (&d.owner, &d.custodian) {
         if !partner_rules::custodian_ok(owner, custodian) {

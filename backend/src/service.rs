@@ -732,6 +732,18 @@ pub fn create_client(
         return Err(Error::Validation(d.errors));
     }
     let org = org.ok_or_else(|| Error::Internal("org vanished".into()))?;
+    // A new client is a grant of access: under "require" it is approved
+    // like any widening (a client moved to this org in Terraform is a new
+    // client here).
+    check_approved(
+        tx,
+        ctx,
+        &org,
+        "org",
+        &org.id,
+        &format!("org {}", org.name),
+        vec![crate::approvals::client_grant(&d)],
+    )?;
     let client = Client {
         id: crate::crypto::new_id("cli_")?,
         client_id: format!(
@@ -747,6 +759,7 @@ pub fn create_client(
         operated_by: d.operated_by,
         auth_method,
         jwks: d.jwks,
+        jwks_uri: d.jwks_uri,
         scopes: d.scopes.unwrap_or_default(),
         expires_at,
         created_at: ctx.now,
@@ -842,6 +855,7 @@ pub fn update_client(
         custodian: d.custodian,
         operated_by: d.operated_by,
         jwks: d.jwks,
+        jwks_uri: d.jwks_uri,
         scopes: d.scopes.unwrap_or_default(),
         expires_at,
         ..current.clone()
@@ -1081,7 +1095,11 @@ pub fn create_approval(
             .org(&d.resource)?
             .filter(|o| o.offboarded_at.is_none())
             .ok_or_else(gone)?;
-        ("org", org.id.clone(), org, None)
+        // Whoever a new client would be owned by does not approve it either.
+        let owner = (d.attribute == partner_rules::approvals::NEW_CLIENT)
+            .then(|| crate::approvals::granted_owner(&d.new).map(str::to_string))
+            .flatten();
+        ("org", org.id.clone(), org, owner)
     } else {
         let client = tx
             .client(&d.resource)?

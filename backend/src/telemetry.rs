@@ -101,11 +101,19 @@ pub enum Introspected {
     /// Undecided in an access review past its due date, under the org's
     /// `review_enforcement = "suspend"`.
     Suspended,
+    /// A client assertion whose `jti` was used before (on any replica).
+    Replayed,
+    /// A client assertion whose `jti` could not be claimed (the database
+    /// failed): answered 503, never active.
+    ReplayUnchecked,
+    /// A client assertion of a client whose `jwks_uri` could not be fetched
+    /// (the fetch's outcome is counted apart): inactive.
+    KeysUnavailable,
 }
 
 impl Introspected {
     /// Every outcome, in declaration order (the index of each).
-    const ALL: [Introspected; 7] = [
+    const ALL: [Introspected; 10] = [
         Introspected::Active,
         Introspected::Unknown,
         Introspected::BadSecret,
@@ -113,6 +121,9 @@ impl Introspected {
         Introspected::Revoked,
         Introspected::ContractEnded,
         Introspected::Suspended,
+        Introspected::Replayed,
+        Introspected::ReplayUnchecked,
+        Introspected::KeysUnavailable,
     ];
 
     fn label(self) -> &'static str {
@@ -124,6 +135,9 @@ impl Introspected {
             Introspected::Revoked => "revoked",
             Introspected::ContractEnded => "contract_ended",
             Introspected::Suspended => "review_suspended",
+            Introspected::Replayed => "replayed_jti",
+            Introspected::ReplayUnchecked => "jti_unchecked",
+            Introspected::KeysUnavailable => "jwks_unavailable",
         }
     }
 }
@@ -135,7 +149,8 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     /// One counter per outcome, resolved once: introspection is the hot path.
-    introspections: [IntCounter; 7],
+    introspections: [IntCounter; 10],
+    jwks_fetches: IntCounterVec,
     db_calls: HistogramVec,
     cache_credentials: IntGauge,
     cache_tokens: IntGauge,
@@ -208,6 +223,14 @@ impl Metrics {
                 );
                 Introspected::ALL.map(|o| by_outcome.with_label_values(&[o.label()]))
             },
+            jwks_fetches: counter(
+                "partner_registry_jwks_fetches_total",
+                "Fetches of clients' jwks_uri, by outcome: ok, or failed because of the \
+                 connection or a timeout (unreachable), an answer other than 200 (status), one \
+                 over the size limit (too_large), or a body that is not a valid key set \
+                 (invalid). A failed fetch leaves the client's assertions inactive.",
+                &["outcome"],
+            ),
             db_calls: histogram(
                 "partner_registry_db_call_duration_seconds",
                 "Time of one database call from the API (a read, or a write until it is \
@@ -255,6 +278,10 @@ impl Metrics {
 
     pub fn introspected(&self, outcome: Introspected) {
         self.introspections[outcome as usize].inc();
+    }
+
+    pub fn jwks_fetched(&self, outcome: &str) {
+        self.jwks_fetches.with_label_values(&[outcome]).inc();
     }
 
     pub fn db_call(&self, kind: &str, elapsed: Duration) {

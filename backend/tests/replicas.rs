@@ -54,9 +54,15 @@ impl Data {
     }
 
     fn serve(&self) -> Replica {
+        self.serve_with(&[])
+    }
+
+    /// A replica started with these further `serve` flags.
+    fn serve_with(&self, flags: &[&str]) -> Replica {
         let mut process = Process::spawn(
             Command::new(BIN)
                 .args(["serve", "--listen", "127.0.0.1:0", "--db", &self.db])
+                .args(flags)
                 .env("PARTNER_REGISTRY_SECRET_KEY_FILE", &self.key)
                 .env("PARTNER_REGISTRY_ACCESS_LOG", "0"),
         );
@@ -275,6 +281,62 @@ fn changes_through_one_replica_reach_the_others_within_a_second() {
         "token revocation took {took:?}"
     );
     data.verify().assert_success();
+}
+
+#[test]
+fn a_client_assertion_accepted_by_one_replica_is_refused_by_the_other() {
+    use acceptance_tests::keys::{AUDIENCE, TestKey, assertion_body, jwks};
+    let data = Data::postgres(PgCluster::shared());
+    let token = data.token("admin");
+    // Both on the same settable clock's instant: 2027-01-01T00:00:00Z.
+    let now = 1_798_761_600;
+    let flags = [
+        "--fake-clock",
+        "2027-01-01T00:00:00Z",
+        "--assertion-audience",
+        AUDIENCE,
+    ];
+    let (ra, rb) = (data.serve_with(&flags), data.serve_with(&flags));
+    let c = http();
+    // By URL: a replica's process handle stays on this thread.
+    let post = |url: &str, path: &str, body: Value| {
+        send(&c, "POST", format!("{url}{path}"), &token, Some(body), &[])
+    };
+    let (a, b) = (ra.url.as_str(), rb.url.as_str());
+    let (s, _, org) = post(a, "/v1/orgs", org_body("acme", 10));
+    assert_eq!(s, 201, "{org}");
+    let key = TestKey::generate("k1");
+    let mut body = client_body(org["id"].as_str().unwrap(), "signer");
+    body["auth_method"] = json!("private_key_jwt");
+    body["jwks"] = jwks(&[&key]);
+    let (s, _, client) = post(a, "/v1/clients", body);
+    assert_eq!(s, 201, "{client}");
+    let cid = client["client_id"].as_str().unwrap();
+    let active = |url: &str, jti: &str| {
+        let assertion = key.assertion(cid, AUDIENCE, now + 120, jti);
+        let (s, _, answer) = post(url, "/v1/introspect", assertion_body(cid, &assertion));
+        assert_eq!(s, 200, "{answer}");
+        answer["active"] == true
+    };
+    // B knows the client once its cache follows (each try a fresh jti).
+    let mut tries = 0;
+    until(|| {
+        tries += 1;
+        active(b, &format!("warm-{tries}"))
+    });
+
+    assert!(active(a, "once"), "the first use, on A");
+    assert!(!active(b, "once"), "the same assertion on B");
+    assert!(!active(a, "once"), "and on A again");
+    data.verify().assert_success();
+
+    // The same assertion at the same moment on both: exactly one answers active.
+    let both = std::thread::scope(|s| {
+        let on_a = s.spawn(|| active(a, "raced"));
+        let on_b = s.spawn(|| active(b, "raced"));
+        [on_a.join().unwrap(), on_b.join().unwrap()]
+    });
+    assert_eq!(both.iter().filter(|x| **x).count(), 1, "{both:?}");
 }
 
 #[test]
@@ -691,6 +753,14 @@ fn a_sqlite_registry_copied_to_postgresql_keeps_its_tokens_secrets_and_chain() {
             [],
         )
         .unwrap();
+    // A client assertion's jti used a moment ago (the server claims it so).
+    rusqlite::Connection::open(&sqlite.db)
+        .unwrap()
+        .execute(
+            "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ('pc_x', 'j1', 1800000300)",
+            [],
+        )
+        .unwrap();
     let cluster = PgCluster::shared();
     let url = cluster.new_database();
     let copy = run(Command::new(BIN)
@@ -711,14 +781,15 @@ fn a_sqlite_registry_copied_to_postgresql_keeps_its_tokens_secrets_and_chain() {
     );
     ci.assert_success();
     assert_eq!(ci.stdout.trim(), "admin 1893456000 1800000000");
-    // So did the access review and the usage counts.
+    // So did the access review, the usage counts and the used jtis.
     let reviews = cluster.psql(
         acceptance_tests::postgres::database_of(&url),
         "SELECT (SELECT COUNT(*) FROM review_campaigns) || ' ' || (SELECT COUNT(*) FROM review_items) \
-         || ' ' || (SELECT SUM(count) FROM client_usage_daily)",
+         || ' ' || (SELECT SUM(count) FROM client_usage_daily) \
+         || ' ' || (SELECT string_agg(jti, ',') FROM assertion_jtis)",
     );
     reviews.assert_success();
-    assert_eq!(reviews.stdout.trim(), "1 1 7");
+    assert_eq!(reviews.stdout.trim(), "1 1 7 j1");
     let pg = Data {
         db: url,
         key: sqlite.key.clone(),

@@ -1070,6 +1070,7 @@ mod tests {
             operated_by: None,
             auth_method: None,
             jwks: None,
+            jwks_uri: None,
             scopes: vec!["a".into()],
             expires_at: None,
         };

@@ -154,6 +154,7 @@ mod tests {
             operated_by: None,
             auth_method: "client_secret".into(),
             jwks: None,
+            jwks_uri: None,
             scopes: vec![],
             expires_at: "2030-01-01T00:00:00Z".into(),
             status: ClientStatus::Active,

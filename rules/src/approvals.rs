@@ -5,8 +5,15 @@
 //!
 //! An approval is for one exact change: the record, the attribute, the old
 //! and the new value, in the canonical forms below (scopes sorted and
-//! space-separated, instants as `2027-06-30T23:59:59Z`), so that the plan
-//! and the registry compute the same one.
+//! space-separated, instants as `2027-06-30T23:59:59Z`, public keys as their
+//! sorted RFC 7638 thumbprints), so that the plan and the registry compute
+//! the same one.
+//!
+//! A new client in an org is a grant of access too: under `"require"` its
+//! creation needs an approval of the org's attribute `client`, from `""` to
+//! the new client's canonical terms ([`client_grant`]). A client's move to
+//! another org is, in Terraform, a new client there: that org's policy
+//! decides.
 
 use std::time::Duration;
 
@@ -54,10 +61,15 @@ pub struct ClientTerms<'a> {
     pub expires_at: i64,
     pub owner: &'a str,
     pub operated_by: Option<&'a str>,
+    /// Its JSON Web Key Set as text (a `private_key_jwt` client).
+    pub jwks: Option<&'a str>,
+    /// Where it publishes its keys instead.
+    pub jwks_uri: Option<&'a str>,
 }
 
 /// The widenings from `before` to `after`: scopes added, the expiry moved
-/// later, another owner, another intermediary.
+/// later, another owner, another intermediary, a public key added (whoever
+/// holds its private key can act as the client).
 pub fn client_widenings(before: ClientTerms<'_>, after: ClientTerms<'_>) -> Vec<Widening> {
     let mut out = Vec::new();
     if after.scopes.iter().any(|s| !before.scopes.contains(s)) {
@@ -91,7 +103,70 @@ pub fn client_widenings(before: ClientTerms<'_>, after: ClientTerms<'_>) -> Vec<
             new: by.to_string(),
         });
     }
+    let (old_keys, new_keys) = (
+        crate::keys::key_list(before.jwks),
+        crate::keys::key_list(after.jwks),
+    );
+    if new_keys
+        .split(' ')
+        .any(|k| !k.is_empty() && !old_keys.split(' ').any(|o| o == k))
+    {
+        out.push(Widening {
+            attribute: "jwks",
+            old: old_keys,
+            new: new_keys,
+        });
+    }
+    // Whoever controls the new URI decides the client's keys from then on.
+    if let Some(uri) = after.jwks_uri.filter(|u| before.jwks_uri != Some(*u)) {
+        out.push(Widening {
+            attribute: "jwks_uri",
+            old: before.jwks_uri.unwrap_or_default().to_string(),
+            new: uri.to_string(),
+        });
+    }
     out
+}
+
+/// What a new client is given.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientGrant<'a> {
+    pub name: &'a str,
+    pub owner: &'a str,
+    pub scopes: &'a [String],
+    pub operated_by: Option<&'a str>,
+    pub jwks: Option<&'a str>,
+    pub jwks_uri: Option<&'a str>,
+}
+
+/// The attribute of an org whose approval lets one new client be created.
+pub const NEW_CLIENT: &str = "client";
+
+/// A new client as a change of its org: the attribute [`NEW_CLIENT`], from
+/// `""` to `name=…; owner=…; scopes=…` (and `operated_by=…`, `keys=…`,
+/// `jwks_uri=…` when it has them). Its expiry is left out: the org's contract bounds it.
+pub fn client_grant(g: ClientGrant<'_>) -> Widening {
+    let mut new = format!(
+        "name={}; owner={}; scopes={}",
+        g.name,
+        g.owner.to_ascii_lowercase(),
+        scope_list(g.scopes)
+    );
+    if let Some(by) = g.operated_by {
+        new.push_str(&format!("; operated_by={by}"));
+    }
+    let keys = crate::keys::key_list(g.jwks);
+    if !keys.is_empty() {
+        new.push_str(&format!("; keys={keys}"));
+    }
+    if let Some(uri) = g.jwks_uri {
+        new.push_str(&format!("; jwks_uri={uri}"));
+    }
+    Widening {
+        attribute: NEW_CLIENT,
+        old: String::new(),
+        new,
+    }
 }
 
 /// What of an org can widen what its clients may be given.
@@ -101,11 +176,12 @@ pub struct OrgTerms<'a> {
     /// `YYYY-MM-DD`.
     pub contract_end: &'a str,
     pub approval_policy: &'a str,
+    pub max_clients: i64,
 }
 
 /// The widenings from `before` to `after`: scopes allowed, the contract
 /// extended, approvals no longer required (which would let every later
-/// widening through unapproved).
+/// widening through unapproved), room for more clients.
 pub fn org_widenings(before: OrgTerms<'_>, after: OrgTerms<'_>) -> Vec<Widening> {
     let mut out = Vec::new();
     if after
@@ -134,6 +210,13 @@ pub fn org_widenings(before: OrgTerms<'_>, after: OrgTerms<'_>) -> Vec<Widening>
             new: after.approval_policy.to_string(),
         });
     }
+    if after.max_clients > before.max_clients {
+        out.push(Widening {
+            attribute: "max_clients",
+            old: before.max_clients.to_string(),
+            new: after.max_clients.to_string(),
+        });
+    }
     out
 }
 
@@ -149,8 +232,21 @@ pub fn approve_command(change_ref: &str, resource: &str, w: &Widening) -> String
 /// The attributes whose widenings need approving, for a `client` or an `org`.
 pub fn approvable(kind: &str) -> &'static [&'static str] {
     match kind {
-        "client" => &["scopes", "expires_at", "owner", "operated_by"],
-        "org" => &["allowed_scopes", "contract_end", "approval_policy"],
+        "client" => &[
+            "scopes",
+            "expires_at",
+            "owner",
+            "operated_by",
+            "jwks",
+            "jwks_uri",
+        ],
+        "org" => &[
+            "allowed_scopes",
+            "contract_end",
+            "approval_policy",
+            "max_clients",
+            NEW_CLIENT,
+        ],
         _ => &[],
     }
 }
@@ -165,6 +261,8 @@ mod tests {
             expires_at,
             owner,
             operated_by: None,
+            jwks: None,
+            jwks_uri: None,
         }
     }
 
@@ -193,6 +291,7 @@ mod tests {
             allowed_scopes: &a,
             contract_end: d,
             approval_policy: WARN,
+            max_clients: 10,
         };
         assert_eq!(org_widenings(end("2027-06-30"), end("2028-01-01")).len(), 1);
         assert!(org_widenings(end("2027-06-30"), end("2027-01-01")).is_empty());
@@ -201,11 +300,80 @@ mod tests {
             allowed_scopes: &a,
             contract_end: "2027-06-30",
             approval_policy: p,
+            max_clients: 10,
         };
         assert_eq!(
             org_widenings(policy(REQUIRE), policy(WARN))[0].attribute,
             "approval_policy"
         );
         assert!(org_widenings(policy(WARN), policy(REQUIRE)).is_empty());
+        let most = |max_clients| OrgTerms {
+            allowed_scopes: &a,
+            contract_end: "2027-06-30",
+            approval_policy: REQUIRE,
+            max_clients,
+        };
+        assert_eq!(
+            org_widenings(most(10), most(11)),
+            vec![Widening {
+                attribute: "max_clients",
+                old: "10".into(),
+                new: "11".into()
+            }]
+        );
+        assert!(org_widenings(most(10), most(3)).is_empty());
+    }
+
+    #[test]
+    fn keys_added_and_new_clients_need_approving() {
+        let key = |x: &str| format!(r#"{{"kty":"EC","crv":"P-256","x":"{x}","y":"B"}}"#);
+        let set = |keys: &[&str]| format!(r#"{{"keys":[{}]}}"#, keys.join(","));
+        let (one, two) = (set(&[&key("A")]), set(&[&key("A"), &key("C")]));
+        let with = |jwks| ClientTerms {
+            jwks: Some(jwks),
+            ..terms(&[], 10, "x@e.x")
+        };
+        let w = client_widenings(with(&one), with(&two));
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].attribute, "jwks");
+        assert_eq!(w[0].old, crate::keys::key_list(Some(&one)));
+        assert_eq!(w[0].new.split(' ').count(), 2);
+        assert!(
+            client_widenings(with(&two), with(&one)).is_empty(),
+            "a key removed"
+        );
+        // The same key under another kid, members reordered: the same key.
+        let same = r#"{"keys":[{"y":"B","x":"A","kid":"new","crv":"P-256","kty":"EC"}]}"#;
+        assert!(client_widenings(with(&one), with(same)).is_empty());
+
+        let scopes = vec!["b".to_string(), "a".to_string()];
+        let g = client_grant(ClientGrant {
+            name: "shop",
+            owner: "Dev@E.x",
+            scopes: &scopes,
+            operated_by: Some("org_msp"),
+            jwks: Some(&one),
+            jwks_uri: None,
+        });
+        assert_eq!(g.attribute, NEW_CLIENT);
+        assert_eq!(g.old, "");
+        assert_eq!(
+            g.new,
+            format!(
+                "name=shop; owner=dev@e.x; scopes=a b; operated_by=org_msp; keys={}",
+                crate::keys::key_list(Some(&one))
+            )
+        );
+        assert!(approvable("org").contains(&NEW_CLIENT));
+        let at = |uri| ClientTerms {
+            jwks_uri: Some(uri),
+            ..terms(&[], 10, "x@e.x")
+        };
+        let w = client_widenings(at("https://a.example/k"), at("https://b.example/k"));
+        assert_eq!(
+            (w[0].attribute, w[0].old.as_str(), w[0].new.as_str()),
+            ("jwks_uri", "https://a.example/k", "https://b.example/k")
+        );
+        assert!(client_widenings(at("https://a.example/k"), at("https://a.example/k")).is_empty());
     }
 }

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 pub mod bodies;
 pub mod certs;
+pub mod jwks_server;
 pub mod keys;
 pub mod postgres;
 use tempfile::{NamedTempFile, TempDir};

@@ -1,6 +1,7 @@
 //! `partner-registry storage copy`: moves a SQLite registry into an empty
 //! PostgreSQL database, row for row: orgs, clients, secret hashes, API token
-//! hashes, access review campaigns, idempotency records and the audit chain with its head, keeping every
+//! hashes, access review campaigns, approvals, the `jti`s of recent client
+//! assertions, idempotency records and the audit chain with its head, keeping every
 //! id, sequence number and hash. The copy uses the same server key, so the same
 //! tokens and client secrets keep working there and `audit verify` passes on it.
 
@@ -78,6 +79,7 @@ const TABLES: &[Table] = &[
             ("custodian", Text),
             ("auth_method", Text),
             ("jwks", Text),
+            ("jwks_uri", Text),
         ],
         Some("seq"),
     ),
@@ -144,6 +146,13 @@ const TABLES: &[Table] = &[
             ("used_by", Text),
         ],
         Some("seq"),
+    ),
+    // Kept for the few minutes until their assertions' `exp`: a copy made
+    // and put to use within them still refuses a replay.
+    (
+        "assertion_jtis",
+        &[("client_id", Text), ("jti", Text), ("expires_at", Int)],
+        None,
     ),
     (
         "review_items",

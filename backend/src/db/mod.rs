@@ -208,6 +208,8 @@ pub struct CredentialRow {
     pub auth_method: String,
     /// The public keys of a `private_key_jwt` client.
     pub jwks: Option<String>,
+    /// Or where it publishes them.
+    pub jwks_uri: Option<String>,
     pub secrets: Vec<SecretHash>,
     /// Under the org's `review_enforcement = "suspend"`: the earliest due
     /// date of a review campaign in which the client is undecided.
@@ -355,6 +357,10 @@ pub trait Tx: Reader {
     fn insert_approval(&mut self, approval: &Approval) -> Result<()>;
     /// Marks the approval used at `now` by the request `by`.
     fn use_approval(&mut self, id: &str, now: i64, by: &str) -> Result<()>;
+    /// Records that `client_id` used the assertion `jti` (valid until
+    /// `expires_at`); `false` when it was recorded before: a replay. Drops
+    /// the rows whose assertions expired before `now` (less [`JTI_SKEW`]).
+    fn claim_jti(&mut self, client_id: &str, jti: &str, expires_at: i64, now: i64) -> Result<bool>;
     fn revoke_token(&mut self, id: i64, now: i64) -> Result<()>;
     fn save_idempotency(
         &mut self,
@@ -398,6 +404,11 @@ pub struct Job {
     run: Run,
     reply: tokio::sync::oneshot::Sender<Written>,
 }
+
+/// How long (seconds) a used `jti` is kept past its assertion's `exp`:
+/// replicas' clocks differ a little, and one whose clock runs ahead must not
+/// forget a `jti` that another could still accept.
+pub const JTI_SKEW: i64 = 60;
 
 /// The most writes that share one transaction by default.
 pub const MAX_BATCH: usize = 64;

@@ -237,6 +237,23 @@ CREATE TABLE approvals (
 );
 CREATE INDEX approvals_change ON approvals(change_ref, entity_id);
 "#,
+    // The `jti`s of accepted client assertions, shared by every replica so
+    // that an assertion accepted by one is refused by all; each row is needed
+    // only until its assertion's `exp` (at most five minutes ahead).
+    r#"
+CREATE TABLE assertion_jtis (
+    client_id TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (client_id, jti)
+);
+CREATE INDEX assertion_jtis_expiry ON assertion_jtis(expires_at);
+"#,
+    // Where a private_key_jwt client publishes its keys (the registry
+    // fetches them), instead of holding them in jwks.
+    r#"
+ALTER TABLE clients ADD COLUMN jwks_uri TEXT;
+"#,
 ];
 
 /// `url` with its password (if any) replaced by `***`, for messages.
@@ -617,7 +634,7 @@ fn org_from_row(r: &Row) -> Org {
 const CLIENT_COLS: &str = "c.id, c.client_id, c.org_id, c.name, c.purpose, c.owner, c.scopes, c.expires_at, \
      c.created_at, c.updated_at, c.revoked_at, c.version, o.contract_end, c.seq, c.secret_rotated_at, c.last_used_at, \
      (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id), c.operated_by, c.custodian, \
-     c.auth_method, c.jwks";
+     c.auth_method, c.jwks, c.jwks_uri";
 
 fn client_from_row(r: &Row) -> Client {
     let scopes: String = r.get(6);
@@ -642,6 +659,7 @@ fn client_from_row(r: &Row) -> Client {
         custodian: r.get(18),
         auth_method: r.get(19),
         jwks: r.get(20),
+        jwks_uri: r.get(21),
         // An unparsable date fails closed: the client reads as expired.
         org_contract_end: end_of_day(&end).unwrap_or(i64::MIN),
     }
@@ -932,7 +950,7 @@ impl Reader for PgTx<'_> {
         let rows = self.query(
             &format!(
                 "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at,
-                   c.operated_by, c.auth_method, c.jwks, {SUSPENDED_AFTER}
+                   c.operated_by, c.auth_method, c.jwks, {SUSPENDED_AFTER}, c.jwks_uri
                  FROM clients c JOIN orgs o ON o.id = c.org_id
                  WHERE c.revoked_at IS NULL AND o.offboarded_at IS NULL AND {condition}"
             ),
@@ -955,6 +973,7 @@ impl Reader for PgTx<'_> {
                     operated_by: r.get(8),
                     auth_method: r.get(9),
                     jwks: r.get(10),
+                    jwks_uri: r.get(12),
                     secrets: Vec::new(),
                     suspended_after: r.get(11),
                 }
@@ -1203,8 +1222,8 @@ impl Tx for PgTx<'_> {
         let scopes = json_text(&c.scopes);
         self.execute(
             "INSERT INTO clients (id, client_id, org_id, name, purpose, owner, scopes, expires_at, created_at, updated_at,
-               revoked_at, version, secret_rotated_at, last_used_at, operated_by, custodian, auth_method, jwks)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+               revoked_at, version, secret_rotated_at, last_used_at, operated_by, custodian, auth_method, jwks, jwks_uri)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
             &[
                 &c.id,
                 &c.client_id,
@@ -1224,6 +1243,7 @@ impl Tx for PgTx<'_> {
                 &c.custodian,
                 &c.auth_method,
                 &c.jwks,
+                &c.jwks_uri,
             ],
         )?;
         Ok(())
@@ -1233,7 +1253,7 @@ impl Tx for PgTx<'_> {
         let scopes = json_text(&c.scopes);
         self.execute(
             "UPDATE clients SET name=$2, purpose=$3, owner=$4, scopes=$5, expires_at=$6, updated_at=$7, revoked_at=$8,
-               version=$9, secret_rotated_at=$10, operated_by=$11, custodian=$12, jwks=$13 WHERE id=$1",
+               version=$9, secret_rotated_at=$10, operated_by=$11, custodian=$12, jwks=$13, jwks_uri=$14 WHERE id=$1",
             &[
                 &c.id,
                 &c.name,
@@ -1248,6 +1268,7 @@ impl Tx for PgTx<'_> {
                 &c.operated_by,
                 &c.custodian,
                 &c.jwks,
+                &c.jwks_uri,
             ],
         )?;
         Ok(())
@@ -1342,6 +1363,20 @@ impl Tx for PgTx<'_> {
             &[&id, &now, &by],
         )?;
         Ok(())
+    }
+
+    fn claim_jti(&mut self, client_id: &str, jti: &str, expires_at: i64, now: i64) -> Result<bool> {
+        let before = now.saturating_sub(super::JTI_SKEW);
+        self.execute(
+            "DELETE FROM assertion_jtis WHERE expires_at < $1",
+            &[&before],
+        )?;
+        let added = self.execute(
+            "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (client_id, jti) DO NOTHING",
+            &[&client_id, &jti, &expires_at],
+        )?;
+        Ok(added == 1)
     }
 
     fn revoke_token(&mut self, id: i64, now: i64) -> Result<()> {

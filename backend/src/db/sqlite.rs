@@ -256,6 +256,29 @@ CREATE TABLE approvals (
 CREATE INDEX approvals_change ON approvals(change_ref, entity_id);
 "#;
 
+/// The `jti`s of accepted client assertions, in the database rather than in
+/// one process's memory: a replica behind a load balancer, or the registry
+/// after a restart, must refuse an assertion any of them already accepted.
+/// A row is needed only until its assertion's `exp` (at most five minutes
+/// ahead); the index on `expires_at` prunes the rest.
+const SCHEMA_V10: &str = r#"
+CREATE TABLE assertion_jtis (
+    client_id TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (client_id, jti)
+);
+CREATE INDEX assertion_jtis_expiry ON assertion_jtis(expires_at);
+"#;
+
+/// A `private_key_jwt` client may name where it publishes its keys instead
+/// of registering them.
+const SCHEMA_V11: &str = r#"
+-- Where a private_key_jwt client publishes its keys (the registry fetches
+-- them), instead of holding them in jwks.
+ALTER TABLE clients ADD COLUMN jwks_uri TEXT;
+"#;
+
 /// Work a migration does beyond its SQL, in the same transaction.
 type Step = fn(&mut Conn<'_>, Option<&SecretKey>) -> Result<()>;
 
@@ -278,6 +301,8 @@ pub(crate) const MIGRATIONS: &[(&str, Option<Step>)] = &[
     (SCHEMA_V7, None),
     (SCHEMA_V8, None),
     (SCHEMA_V9, None),
+    (SCHEMA_V10, None),
+    (SCHEMA_V11, None),
 ];
 
 /// Verifies the plain SHA-256 chain of a database from before version 3, then
@@ -620,7 +645,7 @@ fn org_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Org> {
 const CLIENT_COLS: &str = "c.id, c.client_id, c.org_id, c.name, c.purpose, c.owner, c.scopes, c.expires_at, \
      c.created_at, c.updated_at, c.revoked_at, c.version, o.contract_end, c.seq, c.secret_rotated_at, c.last_used_at, \
      (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id), c.operated_by, c.custodian, \
-     c.auth_method, c.jwks";
+     c.auth_method, c.jwks, c.jwks_uri";
 
 fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
     let scopes: String = r.get(6)?;
@@ -645,6 +670,7 @@ fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
         custodian: r.get(18)?,
         auth_method: r.get(19)?,
         jwks: r.get(20)?,
+        jwks_uri: r.get(21)?,
         // An unparsable date fails closed: the client reads as expired.
         org_contract_end: end_of_day(&end).unwrap_or(i64::MIN),
     })
@@ -979,7 +1005,7 @@ impl Reader for Conn<'_> {
         let mut out: Vec<CredentialRow> = {
             let mut st = self.c.prepare_cached(&format!(
                 "SELECT c.id, c.client_id, c.org_id, o.name, c.scopes, c.expires_at, o.contract_end, c.last_used_at,
-                   c.operated_by, c.auth_method, c.jwks, {SUSPENDED_AFTER}
+                   c.operated_by, c.auth_method, c.jwks, {SUSPENDED_AFTER}, c.jwks_uri
                  FROM clients c JOIN orgs o ON o.id = c.org_id
                  WHERE c.revoked_at IS NULL AND o.offboarded_at IS NULL AND {condition}"
             ))?;
@@ -999,6 +1025,7 @@ impl Reader for Conn<'_> {
                     operated_by: r.get(8)?,
                     auth_method: r.get(9)?,
                     jwks: r.get(10)?,
+                    jwks_uri: r.get(12)?,
                     secrets: Vec::new(),
                     suspended_after: r.get(11)?,
                 })
@@ -1235,8 +1262,8 @@ impl Tx for Conn<'_> {
     fn insert_client(&mut self, c: &Client) -> Result<()> {
         self.c.prepare_cached(
             "INSERT INTO clients (id, client_id, org_id, name, purpose, owner, scopes, expires_at, created_at, updated_at,
-               revoked_at, version, secret_rotated_at, last_used_at, operated_by, custodian, auth_method, jwks)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+               revoked_at, version, secret_rotated_at, last_used_at, operated_by, custodian, auth_method, jwks, jwks_uri)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         )?
         .execute(params![
             c.id,
@@ -1256,7 +1283,8 @@ impl Tx for Conn<'_> {
             c.operated_by,
             c.custodian,
             c.auth_method,
-            c.jwks
+            c.jwks,
+            c.jwks_uri
         ])?;
         Ok(())
     }
@@ -1264,7 +1292,7 @@ impl Tx for Conn<'_> {
     fn update_client(&mut self, c: &Client) -> Result<()> {
         self.c.prepare_cached(
             "UPDATE clients SET name=?2, purpose=?3, owner=?4, scopes=?5, expires_at=?6, updated_at=?7, revoked_at=?8,
-               version=?9, secret_rotated_at=?10, operated_by=?11, custodian=?12, jwks=?13 WHERE id=?1",
+               version=?9, secret_rotated_at=?10, operated_by=?11, custodian=?12, jwks=?13, jwks_uri=?14 WHERE id=?1",
         )?
         .execute(params![
             c.id,
@@ -1279,7 +1307,8 @@ impl Tx for Conn<'_> {
             c.secret_rotated_at,
             c.operated_by,
             c.custodian,
-            c.jwks
+            c.jwks,
+            c.jwks_uri
         ])?;
         Ok(())
     }
@@ -1367,6 +1396,20 @@ impl Tx for Conn<'_> {
             .prepare_cached("UPDATE approvals SET used_at = ?2, used_by = ?3 WHERE id = ?1")?
             .execute(params![id, now, by])?;
         Ok(())
+    }
+
+    fn claim_jti(&mut self, client_id: &str, jti: &str, expires_at: i64, now: i64) -> Result<bool> {
+        self.c
+            .prepare_cached("DELETE FROM assertion_jtis WHERE expires_at < ?1")?
+            .execute(params![now.saturating_sub(super::JTI_SKEW)])?;
+        let added = self
+            .c
+            .prepare_cached(
+                "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (client_id, jti) DO NOTHING",
+            )?
+            .execute(params![client_id, jti, expires_at])?;
+        Ok(added == 1)
     }
 
     fn revoke_token(&mut self, id: i64, now: i64) -> Result<()> {

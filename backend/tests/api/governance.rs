@@ -549,6 +549,12 @@ async fn approve(app: &TestApp, token: &str, change_ref: &str, body: Value) -> R
     .await
 }
 
+async fn post_with_ref(app: &TestApp, path: &str, change_ref: &str, body: Value) -> Resp {
+    let headers = [("X-Change-Ref", change_ref)];
+    app.send("POST", path, Some(&app.admin), Some(body), &headers)
+        .await
+}
+
 async fn patch_with_ref(app: &TestApp, path: &str, change_ref: &str, body: Value) -> Resp {
     app.send(
         "PATCH",
@@ -571,9 +577,32 @@ async fn under_require_a_widening_applies_once_with_the_approval_authoritys_appr
         .expect(201)
         .clone();
     assert_eq!(acme["approval_policy"], "require");
-    let c = app
-        .create_client(acme["id"].as_str().unwrap(), "shop", &["orders:read"])
-        .await;
+    let boss = approver(&app, "boss", "boss@acme.example").await;
+    // A new client is a grant of access: approved like any widening.
+    let org_id = acme["id"].as_str().unwrap();
+    let shop = client_body(org_id, "shop", &["orders:read"]);
+    let r = app.post("/v1/clients", &app.admin, shop.clone()).await;
+    r.expect(422);
+    let grant = "name=shop; owner=owner@partner.example; scopes=orders:read";
+    let msg = r.error_message("org_id");
+    for needle in [
+        "creating a client in org acme",
+        "no change reference",
+        &format!("--resource {org_id} --attribute client --old '' --new '{grant}'"),
+    ] {
+        assert!(msg.contains(needle), "{needle:?} not in {msg}");
+    }
+    let new_client = json!({"resource": org_id, "attribute": "client", "old": "", "new": grant});
+    approve(&app, &boss, "PR-0", new_client).await.expect(201);
+    let create = |body: Value| post_with_ref(&app, "/v1/clients", "PR-0", body);
+    let mut wider = shop.clone();
+    wider["scopes"] = json!(["orders:read", "orders:write"]);
+    create(wider).await.expect(422);
+    let c = create(shop.clone()).await.expect(201).clone();
+    // Used once: the same client again (after a revocation, say) needs another.
+    let mut again = shop.clone();
+    again["name"] = json!("shop-2");
+    create(again).await.expect(422);
     let (id, path) = (
         c["id"].as_str().unwrap().to_string(),
         format!("/v1/clients/{}", c["id"].as_str().unwrap()),
@@ -610,7 +639,6 @@ async fn under_require_a_widening_applies_once_with_the_approval_authoritys_appr
     let r = approve(&app, &owner, "PR-1", the_change.clone()).await;
     r.expect(403);
     assert!(r.text.contains("not the approval authority"), "{}", r.text);
-    let boss = approver(&app, "boss", "boss@acme.example").await;
     let r = app.post("/v1/approvals", &boss, the_change.clone()).await;
     r.expect(422);
     assert_eq!(r.error_fields(), ["X-Change-Ref"]);
@@ -733,22 +761,16 @@ async fn under_require_a_widening_applies_once_with_the_approval_authoritys_appr
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["action"] == "approval.use")
+        .find(|e| e["action"] == "approval.use" && e["change_ref"] == "PR-1")
         .unwrap();
-    assert_eq!(use_event["change_ref"], "PR-1");
+    assert_eq!(use_event["after"]["attribute"], "scopes");
     assert_eq!(use_event["after"]["approver"], "boss@acme.example");
 }
 
 #[tokio::test]
 async fn an_approval_authority_never_approves_what_they_own() {
     let app = TestApp::spawn().await;
-    let mut body = org_body("acme");
-    body["approval_policy"] = json!("require");
-    let acme = app
-        .post("/v1/orgs", &app.admin, body)
-        .await
-        .expect(201)
-        .clone();
+    let acme = app.create_org("acme").await;
     let own = app
         .post(
             "/v1/clients",
@@ -758,7 +780,22 @@ async fn an_approval_authority_never_approves_what_they_own() {
         .await
         .expect(201)
         .clone();
+    let org_path = format!("/v1/orgs/{}", acme["id"].as_str().unwrap());
+    app.patch(&org_path, &app.admin, json!({"approval_policy": "require"}))
+        .await
+        .expect(200);
     let boss = approver(&app, "boss", "boss@acme.example").await;
+    // Nor a new client that would be theirs.
+    let r = approve(
+        &app,
+        &boss,
+        "PR-1",
+        json!({"resource": acme["id"], "attribute": "client", "old": "",
+        "new": "name=mine; owner=boss@acme.example; scopes=orders:read"}),
+    )
+    .await;
+    r.expect(403);
+    assert!(r.text.contains("the client's owner"), "{}", r.text);
     let r = approve(
         &app,
         &boss,
@@ -932,4 +969,411 @@ async fn a_private_key_jwt_client_has_no_secret_and_introspects_by_signed_assert
             .text,
         r#"{"active":false}"#
     );
+}
+
+#[tokio::test]
+async fn an_assertion_is_refused_after_a_restart_and_fails_closed_without_the_database() {
+    use acceptance_tests::keys::TestKey;
+    let app = TestApp::spawn().await;
+    let acme = app.create_org("acme").await;
+    let key = TestKey::generate("k1");
+    let c = signer(&app, &acme, "signer", &[&key]).await;
+    let cid = c["client_id"].as_str().unwrap().to_string();
+    // 2027-01-01T00:00:00Z, the registry's clock.
+    let now = 1_798_761_600;
+    let once = key.assertion(&cid, AUDIENCE, now + 120, "once");
+    assert_eq!(
+        app.introspect_assertion(&cid, &once).await.expect(200)["active"],
+        true
+    );
+
+    // A new registry process knows nothing in memory: the database refuses it.
+    let app = app.restart().await;
+    app.eventually(|| async {
+        let other = key.assertion(&cid, AUDIENCE, now + 120, "warm");
+        app.introspect_assertion(&cid, &other).await.body["active"] == true
+    })
+    .await;
+    assert_eq!(
+        app.introspect_assertion(&cid, &once).await.text,
+        r#"{"active":false}"#,
+        "replayed after the restart"
+    );
+    assert_eq!(app.query_text("SELECT COUNT(*) FROM assertion_jtis"), "2");
+
+    // Once their assertions expired (and a minute for replicas' clocks), the
+    // rows go with the next claim.
+    app.set_time("2027-01-01T00:03:01Z");
+    let later = key.assertion(&cid, AUDIENCE, now + 240, "later");
+    assert_eq!(
+        app.introspect_assertion(&cid, &later).await.expect(200)["active"],
+        true
+    );
+    assert_eq!(
+        app.query_text("SELECT MIN(jti) || '/' || COUNT(*) FROM assertion_jtis"),
+        "later/1"
+    );
+
+    // No table to claim the jti in: 503, never active.
+    app.sql("DROP TABLE assertion_jtis");
+    // (Sent by hand: the harness takes any 5xx for a bug.)
+    let body = acceptance_tests::keys::assertion_body(
+        &cid,
+        &key.assertion(&cid, AUDIENCE, now + 240, "no-db"),
+    );
+    let r = app
+        .http
+        .post(format!("{}/v1/introspect", app.url))
+        .bearer_auth(&app.admin)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert_eq!(r.headers()["retry-after"], "1");
+    let text = r.text().await.unwrap();
+    assert!(text.contains("jti") && !text.contains("active"), "{text}");
+}
+
+#[tokio::test]
+async fn an_rsa_key_made_by_openssl_signs_rs256_assertions() {
+    use acceptance_tests::keys::TestKey;
+    let app = TestApp::spawn().await;
+    let acme = app.create_org("acme").await;
+    let (rsa, other_rsa, ec) = (
+        TestKey::generate_rsa("rsa-1"),
+        TestKey::generate_rsa("rsa-2"),
+        TestKey::generate("ec-1"),
+    );
+    assert_eq!(rsa.jwk()["e"], "AQAB", "openssl's default exponent 65537");
+    let c = signer(&app, &acme, "rsa-signer", &[&rsa, &ec]).await;
+    assert_eq!(c["jwks"]["keys"][0]["kty"], "RSA");
+    let cid = c["client_id"].as_str().unwrap();
+    // 2027-01-01T00:00:00Z, the registry's clock.
+    let now = 1_798_761_600;
+    let ok = app
+        .introspect_assertion(cid, &rsa.assertion(cid, AUDIENCE, now + 60, "r1"))
+        .await;
+    assert_eq!(ok.expect(200)["active"], true, "{}", ok.text);
+    for (why, assertion) in [
+        (
+            "an RSA key the client never registered",
+            other_rsa.assertion(cid, AUDIENCE, now + 60, "r2"),
+        ),
+        (
+            "another RSA key under the registered kid",
+            other_rsa.assertion_as("rsa-1", cid, AUDIENCE, now + 60, "r3"),
+        ),
+        (
+            "the EC key under the RSA key's kid",
+            ec.assertion_as("rsa-1", cid, AUDIENCE, now + 60, "r4"),
+        ),
+        (
+            "the RSA key, a wrong audience",
+            rsa.assertion(cid, "https://elsewhere.example", now + 60, "r5"),
+        ),
+    ] {
+        let r = app.introspect_assertion(cid, &assertion).await;
+        assert_eq!(r.text, r#"{"active":false}"#, "{why}");
+    }
+    // Both keys of the set stay usable: the EC key under its own kid.
+    let r = app
+        .introspect_assertion(cid, &ec.assertion(cid, AUDIENCE, now + 60, "r6"))
+        .await;
+    assert_eq!(r.expect(200)["active"], true);
+}
+
+#[tokio::test]
+async fn under_require_a_key_added_and_a_higher_max_clients_need_approving() {
+    use acceptance_tests::keys::{TestKey, jwks};
+    use partner_rules::keys::key_list;
+    let app = TestApp::spawn().await;
+    let acme = app.create_org("acme").await;
+    let org_id = acme["id"].as_str().unwrap();
+    let (k1, k2) = (TestKey::generate("k1"), TestKey::generate("k2"));
+    let c = signer(&app, &acme, "signer", &[&k1]).await;
+    let (id, cid) = (c["id"].as_str().unwrap(), c["client_id"].as_str().unwrap());
+    let (path, org_path) = (format!("/v1/clients/{id}"), format!("/v1/orgs/{org_id}"));
+    app.patch(&org_path, &app.admin, json!({"approval_policy": "require"}))
+        .await
+        .expect(200);
+    let boss = approver(&app, "boss", "boss@acme.example").await;
+
+    // A key added: whoever holds its private key can act as the client.
+    let (one, both) = (
+        key_list(Some(&jwks(&[&k1]).to_string())),
+        key_list(Some(&jwks(&[&k1, &k2]).to_string())),
+    );
+    let add = json!({"jwks": jwks(&[&k1, &k2])});
+    let r = patch_with_ref(&app, &path, "PR-1", add.clone()).await;
+    r.expect(422);
+    assert!(
+        r.error_message("jwks")
+            .contains(&format!("--attribute jwks --old '{one}' --new '{both}'")),
+        "{}",
+        r.text
+    );
+    let now = 1_798_761_600;
+    assert_eq!(
+        app.introspect_assertion(cid, &k2.assertion(cid, AUDIENCE, now + 60, "a"))
+            .await
+            .text,
+        r#"{"active":false}"#,
+        "the refused key is no way in"
+    );
+    approve(
+        &app,
+        &boss,
+        "PR-1",
+        json!({"resource": id, "attribute": "jwks", "old": one, "new": both}),
+    )
+    .await
+    .expect(201);
+    patch_with_ref(&app, &path, "PR-1", add.clone())
+        .await
+        .expect(200);
+    let r = app
+        .introspect_assertion(cid, &k2.assertion(cid, AUDIENCE, now + 60, "b"))
+        .await;
+    assert_eq!(r.expect(200)["active"], true);
+    // Removing a key needs nothing; adding it back is a new grant.
+    patch_with_ref(&app, &path, "PR-1", json!({"jwks": jwks(&[&k2])}))
+        .await
+        .expect(200);
+    patch_with_ref(&app, &path, "PR-1", add).await.expect(422);
+
+    // A new private_key_jwt client: the approval names its keys.
+    let signer2 = client_of(
+        &acme,
+        "signer-2",
+        "dev@acme.example",
+        json!({"auth_method": "private_key_jwt", "jwks": jwks(&[&k1])}),
+    );
+    let grant = "name=signer-2; owner=dev@acme.example; scopes=orders:read";
+    approve(
+        &app,
+        &boss,
+        "PR-2",
+        json!({"resource": org_id, "attribute": "client", "old": "", "new": grant}),
+    )
+    .await
+    .expect(201);
+    let create = |body: Value| post_with_ref(&app, "/v1/clients", "PR-2", body);
+    let r = create(signer2.clone()).await;
+    r.expect(422);
+    assert!(
+        r.error_message("org_id")
+            .contains(&format!("{grant}; keys={one}")),
+        "{}",
+        r.text
+    );
+    approve(
+        &app,
+        &boss,
+        "PR-2",
+        json!({"resource": org_id, "attribute": "client", "old": "",
+        "new": format!("{grant}; keys={one}")}),
+    )
+    .await
+    .expect(201);
+    create(signer2).await.expect(201);
+
+    // Room for more clients is a widening; less room is not.
+    let most = acme["max_clients"].as_i64().unwrap();
+    let r = patch_with_ref(&app, &org_path, "PR-3", json!({"max_clients": most + 5})).await;
+    r.expect(422);
+    assert!(
+        r.error_message("max_clients").contains(&format!(
+            "--attribute max_clients --old '{most}' --new '{}'",
+            most + 5
+        )),
+        "{}",
+        r.text
+    );
+    patch_with_ref(&app, &org_path, "PR-3", json!({"max_clients": most - 1}))
+        .await
+        .expect(200);
+    approve(
+        &app,
+        &boss,
+        "PR-3",
+        json!({"resource": org_id, "attribute": "max_clients",
+        "old": (most - 1).to_string(), "new": (most + 5).to_string()}),
+    )
+    .await
+    .expect(201);
+    let raised = patch_with_ref(&app, &org_path, "PR-3", json!({"max_clients": most + 5}))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(raised["max_clients"], most + 5);
+}
+
+#[tokio::test]
+async fn a_client_with_a_jwks_uri_is_proven_by_the_keys_fetched_from_it() {
+    use acceptance_tests::jwks_server::JwksServer;
+    use acceptance_tests::keys::{TestKey, jwks};
+    let app = TestApp::spawn().await;
+    let acme = app.create_org("acme").await;
+    let (k1, k2) = (TestKey::generate("k1"), TestKey::generate_rsa("k2"));
+    let server = JwksServer::start(&jwks(&[&k1]));
+
+    // Exactly one of jwks and jwks_uri, for private_key_jwt only; https, or
+    // http to loopback only.
+    let own_key = json!({"auth_method": "private_key_jwt"});
+    for (extra, field, why) in [
+        (
+            json!({"jwks": jwks(&[&k1]), "jwks_uri": server.url}),
+            "jwks_uri",
+            "cannot be given with jwks",
+        ),
+        (
+            json!({"jwks_uri": "http://keys.acme.example/jwks.json"}),
+            "jwks_uri",
+            "plain http to a host that is not loopback",
+        ),
+        (
+            json!({"jwks_uri": "https://u:p@keys.acme.example/jwks.json"}),
+            "jwks_uri",
+            "user info",
+        ),
+        (
+            json!({"jwks_uri": "https://169.254.169.254/latest/meta-data"}),
+            "jwks_uri",
+            "link-local",
+        ),
+        (json!({}), "jwks", "is required"),
+    ] {
+        let mut body = client_of(&acme, "by-uri", "dev@acme.example", own_key.clone());
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        create_refused(&app, body, field, why).await;
+    }
+    let plain = client_of(
+        &acme,
+        "plain",
+        "dev@acme.example",
+        json!({"jwks_uri": server.url}),
+    );
+    create_refused(&app, plain, "jwks_uri", "only for auth_method").await;
+
+    let body = client_of(
+        &acme,
+        "by-uri",
+        "dev@acme.example",
+        json!({"auth_method": "private_key_jwt", "jwks_uri": server.url}),
+    );
+    let c = app
+        .post("/v1/clients", &app.admin, body)
+        .await
+        .expect(201)
+        .clone();
+    assert_eq!(c["jwks_uri"], server.url.as_str());
+    assert_eq!(c["jwks"], Value::Null);
+    assert_eq!(server.hits(), 0, "fetched when needed, not when registered");
+    let cid = c["client_id"].as_str().unwrap().to_string();
+    // 2027-01-01T00:00:00Z, the registry's clock.
+    let t0 = 1_798_761_600;
+    let active = |key: &TestKey, at: i64, jti: &str| {
+        let assertion = key.assertion(&cid, AUDIENCE, t0 + at + 60, jti);
+        let app = &app;
+        let cid = cid.clone();
+        async move { app.introspect_assertion(&cid, &assertion).await.expect(200)["active"] == true }
+    };
+    assert!(active(&k1, 0, "a").await);
+    assert!(active(&k1, 0, "b").await);
+    assert_eq!(server.hits(), 1, "kept, not fetched per assertion");
+
+    // A key added at the URI: an unknown kid fetches again, but at most
+    // once per 30 s.
+    server.serve(&jwks(&[&k1, &k2]));
+    assert!(!active(&k2, 0, "c").await, "fetched 0 s ago");
+    assert_eq!(server.hits(), 1);
+    app.set_time("2027-01-01T00:00:31Z");
+    assert!(active(&k2, 31, "d").await, "the RSA key added at the URI");
+    assert_eq!(server.hits(), 2);
+
+    // A key removed at the URI works until the set's cache time (300 s by
+    // default) has passed, then no more.
+    server.serve(&jwks(&[&k2]));
+    app.set_time("2027-01-01T00:05:00Z");
+    assert!(active(&k1, 300, "e").await, "cached until 00:05:31");
+    app.set_time("2027-01-01T00:05:31Z");
+    assert!(
+        !active(&k1, 331, "f").await,
+        "the removed key, after the cache time"
+    );
+    assert!(active(&k2, 331, "g").await);
+    assert_eq!(server.hits(), 3);
+
+    // The answer's max-age is honoured (here 60 s).
+    server.cache_control("public, max-age=60");
+    app.set_time("2027-01-01T00:11:00Z");
+    assert!(active(&k2, 660, "h").await);
+    assert_eq!(server.hits(), 4);
+    app.set_time("2027-01-01T00:11:59Z");
+    assert!(active(&k2, 719, "i").await);
+    assert_eq!(server.hits(), 4);
+
+    // Fails closed: once the set is past its time, a failing URI leaves no
+    // key, and the metrics say why.
+    server.fail_with(500);
+    app.set_time("2027-01-01T00:12:00Z");
+    assert!(!active(&k2, 720, "j").await, "the URI answers 500");
+    assert_eq!(server.hits(), 5);
+    assert!(!active(&k2, 720, "k").await);
+    assert_eq!(server.hits(), 5, "a failing URI is not hammered");
+    drop(server);
+    app.set_time("2027-01-01T00:13:00Z");
+    assert!(!active(&k2, 780, "l").await, "the URI is gone");
+    let metrics = app.get("/metrics", &app.admin).await.text;
+    for line in [
+        "partner_registry_jwks_fetches_total{outcome=\"ok\"} 4",
+        "partner_registry_jwks_fetches_total{outcome=\"status\"} 1",
+        "partner_registry_jwks_fetches_total{outcome=\"unreachable\"} 1",
+        "partner_registry_introspections_total{outcome=\"jwks_unavailable\"} 3",
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
+
+    // Switching to registered keys drops the URI (a merge patch).
+    let r = app
+        .patch(
+            &format!("/v1/clients/{}", c["id"].as_str().unwrap()),
+            &app.admin,
+            json!({"jwks_uri": null, "jwks": jwks(&[&k1])}),
+        )
+        .await;
+    let switched = r.expect(200);
+    assert_eq!(switched["jwks_uri"], Value::Null);
+    assert!(active(&k1, 780, "m").await);
+}
+
+/// Creates a client from `body`, which must be refused naming `field` with
+/// a message that says `why`.
+async fn create_refused(app: &TestApp, body: Value, field: &str, why: &str) {
+    let r = app.post("/v1/clients", &app.admin, body).await;
+    r.expect(422);
+    assert!(r.error_message(field).contains(why), "{field}: {}", r.text);
+}
+
+/// Creates a `private_key_jwt` client `name` of `org` registering `keys`.
+async fn signer(
+    app: &TestApp,
+    org: &Value,
+    name: &str,
+    keys: &[&acceptance_tests::keys::TestKey],
+) -> Value {
+    let keys = acceptance_tests::keys::jwks(keys);
+    let body = client_of(
+        org,
+        name,
+        "dev@acme.example",
+        json!({"auth_method": "private_key_jwt", "jwks": keys}),
+    );
+    app.post("/v1/clients", &app.admin, body)
+        .await
+        .expect(201)
+        .clone()
 }

@@ -126,23 +126,7 @@ impl TestApp {
             time::OffsetDateTime::parse(START, &time::format_description::well_known::Rfc3339)
                 .unwrap();
         let clock = Arc::new(ManualClock::new(start));
-        let running = partner_registry::start(
-            Config {
-                listen: "127.0.0.1:0".parse().unwrap(),
-                db: target.clone(),
-                key_file: Some(key_file.clone()),
-                audit_anchor: None,
-                access_log: true,
-                write_batch: partner_registry::db::MAX_BATCH,
-                limits,
-                tls: None,
-                metrics_listen: None,
-                assertion_audience: Some(AUDIENCE.into()),
-            },
-            clock.clone(),
-        )
-        .await
-        .unwrap();
+        let running = start_registry(&target, &key_file, &clock, limits).await;
         TestApp {
             url: format!("http://{}", running.addr),
             http: reqwest::Client::new(),
@@ -154,6 +138,19 @@ impl TestApp {
             reviewer,
             running: Some(running),
         }
+    }
+
+    /// Stops the server and starts a new one on the same database, key and
+    /// clock (what a registry process keeps only in memory is gone).
+    pub async fn restart(mut self) -> TestApp {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+        let limits = partner_registry::server::Limits::default();
+        let running = start_registry(&self.target, &self.key_file, &self.clock, limits).await;
+        self.url = format!("http://{}", running.addr);
+        self.running = Some(running);
+        self
     }
 
     /// Stops the server; the returned directory keeps the database files alive.
@@ -445,6 +442,32 @@ impl TestApp {
         let body = acceptance_tests::keys::assertion_body(client_id, assertion);
         self.post("/v1/introspect", &self.admin, body).await
     }
+}
+
+/// A registry on `target` on port 0, on `clock`.
+async fn start_registry(
+    target: &Target,
+    key_file: &std::path::Path,
+    clock: &Arc<ManualClock>,
+    limits: partner_registry::server::Limits,
+) -> Running {
+    partner_registry::start(
+        Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            db: target.clone(),
+            key_file: Some(key_file.to_path_buf()),
+            audit_anchor: None,
+            access_log: true,
+            write_batch: partner_registry::db::MAX_BATCH,
+            limits,
+            tls: None,
+            metrics_listen: None,
+            assertion_audience: Some(AUDIENCE.into()),
+        },
+        clock.clone(),
+    )
+    .await
+    .unwrap()
 }
 
 /// The one value `sql` selects on `target`, as text (`psql -At` prints it so).

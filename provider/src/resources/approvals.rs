@@ -6,7 +6,7 @@
 
 use crate::client::ApiClient;
 use crate::report::report;
-use partner_rules::approvals::{Widening, approve_command};
+use partner_rules::approvals::{NEW_CLIENT, Widening, approve_command};
 use tfplugin::{AttrPath, Diagnostics};
 
 /// Notes each of `widenings` of the record `resource` (shown as `what`, of
@@ -46,27 +46,37 @@ pub async fn note_approvals(
         let found = approvals.iter().find(|a| {
             a.status == "valid" && a.attribute == w.attribute && a.old == w.old && a.new == w.new
         });
-        let path = AttrPath::attr(w.attribute);
+        // A new client is a change of its org, shown on the client's org_id.
+        let (path, label, change) = if w.attribute == NEW_CLIENT {
+            (
+                AttrPath::attr("org_id"),
+                "creation".to_string(),
+                format!("creating it ({})", w.new),
+            )
+        } else {
+            (
+                AttrPath::attr(w.attribute),
+                format!("{} change", w.attribute),
+                format!("changing {} from {:?} to {:?}", w.attribute, w.old, w.new),
+            )
+        };
         match found {
             Some(a) => diags.warn_at(
                 path,
-                format!("{what}: {} change approved", w.attribute),
+                format!("{what}: {label} approved"),
                 format!(
-                    "{} approved changing {} from {:?} to {:?} for change {change_ref:?} (valid \
-                     until {}, used once by the apply).",
-                    a.approver, w.attribute, w.old, w.new, a.expires_at
+                    "{} approved {change} for change {change_ref:?} (valid until {}, used once \
+                     by the apply).",
+                    a.approver, a.expires_at
                 ),
             ),
             None => diags.warn_at(
                 path,
-                format!("{what}: {} change needs an approval", w.attribute),
+                format!("{what}: {label} needs an approval"),
                 format!(
                     "Org {org:?} has approval_policy = \"require\" and no valid approval of \
-                     changing {} from {:?} to {:?} is recorded for change {change_ref:?}: the \
-                     apply will fail. Ask {approver} (the approval authority) to run: {}",
-                    w.attribute,
-                    w.old,
-                    w.new,
+                     {change} is recorded for change {change_ref:?}: the apply will fail. Ask \
+                     {approver} (the approval authority) to run: {}",
                     approve_command(change_ref, resource, &w)
                 ),
             ),

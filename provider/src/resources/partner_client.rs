@@ -36,6 +36,7 @@ model! {
         operated_by: String,
         auth_method: String,
         jwks: String,
+        jwks_uri: String,
         scopes: Vec<String>,
         expires_at: String,
         renew_before: String,
@@ -97,7 +98,7 @@ pub fn schema() -> Schema {
         "How the client proves itself at introspection: `\"client_secret\"` (the default: a \
          secret whose keyed hash the registry keeps) or `\"private_key_jwt\"`: RFC 7523 client \
          assertions signed with the client's own private key, checked against the public keys in \
-         `jwks`. A `private_key_jwt` client has no secret at all (`client_secret` stays null, \
+         `jwks` or published at `jwks_uri`. A `private_key_jwt` client has no secret at all (`client_secret` stays null, \
          `client_secret_wo` is refused): nothing shared can leak. Changing it replaces the client.",
     ))
     .attr(Attribute::string("jwks").optional().description(
@@ -106,6 +107,18 @@ pub fn schema() -> Schema {
          private members, with unique `kid`s when given. Rotate a key by adding the new one, \
          then removing the old one once the client signs with the new one; the plan warns on \
          each change, naming the approval authority.",
+    ))
+    .attr(Attribute::string("jwks_uri").optional().description(
+        "Where a `private_key_jwt` client publishes its public keys (a JSON Web Key Set), \
+         instead of `jwks`: exactly one of the two. An `https://` URL (plain `http://` only to a \
+         loopback host such as `127.0.0.1`), without user info or fragment, never to a \
+         link-local address (a cloud's metadata endpoint). The registry fetches \
+         it itself (3 s timeout, size limit, no redirects), keeps the set for its \
+         `Cache-Control: max-age` (5 minutes by default, at most an hour) and fetches it again \
+         when an assertion names an unknown `kid` (at most every 30 s): keys rotate at the URI \
+         without a Terraform change. When the fetch fails, the client's assertions are \
+         inactive. Changing it hands the client's keys to whoever controls the new URI: the \
+         plan warns, naming the approval authority.",
     ))
     .attr(Attribute::set_of_strings("scopes").required().description(
         "OAuth scopes granted to the client; each must be among the org's `allowed_scopes`.",
@@ -243,20 +256,31 @@ fn validate_keys(c: &ClientModel, d: &mut Diagnostics) {
             format!("jwks {why}."),
         );
     }
-    let own_key = uses_own_key(c);
-    if own_key && c.jwks.is_null() {
+    if let Some(Err(why)) = c
+        .jwks_uri
+        .known()
+        .map(|u| partner_rules::keys::check_jwks_uri(u))
+    {
         d.error_at(
-            AttrPath::attr("jwks"),
-            "Missing jwks",
-            "auth_method \"private_key_jwt\" needs jwks: the client's public keys.",
+            AttrPath::attr("jwks_uri"),
+            "Invalid jwks_uri",
+            format!("jwks_uri {why}."),
         );
     }
-    if c.auth_method.is_known() && !own_key && !c.jwks.is_null() {
-        d.error_at(
-            AttrPath::attr("jwks"),
-            "jwks without private_key_jwt",
-            "jwks is only for auth_method = \"private_key_jwt\".",
-        );
+    let own_key = uses_own_key(c);
+    // An unknown value may turn out either way: only what is known counts.
+    if c.auth_method.is_known() && !c.jwks.is_unknown() && !c.jwks_uri.is_unknown() {
+        for (field, why) in partner_rules::keys::key_source_violations(
+            own_key,
+            !c.jwks.is_null(),
+            !c.jwks_uri.is_null(),
+        ) {
+            d.error_at(
+                AttrPath::attr(field),
+                format!("Where the keys come from: {field}"),
+                format!("{field} {why}."),
+            );
+        }
     }
     if own_key && !c.client_secret_wo.is_null() {
         d.error_at(
@@ -385,9 +409,18 @@ impl Resource<Configured> for PartnerClient {
                 }
             }
             check_against_org(api, planned_orgs, org, req).await;
-            if let Some(prior) = req.prior.clone() {
-                warn_risky_changes(&prior, org, req);
-                note_approvals(api, &prior, org, req).await;
+            match req.prior.clone() {
+                // A move to another org replaces the client: what the
+                // registry sees is a new client there.
+                Some(prior) if prior.org_id != req.config.org_id => {
+                    warn_risky_changes(&prior, org, req);
+                    note_new_client_approval(api, org, req).await;
+                }
+                Some(prior) => {
+                    warn_risky_changes(&prior, org, req);
+                    note_approvals(api, &prior, org, req).await;
+                }
+                None => note_new_client_approval(api, org, req).await,
             }
         } else if !req.diags.has_errors() {
             check_expiry(api.now().unix_timestamp(), None, None, req);
@@ -581,6 +614,7 @@ fn fields(m: &ClientModel) -> ClientFields {
         operated_by: m.operated_by.known().cloned(),
         auth_method: m.auth_method.known().cloned(),
         jwks: m.jwks.known().and_then(|j| serde_json::from_str(j).ok()),
+        jwks_uri: m.jwks_uri.known().cloned(),
         scopes: m.scopes.known().cloned().unwrap_or_default(),
         expires_at: m.expires_at.known().cloned(),
     }
@@ -664,6 +698,7 @@ pub fn model_from(
         operated_by: Val::from_option(client.operated_by),
         auth_method: Val::Known(client.auth_method),
         jwks: keep_json_form(client.jwks, &desired.jwks),
+        jwks_uri: Val::from_option(client.jwks_uri),
         scopes: Val::Known(client.scopes),
         expires_at: keep_timestamp_form(client.expires_at, &desired.expires_at),
         renew_before: desired.renew_before.clone(),
@@ -963,12 +998,21 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
             ),
         );
     }
-    if let Some(by) = req
-        .config
-        .operated_by
-        .known()
-        .filter(|by| prior.operated_by.known() != Some(*by))
-    {
+    // A value set in the configuration that the prior state does not hold.
+    let changed = |now: &Val<String>, before: &Val<String>| {
+        now.known().filter(|v| before.known() != Some(*v)).cloned()
+    };
+    if let Some(uri) = changed(&req.config.jwks_uri, &prior.jwks_uri) {
+        req.diags.warn_at(
+            AttrPath::attr("jwks_uri"),
+            format!("Client {client:?}: its keys move to another URI"),
+            format!(
+                "Client {client:?} is to be proven by the keys published at {uri}: whoever \
+                 controls that URI decides who can act as the client. Ask {approver} to approve."
+            ),
+        );
+    }
+    if let Some(by) = changed(&req.config.operated_by, &prior.operated_by) {
         req.diags.warn_at(
             AttrPath::attr("operated_by"),
             format!("Client {client:?} is handed to an intermediary"),
@@ -996,14 +1040,15 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
 fn terms<'a>(
     scopes: &'a [String],
     expires_at: i64,
-    owner: &'a Val<String>,
-    operated_by: &'a Val<String>,
+    m: &'a ClientModel,
 ) -> partner_rules::approvals::ClientTerms<'a> {
     partner_rules::approvals::ClientTerms {
         scopes,
         expires_at,
-        owner: owner.as_deref().unwrap_or_default(),
-        operated_by: operated_by.as_deref(),
+        owner: m.owner.as_deref().unwrap_or_default(),
+        operated_by: m.operated_by.as_deref(),
+        jwks: m.jwks.as_deref(),
+        jwks_uri: m.jwks_uri.as_deref(),
     }
 }
 
@@ -1034,19 +1079,13 @@ async fn note_approvals(
     };
     let before_expiry = at(&prior.expires_at).unwrap_or(i64::MAX);
     let widenings = partner_rules::approvals::client_widenings(
-        terms(
-            before_scopes,
-            before_expiry,
-            &prior.owner,
-            &prior.operated_by,
-        ),
+        terms(before_scopes, before_expiry, prior),
         terms(
             after_scopes,
             // An expiry that follows the contract moves with an org change
             // (the org's own approval), not with this client's.
             at(&req.config.expires_at).unwrap_or(before_expiry),
-            &req.planned.owner,
-            &req.planned.operated_by,
+            &req.planned,
         ),
     );
     if widenings.is_empty() {
@@ -1061,6 +1100,64 @@ async fn note_approvals(
         &org.approval_authority,
         id,
         widenings,
+    )
+    .await;
+}
+
+/// Under the org's `approval_policy = "require"`, a new client (a create, or
+/// the create half of a move to this org) is a grant of access the registry
+/// refuses unless approved: the plan says whether the approval exists, or
+/// what to ask for.
+async fn note_new_client_approval(
+    api: &ApiClient,
+    org: &OrgFacts,
+    req: &mut PlanRequest<ClientModel>,
+) {
+    if org.approval_policy.as_deref() != Some(partner_rules::approvals::REQUIRE) {
+        return;
+    }
+    let client = known_string(&req.config.name);
+    let approver = &org.approval_authority;
+    let p = &req.planned;
+    let (Some(name), Some(owner), Some(scopes), true, true, true) = (
+        p.name.known(),
+        p.owner.known(),
+        p.scopes.known(),
+        org.exists,
+        !p.operated_by.is_unknown(),
+        !p.jwks.is_unknown() && !p.jwks_uri.is_unknown(),
+    ) else {
+        req.diags.warn_at(
+            AttrPath::attr("org_id"),
+            format!("New client {client:?} needs an approval"),
+            format!(
+                "Org {:?} has approval_policy = \"require\": the registry refuses a new client \
+                 that {approver} did not approve for the run's change reference. What is to be \
+                 approved (the org's id, the client's terms) is known only at apply: that apply \
+                 fails for this client with the exact approve command; run it as {approver}, \
+                 then apply again.",
+                org.name
+            ),
+        );
+        return;
+    };
+    let grant = partner_rules::approvals::client_grant(partner_rules::approvals::ClientGrant {
+        name,
+        owner,
+        scopes,
+        operated_by: p.operated_by.as_deref(),
+        jwks: p.jwks.as_deref(),
+        jwks_uri: p.jwks_uri.as_deref(),
+    });
+    let (what, org_id) = (format!("New client {name:?}"), org.id.clone());
+    super::approvals::note_approvals(
+        api,
+        &mut req.diags,
+        &what,
+        &org.name,
+        approver,
+        &org_id,
+        vec![grant],
     )
     .await;
 }

@@ -788,11 +788,20 @@ async fn note_approvals(api: &ApiClient, prior: &OrgModel, req: &mut PlanRequest
             allowed_scopes: before,
             contract_end: prior.contract_end.as_deref().unwrap_or_default(),
             approval_policy: prior.approval_policy.as_deref().unwrap_or_default(),
+            max_clients: prior.max_clients.known().copied().unwrap_or_default(),
         },
         partner_rules::approvals::OrgTerms {
             allowed_scopes: after,
             contract_end: req.planned.contract_end.as_deref().unwrap_or_default(),
             approval_policy: req.planned.approval_policy.as_deref().unwrap_or_default(),
+            // Unknown (from another resource, say): no raise to note yet.
+            max_clients: req
+                .planned
+                .max_clients
+                .known()
+                .or(prior.max_clients.known())
+                .copied()
+                .unwrap_or_default(),
         },
     );
     let name = known_string(&prior.name);
@@ -848,6 +857,19 @@ fn warn_risky_changes(prior: &OrgModel, req: &mut PlanRequest<OrgModel>) {
                 format!(
                     "Org {org:?}'s contract would end on {after} instead of {before}. Ask {approver} \
                      to approve."
+                ),
+            );
+        }
+    }
+    if let (Some(before), Some(after)) = (prior.max_clients.known(), req.config.max_clients.known())
+    {
+        if after > before {
+            req.diags.warn_at(
+                AttrPath::attr("max_clients"),
+                format!("Org {org:?}: room for more clients"),
+                format!(
+                    "Org {org:?} may have {after} active clients instead of {before}. Ask \
+                     {approver} to approve."
                 ),
             );
         }

@@ -4,7 +4,7 @@
 use acceptance_tests::{RegistryServer, Workspace};
 use serde_json::Value;
 
-use crate::config::{client, org, string};
+use crate::config::{acme_with_client, client, org, string};
 
 const SHARED: &str = "Correct-Horse-Battery-Staple-2027!xyz";
 
@@ -253,13 +253,16 @@ fn approver_token(registry: &RegistryServer, name: &str, email: &str) -> String 
     run.stdout.trim().to_string()
 }
 
-/// Approves widening the scopes of `client` from `a:read` to `a:read a:write`
-/// for `change_ref`, with `token`, at `now`.
-fn approve_widening(
+/// Approves changing `attribute` of `resource` from `old` to `new` for
+/// `change_ref`, with `token`, at `now` (`extra`: more flags).
+#[allow(clippy::too_many_arguments)]
+fn approve_change(
     registry: &RegistryServer,
     token: &str,
     change_ref: &str,
-    client: &str,
+    resource: &str,
+    (attribute, old, new): (&str, &str, &str),
+    now: &str,
     extra: &[&str],
 ) -> acceptance_tests::Run {
     let mut args = vec![
@@ -269,18 +272,31 @@ fn approve_widening(
         "--change-ref",
         change_ref,
         "--resource",
-        client,
+        resource,
         "--attribute",
-        "scopes",
+        attribute,
         "--old",
-        "a:read",
+        old,
         "--new",
-        "a:read a:write",
+        new,
         "--now",
-        T0,
+        now,
     ];
     args.extend(extra);
     registry.cli(&args)
+}
+
+/// Approves widening the scopes of `client` from `a:read` to `a:read a:write`
+/// for `change_ref`, with `token`, at `now`.
+fn approve_widening(
+    registry: &RegistryServer,
+    token: &str,
+    change_ref: &str,
+    client: &str,
+    extra: &[&str],
+) -> acceptance_tests::Run {
+    let change = ("scopes", "a:read", "a:read a:write");
+    approve_change(registry, token, change_ref, client, change, T0, extra)
 }
 
 fn required_config(scopes: &[&str]) -> String {
@@ -301,12 +317,38 @@ fn required_config(scopes: &[&str]) -> String {
 fn under_require_a_scope_widening_applies_once_and_only_with_the_right_approval() {
     let registry = RegistryServer::start_at(T0);
     let mut workspace = Workspace::new(&registry);
+    workspace.env("PARTNER_CHANGE_REF", "https://git.example/pr/6");
     workspace.write_config(&required_config(&["a:read"]));
-    workspace.apply();
+    // A new client in an org under "require" is a grant of access: approved
+    // for the org's id, which a new org has only once applied.
+    workspace
+        .plan()
+        .assert_code(2)
+        .assert_mentions(&["New client \"sync\" needs an approval"]);
+    workspace
+        .terraform(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .assert_code(1)
+        .assert_failure_mentions(&["creating a client in org acme", "partner-registry approve"]);
     assert_eq!(
         workspace.resource("partner_org.acme")["approval_policy"],
         "require"
     );
+    let org_id = string(&workspace.resource("partner_org.acme"), "id");
+    let boss = approver_token(&registry, "boss", "approvals@example.com");
+    let approve_creation = |change_ref: &str| {
+        let change = (
+            "client",
+            "",
+            "name=sync; owner=dev@example.com; scopes=a:read",
+        );
+        approve_change(&registry, &boss, change_ref, &org_id, change, T0, &[])
+    };
+    approve_creation("https://git.example/pr/6").assert_success();
+    workspace
+        .plan()
+        .assert_code(2)
+        .assert_mentions(&["New client \"sync\": creation approved"]);
+    workspace.apply();
     let id = string(&workspace.resource("partner_client.sync"), "id");
 
     workspace.env("PARTNER_CHANGE_REF", "https://git.example/pr/7");
@@ -341,7 +383,6 @@ fn under_require_a_scope_widening_applies_once_and_only_with_the_right_approval(
         .assert_code(1)
         .assert_stderr_mentions(&["not the approval authority"]);
 
-    let boss = approver_token(&registry, "boss", "approvals@example.com");
     approve_widening(&registry, &boss, "https://git.example/pr/7", &id, &[])
         .assert_success()
         .assert_stdout_mentions(&["Approved scopes", "valid until 2026-06-08T00:00:00Z, once"]);
@@ -390,26 +431,18 @@ fn under_require_a_scope_widening_applies_once_and_only_with_the_right_approval(
         .terraform(&["apply", "-auto-approve", "-input=false", "-no-color"])
         .assert_code(1)
         .assert_failure_mentions(&["contract_end", "needs an approval", "approvals@example.com"]);
-    let org_id = string(&workspace.resource("partner_org.acme"), "id");
-    registry
-        .cli(&[
-            "approve",
-            "--token",
-            &boss,
-            "--change-ref",
-            "https://git.example/pr/9",
-            "--resource",
-            &org_id,
-            "--attribute",
-            "contract_end",
-            "--old",
-            "2030-12-31",
-            "--new",
-            "2031-12-31",
-            "--now",
-            "2026-06-01T02:00:00Z",
-        ])
-        .assert_success();
+    let change = ("contract_end", "2030-12-31", "2031-12-31");
+    let pr9 = "https://git.example/pr/9";
+    approve_change(
+        &registry,
+        &boss,
+        pr9,
+        &org_id,
+        change,
+        "2026-06-01T02:00:00Z",
+        &[],
+    )
+    .assert_success();
     workspace.apply();
     assert_eq!(
         registry.get(&format!("/v1/orgs/{org_id}"))["contract_end"],
@@ -428,14 +461,15 @@ fn under_require_a_scope_widening_applies_once_and_only_with_the_right_approval(
         .iter()
         .filter(|e| e["action"] == "approval.use")
         .collect();
-    assert_eq!(used.len(), 2, "each approval used once");
-    assert_eq!(used[0]["change_ref"], "https://git.example/pr/7");
+    assert_eq!(used.len(), 3, "each approval used once");
+    assert_eq!(used[0]["change_ref"], "https://git.example/pr/6");
+    assert_eq!(used[1]["change_ref"], "https://git.example/pr/7");
     assert_eq!(used[0]["after"]["approver"], "approvals@example.com");
 }
 
 #[test]
 fn a_private_key_jwt_client_made_with_terraform_introspects_by_signed_assertion_only() {
-    use acceptance_tests::keys::{AUDIENCE, TestKey, assertion_body, jwks};
+    use acceptance_tests::keys::{AUDIENCE, TestKey, assertion_body};
     let registry = RegistryServer::start_at(T0);
     let workspace = Workspace::new(&registry);
     let (key, other) = (TestKey::generate("k1"), TestKey::generate("k2"));
@@ -443,16 +477,7 @@ fn a_private_key_jwt_client_made_with_terraform_introspects_by_signed_assertion_
         format!(
             "{}{}",
             org("acme", "acme", "2030-12-31", &["a:read"], ""),
-            client(
-                "signer",
-                "partner_org.acme.id",
-                "dev@example.com",
-                &["a:read"],
-                &format!(
-                    "  auth_method = \"private_key_jwt\"\n  jwks = jsonencode({})",
-                    jwks(keys)
-                ),
-            )
+            signer_block(keys)
         )
     };
     workspace.write_config(&config(&[&key]));
@@ -534,4 +559,240 @@ fn a_private_key_jwt_client_made_with_terraform_introspects_by_signed_assertion_
         !introspect(&key.assertion(&client_id, AUDIENCE, now + 60, "a6")),
         "revoked"
     );
+}
+
+#[test]
+fn under_require_a_key_added_and_room_for_more_clients_apply_only_approved() {
+    use acceptance_tests::keys::{TestKey, key_list};
+    let registry = RegistryServer::start_at(T0);
+    let mut workspace = Workspace::new(&registry);
+    let (k1, k2) = (TestKey::generate("k1"), TestKey::generate_rsa("k2"));
+    let config = |policy: &str, max_clients: u32, keys: &[&TestKey]| {
+        let terms = format!("  approval_policy = \"{policy}\"\n  max_clients = {max_clients}");
+        org("acme", "acme", "2030-12-31", &["a:read"], &terms) + &signer_block(keys)
+    };
+    // Made under "warn", then put under "require" (which needs no approval).
+    workspace.write_config(&config("warn", 5, &[&k1]));
+    workspace.apply();
+    workspace.write_config(&config("require", 5, &[&k1]));
+    workspace.apply();
+    let (org_id, client) = (
+        string(&workspace.resource("partner_org.acme"), "id"),
+        workspace.resource("partner_client.signer"),
+    );
+    let (id, client_id) = (string(&client, "id"), string(&client, "client_id"));
+
+    workspace.env("PARTNER_CHANGE_REF", "https://git.example/pr/11");
+    workspace.write_config(&config("require", 8, &[&k1, &k2]));
+    let (one, both) = (key_list(&[&k1]), key_list(&[&k1, &k2]));
+    let key_change = format!("--resource {id} --attribute jwks --old '{one}' --new '{both}'");
+    let room = format!("--resource {org_id} --attribute max_clients --old '5' --new '8'");
+    let flat = |r: &acceptance_tests::Run| {
+        r.combined()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let plan = workspace.plan();
+    plan.assert_code(2).assert_mentions(&[
+        "jwks change needs an approval",
+        "max_clients change needs an approval",
+        "approvals@example.com",
+    ]);
+    for command in [&key_change, &room] {
+        assert!(
+            flat(&plan).contains(command.as_str()),
+            "{command} not in:\n{plan}"
+        );
+    }
+    let failed = workspace.terraform(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    failed
+        .assert_code(1)
+        .assert_failure_mentions(&["needs an approval", "max_clients"]);
+    assert_eq!(
+        registry.get(&format!("/v1/orgs/{org_id}"))["max_clients"],
+        5
+    );
+    let introspect = |key: &TestKey, jti: &str| assertion_active(&registry, &client_id, key, jti);
+    assert!(!introspect(&k2, "before"), "the new key is no way in yet");
+
+    let boss = approver_token(&registry, "boss", "approvals@example.com");
+    for (resource, change) in [
+        (id.as_str(), ("jwks", one.as_str(), both.as_str())),
+        (org_id.as_str(), ("max_clients", "5", "8")),
+    ] {
+        let pr11 = "https://git.example/pr/11";
+        approve_change(&registry, &boss, pr11, resource, change, T0, &[]).assert_success();
+    }
+    workspace
+        .plan()
+        .assert_code(2)
+        .assert_mentions(&["jwks change approved", "max_clients change approved"]);
+    workspace.apply();
+    assert_eq!(
+        registry.get(&format!("/v1/orgs/{org_id}"))["max_clients"],
+        8
+    );
+    assert!(introspect(&k2, "after"), "the approved RSA key");
+    workspace.assert_no_changes();
+}
+
+#[test]
+fn a_client_with_a_jwks_uri_made_with_terraform_introspects_by_the_published_keys() {
+    use acceptance_tests::jwks_server::JwksServer;
+    use acceptance_tests::keys::{TestKey, jwks};
+    let registry = RegistryServer::start_at(T0);
+    let workspace = Workspace::new(&registry);
+    let (key, next) = (TestKey::generate_rsa("k1"), TestKey::generate("k2"));
+    let (first, second) = (
+        JwksServer::start(&jwks(&[&key])),
+        JwksServer::start(&jwks(&[&next])),
+    );
+    let config = |uri: &str| {
+        acme_with_client(
+            "2030-12-31",
+            "signer",
+            &format!("  auth_method = \"private_key_jwt\"\n  jwks_uri = \"{uri}\""),
+        )
+    };
+    // Both, or plain http to another host, fail the plan on the attribute.
+    workspace.write_config(&config(&first.url).replace(
+        "  auth_method",
+        &format!("  jwks = jsonencode({})\n  auth_method", jwks(&[&key])),
+    ));
+    workspace
+        .plan()
+        .assert_code(1)
+        .assert_failure_mentions(&["jwks_uri cannot be given with jwks"]);
+    workspace.write_config(&config("http://keys.acme.example/jwks.json"));
+    workspace
+        .plan()
+        .assert_code(1)
+        .assert_failure_mentions(&["Invalid jwks_uri", "not loopback"]);
+
+    workspace.write_config(&config(&first.url));
+    workspace.apply();
+    let state = workspace.resource("partner_client.signer");
+    assert_eq!(state["jwks_uri"], first.url.as_str());
+    assert_eq!(state["jwks"], Value::Null);
+    workspace.assert_no_changes();
+    let client_id = string(&state, "client_id");
+    let introspect = |k: &TestKey, jti: &str| assertion_active(&registry, &client_id, k, jti);
+    assert!(introspect(&key, "a1"), "signed with the published RSA key");
+    assert!(!introspect(&next, "a2"), "a key published elsewhere");
+    assert_eq!(first.hits(), 1);
+
+    // Another URI (by name: the registry's resolver) — the plan names who
+    // approves; then its keys prove the client.
+    let by_name = second.url.replace("127.0.0.1", "localhost");
+    workspace.write_config(&config(&by_name));
+    workspace
+        .plan()
+        .assert_code(2)
+        .assert_mentions(&["its keys move to another URI", "approvals@example.com"]);
+    workspace.apply();
+    assert!(introspect(&next, "a3"), "the key at the new URI");
+    assert!(!introspect(&key, "a4"), "the old URI's key");
+    workspace.assert_no_changes();
+}
+
+/// Whether an assertion of `key` for `client_id` (expiring a minute after
+/// 2026-06-01T00:00:00Z, the registry's clock) introspects active.
+fn assertion_active(
+    registry: &RegistryServer,
+    client_id: &str,
+    key: &acceptance_tests::keys::TestKey,
+    jti: &str,
+) -> bool {
+    use acceptance_tests::keys::{AUDIENCE, assertion_body};
+    let now = 1_780_272_000;
+    let assertion = key.assertion(client_id, AUDIENCE, now + 60, jti);
+    let (status, body) = registry.request(
+        "POST",
+        "/v1/introspect",
+        Some(assertion_body(client_id, &assertion)),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["active"] == true
+}
+
+/// The `partner_client.signer` of org `acme`: a `private_key_jwt` client
+/// registering `keys`.
+fn signer_block(keys: &[&acceptance_tests::keys::TestKey]) -> String {
+    client(
+        "signer",
+        "partner_org.acme.id",
+        "dev@example.com",
+        &["a:read"],
+        &format!(
+            "  auth_method = \"private_key_jwt\"\n  jwks = jsonencode({})",
+            acceptance_tests::keys::jwks(keys)
+        ),
+    )
+}
+
+#[test]
+fn a_client_moved_into_an_org_under_require_is_a_new_client_that_needs_approving() {
+    let registry = RegistryServer::start_at(T0);
+    let mut workspace = Workspace::new(&registry);
+    let config = |org_ref: &str| {
+        let orgs = org("old", "old", "2030-12-31", &["a:read"], "")
+            + &org(
+                "acme",
+                "acme",
+                "2030-12-31",
+                &["a:read"],
+                "  approval_policy = \"require\"",
+            );
+        orgs + &client("sync", org_ref, "dev@example.com", &["a:read"], "")
+    };
+    workspace.write_config(&config("partner_org.old.id"));
+    workspace.apply();
+    let (old_id, acme_id) = (
+        string(&workspace.resource("partner_client.sync"), "id"),
+        string(&workspace.resource("partner_org.acme"), "id"),
+    );
+
+    // In Terraform a move is a replacement: a new client in org acme, which
+    // acme's approval authority approves like any grant.
+    workspace.env("PARTNER_CHANGE_REF", "https://git.example/pr/21");
+    workspace.write_config(&config("partner_org.acme.id"));
+    let grant = "name=sync; owner=dev@example.com; scopes=a:read";
+    let command = format!("--resource {acme_id} --attribute client --old '' --new '{grant}'");
+    let plan = workspace.plan();
+    plan.assert_code(2).assert_mentions(&[
+        "moves to another org",
+        "New client \"sync\": creation needs an approval",
+    ]);
+    let flat = plan
+        .combined()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(flat.contains(&command), "{command} not in:\n{plan}");
+
+    let boss = approver_token(&registry, "boss", "approvals@example.com");
+    let change = ("client", "", grant);
+    approve_change(
+        &registry,
+        &boss,
+        "https://git.example/pr/21",
+        &acme_id,
+        change,
+        T0,
+        &[],
+    )
+    .assert_success();
+    workspace
+        .plan()
+        .assert_code(2)
+        .assert_mentions(&["New client \"sync\": creation approved"]);
+    workspace.apply();
+    let moved = workspace.resource("partner_client.sync");
+    assert_eq!(moved["org_id"], acme_id.as_str());
+    assert_eq!(
+        registry.get(&format!("/v1/clients/{old_id}"))["status"],
+        "revoked"
+    );
+    workspace.assert_no_changes();
 }

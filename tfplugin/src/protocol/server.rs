@@ -218,7 +218,10 @@ fn sent_identity<D>(
 fn server_capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities {
         plan_destroy: true,
-        get_provider_schema_optional: false,
+        // Every RPC works without a GetProviderSchema call first (the schemas are
+        // built once at start), so Terraform may skip it on provider instances
+        // after the first and use the schema it cached.
+        get_provider_schema_optional: true,
         move_resource_state: false,
         generate_resource_config: true,
     }
