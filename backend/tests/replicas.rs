@@ -36,6 +36,18 @@ impl Data {
         data
     }
 
+    /// A new SQLite file of this name in a directory of its own.
+    fn sqlite(file: &str) -> Data {
+        let dir = tempfile::tempdir().unwrap();
+        let data = Data {
+            db: dir.path().join(file).display().to_string(),
+            key: dir.path().join(format!("{file}.key")),
+            _dir: dir,
+        };
+        data.cli(&["init"]).assert_success();
+        data
+    }
+
     fn cli(&self, args: &[&str]) -> acceptance_tests::Run {
         run(Command::new(BIN)
             .args(args)
@@ -128,11 +140,43 @@ fn send(
     }
 }
 
+type Answer = (u16, Option<String>, Value);
+
+fn get(c: &reqwest::blocking::Client, url: String, token: &str) -> Answer {
+    send(c, "GET", url, token, None, &[])
+}
+
+fn post(c: &reqwest::blocking::Client, url: String, token: &str, body: Value) -> Answer {
+    send(c, "POST", url, token, Some(body), &[])
+}
+
+fn delete(c: &reqwest::blocking::Client, url: String, token: &str) -> Answer {
+    send(c, "DELETE", url, token, None, &[])
+}
+
 /// An org with room for `max_clients`, its contract far in the future.
 fn org_body(name: &str, max_clients: i64) -> Value {
     let mut body = bodies::org(name, "2099-12-31", &["orders:read", "orders:write"]);
     body["max_clients"] = json!(max_clients);
     body
+}
+
+/// Creates an org through the replica at `url`; its id.
+fn create_org(
+    c: &reqwest::blocking::Client,
+    url: &str,
+    token: &str,
+    name: &str,
+    max_clients: i64,
+) -> String {
+    let (status, _, org) = post(
+        c,
+        format!("{url}/v1/orgs"),
+        token,
+        org_body(name, max_clients),
+    );
+    assert_eq!(status, 201, "{org}");
+    org["id"].as_str().unwrap().to_string()
 }
 
 fn client_body(org: &str, name: &str) -> Value {
@@ -146,13 +190,11 @@ fn introspect(
     id: &str,
     secret: &str,
 ) -> bool {
-    let (status, _, body) = send(
+    let (status, _, body) = post(
         c,
-        "POST",
         format!("{}/v1/introspect", r.url),
         token,
-        Some(json!({"client_id": id, "client_secret": secret})),
-        &[],
+        json!({"client_id": id, "client_secret": secret}),
     );
     assert_eq!(status, 200, "{body}");
     body["active"] == true
@@ -175,25 +217,14 @@ fn changes_through_one_replica_reach_the_others_within_a_second() {
     let token = data.token("admin");
     let (a, b, c3) = (data.serve(), data.serve(), data.serve());
     let c = http();
-    let (s, _, org) = send(
-        &c,
-        "POST",
-        format!("{}/v1/orgs", a.url),
-        &token,
-        Some(org_body("acme", 10)),
-        &[],
-    );
-    assert_eq!(s, 201, "{org}");
-    let org_id = org["id"].as_str().unwrap();
+    let org_id = &create_org(&c, &a.url, &token, "acme", 10);
     let mut clients = Vec::new();
     for name in ["revoked", "rotated", "offboarded"] {
-        let (s, _, cl) = send(
+        let (s, _, cl) = post(
             &c,
-            "POST",
             format!("{}/v1/clients", a.url),
             &token,
-            Some(client_body(org_id, name)),
-            &[],
+            client_body(org_id, name),
         );
         assert_eq!(s, 201, "{cl}");
         clients.push(cl);
@@ -213,14 +244,7 @@ fn changes_through_one_replica_reach_the_others_within_a_second() {
     });
 
     // A revocation on A: B and C answer inactive within a second.
-    let (s, _, _) = send(
-        &c,
-        "DELETE",
-        format!("{}/v1/clients/{rid}", a.url),
-        &token,
-        None,
-        &[],
-    );
+    let (s, _, _) = delete(&c, format!("{}/v1/clients/{rid}", a.url), &token);
     assert_eq!(s, 200);
     assert!(
         !introspect(&c, &a, &token, &rcid, &rsecret),
@@ -233,13 +257,11 @@ fn changes_through_one_replica_reach_the_others_within_a_second() {
     assert!(took < Duration::from_secs(1), "revocation took {took:?}");
 
     // A rotation without overlap on B ends the old secret on A and C.
-    let (s, _, rotated) = send(
+    let (s, _, rotated) = post(
         &c,
-        "POST",
         format!("{}/v1/clients/{tid}/rotate", b.url),
         &token,
-        Some(json!({"grace_period": "0s"})),
-        &[],
+        json!({"grace_period": "0s"}),
     );
     assert_eq!(s, 200, "{rotated}");
     let new_secret = rotated["client_secret"].as_str().unwrap().to_string();
@@ -252,14 +274,7 @@ fn changes_through_one_replica_reach_the_others_within_a_second() {
 
     // Offboarding on C ends every client on A and B.
     let (_, ocid, osecret) = creds(&clients[2]);
-    let (s, _, _) = send(
-        &c,
-        "DELETE",
-        format!("{}/v1/orgs/{org_id}", c3.url),
-        &token,
-        None,
-        &[],
-    );
+    let (s, _, _) = delete(&c, format!("{}/v1/orgs/{org_id}", c3.url), &token);
     assert_eq!(s, 200);
     let took = until(|| {
         !introspect(&c, &a, &token, &ocid, &osecret) && !introspect(&c, &b, &token, &ocid, &osecret)
@@ -268,13 +283,13 @@ fn changes_through_one_replica_reach_the_others_within_a_second() {
 
     // A token revoked through the CLI stops on every replica.
     let temp = data.token("temp");
-    until(|| send(&c, "GET", format!("{}/v1/orgs", b.url), &temp, None, &[]).0 == 200);
+    until(|| get(&c, format!("{}/v1/orgs", b.url), &temp).0 == 200);
     data.cli(&["token", "revoke", "--name", "temp"])
         .assert_success();
     let took = until(|| {
         [&a, &b, &c3]
             .iter()
-            .all(|r| send(&c, "GET", format!("{}/v1/orgs", r.url), &temp, None, &[]).0 == 401)
+            .all(|r| get(&c, format!("{}/v1/orgs", r.url), &temp).0 == 401)
     });
     assert!(
         took < Duration::from_secs(1),
@@ -299,9 +314,7 @@ fn a_client_assertion_accepted_by_one_replica_is_refused_by_the_other() {
     let (ra, rb) = (data.serve_with(&flags), data.serve_with(&flags));
     let c = http();
     // By URL: a replica's process handle stays on this thread.
-    let post = |url: &str, path: &str, body: Value| {
-        send(&c, "POST", format!("{url}{path}"), &token, Some(body), &[])
-    };
+    let post = |url: &str, path: &str, body: Value| post(&c, format!("{url}{path}"), &token, body);
     let (a, b) = (ra.url.as_str(), rb.url.as_str());
     let (s, _, org) = post(a, "/v1/orgs", org_body("acme", 10));
     assert_eq!(s, 201, "{org}");
@@ -347,33 +360,15 @@ fn concurrent_writers_on_three_replicas_keep_every_invariant() {
     let replicas = [data.serve(), data.serve(), data.serve()];
     let c = http();
     let url = |i: usize| replicas[i % replicas.len()].url.clone();
-    let (_, _, org) = send(
+    let org_id = create_org(&c, &url(0), &token, "quota", 5);
+    let (_, _, target) = post(
         &c,
-        "POST",
-        format!("{}/v1/orgs", url(0)),
-        &token,
-        Some(org_body("quota", 5)),
-        &[],
-    );
-    let org_id = org["id"].as_str().unwrap().to_string();
-    let (_, _, target) = send(
-        &c,
-        "POST",
         format!("{}/v1/clients", url(0)),
         &token,
-        Some(client_body(&org_id, "target")),
-        &[],
+        client_body(&org_id, "target"),
     );
     let target_id = target["id"].as_str().unwrap().to_string();
-    let (_, _, other) = send(
-        &c,
-        "POST",
-        format!("{}/v1/orgs", url(1)),
-        &token,
-        Some(org_body("names", 100)),
-        &[],
-    );
-    let other_id = other["id"].as_str().unwrap().to_string();
+    let other_id = create_org(&c, &url(1), &token, "names", 100);
 
     // 32 writers at once, spread over the replicas: 12 create distinct clients
     // at a quota with 4 places left, 8 create the same name, 8 update one
@@ -386,36 +381,25 @@ fn concurrent_writers_on_three_replicas_keep_every_invariant() {
             let base = url(i);
             handles.push(s.spawn(move || match i {
                 0..12 => {
-                    let (st, _, b) = send(
+                    let (st, _, b) = post(
                         c,
-                        "POST",
                         format!("{base}/v1/clients"),
                         token,
-                        Some(client_body(org_id, &format!("c{i}"))),
-                        &[],
+                        client_body(org_id, &format!("c{i}")),
                     );
                     ("quota", st, b)
                 }
                 12..20 => {
-                    let (st, _, b) = send(
+                    let (st, _, b) = post(
                         c,
-                        "POST",
                         format!("{base}/v1/clients"),
                         token,
-                        Some(client_body(other_id, "same-name")),
-                        &[],
+                        client_body(other_id, "same-name"),
                     );
                     ("name", st, b)
                 }
                 20..28 => {
-                    let (_, _, cur) = send(
-                        c,
-                        "GET",
-                        format!("{base}/v1/clients/{target_id}"),
-                        token,
-                        None,
-                        &[],
-                    );
+                    let (_, _, cur) = get(c, format!("{base}/v1/clients/{target_id}"), token);
                     let version = cur["version"].as_i64().unwrap();
                     let (st, _, b) = send(
                         c,
@@ -457,13 +441,10 @@ fn concurrent_writers_on_three_replicas_keep_every_invariant() {
     // The quota held: exactly 4 more (5 active in all).
     assert_eq!(count("quota", 201), 4, "{results:#?}");
     assert_eq!(count("quota", 422), 8);
-    let (_, _, listed) = send(
+    let (_, _, listed) = get(
         &c,
-        "GET",
         format!("{}/v1/clients?org_id={org_id}&status=active", url(2)),
         &token,
-        None,
-        &[],
     );
     assert_eq!(listed["items"].as_array().unwrap().len(), 5);
     // One client of that name.
@@ -472,14 +453,7 @@ fn concurrent_writers_on_three_replicas_keep_every_invariant() {
     let updated = count("update", 200);
     assert!(updated >= 1);
     assert_eq!(updated + count("update", 412), 8);
-    let (_, _, now) = send(
-        &c,
-        "GET",
-        format!("{}/v1/clients/{target_id}", url(1)),
-        &token,
-        None,
-        &[],
-    );
+    let (_, _, now) = get(&c, format!("{}/v1/clients/{target_id}", url(1)), &token);
     assert_eq!(now["version"].as_i64().unwrap(), 1 + updated as i64);
     // One create for one key, replayed to every caller.
     let ids: std::collections::BTreeSet<&str> = results
@@ -503,15 +477,7 @@ fn a_replica_killed_during_writes_loses_no_acknowledged_write() {
     let survivor = data.serve();
     let victim = data.serve();
     let c = http();
-    let (_, _, org) = send(
-        &c,
-        "POST",
-        format!("{}/v1/orgs", survivor.url),
-        &token,
-        Some(org_body("kill", 100_000)),
-        &[],
-    );
-    let org_id = org["id"].as_str().unwrap().to_string();
+    let org_id = create_org(&c, &survivor.url, &token, "kill", 100_000);
     let acknowledged: Vec<String> = std::thread::scope(|s| {
         let writers: Vec<_> = (0..4)
             .map(|w| {
@@ -519,13 +485,11 @@ fn a_replica_killed_during_writes_loses_no_acknowledged_write() {
                 s.spawn(move || {
                     let mut ok = Vec::new();
                     for n in 0..1000 {
-                        let (st, _, b) = send(
+                        let (st, _, b) = post(
                             c,
-                            "POST",
                             format!("{url}/v1/clients"),
                             token,
-                            Some(client_body(org_id, &format!("w{w}-{n}"))),
-                            &[],
+                            client_body(org_id, &format!("w{w}-{n}")),
                         );
                         if st == 0 {
                             break; // the replica is gone
@@ -546,14 +510,7 @@ fn a_replica_killed_during_writes_loses_no_acknowledged_write() {
     });
     assert!(!acknowledged.is_empty());
     for id in &acknowledged {
-        let (st, _, b) = send(
-            &c,
-            "GET",
-            format!("{}/v1/clients/{id}", survivor.url),
-            &token,
-            None,
-            &[],
-        );
+        let (st, _, b) = get(&c, format!("{}/v1/clients/{id}", survivor.url), &token);
         assert_eq!(st, 200, "acknowledged {id} lost: {b}");
     }
     data.verify().assert_success();
@@ -566,22 +523,12 @@ fn a_postgresql_restart_gives_only_2xx_and_503_and_the_replica_recovers() {
     let token = data.token("admin");
     let replica = data.serve();
     let c = http();
-    let (_, _, org) = send(
+    let org_id = create_org(&c, &replica.url, &token, "restart", 1000);
+    let (_, _, cl) = post(
         &c,
-        "POST",
-        format!("{}/v1/orgs", replica.url),
-        &token,
-        Some(org_body("restart", 1000)),
-        &[],
-    );
-    let org_id = org["id"].as_str().unwrap().to_string();
-    let (_, _, cl) = send(
-        &c,
-        "POST",
         format!("{}/v1/clients", replica.url),
         &token,
-        Some(client_body(&org_id, "probe")),
-        &[],
+        client_body(&org_id, "probe"),
     );
     let (cid, secret) = (
         cl["client_id"].as_str().unwrap().to_string(),
@@ -595,29 +542,18 @@ fn a_postgresql_restart_gives_only_2xx_and_503_and_the_replica_recovers() {
             let mut n = 0;
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                 n += 1;
-                seen.push(send(
+                seen.push(get(&c, format!("{}/v1/orgs/{org_id}", replica.url), &token));
+                seen.push(post(
                     &c,
-                    "GET",
-                    format!("{}/v1/orgs/{org_id}", replica.url),
-                    &token,
-                    None,
-                    &[],
-                ));
-                seen.push(send(
-                    &c,
-                    "POST",
                     format!("{}/v1/clients", replica.url),
                     &token,
-                    Some(client_body(&org_id, &format!("n{n}"))),
-                    &[],
+                    client_body(&org_id, &format!("n{n}")),
                 ));
-                let (st, r, b) = send(
+                let (st, r, b) = post(
                     &c,
-                    "POST",
                     format!("{}/v1/introspect", replica.url),
                     &token,
-                    Some(json!({"client_id": cid, "client_secret": secret})),
-                    &[],
+                    json!({"client_id": cid, "client_secret": secret}),
                 );
                 seen.push((st, r, b));
                 if seen.iter().any(|(st, _, _)| *st == 503) {
@@ -658,25 +594,13 @@ fn a_postgresql_restart_gives_only_2xx_and_503_and_the_replica_recovers() {
         statuses.iter().map(|(s, _, _)| *s).collect::<Vec<_>>()
     );
     // Recovers by itself.
-    until(|| {
-        send(
-            &c,
-            "GET",
-            format!("{}/v1/orgs/{org_id}", replica.url),
-            &token,
-            None,
-            &[],
-        )
-        .0 == 200
-    });
+    until(|| get(&c, format!("{}/v1/orgs/{org_id}", replica.url), &token).0 == 200);
     until(|| introspect(&c, &replica, &token, &cid, &secret));
-    let (st, _, b) = send(
+    let (st, _, b) = post(
         &c,
-        "POST",
         format!("{}/v1/clients", replica.url),
         &token,
-        Some(client_body(&org_id, "after")),
-        &[],
+        client_body(&org_id, "after"),
     );
     assert_eq!(st, 201, "{b}");
     data.verify().assert_success();
@@ -684,26 +608,12 @@ fn a_postgresql_restart_gives_only_2xx_and_503_and_the_replica_recovers() {
 
 #[test]
 fn a_sqlite_registry_copied_to_postgresql_keeps_its_tokens_secrets_and_chain() {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = Data {
-        db: dir.path().join("old.db").display().to_string(),
-        key: dir.path().join("old.db.key"),
-        _dir: tempfile::tempdir().unwrap(),
-    };
-    sqlite.cli(&["init"]).assert_success();
+    let sqlite = Data::sqlite("old.db");
     let token = sqlite.token("admin");
     let c = http();
     let (org_id, cid, secret, idem_body) = {
         let r = sqlite.serve();
-        let (_, _, org) = send(
-            &c,
-            "POST",
-            format!("{}/v1/orgs", r.url),
-            &token,
-            Some(org_body("moving", 10)),
-            &[],
-        );
-        let org_id = org["id"].as_str().unwrap().to_string();
+        let org_id = create_org(&c, &r.url, &token, "moving", 10);
         let (st, _, cl) = send(
             &c,
             "POST",
@@ -713,22 +623,18 @@ fn a_sqlite_registry_copied_to_postgresql_keeps_its_tokens_secrets_and_chain() {
             &[("idempotency-key", "move-1".to_string())],
         );
         assert_eq!(st, 201);
-        let (st, _, made) = send(
+        let (st, _, made) = post(
             &c,
-            "POST",
             format!("{}/v1/tokens", r.url),
             &token,
-            Some(json!({"name": "ci", "role": "reviewer", "expires_at": "2030-01-01T00:00:00Z"})),
-            &[],
+            json!({"name": "ci", "role": "reviewer", "expires_at": "2030-01-01T00:00:00Z"}),
         );
         assert_eq!(st, 201, "{made}");
-        let (st, _, campaign) = send(
+        let (st, _, campaign) = post(
             &c,
-            "POST",
             format!("{}/v1/reviews/campaigns", r.url),
             &token,
-            Some(json!({"org_id": org_id})),
-            &[],
+            json!({"org_id": org_id}),
         );
         assert_eq!(st, 201, "{campaign}");
         (
@@ -802,14 +708,7 @@ fn a_sqlite_registry_copied_to_postgresql_keeps_its_tokens_secrets_and_chain() {
         introspect(&c, &r, &token, &cid, &secret),
         "the same secret works"
     );
-    let (st, _, org) = send(
-        &c,
-        "GET",
-        format!("{}/v1/orgs/{org_id}", r.url),
-        &token,
-        None,
-        &[],
-    );
+    let (st, _, org) = get(&c, format!("{}/v1/orgs/{org_id}", r.url), &token);
     assert_eq!(st, 200, "the same token works: {org}");
     // The idempotency record came along: a replay answers the first create.
     let (st, _, replay) = send(
@@ -823,13 +722,11 @@ fn a_sqlite_registry_copied_to_postgresql_keeps_its_tokens_secrets_and_chain() {
     assert_eq!(st, 201);
     assert_eq!(replay["client_id"], cid.as_str());
     // New writes continue the chain and the ids.
-    let (st, _, _) = send(
+    let (st, _, _) = post(
         &c,
-        "POST",
         format!("{}/v1/clients", r.url),
         &token,
-        Some(client_body(&org_id, "new")),
-        &[],
+        client_body(&org_id, "new"),
     );
     assert_eq!(st, 201);
     pg.verify().assert_success();
@@ -840,26 +737,12 @@ fn a_sqlite_registry_copied_to_postgresql_keeps_its_tokens_secrets_and_chain() {
 /// file intact, the audit chain intact.
 #[test]
 fn sqlite_keeps_every_acknowledged_write_through_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = Data {
-        db: dir.path().join("soak.db").display().to_string(),
-        key: dir.path().join("soak.db.key"),
-        _dir: tempfile::tempdir().unwrap(),
-    };
-    data.cli(&["init"]).assert_success();
+    let data = Data::sqlite("soak.db");
     let token = data.token("admin");
     let c = http();
     let org_id = {
         let r = data.serve();
-        let (_, _, org) = send(
-            &c,
-            "POST",
-            format!("{}/v1/orgs", r.url),
-            &token,
-            Some(org_body("soak", 100_000)),
-            &[],
-        );
-        org["id"].as_str().unwrap().to_string()
+        create_org(&c, &r.url, &token, "soak", 100_000)
     };
     let mut acknowledged: Vec<String> = Vec::new();
     for trial in 0..20u64 {
@@ -874,13 +757,11 @@ fn sqlite_keeps_every_acknowledged_write_through_sigkill() {
                         let mut ok = Vec::new();
                         for n in 0.. {
                             let name = format!("t{trial}-w{w}-{n}");
-                            let (st, _, b) = send(
+                            let (st, _, b) = post(
                                 c,
-                                "POST",
                                 format!("{url}/v1/clients"),
                                 token,
-                                Some(client_body(org_id, &name)),
-                                &[],
+                                client_body(org_id, &name),
                             );
                             if st != 201 {
                                 break;
@@ -909,14 +790,7 @@ fn sqlite_keeps_every_acknowledged_write_through_sigkill() {
     assert!(acknowledged.len() > 20, "too few writes to mean anything");
     let r = data.serve();
     for id in &acknowledged {
-        let (st, _, b) = send(
-            &c,
-            "GET",
-            format!("{}/v1/clients/{id}", r.url),
-            &token,
-            None,
-            &[],
-        );
+        let (st, _, b) = get(&c, format!("{}/v1/clients/{id}", r.url), &token);
         assert_eq!(st, 200, "acknowledged {id} lost: {b}");
     }
 }
