@@ -9,13 +9,7 @@ async fn audit_trail_chain_and_tamper_detection() {
     let app = TestApp::spawn().await;
     let hdr = [("x-change-ref", "PR-42"), ("x-request-id", "req-test-1")];
     let org = app
-        .send(
-            "POST",
-            "/v1/orgs",
-            Some(&app.admin),
-            Some(org_body("acme")),
-            &hdr,
-        )
+        .post_with("/v1/orgs", org_body("acme"), &hdr)
         .await
         .expect(201)
         .clone();

@@ -44,6 +44,18 @@ async fn decide(app: &TestApp, token: &str, campaign: &Value, body: Value) -> Re
 }
 
 /// The state of the client named `name` in `campaign`.
+/// The decision to keep a client's access, with its reason.
+fn keep(client_id: &Value, comment: &str) -> Value {
+    json!({"client_id": client_id, "decision": "keep", "comment": comment})
+}
+
+/// A reviewer's decision the registry refuses with 422.
+async fn decision_refused(app: &TestApp, campaign: &Value, body: Value) -> Resp {
+    let r = decide(app, &app.reviewer, campaign, body).await;
+    r.expect(422);
+    r
+}
+
 fn state(campaign: &Value, name: &str) -> String {
     campaign["items"]
         .as_array()
@@ -118,22 +130,19 @@ async fn a_campaign_is_decided_by_reviewers_and_a_revocation_takes_effect_at_onc
     assert_eq!(listed.expect(200)["items"][0]["id"], campaign["id"]);
 
     // Nobody attests their own access; keeping needs a reason.
-    let keep_shop =
-        json!({"client_id": clients[0]["client_id"], "decision": "keep", "comment": "still sells"});
+    let keep_shop = keep(&clients[0]["client_id"], "still sells");
     decide(&app, &acme_token, &campaign, keep_shop.clone())
         .await
         .expect(403);
     decide(&app, &globex_token, &campaign, keep_shop.clone())
         .await
         .expect(404);
-    let r = decide(
+    let r = decision_refused(
         &app,
-        &app.reviewer,
         &campaign,
         json!({"client_id": clients[0]["client_id"], "decision": "keep"}),
     )
     .await;
-    r.expect(422);
     assert_eq!(r.error_fields(), ["comment"]);
 
     let after = decide(&app, &app.reviewer, &campaign, keep_shop.clone()).await;
@@ -207,8 +216,7 @@ async fn the_orgs_approval_authority_decides_with_an_approver_token() {
     let app = TestApp::spawn().await;
     let (org, clients) = org_with_clients(&app, "acme", &["shop"]).await;
     let campaign = open(&app, &org, "2027-01-15").await;
-    let keep =
-        json!({"client_id": clients[0]["client_id"], "decision": "keep", "comment": "renewed"});
+    let keep = keep(&clients[0]["client_id"], "renewed");
     let stranger = approver(&app, "stranger", "someone@else.example").await;
     let refused = decide(&app, &stranger, &campaign, keep.clone()).await;
     refused.expect(403);
@@ -277,7 +285,7 @@ async fn overdue_clients_are_reported_and_suspended_until_decided_under_suspend(
         &app,
         &app.admin,
         &campaign,
-        json!({"client_id": clients[0]["client_id"], "decision": "keep", "comment": "renewed with legal"}),
+        keep(&clients[0]["client_id"], "renewed with legal"),
     )
     .await
     .expect(200);
@@ -370,14 +378,9 @@ async fn contract_renewals_and_wider_scopes_open_campaigns_by_themselves() {
         .clone()
     {
         for item in c["items"].as_array().unwrap() {
-            decide(
-                &app,
-                &app.reviewer,
-                &c,
-                json!({"client_id": item["id"], "decision": "keep", "comment": "fine"}),
-            )
-            .await
-            .expect(200);
+            decide(&app, &app.reviewer, &c, keep(&item["id"], "fine"))
+                .await
+                .expect(200);
         }
     }
     patch_org(&app, &org, json!({"contract_id": "C-acme-2"})).await;
@@ -416,23 +419,19 @@ async fn campaign_requests_are_checked_field_by_field() {
         .expect(400);
 
     let campaign = open(&app, &org, "2027-01-31").await;
-    let r = decide(
+    let r = decision_refused(
         &app,
-        &app.reviewer,
         &campaign,
         json!({"client_id": clients[0]["id"], "decision": "maybe"}),
     )
     .await;
-    r.expect(422);
     assert_eq!(r.error_fields(), ["decision"]);
-    let r = decide(
+    let r = decision_refused(
         &app,
-        &app.reviewer,
         &campaign,
         json!({"client_id": "pc_other", "decision": "revoke"}),
     )
     .await;
-    r.expect(422);
     assert!(
         r.error_message("client_id").contains("not in campaign"),
         "{r:?}"
@@ -626,7 +625,7 @@ async fn usage_drifting_by_a_factor_of_five_opens_a_review_of_that_client() {
         &app,
         &app.reviewer,
         &campaign,
-        json!({"client_id": clients[0]["id"], "decision": "keep", "comment": "seasonal peak"}),
+        keep(&clients[0]["id"], "seasonal peak"),
     )
     .await
     .expect(200);

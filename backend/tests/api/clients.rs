@@ -99,13 +99,7 @@ async fn client_lifecycle_and_rules() {
         .await
         .expect(200);
     let r = app
-        .send(
-            "PATCH",
-            &path,
-            Some(&app.admin),
-            Some(json!({"purpose": "x"})),
-            &[("if-match", "\"7\"")],
-        )
+        .patch_with(&path, json!({"purpose": "x"}), &[("if-match", "\"7\"")])
         .await;
     r.expect(412);
     assert_eq!(
@@ -145,11 +139,7 @@ async fn quota_counts_active_clients() {
     let app = TestApp::spawn().await;
     let mut b = org_body("acme");
     b["max_clients"] = json!(2);
-    let org = app
-        .post("/v1/orgs", &app.admin, b)
-        .await
-        .expect(201)
-        .clone();
+    let org = app.create("/v1/orgs", b).await;
     let oid = org["id"].as_str().unwrap();
     // The refusal of a client `name`, which must end with `names`.
     let refused = async |name: &str, names: &str| {
@@ -193,11 +183,7 @@ async fn expiry_follows_the_clock_without_any_job() {
     let oid = org["id"].as_str().unwrap();
     let mut b = client_body(oid, "short", &[]);
     b["expires_at"] = json!("2027-02-01T00:00:00Z");
-    let short = app
-        .post("/v1/clients", &app.admin, b)
-        .await
-        .expect(201)
-        .clone();
+    let short = app.create("/v1/clients", b).await;
     let long = app.create_client(oid, "long", &[]).await;
     let check = |c: &Value| {
         (
@@ -307,10 +293,7 @@ async fn expiry_follows_the_clock_without_any_job() {
 #[tokio::test]
 async fn secret_plaintext_is_nowhere_in_the_database() {
     let app = TestApp::spawn().await;
-    let org = app.create_org("acme").await;
-    let c = app
-        .create_client(org["id"].as_str().unwrap(), "shop", &[])
-        .await;
+    let c = app.create_client_in_new_org("acme", "shop", &[]).await;
     let secret = c["client_secret"].as_str().unwrap().to_string();
     let random_part = &secret[4..40];
     let stored = app.stored_bytes();
@@ -344,11 +327,7 @@ async fn clients_at_the_contract_end_follow_it() {
     assert_eq!(follows["expires_at"], "2027-06-30T23:59:59Z");
     let mut body = client_body(oid, "fixed", &[]);
     body["expires_at"] = json!("2027-03-01T00:00:00Z");
-    let fixed = app
-        .post("/v1/clients", &app.admin, body)
-        .await
-        .expect(201)
-        .clone();
+    let fixed = app.create("/v1/clients", body).await;
     let get = |c: &Value| format!("/v1/clients/{}", c["id"].as_str().unwrap());
 
     for end in ["2027-12-31", "2027-04-30"] {
@@ -398,13 +377,7 @@ async fn client_supplied_secret_at_create() {
     let mut body = client_body(oid, "shop", &["orders:read"]);
     body["client_secret"] = json!(STRONG);
     let r = app
-        .send(
-            "POST",
-            "/v1/clients",
-            Some(&app.admin),
-            Some(body.clone()),
-            &[("Idempotency-Key", "c1")],
-        )
+        .post_with("/v1/clients", body.clone(), &[("Idempotency-Key", "c1")])
         .await;
     let c = r.expect(201).clone();
     assert!(c.get("client_secret").is_none(), "{c}");
@@ -415,25 +388,13 @@ async fn client_supplied_secret_at_create() {
     ));
     // Replays answer the original; another secret under the same key is refused.
     let r = app
-        .send(
-            "POST",
-            "/v1/clients",
-            Some(&app.admin),
-            Some(body.clone()),
-            &[("Idempotency-Key", "c1")],
-        )
+        .post_with("/v1/clients", body.clone(), &[("Idempotency-Key", "c1")])
         .await;
     assert_eq!(r.expect(201)["id"], c["id"]);
     let mut other = body.clone();
     other["client_secret"] = json!("Another-Secret-That-Is-Long-Enough-42!");
     let r = app
-        .send(
-            "POST",
-            "/v1/clients",
-            Some(&app.admin),
-            Some(other),
-            &[("Idempotency-Key", "c1")],
-        )
+        .post_with("/v1/clients", other, &[("Idempotency-Key", "c1")])
         .await;
     r.expect(422);
 

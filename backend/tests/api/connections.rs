@@ -37,10 +37,7 @@ async fn read_until_closed(stream: &mut TcpStream, what: &str) -> String {
 #[tokio::test]
 async fn stalled_clients_are_cut_off_while_the_api_keeps_answering() {
     let app = TestApp::spawn_with_limits(short_limits(64)).await;
-    let org = app.create_org("acme").await;
-    let client = app
-        .create_client(org["id"].as_str().unwrap(), "shop", &[])
-        .await;
+    let client = app.create_client_in_new_org("acme", "shop", &[]).await;
     let (cid, secret) = (
         client["client_id"].as_str().unwrap().to_string(),
         client["client_secret"].as_str().unwrap().to_string(),

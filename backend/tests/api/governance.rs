@@ -16,11 +16,7 @@ async fn a_supplied_secret_valid_for_another_client_is_refused() {
     let (acme_id, globex_id) = (acme["id"].as_str().unwrap(), globex["id"].as_str().unwrap());
     let mut body = client_body(acme_id, "shop", &["orders:read"]);
     body["client_secret"] = json!(SHARED);
-    let first = app
-        .post("/v1/clients", &app.admin, body)
-        .await
-        .expect(201)
-        .clone();
+    let first = app.create("/v1/clients", body).await;
 
     // An org token of the other partner learns the rule, never whose secret it is.
     let globex_tok = app.token("globex-ci", Role::Org, Some(globex_id)).await;
@@ -156,6 +152,16 @@ fn client_of(org: &Value, name: &str, owner: &str, extra: Value) -> Value {
     body
 }
 
+/// `POST /v1/clients` as the admin with [`client_of`]'s body.
+async fn post_client(app: &TestApp, org: &Value, name: &str, owner: &str, extra: Value) -> Resp {
+    app.post(
+        "/v1/clients",
+        &app.admin,
+        client_of(org, name, owner, extra),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn an_intermediary_operates_clients_and_its_offboarding_revokes_them() {
     let app = TestApp::spawn().await;
@@ -163,18 +169,14 @@ async fn an_intermediary_operates_clients_and_its_offboarding_revokes_them() {
     let msp = app.create_org("msp").await;
     let (acme_id, msp_id) = (acme["id"].as_str().unwrap(), msp["id"].as_str().unwrap());
 
-    let bad = app
-        .post(
-            "/v1/clients",
-            &app.admin,
-            client_of(
-                &acme,
-                "shop",
-                "dev@acme.example",
-                json!({"custodian": "DEV@acme.example", "operated_by": acme_id}),
-            ),
-        )
-        .await;
+    let bad = post_client(
+        &app,
+        &acme,
+        "shop",
+        "dev@acme.example",
+        json!({"custodian": "DEV@acme.example", "operated_by": acme_id}),
+    )
+    .await;
     bad.expect(422);
     assert!(
         bad.error_message("custodian")
@@ -188,38 +190,30 @@ async fn an_intermediary_operates_clients_and_its_offboarding_revokes_them() {
         "{}",
         bad.text
     );
-    let r = app
-        .post(
-            "/v1/clients",
-            &app.admin,
-            client_of(
-                &acme,
-                "shop",
-                "dev@acme.example",
-                json!({"operated_by": "org_00000000000000000000"}),
-            ),
-        )
-        .await;
+    let r = post_client(
+        &app,
+        &acme,
+        "shop",
+        "dev@acme.example",
+        json!({"operated_by": "org_00000000000000000000"}),
+    )
+    .await;
     r.expect(422);
     assert_eq!(
         r.error_message("operated_by"),
         "no org org_00000000000000000000"
     );
 
-    let c = app
-        .post(
-            "/v1/clients",
-            &app.admin,
-            client_of(
-                &acme,
-                "shop",
-                "dev@acme.example",
-                json!({"custodian": "ops@msp.example", "operated_by": msp_id}),
-            ),
-        )
-        .await
-        .expect(201)
-        .clone();
+    let c = post_client(
+        &app,
+        &acme,
+        "shop",
+        "dev@acme.example",
+        json!({"custodian": "ops@msp.example", "operated_by": msp_id}),
+    )
+    .await
+    .expect(201)
+    .clone();
     assert_eq!(c["operated_by"], msp_id);
     assert_eq!(c["custodian"], "ops@msp.example");
     let own = app.create_client(acme_id, "own", &["orders:read"]).await;
@@ -282,13 +276,7 @@ async fn an_intermediary_operates_clients_and_its_offboarding_revokes_them() {
         r#"{"active":false}"#
     );
     assert_eq!(
-        app.introspect(
-            &app.admin,
-            own["client_id"].as_str().unwrap(),
-            own["client_secret"].as_str().unwrap()
-        )
-        .await
-        .expect(200)["active"],
+        app.introspect_client(&own).await.expect(200)["active"],
         true,
         "the org's own clients stay"
     );
@@ -306,18 +294,14 @@ async fn an_intermediary_operates_clients_and_its_offboarding_revokes_them() {
         .clone();
     assert_eq!(revoke["org_id"], acme_id);
     // An offboarded org operates nothing new.
-    let r = app
-        .post(
-            "/v1/clients",
-            &app.admin,
-            client_of(
-                &acme,
-                "again",
-                "dev@acme.example",
-                json!({"operated_by": msp_id}),
-            ),
-        )
-        .await;
+    let r = post_client(
+        &app,
+        &acme,
+        "again",
+        "dev@acme.example",
+        json!({"operated_by": msp_id}),
+    )
+    .await;
     r.expect(422);
     assert!(
         r.error_message("operated_by").contains("offboarded"),
@@ -334,24 +318,16 @@ async fn blast_radius_of_an_owner_an_intermediary_and_a_scope() {
     let initech = app.create_org("initech").await;
     let msp = app.create_org("msp").await;
     let leaving = "dev@people.example";
-    let shop = app
-        .post(
-            "/v1/clients",
-            &app.admin,
-            client_of(&acme, "shop", leaving, json!({})),
-        )
+    let shop = post_client(&app, &acme, "shop", leaving, json!({}))
         .await
         .expect(201)
         .clone();
-    app.post(
-        "/v1/clients",
-        &app.admin,
-        client_of(
-            &globex,
-            "erp",
-            "ops@globex.example",
-            json!({"custodian": leaving}),
-        ),
+    post_client(
+        &app,
+        &globex,
+        "erp",
+        "ops@globex.example",
+        json!({"custodian": leaving}),
     )
     .await
     .expect(201);
@@ -365,12 +341,7 @@ async fn blast_radius_of_an_owner_an_intermediary_and_a_scope() {
     app.post("/v1/clients", &app.admin, sync).await.expect(201);
     app.create_client(acme["id"].as_str().unwrap(), "unrelated", &["orders:read"])
         .await;
-    let gone = app
-        .post(
-            "/v1/clients",
-            &app.admin,
-            client_of(&initech, "old", leaving, json!({})),
-        )
+    let gone = post_client(&app, &initech, "old", leaving, json!({}))
         .await
         .expect(201)
         .clone();
@@ -485,11 +456,9 @@ async fn blast_radius_of_an_owner_an_intermediary_and_a_scope() {
         .await
         .expect(403);
     let done = app
-        .send(
-            "POST",
+        .post_with(
             "/v1/blast-radius/revoke",
-            Some(&app.admin),
-            Some(body),
+            body,
             &[("X-Change-Ref", "INC-42")],
         )
         .await
@@ -497,13 +466,7 @@ async fn blast_radius_of_an_owner_an_intermediary_and_a_scope() {
         .clone();
     assert_eq!(done["revoked"].as_array().unwrap().len(), 2, "{done:#}");
     assert_eq!(
-        app.introspect(
-            &app.admin,
-            shop["client_id"].as_str().unwrap(),
-            shop["client_secret"].as_str().unwrap()
-        )
-        .await
-        .text,
+        app.introspect_client(&shop).await.text,
         r#"{"active":false}"#
     );
     let after = app
@@ -571,11 +534,7 @@ async fn under_require_a_widening_applies_once_with_the_approval_authoritys_appr
     let app = TestApp::spawn().await;
     let mut body = org_body("acme");
     body["approval_policy"] = json!("require");
-    let acme = app
-        .post("/v1/orgs", &app.admin, body)
-        .await
-        .expect(201)
-        .clone();
+    let acme = app.create("/v1/orgs", body).await;
     assert_eq!(acme["approval_policy"], "require");
     let boss = approver(&app, "boss", "boss@acme.example").await;
     // A new client is a grant of access: approved like any widening.
@@ -771,12 +730,7 @@ async fn under_require_a_widening_applies_once_with_the_approval_authoritys_appr
 async fn an_approval_authority_never_approves_what_they_own() {
     let app = TestApp::spawn().await;
     let acme = app.create_org("acme").await;
-    let own = app
-        .post(
-            "/v1/clients",
-            &app.admin,
-            client_of(&acme, "own", "boss@acme.example", json!({})),
-        )
+    let own = post_client(&app, &acme, "own", "boss@acme.example", json!({}))
         .await
         .expect(201)
         .clone();
@@ -863,11 +817,7 @@ async fn a_private_key_jwt_client_has_no_secret_and_introspects_by_signed_assert
         r.text
     );
     body.as_object_mut().unwrap().remove("client_secret");
-    let c = app
-        .post("/v1/clients", &app.admin, body)
-        .await
-        .expect(201)
-        .clone();
+    let c = app.create("/v1/clients", body).await;
     assert!(c.get("client_secret").is_none(), "no secret exists: {c:#}");
     assert_eq!(c["auth_method"], "private_key_jwt");
     assert_eq!(c["jwks"]["keys"][0]["kid"], "k1");
@@ -1264,11 +1214,7 @@ async fn a_client_with_a_jwks_uri_is_proven_by_the_keys_fetched_from_it() {
         "dev@acme.example",
         json!({"auth_method": "private_key_jwt", "jwks_uri": server.url}),
     );
-    let c = app
-        .post("/v1/clients", &app.admin, body)
-        .await
-        .expect(201)
-        .clone();
+    let c = app.create("/v1/clients", body).await;
     assert_eq!(c["jwks_uri"], server.url.as_str());
     assert_eq!(c["jwks"], Value::Null);
     assert_eq!(server.hits(), 0, "fetched when needed, not when registered");
@@ -1372,8 +1318,5 @@ async fn signer(
         "dev@acme.example",
         json!({"auth_method": "private_key_jwt", "jwks": keys}),
     );
-    app.post("/v1/clients", &app.admin, body)
-        .await
-        .expect(201)
-        .clone()
+    app.create("/v1/clients", body).await
 }

@@ -408,22 +408,56 @@ impl TestApp {
         self.send("DELETE", path, Some(token), None, &[]).await
     }
 
-    pub async fn create_org(&self, name: &str) -> Value {
-        self.post("/v1/orgs", &self.admin, org_body(name))
+    /// `POST` of these bytes as they are, as the admin, without [`Self::send`]'s
+    /// checks of the answer.
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&self.admin)
+            .body(body)
+            .send()
             .await
-            .expect(201)
-            .clone()
+            .unwrap()
+    }
+
+    /// `POST` as the admin that must answer 201; what it created.
+    pub async fn create(&self, path: &str, body: Value) -> Value {
+        self.post(path, &self.admin, body).await.expect(201).clone()
+    }
+
+    pub async fn create_org(&self, name: &str) -> Value {
+        self.create("/v1/orgs", org_body(name)).await
     }
 
     pub async fn create_client(&self, org_id: &str, name: &str, scopes: &[&str]) -> Value {
-        self.post(
-            "/v1/clients",
-            &self.admin,
-            client_body(org_id, name, scopes),
-        )
-        .await
-        .expect(201)
-        .clone()
+        self.create("/v1/clients", client_body(org_id, name, scopes))
+            .await
+    }
+
+    /// A client of a new org of its own.
+    pub async fn create_client_in_new_org(&self, org: &str, name: &str, scopes: &[&str]) -> Value {
+        let org = self.create_org(org).await;
+        self.create_client(org["id"].as_str().unwrap(), name, scopes)
+            .await
+    }
+
+    /// Introspects, as the admin, the secret of a client as its create answered it.
+    pub async fn introspect_client(&self, client: &Value) -> Resp {
+        let (id, secret) = (&client["client_id"], &client["client_secret"]);
+        self.introspect(&self.admin, id.as_str().unwrap(), secret.as_str().unwrap())
+            .await
+    }
+
+    /// `POST` as the admin with these headers (an `Idempotency-Key`).
+    pub async fn post_with(&self, path: &str, body: Value, headers: &[(&str, &str)]) -> Resp {
+        self.send("POST", path, Some(&self.admin), Some(body), headers)
+            .await
+    }
+
+    /// `PATCH` as the admin with these headers (an `If-Match`).
+    pub async fn patch_with(&self, path: &str, body: Value, headers: &[(&str, &str)]) -> Resp {
+        self.send("PATCH", path, Some(&self.admin), Some(body), headers)
+            .await
     }
 
     pub async fn introspect(&self, token: &str, client_id: &str, secret: &str) -> Resp {

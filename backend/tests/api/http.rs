@@ -7,9 +7,8 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn date_header_comes_from_the_registry_clock_on_every_answer() {
     let app = TestApp::spawn().await;
-    let org = app.create_org("dated").await;
     let client = app
-        .create_client(org["id"].as_str().unwrap(), "shop", &["orders:read"])
+        .create_client_in_new_org("dated", "shop", &["orders:read"])
         .await;
     let big = json!({"name": "x".repeat(70 * 1024)});
     for (now, want) in [
@@ -56,26 +55,12 @@ async fn date_header_comes_from_the_registry_clock_on_every_answer() {
 async fn bad_input_never_5xx() {
     let app = TestApp::spawn().await;
     let big = "x".repeat(70 * 1024);
-    let r = app
-        .http
-        .post(format!("{}/v1/orgs", app.url))
-        .bearer_auth(&app.admin)
-        .body(big)
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_raw("/v1/orgs", big).await;
     assert_eq!(r.status().as_u16(), 413);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     for body in ["", "{", "[]", "null", "42", "\"s\"", "{\"name\":", "\u{0}"] {
         for path in ["/v1/orgs", "/v1/clients", "/v1/introspect"] {
-            let r = app
-                .http
-                .post(format!("{}{path}", app.url))
-                .bearer_auth(&app.admin)
-                .body(body.to_string())
-                .send()
-                .await
-                .unwrap();
+            let r = app.post_raw(path, body.to_string()).await;
             // Introspection answers any JSON with {"active":false}; only non-JSON is a 400.
             let json = serde_json::from_str::<Value>(body).is_ok();
             let want = if path == "/v1/introspect" && json {
@@ -111,25 +96,9 @@ async fn bad_input_never_5xx() {
 async fn idempotency_key_replays_and_conflicts() {
     let app = TestApp::spawn().await;
     let key = [("idempotency-key", "k-1")];
-    let a = app
-        .send(
-            "POST",
-            "/v1/orgs",
-            Some(&app.admin),
-            Some(org_body("acme")),
-            &key,
-        )
-        .await;
+    let a = app.post_with("/v1/orgs", org_body("acme"), &key).await;
     a.expect(201);
-    let b = app
-        .send(
-            "POST",
-            "/v1/orgs",
-            Some(&app.admin),
-            Some(org_body("acme")),
-            &key,
-        )
-        .await;
+    let b = app.post_with("/v1/orgs", org_body("acme"), &key).await;
     assert_eq!(b.expect(201), &a.body);
     assert_eq!(b.header("location"), a.header("location"));
     assert_eq!(b.header("idempotent-replayed"), "true");
@@ -140,39 +109,19 @@ async fn idempotency_key_replays_and_conflicts() {
             .len(),
         1
     );
-    let r = app
-        .send(
-            "POST",
-            "/v1/orgs",
-            Some(&app.admin),
-            Some(org_body("other")),
-            &key,
-        )
-        .await;
+    let r = app.post_with("/v1/orgs", org_body("other"), &key).await;
     r.expect(422);
     assert_eq!(r.error_fields(), vec!["Idempotency-Key"]);
 
     let oid = a.body["id"].as_str().unwrap();
     let ck = [("idempotency-key", "c-1")];
     let c1 = app
-        .send(
-            "POST",
-            "/v1/clients",
-            Some(&app.admin),
-            Some(client_body(oid, "shop", &[])),
-            &ck,
-        )
+        .post_with("/v1/clients", client_body(oid, "shop", &[]), &ck)
         .await;
     c1.expect(201);
     let secret = c1.body["client_secret"].as_str().unwrap().to_string();
     let c2 = app
-        .send(
-            "POST",
-            "/v1/clients",
-            Some(&app.admin),
-            Some(client_body(oid, "shop", &[])),
-            &ck,
-        )
+        .post_with("/v1/clients", client_body(oid, "shop", &[]), &ck)
         .await;
     c2.expect(201);
     assert!(
@@ -201,14 +150,18 @@ async fn idempotency_key_replays_and_conflicts() {
     app.shutdown().await;
 }
 
+/// The OpenAPI document the registry serves, unauthenticated.
+async fn openapi(app: &TestApp) -> Value {
+    app.send("GET", "/v1/openapi.json", None, None, &[])
+        .await
+        .expect(200)
+        .clone()
+}
+
 #[tokio::test]
 async fn openapi_describes_every_route() {
     let app = TestApp::spawn().await;
-    let doc = app
-        .send("GET", "/v1/openapi.json", None, None, &[])
-        .await
-        .expect(200)
-        .clone();
+    let doc = openapi(&app).await;
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
     let mut documented = 0;
@@ -252,11 +205,7 @@ async fn openapi_schemas_are_the_api_types() {
     use partner_api::{ClientStatus, ClientView, OrgStatus, OrgView};
     use std::collections::BTreeSet;
     let app = TestApp::spawn().await;
-    let doc = app
-        .send("GET", "/v1/openapi.json", None, None, &[])
-        .await
-        .expect(200)
-        .clone();
+    let doc = openapi(&app).await;
     let org = app.create_org("typed").await;
     let client = app
         .create_client(org["id"].as_str().unwrap(), "typed", &["orders:read"])
@@ -282,22 +231,34 @@ async fn openapi_schemas_are_the_api_types() {
     let body = |path: &str, method: &str, media: &str| {
         keys(&doc["paths"][path][method]["requestBody"]["content"][media]["schema"]["properties"])
     };
-    assert_eq!(
-        body("/v1/orgs", "post", "application/json"),
-        names(partner_api::ORG_CREATE_FIELDS)
-    );
-    assert_eq!(
-        body("/v1/orgs/{id}", "patch", "application/merge-patch+json"),
-        names(partner_api::ORG_FIELDS)
-    );
-    assert_eq!(
-        body("/v1/clients", "post", "application/json"),
-        names(partner_api::CLIENT_CREATE_FIELDS)
-    );
-    assert_eq!(
-        body("/v1/clients/{id}", "patch", "application/merge-patch+json"),
-        names(partner_api::CLIENT_PATCH_FIELDS)
-    );
+    for (path, method, media, fields) in [
+        (
+            "/v1/orgs",
+            "post",
+            "application/json",
+            partner_api::ORG_CREATE_FIELDS,
+        ),
+        (
+            "/v1/orgs/{id}",
+            "patch",
+            "application/merge-patch+json",
+            partner_api::ORG_FIELDS,
+        ),
+        (
+            "/v1/clients",
+            "post",
+            "application/json",
+            partner_api::CLIENT_CREATE_FIELDS,
+        ),
+        (
+            "/v1/clients/{id}",
+            "patch",
+            "application/merge-patch+json",
+            partner_api::CLIENT_PATCH_FIELDS,
+        ),
+    ] {
+        assert_eq!(body(path, method, media), names(fields), "{method} {path}");
+    }
     let statuses = |schema: &str| -> Vec<String> {
         serde_json::from_value(schemas[schema]["properties"]["status"]["enum"].clone()).unwrap()
     };
@@ -636,31 +597,14 @@ async fn the_http_conventions_405_415_and_409() {
 #[tokio::test]
 async fn new_routes_refuse_bad_input_without_5xx() {
     let app = TestApp::spawn().await;
-    let org = app.create_org("acme").await;
-    let c = app
-        .create_client(org["id"].as_str().unwrap(), "shop", &[])
-        .await;
+    let c = app.create_client_in_new_org("acme", "shop", &[]).await;
     let path = format!("/v1/clients/{}/rotate", c["id"].as_str().unwrap());
     for body in ["{", "[]", "null", "42", "\"s\"", "\u{0}"] {
-        let r = app
-            .http
-            .post(format!("{}{path}", app.url))
-            .bearer_auth(&app.admin)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
+        let r = app.post_raw(&path, body.to_string()).await;
         assert_eq!(r.status().as_u16(), 400, "{body:?}");
         assert_eq!(r.headers()["content-type"], "application/problem+json");
     }
-    let r = app
-        .http
-        .post(format!("{}{path}", app.url))
-        .bearer_auth(&app.admin)
-        .body("x".repeat(70 * 1024))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_raw(&path, "x".repeat(70 * 1024)).await;
     assert_eq!(r.status().as_u16(), 413);
     app.send("POST", &path, None, Some(json!({})), &[])
         .await

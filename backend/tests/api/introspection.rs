@@ -48,9 +48,8 @@ async fn introspection_and_immediate_revocation() {
 #[tokio::test]
 async fn introspection_answers_inactive_for_every_malformed_request() {
     let app = TestApp::spawn().await;
-    let org = app.create_org("acme").await;
     let c = app
-        .create_client(org["id"].as_str().unwrap(), "shop", &["orders:read"])
+        .create_client_in_new_org("acme", "shop", &["orders:read"])
         .await;
     let cid = c["client_id"].as_str().unwrap();
     let secret = c["client_secret"].as_str().unwrap();
@@ -230,10 +229,7 @@ async fn a_revocation_by_another_process_counts_within_a_second() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_elsewhere_counts_within_a_second_under_concurrent_load() {
     let app = std::sync::Arc::new(TestApp::spawn().await);
-    let org = app.create_org("acme").await;
-    let c = app
-        .create_client(org["id"].as_str().unwrap(), "shop", &[])
-        .await;
+    let c = app.create_client_in_new_org("acme", "shop", &[]).await;
     let id = c["id"].as_str().unwrap().to_string();
     let cid = c["client_id"].as_str().unwrap().to_string();
     let secret = c["client_secret"].as_str().unwrap().to_string();
@@ -279,14 +275,7 @@ async fn last_use_is_written_at_shutdown_at_the_latest() {
         .create_client(org["id"].as_str().unwrap(), "shop", &[])
         .await;
     app.set_time("2027-01-01T00:05:00Z");
-    assert!(answered_active(
-        &app.introspect(
-            &app.admin,
-            c["client_id"].as_str().unwrap(),
-            c["client_secret"].as_str().unwrap()
-        )
-        .await
-    ));
+    assert!(answered_active(&app.introspect_client(&c).await));
     let target = app.target.clone();
     let _dir = app.shutdown().await;
     let used = query_text(

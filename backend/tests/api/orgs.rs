@@ -164,26 +164,14 @@ async fn merge_patch_if_match_and_version() {
     assert_eq!(app.get(&path, &app.admin).await.body["version"], 2);
     // Stale If-Match: 412 and nothing changes.
     let r = app
-        .send(
-            "PATCH",
-            &path,
-            Some(&app.admin),
-            Some(json!({"tenant": "us"})),
-            &[("if-match", "\"1\"")],
-        )
+        .patch_with(&path, json!({"tenant": "us"}), &[("if-match", "\"1\"")])
         .await;
     r.expect(412);
     let now = app.get(&path, &app.admin).await.body.clone();
     assert_eq!(now, v2);
     // Current If-Match works.
     let r = app
-        .send(
-            "PATCH",
-            &path,
-            Some(&app.admin),
-            Some(json!({"tenant": "us"})),
-            &[("if-match", "\"2\"")],
-        )
+        .patch_with(&path, json!({"tenant": "us"}), &[("if-match", "\"2\"")])
         .await;
     assert_eq!(r.expect(200)["version"], 3);
     // Clearing a required field is a 422 on it.
@@ -216,14 +204,8 @@ async fn org_changes_refused_when_clients_are_in_the_way() {
         body
     };
     let c = app
-        .post(
-            "/v1/clients",
-            &app.admin,
-            with_expiry("shop", &["orders:write"]),
-        )
-        .await
-        .expect(201)
-        .clone();
+        .create("/v1/clients", with_expiry("shop", &["orders:write"]))
+        .await;
     app.post(
         "/v1/clients",
         &app.admin,
@@ -282,13 +264,7 @@ async fn offboarding_revokes_every_client_in_one_go() {
             )
             .await;
         assert_eq!(got.expect(200)["status"], "revoked");
-        let r = app
-            .introspect(
-                &app.admin,
-                c["client_id"].as_str().unwrap(),
-                c["client_secret"].as_str().unwrap(),
-            )
-            .await;
+        let r = app.introspect_client(&c).await;
         assert_eq!(r.text, r#"{"active":false}"#);
     }
     let r = app
@@ -374,25 +350,13 @@ async fn org_create_accepts_a_client_chosen_id() {
     let mut body = org_body("acme");
     body["id"] = json!(id);
     let r = app
-        .send(
-            "POST",
-            "/v1/orgs",
-            Some(&app.admin),
-            Some(body.clone()),
-            &[("Idempotency-Key", "k1")],
-        )
+        .post_with("/v1/orgs", body.clone(), &[("Idempotency-Key", "k1")])
         .await;
     assert_eq!(r.expect(201)["id"], id);
     assert_eq!(r.header("location"), format!("/v1/orgs/{id}"));
     // An Idempotency-Key replay answers the original response.
     let r = app
-        .send(
-            "POST",
-            "/v1/orgs",
-            Some(&app.admin),
-            Some(body.clone()),
-            &[("Idempotency-Key", "k1")],
-        )
+        .post_with("/v1/orgs", body.clone(), &[("Idempotency-Key", "k1")])
         .await;
     assert_eq!(r.expect(201)["id"], id);
     assert_eq!(r.header("idempotent-replayed"), "true");

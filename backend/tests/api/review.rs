@@ -6,13 +6,7 @@ use serde_json::{Value, json};
 
 async fn use_at(app: &TestApp, c: &Value, at: &str) {
     app.set_time(at);
-    let r = app
-        .introspect(
-            &app.admin,
-            c["client_id"].as_str().unwrap(),
-            c["client_secret"].as_str().unwrap(),
-        )
-        .await;
+    let r = app.introspect_client(&c).await;
     assert!(answered_active(&r));
     let v = wait_client_last_used(app, c["id"].as_str().unwrap(), at).await;
     assert_eq!(v["last_used_at"], at);
@@ -31,12 +25,7 @@ const REVIEW_AT: &str = "2027-04-15T00:00:00Z";
 
 /// One finding of each kind (and a revoked client that yields none).
 async fn review_fixture(app: &TestApp) {
-    let post_org = |b: Value| async move {
-        app.post("/v1/orgs", &app.admin, b)
-            .await
-            .expect(201)
-            .clone()
-    };
+    let post_org = |b: Value| async move { app.create("/v1/orgs", b).await };
     let acme = post_org(org_with("acme", "2027-12-31", true)).await;
     let oldco = post_org(org_with("oldco", "2027-03-31", true)).await;
     let nosponsor = post_org(org_with("nosponsor", "2027-12-31", false)).await;
@@ -61,11 +50,7 @@ async fn review_fixture(app: &TestApp) {
     }
     let mut b = client_body(&id(&acme), "expiring", &[]);
     b["expires_at"] = json!("2027-05-01T00:00:00Z");
-    let expiring = app
-        .post("/v1/clients", &app.admin, b)
-        .await
-        .expect(201)
-        .clone();
+    let expiring = app.create("/v1/clients", b).await;
     use_at(app, &stale, "2027-04-14T00:00:00Z").await;
     use_at(app, &expiring, "2027-04-14T00:00:00Z").await;
     app.set_time(REVIEW_AT);

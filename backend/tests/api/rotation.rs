@@ -133,10 +133,7 @@ async fn rotation_overlaps_for_the_grace_period_and_keeps_at_most_two() {
 #[tokio::test]
 async fn rotation_grace_period_rules_and_zero_overlap() {
     let app = TestApp::spawn().await;
-    let org = app.create_org("acme").await;
-    let c = app
-        .create_client(org["id"].as_str().unwrap(), "shop", &[])
-        .await;
+    let c = app.create_client_in_new_org("acme", "shop", &[]).await;
     let id = c["id"].as_str().unwrap();
     let cid = c["client_id"].as_str().unwrap();
     for bad in [

@@ -234,11 +234,9 @@ async fn the_api_makes_lists_and_revokes_tokens_showing_each_once() {
     let org = app.create_org("acme").await;
     let oid = org["id"].as_str().unwrap();
     let made = app
-        .send(
-            "POST",
+        .post_with(
             "/v1/tokens",
-            Some(&app.admin),
-            Some(json!({"name": "acme team", "role": "org", "org": oid, "expires_in": "720h"})),
+            json!({"name": "acme team", "role": "org", "org": oid, "expires_in": "720h"}),
             &[("x-change-ref", "PR-7")],
         )
         .await
