@@ -40,7 +40,7 @@ fn cli(db: &str, key: &std::path::Path, args: &[&str]) -> String {
 /// temporary folder, and an admin token.
 struct Registry {
     db: String,
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
     key: std::path::PathBuf,
     token: String,
 }
@@ -58,10 +58,21 @@ impl Registry {
         );
         Registry {
             db,
-            dir,
+            _dir: dir,
             key,
             token,
         }
+    }
+
+    /// `serve` at `listen`, its stdout piped.
+    fn serve(&self, listen: &str) -> std::process::Child {
+        Command::new(BIN)
+            .args(["serve", "--listen", listen, "--db", &self.db])
+            .env("PARTNER_REGISTRY_SECRET_KEY_FILE", &self.key)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
     }
 }
 
@@ -104,19 +115,9 @@ async fn send(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
     let cluster = PgCluster::start();
-    let Registry {
-        db,
-        dir: _dir,
-        key,
-        token,
-    } = Registry::init(&cluster);
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--db", &db])
-        .env("PARTNER_REGISTRY_SECRET_KEY_FILE", &key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let registry = Registry::init(&cluster);
+    let token = &registry.token;
+    let mut child = registry.serve("127.0.0.1:0");
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
@@ -239,13 +240,9 @@ async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_ready_until_the_credential_cache_has_loaded() {
     let cluster = PgCluster::start();
-    let Registry {
-        db,
-        dir: _dir,
-        key,
-        token,
-    } = Registry::init(&cluster);
-    let mut lock = cluster.session(database_of(&db));
+    let registry = Registry::init(&cluster);
+    let token = &registry.token;
+    let mut lock = cluster.session(database_of(&registry.db));
     let mut sql = lock.stdin.take().unwrap();
     writeln!(
         sql,
@@ -263,19 +260,7 @@ async fn not_ready_until_the_credential_cache_has_loaded() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--db",
-            &db,
-        ])
-        .env("PARTNER_REGISTRY_SECRET_KEY_FILE", &key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = registry.serve(&format!("127.0.0.1:{port}"));
     let stdout = child.stdout.take().unwrap();
     let _serve = Serve(child);
     let c = reqwest::Client::new();

@@ -112,9 +112,12 @@ fn token(db: &Path, name: &str, role: &str, org: Option<&str>) -> String {
     t
 }
 
-/// The org `acme` as a create request, with its contract's end and scopes.
-fn acme_org(contract_end: &str, scopes: &[&str]) -> Value {
-    acceptance_tests::bodies::org("acme", contract_end, scopes)
+/// Creates the org `acme` with its contract's end and scopes; the org.
+async fn create_acme(url: &str, admin: &str, contract_end: &str, scopes: &[&str]) -> Value {
+    let body = acceptance_tests::bodies::org("acme", contract_end, scopes);
+    let (s, org) = call(url, "POST", "/v1/orgs", admin, Some(body)).await;
+    assert_eq!(s, 201, "{org}");
+    org
 }
 
 async fn call(url: &str, method: &str, path: &str, tok: &str, body: Option<Value>) -> (u16, Value) {
@@ -185,15 +188,7 @@ async fn serve_tokens_secrets_and_audit_verify_with_the_real_binary() {
     // Not even as a known path with another method.
     let (s, _) = call(&url, "GET", "/v1/clock", &admin, None).await;
     assert_eq!(s, 404);
-    let (s, org) = call(
-        &url,
-        "POST",
-        "/v1/orgs",
-        &admin,
-        Some(acme_org("2099-12-31", &["read"])),
-    )
-    .await;
-    assert_eq!(s, 201, "{org}");
+    let org = create_acme(&url, &admin, "2099-12-31", &["read"]).await;
     let oid = org["id"].as_str().unwrap();
     let (s, client) = call(
         &url,
@@ -325,15 +320,7 @@ async fn fake_clock_moves_time_for_other_processes() {
     let dir = tempfile::tempdir().unwrap();
     let (_, admin, server) = fake_clock_registry(dir.path());
     let url = server.url.clone();
-    let (s, org) = call(
-        &url,
-        "POST",
-        "/v1/orgs",
-        &admin,
-        Some(acme_org("2027-06-30", &[])),
-    )
-    .await;
-    assert_eq!(s, 201);
+    let org = create_acme(&url, &admin, "2027-06-30", &[]).await;
     assert_eq!(org["created_at"], "2027-01-01T00:00:00Z");
     set_clock(&url, &admin, "2027-07-01T00:00:00Z").await;
     let (_, org) = call(
@@ -695,15 +682,7 @@ async fn json_logs_and_metrics_tell_what_happened_and_never_a_secret() {
         .to_string();
     let url = server.url.clone();
     let http = reqwest::Client::new();
-    let (s, org) = call(
-        &url,
-        "POST",
-        "/v1/orgs",
-        &admin,
-        Some(acme_org("2099-12-31", &["read"])),
-    )
-    .await;
-    assert_eq!(s, 201, "{org}");
+    let org = create_acme(&url, &admin, "2099-12-31", &["read"]).await;
     let oid = org["id"].as_str().unwrap();
     let created = http
         .post(format!("{url}/v1/clients"))
