@@ -5,10 +5,8 @@
 //! `BENCH_REQUESTS=N BENCH_CONNECTIONS=C`). Bounded: N requests per target, then it stops.
 
 use acceptance_tests::postgres::PgCluster;
+use partner_registry::SystemClock;
 use partner_registry::db::Target;
-use partner_registry::requests::parse_token;
-use partner_registry::service::{self, WriteCtx};
-use partner_registry::{Config, SystemClock};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,12 +18,9 @@ use warp::Filter;
 mod load;
 use load::{load, request};
 
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "common/setup.rs"]
+mod setup;
+use setup::{admin_token, config, env_num, post_json};
 
 /// A registry on `target` serving from `replicas` processes' worth of servers
 /// (in this process) on one database, with an admin token and one client;
@@ -35,48 +30,16 @@ async fn registry(
     key_file: std::path::PathBuf,
     replicas: usize,
 ) -> (Vec<partner_registry::Running>, Arc<Vec<u8>>) {
-    let admin = {
-        let (target, key_file) = (target.clone(), key_file.clone());
-        // Outside the runtime: the CLI path blocks.
-        std::thread::spawn(move || {
-            let opened =
-                partner_registry::open(&target, Some(&key_file), None, true).expect("open");
-            let ctx = WriteCtx {
-                key: opened.key.clone(),
-                actor: service::cli_actor(),
-                request_id: "bench".into(),
-                change_ref: None,
-                now: 0,
-            };
-            opened
-                .db
-                .write(move |tx| {
-                    let flags = serde_json::json!({"name": "bench", "role": "admin"});
-                    service::create_token(tx, &ctx, parse_token(flags.as_object().expect("flags")))
-                })
-                .expect("token")
-                .0
-                .token
-        })
-        .join()
-        .expect("token thread")
-    };
+    let admin = admin_token(&target, &key_file);
     let mut servers = Vec::new();
     for _ in 0..replicas {
         servers.push(
             partner_registry::start(
-                Config {
-                    listen: "127.0.0.1:0".parse().expect("addr"),
-                    db: target.clone(),
-                    key_file: Some(key_file.clone()),
-                    audit_anchor: None,
-                    access_log: false,
-                    write_batch: partner_registry::db::MAX_BATCH,
-                    limits: partner_registry::server::Limits::default(),
-                    tls: None,
-                    metrics_listen: None,
-                    assertion_audience: None,
-                },
+                config(
+                    target.clone(),
+                    key_file.clone(),
+                    partner_registry::db::MAX_BATCH,
+                ),
                 Arc::new(SystemClock),
             )
             .await
@@ -85,25 +48,20 @@ async fn registry(
     }
     let http = reqwest::Client::new();
     let base = format!("http://{}", servers[0].addr);
-    let org: serde_json::Value = http
-        .post(format!("{base}/v1/orgs"))
-        .bearer_auth(&admin)
-        .json(&acceptance_tests::bodies::org(
-            "bench",
-            "2999-12-31",
-            &["read"],
-        ))
-        .send()
-        .await
-        .expect("org")
-        .json()
-        .await
-        .expect("org json");
-    let client: serde_json::Value = http
-        .post(format!("{base}/v1/clients"))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!({"org_id": org["id"], "name": "bench", "purpose": "p", "owner": "o@b.example", "scopes": ["read"]}))
-        .send().await.expect("client").json().await.expect("client json");
+    let org = post_json(
+        &http,
+        format!("{base}/v1/orgs"),
+        &admin,
+        acceptance_tests::bodies::org("bench", "2999-12-31", &["read"]),
+    )
+    .await;
+    let client = post_json(
+        &http,
+        format!("{base}/v1/clients"),
+        &admin,
+        serde_json::json!({"org_id": org["id"], "name": "bench", "purpose": "p", "owner": "o@b.example", "scopes": ["read"]}),
+    )
+    .await;
     let body = serde_json::json!({"client_id": client["client_id"], "client_secret": client["client_secret"]}).to_string();
     // Every replica follows the client before the measurement starts.
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -6,19 +6,15 @@
 //! `BENCH_WRITES=N BENCH_WRITERS=W`). Bounded: N creates per configuration.
 
 use acceptance_tests::postgres::PgCluster;
+use partner_registry::SystemClock;
 use partner_registry::db::Target;
-use partner_registry::requests::parse_token;
-use partner_registry::service::{self, WriteCtx};
-use partner_registry::{Config, SystemClock};
 use std::sync::Arc;
+
 use std::time::{Duration, Instant};
 
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "common/setup.rs"]
+mod setup;
+use setup::{admin_token, config, env_num, post_json};
 
 /// Starts a registry on `target`, creates `total` clients with `writers`
 /// concurrent writers; writes per second and the p99 latency.
@@ -30,48 +26,10 @@ async fn measure(
     writers: usize,
 ) -> (f64, Duration) {
     let key_file = dir.join("bench.key");
-    let admin = {
-        let (target, key_file) = (target.clone(), key_file.clone());
-        std::thread::spawn(move || {
-            let opened =
-                partner_registry::open(&target, Some(&key_file), None, true).expect("open");
-            let ctx = WriteCtx {
-                key: opened.key.clone(),
-                actor: service::cli_actor(),
-                request_id: "bench".into(),
-                change_ref: None,
-                now: 0,
-            };
-            opened
-                .db
-                .write(move |tx| {
-                    let flags = serde_json::json!({"name": "bench", "role": "admin"});
-                    service::create_token(tx, &ctx, parse_token(flags.as_object().expect("flags")))
-                })
-                .expect("token")
-                .0
-                .token
-        })
-        .join()
-        .expect("token thread")
-    };
-    let running = partner_registry::start(
-        Config {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            db: target,
-            key_file: Some(key_file),
-            audit_anchor: None,
-            access_log: false,
-            write_batch: batch,
-            limits: partner_registry::server::Limits::default(),
-            tls: None,
-            metrics_listen: None,
-            assertion_audience: None,
-        },
-        Arc::new(SystemClock),
-    )
-    .await
-    .expect("start");
+    let admin = admin_token(&target, &key_file);
+    let running = partner_registry::start(config(target, key_file, batch), Arc::new(SystemClock))
+        .await
+        .expect("start");
     let base = format!("http://{}", running.addr);
     let http = reqwest::Client::new();
     // Wait for the token to be followed.
@@ -86,20 +44,9 @@ async fn measure(
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let org: serde_json::Value = http
-        .post(format!("{base}/v1/orgs"))
-        .bearer_auth(&admin)
-        .json(&{
-            let mut body = acceptance_tests::bodies::org("bench", "2999-12-31", &["read"]);
-            body["max_clients"] = serde_json::json!(100_000);
-            body
-        })
-        .send()
-        .await
-        .expect("org")
-        .json()
-        .await
-        .expect("org json");
+    let mut org = acceptance_tests::bodies::org("bench", "2999-12-31", &["read"]);
+    org["max_clients"] = serde_json::json!(100_000);
+    let org = post_json(&http, format!("{base}/v1/orgs"), &admin, org).await;
     let org_id = org["id"].as_str().expect("org id").to_string();
     let per_writer = (total / writers).max(1);
     let start = Instant::now();
