@@ -9,7 +9,6 @@ use acceptance_tests::postgres::PgCluster;
 use partner_registry::SystemClock;
 use partner_registry::db::Target;
 use std::sync::Arc;
-
 use std::time::{Duration, Instant};
 
 #[path = "common/setup.rs"]
