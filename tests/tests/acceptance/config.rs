@@ -37,20 +37,26 @@ resource "partner_client" "{resource}" {{
     )
 }
 
-/// Org `acme` (allowing `a:read`, its contract ending on `contract_end`)
-/// and its client `name` holding `a:read`, with `extra` lines in the client.
-pub fn acme_with_client(contract_end: &str, name: &str, extra: &str) -> String {
-    format!(
-        "{}{}",
-        org("acme", "acme", contract_end, &["a:read"], ""),
-        client(
-            name,
-            "partner_org.acme.id",
-            "dev@example.com",
-            &["a:read"],
-            extra
-        )
+/// Org `acme` allowing `a:read`, its contract ending on `contract_end`.
+pub fn acme_org(contract_end: &str) -> String {
+    org("acme", "acme", contract_end, &["a:read"], "")
+}
+
+/// Client `name` of org `acme`, owned by dev@example.com and holding
+/// `a:read`, with `extra` lines inside.
+pub fn acme_client(name: &str, extra: &str) -> String {
+    client(
+        name,
+        "partner_org.acme.id",
+        "dev@example.com",
+        &["a:read"],
+        extra,
     )
+}
+
+/// [`acme_org`] and its [`acme_client`] `name`.
+pub fn acme_with_client(contract_end: &str, name: &str, extra: &str) -> String {
+    format!("{}{}", acme_org(contract_end), acme_client(name, extra))
 }
 
 /// The `partner_client` block matching the client `acceptance_tests::bodies::client` made for

@@ -2,7 +2,7 @@
 
 use acceptance_tests::{RegistryServer, Workspace};
 
-use crate::config::{client, org};
+use crate::config::{acme_client, acme_org, client, org};
 
 #[test]
 fn org_by_name_and_by_id() {
@@ -55,22 +55,10 @@ fn clients_filtered_by_org_status_and_expiry() {
     let workspace = Workspace::new(&registry);
     let resources = format!(
         "{}{}{}{}",
-        org("acme", "acme", "2030-12-31", &["a:read"], ""),
+        acme_org("2030-12-31"),
         org("other", "other", "2030-12-31", &["a:read"], ""),
-        client(
-            "soon",
-            "partner_org.acme.id",
-            "dev@example.com",
-            &["a:read"],
-            r#"  expires_at = "2026-06-20T00:00:00Z""#
-        ),
-        client(
-            "later",
-            "partner_org.acme.id",
-            "dev@example.com",
-            &["a:read"],
-            ""
-        ),
+        acme_client("soon", r#"  expires_at = "2026-06-20T00:00:00Z""#),
+        acme_client("later", ""),
     ) + &client(
         "elsewhere",
         "partner_org.other.id",

@@ -4,9 +4,22 @@
 use acceptance_tests::{RegistryServer, Workspace};
 use serde_json::Value;
 
-use crate::config::{acme_with_client, client, org, string};
+use crate::config::{acme_client, acme_org, acme_with_client, client, org, string};
 
 const SHARED: &str = "Correct-Horse-Battery-Staple-2027!xyz";
+
+/// Org `acme` and its client `shop`, owned by dev@acme.example, with
+/// `extra` lines in the client.
+fn acme_with_shop(extra: &str) -> String {
+    let shop = client(
+        "shop",
+        "partner_org.acme.id",
+        "dev@acme.example",
+        &["a:read"],
+        extra,
+    );
+    format!("{}{}", acme_org("2030-12-31"), shop)
+}
 
 #[test]
 fn offboarding_an_intermediary_revokes_the_clients_it_operates() {
@@ -17,17 +30,9 @@ fn offboarding_an_intermediary_revokes_the_clients_it_operates() {
     let msp_id = string(&intermediary.resource("partner_org.msp"), "id");
 
     let partner = Workspace::new(&registry);
-    partner.write_config(&format!(
-        "{}{}",
-        org("acme", "acme", "2030-12-31", &["a:read"], ""),
-        client(
-            "shop",
-            "partner_org.acme.id",
-            "dev@acme.example",
-            &["a:read"],
-            &format!("  operated_by = \"{msp_id}\"\n  custodian = \"ops@msp.example\""),
-        )
-    ));
+    partner.write_config(&acme_with_shop(&format!(
+        "  operated_by = \"{msp_id}\"\n  custodian = \"ops@msp.example\""
+    )));
     partner.apply();
     let shop = partner.resource("partner_client.shop");
     assert_eq!(shop["operated_by"], msp_id.as_str(), "{shop:#}");
@@ -63,16 +68,8 @@ fn offboarding_an_intermediary_revokes_the_clients_it_operates() {
 fn a_custodian_who_is_the_owner_or_an_intermediary_that_is_the_own_org_fails_the_plan() {
     let registry = RegistryServer::start();
     let workspace = Workspace::new(&registry);
-    workspace.write_config(&format!(
-        "{}{}",
-        org("acme", "acme", "2030-12-31", &["a:read"], ""),
-        client(
-            "shop",
-            "partner_org.acme.id",
-            "dev@acme.example",
-            &["a:read"],
-            "  custodian = \"Dev@Acme.example\"\n  operated_by = \"org_00000000000000000000x\"",
-        )
+    workspace.write_config(&acme_with_shop(
+        "  custodian = \"Dev@Acme.example\"\n  operated_by = \"org_00000000000000000000x\"",
     ));
     workspace.plan().assert_code(1).assert_failure_mentions(&[
         "Custodian is the owner",
@@ -95,29 +92,12 @@ variable "client_secret" {
   ephemeral = true
 }
 "#;
-    workspace.write_config(&format!(
-        "{variable}{}{}",
-        org("acme", "acme", "2030-12-31", &["a:read"], ""),
-        client(
-            "shop",
-            "partner_org.acme.id",
-            "dev@acme.example",
-            &["a:read"],
-            with_secret
-        ),
-    ));
+    workspace.write_config(&format!("{variable}{}", acme_with_shop(with_secret)));
     workspace.apply();
     let first = string(&workspace.resource("partner_client.shop"), "client_id");
     workspace.write_config(&format!(
-        "{variable}{}{}{}{}",
-        org("acme", "acme", "2030-12-31", &["a:read"], ""),
-        client(
-            "shop",
-            "partner_org.acme.id",
-            "dev@acme.example",
-            &["a:read"],
-            with_secret
-        ),
+        "{variable}{}{}{}",
+        acme_with_shop(with_secret),
         org("globex", "globex", "2030-12-31", &["a:read"], ""),
         client(
             "erp",
@@ -473,13 +453,7 @@ fn a_private_key_jwt_client_made_with_terraform_introspects_by_signed_assertion_
     let registry = RegistryServer::start_at(T0);
     let workspace = Workspace::new(&registry);
     let (key, other) = (TestKey::generate("k1"), TestKey::generate("k2"));
-    let config = |keys: &[&TestKey]| {
-        format!(
-            "{}{}",
-            org("acme", "acme", "2030-12-31", &["a:read"], ""),
-            signer_block(keys)
-        )
-    };
+    let config = |keys: &[&TestKey]| format!("{}{}", acme_org("2030-12-31"), signer_block(keys));
     workspace.write_config(&config(&[&key]));
     workspace.apply();
     let state = workspace.resource("partner_client.signer");
@@ -719,11 +693,8 @@ fn assertion_active(
 /// The `partner_client.signer` of org `acme`: a `private_key_jwt` client
 /// registering `keys`.
 fn signer_block(keys: &[&acceptance_tests::keys::TestKey]) -> String {
-    client(
+    acme_client(
         "signer",
-        "partner_org.acme.id",
-        "dev@example.com",
-        &["a:read"],
         &format!(
             "  auth_method = \"private_key_jwt\"\n  jwks = jsonencode({})",
             acceptance_tests::keys::jwks(keys)

@@ -5,7 +5,7 @@ use acceptance_tests::bodies;
 use acceptance_tests::{RegistryServer, Workspace};
 use serde_json::Value;
 
-use crate::config::{client, org, string};
+use crate::config::{acme_client, acme_org, acme_with_client, client, org, string};
 
 /// The registry's clock at the start of these tests; contracts end in 2030.
 const T0: &str = "2026-06-01T00:00:00Z";
@@ -19,18 +19,12 @@ fn trigger_change_rotates_with_overlap_and_revocation_ends_both() {
     let registry = RegistryServer::start_at(T0);
     let workspace = Workspace::new(&registry);
     let config = |trigger: &str| {
-        format!(
-            "{}{}",
-            org("acme", "acme", "2030-12-31", &["a:read"], ""),
-            client(
-                "sync",
-                "partner_org.acme.id",
-                "dev@example.com",
-                &["a:read"],
-                &format!(
-                    "  rotation_triggers = {{ key = \"{trigger}\" }}\n  rotation_grace_period = \"1h\""
-                ),
-            )
+        acme_with_client(
+            "2030-12-31",
+            "sync",
+            &format!(
+                "  rotation_triggers = {{ key = \"{trigger}\" }}\n  rotation_grace_period = \"1h\""
+            ),
         )
     };
     workspace.write_config(&config("2026-q2"));
@@ -85,7 +79,7 @@ fn owner_change_rotates_and_warns() {
     let config = |owner: &str| {
         format!(
             "{}{}",
-            org("acme", "acme", "2030-12-31", &["a:read"], ""),
+            acme_org("2030-12-31"),
             client("sync", "partner_org.acme.id", owner, &["a:read"], "")
         )
     };
@@ -138,15 +132,12 @@ variable "client_secret" {{
   ephemeral = true
 }}
 {}{}"#,
-        org("acme", "acme", "2030-12-31", &["a:read"], ""),
-        client(
+        acme_org("2030-12-31"),
+        acme_client(
             "sync",
-            "partner_org.acme.id",
-            "dev@example.com",
-            &["a:read"],
             &format!(
                 "  client_secret_wo = var.client_secret\n  client_secret_wo_version = {version}\n  rotation_grace_period = \"0s\""
-            ),
+            )
         )
     )
 }
@@ -238,14 +229,8 @@ ephemeral "partner_client_secret" "sync" {{
   length = 40
 }}
 {}{}"#,
-        org("acme", "acme", "2030-12-31", &["a:read"], ""),
-        client(
-            "sync",
-            "partner_org.acme.id",
-            "dev@example.com",
-            &["a:read"],
-            "  client_secret_wo = ephemeral.partner_client_secret.sync.value\n  client_secret_wo_version = 1",
-        )
+        acme_org("2030-12-31"),
+        acme_client("sync", "  client_secret_wo = ephemeral.partner_client_secret.sync.value\n  client_secret_wo_version = 1")
     ));
     workspace.apply();
     let state = workspace.resource("partner_client.sync");
@@ -259,17 +244,7 @@ ephemeral "partner_client_secret" "sync" {{
 fn ended_contract_makes_clients_inactive_and_the_plan_warns() {
     let registry = RegistryServer::start_at(T0);
     let workspace = Workspace::new(&registry);
-    workspace.write_config(&format!(
-        "{}{}",
-        org("acme", "acme", "2026-07-31", &["a:read"], ""),
-        client(
-            "sync",
-            "partner_org.acme.id",
-            "dev@example.com",
-            &["a:read"],
-            ""
-        )
-    ));
+    workspace.write_config(&acme_with_client("2026-07-31", "sync", ""));
     workspace.apply();
     let state = workspace.resource("partner_client.sync");
     let (client_id, secret) = (string(&state, "client_id"), string(&state, "client_secret"));
@@ -311,7 +286,7 @@ fn renew_before_warns_in_every_plan_while_expiry_is_near() {
     let far = "  renew_before = \"720h\"\n  expires_at = \"2026-09-01T00:00:00Z\"";
     workspace.write_config(&format!(
         "{}{}{}",
-        org("acme", "acme", "2030-12-31", &["a:read"], ""),
+        acme_org("2030-12-31"),
         client(
             "near",
             "partner_org.acme.id",
@@ -438,17 +413,7 @@ fn risky_changes_warn_naming_the_approval_authority_and_plain_ones_do_not() {
 fn last_use_shows_in_the_clients_data_source() {
     let registry = RegistryServer::start_at(T0);
     let workspace = Workspace::new(&registry);
-    let resources = format!(
-        "{}{}",
-        org("acme", "acme", "2030-12-31", &["a:read"], ""),
-        client(
-            "sync",
-            "partner_org.acme.id",
-            "dev@example.com",
-            &["a:read"],
-            ""
-        )
-    );
+    let resources = acme_with_client("2030-12-31", "sync", "");
     workspace.write_config(&resources);
     workspace.apply();
     let state = workspace.resource("partner_client.sync");
@@ -489,16 +454,10 @@ output "last_used_at" {{
 fn a_secret_version_without_a_supplied_secret_fails_the_plan() {
     let registry = RegistryServer::start_at(T0);
     let workspace = Workspace::new(&registry);
-    workspace.write_config(&format!(
-        "{}{}",
-        org("acme", "acme", "2030-12-31", &["a:read"], ""),
-        client(
-            "sync",
-            "partner_org.acme.id",
-            "dev@example.com",
-            &["a:read"],
-            "  client_secret_wo_version = 1"
-        )
+    workspace.write_config(&acme_with_client(
+        "2030-12-31",
+        "sync",
+        "  client_secret_wo_version = 1",
     ));
     workspace
         .plan()
@@ -559,13 +518,10 @@ resource "terraform_data" "rotation" {{
   triggers_replace = var.period
 }}
 {}{}"#,
-        org("acme", "acme", "2030-12-31", &["a:read"], ""),
-        client(
+        acme_org("2030-12-31"),
+        acme_client(
             "sync",
-            "partner_org.acme.id",
-            "dev@example.com",
-            &["a:read"],
-            "  rotation_triggers = { period = terraform_data.rotation.id }",
+            "  rotation_triggers = { period = terraform_data.rotation.id }"
         )
     ));
     workspace.env("TF_VAR_period", "2026-q2");

@@ -5,7 +5,7 @@ use acceptance_tests::bodies;
 use acceptance_tests::{RegistryServer, Workspace};
 use serde_json::Value;
 
-use crate::config::{client, org, string};
+use crate::config::{acme_client, acme_org, client, org, string};
 
 #[test]
 fn client_lifecycle_secret_update_in_place_and_revoke_on_destroy() {
@@ -139,13 +139,7 @@ fn client_drift_is_planned_back_and_revocation_recreates() {
     workspace.write_config(&format!(
         "{}{}",
         org("acme", "acme", "2030-12-31", &["a:read", "b:read"], ""),
-        client(
-            "sync",
-            "partner_org.acme.id",
-            "dev@example.com",
-            &["a:read"],
-            ""
-        )
+        acme_client("sync", "")
     ));
     workspace.apply();
     let id = string(&workspace.resource("partner_client.sync"), "id");
@@ -242,7 +236,7 @@ fn client_import_by_client_id_by_id_and_import_block_without_secret() {
 fn destroying_an_org_revokes_clients_of_other_configurations() {
     let registry = RegistryServer::start();
     let orgs = Workspace::new(&registry);
-    orgs.write_config(&org("acme", "acme", "2030-12-31", &["a:read"], ""));
+    orgs.write_config(&acme_org("2030-12-31"));
     orgs.apply();
 
     let clients = Workspace::new(&registry);

@@ -4,7 +4,7 @@
 use acceptance_tests::bodies;
 use acceptance_tests::{RegistryServer, Workspace};
 
-use crate::config::{acme_with_client, client, org};
+use crate::config::{acme_client, acme_org, acme_with_client, client, org};
 
 /// Plans `hcl`, expects the plan to fail mentioning every needle, and checks
 /// that the registry holds no more orgs and clients than before.
@@ -25,7 +25,7 @@ fn assert_plan_fails(registry: &RegistryServer, hcl: &str, needles: &[&str]) {
 #[test]
 fn malformed_values_are_rejected_with_the_attribute_named() {
     let registry = RegistryServer::start();
-    let good = org("acme", "acme", "2030-12-31", &["a:read"], "");
+    let good = acme_org("2030-12-31");
     for (wrong, right, attribute) in [
         ("tech@acme.example", "not-an-email", "technical_owner"),
         (
@@ -46,13 +46,7 @@ fn malformed_values_are_rejected_with_the_attribute_named() {
     assert_plan_fails(&registry, &bad_client, &["owner", "nobody"]);
     let bad_expiry = format!(
         "{good}{}",
-        client(
-            "c",
-            "partner_org.acme.id",
-            "dev@example.com",
-            &["a:read"],
-            r#"  expires_at = "next tuesday""#
-        )
+        acme_client("c", r#"  expires_at = "next tuesday""#)
     );
     assert_plan_fails(&registry, &bad_expiry, &["expires_at", "next tuesday"]);
 }
@@ -60,16 +54,10 @@ fn malformed_values_are_rejected_with_the_attribute_named() {
 #[test]
 fn client_rules_are_checked_against_an_org_in_the_same_plan() {
     let registry = RegistryServer::start();
-    let base = org("acme", "acme", "2030-12-31", &["a:read"], "");
+    let base = acme_org("2030-12-31");
     let late = format!(
         "{base}{}",
-        client(
-            "c",
-            "partner_org.acme.id",
-            "dev@example.com",
-            &["a:read"],
-            r#"  expires_at = "2031-01-01T00:00:00Z""#
-        )
+        acme_client("c", r#"  expires_at = "2031-01-01T00:00:00Z""#)
     );
     assert_plan_fails(&registry, &late, &["expires_at", "2030-12-31"]);
     let wide = format!(
@@ -173,20 +161,10 @@ fn narrowing_an_org_below_its_clients_fails_the_plan_naming_them() {
 fn renewing_an_expired_org_and_adding_a_client_plans_in_one_change() {
     let registry = RegistryServer::start_at("2026-06-01T00:00:00Z");
     let workspace = Workspace::new(&registry);
-    workspace.write_config(&org("acme", "acme", "2026-07-31", &["a:read"], ""));
+    workspace.write_config(&acme_org("2026-07-31"));
     workspace.apply();
     registry.set_clock("2026-08-15T00:00:00Z");
-    workspace.write_config(&format!(
-        "{}{}",
-        org("acme", "acme", "2027-07-31", &["a:read"], ""),
-        client(
-            "new",
-            "partner_org.acme.id",
-            "dev@example.com",
-            &["a:read"],
-            ""
-        )
-    ));
+    workspace.write_config(&acme_with_client("2027-07-31", "new", ""));
     workspace.apply();
     assert_eq!(workspace.resource("partner_client.new")["status"], "active");
 }
@@ -206,13 +184,7 @@ fn a_renewal_reviving_clients_over_the_quota_fails_the_plan_naming_them() {
             &format!("  max_clients = {max_clients}"),
         );
         for name in ["one", "two"] {
-            hcl.push_str(&client(
-                name,
-                "partner_org.acme.id",
-                "dev@example.com",
-                &["a:read"],
-                "",
-            ));
+            hcl.push_str(&acme_client(name, ""));
         }
         hcl
     };
@@ -236,7 +208,7 @@ fn a_renewal_reviving_clients_over_the_quota_fails_the_plan_naming_them() {
 #[test]
 fn the_registrys_field_refusals_fail_the_plan() {
     let registry = RegistryServer::start();
-    let good = org("acme", "acme", "2030-12-31", &["a:read"], "");
+    let good = acme_org("2030-12-31");
     let with = |extra: &str| org("acme", "acme", "2030-12-31", &["a:read"], extra);
     let long = "x".repeat(20_000);
     assert_plan_fails(

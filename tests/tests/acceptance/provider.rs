@@ -3,7 +3,7 @@
 use acceptance_tests::certs::TestCa;
 use acceptance_tests::{RegistryServer, Workspace};
 
-use crate::config::org;
+use crate::config::acme_org;
 
 #[test]
 fn unreachable_registry_names_the_endpoint() {
@@ -17,7 +17,7 @@ fn unreachable_registry_names_the_endpoint() {
     workspace
         .env("PARTNER_REGISTRY_ENDPOINT", &endpoint)
         .env("PARTNER_REGISTRY_TOKEN", "prt_not_checked");
-    workspace.write_config(&org("acme", "acme", "2030-12-31", &["a:read"], ""));
+    workspace.write_config(&acme_org("2030-12-31"));
     workspace
         .plan()
         .assert_failure_mentions(&[&endpoint, "reach"])
@@ -28,7 +28,7 @@ fn unreachable_registry_names_the_endpoint() {
 fn rejected_token_says_what_to_check() {
     let registry = RegistryServer::start();
     let workspace = Workspace::with_token(&registry, "prt_wrong_token");
-    workspace.write_config(&org("acme", "acme", "2030-12-31", &["a:read"], ""));
+    workspace.write_config(&acme_org("2030-12-31"));
     let plan = workspace.plan();
     plan.assert_failure_mentions(&[&registry.url, "token", "(request id tfp-"])
         .assert_not_mentions("prt_wrong_token");
@@ -52,7 +52,7 @@ fn change_ref_is_recorded_in_the_audit_trail() {
     let registry = RegistryServer::start();
     let mut workspace = Workspace::new(&registry);
     workspace.env("PARTNER_CHANGE_REF", "https://git.example/pr/42");
-    workspace.write_config(&org("acme", "acme", "2030-12-31", &["a:read"], ""));
+    workspace.write_config(&acme_org("2030-12-31"));
     workspace.apply();
     let audit = registry.get("/v1/audit");
     let text = audit.to_string();
@@ -66,7 +66,7 @@ fn a_missing_token_is_named_missing() {
     let mut workspace = Workspace::unconfigured();
     workspace.env("PARTNER_REGISTRY_ENDPOINT", &registry.url);
     workspace.env("PARTNER_REGISTRY_TOKEN", "");
-    workspace.write_config(&org("acme", "acme", "2030-12-31", &["a:read"], ""));
+    workspace.write_config(&acme_org("2030-12-31"));
     workspace
         .plan()
         .assert_failure_mentions(&["Missing partner registry token", "PARTNER_REGISTRY_TOKEN"])
@@ -80,7 +80,7 @@ fn https_against_a_plain_http_registry_says_so() {
     let endpoint = registry.url.replace("http://", "https://");
     let mut workspace = Workspace::with_token(&registry, &registry.admin_token);
     workspace.env("PARTNER_REGISTRY_ENDPOINT", &endpoint);
-    workspace.write_config(&org("acme", "acme", "2030-12-31", &["a:read"], ""));
+    workspace.write_config(&acme_org("2030-12-31"));
     workspace
         .plan()
         .assert_failure_mentions(&["TLS handshake failed", "use an http:// endpoint"]);
@@ -99,7 +99,7 @@ fn an_https_registry_is_trusted_through_ca_file_and_refused_without() {
         registry.url
     );
     let mut workspace = Workspace::new(&registry);
-    workspace.write_config(&org("acme", "acme", "2030-12-31", &["a:read"], ""));
+    workspace.write_config(&acme_org("2030-12-31"));
     workspace.plan().assert_failure_mentions(&[
         &registry.url,
         "the registry's certificate is not trusted",
@@ -128,7 +128,7 @@ fn mutual_tls_needs_the_client_certificate() {
     let registry = RegistryServer::start_tls(&ca, &ca.server("registry"), Some((&ca, &client)));
     let mut workspace = Workspace::new(&registry);
     workspace.env("PARTNER_REGISTRY_CA_FILE", &ca.file.display().to_string());
-    let config = org("acme", "acme", "2030-12-31", &["a:read"], "");
+    let config = acme_org("2030-12-31");
     workspace.write_config(&config);
     workspace
         .plan()

@@ -4,7 +4,7 @@
 use acceptance_tests::bodies;
 use acceptance_tests::{RegistryServer, Workspace};
 
-use crate::config::{acme_with_client, client, org};
+use crate::config::{acme_client, acme_with_client, client, org};
 
 /// Two orgs with a client each, all managed by one configuration.
 fn two_orgs() -> String {
@@ -111,14 +111,7 @@ fn a_change_between_plan_and_apply_is_never_overwritten() {
         format!(
             "{}{}",
             org("acme", "acme", "2030-12-31", &["a:read", "b:write"], ""),
-            client(
-                "c",
-                "partner_org.acme.id",
-                "dev@example.com",
-                &["a:read"],
-                ""
-            )
-            .replace("Acceptance test client c", purpose)
+            acme_client("c", "").replace("Acceptance test client c", purpose)
         )
     };
     workspace.write_config(&config("first purpose"));
@@ -392,13 +385,7 @@ fn clients_without_an_expiry_follow_their_contract() {
         format!(
             "{}{}",
             acme_with_client(end, "follows", ""),
-            client(
-                "fixed",
-                "partner_org.acme.id",
-                "dev@example.com",
-                &["a:read"],
-                r#"  expires_at = "2029-01-01T00:00:00Z""#
-            )
+            acme_client("fixed", r#"  expires_at = "2029-01-01T00:00:00Z""#)
         )
     };
     let expiry = |w: &Workspace, name: &str| {
