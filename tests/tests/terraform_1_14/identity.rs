@@ -7,36 +7,43 @@ use acceptance_tests::{RegistryServer, Workspace};
 use crate::config::{client, org};
 use crate::require_terraform_1_14;
 
+/// Org `acme` and its client `sync` (scope `orders:read`), made through the
+/// registry's API rather than by Terraform.
+fn made_outside(registry: &RegistryServer) -> (serde_json::Value, serde_json::Value) {
+    let org = registry.create(
+        "/v1/orgs",
+        bodies::org("acme", "2030-12-31", &["orders:read"]),
+    );
+    let org_id = org["id"].as_str().unwrap();
+    let client = registry.create(
+        "/v1/clients",
+        bodies::client(org_id, "sync", &["orders:read"]),
+    );
+    (org, client)
+}
+
+/// The `partner_client` block of the client [`made_outside`] made, its
+/// `org_id` the HCL expression `org_id`.
+fn sync_as_made_outside(org_id: &str) -> String {
+    client("sync", org_id, "outside@example.com", &["orders:read"], "").replace(
+        "Acceptance test client sync",
+        "Client sync made outside Terraform",
+    )
+}
+
 #[test]
 fn import_by_identity_then_empty_plan() {
     require_terraform_1_14();
     let registry = RegistryServer::start();
-    let made_org = registry.create(
-        "/v1/orgs",
-        bodies::org("acme", "2030-12-31", &["orders:read"]),
-    );
+    let (made_org, made) = made_outside(&registry);
     let org_id = made_org["id"].as_str().unwrap().to_string();
-    let made = registry.create(
-        "/v1/clients",
-        bodies::client(&org_id, "sync", &["orders:read"]),
-    );
     let client_id = made["id"].as_str().unwrap().to_string();
 
     let workspace = Workspace::new(&registry);
     let config = format!(
         "{}{}\nimport {{\n  to = partner_org.acme\n  identity = {{ id = \"{org_id}\" }}\n}}\nimport {{\n  to = partner_client.sync\n  identity = {{ id = \"{client_id}\" }}\n}}\n",
         org("acme", "acme", "2030-12-31", &["orders:read"], ""),
-        client(
-            "sync",
-            "partner_org.acme.id",
-            "outside@example.com",
-            &["orders:read"],
-            ""
-        )
-        .replace(
-            "Acceptance test client sync",
-            "Client sync made outside Terraform"
-        ),
+        sync_as_made_outside("partner_org.acme.id"),
     );
     workspace.write_config(&config);
     let apply = workspace.apply();
@@ -80,15 +87,7 @@ fn import_by_identity_then_empty_plan() {
 fn plan_generates_configuration_for_an_import_by_identity() {
     require_terraform_1_14();
     let registry = RegistryServer::start();
-    let made_org = registry.create(
-        "/v1/orgs",
-        bodies::org("acme", "2030-12-31", &["orders:read"]),
-    );
-    let org_id = made_org["id"].as_str().unwrap();
-    let made = registry.create(
-        "/v1/clients",
-        bodies::client(org_id, "sync", &["orders:read"]),
-    );
+    let (_, made) = made_outside(&registry);
     let workspace = Workspace::new(&registry);
     workspace.write_config(&format!(
         "import {{\n  to = partner_client.sync\n  identity = {{ id = \"{}\" }}\n}}\n",
@@ -126,29 +125,12 @@ fn identity_of_an_unknown_object_fails_the_import() {
 fn clients_import_as_org_name_slash_client_name() {
     require_terraform_1_14();
     let registry = RegistryServer::start();
-    let made_org = registry.create(
-        "/v1/orgs",
-        bodies::org("acme", "2030-12-31", &["orders:read"]),
-    );
+    let (made_org, made) = made_outside(&registry);
     let org_id = made_org["id"].as_str().unwrap();
-    let made = registry.create(
-        "/v1/clients",
-        bodies::client(org_id, "sync", &["orders:read"]),
-    );
     let workspace = Workspace::new(&registry);
     workspace.write_config(&format!(
         "{}\nimport {{\n  to = partner_client.sync\n  id = \"acme/sync\"\n}}\n",
-        client(
-            "sync",
-            &format!("\"{org_id}\""),
-            "outside@example.com",
-            &["orders:read"],
-            ""
-        )
-        .replace(
-            "Acceptance test client sync",
-            "Client sync made outside Terraform"
-        ),
+        sync_as_made_outside(&format!("\"{org_id}\"")),
     ));
     workspace.apply().assert_mentions(&["1 imported"]);
     assert_eq!(workspace.resource("partner_client.sync")["id"], made["id"]);

@@ -23,6 +23,11 @@ fn id(v: &Value) -> String {
     v["id"].as_str().expect("id").to_string()
 }
 
+/// Writes the workspace's query file, `find.tfquery.hcl`.
+fn write_query(workspace: &Workspace, hcl: &str) {
+    std::fs::write(workspace.path().join("find.tfquery.hcl"), hcl).expect("write query");
+}
+
 #[test]
 fn query_lists_what_each_filter_matches_and_generated_config_imports_cleanly() {
     require_terraform_1_14();
@@ -77,9 +82,9 @@ fn query_lists_what_each_filter_matches_and_generated_config_imports_cleanly() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 
-    std::fs::write(
-        workspace.path().join("find.tfquery.hcl"),
-        format!(
+    write_query(
+        &workspace,
+        &format!(
             r#"
 list "partner_client" "all" {{
   provider = partner
@@ -125,8 +130,7 @@ list "partner_org" "all" {{
 }}
 "#
         ),
-    )
-    .expect("write query");
+    );
     let run = query(&workspace, &["-json"]);
     run.assert_success();
     let results = found(&run);
@@ -184,9 +188,9 @@ list "partner_org" "all" {{
 
     // Generated configuration for the unmanaged clients of acme imports
     // with no change afterwards.
-    std::fs::write(
-        workspace.path().join("find.tfquery.hcl"),
-        format!(
+    write_query(
+        &workspace,
+        &format!(
             r#"
 list "partner_client" "shadow" {{
   provider = partner
@@ -198,8 +202,7 @@ list "partner_client" "shadow" {{
 }}
 "#
         ),
-    )
-    .expect("write query");
+    );
     query(&workspace, &["-generate-config-out=generated.tf"]).assert_success();
     let generated = std::fs::read_to_string(workspace.path().join("generated.tf")).unwrap();
     assert!(
@@ -218,8 +221,8 @@ fn invalid_list_filters_fail_the_query() {
     let registry = RegistryServer::start();
     let workspace = Workspace::new(&registry);
     workspace.write_config("");
-    std::fs::write(
-        workspace.path().join("find.tfquery.hcl"),
+    write_query(
+        &workspace,
         r#"
 list "partner_client" "bad" {
   provider = partner
@@ -229,7 +232,6 @@ list "partner_client" "bad" {
   }
 }
 "#,
-    )
-    .expect("write query");
+    );
     query(&workspace, &[]).assert_failure_mentions(&["Invalid status", "Invalid duration"]);
 }
