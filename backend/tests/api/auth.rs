@@ -52,35 +52,34 @@ async fn roles_reviewer_and_org_tokens() {
         2
     );
     app.get("/v1/audit", &rev).await.expect(200);
-    app.post("/v1/orgs", &rev, org_body("x")).await.expect(403);
-    app.patch(&format!("/v1/orgs/{tid}"), &rev, json!({"tenant": "x"}))
-        .await
-        .expect(403);
-    app.delete(&format!("/v1/orgs/{tid}"), &rev)
-        .await
-        .expect(403);
-    app.post("/v1/clients", &rev, client_body(tid, "x", &[]))
-        .await
-        .expect(403);
-    app.patch(
-        &format!("/v1/clients/{tcid}"),
-        &rev,
-        json!({"purpose": "x"}),
-    )
-    .await
-    .expect(403);
-    app.delete(&format!("/v1/clients/{tcid}"), &rev)
-        .await
-        .expect(403);
-    app.send(
-        "PUT",
-        "/v1/clock",
-        Some(&rev),
-        Some(json!({"now": "2027-01-02T00:00:00Z"})),
-        &[],
-    )
-    .await
-    .expect(403);
+    for (method, path, body) in [
+        ("POST", "/v1/orgs".to_string(), Some(org_body("x"))),
+        (
+            "PATCH",
+            format!("/v1/orgs/{tid}"),
+            Some(json!({"tenant": "x"})),
+        ),
+        ("DELETE", format!("/v1/orgs/{tid}"), None),
+        (
+            "POST",
+            "/v1/clients".to_string(),
+            Some(client_body(tid, "x", &[])),
+        ),
+        (
+            "PATCH",
+            format!("/v1/clients/{tcid}"),
+            Some(json!({"purpose": "x"})),
+        ),
+        ("DELETE", format!("/v1/clients/{tcid}"), None),
+        (
+            "PUT",
+            "/v1/clock".to_string(),
+            Some(json!({"now": "2027-01-02T00:00:00Z"})),
+        ),
+    ] {
+        let r = app.send(method, &path, Some(&rev), body, &[]).await;
+        assert_eq!(r.status.as_u16(), 403, "{method} {path}: {}", r.text);
+    }
 
     // Org token: its own org and clients.
     app.get(&format!("/v1/orgs/{mid}"), &org_tok)
@@ -139,40 +138,32 @@ async fn roles_reviewer_and_org_tokens() {
         .expect(403);
     app.get("/v1/audit", &org_tok).await.expect(403);
     // Every id of the other org answers 404.
-    app.get(&format!("/v1/orgs/{tid}"), &org_tok)
-        .await
-        .expect(404);
-    app.patch(&format!("/v1/orgs/{tid}"), &org_tok, json!({"tenant": "x"}))
-        .await
-        .expect(404);
-    app.delete(&format!("/v1/orgs/{tid}"), &org_tok)
-        .await
-        .expect(404);
-    app.get(&format!("/v1/clients/{tcid}"), &org_tok)
-        .await
-        .expect(404);
-    app.get(
-        &format!(
-            "/v1/clients/{}",
-            their_client["client_id"].as_str().unwrap()
+    let their_client_id = their_client["client_id"].as_str().unwrap();
+    for (method, path, body) in [
+        ("GET", format!("/v1/orgs/{tid}"), None),
+        (
+            "PATCH",
+            format!("/v1/orgs/{tid}"),
+            Some(json!({"tenant": "x"})),
         ),
-        &org_tok,
-    )
-    .await
-    .expect(404);
-    app.patch(
-        &format!("/v1/clients/{tcid}"),
-        &org_tok,
-        json!({"purpose": "x"}),
-    )
-    .await
-    .expect(404);
-    app.delete(&format!("/v1/clients/{tcid}"), &org_tok)
-        .await
-        .expect(404);
-    app.post("/v1/clients", &org_tok, client_body(tid, "sneaky", &[]))
-        .await
-        .expect(404);
+        ("DELETE", format!("/v1/orgs/{tid}"), None),
+        ("GET", format!("/v1/clients/{tcid}"), None),
+        ("GET", format!("/v1/clients/{their_client_id}"), None),
+        (
+            "PATCH",
+            format!("/v1/clients/{tcid}"),
+            Some(json!({"purpose": "x"})),
+        ),
+        ("DELETE", format!("/v1/clients/{tcid}"), None),
+        (
+            "POST",
+            "/v1/clients".to_string(),
+            Some(client_body(tid, "sneaky", &[])),
+        ),
+    ] {
+        let r = app.send(method, &path, Some(&org_tok), body, &[]).await;
+        assert_eq!(r.status.as_u16(), 404, "{method} {path}: {}", r.text);
+    }
     // And nothing of theirs changed.
     assert_eq!(
         app.get(&format!("/v1/clients/{tcid}"), &app.admin)

@@ -357,28 +357,13 @@ async fn blast_radius_of_an_owner_an_intermediary_and_a_scope() {
         .await
         .expect(200)
         .clone();
-    let names: Vec<&str> = b["clients"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let names = field_of_each(&b["clients"], "name");
     assert_eq!(names, ["shop", "erp"], "active clients only: {b:#}");
     assert_eq!(b["clients"][1]["why"], json!(["custodian"]));
-    let orgs: Vec<&str> = b["orgs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["name"].as_str().unwrap())
-        .collect();
+    let orgs = field_of_each(&b["orgs"], "name");
     assert_eq!(orgs.len(), 2, "{b:#}");
     assert!(orgs.contains(&"acme") && orgs.contains(&"globex"), "{b:#}");
-    let contacts: Vec<&str> = b["contacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["email"].as_str().unwrap())
-        .collect();
+    let contacts = field_of_each(&b["contacts"], "email");
     assert!(
         contacts.contains(&"boss@acme.example") && contacts.contains(&"boss@globex.example"),
         "{b:#}"
@@ -653,12 +638,7 @@ async fn under_require_a_widening_applies_once_with_the_approval_authoritys_appr
         .await
         .expect(200)
         .clone();
-    let statuses: Vec<&str> = listed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["status"].as_str().unwrap())
-        .collect();
+    let statuses = field_of_each(&listed["items"], "status");
     assert_eq!(statuses, ["valid", "used"], "{listed:#}");
 
     // An expired approval is refused.
@@ -706,12 +686,7 @@ async fn under_require_a_widening_applies_once_with_the_approval_authoritys_appr
         .await
         .expect(200)
         .clone();
-    let actions: Vec<&str> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = field_of_each(&audit["items"], "action");
     assert!(
         actions.contains(&"approval.create") && actions.contains(&"approval.use"),
         "{actions:?}"

@@ -609,6 +609,17 @@ pub async fn approver(app: &TestApp, name: &str, email: &str) -> String {
 /// A supplied secret that meets the rule.
 pub const STRONG: &str = "Correct-Horse-Battery-Staple-2027!xyz";
 
+/// The string `field` of each item of the JSON array `items`.
+pub fn field_of_each<'a>(items: &'a Value, field: &str) -> Vec<&'a str> {
+    let items = items
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {items}"));
+    items
+        .iter()
+        .map(|item| item[field].as_str().unwrap())
+        .collect()
+}
+
 /// Whether an introspection answered active.
 pub fn answered_active(r: &Resp) -> bool {
     r.expect(200)["active"] == true
