@@ -130,7 +130,7 @@ async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
         .to_string();
     let c = reqwest::Client::new();
     let start = Instant::now();
-    while send(&c, "GET", format!("{url}/v1/orgs"), &token, None)
+    while send(&c, "GET", format!("{url}/v1/orgs"), token, None)
         .await
         .0
         == 401
@@ -145,7 +145,7 @@ async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
         &c,
         "POST",
         format!("{url}/v1/orgs"),
-        &token,
+        token,
         Some(acceptance_tests::bodies::org(
             "acme",
             "2099-12-31",
@@ -158,7 +158,7 @@ async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
         &c,
         "POST",
         format!("{url}/v1/clients"),
-        &token,
+        token,
         Some(json!({
             "org_id": org["id"], "name": "probe", "purpose": "probe",
             "owner": "o@acme.example", "scopes": ["a:read"],
@@ -173,7 +173,7 @@ async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
             &c,
             "POST",
             format!("{url}/v1/introspect"),
-            &token,
+            token,
             Some(credential.clone()),
         )
     };
@@ -186,7 +186,7 @@ async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
     let mut unavailable = 0;
     while down.elapsed() < Duration::from_secs(4) {
         for (status, retry, ct, body) in [
-            send(&c, "GET", format!("{url}/v1/whoami"), &token, None).await,
+            send(&c, "GET", format!("{url}/v1/whoami"), token, None).await,
             introspect().await,
         ] {
             match status {
@@ -222,7 +222,7 @@ async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
     cluster.start_again().assert_success();
     let up = Instant::now();
     loop {
-        let whoami = send(&c, "GET", format!("{url}/v1/whoami"), &token, None)
+        let whoami = send(&c, "GET", format!("{url}/v1/whoami"), token, None)
             .await
             .0;
         if whoami == 200 && introspect().await.3["active"] == true && ready().await.0 == 200 {
@@ -313,7 +313,7 @@ async fn not_ready_until_the_credential_cache_has_loaded() {
         200
     );
     assert_eq!(
-        send(&c, "GET", format!("{url}/v1/whoami"), &token, None)
+        send(&c, "GET", format!("{url}/v1/whoami"), token, None)
             .await
             .0,
         200

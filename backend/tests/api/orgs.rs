@@ -264,7 +264,7 @@ async fn offboarding_revokes_every_client_in_one_go() {
             )
             .await;
         assert_eq!(got.expect(200)["status"], "revoked");
-        let r = app.introspect_client(&c).await;
+        let r = app.introspect_client(c).await;
         assert_eq!(r.text, r#"{"active":false}"#);
     }
     let r = app

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 async fn use_at(app: &TestApp, c: &Value, at: &str) {
     app.set_time(at);
-    let r = app.introspect_client(&c).await;
+    let r = app.introspect_client(c).await;
     assert!(answered_active(&r));
     let v = wait_client_last_used(app, c["id"].as_str().unwrap(), at).await;
     assert_eq!(v["last_used_at"], at);
