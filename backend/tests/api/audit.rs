@@ -121,34 +121,20 @@ async fn moving_the_fake_clock_is_audited() {
     let app = TestApp::spawn().await;
     let events = |r: &Resp| r.body["items"].as_array().unwrap().clone();
     let before = events(&app.get("/v1/audit?limit=1000", &app.admin).await);
+    let move_clock = async |token: &str, now: &str, headers: &[(&str, &str)]| {
+        let body = json!({"now": now});
+        app.send("PUT", "/v1/clock", Some(token), Some(body), headers)
+            .await
+    };
     // Refused moves leave no event.
-    app.send(
-        "PUT",
-        "/v1/clock",
-        Some(&app.reviewer),
-        Some(json!({"now": "2027-02-01T00:00:00Z"})),
-        &[],
-    )
-    .await
-    .expect(403);
-    app.send(
-        "PUT",
-        "/v1/clock",
-        Some(&app.admin),
-        Some(json!({"now": "soon"})),
-        &[],
-    )
-    .await
-    .expect(422);
-    app.send(
-        "PUT",
-        "/v1/clock",
-        Some(&app.admin),
-        Some(json!({"now": "2027-02-01T12:00:00Z"})),
-        &[("x-change-ref", "run-7"), ("x-request-id", "req-clock")],
-    )
-    .await
-    .expect(200);
+    move_clock(&app.reviewer, "2027-02-01T00:00:00Z", &[])
+        .await
+        .expect(403);
+    move_clock(&app.admin, "soon", &[]).await.expect(422);
+    let headers = [("x-change-ref", "run-7"), ("x-request-id", "req-clock")];
+    move_clock(&app.admin, "2027-02-01T12:00:00Z", &headers)
+        .await
+        .expect(200);
     let after = events(&app.get("/v1/audit?limit=1000", &app.admin).await);
     assert_eq!(after.len(), before.len() + 1);
     let ev = after.last().unwrap();

@@ -190,10 +190,7 @@ async fn last_used_at_is_recorded_coarsely_off_the_hot_path() {
 #[tokio::test]
 async fn a_revocation_by_another_process_counts_within_a_second() {
     let app = TestApp::spawn().await;
-    let org = app.create_org("acme").await;
-    let c = app
-        .create_client(org["id"].as_str().unwrap(), "shop", &[])
-        .await;
+    let c = app.create_client_in_new_org("acme", "shop", &[]).await;
     let id = c["id"].as_str().unwrap().to_string();
     let cid = c["client_id"].as_str().unwrap();
     let secret = c["client_secret"].as_str().unwrap();
@@ -270,10 +267,7 @@ async fn revocation_elsewhere_counts_within_a_second_under_concurrent_load() {
 #[tokio::test]
 async fn last_use_is_written_at_shutdown_at_the_latest() {
     let app = TestApp::spawn().await;
-    let org = app.create_org("acme").await;
-    let c = app
-        .create_client(org["id"].as_str().unwrap(), "shop", &[])
-        .await;
+    let c = app.create_client_in_new_org("acme", "shop", &[]).await;
     app.set_time("2027-01-01T00:05:00Z");
     assert!(answered_active(&app.introspect_client(&c).await));
     let target = app.target.clone();
