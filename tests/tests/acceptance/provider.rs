@@ -3,7 +3,7 @@
 use acceptance_tests::certs::TestCa;
 use acceptance_tests::{RegistryServer, Workspace};
 
-use crate::config::acme_org;
+use crate::config::{acme_org, string};
 
 #[test]
 fn unreachable_registry_names_the_endpoint() {
@@ -172,10 +172,7 @@ fn provider_logs_each_request_and_never_a_secret() {
     assert!(log.contains("answer body"), "bodies are traced: {log}");
     assert!(log.contains("[redacted]"), "{log}");
     workspace.env("TF_LOG_PROVIDER", "");
-    let secret = workspace.resource("partner_client.shop")["client_secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let secret = string(&workspace.resource("partner_client.shop"), "client_secret");
     for needle in [secret.as_str(), registry.admin_token.as_str()] {
         assert!(
             !log.contains(needle),

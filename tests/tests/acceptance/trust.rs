@@ -4,7 +4,7 @@
 use acceptance_tests::bodies;
 use acceptance_tests::{RegistryServer, Workspace};
 
-use crate::config::{acme_client, acme_with_client, client, org};
+use crate::config::{acme_client, acme_with_client, client, org, string};
 
 /// Two orgs with a client each, all managed by one configuration.
 fn two_orgs() -> String {
@@ -295,10 +295,7 @@ fn destroying_an_org_names_the_clients_it_revokes_and_protection_refuses_it() {
     let workspace = Workspace::new(&registry);
     workspace.write_config(&protected_acme(true));
     workspace.apply();
-    let org_id = workspace.resource("partner_org.acme")["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let org_id = string(&workspace.resource("partner_org.acme"), "id");
     for name in ["other-team", "batch"] {
         registry.create("/v1/clients", bodies::client(&org_id, name, &["a:read"]));
     }
@@ -338,10 +335,7 @@ fn replacing_an_org_is_refused_under_protection_and_reuses_its_name_without() {
     let workspace = Workspace::new(&registry);
     workspace.write_config(&protected_acme(true));
     workspace.apply();
-    let old = workspace.resource("partner_org.acme")["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let old = string(&workspace.resource("partner_org.acme"), "id");
     workspace
         .terraform(&[
             "plan",
