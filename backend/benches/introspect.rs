@@ -107,48 +107,24 @@ fn main() {
         let addrs = |servers: &[partner_registry::Running]| -> Vec<SocketAddr> {
             servers.iter().map(|r| r.addr).collect()
         };
+        // The bare handler, the registry on SQLite and on PostgreSQL: where
+        // each listens, the request it answers and what its answer holds.
+        let targets = [
+            (vec![bare_addr], &sqlite_req, "active"),
+            (addrs(&sqlite), &sqlite_req, "\"active\":true"),
+            (addrs(&pg), &pg_req, "\"active\":true"),
+        ];
         // Warm up every target, then measure them one after the other.
-        load(&[bare_addr], Arc::clone(&sqlite_req), conns, 200, "active").await;
-        load(
-            &addrs(&sqlite),
-            Arc::clone(&sqlite_req),
-            conns,
-            200,
-            "\"active\":true",
-        )
-        .await;
-        load(
-            &addrs(&pg),
-            Arc::clone(&pg_req),
-            conns,
-            200,
-            "\"active\":true",
-        )
-        .await;
-        let bare = load(
-            &[bare_addr],
-            Arc::clone(&sqlite_req),
-            conns,
-            per_conn,
-            "active",
-        )
-        .await;
-        let lite = load(
-            &addrs(&sqlite),
-            Arc::clone(&sqlite_req),
-            conns,
-            per_conn,
-            "\"active\":true",
-        )
-        .await;
-        let two = load(
-            &addrs(&pg),
-            Arc::clone(&pg_req),
-            conns,
-            per_conn,
-            "\"active\":true",
-        )
-        .await;
+        for (at, request, expect) in &targets {
+            load(at, Arc::clone(request), conns, 200, expect).await;
+        }
+        let mut measured = Vec::new();
+        for (at, request, expect) in &targets {
+            measured.push(load(at, Arc::clone(request), conns, per_conn, expect).await);
+        }
+        let [bare, lite, two] = measured[..] else {
+            unreachable!("three targets")
+        };
         // Rows of the table `make bench` prints: figure, value, floor or
         // ceiling, ratio.
         for (name, (rps, p99)) in [
