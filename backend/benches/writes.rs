@@ -11,6 +11,12 @@ use partner_registry::db::Target;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+// Only the rate and p99: this bench writes through an HTTP client.
+#[allow(dead_code)]
+#[path = "common/load.rs"]
+mod load;
+use load::rate_and_p99;
+
 #[path = "common/setup.rs"]
 mod setup;
 use setup::{admin_token, config, env_num, post_json};
@@ -77,9 +83,7 @@ async fn measure(
     for t in tasks {
         latencies.extend(t.await.expect("writer"));
     }
-    let rate = latencies.len() as f64 / start.elapsed().as_secs_f64();
-    latencies.sort();
-    let p99 = latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)];
+    let (rate, p99) = rate_and_p99(latencies, start.elapsed());
     running.shutdown().await;
     (rate, p99)
 }

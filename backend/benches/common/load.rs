@@ -81,12 +81,15 @@ pub async fn load_paced(
     for t in tasks {
         latencies.extend(t.await.expect("load task"));
     }
-    let rps = latencies.len() as f64 / start.elapsed().as_secs_f64();
+    rate_and_p99(latencies, start.elapsed())
+}
+
+/// Requests per second of `latencies` answered in `elapsed`, and their p99.
+pub fn rate_and_p99(mut latencies: Vec<Duration>, elapsed: Duration) -> (f64, Duration) {
+    let rate = latencies.len() as f64 / elapsed.as_secs_f64();
     latencies.sort();
-    (
-        rps,
-        latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)],
-    )
+    let p99 = latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)];
+    (rate, p99)
 }
 
 /// An introspection request for `body` with `token`, ready to send.
