@@ -26,11 +26,7 @@ async fn audit_trail_chain_and_tamper_detection() {
     app.delete(&format!("/v1/orgs/{oid}"), &app.admin)
         .await
         .expect(200);
-    let all = app
-        .get("/v1/audit?limit=1000", &app.reviewer)
-        .await
-        .expect(200)
-        .clone();
+    let all = app.get_ok("/v1/audit?limit=1000", &app.reviewer).await;
     assert!(!all.to_string().contains(&secret));
     let events = all["items"].as_array().unwrap();
     let actions: Vec<&str> = events
@@ -62,11 +58,7 @@ async fn audit_trail_chain_and_tamper_detection() {
         assert_eq!(w[1]["prev_hash"], w[0]["hash"]);
     }
     // Pagination.
-    let p = app
-        .get("/v1/audit?after=2&limit=2", &app.admin)
-        .await
-        .expect(200)
-        .clone();
+    let p = app.get_ok("/v1/audit?after=2&limit=2", &app.admin).await;
     assert_eq!(p["items"][0]["seq"], 3);
     assert_eq!(p["next_cursor"], "4");
 

@@ -281,14 +281,10 @@ async fn overdue_clients_are_reported_and_suspended_until_decided_under_suspend(
         .await;
     assert_eq!(overdue.expect(200)["items"].as_array().unwrap().len(), 1);
 
-    decide(
-        &app,
-        &app.admin,
-        &campaign,
-        keep(&clients[0]["client_id"], "renewed with legal"),
-    )
-    .await
-    .expect(200);
+    let renewed = keep(&clients[0]["client_id"], "renewed with legal");
+    decide(&app, &app.admin, &campaign, renewed)
+        .await
+        .expect(200);
     assert!(
         active(&app, &clients[0]).await,
         "a decision ends the suspension"
@@ -491,27 +487,15 @@ async fn the_cli_opens_lists_shows_and_decides_campaigns() {
     assert!(out.contains("undecided"), "{out}");
 
     let cid = str_of(&clients[0], "client_id");
-    let (code, _, err) = app.cli(&[
-        "review",
-        "decide",
-        id,
-        "--db",
-        &db,
-        "--client-id",
-        cid,
-        "--decision",
-        "keep",
-    ]);
+    let decide_by_cli = |decision: &[&str]| {
+        let mut args = vec!["review", "decide", id, "--db", &db, "--client-id", cid];
+        args.extend(decision);
+        app.cli(&args)
+    };
+    let (code, _, err) = decide_by_cli(&["--decision", "keep"]);
     assert_eq!(code, 1);
     assert!(err.contains("--comment: is required to keep"), "{err}");
-    let (code, out, err) = app.cli(&[
-        "review",
-        "decide",
-        id,
-        "--db",
-        &db,
-        "--client-id",
-        cid,
+    let (code, out, err) = decide_by_cli(&[
         "--decision",
         "revoke",
         "--comment",
@@ -621,14 +605,10 @@ async fn usage_drifting_by_a_factor_of_five_opens_a_review_of_that_client() {
     assert_eq!(drift_campaigns(&app, &org).await.len(), 1);
 
     // Kept: no longer a finding.
-    decide(
-        &app,
-        &app.reviewer,
-        &campaign,
-        keep(&clients[0]["id"], "seasonal peak"),
-    )
-    .await
-    .expect(200);
+    let seasonal = keep(&clients[0]["id"], "seasonal peak");
+    decide(&app, &app.reviewer, &campaign, seasonal)
+        .await
+        .expect(200);
     let review = app.get("/v1/reviews", &app.reviewer).await;
     assert!(
         !review.expect(200)["findings"]

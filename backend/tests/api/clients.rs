@@ -29,11 +29,7 @@ async fn client_lifecycle_and_rules() {
     assert_eq!(c["revoked_at"], Value::Null);
     assert_eq!(c["version"], 1);
     // The secret is never returned again.
-    let by_id = app
-        .get(&format!("/v1/clients/{cid}"), &app.admin)
-        .await
-        .expect(200)
-        .clone();
+    let by_id = app.get_ok(&format!("/v1/clients/{cid}"), &app.admin).await;
     assert!(by_id.get("client_secret").is_none());
     let by_client_id = app
         .get(
@@ -194,10 +190,8 @@ async fn expiry_follows_the_clock_without_any_job() {
     let (sid, ssec) = check(&short);
     let (lid, lsec) = check(&long);
     let soon = app
-        .get("/v1/clients?expiring_within=744h", &app.admin)
-        .await
-        .expect(200)
-        .clone();
+        .get_ok("/v1/clients?expiring_within=744h", &app.admin)
+        .await;
     assert_eq!(soon["items"].as_array().unwrap().len(), 1);
     assert_eq!(soon["items"][0]["name"], "short");
 

@@ -232,11 +232,7 @@ async fn an_intermediary_operates_clients_and_its_offboarding_revokes_them() {
     );
     assert_eq!(seen["operated_by"], msp_id);
     // The review names both orgs.
-    let review = app
-        .get("/v1/reviews?within=8760h", &app.reviewer)
-        .await
-        .expect(200)
-        .clone();
+    let review = app.get_ok("/v1/reviews?within=8760h", &app.reviewer).await;
     let finding = review["findings"]
         .as_array()
         .unwrap()
@@ -280,11 +276,7 @@ async fn an_intermediary_operates_clients_and_its_offboarding_revokes_them() {
         true,
         "the org's own clients stay"
     );
-    let audit = app
-        .get("/v1/audit?limit=100", &app.admin)
-        .await
-        .expect(200)
-        .clone();
+    let audit = app.get_ok("/v1/audit?limit=100", &app.admin).await;
     let revoke = audit["items"]
         .as_array()
         .unwrap()
@@ -353,10 +345,8 @@ async fn blast_radius_of_an_owner_an_intermediary_and_a_scope() {
     .expect(200);
 
     let b = app
-        .get(&format!("/v1/blast-radius?owner={leaving}"), &app.reviewer)
-        .await
-        .expect(200)
-        .clone();
+        .get_ok(&format!("/v1/blast-radius?owner={leaving}"), &app.reviewer)
+        .await;
     let names = field_of_each(&b["clients"], "name");
     assert_eq!(names, ["shop", "erp"], "active clients only: {b:#}");
     assert_eq!(b["clients"][1]["why"], json!(["custodian"]));
@@ -375,26 +365,22 @@ async fn blast_radius_of_an_owner_an_intermediary_and_a_scope() {
 
     // A person holding a role in an org reaches it too.
     let b = app
-        .get("/v1/blast-radius?owner=boss@initech.example", &app.admin)
-        .await
-        .expect(200)
-        .clone();
+        .get_ok("/v1/blast-radius?owner=boss@initech.example", &app.admin)
+        .await;
     assert_eq!(b["orgs"][0]["name"], "initech");
     assert_eq!(b["orgs"][0]["why"], json!(["approval_authority"]));
 
     // A compromised intermediary: what it operates, and the technical owner
     // of the intermediary shown as the custodian.
     let b = app
-        .get(
+        .get_ok(
             &format!(
                 "/v1/blast-radius?operated_by={}",
                 msp["id"].as_str().unwrap()
             ),
             &app.admin,
         )
-        .await
-        .expect(200)
-        .clone();
+        .await;
     assert_eq!(b["clients"].as_array().unwrap().len(), 1, "{b:#}");
     assert_eq!(b["clients"][0]["name"], "sync");
     assert_eq!(b["clients"][0]["custodian"], "tech@msp.example");
@@ -408,10 +394,8 @@ async fn blast_radius_of_an_owner_an_intermediary_and_a_scope() {
 
     // A leaked scope.
     let b = app
-        .get("/v1/blast-radius?scope=invoices:read", &app.admin)
-        .await
-        .expect(200)
-        .clone();
+        .get_ok("/v1/blast-radius?scope=invoices:read", &app.admin)
+        .await;
     assert_eq!(b["clients"].as_array().unwrap().len(), 1, "{b:#}");
 
     // Refusals name what is wrong.
@@ -455,16 +439,10 @@ async fn blast_radius_of_an_owner_an_intermediary_and_a_scope() {
         r#"{"active":false}"#
     );
     let after = app
-        .get(&format!("/v1/blast-radius?owner={leaving}"), &app.admin)
-        .await
-        .expect(200)
-        .clone();
+        .get_ok(&format!("/v1/blast-radius?owner={leaving}"), &app.admin)
+        .await;
     assert_eq!(after["clients"], json!([]));
-    let audit = app
-        .get("/v1/audit?limit=100", &app.admin)
-        .await
-        .expect(200)
-        .clone();
+    let audit = app.get_ok("/v1/audit?limit=100", &app.admin).await;
     let events = audit["items"].as_array().unwrap();
     let summary = events
         .iter()
@@ -631,13 +609,11 @@ async fn under_require_a_widening_applies_once_with_the_approval_authoritys_appr
         .await
         .expect(422);
     let listed = app
-        .get(
+        .get_ok(
             &format!("/v1/approvals?change_ref=PR-1&resource={id}"),
             &app.admin,
         )
-        .await
-        .expect(200)
-        .clone();
+        .await;
     let statuses = field_of_each(&listed["items"], "status");
     assert_eq!(statuses, ["valid", "used"], "{listed:#}");
 
@@ -681,11 +657,7 @@ async fn under_require_a_widening_applies_once_with_the_approval_authoritys_appr
         r.text
     );
 
-    let audit = app
-        .get("/v1/audit?limit=200", &app.admin)
-        .await
-        .expect(200)
-        .clone();
+    let audit = app.get_ok("/v1/audit?limit=200", &app.admin).await;
     let actions = field_of_each(&audit["items"], "action");
     assert!(
         actions.contains(&"approval.create") && actions.contains(&"approval.use"),

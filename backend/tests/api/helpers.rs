@@ -398,6 +398,10 @@ impl TestApp {
     pub async fn get(&self, path: &str, token: &str) -> Resp {
         self.send("GET", path, Some(token), None, &[]).await
     }
+    /// `GET` that must answer 200; its body.
+    pub async fn get_ok(&self, path: &str, token: &str) -> Value {
+        self.get(path, token).await.expect(200).clone()
+    }
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
         self.send("POST", path, Some(token), Some(body), &[]).await
     }

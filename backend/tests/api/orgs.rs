@@ -28,32 +28,18 @@ async fn org_create_read_list_and_pagination() {
 
     app.create_org("beta").await;
     app.create_org("gamma").await;
-    let page1 = app
-        .get("/v1/orgs?limit=2", &app.admin)
-        .await
-        .expect(200)
-        .clone();
+    let page1 = app.get_ok("/v1/orgs?limit=2", &app.admin).await;
     assert_eq!(page1["items"].as_array().unwrap().len(), 2);
     let cursor = page1["next_cursor"].as_str().unwrap().to_string();
     let page2 = app
-        .get(&format!("/v1/orgs?limit=2&cursor={cursor}"), &app.admin)
-        .await
-        .expect(200)
-        .clone();
+        .get_ok(&format!("/v1/orgs?limit=2&cursor={cursor}"), &app.admin)
+        .await;
     assert_eq!(page2["items"].as_array().unwrap().len(), 1);
     assert_eq!(page2["next_cursor"], Value::Null);
-    let by_name = app
-        .get("/v1/orgs?name=beta", &app.admin)
-        .await
-        .expect(200)
-        .clone();
+    let by_name = app.get_ok("/v1/orgs?name=beta", &app.admin).await;
     assert_eq!(by_name["items"][0]["name"], "beta");
     assert_eq!(by_name["items"].as_array().unwrap().len(), 1);
-    let active = app
-        .get("/v1/orgs?status=active", &app.admin)
-        .await
-        .expect(200)
-        .clone();
+    let active = app.get_ok("/v1/orgs?status=active", &app.admin).await;
     assert_eq!(active["items"].as_array().unwrap().len(), 3);
     app.get("/v1/orgs?status=bogus", &app.admin)
         .await

@@ -275,11 +275,7 @@ async fn an_ended_contract_is_a_finding_per_live_client_or_one_for_the_org() {
     .await
     .expect(200);
     app.set_time(REVIEW_AT);
-    let review = app
-        .get("/v1/reviews", &app.reviewer)
-        .await
-        .expect(200)
-        .clone();
+    let review = app.get_ok("/v1/reviews", &app.reviewer).await;
     let want: Vec<(String, String, String)> = [("bare", "-"), ("emptied", "-"), ("kept", "legacy")]
         .iter()
         .map(|(org, client)| ("contract_ended".into(), org.to_string(), client.to_string()))
