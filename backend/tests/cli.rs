@@ -274,34 +274,29 @@ async fn serve_tokens_secrets_and_audit_verify_with_the_real_binary() {
         verify_with(&dir.path().join("r.db.key")).status.code(),
         Some(0)
     );
+    // Tampering by `sql` makes `audit verify` fail, naming event `seq`.
+    let tamper = |sql: &str, seq: u32| {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(sql).unwrap();
+        drop(c);
+        let (code, out, err) = run(&["audit", "verify", "--db", dbs]);
+        assert_ne!(code, 0, "{out}");
+        assert!(err.contains(&format!("sequence number {seq}")), "{err}");
+    };
     // Removing the newest event is named through the head file.
     let saved = std::fs::read(&db).unwrap();
-    {
-        let c = rusqlite::Connection::open(&db).unwrap();
-        c.execute_batch(
-            "DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events WHERE seq = 5;",
-        )
-        .unwrap();
-    }
-    let (code, out, err) = run(&["audit", "verify", "--db", dbs]);
-    assert_ne!(code, 0, "{out}");
-    assert!(err.contains("sequence number 5"), "{err}");
+    tamper(
+        "DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events WHERE seq = 5;",
+        5,
+    );
     std::fs::write(&db, saved).unwrap();
     let (code, _, err) = run(&["audit", "verify", "--db", dbs]);
     assert_eq!(code, 0, "{err}");
-    {
-        let c = rusqlite::Connection::open(&db).unwrap();
-        c.execute_batch("DROP TRIGGER audit_events_no_update")
-            .unwrap();
-        c.execute(
-            "UPDATE audit_events SET after = replace(after, 'acme', 'acmf') WHERE seq = 2",
-            [],
-        )
-        .unwrap();
-    }
-    let (code, out, err) = run(&["audit", "verify", "--db", dbs]);
-    assert_ne!(code, 0, "{out}");
-    assert!(err.contains("sequence number 2"), "{err}");
+    tamper(
+        "DROP TRIGGER audit_events_no_update; \
+         UPDATE audit_events SET after = replace(after, 'acme', 'acmf') WHERE seq = 2;",
+        2,
+    );
 }
 
 /// A new registry `r.db` in `dir` with an admin token, served on a fake clock
