@@ -2,7 +2,7 @@
 
 use crate::helpers::*;
 use partner_registry::records::Role;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn healthz_needs_no_token_and_api_needs_one() {
@@ -25,6 +25,40 @@ async fn healthz_needs_no_token_and_api_needs_one() {
         .await
         .expect(401);
     app.shutdown().await;
+}
+
+/// A request: its method, path and body.
+type Request = (&'static str, String, Option<Value>);
+
+/// Every kind of change to the org `org` and its client `client`.
+fn changes_to(org: &str, client: &str) -> Vec<Request> {
+    vec![
+        (
+            "PATCH",
+            format!("/v1/orgs/{org}"),
+            Some(json!({"tenant": "x"})),
+        ),
+        ("DELETE", format!("/v1/orgs/{org}"), None),
+        (
+            "POST",
+            "/v1/clients".into(),
+            Some(client_body(org, "x", &[])),
+        ),
+        (
+            "PATCH",
+            format!("/v1/clients/{client}"),
+            Some(json!({"purpose": "x"})),
+        ),
+        ("DELETE", format!("/v1/clients/{client}"), None),
+    ]
+}
+
+/// Sends each request with `token`; each must answer `status`.
+async fn each_answers(app: &TestApp, token: &str, requests: Vec<Request>, status: u16) {
+    for (method, path, body) in requests {
+        let r = app.send(method, &path, Some(token), body, &[]).await;
+        assert_eq!(r.status.as_u16(), status, "{method} {path}: {}", r.text);
+    }
 }
 
 #[tokio::test]
@@ -52,34 +86,11 @@ async fn roles_reviewer_and_org_tokens() {
         2
     );
     app.get("/v1/audit", &rev).await.expect(200);
-    for (method, path, body) in [
-        ("POST", "/v1/orgs".to_string(), Some(org_body("x"))),
-        (
-            "PATCH",
-            format!("/v1/orgs/{tid}"),
-            Some(json!({"tenant": "x"})),
-        ),
-        ("DELETE", format!("/v1/orgs/{tid}"), None),
-        (
-            "POST",
-            "/v1/clients".to_string(),
-            Some(client_body(tid, "x", &[])),
-        ),
-        (
-            "PATCH",
-            format!("/v1/clients/{tcid}"),
-            Some(json!({"purpose": "x"})),
-        ),
-        ("DELETE", format!("/v1/clients/{tcid}"), None),
-        (
-            "PUT",
-            "/v1/clock".to_string(),
-            Some(json!({"now": "2027-01-02T00:00:00Z"})),
-        ),
-    ] {
-        let r = app.send(method, &path, Some(&rev), body, &[]).await;
-        assert_eq!(r.status.as_u16(), 403, "{method} {path}: {}", r.text);
-    }
+    let mut reviewer_writes = changes_to(tid, tcid);
+    reviewer_writes.push(("POST", "/v1/orgs".into(), Some(org_body("x"))));
+    let clock = json!({"now": "2027-01-02T00:00:00Z"});
+    reviewer_writes.push(("PUT", "/v1/clock".into(), Some(clock)));
+    each_answers(&app, &rev, reviewer_writes, 403).await;
 
     // Org token: its own org and clients.
     app.get(&format!("/v1/orgs/{mid}"), &org_tok)
@@ -139,31 +150,13 @@ async fn roles_reviewer_and_org_tokens() {
     app.get("/v1/audit", &org_tok).await.expect(403);
     // Every id of the other org answers 404.
     let their_client_id = their_client["client_id"].as_str().unwrap();
-    for (method, path, body) in [
+    let mut theirs = changes_to(tid, tcid);
+    theirs.extend([
         ("GET", format!("/v1/orgs/{tid}"), None),
-        (
-            "PATCH",
-            format!("/v1/orgs/{tid}"),
-            Some(json!({"tenant": "x"})),
-        ),
-        ("DELETE", format!("/v1/orgs/{tid}"), None),
         ("GET", format!("/v1/clients/{tcid}"), None),
         ("GET", format!("/v1/clients/{their_client_id}"), None),
-        (
-            "PATCH",
-            format!("/v1/clients/{tcid}"),
-            Some(json!({"purpose": "x"})),
-        ),
-        ("DELETE", format!("/v1/clients/{tcid}"), None),
-        (
-            "POST",
-            "/v1/clients".to_string(),
-            Some(client_body(tid, "sneaky", &[])),
-        ),
-    ] {
-        let r = app.send(method, &path, Some(&org_tok), body, &[]).await;
-        assert_eq!(r.status.as_u16(), 404, "{method} {path}: {}", r.text);
-    }
+    ]);
+    each_answers(&app, &org_tok, theirs, 404).await;
     // And nothing of theirs changed.
     assert_eq!(
         app.get(&format!("/v1/clients/{tcid}"), &app.admin)

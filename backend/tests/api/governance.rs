@@ -168,15 +168,10 @@ async fn an_intermediary_operates_clients_and_its_offboarding_revokes_them() {
     let acme = app.create_org("acme").await;
     let msp = app.create_org("msp").await;
     let (acme_id, msp_id) = (acme["id"].as_str().unwrap(), msp["id"].as_str().unwrap());
+    let post_shop =
+        async |extra: Value| post_client(&app, &acme, "shop", "dev@acme.example", extra).await;
 
-    let bad = post_client(
-        &app,
-        &acme,
-        "shop",
-        "dev@acme.example",
-        json!({"custodian": "DEV@acme.example", "operated_by": acme_id}),
-    )
-    .await;
+    let bad = post_shop(json!({"custodian": "DEV@acme.example", "operated_by": acme_id})).await;
     bad.expect(422);
     assert!(
         bad.error_message("custodian")
@@ -190,30 +185,17 @@ async fn an_intermediary_operates_clients_and_its_offboarding_revokes_them() {
         "{}",
         bad.text
     );
-    let r = post_client(
-        &app,
-        &acme,
-        "shop",
-        "dev@acme.example",
-        json!({"operated_by": "org_00000000000000000000"}),
-    )
-    .await;
+    let r = post_shop(json!({"operated_by": "org_00000000000000000000"})).await;
     r.expect(422);
     assert_eq!(
         r.error_message("operated_by"),
         "no org org_00000000000000000000"
     );
 
-    let c = post_client(
-        &app,
-        &acme,
-        "shop",
-        "dev@acme.example",
-        json!({"custodian": "ops@msp.example", "operated_by": msp_id}),
-    )
-    .await
-    .expect(201)
-    .clone();
+    let c = post_shop(json!({"custodian": "ops@msp.example", "operated_by": msp_id}))
+        .await
+        .expect(201)
+        .clone();
     assert_eq!(c["operated_by"], msp_id);
     assert_eq!(c["custodian"], "ops@msp.example");
     let own = app.create_client(acme_id, "own", &["orders:read"]).await;
