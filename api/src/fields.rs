@@ -2,27 +2,43 @@
 //! and the lists of names the registry accepts in a body (and names in its
 //! refusals).
 
+use crate::ClientAttributes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// A struct of writable fields and `NAMES`, its fields' names as the API
-/// spells them, from one declaration.
+/// spells them, from one declaration. A last `..name: Type` is flattened
+/// into the JSON object, its fields' names (`Type::NAMES`) among `NAMES`.
 macro_rules! writable {
     (
         $(#[$meta:meta])*
         pub struct $name:ident {
             $( $(#[$field_meta:meta])* pub $field:ident: $ty:ty, )*
+            $( ..$flat:ident: $flat_ty:ty, )?
         }
     ) => {
         $(#[$meta])*
         pub struct $name {
             $( $(#[$field_meta])* pub $field: $ty, )*
+            $( #[serde(flatten)] pub $flat: $flat_ty, )?
         }
 
         impl $name {
             /// The fields' names, as the API (and so its errors) names them.
-            pub const NAMES: &[&str] = &[$(stringify!($field)),*];
+            pub const NAMES: &[&str] = &joined::<{ $name::OWN.len() + $name::FLAT.len() }>(
+                $name::OWN,
+                $name::FLAT,
+                &[],
+            );
+            const OWN: &[&str] = &[$(stringify!($field)),*];
+            const FLAT: &[&str] = {
+                // Shadowed by the flattened type's names when there is one.
+                #[allow(unused_variables)]
+                let flat: &[&str] = &[];
+                $( let flat = <$flat_ty>::NAMES; )?
+                flat
+            };
         }
     };
 }
@@ -64,7 +80,6 @@ writable! {
         pub name: String,
         pub purpose: String,
         pub owner: String,
-        pub custodian: Option<String>,
         pub operated_by: Option<String>,
         /// `None`: the registry's default on create (a client's method never changes).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +91,7 @@ writable! {
         /// `None`: the end of the org's contract on create, unchanged on update.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub expires_at: Option<String>,
+        ..attributes: ClientAttributes,
     }
 }
 
@@ -152,13 +168,13 @@ mod tests {
             name: "n".into(),
             purpose: "p".into(),
             owner: "o@x.com".into(),
-            custodian: Some("c@x.com".into()),
             operated_by: Some("org_x".into()),
             auth_method: Some("client_secret".into()),
             jwks: Some(Value::Null),
             jwks_uri: None,
             scopes: vec![],
             expires_at: Some("2027-01-01T00:00:00Z".into()),
+            attributes: ClientAttributes::from_fn(|_| Some("c@x.com".into())),
         };
         let keys = |v: Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
         let sorted = |names: &[&str]| {

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+mod attributes;
 mod fields;
+pub use attributes::{AttributeSpec, ClientAttributes};
 pub use fields::{
     CLIENT_CREATE_FIELDS, CLIENT_PATCH_FIELDS, ClientFields, ORG_CREATE_FIELDS, ORG_FIELDS,
     OrgFields,
@@ -121,8 +123,9 @@ pub struct ClientView {
     pub name: String,
     pub purpose: String,
     pub owner: String,
-    /// Who holds the credential day to day, besides its owner.
-    pub custodian: Option<String>,
+    /// Its optional descriptive attributes, as fields of the same object.
+    #[serde(flatten)]
+    pub attributes: ClientAttributes,
     /// The intermediary org (reseller, MSP, marketplace) operating it.
     pub operated_by: Option<String>,
     /// `client_secret` or `private_key_jwt`.
@@ -196,13 +199,13 @@ impl From<&ClientView> for ClientFields {
             name: client.name.clone(),
             purpose: client.purpose.clone(),
             owner: client.owner.clone(),
-            custodian: client.custodian.clone(),
             operated_by: client.operated_by.clone(),
             auth_method: Some(client.auth_method.clone()),
             jwks: client.jwks.clone(),
             jwks_uri: client.jwks_uri.clone(),
             scopes: client.scopes.clone(),
             expires_at: Some(client.expires_at.clone()),
+            attributes: client.attributes.clone(),
         }
     }
 }

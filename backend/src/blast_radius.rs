@@ -96,7 +96,7 @@ impl Query {
             if is(&client.owner) {
                 why.push("owner");
             }
-            if client.custodian.as_deref().is_some_and(is) {
+            if client.attributes.custodian.as_deref().is_some_and(is) {
                 why.push("custodian");
             }
             if intermediary.is_some_and(|o| is(&o.technical_owner)) {
@@ -229,6 +229,7 @@ pub fn compute(
                 org_name: org.name.clone(),
                 owner: c.owner.clone(),
                 custodian: c
+                    .attributes
                     .custodian
                     .clone()
                     .or_else(|| intermediary.map(|i| i.technical_owner.clone())),

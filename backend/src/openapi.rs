@@ -86,6 +86,17 @@ fn ui_paths() -> Value {
     })
 }
 
+/// The schema of an optional descriptive attribute, from its declaration.
+fn attribute_schema(spec: &partner_api::AttributeSpec) -> Value {
+    use partner_rules::fields::AttributeRule;
+    let mut schema = json!({"type": ["string", "null"], "maxLength": spec.rule.max_chars(),
+        "description": format!("optional: {}", spec.description)});
+    if spec.rule == AttributeRule::Email {
+        schema["format"] = "email".into();
+    }
+    schema
+}
+
 /// The document served at `GET /v1/openapi.json`.
 pub fn document() -> Value {
     let mut metrics_responses = problem_responses(&["401", "403"]);
@@ -136,12 +147,11 @@ pub fn document() -> Value {
     ] {
         org_props[k] = v;
     }
-    let client_fields = json!({
+    let mut client_fields = json!({
         "org_id": {"type": "string"},
         "name": {"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},
         "purpose": {"type": "string"},
         "owner": {"type": "string", "format": "email"},
-        "custodian": {"type": ["string", "null"], "format": "email", "description": format!("optional: who holds the credential day to day; {}", partner_rules::CUSTODIAN_RULE)},
         "auth_method": {"type": "string", "enum": ["client_secret", "private_key_jwt"], "default": "client_secret", "description": format!("{}; set at creation, never changed. A private_key_jwt client has no secret (a supplied one is refused, rotation answers 409): rotate its key by adding the new public key to jwks, then removing the old one", partner_rules::keys::AUTH_METHOD_RULE)},
         "jwks": {"type": ["object", "null"], "description": format!("the public keys of a private_key_jwt client (it has exactly one of jwks and jwks_uri; refused for any other); {}", partner_rules::keys::JWKS_RULE)},
         "jwks_uri": {"type": ["string", "null"], "format": "uri", "description": format!("where a private_key_jwt client publishes its public keys, instead of jwks (exactly one of the two; refused for any other client); {}. The registry fetches it with a {} s timeout, at most {} bytes, no redirects, keeps it for the answer's Cache-Control max-age (default {} s, at least {} s, at most {} s) and fetches it again for an assertion naming an unknown kid (at most once per {} s). A failed fetch leaves the client's assertions inactive (partner_registry_jwks_fetches_total says why)", partner_rules::keys::JWKS_URI_RULE, crate::jwks_fetch::TIMEOUT.as_secs(), crate::jwks_fetch::MAX_BYTES, crate::jwks_fetch::DEFAULT_CACHE, crate::jwks_fetch::REFETCH_INTERVAL, crate::jwks_fetch::MAX_CACHE, crate::jwks_fetch::REFETCH_INTERVAL)},
@@ -149,6 +159,9 @@ pub fn document() -> Value {
         "scopes": scopes,
         "expires_at": {"type": ["string", "null"], "format": "date-time", "description": "default and maximum: <contract_end>T23:59:59Z"},
     });
+    for spec in partner_api::ClientAttributes::SPECS {
+        client_fields[spec.name] = attribute_schema(spec);
+    }
     let mut client_props = client_fields.clone();
     for (k, v) in [
         ("id", json!({"type": "string"})),

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
-pub use partner_api::{ClientStatus, ClientView, OrgStatus, OrgView, Page, Role, WhoAmI};
+pub use partner_api::{
+    ClientAttributes, ClientStatus, ClientView, OrgStatus, OrgView, Page, Role, WhoAmI,
+};
 pub use partner_rules::{DEFAULT_MAX_CLIENTS, ReviewEnforcement};
 
 // ---------- time ----------
@@ -238,8 +240,8 @@ pub struct Client {
     /// client for its org; the client's org stays the one whose contract,
     /// scopes and approval authority apply.
     pub operated_by: Option<String>,
-    /// Who holds the client's credential day to day, besides its owner.
-    pub custodian: Option<String>,
+    /// Its optional descriptive attributes (`custodian`, …), stored together.
+    pub attributes: ClientAttributes,
     /// `client_secret` or `private_key_jwt`.
     pub auth_method: String,
     /// The public keys (a JSON Web Key Set) of a `private_key_jwt` client.
@@ -279,7 +281,7 @@ impl Client {
             name: self.name.clone(),
             purpose: self.purpose.clone(),
             owner: self.owner.clone(),
-            custodian: self.custodian.clone(),
+            attributes: self.attributes.clone(),
             operated_by: self.operated_by.clone(),
             auth_method: self.auth_method.clone(),
             jwks: self
@@ -307,8 +309,10 @@ impl Client {
         m.insert("name".into(), self.name.clone().into());
         m.insert("purpose".into(), self.purpose.clone().into());
         m.insert("owner".into(), self.owner.clone().into());
-        if let Some(s) = &self.custodian {
-            m.insert("custodian".into(), s.clone().into());
+        for (spec, value) in self.attributes.iter() {
+            if let Some(s) = value {
+                m.insert(spec.name.into(), s.into());
+            }
         }
         if let Some(s) = &self.operated_by {
             m.insert("operated_by".into(), s.clone().into());

@@ -153,6 +153,24 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An optional descriptive attribute under its declared rule.
+    pub fn attribute(&mut self, spec: &partner_api::AttributeSpec) -> Option<String> {
+        match self.map.get(spec.name) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => match rules::check_attribute(spec.rule, s) {
+                Ok(()) => Some(s.clone()),
+                Err(why) => {
+                    self.err(spec.name, why.to_string());
+                    None
+                }
+            },
+            Some(_) => {
+                self.err(spec.name, "must be a string");
+                None
+            }
+        }
+    }
+
     /// An optional free-text field under its shared rule.
     pub fn opt_text(&mut self, field: TextField) -> Option<String> {
         self.opt_str(field.name, field.max_chars)
@@ -484,7 +502,7 @@ pub struct ClientDraft {
     pub name: Option<String>,
     pub purpose: Option<String>,
     pub owner: Option<String>,
-    pub custodian: Option<String>,
+    pub attributes: ClientAttributes,
     pub operated_by: Option<String>,
     /// `None`: the default, `client_secret`.
     pub auth_method: Option<String>,
@@ -505,7 +523,7 @@ pub fn parse_client(map: &Map<String, Value>) -> ClientDraft {
         name: f.req_slug("name"),
         purpose: f.req_text(rules::PURPOSE),
         owner: f.req_email("owner"),
-        custodian: f.opt_email("custodian"),
+        attributes: ClientAttributes::from_fn(|spec| f.attribute(spec)),
         operated_by: f.opt_str("operated_by", 100),
         auth_method: None,
         jwks: None,
@@ -553,7 +571,7 @@ pub fn parse_client(map: &Map<String, Value>) -> ClientDraft {
     {
         f.err(field, why);
     }
-    if let (Some(owner), Some(custodian)) = (&d.owner, &d.custodian) {
+    if let (Some(owner), Some(custodian)) = (&d.owner, &d.attributes.custodian) {
         if !partner_rules::custodian_ok(owner, custodian) {
             f.err("custodian", partner_rules::CUSTODIAN_RULE);
         }

@@ -135,7 +135,7 @@ pub(crate) fn client_ref(c: &Client) -> ReviewClient {
         client_id: c.client_id.clone(),
         name: c.name.clone(),
         owner: c.owner.clone(),
-        custodian: c.custodian.clone(),
+        custodian: c.attributes.custodian.clone(),
         operated_by: c.operated_by.clone(),
         expires_at: fmt_ts(c.expires_at),
         secret_rotated_at: fmt_ts(c.secret_rotated_at),

@@ -614,12 +614,14 @@ fn a_sqlite_registry_copied_to_postgresql_keeps_its_tokens_secrets_and_chain() {
     let (org_id, cid, secret, idem_body) = {
         let r = sqlite.serve();
         let org_id = create_org(&c, &r.url, &token, "moving", 10);
+        let mut moved = client_body(&org_id, "moved");
+        moved["custodian"] = json!("ops@msp.example");
         let (st, _, cl) = send(
             &c,
             "POST",
             format!("{}/v1/clients", r.url),
             &token,
-            Some(client_body(&org_id, "moved")),
+            Some(moved.clone()),
             &[("idempotency-key", "move-1".to_string())],
         );
         assert_eq!(st, 201);
@@ -641,7 +643,7 @@ fn a_sqlite_registry_copied_to_postgresql_keeps_its_tokens_secrets_and_chain() {
             org_id.clone(),
             cl["client_id"].as_str().unwrap().to_string(),
             cl["client_secret"].as_str().unwrap().to_string(),
-            client_body(&org_id, "moved"),
+            moved,
         )
     };
     // A last use as the server writes it (off the request path, so set here).
@@ -696,6 +698,16 @@ fn a_sqlite_registry_copied_to_postgresql_keeps_its_tokens_secrets_and_chain() {
     );
     reviews.assert_success();
     assert_eq!(reviews.stdout.trim(), "1 1 7 j1");
+    // And the client's descriptive attributes.
+    let attributes = cluster.psql(
+        acceptance_tests::postgres::database_of(&url),
+        "SELECT attributes FROM clients WHERE name = 'moved'",
+    );
+    attributes.assert_success();
+    assert_eq!(
+        attributes.stdout.trim(),
+        r#"{"custodian":"ops@msp.example"}"#
+    );
     let pg = Data {
         db: url,
         key: sqlite.key.clone(),

@@ -1066,7 +1066,7 @@ mod tests {
             name: "c".into(),
             purpose: "p".into(),
             owner: "o@example.com".into(),
-            custodian: None,
+            attributes: Default::default(),
             operated_by: None,
             auth_method: None,
             jwks: None,

@@ -9,8 +9,11 @@
 //!   provider process read for its plans; [`report`] turns its errors into
 //!   diagnostics.
 //! - [`validate`]: the plan-time format checks, on the registry's own rules.
+//! - [`attributes`]: a client's optional descriptive attributes, from their
+//!   declaration in `partner-api`.
 //! - [`docs`]: the documentation under `docs/`, generated from the schemas.
 pub mod actions;
+pub mod attributes;
 pub mod client;
 pub mod configured;
 pub mod data_sources;

@@ -150,7 +150,7 @@ mod tests {
             name: id.into(),
             purpose: "p".into(),
             owner: "o@example.com".into(),
-            custodian: None,
+            attributes: Default::default(),
             operated_by: None,
             auth_method: "client_secret".into(),
             jwks: None,

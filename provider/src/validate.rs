@@ -2,6 +2,7 @@
 //! (`partner_rules`). Each check skips unknown and null values (they are
 //! checked once known) and reports a diagnostic on the attribute's path.
 use partner_rules as rules;
+use partner_rules::fields::{AttributeRule, AttributeViolation};
 use tfplugin::{AttrPath, Diagnostics, Val};
 
 pub use rules::{end_of_day, parse_date, parse_duration, parse_timestamp};
@@ -38,25 +39,27 @@ pub fn slug(v: &Val<String>, attr: &str, d: &mut Diagnostics) {
 }
 
 pub fn email(v: &Val<String>, attr: &str, d: &mut Diagnostics) {
-    if let Some(Err(why)) = v
-        .as_deref()
-        .map(|s| rules::fields::check_text_max(s, rules::fields::EMAIL_MAX_CHARS))
-    {
-        d.error_at(
-            AttrPath::attr(attr),
-            "Invalid email address",
-            format!("{attr} {why}."),
-        );
+    attribute(v, attr, AttributeRule::Email, d);
+}
+
+/// A value under one of the rules of descriptive attributes (which email
+/// addresses and free text follow too).
+pub fn attribute(v: &Val<String>, attr: &str, rule: AttributeRule, d: &mut Diagnostics) {
+    let Some(s) = v.as_deref() else { return };
+    let Err(why) = rules::fields::check_attribute(rule, s) else {
         return;
-    }
-    check(
-        v,
-        attr,
-        rules::is_email,
-        "Invalid email address",
-        |s| format!("{attr} must be an email address such as name@example.com; got {s:?}."),
-        d,
-    );
+    };
+    let summary = match rule {
+        AttributeRule::Email => "Invalid email address".to_string(),
+        AttributeRule::Text { .. } => format!("Invalid {attr}"),
+    };
+    let message = match why {
+        AttributeViolation::NotEmail => {
+            format!("{attr} must be an email address such as name@example.com; got {s:?}.")
+        }
+        AttributeViolation::Text(why) => format!("{attr} {why}."),
+    };
+    d.error_at(AttrPath::attr(attr), summary, message);
 }
 
 pub fn date(v: &Val<String>, attr: &str, d: &mut Diagnostics) {
@@ -137,14 +140,10 @@ pub fn scopes(v: &Val<Vec<String>>, attr: &str, d: &mut Diagnostics) {
 /// A free-text value under its field's rule (not blank, at most so many
 /// characters, no control characters).
 pub fn text(v: &Val<String>, field: rules::fields::TextField, d: &mut Diagnostics) {
-    if let Some(Err(why)) = v.as_deref().map(|s| rules::fields::check_text(field, s)) {
-        let attr = field.name;
-        d.error_at(
-            AttrPath::attr(attr),
-            format!("Invalid {attr}"),
-            format!("{attr} {why}."),
-        );
-    }
+    let rule = AttributeRule::Text {
+        max_chars: field.max_chars,
+    };
+    attribute(v, field.name, rule, d);
 }
 
 /// A map of labels under the registry's rule (how many, and each key and

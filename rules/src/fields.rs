@@ -70,11 +70,6 @@ impl fmt::Display for TextViolation {
     }
 }
 
-/// Checks a free-text value against `field`'s rule.
-pub fn check_text(field: TextField, value: &str) -> Result<(), TextViolation> {
-    check_text_max(value, field.max_chars)
-}
-
 /// Checks a free-text value of at most `max_chars` characters.
 pub fn check_text_max(value: &str, max_chars: usize) -> Result<(), TextViolation> {
     if value.trim().is_empty() {
@@ -85,6 +80,54 @@ pub fn check_text_max(value: &str, max_chars: usize) -> Result<(), TextViolation
         Err(TextViolation::ControlCharacter)
     } else {
         Ok(())
+    }
+}
+
+/// The rule of an optional descriptive attribute (`partner-api` declares
+/// each with its rule): one check for all of them, so that a new attribute
+/// brings no check of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttributeRule {
+    /// An email address, of at most [`EMAIL_MAX_CHARS`].
+    Email,
+    /// Free text of at most `max_chars` characters.
+    Text { max_chars: usize },
+}
+
+impl AttributeRule {
+    /// The most characters a value may hold.
+    pub fn max_chars(self) -> usize {
+        match self {
+            AttributeRule::Email => EMAIL_MAX_CHARS,
+            AttributeRule::Text { max_chars } => max_chars,
+        }
+    }
+}
+
+/// What is wrong with an attribute's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttributeViolation {
+    Text(TextViolation),
+    /// Free text, but not an email address.
+    NotEmail,
+}
+
+impl fmt::Display for AttributeViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttributeViolation::Text(why) => why.fmt(f),
+            AttributeViolation::NotEmail => f.write_str("must be an email address"),
+        }
+    }
+}
+
+/// Checks an attribute's value against its rule: the text rule first (an
+/// email address is text too), then the rule's own.
+pub fn check_attribute(rule: AttributeRule, value: &str) -> Result<(), AttributeViolation> {
+    check_text_max(value, rule.max_chars()).map_err(AttributeViolation::Text)?;
+    match rule {
+        AttributeRule::Email if !crate::is_email(value) => Err(AttributeViolation::NotEmail),
+        _ => Ok(()),
     }
 }
 
@@ -192,21 +235,49 @@ mod tests {
 
     #[test]
     fn text_rules_name_what_is_wrong() {
-        assert_eq!(check_text(PURPOSE, "sync orders"), Ok(()));
-        assert_eq!(check_text(TENANT, "  "), Err(TextViolation::Empty));
+        assert_eq!(check_text_max("sync orders", PURPOSE.max_chars), Ok(()));
         assert_eq!(
-            check_text(LEGAL_ENTITY, &"x".repeat(301)),
+            check_text_max("  ", TENANT.max_chars),
+            Err(TextViolation::Empty)
+        );
+        assert_eq!(
+            check_text_max(&"x".repeat(301), LEGAL_ENTITY.max_chars),
             Err(TextViolation::TooLong { max_chars: 300 })
         );
-        assert_eq!(check_text(LEGAL_ENTITY, &"é".repeat(300)), Ok(()));
         assert_eq!(
-            check_text(PURPOSE, "two\nlines"),
+            check_text_max(&"é".repeat(300), LEGAL_ENTITY.max_chars),
+            Ok(())
+        );
+        assert_eq!(
+            check_text_max("two\nlines", PURPOSE.max_chars),
             Err(TextViolation::ControlCharacter)
         );
         assert!(
             TextViolation::TooLong { max_chars: 300 }
                 .to_string()
                 .contains("300")
+        );
+    }
+
+    #[test]
+    fn attribute_rules_check_text_then_their_own() {
+        let email = AttributeRule::Email;
+        assert_eq!(check_attribute(email, "ops@msp.example"), Ok(()));
+        assert_eq!(
+            check_attribute(email, "ops"),
+            Err(AttributeViolation::NotEmail)
+        );
+        assert_eq!(
+            check_attribute(email, " "),
+            Err(AttributeViolation::Text(TextViolation::Empty))
+        );
+        let text = AttributeRule::Text { max_chars: 3 };
+        assert_eq!(check_attribute(text, "abc"), Ok(()));
+        assert_eq!(
+            check_attribute(text, "abcd"),
+            Err(AttributeViolation::Text(TextViolation::TooLong {
+                max_chars: 3
+            }))
         );
     }
 

@@ -249,26 +249,63 @@ impl Model for Value {
 /// };
 /// assert_eq!(OrgModel::from_value(&org.to_value()), Ok(org));
 /// ```
+///
+/// A first `..name: Type,` (a [`Model`] of an object) holds attributes of
+/// the same object that another model declares: it reads them from the
+/// whole value and adds its own to it. (First, because a `ty` fragment may
+/// not be followed by `..`.)
+///
+/// ```
+/// use tfplugin::model;
+/// use tfplugin::{Model, Val, Value};
+///
+/// model! {
+///     pub struct Notes {
+///         note: String,
+///     }
+/// }
+///
+/// model! {
+///     pub struct Thing {
+///         ..notes: Notes,
+///         id: String,
+///     }
+/// }
+///
+/// let thing = Thing {
+///     id: Val::Known("t".into()),
+///     notes: Notes { note: Val::Known("n".into()) },
+/// };
+/// let value = thing.to_value();
+/// assert_eq!(value.get("note"), &Value::String("n".into()));
+/// assert_eq!(Thing::from_value(&value), Ok(thing));
+/// ```
 #[macro_export]
 macro_rules! model {
     ($(#[$m:meta])* $vis:vis struct $name:ident {
+        $( ..$flat:ident : $flat_ty:ty, )?
         $( $(#[$fm:meta])* $field:ident : $ty:ty ),* $(,)?
     }) => {
         $(#[$m])*
         #[derive(Clone, Debug, Default, PartialEq)]
         $vis struct $name {
             $( $(#[$fm])* pub $field: $crate::Val<$ty>, )*
+            $( pub $flat: $flat_ty, )?
         }
         impl $crate::Model for $name {
             fn from_value(v: &$crate::Value) -> ::std::result::Result<Self, String> {
                 Ok(Self {
                     $( $field: $crate::Val::<$ty>::from_value(v.get(stringify!($field)))
                         .map_err(|e| format!("{}: {}", stringify!($field), e))?, )*
+                    $( $flat: <$flat_ty as $crate::Model>::from_value(v)?, )?
                 })
             }
             fn to_value(&self) -> $crate::Value {
                 let mut m = ::std::collections::BTreeMap::new();
                 $( m.insert(stringify!($field).to_string(), self.$field.to_value()); )*
+                $( if let $crate::Value::Object(flat) = $crate::Model::to_value(&self.$flat) {
+                    m.extend(flat);
+                } )?
                 $crate::Value::Object(m)
             }
         }

@@ -76,7 +76,7 @@ const TABLES: &[Table] = &[
             ("secret_rotated_at", Int),
             ("last_used_at", Int),
             ("operated_by", Text),
-            ("custodian", Text),
+            ("attributes", Text),
             ("auth_method", Text),
             ("jwks", Text),
             ("jwks_uri", Text),

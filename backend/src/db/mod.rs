@@ -665,3 +665,20 @@ pub fn unavailable(what: impl std::fmt::Display) -> Error {
         "the database is unavailable ({what}); retry shortly"
     ))
 }
+
+/// A client's descriptive attributes as both engines store them: one JSON
+/// object of those set (an unset one takes no room, and one added later
+/// reads as unset in every existing row).
+pub(crate) fn attributes_text(attributes: &crate::records::ClientAttributes) -> String {
+    let set: serde_json::Map<String, serde_json::Value> = attributes
+        .iter()
+        .filter_map(|(spec, value)| Some((spec.name.to_string(), value?.into())))
+        .collect();
+    serde_json::Value::Object(set).to_string()
+}
+
+/// The attributes stored by [`attributes_text`]; a key no attribute has any
+/// more (one dropped from the declaration) is left out.
+pub(crate) fn attributes_from_text(text: &str) -> crate::records::ClientAttributes {
+    serde_json::from_str(text).unwrap_or_default()
+}

@@ -254,6 +254,15 @@ CREATE INDEX assertion_jtis_expiry ON assertion_jtis(expires_at);
     r#"
 ALTER TABLE clients ADD COLUMN jwks_uri TEXT;
 "#,
+    // A client's optional descriptive attributes (`partner_api::ClientAttributes`)
+    // live in one JSON object of those set, so that a new one needs no
+    // column and no migration of its own; `custodian` moves into it, value
+    // and all.
+    r#"
+ALTER TABLE clients ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
+UPDATE clients SET attributes = json_build_object('custodian', custodian)::text WHERE custodian IS NOT NULL;
+ALTER TABLE clients DROP COLUMN custodian;
+"#,
 ];
 
 /// `url` with its password (if any) replaced by `***`, for messages.
@@ -633,7 +642,7 @@ fn org_from_row(r: &Row) -> Org {
 
 const CLIENT_COLS: &str = "c.id, c.client_id, c.org_id, c.name, c.purpose, c.owner, c.scopes, c.expires_at, \
      c.created_at, c.updated_at, c.revoked_at, c.version, o.contract_end, c.seq, c.secret_rotated_at, c.last_used_at, \
-     (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id), c.operated_by, c.custodian, \
+     (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id), c.operated_by, c.attributes, \
      c.auth_method, c.jwks, c.jwks_uri";
 
 fn client_from_row(r: &Row) -> Client {
@@ -656,7 +665,7 @@ fn client_from_row(r: &Row) -> Client {
         last_used_at: r.get(15),
         previous_secret_not_after: r.get(16),
         operated_by: r.get(17),
-        custodian: r.get(18),
+        attributes: super::attributes_from_text(r.get(18)),
         auth_method: r.get(19),
         jwks: r.get(20),
         jwks_uri: r.get(21),
@@ -1220,9 +1229,10 @@ impl Tx for PgTx<'_> {
 
     fn insert_client(&mut self, c: &Client) -> Result<()> {
         let scopes = json_text(&c.scopes);
+        let attributes = super::attributes_text(&c.attributes);
         self.execute(
             "INSERT INTO clients (id, client_id, org_id, name, purpose, owner, scopes, expires_at, created_at, updated_at,
-               revoked_at, version, secret_rotated_at, last_used_at, operated_by, custodian, auth_method, jwks, jwks_uri)
+               revoked_at, version, secret_rotated_at, last_used_at, operated_by, attributes, auth_method, jwks, jwks_uri)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
             &[
                 &c.id,
@@ -1240,7 +1250,7 @@ impl Tx for PgTx<'_> {
                 &c.secret_rotated_at,
                 &c.last_used_at,
                 &c.operated_by,
-                &c.custodian,
+                &attributes,
                 &c.auth_method,
                 &c.jwks,
                 &c.jwks_uri,
@@ -1251,9 +1261,10 @@ impl Tx for PgTx<'_> {
 
     fn update_client(&mut self, c: &Client) -> Result<()> {
         let scopes = json_text(&c.scopes);
+        let attributes = super::attributes_text(&c.attributes);
         self.execute(
             "UPDATE clients SET name=$2, purpose=$3, owner=$4, scopes=$5, expires_at=$6, updated_at=$7, revoked_at=$8,
-               version=$9, secret_rotated_at=$10, operated_by=$11, custodian=$12, jwks=$13, jwks_uri=$14 WHERE id=$1",
+               version=$9, secret_rotated_at=$10, operated_by=$11, attributes=$12, jwks=$13, jwks_uri=$14 WHERE id=$1",
             &[
                 &c.id,
                 &c.name,
@@ -1266,7 +1277,7 @@ impl Tx for PgTx<'_> {
                 &c.version,
                 &c.secret_rotated_at,
                 &c.operated_by,
-                &c.custodian,
+                &attributes,
                 &c.jwks,
                 &c.jwks_uri,
             ],

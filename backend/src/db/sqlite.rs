@@ -279,6 +279,15 @@ const SCHEMA_V11: &str = r#"
 ALTER TABLE clients ADD COLUMN jwks_uri TEXT;
 "#;
 
+/// A client's optional descriptive attributes (`partner_api::ClientAttributes`)
+/// live in one JSON object of those set, so that a new one needs no column
+/// and no migration of its own; `custodian` moves into it, value and all.
+const SCHEMA_V12: &str = r#"
+ALTER TABLE clients ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
+UPDATE clients SET attributes = json_object('custodian', custodian) WHERE custodian IS NOT NULL;
+ALTER TABLE clients DROP COLUMN custodian;
+"#;
+
 /// Work a migration does beyond its SQL, in the same transaction.
 type Step = fn(&mut Conn<'_>, Option<&SecretKey>) -> Result<()>;
 
@@ -303,6 +312,7 @@ pub(crate) const MIGRATIONS: &[(&str, Option<Step>)] = &[
     (SCHEMA_V9, None),
     (SCHEMA_V10, None),
     (SCHEMA_V11, None),
+    (SCHEMA_V12, None),
 ];
 
 /// Verifies the plain SHA-256 chain of a database from before version 3, then
@@ -644,7 +654,7 @@ fn org_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Org> {
 
 const CLIENT_COLS: &str = "c.id, c.client_id, c.org_id, c.name, c.purpose, c.owner, c.scopes, c.expires_at, \
      c.created_at, c.updated_at, c.revoked_at, c.version, o.contract_end, c.seq, c.secret_rotated_at, c.last_used_at, \
-     (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id), c.operated_by, c.custodian, \
+     (SELECT MAX(s.not_after) FROM client_secrets s WHERE s.client_ref = c.id), c.operated_by, c.attributes, \
      c.auth_method, c.jwks, c.jwks_uri";
 
 fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
@@ -667,7 +677,7 @@ fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
         last_used_at: r.get(15)?,
         previous_secret_not_after: r.get(16)?,
         operated_by: r.get(17)?,
-        custodian: r.get(18)?,
+        attributes: super::attributes_from_text(&r.get::<_, String>(18)?),
         auth_method: r.get(19)?,
         jwks: r.get(20)?,
         jwks_uri: r.get(21)?,
@@ -1262,7 +1272,7 @@ impl Tx for Conn<'_> {
     fn insert_client(&mut self, c: &Client) -> Result<()> {
         self.c.prepare_cached(
             "INSERT INTO clients (id, client_id, org_id, name, purpose, owner, scopes, expires_at, created_at, updated_at,
-               revoked_at, version, secret_rotated_at, last_used_at, operated_by, custodian, auth_method, jwks, jwks_uri)
+               revoked_at, version, secret_rotated_at, last_used_at, operated_by, attributes, auth_method, jwks, jwks_uri)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         )?
         .execute(params![
@@ -1281,7 +1291,7 @@ impl Tx for Conn<'_> {
             c.secret_rotated_at,
             c.last_used_at,
             c.operated_by,
-            c.custodian,
+            super::attributes_text(&c.attributes),
             c.auth_method,
             c.jwks,
             c.jwks_uri
@@ -1292,7 +1302,7 @@ impl Tx for Conn<'_> {
     fn update_client(&mut self, c: &Client) -> Result<()> {
         self.c.prepare_cached(
             "UPDATE clients SET name=?2, purpose=?3, owner=?4, scopes=?5, expires_at=?6, updated_at=?7, revoked_at=?8,
-               version=?9, secret_rotated_at=?10, operated_by=?11, custodian=?12, jwks=?13, jwks_uri=?14 WHERE id=?1",
+               version=?9, secret_rotated_at=?10, operated_by=?11, attributes=?12, jwks=?13, jwks_uri=?14 WHERE id=?1",
         )?
         .execute(params![
             c.id,
@@ -1306,7 +1316,7 @@ impl Tx for Conn<'_> {
             c.version,
             c.secret_rotated_at,
             c.operated_by,
-            c.custodian,
+            super::attributes_text(&c.attributes),
             c.jwks,
             c.jwks_uri
         ])?;
@@ -1529,23 +1539,30 @@ impl From<rusqlite::Error> for Error {
 mod tests {
     use super::*;
 
-    /// The migration that rebuilds `api_tokens` keeps every token and what
-    /// refers to one.
-    #[test]
-    fn rebuilding_the_token_table_keeps_tokens_and_their_references() {
+    /// A database file with the migrations before `migration` applied, and
+    /// a connection to it.
+    fn migrated_before(migration: &str) -> (tempfile::TempDir, PathBuf, Connection) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.db");
         let conn = Connection::open(&path).unwrap();
         conn.pragma_update(None, "foreign_keys", "ON").unwrap();
-        let before_rebuild = MIGRATIONS
+        let before = MIGRATIONS
             .iter()
-            .position(|(sql, _)| *sql == SCHEMA_V9)
+            .position(|(sql, _)| *sql == migration)
             .unwrap();
-        for (sql, _) in &MIGRATIONS[..before_rebuild] {
+        for (sql, _) in &MIGRATIONS[..before] {
             conn.execute_batch(sql).unwrap();
         }
-        conn.pragma_update(None, "user_version", before_rebuild as i64)
+        conn.pragma_update(None, "user_version", before as i64)
             .unwrap();
+        (dir, path, conn)
+    }
+
+    /// The migration that rebuilds `api_tokens` keeps every token and what
+    /// refers to one.
+    #[test]
+    fn rebuilding_the_token_table_keeps_tokens_and_their_references() {
+        let (_dir, path, conn) = migrated_before(SCHEMA_V9);
         conn.execute_batch(
             "INSERT INTO api_tokens (name, role, token_hmac, created_at) VALUES ('adm', 'admin', x'01', 1);
              INSERT INTO idempotency_keys VALUES (1, 'k', 'f', 201, '{}', '/v1/orgs/x', 1);",
@@ -1580,5 +1597,32 @@ mod tests {
             .is_err(),
             "an approver token without an email is refused by the table"
         );
+    }
+
+    /// The migration to one column of descriptive attributes keeps each
+    /// client's custodian, and a client without one reads back without one.
+    #[test]
+    fn custodians_move_into_the_attributes() {
+        let (_dir, path, conn) = migrated_before(SCHEMA_V12);
+        conn.execute_batch(
+            "INSERT INTO orgs (id, name, legal_entity, technical_owner, approval_authority, contract_id,
+               contract_end, allowed_scopes, max_clients, labels, created_at, updated_at, version)
+             VALUES ('org_1', 'acme', 'Acme', 't@acme.example', 'a@acme.example', 'c-1',
+               '2027-06-30', '[]', 10, '{}', 1, 1, 1);
+             INSERT INTO clients (id, client_id, org_id, name, purpose, owner, scopes, expires_at,
+               created_at, updated_at, version, custodian)
+             VALUES ('cli_1', 'pc_1', 'org_1', 'shop', 'p', 'o@acme.example', '[]', 2, 1, 1, 1, 'ops@msp.example'),
+                    ('cli_2', 'pc_2', 'org_1', 'feed', 'p', 'o@acme.example', '[]', 2, 1, 1, 1, NULL);",
+        )
+        .unwrap();
+        migrate(&conn, None, &Anchor::beside(&path)).unwrap();
+        let mut c = Conn::new(&conn);
+        let custodian =
+            |c: &mut Conn<'_>, id: &str| c.client(id).unwrap().unwrap().attributes.custodian;
+        assert_eq!(
+            custodian(&mut c, "cli_1").as_deref(),
+            Some("ops@msp.example")
+        );
+        assert_eq!(custodian(&mut c, "cli_2"), None);
     }
 }

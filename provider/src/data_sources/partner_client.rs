@@ -5,6 +5,7 @@ use crate::configured::{Configured, Context};
 use crate::lookup::{find_client, find_client_by_name};
 use crate::report::report;
 use crate::resources::partner_client;
+use partner_api::ClientAttributes;
 use tfplugin::{AttrPath, Attribute, DataSource, Diagnostics, Schema, Val};
 
 /// The attributes that say which client to look up.
@@ -27,7 +28,7 @@ impl DataSource<Configured> for PartnerClientData {
              [`partner_client` resource](../resources/partner_client.md) that made it keeps it.",
         );
         let resource = partner_client::schema();
-        for name in [
+        let shown = [
             "id",
             "client_id",
             "org_id",
@@ -38,7 +39,11 @@ impl DataSource<Configured> for PartnerClientData {
             "expires_at",
             "status",
             "created_at",
-        ] {
+        ];
+        for name in shown
+            .into_iter()
+            .chain(ClientAttributes::NAMES.iter().copied())
+        {
             let Some(attribute) = resource.attribute(name).cloned() else {
                 continue;
             };

@@ -1,8 +1,10 @@
 //! Data source `partner_clients`: clients filtered by org, status and how
 //! soon they expire, for `check` blocks and outputs. Never lists secrets.
+use crate::attributes::Attributes;
 use crate::client::{ClientFilter, ClientView};
 use crate::configured::{Configured, Context};
 use crate::report::report;
+use partner_api::ClientAttributes;
 use tfplugin::model;
 use tfplugin::{AttrPath, Attribute, DataSource, Diagnostics, Model, Schema, Type, Val, Value};
 
@@ -20,6 +22,7 @@ model! {
 model! {
     /// One element of `clients`.
     pub struct ClientSummary {
+        ..attributes: Attributes,
         id: String,
         client_id: String,
         org_id: String,
@@ -66,12 +69,16 @@ impl DataSource<Configured> for PartnerClientsData {
         .attr(
             Attribute::new("clients", Type::list(summary_type()))
                 .computed()
-                .description(
+                .description(format!(
                     "The matching clients, each with `id`, `client_id`, `org_id`, `name`, `purpose`, `owner`, \
-                     `scopes`, `expires_at`, `status`, `created_at` and `last_used_at` (the client's last \
+                     {}`scopes`, `expires_at`, `status`, `created_at` and `last_used_at` (the client's last \
                      successful introspection, recorded to the minute; null if it was never used: useful to \
                      find abandoned integrations). Secrets are never listed.",
-                ),
+                    ClientAttributes::NAMES
+                        .iter()
+                        .map(|name| format!("`{name}`, "))
+                        .collect::<String>()
+                )),
         )
     }
 
@@ -121,7 +128,7 @@ impl DataSource<Configured> for PartnerClientsData {
 /// The object type of one listed client.
 fn summary_type() -> Type {
     let string = || Type::String;
-    Type::object([
+    let listed = [
         ("id", string()),
         ("client_id", string()),
         ("org_id", string()),
@@ -133,7 +140,9 @@ fn summary_type() -> Type {
         ("status", string()),
         ("created_at", string()),
         ("last_used_at", string()),
-    ])
+    ];
+    let declared = ClientAttributes::NAMES.iter().map(|name| (*name, string()));
+    Type::object(listed.into_iter().chain(declared))
 }
 
 fn summary(client: ClientView) -> Value {
@@ -154,5 +163,6 @@ pub fn summary_of(client: ClientView) -> ClientSummary {
         status: Val::Known(client.status.to_string()),
         created_at: Val::Known(client.created_at),
         last_used_at: Val::from_option(client.last_used_at),
+        attributes: Attributes::from_api(&client.attributes),
     }
 }

@@ -5,6 +5,7 @@ use super::{
     hidden_from_token, keep_timestamp_form, known_string, planned_version, remember_version,
     same_instant, unchanged_since_plan, update_since_plan,
 };
+use crate::attributes::Attributes;
 use crate::client::{ApiClient, ClientFields, ClientStatus, ClientView, OrgStatus};
 use crate::configured::{Configured, Context};
 use crate::report::{gone, report};
@@ -27,12 +28,12 @@ const DEFAULT_GRACE_PERIOD: &str = "24h";
 model! {
     /// Typed value of a `partner_client`.
     pub struct ClientModel {
+        ..attributes: Attributes,
         id: String,
         org_id: String,
         name: String,
         purpose: String,
         owner: String,
-        custodian: String,
         operated_by: String,
         auth_method: String,
         jwks: String,
@@ -52,7 +53,7 @@ model! {
 }
 
 pub fn schema() -> Schema {
-    Schema::new(
+    let schema = Schema::new(
         "An API client bound to exactly one partner org: its documented business purpose, its \
          accountable owner, the scopes it may use (a subset of the org's `allowed_scopes`) and \
          when it expires (at most the end of the org's contract). The registry generates the \
@@ -80,13 +81,9 @@ pub fn schema() -> Schema {
     .attr(Attribute::string("owner").required().description(
         "Email address of the client's accountable technical owner. Changing it rotates the \
          secret: a new owner never inherits a secret the previous owner held.",
-    ))
-    .attr(Attribute::string("custodian").optional().description(
-        "Email address of the person who holds the client's credential day to day (at an \
-         intermediary, say), someone other than the `owner`. When unset and the client is \
-         `operated_by` an intermediary, the intermediary's technical owner is shown as the \
-         custodian (in the blast radius).",
-    ))
+    ));
+    Attributes::schema()
+    .fold(schema, Schema::attr)
     .attr(Attribute::string("operated_by").optional().description(
         "ID of another `partner_org`, the intermediary (reseller, MSP, marketplace) that \
          operates this client for its org. The client's own org (`org_id`) stays the one whose \
@@ -181,8 +178,8 @@ pub fn validate_config(c: &ClientModel, d: &mut Diagnostics) {
     validate::slug(&c.name, "name", d);
     validate::text(&c.purpose, partner_rules::fields::PURPOSE, d);
     validate::email(&c.owner, "owner", d);
-    validate::email(&c.custodian, "custodian", d);
-    if let (Some(owner), Some(custodian)) = (c.owner.known(), c.custodian.known()) {
+    c.attributes.validate(d);
+    if let (Some(owner), Some(custodian)) = (c.owner.known(), &c.attributes.to_api().custodian) {
         if !partner_rules::custodian_ok(owner, custodian) {
             d.error_at(
                 AttrPath::attr("custodian"),
@@ -610,13 +607,13 @@ fn fields(m: &ClientModel) -> ClientFields {
         name: known_string(&m.name),
         purpose: known_string(&m.purpose),
         owner: known_string(&m.owner),
-        custodian: m.custodian.known().cloned(),
         operated_by: m.operated_by.known().cloned(),
         auth_method: m.auth_method.known().cloned(),
         jwks: m.jwks.known().and_then(|j| serde_json::from_str(j).ok()),
         jwks_uri: m.jwks_uri.known().cloned(),
         scopes: m.scopes.known().cloned().unwrap_or_default(),
         expires_at: m.expires_at.known().cloned(),
+        attributes: m.attributes.to_api(),
     }
 }
 
@@ -694,7 +691,6 @@ pub fn model_from(
         name: Val::Known(client.name),
         purpose: Val::Known(client.purpose),
         owner: Val::Known(client.owner),
-        custodian: Val::from_option(client.custodian),
         operated_by: Val::from_option(client.operated_by),
         auth_method: Val::Known(client.auth_method),
         jwks: keep_json_form(client.jwks, &desired.jwks),
@@ -713,6 +709,7 @@ pub fn model_from(
         client_secret,
         status: Val::Known(client.status.to_string()),
         created_at: Val::Known(client.created_at),
+        attributes: Attributes::from_api(&client.attributes),
     }
 }
 
