@@ -335,23 +335,6 @@ impl ApiClient {
             .find(|org| org.name == name && org.status != OrgStatus::Offboarded))
     }
 
-    /// Changes `current` (as just read) into `fields`.
-    pub async fn update_org(
-        &self,
-        current: &OrgView,
-        fields: &OrgFields,
-    ) -> Result<OrgView, ApiError> {
-        Ok(self
-            .patch_org(
-                &current.id,
-                current.version,
-                &OrgFields::from(current),
-                fields,
-            )
-            .await?
-            .unwrap_or_else(|| current.clone()))
-    }
-
     /// Changes the org from `base` (its fields at `version`) into `fields`,
     /// guarded by `version`; `None` when they agree and nothing is sent.
     pub async fn patch_org(
@@ -457,19 +440,6 @@ impl ApiClient {
             }
         }
         self.get_client(id).await
-    }
-
-    /// Changes `current` (as just read) into `fields`.
-    pub async fn update_client(
-        &self,
-        current: &ClientView,
-        fields: &ClientFields,
-    ) -> Result<ClientView, ApiError> {
-        let base = ClientFields::from(current);
-        Ok(self
-            .patch_client(&current.id, current.version, &base, fields)
-            .await?
-            .unwrap_or_else(|| current.clone()))
     }
 
     /// Changes the client from `base` (its fields at `version`) into

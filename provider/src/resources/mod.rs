@@ -11,6 +11,132 @@ use crate::validate;
 use std::future::Future;
 use tfplugin::{Context, Diagnostics, Private, Val};
 
+/// What the resources' CRUD shares about a record of the registry: how
+/// messages name it, the version that guards its next update, and whether
+/// it has ended.
+pub trait Record {
+    /// The kind of record, as messages name it (`"org"`).
+    const KIND: &'static str;
+    /// The resource's type name (`"partner_org"`).
+    const TYPE_NAME: &'static str;
+    /// The word for an ended record (`"offboarded"`).
+    const ENDED: &'static str;
+    /// What an import ID may be (`"id or name"`).
+    const IMPORT_IDS: &'static str;
+    /// What an import ID may be, told to someone who gave none.
+    const IMPORT_HINT: &'static str;
+    /// The fields a refusal of a write may name as attributes.
+    const WRITABLE: &'static [&'static str];
+    /// The version of the record this value shows.
+    fn version(&self) -> i64;
+    /// Whether the record has ended (an org offboarded, a client revoked):
+    /// gone for Terraform, whose next plan makes it anew.
+    fn ended(&self) -> bool;
+}
+
+/// The model of the record the registry has just written (its version
+/// remembered as the next update's guard), or `None` with the refusal
+/// reported (`doing` is what was attempted: `"create"`).
+pub fn written<T: Record, M, D>(
+    ctx: &Context<D>,
+    doing: &str,
+    result: Result<T, ApiError>,
+    model: impl FnOnce(T) -> M,
+    diags: &mut Diagnostics,
+) -> Option<M> {
+    match result {
+        Ok(record) => {
+            remember_version(ctx, record.version());
+            Some(model(record))
+        }
+        Err(e) => {
+            let summary = format!("Cannot {doing} the partner {}", T::KIND);
+            report(diags, &summary, &e, T::WRITABLE);
+            None
+        }
+    }
+}
+
+/// What a refresh makes of the registry's answer for the record in `state`
+/// (`name` is the name the state holds, `org_id` its org): the record's
+/// model, its version remembered; `None` once it has ended; `state` kept
+/// when a 404 may only mean the token cannot see the record
+/// ([`hidden_from_token`]), or when the read failed.
+pub async fn refreshed<T: Record, M, D>(
+    ctx: &Context<D>,
+    api: &ApiClient,
+    read: Result<Option<T>, ApiError>,
+    state: M,
+    (name, id, org_id): (&str, &str, &str),
+    model: impl FnOnce(T, &M) -> M,
+    diags: &mut Diagnostics,
+) -> Option<M> {
+    match read {
+        Ok(Some(record)) if !record.ended() => {
+            remember_version(ctx, record.version());
+            Some(model(record, &state))
+        }
+        Ok(Some(_)) => None,
+        Ok(None) => {
+            let what = format!("{} {name:?} ({id})", T::TYPE_NAME);
+            hidden_from_token(api, &what, org_id, diags)
+                .await
+                .then_some(state)
+        }
+        Err(e) => {
+            let summary = format!("Cannot read the partner {}", T::KIND);
+            report(diags, &summary, &e, &[]);
+            Some(state)
+        }
+    }
+}
+
+/// The model of the record that the import ID `id` names, found by `find`
+/// unless it has ended; `None` with an error naming the ID otherwise.
+pub async fn imported<T: Record, M, F>(
+    api: &ApiClient,
+    id: &str,
+    find: impl FnOnce() -> F,
+    model: impl FnOnce(T) -> M,
+    diags: &mut Diagnostics,
+) -> Option<M>
+where
+    F: Future<Output = Result<Option<T>, ApiError>>,
+{
+    let summary = format!("Cannot import the partner {}", T::KIND);
+    if id.trim().is_empty() {
+        diags.error(
+            &summary,
+            format!(
+                "The import ID is empty: give the {}'s {}.",
+                T::KIND,
+                T::IMPORT_HINT
+            ),
+        );
+        return None;
+    }
+    match find().await {
+        Ok(Some(record)) if !record.ended() => Some(model(record)),
+        Ok(_) => {
+            diags.error(
+                &summary,
+                format!(
+                    "The registry at {} has no {} with {} {id:?} that is not {}.",
+                    api.endpoint(),
+                    T::KIND,
+                    T::IMPORT_IDS,
+                    T::ENDED
+                ),
+            );
+            None
+        }
+        Err(e) => {
+            report(diags, &summary, &e, &[]);
+            None
+        }
+    }
+}
+
 /// A value that is known by the time it is used (a required attribute at
 /// apply, say), or empty.
 pub fn known_string(v: &Val<String>) -> String {

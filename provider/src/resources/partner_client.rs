@@ -2,8 +2,8 @@
 //! purpose, scopes, expiry and secret lifecycle.
 use super::org_facts::{Ask, OrgFacts, PlannedClient, PlannedOrgs, org_for_client_plan};
 use super::{
-    hidden_from_token, keep_timestamp_form, known_string, planned_version, remember_version,
-    same_instant, unchanged_since_plan, update_since_plan,
+    Record, imported, keep_timestamp_form, known_string, planned_version, refreshed,
+    remember_version, same_instant, unchanged_since_plan, update_since_plan, written,
 };
 use crate::attributes::Attributes;
 use crate::client::{ApiClient, ClientFields, ClientStatus, ClientView, OrgStatus};
@@ -20,6 +20,21 @@ use tfplugin::{
 };
 
 pub const TYPE_NAME: &str = "partner_client";
+
+impl Record for ClientView {
+    const KIND: &'static str = "client";
+    const TYPE_NAME: &'static str = TYPE_NAME;
+    const ENDED: &'static str = "revoked";
+    const IMPORT_IDS: &'static str = "id, client_id or ORG_NAME/CLIENT_NAME";
+    const IMPORT_HINT: &'static str = "id (cli_…), its client_id (pc_…) or ORG_NAME/CLIENT_NAME";
+    const WRITABLE: &'static [&'static str] = WRITABLE;
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn ended(&self) -> bool {
+        self.status == ClientStatus::Revoked
+    }
+}
 
 /// How long a rotated-out secret keeps working when the configuration does
 /// not say ([`partner_rules::DEFAULT_GRACE_PERIOD`], as users write it).
@@ -456,17 +471,11 @@ impl Resource<Configured> for PartnerClient {
             }
             other => other,
         };
-        match client {
-            Ok(client) => {
-                remember_version(ctx, client.version);
-                let secret = Val::from_option(client.client_secret.clone());
-                Some(model_from(client, &req.planned, secret))
-            }
-            Err(e) => {
-                report(diags, "Cannot create the partner client", &e, WRITABLE);
-                None
-            }
-        }
+        let model = |client: ClientView| {
+            let secret = Val::from_option(client.client_secret.clone());
+            model_from(client, &req.planned, secret)
+        };
+        written(ctx, "create", client, model, diags)
     }
 
     async fn read(
@@ -478,25 +487,12 @@ impl Resource<Configured> for PartnerClient {
         let api = &ctx.require_data(diags)?.api;
         let id = known_string(&state.id);
         let org_id = known_string(&state.org_id);
-        match api.client_for_refresh(&org_id, &id).await {
-            // A revoked client is gone for Terraform: the plan creates it anew.
-            Ok(Some(client)) if client.status != ClientStatus::Revoked => {
-                remember_version(ctx, client.version);
-                let secret = state.client_secret.clone();
-                Some(model_from(client, &state, secret))
-            }
-            Ok(Some(_)) => None,
-            Ok(None) => {
-                let what = format!("partner_client {:?} ({id})", known_string(&state.name));
-                hidden_from_token(api, &what, &org_id, diags)
-                    .await
-                    .then_some(state)
-            }
-            Err(e) => {
-                report(diags, "Cannot read the partner client", &e, &[]);
-                Some(state)
-            }
-        }
+        let read = api.client_for_refresh(&org_id, &id).await;
+        let name = known_string(&state.name);
+        let at = (name.as_str(), id.as_str(), org_id.as_str());
+        let model =
+            |client, state: &ClientModel| model_from(client, state, state.client_secret.clone());
+        refreshed(ctx, api, read, state, at, model, diags).await
     }
 
     async fn update(
@@ -523,7 +519,11 @@ impl Resource<Configured> for PartnerClient {
                         prior,
                         planned,
                     )?;
-                    api.update_client(&current, planned).await
+                    let base = ClientFields::from(&current);
+                    let patched = api
+                        .patch_client(id, current.version, &base, planned)
+                        .await?;
+                    Ok(patched.unwrap_or(current))
                 },
             )
             .await?;
@@ -569,33 +569,9 @@ impl Resource<Configured> for PartnerClient {
         diags: &mut Diagnostics,
     ) -> Option<ClientModel> {
         let api = &ctx.require_data(diags)?.api;
-        if id.trim().is_empty() {
-            diags.error(
-                "Cannot import the partner client",
-                "The import ID is empty: give the client's id (cli_…), its client_id (pc_…) or ORG_NAME/CLIENT_NAME.",
-            );
-            return None;
-        }
-        match crate::lookup::find_client(api, id).await {
-            Ok(Some(client)) if client.status != ClientStatus::Revoked => {
-                Some(model_from(client, &ClientModel::default(), Val::Null))
-            }
-            Ok(_) => {
-                diags.error(
-                    "Cannot import the partner client",
-                    format!(
-                        "The registry at {} has no client with id, client_id or \
-                         ORG_NAME/CLIENT_NAME {id:?} that is not revoked.",
-                        api.endpoint()
-                    ),
-                );
-                None
-            }
-            Err(e) => {
-                report(diags, "Cannot import the partner client", &e, &[]);
-                None
-            }
-        }
+        let find = || crate::lookup::find_client(api, id);
+        let model = |client| model_from(client, &ClientModel::default(), Val::Null);
+        imported(api, id, find, model, diags).await
     }
 }
 

@@ -2,8 +2,8 @@
 //! the scopes its clients may be granted.
 use super::org_facts::{OrgFacts, PlannedOrgs, UNKNOWN_APPROVER, new_org_id, promised_id_prefix};
 use super::{
-    hidden_from_token, known_string, optional_string, planned_version, remember_version,
-    unchanged_since_plan, update_since_plan,
+    Record, imported, known_string, optional_string, planned_version, refreshed,
+    unchanged_since_plan, update_since_plan, written,
 };
 use crate::client::{
     ApiClient, ApiError, ClientFilter, ClientStatus, OrgFields, OrgStatus, OrgView,
@@ -23,6 +23,21 @@ use tfplugin::{
 };
 
 pub const TYPE_NAME: &str = "partner_org";
+
+impl Record for OrgView {
+    const KIND: &'static str = "org";
+    const TYPE_NAME: &'static str = TYPE_NAME;
+    const ENDED: &'static str = "offboarded";
+    const IMPORT_IDS: &'static str = "id or name";
+    const IMPORT_HINT: &'static str = "id (org_…) or its name";
+    const WRITABLE: &'static [&'static str] = WRITABLE;
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn ended(&self) -> bool {
+        self.status == OrgStatus::Offboarded
+    }
+}
 
 model! {
     /// Typed value of a `partner_org`.
@@ -283,16 +298,14 @@ impl Resource<Configured> for PartnerOrg {
     ) -> Option<OrgModel> {
         let api = &ctx.require_data(diags)?.api;
         let id = new_org_id(&known_string(&req.planned.name));
-        match api.create_org(&id, &fields(&req.planned)).await {
-            Ok(org) => {
-                remember_version(ctx, org.version);
-                Some(model_from(org, Some(&req.planned)))
-            }
-            Err(e) => {
-                report(diags, "Cannot create the partner org", &e, WRITABLE);
-                None
-            }
-        }
+        let created = api.create_org(&id, &fields(&req.planned)).await;
+        written(
+            ctx,
+            "create",
+            created,
+            |org| model_from(org, Some(&req.planned)),
+            diags,
+        )
     }
 
     async fn read(
@@ -303,24 +316,19 @@ impl Resource<Configured> for PartnerOrg {
     ) -> Option<OrgModel> {
         let api = &ctx.require_data(diags)?.api;
         let id = known_string(&state.id);
-        match api.get_org(&id).await {
-            // An offboarded org is gone for Terraform: the plan registers it anew.
-            Ok(Some(org)) if org.status != OrgStatus::Offboarded => {
-                remember_version(ctx, org.version);
-                Some(model_from(org, Some(&state)))
-            }
-            Ok(Some(_)) => None,
-            Ok(None) => {
-                let what = format!("partner_org {:?} ({id})", known_string(&state.name));
-                hidden_from_token(api, &what, &id, diags)
-                    .await
-                    .then_some(state)
-            }
-            Err(e) => {
-                report(diags, "Cannot read the partner org", &e, &[]);
-                Some(state)
-            }
-        }
+        let read = api.get_org(&id).await;
+        let name = known_string(&state.name);
+        let at = (name.as_str(), id.as_str(), id.as_str());
+        refreshed(
+            ctx,
+            api,
+            read,
+            state,
+            at,
+            |org, state| model_from(org, Some(state)),
+            diags,
+        )
+        .await
     }
 
     async fn update(
@@ -344,20 +352,19 @@ impl Resource<Configured> for PartnerOrg {
                     prior,
                     planned,
                 )?;
-                api.update_org(&current, planned).await
+                let base = OrgFields::from(&current);
+                let patched = api.patch_org(id, current.version, &base, planned).await?;
+                Ok(patched.unwrap_or(current))
             },
         )
         .await;
-        match result {
-            Ok(org) => {
-                remember_version(ctx, org.version);
-                Some(model_from(org, Some(&req.planned)))
-            }
-            Err(e) => {
-                report(diags, "Cannot update the partner org", &e, WRITABLE);
-                None
-            }
-        }
+        written(
+            ctx,
+            "update",
+            result,
+            |org| model_from(org, Some(&req.planned)),
+            diags,
+        )
     }
 
     async fn delete(&self, ctx: &Context, state: OrgModel, diags: &mut Diagnostics) {
@@ -371,27 +378,14 @@ impl Resource<Configured> for PartnerOrg {
 
     async fn import(&self, ctx: &Context, id: &str, diags: &mut Diagnostics) -> Option<OrgModel> {
         let api = &ctx.require_data(diags)?.api;
-        if id.trim().is_empty() {
-            diags.error(
-                "Cannot import the partner org",
-                "The import ID is empty: give the org's id (org_…) or its name.",
-            );
-            return None;
-        }
-        match find_org(api, id).await {
-            Ok(Some(org)) if org.status != OrgStatus::Offboarded => Some(model_from(org, None)),
-            Ok(_) => {
-                diags.error(
-                    "Cannot import the partner org",
-                    format!("The registry at {} has no org with id or name {id:?} that is not offboarded.", api.endpoint()),
-                );
-                None
-            }
-            Err(e) => {
-                report(diags, "Cannot import the partner org", &e, &[]);
-                None
-            }
-        }
+        imported(
+            api,
+            id,
+            || find_org(api, id),
+            |org| model_from(org, None),
+            diags,
+        )
+        .await
     }
 }
 
