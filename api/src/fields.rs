@@ -44,10 +44,11 @@ macro_rules! writable {
 }
 
 writable! {
-    /// The writable fields of an org. Sent in full for updates, where a
-    /// `null` clears an optional field (JSON merge patch).
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    pub struct OrgFields {
+    /// An org's own fields: who the partner is, who answers for it, its
+    /// contract and the scopes its clients may hold. A caller writes them as
+    /// the registry answers them, and the registry stores them so.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct OrgProfile {
         pub name: String,
         pub legal_entity: String,
         pub technical_owner: String,
@@ -55,20 +56,31 @@ writable! {
         pub commercial_sponsor: Option<String>,
         pub contract_id: String,
         pub contract_start: Option<String>,
+        /// A date: the contract's last day.
         pub contract_end: String,
         pub tenant: Option<String>,
         pub business_unit: Option<String>,
         pub allowed_scopes: Vec<String>,
+        #[serde(default)]
+        pub labels: BTreeMap<String, String>,
+    }
+}
+
+writable! {
+    /// The writable fields of an org: its profile and the settings the
+    /// registry defaults. Sent in full for updates, where a `null` clears an
+    /// optional field (JSON merge patch).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct OrgFields {
         /// `None`: the registry's default on create, unchanged on update.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub max_clients: Option<i64>,
-        #[serde(default)]
-        pub labels: BTreeMap<String, String>,
         /// `None`: the registry's default (`report`).
         pub review_enforcement: Option<String>,
         /// `None`: the registry's default on create, unchanged on update.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub approval_policy: Option<String>,
+        ..profile: OrgProfile,
     }
 }
 
@@ -148,19 +160,21 @@ mod tests {
     #[test]
     fn names_are_the_serialised_keys() {
         let org = OrgFields {
-            name: "n".into(),
-            legal_entity: "l".into(),
-            technical_owner: "t@x.com".into(),
-            approval_authority: "a@x.com".into(),
-            commercial_sponsor: Some("s@x.com".into()),
-            contract_id: "c".into(),
-            contract_start: Some("2026-01-01".into()),
-            contract_end: "2027-01-01".into(),
-            tenant: Some("t".into()),
-            business_unit: Some("b".into()),
-            allowed_scopes: vec!["read".into()],
+            profile: OrgProfile {
+                name: "n".into(),
+                legal_entity: "l".into(),
+                technical_owner: "t@x.com".into(),
+                approval_authority: "a@x.com".into(),
+                commercial_sponsor: Some("s@x.com".into()),
+                contract_id: "c".into(),
+                contract_start: Some("2026-01-01".into()),
+                contract_end: "2027-01-01".into(),
+                tenant: Some("t".into()),
+                business_unit: Some("b".into()),
+                allowed_scopes: vec!["read".into()],
+                labels: BTreeMap::new(),
+            },
             max_clients: Some(3),
-            labels: BTreeMap::new(),
             review_enforcement: Some("report".into()),
             approval_policy: Some("warn".into()),
         };

@@ -9,14 +9,13 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 mod attributes;
 mod fields;
 pub use attributes::{AttributeSpec, ClientAttributes};
 pub use fields::{
     CLIENT_CREATE_FIELDS, CLIENT_PATCH_FIELDS, ClientFields, ORG_CREATE_FIELDS, ORG_FIELDS,
-    OrgFields,
+    OrgFields, OrgProfile,
 };
 
 /// Whether an org's partners may still use it.
@@ -87,20 +86,10 @@ spelled!(Role { Admin = "admin", Reviewer = "reviewer", Org = "org", Approver = 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrgView {
     pub id: String,
-    pub name: String,
-    pub legal_entity: String,
-    pub technical_owner: String,
-    pub approval_authority: String,
-    pub commercial_sponsor: Option<String>,
-    pub contract_id: String,
-    pub contract_start: Option<String>,
-    /// A date: the contract's last day.
-    pub contract_end: String,
-    pub tenant: Option<String>,
-    pub business_unit: Option<String>,
-    pub allowed_scopes: Vec<String>,
+    /// Its own fields, as fields of the same object.
+    #[serde(flatten)]
+    pub profile: OrgProfile,
     pub max_clients: i64,
-    pub labels: BTreeMap<String, String>,
     /// `report` or `suspend`: what an overdue access review does.
     pub review_enforcement: String,
     /// `warn` or `require`: whether a widening nobody approved is refused.
@@ -173,19 +162,8 @@ impl From<&OrgView> for OrgFields {
     /// changes some of them.
     fn from(org: &OrgView) -> Self {
         Self {
-            name: org.name.clone(),
-            legal_entity: org.legal_entity.clone(),
-            technical_owner: org.technical_owner.clone(),
-            approval_authority: org.approval_authority.clone(),
-            commercial_sponsor: org.commercial_sponsor.clone(),
-            contract_id: org.contract_id.clone(),
-            contract_start: org.contract_start.clone(),
-            contract_end: org.contract_end.clone(),
-            tenant: org.tenant.clone(),
-            business_unit: org.business_unit.clone(),
-            allowed_scopes: org.allowed_scopes.clone(),
+            profile: org.profile.clone(),
             max_clients: Some(org.max_clients),
-            labels: org.labels.clone(),
             review_enforcement: Some(org.review_enforcement.clone()),
             approval_policy: Some(org.approval_policy.clone()),
         }

@@ -192,8 +192,8 @@ pub fn granted_owner(new: &str) -> Option<&str> {
 /// What of `o` can widen what its clients may be given.
 pub fn org_terms(o: &Org) -> OrgTerms<'_> {
     OrgTerms {
-        allowed_scopes: &o.allowed_scopes,
-        contract_end: &o.contract_end,
+        allowed_scopes: &o.profile.allowed_scopes,
+        contract_end: &o.profile.contract_end,
         approval_policy: &o.approval_policy,
         max_clients: o.max_clients,
     }
@@ -236,8 +236,8 @@ pub fn refusal(
                     field,
                     format!(
                         "{change} needs an approval: org {} has approval_policy \"require\" and {why}. Ask {} (its approval authority) to approve it with an approver token: {} (or POST /v1/approvals)",
-                        org.name,
-                        org.approval_authority,
+                        org.profile.name,
+                        org.profile.approval_authority,
                         rules::approve_command(change_ref.unwrap_or("CHANGE_REF"), resource, w),
                     ),
                 )

@@ -99,7 +99,7 @@ impl Query {
             if client.attributes.custodian.as_deref().is_some_and(is) {
                 why.push("custodian");
             }
-            if intermediary.is_some_and(|o| is(&o.technical_owner)) {
+            if intermediary.is_some_and(|o| is(&o.profile.technical_owner)) {
                 why.push("technical owner of its intermediary");
             }
             if why.is_empty() {
@@ -226,13 +226,13 @@ pub fn compute(
                 client_id: c.client_id.clone(),
                 name: c.name.clone(),
                 org_id: c.org_id.clone(),
-                org_name: org.name.clone(),
+                org_name: org.profile.name.clone(),
                 owner: c.owner.clone(),
                 custodian: c
                     .attributes
                     .custodian
                     .clone()
-                    .or_else(|| intermediary.map(|i| i.technical_owner.clone())),
+                    .or_else(|| intermediary.map(|i| i.profile.technical_owner.clone())),
                 operated_by: c.operated_by.clone(),
                 scopes: c.scopes.clone(),
                 expires_at: fmt_ts(c.expires_at),
@@ -248,11 +248,11 @@ pub fn compute(
         for o in orgs {
             let is = |v: &str| v.eq_ignore_ascii_case(person);
             for (role, holds) in [
-                ("technical_owner", is(&o.technical_owner)),
-                ("approval_authority", is(&o.approval_authority)),
+                ("technical_owner", is(&o.profile.technical_owner)),
+                ("approval_authority", is(&o.profile.approval_authority)),
                 (
                     "commercial_sponsor",
-                    o.commercial_sponsor.as_deref().is_some_and(is),
+                    o.profile.commercial_sponsor.as_deref().is_some_and(is),
                 ),
             ] {
                 if holds {
@@ -267,11 +267,11 @@ pub fn compute(
             let o = by_id.get(id)?;
             Some(ReachedOrg {
                 id: o.id.clone(),
-                name: o.name.clone(),
-                technical_owner: o.technical_owner.clone(),
-                approval_authority: o.approval_authority.clone(),
-                commercial_sponsor: o.commercial_sponsor.clone(),
-                contract_end: o.contract_end.clone(),
+                name: o.profile.name.clone(),
+                technical_owner: o.profile.technical_owner.clone(),
+                approval_authority: o.profile.approval_authority.clone(),
+                commercial_sponsor: o.profile.commercial_sponsor.clone(),
+                contract_end: o.profile.contract_end.clone(),
                 why: why.into_iter().collect(),
             })
         })

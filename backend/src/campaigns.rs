@@ -180,8 +180,8 @@ impl Campaign {
         CampaignView {
             id: self.id.clone(),
             org_id: self.org_id.clone(),
-            org_name: org.name.clone(),
-            approval_authority: org.approval_authority.clone(),
+            org_name: org.profile.name.clone(),
+            approval_authority: org.profile.approval_authority.clone(),
             review_enforcement: org.review_enforcement.as_str(),
             cause: self.cause,
             note: self.note.clone(),
@@ -438,20 +438,25 @@ pub(crate) fn after_org_change(
     after: &Org,
 ) -> Result<()> {
     let mut causes = Vec::new();
-    if after.contract_end_ts() > before.contract_end_ts() || after.contract_id != before.contract_id
+    if after.contract_end_ts() > before.contract_end_ts()
+        || after.profile.contract_id != before.profile.contract_id
     {
         causes.push((
             Cause::ContractRenewed,
             format!(
                 "contract {} ending {} became contract {} ending {}",
-                before.contract_id, before.contract_end, after.contract_id, after.contract_end
+                before.profile.contract_id,
+                before.profile.contract_end,
+                after.profile.contract_id,
+                after.profile.contract_end
             ),
         ));
     }
     let added: Vec<&str> = after
+        .profile
         .allowed_scopes
         .iter()
-        .filter(|s| !before.allowed_scopes.contains(s))
+        .filter(|s| !before.profile.allowed_scopes.contains(s))
         .map(String::as_str)
         .collect();
     if !added.is_empty() {
@@ -745,11 +750,11 @@ pub fn drift_findings(campaigns: &[Campaign], orgs: &[Org], clients: &[Client]) 
                     "Client {} ({}) of org {}, owner {}: {}; access review {} asks a reviewer or {} to keep or revoke it by {}.",
                     client.name,
                     client.client_id,
-                    org.name,
+                    org.profile.name,
                     client.owner,
                     campaign.note,
                     campaign.id,
-                    org.approval_authority,
+                    org.profile.approval_authority,
                     fmt_ts(campaign.due_at)
                 ),
             });
@@ -791,12 +796,12 @@ pub fn overdue_findings(
                     "Client {} ({}) of org {}, owner {}, is undecided in access review {} ({}), due {}; {consequence}. A reviewer or {} must keep or revoke it.",
                     client.name,
                     client.client_id,
-                    org.name,
+                    org.profile.name,
                     client.owner,
                     campaign.id,
                     campaign.cause.as_str(),
                     fmt_ts(campaign.due_at),
-                    org.approval_authority
+                    org.profile.approval_authority
                 ),
             });
         }

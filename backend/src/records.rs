@@ -3,12 +3,12 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
 pub use partner_api::{
-    ClientAttributes, ClientStatus, ClientView, OrgStatus, OrgView, Page, Role, WhoAmI,
+    ClientAttributes, ClientStatus, ClientView, OrgFields, OrgProfile, OrgStatus, OrgView, Page,
+    Role, WhoAmI,
 };
 pub use partner_rules::{DEFAULT_MAX_CLIENTS, ReviewEnforcement};
 
@@ -101,19 +101,9 @@ impl TokenStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Org {
     pub id: String,
-    pub name: String,
-    pub legal_entity: String,
-    pub technical_owner: String,
-    pub approval_authority: String,
-    pub commercial_sponsor: Option<String>,
-    pub contract_id: String,
-    pub contract_start: Option<String>,
-    pub contract_end: String,
-    pub tenant: Option<String>,
-    pub business_unit: Option<String>,
-    pub allowed_scopes: Vec<String>,
+    /// Its own fields, as a caller writes them.
+    pub profile: OrgProfile,
     pub max_clients: i64,
-    pub labels: BTreeMap<String, String>,
     /// `warn` or `require`: whether the registry refuses a widening nobody approved.
     pub approval_policy: String,
     pub created_at: i64,
@@ -126,7 +116,7 @@ pub struct Org {
 impl Org {
     /// End of the contract: `<contract_end>T23:59:59Z` in unix seconds.
     pub fn contract_end_ts(&self) -> i64 {
-        end_of_day(&self.contract_end).unwrap_or(0)
+        end_of_day(&self.profile.contract_end).unwrap_or(0)
     }
 
     pub fn status(&self, now: i64) -> OrgStatus {
@@ -142,19 +132,8 @@ impl Org {
     pub fn view(&self, now: i64) -> OrgView {
         OrgView {
             id: self.id.clone(),
-            name: self.name.clone(),
-            legal_entity: self.legal_entity.clone(),
-            technical_owner: self.technical_owner.clone(),
-            approval_authority: self.approval_authority.clone(),
-            commercial_sponsor: self.commercial_sponsor.clone(),
-            contract_id: self.contract_id.clone(),
-            contract_start: self.contract_start.clone(),
-            contract_end: self.contract_end.clone(),
-            tenant: self.tenant.clone(),
-            business_unit: self.business_unit.clone(),
-            allowed_scopes: self.allowed_scopes.clone(),
+            profile: self.profile.clone(),
             max_clients: self.max_clients,
-            labels: self.labels.clone(),
             review_enforcement: self.review_enforcement.as_str().to_string(),
             approval_policy: self.approval_policy.clone(),
             status: self.status(now),
@@ -165,52 +144,15 @@ impl Org {
         }
     }
 
-    /// The editable fields as JSON: the base a merge patch applies to.
+    /// The editable fields as JSON, unset ones left out: the base a merge
+    /// patch applies to.
     pub fn editable_json(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("name".into(), self.name.clone().into());
-        m.insert("legal_entity".into(), self.legal_entity.clone().into());
-        m.insert(
-            "technical_owner".into(),
-            self.technical_owner.clone().into(),
-        );
-        m.insert(
-            "approval_authority".into(),
-            self.approval_authority.clone().into(),
-        );
-        if let Some(s) = &self.commercial_sponsor {
-            m.insert("commercial_sponsor".into(), s.clone().into());
-        }
-        m.insert("contract_id".into(), self.contract_id.clone().into());
-        if let Some(s) = &self.contract_start {
-            m.insert("contract_start".into(), s.clone().into());
-        }
-        m.insert("contract_end".into(), self.contract_end.clone().into());
-        if let Some(s) = &self.tenant {
-            m.insert("tenant".into(), s.clone().into());
-        }
-        if let Some(s) = &self.business_unit {
-            m.insert("business_unit".into(), s.clone().into());
-        }
-        m.insert("allowed_scopes".into(), self.allowed_scopes.clone().into());
-        m.insert("max_clients".into(), self.max_clients.into());
-        m.insert(
-            "approval_policy".into(),
-            self.approval_policy.clone().into(),
-        );
-        m.insert(
-            "labels".into(),
-            Value::Object(
-                self.labels
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                    .collect(),
-            ),
-        );
-        m.insert(
-            "review_enforcement".into(),
-            self.review_enforcement.as_str().into(),
-        );
+        let fields = OrgFields::from(&self.view(self.updated_at));
+        let mut m = match serde_json::to_value(fields) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        m.retain(|_, v| !v.is_null());
         m
     }
 }

@@ -124,8 +124,8 @@ fn span(secs: i64) -> String {
 pub(crate) fn org_ref(o: &Org) -> ReviewOrg {
     ReviewOrg {
         id: o.id.clone(),
-        name: o.name.clone(),
-        approval_authority: o.approval_authority.clone(),
+        name: o.profile.name.clone(),
+        approval_authority: o.profile.approval_authority.clone(),
     }
 }
 
@@ -167,14 +167,14 @@ impl<'a> Findings<'a> {
             findings: Vec::new(),
         };
         for o in orgs.iter().filter(|o| o.offboarded_at.is_none()) {
-            if o.commercial_sponsor.is_none() {
+            if o.profile.commercial_sponsor.is_none() {
                 f.push(
                     "no_commercial_sponsor",
                     None,
                     o,
                     format!(
                         "Org {} ({}) has no commercial sponsor; {} should name one.",
-                        o.name, o.id, o.approval_authority
+                        o.profile.name, o.id, o.profile.approval_authority
                     ),
                 );
             }
@@ -208,13 +208,13 @@ impl<'a> Findings<'a> {
                 o,
                 format!(
                     "The contract of org {} ended on {} ({} ago) but client {} ({}, owner {}) is not revoked; {} must offboard the org or extend the contract.",
-                    o.name,
-                    o.contract_end,
+                    o.profile.name,
+                    o.profile.contract_end,
                     span(now - o.contract_end_ts()),
                     c.name,
                     c.client_id,
                     c.owner,
-                    o.approval_authority
+                    o.profile.approval_authority
                 ),
             );
         }
@@ -223,7 +223,7 @@ impl<'a> Findings<'a> {
         }
         let who = format!(
             "Client {} ({}) of org {}, owner {},",
-            c.name, c.client_id, o.name, c.owner
+            c.name, c.client_id, o.profile.name, c.owner
         );
         if c.expires_at <= now.saturating_add(p.within) {
             self.push(
@@ -234,7 +234,7 @@ impl<'a> Findings<'a> {
                     "{who} expires at {} (in {}); a renewal needs the approval of {}.",
                     fmt_ts(c.expires_at),
                     span(c.expires_at - now),
-                    o.approval_authority
+                    o.profile.approval_authority
                 ),
             );
         }
@@ -276,7 +276,7 @@ impl<'a> Findings<'a> {
                 o,
                 format!(
                     "{who} {what}; revoke it unless {} confirms it is still needed.",
-                    o.approval_authority
+                    o.profile.approval_authority
                 ),
             );
         }
@@ -297,10 +297,10 @@ impl<'a> Findings<'a> {
                 o,
                 format!(
                     "The contract of org {} ended on {} ({} ago) and the org is not offboarded; {} must offboard it or extend the contract.",
-                    o.name,
-                    o.contract_end,
+                    o.profile.name,
+                    o.profile.contract_end,
                     span(now - o.contract_end_ts()),
-                    o.approval_authority
+                    o.profile.approval_authority
                 ),
             );
         }

@@ -266,19 +266,21 @@ fn org_rules(
 
 fn draft_into_org(d: OrgDraft, base: Org) -> Org {
     Org {
-        name: d.name.unwrap_or_default(),
-        legal_entity: d.legal_entity.unwrap_or_default(),
-        technical_owner: d.technical_owner.unwrap_or_default(),
-        approval_authority: d.approval_authority.unwrap_or_default(),
-        commercial_sponsor: d.commercial_sponsor,
-        contract_id: d.contract_id.unwrap_or_default(),
-        contract_start: d.contract_start,
-        contract_end: d.contract_end.unwrap_or_default(),
-        tenant: d.tenant,
-        business_unit: d.business_unit,
-        allowed_scopes: d.allowed_scopes.unwrap_or_default(),
+        profile: OrgProfile {
+            name: d.name.unwrap_or_default(),
+            legal_entity: d.legal_entity.unwrap_or_default(),
+            technical_owner: d.technical_owner.unwrap_or_default(),
+            approval_authority: d.approval_authority.unwrap_or_default(),
+            commercial_sponsor: d.commercial_sponsor,
+            contract_id: d.contract_id.unwrap_or_default(),
+            contract_start: d.contract_start,
+            contract_end: d.contract_end.unwrap_or_default(),
+            tenant: d.tenant,
+            business_unit: d.business_unit,
+            allowed_scopes: d.allowed_scopes.unwrap_or_default(),
+            labels: d.labels.unwrap_or_default(),
+        },
         max_clients: d.max_clients.unwrap_or(DEFAULT_MAX_CLIENTS),
-        labels: d.labels.unwrap_or_default(),
         review_enforcement: d.review_enforcement.unwrap_or_default(),
         approval_policy: d
             .approval_policy
@@ -305,7 +307,7 @@ pub fn create_org(
                 "id",
                 format!(
                     "{id} is already the id of org {:?}{}; ids are never reused",
-                    holder.name,
+                    holder.profile.name,
                     if holder.offboarded_at.is_some() {
                         " (offboarded)"
                     } else {
@@ -324,19 +326,8 @@ pub fn create_org(
     };
     let base = Org {
         id,
-        name: String::new(),
-        legal_entity: String::new(),
-        technical_owner: String::new(),
-        approval_authority: String::new(),
-        commercial_sponsor: None,
-        contract_id: String::new(),
-        contract_start: None,
-        contract_end: String::new(),
-        tenant: None,
-        business_unit: None,
-        allowed_scopes: vec![],
+        profile: OrgProfile::default(),
         max_clients: DEFAULT_MAX_CLIENTS,
-        labels: Default::default(),
         approval_policy: partner_rules::approvals::WARN.to_string(),
         created_at: ctx.now,
         updated_at: ctx.now,
@@ -403,7 +394,7 @@ pub fn update_org(
         &current,
         "org",
         id,
-        &format!("org {}", current.name),
+        &format!("org {}", current.profile.name),
         partner_rules::approvals::org_widenings(
             crate::approvals::org_terms(&current),
             crate::approvals::org_terms(&next),
@@ -554,7 +545,7 @@ fn client_rules(
 ) -> Result<i64> {
     let end = org.contract_end_ts();
     if let Some(scopes) = &d.scopes {
-        let outside = rules::scopes_outside(scopes, &org.allowed_scopes);
+        let outside = rules::scopes_outside(scopes, &org.profile.allowed_scopes);
         if !outside.is_empty() {
             d.errors.push(FieldError::new(
                 "scopes",
@@ -627,7 +618,7 @@ fn client_rules(
             rules::OrgRefusal::Offboarded => format!("org {} is offboarded", org.id),
             rules::OrgRefusal::ContractEnded { .. } => format!(
                 "the contract of org {} ended on {}",
-                org.id, org.contract_end
+                org.id, org.profile.contract_end
             ),
             rules::OrgRefusal::QuotaReached { .. } => {
                 let names: Vec<String> = r
@@ -741,7 +732,7 @@ pub fn create_client(
         &org,
         "org",
         &org.id,
-        &format!("org {}", org.name),
+        &format!("org {}", org.profile.name),
         vec![crate::approvals::client_grant(&d)],
     )?;
     let client = Client {
@@ -1120,13 +1111,13 @@ pub fn create_approval(
             ),
         ));
     }
-    if !email.eq_ignore_ascii_case(&org.approval_authority) {
+    if !email.eq_ignore_ascii_case(&org.profile.approval_authority) {
         return Err(Error::Forbidden(format!(
             "{email} is not the approval authority of org {} ({}): only they approve its changes",
-            org.name, org.approval_authority
+            org.profile.name, org.profile.approval_authority
         )));
     }
-    let role = if email.eq_ignore_ascii_case(&org.technical_owner) {
+    let role = if email.eq_ignore_ascii_case(&org.profile.technical_owner) {
         Some("the org's technical owner")
     } else if owner.is_some_and(|o| email.eq_ignore_ascii_case(&o)) {
         Some("the client's owner")
@@ -1515,14 +1506,14 @@ pub fn decide_campaign(
             ));
         }
         (Role::Approver, email)
-            if !email.is_some_and(|e| e.eq_ignore_ascii_case(&org.approval_authority)) =>
+            if !email.is_some_and(|e| e.eq_ignore_ascii_case(&org.profile.approval_authority)) =>
         {
             return Err(Error::Forbidden(format!(
                 "{} is not the approval authority of org {} ({}): an approver token decides \
                  the access reviews of the orgs it approves for only",
                 email.unwrap_or("this approver token"),
-                org.name,
-                org.approval_authority
+                org.profile.name,
+                org.profile.approval_authority
             )));
         }
         _ => {}

@@ -19,7 +19,8 @@ use time::OffsetDateTime;
 
 use crate::run_memo::RunMemo;
 pub use partner_api::{
-    ClientFields, ClientStatus, ClientView, OrgFields, OrgStatus, OrgView, Page, Role, WhoAmI,
+    ClientFields, ClientStatus, ClientView, OrgFields, OrgProfile, OrgStatus, OrgView, Page, Role,
+    WhoAmI,
 };
 
 /// The first retry's delay; each following one doubles it.
@@ -332,7 +333,7 @@ impl ApiClient {
         Ok(page
             .items
             .into_iter()
-            .find(|org| org.name == name && org.status != OrgStatus::Offboarded))
+            .find(|org| org.profile.name == name && org.status != OrgStatus::Offboarded))
     }
 
     /// Changes the org from `base` (its fields at `version`) into `fields`,

@@ -42,7 +42,7 @@ pub async fn find_client_by_name(
 /// (Unix seconds); always true without a horizon.
 pub fn contract_ends_by(org: &OrgView, now: i64, horizon: Option<i64>) -> bool {
     horizon.is_none_or(|horizon| {
-        partner_rules::end_of_day(&org.contract_end)
+        partner_rules::end_of_day(&org.profile.contract_end)
             .map(|end| end.unix_timestamp())
             .is_some_and(|end| end >= now && end <= horizon)
     })

@@ -26,7 +26,9 @@ use crate::approvals::Approval;
 use crate::audit::{AuditHead, AuditRow};
 use crate::campaigns::{Campaign, Cause, Decision, ReviewItem};
 use crate::error::{Error, Result};
-use crate::records::{Client, ClientStatus, Org, OrgStatus, ReviewEnforcement, Role, end_of_day};
+use crate::records::{
+    Client, ClientStatus, Org, OrgProfile, OrgStatus, ReviewEnforcement, Role, end_of_day,
+};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::future::Future;
 use std::sync::Mutex;
@@ -618,19 +620,21 @@ fn org_from_row(r: &Row) -> Org {
     let labels: String = r.get(13);
     Org {
         id: r.get(0),
-        name: r.get(1),
-        legal_entity: r.get(2),
-        technical_owner: r.get(3),
-        approval_authority: r.get(4),
-        commercial_sponsor: r.get(5),
-        contract_id: r.get(6),
-        contract_start: r.get(7),
-        contract_end: r.get(8),
-        tenant: r.get(9),
-        business_unit: r.get(10),
-        allowed_scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+        profile: OrgProfile {
+            name: r.get(1),
+            legal_entity: r.get(2),
+            technical_owner: r.get(3),
+            approval_authority: r.get(4),
+            commercial_sponsor: r.get(5),
+            contract_id: r.get(6),
+            contract_start: r.get(7),
+            contract_end: r.get(8),
+            tenant: r.get(9),
+            business_unit: r.get(10),
+            allowed_scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+            labels: serde_json::from_str(&labels).unwrap_or_default(),
+        },
         max_clients: r.get(12),
-        labels: serde_json::from_str(&labels).unwrap_or_default(),
         created_at: r.get(14),
         updated_at: r.get(15),
         offboarded_at: r.get(16),
@@ -1198,7 +1202,10 @@ impl Tx for PgTx<'_> {
     }
 
     fn insert_org(&mut self, o: &Org) -> Result<()> {
-        let (scopes, labels) = (json_text(&o.allowed_scopes), json_text(&o.labels));
+        let (scopes, labels) = (
+            json_text(&o.profile.allowed_scopes),
+            json_text(&o.profile.labels),
+        );
         let enforcement = o.review_enforcement.as_str();
         self.execute(
             "INSERT INTO orgs (id, name, legal_entity, technical_owner, approval_authority, commercial_sponsor, contract_id,
@@ -1211,7 +1218,10 @@ impl Tx for PgTx<'_> {
     }
 
     fn update_org(&mut self, o: &Org) -> Result<()> {
-        let (scopes, labels) = (json_text(&o.allowed_scopes), json_text(&o.labels));
+        let (scopes, labels) = (
+            json_text(&o.profile.allowed_scopes),
+            json_text(&o.profile.labels),
+        );
         let enforcement = o.review_enforcement.as_str();
         self.execute(
             "UPDATE orgs SET name=$2, legal_entity=$3, technical_owner=$4, approval_authority=$5, commercial_sponsor=$6,
@@ -1478,16 +1488,16 @@ fn org_params<'a>(
 ) -> [&'a (dyn ToSql + Sync); 20] {
     [
         &o.id,
-        &o.name,
-        &o.legal_entity,
-        &o.technical_owner,
-        &o.approval_authority,
-        &o.commercial_sponsor,
-        &o.contract_id,
-        &o.contract_start,
-        &o.contract_end,
-        &o.tenant,
-        &o.business_unit,
+        &o.profile.name,
+        &o.profile.legal_entity,
+        &o.profile.technical_owner,
+        &o.profile.approval_authority,
+        &o.profile.commercial_sponsor,
+        &o.profile.contract_id,
+        &o.profile.contract_start,
+        &o.profile.contract_end,
+        &o.profile.tenant,
+        &o.profile.business_unit,
         scopes,
         &o.max_clients,
         labels,

@@ -11,7 +11,9 @@ use crate::audit::{Anchor, AuditHead, AuditRow, GENESIS};
 use crate::campaigns::{Campaign, Cause, Decision, ReviewItem};
 use crate::crypto::SecretKey;
 use crate::error::{Error, Result};
-use crate::records::{Client, ClientStatus, Org, OrgStatus, ReviewEnforcement, Role, end_of_day};
+use crate::records::{
+    Client, ClientStatus, Org, OrgProfile, OrgStatus, ReviewEnforcement, Role, end_of_day,
+};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -630,19 +632,21 @@ fn org_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Org> {
     let labels: String = r.get(13)?;
     Ok(Org {
         id: r.get(0)?,
-        name: r.get(1)?,
-        legal_entity: r.get(2)?,
-        technical_owner: r.get(3)?,
-        approval_authority: r.get(4)?,
-        commercial_sponsor: r.get(5)?,
-        contract_id: r.get(6)?,
-        contract_start: r.get(7)?,
-        contract_end: r.get(8)?,
-        tenant: r.get(9)?,
-        business_unit: r.get(10)?,
-        allowed_scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+        profile: OrgProfile {
+            name: r.get(1)?,
+            legal_entity: r.get(2)?,
+            technical_owner: r.get(3)?,
+            approval_authority: r.get(4)?,
+            commercial_sponsor: r.get(5)?,
+            contract_id: r.get(6)?,
+            contract_start: r.get(7)?,
+            contract_end: r.get(8)?,
+            tenant: r.get(9)?,
+            business_unit: r.get(10)?,
+            allowed_scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+            labels: serde_json::from_str(&labels).unwrap_or_default(),
+        },
         max_clients: r.get(12)?,
-        labels: serde_json::from_str(&labels).unwrap_or_default(),
         created_at: r.get(14)?,
         updated_at: r.get(15)?,
         offboarded_at: r.get(16)?,
@@ -1496,19 +1500,19 @@ impl Tx for Conn<'_> {
 fn org_params(o: &Org) -> Vec<Box<dyn rusqlite::ToSql + '_>> {
     vec![
         Box::new(&o.id),
-        Box::new(&o.name),
-        Box::new(&o.legal_entity),
-        Box::new(&o.technical_owner),
-        Box::new(&o.approval_authority),
-        Box::new(&o.commercial_sponsor),
-        Box::new(&o.contract_id),
-        Box::new(&o.contract_start),
-        Box::new(&o.contract_end),
-        Box::new(&o.tenant),
-        Box::new(&o.business_unit),
-        Box::new(json_text(&o.allowed_scopes)),
+        Box::new(&o.profile.name),
+        Box::new(&o.profile.legal_entity),
+        Box::new(&o.profile.technical_owner),
+        Box::new(&o.profile.approval_authority),
+        Box::new(&o.profile.commercial_sponsor),
+        Box::new(&o.profile.contract_id),
+        Box::new(&o.profile.contract_start),
+        Box::new(&o.profile.contract_end),
+        Box::new(&o.profile.tenant),
+        Box::new(&o.profile.business_unit),
+        Box::new(json_text(&o.profile.allowed_scopes)),
         Box::new(o.max_clients),
-        Box::new(json_text(&o.labels)),
+        Box::new(json_text(&o.profile.labels)),
         Box::new(o.created_at),
         Box::new(o.updated_at),
         Box::new(o.offboarded_at),

@@ -231,7 +231,7 @@ pub fn timeline(rows: &[(&Org, Vec<Mark>)], now: i64) -> String {
             r#"<g class="org-row"><a href="/ui/orgs/{id}"><text class="org" x="4" y="{ty}">{name}</text></a><line class="lane" x1="{LEFT}" y1="{y}" x2="{end}" y2="{y}"/>"#,
             ty = y + 4,
             id = seg(&org.id),
-            name = esc(&org.name),
+            name = esc(&org.profile.name),
             end = LEFT + WIDTH,
         ));
         for m in marks {

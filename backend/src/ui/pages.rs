@@ -129,7 +129,7 @@ fn unused(c: &Client, now: i64) -> bool {
 }
 
 fn org_link(o: &Org) -> Cell {
-    link(&format!("/ui/orgs/{}", seg(&o.id)), &o.name)
+    link(&format!("/ui/orgs/{}", seg(&o.id)), &o.profile.name)
 }
 
 fn client_link(c: &Client) -> Cell {
@@ -192,9 +192,9 @@ fn overview(r: &mut dyn Reader, actor: &Actor, now: i64) -> Result<(String, Stri
         .map(|o| {
             vec![
                 org_link(o),
-                text(&o.contract_id),
-                text(&o.contract_end),
-                text(&o.approval_authority),
+                text(&o.profile.contract_id),
+                text(&o.profile.contract_end),
+                text(&o.profile.approval_authority),
             ]
         })
         .collect();
@@ -250,7 +250,7 @@ fn timeline(r: &mut dyn Reader, actor: &Actor, now: i64) -> Result<(String, Stri
                     at: o.contract_end_ts(),
                     label: format!(
                         "contract {} of {} ends {}",
-                        o.contract_id, o.name, o.contract_end
+                        o.profile.contract_id, o.profile.name, o.profile.contract_end
                     ),
                     contract: true,
                 });
@@ -286,25 +286,26 @@ fn org_page(r: &mut dyn Reader, actor: &Actor, id: &str, now: i64) -> Result<(St
         .count();
     let mut body = facts(&[
         ("Status", format!("{:?}", org.status(now)).to_lowercase()),
-        ("Legal entity", org.legal_entity.clone()),
-        ("Technical owner", org.technical_owner.clone()),
-        ("Approval authority", org.approval_authority.clone()),
+        ("Legal entity", org.profile.legal_entity.clone()),
+        ("Technical owner", org.profile.technical_owner.clone()),
+        ("Approval authority", org.profile.approval_authority.clone()),
         (
             "Commercial sponsor",
-            org.commercial_sponsor
+            org.profile
+                .commercial_sponsor
                 .clone()
                 .unwrap_or_else(|| "none".into()),
         ),
-        ("Contract", org.contract_id.clone()),
+        ("Contract", org.profile.contract_id.clone()),
         (
             "Contract period",
             format!(
                 "{} to {}",
-                org.contract_start.as_deref().unwrap_or("?"),
-                org.contract_end
+                org.profile.contract_start.as_deref().unwrap_or("?"),
+                org.profile.contract_end
             ),
         ),
-        ("Allowed scopes", org.allowed_scopes.join(" ")),
+        ("Allowed scopes", org.profile.allowed_scopes.join(" ")),
         (
             "Quota",
             format!("{active} of {} active clients", org.max_clients),
@@ -343,7 +344,7 @@ fn org_page(r: &mut dyn Reader, actor: &Actor, id: &str, now: i64) -> Result<(St
     ));
     let campaigns = service::list_campaigns(r, actor, Some(&org.id), None, now)?;
     body.push_str(&campaign_table(&campaigns, now));
-    Ok((format!("Org {}", org.name), body))
+    Ok((format!("Org {}", org.profile.name), body))
 }
 
 fn client_page(r: &mut dyn Reader, actor: &Actor, id: &str, now: i64) -> Result<(String, String)> {
@@ -369,7 +370,7 @@ fn client_page(r: &mut dyn Reader, actor: &Actor, id: &str, now: i64) -> Result<
     body.push_str(&format!(
         r#"<p>Org: <a href="/ui/orgs/{}">{}</a></p>"#,
         seg(&org.id),
-        esc(&org.name)
+        esc(&org.profile.name)
     ));
     body.push_str(&facts(&[
         ("client_id", client.client_id.clone()),

@@ -79,7 +79,7 @@ impl Action<Configured> for OffboardOrg {
             .collect();
         progress.report(format!(
             "offboarding org {}: revoking {} clients",
-            org.name,
+            org.profile.name,
             live.len()
         ));
         for (n, client) in live.iter().enumerate() {
@@ -94,7 +94,7 @@ impl Action<Configured> for OffboardOrg {
             ));
         }
         match api.offboard_org(&org.id).await {
-            Ok(()) => progress.report(format!("org {} offboarded", org.name)),
+            Ok(()) => progress.report(format!("org {} offboarded", org.profile.name)),
             Err(e) => report(diags, SUMMARY, &e, &[]),
         }
     }

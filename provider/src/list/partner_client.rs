@@ -96,8 +96,10 @@ impl ListResource<Configured> for PartnerClientList {
                 return vec![];
             }
         };
-        let org_names: BTreeMap<String, String> =
-            orgs.into_iter().map(|org| (org.id, org.name)).collect();
+        let org_names: BTreeMap<String, String> = orgs
+            .into_iter()
+            .map(|org| (org.id, org.profile.name))
+            .collect();
         let now = api.now().unix_timestamp();
         let unused_since = seconds(&config.unused_for).map(|d| now.saturating_sub(d));
         clients

@@ -77,12 +77,12 @@ impl ListResource<Configured> for PartnerOrgList {
                 config
                     .owner
                     .as_deref()
-                    .is_none_or(|owner| o.technical_owner.eq_ignore_ascii_case(owner))
+                    .is_none_or(|owner| o.profile.technical_owner.eq_ignore_ascii_case(owner))
             })
             .filter(|o| crate::lookup::contract_ends_by(o, now, horizon))
             .take(limit)
             .map(|o| ListItem {
-                display_name: o.name.clone(),
+                display_name: o.profile.name.clone(),
                 state: model_from(o, None).to_value(),
             })
             .collect()

@@ -51,10 +51,10 @@ impl From<&OrgView> for OrgFacts {
     fn from(org: &OrgView) -> Self {
         Self {
             id: org.id.clone(),
-            name: org.name.clone(),
-            approval_authority: org.approval_authority.clone(),
-            allowed_scopes: Some(org.allowed_scopes.clone()),
-            contract_end: Some(org.contract_end.clone()),
+            name: org.profile.name.clone(),
+            approval_authority: org.profile.approval_authority.clone(),
+            allowed_scopes: Some(org.profile.allowed_scopes.clone()),
+            contract_end: Some(org.profile.contract_end.clone()),
             status: Some(org.status),
             max_clients: Some(org.max_clients),
             approval_policy: Some(org.approval_policy.clone()),

@@ -6,7 +6,7 @@ use super::{
     unchanged_since_plan, update_since_plan, written,
 };
 use crate::client::{
-    ApiClient, ApiError, ClientFilter, ClientStatus, OrgFields, OrgStatus, OrgView,
+    ApiClient, ApiError, ClientFilter, ClientStatus, OrgFields, OrgProfile, OrgStatus, OrgView,
 };
 use crate::configured::{Configured, Context};
 use crate::report::{gone, report};
@@ -347,7 +347,7 @@ impl Resource<Configured> for PartnerOrg {
             || async {
                 let current = api.get_org(id).await?.ok_or_else(|| gone(id))?;
                 unchanged_since_plan(
-                    &format!("partner_org {:?} ({id})", current.name),
+                    &format!("partner_org {:?} ({id})", current.profile.name),
                     &fields(&model_from(current.clone(), Some(&req.prior))),
                     prior,
                     planned,
@@ -483,19 +483,21 @@ const WRITABLE: &[&str] = partner_api::ORG_FIELDS;
 /// What Terraform asks the registry to store for this org.
 fn fields(m: &OrgModel) -> OrgFields {
     OrgFields {
-        name: known_string(&m.name),
-        legal_entity: known_string(&m.legal_entity),
-        technical_owner: known_string(&m.technical_owner),
-        approval_authority: known_string(&m.approval_authority),
-        commercial_sponsor: optional_string(&m.commercial_sponsor),
-        contract_id: known_string(&m.contract_id),
-        contract_start: optional_string(&m.contract_start),
-        contract_end: known_string(&m.contract_end),
-        tenant: optional_string(&m.tenant),
-        business_unit: optional_string(&m.business_unit),
-        allowed_scopes: m.allowed_scopes.known().cloned().unwrap_or_default(),
+        profile: OrgProfile {
+            name: known_string(&m.name),
+            legal_entity: known_string(&m.legal_entity),
+            technical_owner: known_string(&m.technical_owner),
+            approval_authority: known_string(&m.approval_authority),
+            commercial_sponsor: optional_string(&m.commercial_sponsor),
+            contract_id: known_string(&m.contract_id),
+            contract_start: optional_string(&m.contract_start),
+            contract_end: known_string(&m.contract_end),
+            tenant: optional_string(&m.tenant),
+            business_unit: optional_string(&m.business_unit),
+            allowed_scopes: m.allowed_scopes.known().cloned().unwrap_or_default(),
+            labels: m.labels.known().cloned().unwrap_or_default(),
+        },
         max_clients: m.max_clients.known().copied(),
-        labels: m.labels.known().cloned().unwrap_or_default(),
         review_enforcement: m.review_enforcement.known().cloned(),
         approval_policy: m.approval_policy.known().cloned(),
     }
@@ -508,22 +510,22 @@ pub fn model_from(org: OrgView, previous: Option<&OrgModel>) -> OrgModel {
     let labels_unset = previous.is_none_or(|p| p.labels.is_null());
     OrgModel {
         id: Val::Known(org.id),
-        name: Val::Known(org.name),
-        legal_entity: Val::Known(org.legal_entity),
-        technical_owner: Val::Known(org.technical_owner),
-        approval_authority: Val::Known(org.approval_authority),
-        commercial_sponsor: Val::from_option(org.commercial_sponsor),
-        contract_id: Val::Known(org.contract_id),
-        contract_start: Val::from_option(org.contract_start),
-        contract_end: Val::Known(org.contract_end),
-        tenant: Val::from_option(org.tenant),
-        business_unit: Val::from_option(org.business_unit),
-        allowed_scopes: Val::Known(org.allowed_scopes),
+        name: Val::Known(org.profile.name),
+        legal_entity: Val::Known(org.profile.legal_entity),
+        technical_owner: Val::Known(org.profile.technical_owner),
+        approval_authority: Val::Known(org.profile.approval_authority),
+        commercial_sponsor: Val::from_option(org.profile.commercial_sponsor),
+        contract_id: Val::Known(org.profile.contract_id),
+        contract_start: Val::from_option(org.profile.contract_start),
+        contract_end: Val::Known(org.profile.contract_end),
+        tenant: Val::from_option(org.profile.tenant),
+        business_unit: Val::from_option(org.profile.business_unit),
+        allowed_scopes: Val::Known(org.profile.allowed_scopes),
         max_clients: Val::Known(org.max_clients),
-        labels: if org.labels.is_empty() && labels_unset {
+        labels: if org.profile.labels.is_empty() && labels_unset {
             Val::Null
         } else {
-            Val::Known(org.labels)
+            Val::Known(org.profile.labels)
         },
         review_enforcement: Val::Known(org.review_enforcement),
         approval_policy: Val::Known(org.approval_policy),
