@@ -219,6 +219,28 @@ fn identity_data<D>(
     })
 }
 
+/// What a read or an apply answers about the state it leaves: the state
+/// and its identity encoded, and the diagnostics, to which an error is added
+/// when that identity is not the one Terraform `sent`.
+fn resulting_state<D>(
+    r: &dyn crate::resource::DynResource<D>,
+    schema: &crate::Schema,
+    sent: &Value,
+    state: &Value,
+    mut d: Diagnostics,
+) -> (
+    Option<pb::DynamicValue>,
+    Option<pb::ResourceIdentityData>,
+    Vec<pb::Diagnostic>,
+) {
+    let identity = engine::identity_of(r.identity_attributes(), state);
+    engine::check_identity(r.type_name(), sent, &identity, &mut d);
+    let mut diagnostics = convert::diags(d);
+    let encoded = encode_result(state, &schema.ty(), &mut diagnostics);
+    let identity = identity_data(r, schema, state, &mut diagnostics);
+    (encoded, identity, diagnostics)
+}
+
 /// The identity Terraform sent for a resource; null when it sent none (or
 /// the resource has no identity).
 fn sent_identity<D>(
@@ -615,12 +637,9 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             let current = sent_identity(r.as_ref(), schema, req.current_identity.as_ref())
                 .map_err(|e| bad_value("current identity", e))?;
             let ctx = self.ctx().for_instance(&req.private);
-            let (new, mut d) = engine::read(r.as_ref(), schema, &ctx, state).await;
-            let new_id = engine::identity_of(r.identity_attributes(), &new);
-            engine::check_identity(r.type_name(), &current, &new_id, &mut d);
-            let mut diagnostics = convert::diags(d);
-            let new_state = encode_result(&new, &ty, &mut diagnostics);
-            let new_identity = identity_data(r.as_ref(), schema, &new, &mut diagnostics);
+            let (new, d) = engine::read(r.as_ref(), schema, &ctx, state).await;
+            let (new_state, new_identity, diagnostics) =
+                resulting_state(r.as_ref(), schema, &current, &new, d);
             Ok(pb::read_resource::Response {
                 new_state,
                 diagnostics,
@@ -687,13 +706,9 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             let planned_identity = sent_identity(r.as_ref(), schema, req.planned_identity.as_ref())
                 .map_err(|e| bad_value("planned identity", e))?;
             let ctx = self.ctx().for_instance(&req.planned_private);
-            let (new, mut d) =
-                engine::apply(r.as_ref(), schema, &ctx, prior, planned, config).await;
-            let new_id = engine::identity_of(r.identity_attributes(), &new);
-            engine::check_identity(r.type_name(), &planned_identity, &new_id, &mut d);
-            let mut diagnostics = convert::diags(d);
-            let new_state = encode_result(&new, &ty, &mut diagnostics);
-            let new_identity = identity_data(r.as_ref(), schema, &new, &mut diagnostics);
+            let (new, d) = engine::apply(r.as_ref(), schema, &ctx, prior, planned, config).await;
+            let (new_state, new_identity, diagnostics) =
+                resulting_state(r.as_ref(), schema, &planned_identity, &new, d);
             Ok(pb::apply_resource_change::Response {
                 new_identity,
                 new_state,
