@@ -11,8 +11,9 @@ use partner_rules::approvals::{self as rules, ClientGrant, ClientTerms, OrgTerms
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// An approval as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An approval as stored, and (with its status, timestamps in RFC 3339) as
+/// served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Approval {
     /// `apr_…`.
     pub id: String,
@@ -30,32 +31,32 @@ pub struct Approval {
     pub approver: String,
     /// The approver token's name.
     pub token_name: String,
+    #[serde(serialize_with = "rfc3339")]
     pub created_at: i64,
+    #[serde(serialize_with = "rfc3339")]
     pub expires_at: i64,
+    #[serde(serialize_with = "rfc3339_if_any")]
     pub used_at: Option<i64>,
     /// The request id of the change that used it.
     pub used_by: Option<String>,
 }
 
-/// The JSON form of an approval.
+/// The JSON form of an approval: its fields and its status at the time of
+/// the answer.
 #[derive(Debug, Clone, Serialize)]
-pub struct ApprovalView {
-    pub id: String,
-    pub change_ref: String,
-    pub entity_kind: String,
-    pub entity_id: String,
-    pub org_id: String,
-    pub attribute: String,
-    pub old: String,
-    pub new: String,
-    pub approver: String,
-    pub token_name: String,
-    pub created_at: String,
-    pub expires_at: String,
-    pub used_at: Option<String>,
-    pub used_by: Option<String>,
-    /// `valid`, `used` or `expired` at the time of the answer.
-    pub status: &'static str,
+pub struct ApprovalView<'a> {
+    #[serde(flatten)]
+    approval: &'a Approval,
+    /// `valid`, `used` or `expired`.
+    status: &'static str,
+}
+
+fn rfc3339<S: serde::Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&fmt_ts(*t))
+}
+
+fn rfc3339_if_any<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    t.map(fmt_ts).serialize(s)
 }
 
 impl Approval {
@@ -69,22 +70,9 @@ impl Approval {
         self.attribute == w.attribute && self.old == w.old && self.new == w.new
     }
 
-    pub fn view(&self, now: i64) -> ApprovalView {
+    pub fn view(&self, now: i64) -> ApprovalView<'_> {
         ApprovalView {
-            id: self.id.clone(),
-            change_ref: self.change_ref.clone(),
-            entity_kind: self.entity_kind.clone(),
-            entity_id: self.entity_id.clone(),
-            org_id: self.org_id.clone(),
-            attribute: self.attribute.clone(),
-            old: self.old.clone(),
-            new: self.new.clone(),
-            approver: self.approver.clone(),
-            token_name: self.token_name.clone(),
-            created_at: fmt_ts(self.created_at),
-            expires_at: fmt_ts(self.expires_at),
-            used_at: self.used_at.map(fmt_ts),
-            used_by: self.used_by.clone(),
+            approval: self,
             status: if self.used_at.is_some() {
                 "used"
             } else if now > self.expires_at {

@@ -5,7 +5,6 @@ use crate::cache::{Snapshot, TokenEntry};
 use crate::error::Error;
 use crate::handlers::{self, Authed, ReqCtx};
 use crate::requests::MAX_BODY;
-use std::collections::HashMap;
 use std::sync::Arc;
 use warp::http::HeaderValue;
 use warp::hyper::body::Bytes;
@@ -447,9 +446,8 @@ fn optional_body() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone
         .unify()
 }
 
-pub(crate) fn query() -> impl Filter<Extract = (HashMap<String, String>,), Error = Rejection> + Clone
-{
-    warp::query::<HashMap<String, String>>()
+pub(crate) fn query() -> impl Filter<Extract = (handlers::Query,), Error = Rejection> + Clone {
+    warp::query::<handlers::Query>()
 }
 
 /// GET /healthz
@@ -556,7 +554,7 @@ pub fn orgs_get(
     warp::path!("v1" / "orgs" / String)
         .and(warp::get())
         .and(authorized(app))
-        .then(|id, app, authed, rc| handlers::get_org(app, id, authed, rc))
+        .then(|id, app, authed, _rc| handlers::ORGS.get(app, id, authed))
         .map(handlers::answer)
 }
 
@@ -569,7 +567,7 @@ pub fn orgs_update(
         .and(authorized(app))
         .and(if_match())
         .and(body())
-        .then(|id, app, authed, rc, im, body| handlers::update_org(app, id, authed, rc, im, body))
+        .then(|id, app, authed, rc, im, body| handlers::ORGS.patch(app, id, authed, rc, im, body))
         .map(handlers::answer)
 }
 
@@ -580,7 +578,7 @@ pub fn orgs_delete(
     warp::path!("v1" / "orgs" / String)
         .and(warp::delete())
         .and(authorized(app))
-        .then(|id, app, authed, rc| handlers::delete_org(app, id, authed, rc))
+        .then(|id, app, authed, rc| handlers::ORGS.end(app, id, authed, rc))
         .map(handlers::answer)
 }
 
@@ -616,7 +614,7 @@ pub fn clients_get(
     warp::path!("v1" / "clients" / String)
         .and(warp::get())
         .and(authorized(app))
-        .then(|id, app, authed, rc| handlers::get_client(app, id, authed, rc))
+        .then(|id, app, authed, _rc| handlers::CLIENTS.get(app, id, authed))
         .map(handlers::answer)
 }
 
@@ -630,7 +628,7 @@ pub fn clients_update(
         .and(if_match())
         .and(body())
         .then(|id, app, authed, rc, im, body| {
-            handlers::update_client(app, id, authed, rc, im, body)
+            handlers::CLIENTS.patch(app, id, authed, rc, im, body)
         })
         .map(handlers::answer)
 }
@@ -642,7 +640,7 @@ pub fn clients_delete(
     warp::path!("v1" / "clients" / String)
         .and(warp::delete())
         .and(authorized(app))
-        .then(|id, app, authed, rc| handlers::delete_client(app, id, authed, rc))
+        .then(|id, app, authed, rc| handlers::CLIENTS.end(app, id, authed, rc))
         .map(handlers::answer)
 }
 

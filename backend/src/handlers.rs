@@ -2,7 +2,7 @@
 
 use crate::App;
 use crate::cache::Snapshot;
-use crate::db::{ClientFilter, OrgFilter, Rows};
+use crate::db::{ClientFilter, OrgFilter, Reader, Rows, Tx};
 use crate::error::{Error, Result};
 use crate::records::*;
 use crate::requests::*;
@@ -18,6 +18,9 @@ use warp::http::StatusCode;
 use warp::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, LOCATION};
 use warp::hyper::body::Bytes;
 use warp::reply::Response;
+
+/// The parameters of a request's query string, by name.
+pub(crate) type Query = HashMap<String, String>;
 
 /// An authenticated caller (checked against a fresh credential index).
 #[derive(Clone)]
@@ -158,7 +161,7 @@ fn idem(
     Ok(Some(Idem { key, fingerprint }))
 }
 
-fn query_limit(q: &HashMap<String, String>) -> Result<i64> {
+fn query_limit(q: &Query) -> Result<i64> {
     match q.get("limit") {
         None => Ok(100),
         Some(s) => match s.parse::<i64>() {
@@ -168,7 +171,7 @@ fn query_limit(q: &HashMap<String, String>) -> Result<i64> {
     }
 }
 
-fn query_cursor(q: &HashMap<String, String>, name: &str) -> Result<i64> {
+fn query_cursor(q: &Query, name: &str) -> Result<i64> {
     match q.get(name) {
         None => Ok(0),
         Some(s) if s.is_empty() => Ok(0),
@@ -180,7 +183,7 @@ fn query_cursor(q: &HashMap<String, String>, name: &str) -> Result<i64> {
     }
 }
 
-pub(crate) fn reject_unknown_query(q: &HashMap<String, String>, known: &[&str]) -> Result<()> {
+pub(crate) fn reject_unknown_query(q: &Query, known: &[&str]) -> Result<()> {
     let mut unknown: Vec<&str> = q
         .keys()
         .map(String::as_str)
@@ -282,12 +285,7 @@ pub async fn create_org(
     Ok(created_response(created))
 }
 
-pub async fn list_orgs(
-    app: App,
-    authed: Authed,
-    _rc: ReqCtx,
-    q: HashMap<String, String>,
-) -> Result<Response> {
+pub async fn list_orgs(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Result<Response> {
     reject_unknown_query(&q, &["name", "status", "limit", "cursor"])?;
     let mut errors = Vec::new();
     let status = list_status(
@@ -297,25 +295,13 @@ pub async fn list_orgs(
         &mut errors,
     );
     let (limit, cursor) = list_page(&q, &mut errors);
-    if !errors.is_empty() {
-        return Err(Error::Validation(errors));
-    }
     let filter = OrgFilter {
         name: q.get("name").filter(|s| !s.is_empty()).cloned(),
         status,
         limit,
         cursor,
     };
-    let now = now(&app);
-    let actor = authed.actor;
-    let rows = app
-        .read(move |r| service::list_orgs(r, &actor, &filter, now))
-        .await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &page(rows, |o| o.view(now)),
-        None,
-    ))
+    list_response(&app, authed, errors, filter, service::list_orgs).await
 }
 
 fn validation(e: Error) -> Vec<crate::error::FieldError> {
@@ -329,7 +315,7 @@ fn validation(e: Error) -> Vec<crate::error::FieldError> {
 /// message when it fails). Failures are added to `errors`, so that a 422 names
 /// every failing parameter.
 fn list_status<S>(
-    q: &HashMap<String, String>,
+    q: &Query,
     parse: fn(&str) -> Option<S>,
     bad_status: &str,
     errors: &mut Vec<crate::error::FieldError>,
@@ -347,10 +333,7 @@ fn list_status<S>(
 }
 
 /// The `limit` and `cursor` parameters of a list, failures added to `errors`.
-fn list_page(
-    q: &HashMap<String, String>,
-    errors: &mut Vec<crate::error::FieldError>,
-) -> (i64, i64) {
+fn list_page(q: &Query, errors: &mut Vec<crate::error::FieldError>) -> (i64, i64) {
     let limit = query_limit(q)
         .map_err(|e| errors.extend(validation(e)))
         .unwrap_or(100);
@@ -360,40 +343,54 @@ fn list_page(
     (limit, cursor)
 }
 
-pub async fn whoami(_app: App, authed: Authed, _rc: ReqCtx) -> Result<Response> {
-    let body = service::whoami(&authed.actor);
+/// Runs the read `f` for the caller, at the time the request is served.
+async fn read_now<T: Send + 'static>(
+    app: &App,
+    authed: Authed,
+    f: impl FnOnce(&mut dyn Reader, &Actor, i64) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let (now, actor) = (now(app), authed.actor);
+    app.read(move |r| f(r, &actor, now)).await
+}
+
+/// A report computed for the caller and never cached (the review, the blast
+/// radius): `compute` refuses a `query` that did not parse only once the
+/// caller is known to be allowed to ask at all.
+async fn report<Q: Send + 'static, T: serde::Serialize + Send + 'static>(
+    app: &App,
+    authed: Authed,
+    query: Result<Q>,
+    compute: fn(&mut dyn Reader, &Actor, i64, Result<Q>) -> Result<T>,
+) -> Result<Response> {
+    let report = read_now(app, authed, move |r, actor, now| {
+        compute(r, actor, now, query)
+    })
+    .await?;
+    Ok(no_store(json_response(StatusCode::OK, &report, None)))
+}
+
+/// The answer of a list of orgs or clients once its query is read: a 422
+/// naming every parameter in `errors`, else the page `list` reads with
+/// `filter`, each record as its view.
+async fn list_response<R: Served + Send + 'static, F: Send + 'static>(
+    app: &App,
+    authed: Authed,
+    errors: Vec<crate::error::FieldError>,
+    filter: F,
+    list: fn(&mut dyn Reader, &Actor, &F, i64) -> Result<Rows<R>>,
+) -> Result<Response> {
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    let (now, actor) = (now(app), authed.actor);
+    let rows = app.read(move |r| list(r, &actor, &filter, now)).await?;
+    let body = page(rows, |record| record.view(now));
     Ok(json_response(StatusCode::OK, &body, None))
 }
 
-pub async fn get_org(app: App, id: String, authed: Authed, _rc: ReqCtx) -> Result<Response> {
-    let actor = authed.actor;
-    let org = app.read(move |r| service::get_org(r, &actor, &id)).await?;
-    Ok(record_response(&app, &org))
-}
-
-pub async fn update_org(
-    app: App,
-    id: String,
-    authed: Authed,
-    rc: ReqCtx,
-    if_match: Option<String>,
-    body: Bytes,
-) -> Result<Response> {
-    let map = parse_object(&body)?;
-    reject_unknown(&map, ORG_FIELDS)?;
-    let ctx = write_ctx(&app, &authed.actor, &rc);
-    let org = app
-        .write(move |tx| service::update_org(tx, &ctx, &id, &map, if_match.as_deref()))
-        .await?;
-    Ok(record_response(&app, &org))
-}
-
-pub async fn delete_org(app: App, id: String, authed: Authed, rc: ReqCtx) -> Result<Response> {
-    let ctx = write_ctx(&app, &authed.actor, &rc);
-    let org = app
-        .write(move |tx| service::offboard_org(tx, &ctx, &id))
-        .await?;
-    Ok(record_response(&app, &org))
+pub async fn whoami(_app: App, authed: Authed, _rc: ReqCtx) -> Result<Response> {
+    let body = service::whoami(&authed.actor);
+    Ok(json_response(StatusCode::OK, &body, None))
 }
 
 // ---------- clients ----------
@@ -519,12 +516,7 @@ pub async fn rotate_client_secret(
     )))
 }
 
-pub async fn list_clients(
-    app: App,
-    authed: Authed,
-    _rc: ReqCtx,
-    q: HashMap<String, String>,
-) -> Result<Response> {
+pub async fn list_clients(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Result<Response> {
     reject_unknown_query(
         &q,
         &["org_id", "status", "expiring_within", "limit", "cursor"],
@@ -550,9 +542,6 @@ pub async fn list_clients(
         }
     };
     let (limit, cursor) = list_page(&q, &mut errors);
-    if !errors.is_empty() {
-        return Err(Error::Validation(errors));
-    }
     let filter = ClientFilter {
         org_id: q.get("org_id").filter(|s| !s.is_empty()).cloned(),
         status,
@@ -560,49 +549,76 @@ pub async fn list_clients(
         limit,
         cursor,
     };
-    let now = now(&app);
-    let actor = authed.actor;
-    let rows = app
-        .read(move |r| service::list_clients(r, &actor, &filter, now))
-        .await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &page(rows, |c| c.view(now)),
-        None,
-    ))
+    list_response(&app, authed, errors, filter, service::list_clients).await
 }
 
-pub async fn get_client(app: App, id: String, authed: Authed, _rc: ReqCtx) -> Result<Response> {
-    let actor = authed.actor;
-    let client = app
-        .read(move |r| service::get_client(r, &actor, &id))
-        .await?;
-    Ok(record_response(&app, &client))
+// ---------- one org or client ----------
+
+/// What the routes of one org or one client need of its type: the fields a
+/// PATCH body may hold, and the use cases that read, patch and end one.
+pub struct RecordRoutes<R> {
+    pub patch_fields: &'static [&'static str],
+    pub read_one: fn(&mut dyn Reader, &Actor, &str) -> Result<R>,
+    pub update_one: PatchUseCase<R>,
+    pub end_one: fn(&mut dyn Tx, &WriteCtx, &str) -> Result<R>,
 }
 
-pub async fn update_client(
-    app: App,
-    id: String,
-    authed: Authed,
-    rc: ReqCtx,
-    if_match: Option<String>,
-    body: Bytes,
-) -> Result<Response> {
-    let map = parse_object(&body)?;
-    reject_unknown(&map, CLIENT_PATCH_FIELDS)?;
-    let ctx = write_ctx(&app, &authed.actor, &rc);
-    let client = app
-        .write(move |tx| service::update_client(tx, &ctx, &id, &map, if_match.as_deref()))
-        .await?;
-    Ok(record_response(&app, &client))
-}
+/// A JSON merge patch, as parsed from a PATCH body.
+type Patch = serde_json::Map<String, Value>;
 
-pub async fn delete_client(app: App, id: String, authed: Authed, rc: ReqCtx) -> Result<Response> {
-    let ctx = write_ctx(&app, &authed.actor, &rc);
-    let client = app
-        .write(move |tx| service::revoke_client(tx, &ctx, &id))
-        .await?;
-    Ok(record_response(&app, &client))
+/// A use case that applies a patch to the record with an id, at the version
+/// `If-Match` names.
+type PatchUseCase<R> = fn(&mut dyn Tx, &WriteCtx, &str, &Patch, Option<&str>) -> Result<R>;
+
+/// `/v1/orgs/{id}`: an org is ended by offboarding it.
+pub const ORGS: RecordRoutes<Org> = RecordRoutes {
+    patch_fields: ORG_FIELDS,
+    read_one: service::get_org,
+    update_one: service::update_org,
+    end_one: service::offboard_org,
+};
+
+/// `/v1/clients/{id}`: a client is ended by revoking it.
+pub const CLIENTS: RecordRoutes<Client> = RecordRoutes {
+    patch_fields: CLIENT_PATCH_FIELDS,
+    read_one: service::get_client,
+    update_one: service::update_client,
+    end_one: service::revoke_client,
+};
+
+impl<R: Served + Send + 'static> RecordRoutes<R> {
+    /// GET of one record.
+    pub async fn get(&self, app: App, id: String, authed: Authed) -> Result<Response> {
+        let (read, actor) = (self.read_one, authed.actor);
+        let record = app.read(move |r| read(r, &actor, &id)).await?;
+        Ok(record_response(&app, &record))
+    }
+
+    /// PATCH of one record (JSON merge patch, checked against `If-Match`).
+    pub async fn patch(
+        &self,
+        app: App,
+        id: String,
+        authed: Authed,
+        rc: ReqCtx,
+        if_match: Option<String>,
+        body: Bytes,
+    ) -> Result<Response> {
+        let map = parse_object(&body)?;
+        reject_unknown(&map, self.patch_fields)?;
+        let (update, ctx) = (self.update_one, write_ctx(&app, &authed.actor, &rc));
+        let record = app
+            .write(move |tx| update(tx, &ctx, &id, &map, if_match.as_deref()))
+            .await?;
+        Ok(record_response(&app, &record))
+    }
+
+    /// DELETE of one record: offboards an org, revokes a client.
+    pub async fn end(&self, app: App, id: String, authed: Authed, rc: ReqCtx) -> Result<Response> {
+        let (end, ctx) = (self.end_one, write_ctx(&app, &authed.actor, &rc));
+        let record = app.write(move |tx| end(tx, &ctx, &id)).await?;
+        Ok(record_response(&app, &record))
+    }
 }
 
 // ---------- introspection ----------
@@ -792,7 +808,7 @@ pub async fn introspect(
 // ---------- entitlement review ----------
 
 /// Parses `within`, `rotation_age` and `unused_for` (all optional durations).
-pub fn review_params(q: &HashMap<String, String>) -> Result<crate::review::Params> {
+pub fn review_params(q: &Query) -> Result<crate::review::Params> {
     let mut p = crate::review::Params::default();
     let mut errors = Vec::new();
     for (name, slot) in [
@@ -818,21 +834,11 @@ pub fn review_params(q: &HashMap<String, String>) -> Result<crate::review::Param
     }
 }
 
-pub async fn review(
-    app: App,
-    authed: Authed,
-    _rc: ReqCtx,
-    q: HashMap<String, String>,
-) -> Result<Response> {
+pub async fn review(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Result<Response> {
     // Parsed now, refused only after the caller is authorised.
     let params = reject_unknown_query(&q, &["within", "rotation_age", "unused_for"])
         .and_then(|()| review_params(&q));
-    let now = now(&app);
-    let actor = authed.actor;
-    let review = app
-        .read(move |r| service::review(r, &actor, now, params))
-        .await?;
-    Ok(no_store(json_response(StatusCode::OK, &review, None)))
+    report(&app, authed, params, service::review).await
 }
 
 // ---------- approvals ----------
@@ -858,12 +864,7 @@ pub async fn create_approval(
     ))
 }
 
-pub async fn list_approvals(
-    app: App,
-    authed: Authed,
-    _rc: ReqCtx,
-    q: HashMap<String, String>,
-) -> Result<Response> {
+pub async fn list_approvals(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Result<Response> {
     reject_unknown_query(&q, &["change_ref", "resource"])?;
     let wanted = |name: &str| {
         q.get(name)
@@ -894,21 +895,11 @@ pub async fn list_approvals(
 
 // ---------- blast radius ----------
 
-pub async fn blast_radius(
-    app: App,
-    authed: Authed,
-    _rc: ReqCtx,
-    q: HashMap<String, String>,
-) -> Result<Response> {
+pub async fn blast_radius(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Result<Response> {
     // Parsed now, refused only after the caller is authorised.
     let query = reject_unknown_query(&q, crate::blast_radius::FIELDS)
         .and_then(|()| crate::blast_radius::Query::from_query(&q));
-    let now = now(&app);
-    let actor = authed.actor;
-    let radius = app
-        .read(move |r| service::blast_radius(r, &actor, now, query))
-        .await?;
-    Ok(no_store(json_response(StatusCode::OK, &radius, None)))
+    report(&app, authed, query, service::blast_radius).await
 }
 
 pub async fn revoke_blast_radius(
@@ -929,12 +920,7 @@ pub async fn revoke_blast_radius(
 
 // ---------- audit ----------
 
-pub async fn list_audit(
-    app: App,
-    authed: Authed,
-    _rc: ReqCtx,
-    q: HashMap<String, String>,
-) -> Result<Response> {
+pub async fn list_audit(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Result<Response> {
     // Parsed now, refused only after the caller is authorised.
     let range = reject_unknown_query(&q, &["after", "cursor", "limit"]).and_then(|()| {
         let after = query_cursor(&q, "after")?.max(query_cursor(&q, "cursor")?);
@@ -967,18 +953,9 @@ pub async fn create_token(app: App, authed: Authed, rc: ReqCtx, body: Bytes) -> 
     Ok(no_store(json_response(StatusCode::CREATED, &view, None)))
 }
 
-pub async fn list_tokens(
-    app: App,
-    authed: Authed,
-    _rc: ReqCtx,
-    q: HashMap<String, String>,
-) -> Result<Response> {
+pub async fn list_tokens(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Result<Response> {
     reject_unknown_query(&q, &[])?;
-    let now = now(&app);
-    let actor = authed.actor;
-    let items = app
-        .read(move |r| service::list_tokens(r, &actor, now))
-        .await?;
+    let items = read_now(&app, authed, service::list_tokens).await?;
     Ok(json_response(
         StatusCode::OK,
         &json!({ "items": items }),

@@ -4,7 +4,9 @@
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use partner_registry::audit::{AnchorRead, AuditCheck};
-use partner_registry::db::Target;
+use partner_registry::campaigns::Campaign;
+use partner_registry::db::{Target, Tx};
+use partner_registry::records::Org;
 use partner_registry::service::{self, WriteCtx};
 use partner_registry::{Clock, Config, ManualClock, Opened, SystemClock, review};
 use std::io::Write;
@@ -452,6 +454,16 @@ fn lib_err(e: partner_registry::Error) -> anyhow::Error {
     }
 }
 
+/// A command's flags parsed as `parse` parses the API's body (the same
+/// refusals), the errors naming the flags.
+fn parse_flags<T>(
+    flags: serde_json::Value,
+    parse: impl FnOnce(&serde_json::Map<String, serde_json::Value>) -> partner_registry::Result<T>,
+) -> anyhow::Result<T> {
+    let body = flags.as_object().context("the flags as a body")?;
+    parse(body).map_err(flag_names).map_err(lib_err)
+}
+
 /// A validation error of `token create` with each field named as its flag
 /// (`expires_in` → `--expires-in`).
 fn flag_names(e: partner_registry::Error) -> partner_registry::Error {
@@ -590,6 +602,20 @@ fn now_utc() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// Runs the campaign use case `write` as the CLI's actor (its errors
+/// naming the flags) and prints the campaign it leaves.
+fn write_campaign(
+    db: &DbArg,
+    format: &CampaignFormat,
+    write: impl FnOnce(&mut dyn Tx, &WriteCtx) -> partner_registry::Result<(Campaign, Org)>
+    + Send
+    + 'static,
+) -> anyhow::Result<ExitCode> {
+    let opened = db.open(false)?;
+    let (campaign, org) = cli_write(&opened, move |tx, ctx| write(tx, ctx).map_err(flag_names))?;
+    print_campaigns(&[campaign.view(&org, now_utc())], format, true)
+}
+
 /// `review open|campaigns|show|decide`: the campaign use cases as the CLI's actor.
 fn review_campaigns(command: ReviewCommand) -> anyhow::Result<ExitCode> {
     use partner_registry::campaigns::{self, CampaignStatus};
@@ -605,11 +631,9 @@ fn review_campaigns(command: ReviewCommand) -> anyhow::Result<ExitCode> {
         } => {
             let body = serde_json::json!({"org_id": org_id, "due_date": due_date, "note": note});
             let draft = campaigns::parse_open(body.as_object().context("the flags as a body")?);
-            let opened = db.open(false)?;
-            let made = cli_write(&opened, move |tx, ctx| {
-                service::open_campaign(tx, ctx, draft).map_err(flag_names)
-            })?;
-            print_campaigns(&[view(&made)], &format, true)
+            write_campaign(&db, &format, move |tx, ctx| {
+                service::open_campaign(tx, ctx, draft)
+            })
         }
         ReviewCommand::Campaigns {
             db,
@@ -658,11 +682,9 @@ fn review_campaigns(command: ReviewCommand) -> anyhow::Result<ExitCode> {
         } => {
             let body = serde_json::json!({"client_id": client_id, "decision": decision, "comment": comment});
             let draft = campaigns::parse_decision(body.as_object().context("the flags as a body")?);
-            let opened = db.open(false)?;
-            let decided = cli_write(&opened, move |tx, ctx| {
-                service::decide_campaign(tx, ctx, &id, draft).map_err(flag_names)
-            })?;
-            print_campaigns(&[view(&decided)], &format, true)
+            write_campaign(&db, &format, move |tx, ctx| {
+                service::decide_campaign(tx, ctx, &id, draft)
+            })
         }
     }
 }
@@ -681,9 +703,7 @@ fn main() -> ExitCode {
 /// A write made with the CLI: audited as `cli`, then the anchor moved up.
 fn cli_write<T: Send + 'static>(
     opened: &Opened,
-    f: impl FnOnce(&mut dyn partner_registry::db::Tx, &WriteCtx) -> partner_registry::Result<T>
-    + Send
-    + 'static,
+    f: impl FnOnce(&mut dyn Tx, &WriteCtx) -> partner_registry::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
     cli_write_at(opened, None, cli_now(None)?, f)
 }
@@ -703,9 +723,7 @@ fn cli_write_at<T: Send + 'static>(
     opened: &Opened,
     change_ref: Option<String>,
     now: i64,
-    f: impl FnOnce(&mut dyn partner_registry::db::Tx, &WriteCtx) -> partner_registry::Result<T>
-    + Send
-    + 'static,
+    f: impl FnOnce(&mut dyn Tx, &WriteCtx) -> partner_registry::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
     cli_write_as(opened, service::cli_actor(), change_ref, now, f)
 }
@@ -716,9 +734,7 @@ fn cli_write_as<T: Send + 'static>(
     actor: partner_registry::records::Actor,
     change_ref: Option<String>,
     now: i64,
-    f: impl FnOnce(&mut dyn partner_registry::db::Tx, &WriteCtx) -> partner_registry::Result<T>
-    + Send
-    + 'static,
+    f: impl FnOnce(&mut dyn Tx, &WriteCtx) -> partner_registry::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
     let ctx = WriteCtx {
         key: opened.key.clone(),
@@ -864,11 +880,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "resource": resource, "attribute": attribute, "old": old, "new": new,
                 "expires_in": expires_in,
             });
-            let draft = partner_registry::approvals::ApprovalDraft::parse(
-                flags.as_object().context("the flags as a body")?,
-            )
-            .map_err(flag_names)
-            .map_err(lib_err)?;
+            let draft = parse_flags(flags, partner_registry::approvals::ApprovalDraft::parse)?;
             let at = cli_now(at.as_deref())?;
             let opened = db.open(false)?;
             let key = opened.key.clone();
@@ -912,11 +924,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let flags = serde_json::json!({
                 "owner": owner, "org_id": org_id, "operated_by": operated_by, "scope": scope,
             });
-            let query = partner_registry::blast_radius::Query::parse(
-                flags.as_object().context("the flags as a body")?,
-            )
-            .map_err(flag_names)
-            .map_err(lib_err)?;
+            let query = parse_flags(flags, partner_registry::blast_radius::Query::parse)?;
             let at = cli_now(at.as_deref())?;
             let opened = db.open(false)?;
             let radius = if revoke {

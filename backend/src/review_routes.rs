@@ -6,13 +6,12 @@ use crate::campaigns::{self, Campaign, CampaignStatus};
 use crate::error::{Error, FieldError, Result};
 use crate::filters::{authorized, body, query};
 use crate::handlers::{
-    Authed, ReqCtx, answer, json_response, now, reject_unknown_query, write_ctx,
+    Authed, Query, ReqCtx, answer, json_response, now, reject_unknown_query, write_ctx,
 };
 use crate::records::Org;
 use crate::requests::{parse_object, reject_unknown};
 use crate::service;
 use serde_json::json;
-use std::collections::HashMap;
 use warp::http::StatusCode;
 use warp::http::header::{HeaderValue, LOCATION};
 use warp::hyper::body::Bytes;
@@ -89,7 +88,7 @@ async fn open_campaign(app: App, authed: Authed, rc: ReqCtx, body: Bytes) -> Res
 }
 
 /// The `status` filter of the list.
-fn status_param(q: &HashMap<String, String>) -> Result<Option<CampaignStatus>> {
+fn status_param(q: &Query) -> Result<Option<CampaignStatus>> {
     match q.get("status").map(String::as_str) {
         None | Some("") => Ok(None),
         Some(s) => CampaignStatus::parse(s).map(Some).ok_or_else(|| {
@@ -101,12 +100,7 @@ fn status_param(q: &HashMap<String, String>) -> Result<Option<CampaignStatus>> {
     }
 }
 
-async fn list_campaigns(
-    app: App,
-    authed: Authed,
-    _rc: ReqCtx,
-    q: HashMap<String, String>,
-) -> Result<Response> {
+async fn list_campaigns(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Result<Response> {
     reject_unknown_query(&q, &["org_id", "status"])?;
     let status = status_param(&q)?;
     let org = q.get("org_id").filter(|s| !s.is_empty()).cloned();

@@ -123,45 +123,14 @@ fn is_connection_error(e: &io::Error) -> bool {
     )
 }
 
-/// Serves one connection when it has a `slot`; without one (the server
-/// serves its maximum of connections), answers 503 and closes it.
+/// Serves one connection. Without a `slot` (the server serves its maximum
+/// of connections) it answers 503 and closes it; with one, hyper serves it
+/// until the client leaves, the server closes, or a request head is
+/// refused; a refused head is answered last. The slot is given back when
+/// the connection ends.
 async fn serve_stream<I, S>(
     mut stream: I,
     slot: Option<tokio::sync::OwnedSemaphorePermit>,
-    service: S,
-    app: App,
-    limits: Limits,
-    closing: tokio::sync::watch::Receiver<bool>,
-) where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: hyper::service::Service<
-            hyper::Request<hyper::body::Incoming>,
-            Response = warp::reply::Response,
-            Error = std::convert::Infallible,
-        > + Send
-        + Unpin
-        + 'static,
-    S::Future: Send + 'static,
-{
-    match slot {
-        Some(slot) => {
-            connection(stream, service, app, limits, closing).await;
-            drop(slot);
-        }
-        None => {
-            let busy = Error::Unavailable(format!(
-                "the registry is serving its maximum of {} connections; retry shortly",
-                limits.max_connections
-            ));
-            answer_and_close(&mut stream, &busy, &app).await;
-        }
-    }
-}
-
-/// One connection: hyper serves it until the client leaves, the server
-/// closes, or a request head is refused; a refused head is answered last.
-async fn connection<I, S>(
-    stream: I,
     service: S,
     app: App,
     limits: Limits,
@@ -177,6 +146,14 @@ async fn connection<I, S>(
         + 'static,
     S::Future: Send + 'static,
 {
+    let Some(_slot) = slot else {
+        let busy = Error::Unavailable(format!(
+            "the registry is serving its maximum of {} connections; retry shortly",
+            limits.max_connections
+        ));
+        answer_and_close(&mut stream, &busy, &app).await;
+        return;
+    };
     let progress = Arc::new(Progress::default());
     let io = hyper_util::rt::TokioIo::new(Framed::new(stream, Arc::clone(&progress), limits));
     let mut conn = hyper::server::conn::http1::Builder::new()
@@ -582,7 +559,7 @@ impl<I: AsyncRead + Unpin> AsyncRead for Framed<I> {
             }
             if this.position == Position::Refused {
                 // hyper waits here while it finishes; the connection's task
-                // ends it (see `connection`).
+                // ends it (see `serve_stream`).
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }

@@ -14,7 +14,7 @@ use crate::db::{ClientFilter, IdemRecord, NewTokenRow, OrgFilter, Reader, Rows, 
 use crate::error::{Error, FieldError, Result};
 use crate::records::*;
 use crate::requests::*;
-use partner_rules::records::{self as rules, Narrowing};
+use partner_rules::records::{self as rules, Narrowing, TransitionRefusal};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -177,6 +177,64 @@ fn remember(tx: &mut dyn Tx, ctx: &WriteCtx, idem: Option<&Idem>, created: &Crea
     Ok(())
 }
 
+/// An org or a client as an audit event names it.
+trait Audited: Served {
+    /// Its kind, its id and the id of the org it belongs to.
+    fn entity(&self) -> (&'static str, &str, &str);
+}
+
+impl Audited for Org {
+    fn entity(&self) -> (&'static str, &str, &str) {
+        ("org", &self.id, &self.id)
+    }
+}
+
+impl Audited for Client {
+    fn entity(&self) -> (&'static str, &str, &str) {
+        ("client", &self.id, &self.org_id)
+    }
+}
+
+/// The audit event of a change from `before` to `after`, each as the API
+/// shows it at the time of the write.
+fn record_change<R: Audited>(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    action: &str,
+    before: &R,
+    after: &R,
+) -> Result<i64> {
+    let (kind, id, org) = after.entity();
+    let was = Some(view_json(&before.view(ctx.now)));
+    let is = Some(view_json(&after.view(ctx.now)));
+    record(tx, ctx, action, kind, id, Some(org), was, is)
+}
+
+/// The end of every create: the audit event of the new record, and the
+/// answer (its view, `location` and version), remembered under the
+/// request's idempotency key so that a retry gets the same answer.
+fn finish_create<R: Audited>(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    idem: Option<&Idem>,
+    action: &str,
+    new: &R,
+    location: String,
+) -> Result<Created> {
+    let body = view_json(&new.view(ctx.now));
+    let (kind, id, org) = new.entity();
+    let after = Some(body.clone());
+    record(tx, ctx, action, kind, id, Some(org), None, after)?;
+    let created = Created {
+        body,
+        location,
+        version: new.version(),
+        replayed: false,
+    };
+    remember(tx, ctx, idem, &created)?;
+    Ok(created)
+}
+
 /// Refuses a write guarded by `If-Match` when the record moved on. Strong
 /// comparison (RFC 9110 §13.1.1): `"3"` and `*` match version 3; `W/"3"` never does.
 fn check_if_match(if_match: Option<&str>, version: i64) -> Result<()> {
@@ -337,25 +395,8 @@ pub fn create_org(
     };
     let org = draft_into_org(draft, base);
     tx.insert_org(&org)?;
-    let body = view_json(&org.view(ctx.now));
-    record(
-        tx,
-        ctx,
-        "org.create",
-        "org",
-        &org.id,
-        Some(&org.id),
-        None,
-        Some(body.clone()),
-    )?;
-    let created = Created {
-        body,
-        location: format!("/v1/orgs/{}", org.id),
-        version: org.version,
-        replayed: false,
-    };
-    remember(tx, ctx, idem, &created)?;
-    Ok(created)
+    let location = format!("/v1/orgs/{}", org.id);
+    finish_create(tx, ctx, idem, "org.create", &org, location)
 }
 
 /// `PATCH /v1/orgs/{id}`: a JSON merge patch of the org's fields.
@@ -403,16 +444,7 @@ pub fn update_org(
     next.updated_at = ctx.now;
     next.version = current.version + 1;
     tx.update_org(&next)?;
-    record(
-        tx,
-        ctx,
-        "org.update",
-        "org",
-        id,
-        Some(id),
-        Some(view_json(&current.view(ctx.now))),
-        Some(view_json(&next.view(ctx.now))),
-    )?;
+    record_change(tx, ctx, "org.update", &current, &next)?;
     follow_contract_end(tx, ctx, &current, &next)?;
     crate::campaigns::after_org_change(tx, ctx, &current, &next)?;
     Ok(next)
@@ -452,16 +484,7 @@ fn change_client(
     after: &Client,
 ) -> Result<()> {
     tx.update_client(after)?;
-    record(
-        tx,
-        ctx,
-        action,
-        "client",
-        &after.id,
-        Some(&after.org_id),
-        Some(view_json(&before.view(ctx.now))),
-        Some(view_json(&after.view(ctx.now))),
-    )?;
+    record_change(tx, ctx, action, before, after)?;
     Ok(())
 }
 
@@ -505,16 +528,7 @@ pub fn offboard_org(tx: &mut dyn Tx, ctx: &WriteCtx, id: &str) -> Result<Org> {
         ..current.clone()
     };
     tx.update_org(&next)?;
-    record(
-        tx,
-        ctx,
-        "org.offboard",
-        "org",
-        id,
-        Some(id),
-        Some(view_json(&current.view(ctx.now))),
-        Some(view_json(&next.view(ctx.now))),
-    )?;
+    record_change(tx, ctx, "org.offboard", &current, &next)?;
     Ok(next)
 }
 
@@ -766,25 +780,8 @@ pub fn create_client(
     if let Some(secret) = secret {
         tx.add_secret(&client.id, &secret.hmac, secret.source, ctx.now)?;
     }
-    let body = view_json(&client.view(ctx.now));
-    record(
-        tx,
-        ctx,
-        "client.create",
-        "client",
-        &client.id,
-        Some(&org.id),
-        None,
-        Some(body.clone()),
-    )?;
-    let created = Created {
-        body,
-        location: format!("/v1/clients/{}", client.id),
-        version: 1,
-        replayed: false,
-    };
-    remember(tx, ctx, idem, &created)?;
-    Ok(created)
+    let location = format!("/v1/clients/{}", client.id);
+    finish_create(tx, ctx, idem, "client.create", &client, location)
 }
 
 /// `PATCH /v1/clients/{id}`: a JSON merge patch of the client's fields.
@@ -795,15 +792,7 @@ pub fn update_client(
     patch: &serde_json::Map<String, Value>,
     if_match: Option<&str>,
 ) -> Result<Client> {
-    forbid_reviewer(&ctx.actor)?;
-    let current = visible_client(tx, &ctx.actor, id)?;
-    check_if_match(if_match, current.version)?;
-    if current.revoked_at.is_some() {
-        return Err(Error::Conflict(format!(
-            "client {id} {}",
-            rules::TransitionRefusal::ClientRevoked
-        )));
-    }
+    let current = client_to_change(tx, ctx, id, if_match, TransitionRefusal::ClientRevoked)?;
     let org = tx
         .org(&current.org_id)?
         .ok_or_else(|| Error::Internal("client without org".into()))?;
@@ -872,6 +861,25 @@ pub fn update_client(
     Ok(next)
 }
 
+/// The client `id` as a change of it finds it: visible to the caller (not a
+/// reviewer), still at the version `If-Match` names, and not revoked
+/// (else a conflict saying `revoked`).
+fn client_to_change(
+    tx: &mut dyn Tx,
+    ctx: &WriteCtx,
+    id: &str,
+    if_match: Option<&str>,
+    revoked: TransitionRefusal,
+) -> Result<Client> {
+    forbid_reviewer(&ctx.actor)?;
+    let current = visible_client(tx, &ctx.actor, id)?;
+    check_if_match(if_match, current.version)?;
+    if current.revoked_at.is_some() {
+        return Err(Error::Conflict(format!("client {id} {revoked}")));
+    }
+    Ok(current)
+}
+
 /// `DELETE /v1/clients/{id}`: revokes the client (and every secret it has).
 pub fn revoke_client(tx: &mut dyn Tx, ctx: &WriteCtx, id: &str) -> Result<Client> {
     forbid_reviewer(&ctx.actor)?;
@@ -890,15 +898,7 @@ pub fn rotate_secret(
     grace: i64,
     if_match: Option<&str>,
 ) -> Result<Client> {
-    forbid_reviewer(&ctx.actor)?;
-    let current = visible_client(tx, &ctx.actor, id)?;
-    check_if_match(if_match, current.version)?;
-    if current.revoked_at.is_some() {
-        return Err(Error::Conflict(format!(
-            "client {id} {}",
-            rules::TransitionRefusal::RotateRevoked
-        )));
-    }
+    let current = client_to_change(tx, ctx, id, if_match, TransitionRefusal::RotateRevoked)?;
     if current.auth_method == partner_rules::keys::PRIVATE_KEY_JWT {
         return Err(Error::Conflict(format!(
             "client {id} uses private_key_jwt and has no secret to rotate: rotate its key by adding the new public key to its jwks, then removing the old one"

@@ -13,26 +13,17 @@ pub struct TextField {
     pub max_chars: usize,
 }
 
-pub const LEGAL_ENTITY: TextField = TextField {
-    name: "legal_entity",
-    max_chars: 300,
-};
-pub const CONTRACT_ID: TextField = TextField {
-    name: "contract_id",
-    max_chars: 200,
-};
-pub const TENANT: TextField = TextField {
-    name: "tenant",
-    max_chars: 200,
-};
-pub const BUSINESS_UNIT: TextField = TextField {
-    name: "business_unit",
-    max_chars: 200,
-};
-pub const PURPOSE: TextField = TextField {
-    name: "purpose",
-    max_chars: 2000,
-};
+impl TextField {
+    const fn new(name: &'static str, max_chars: usize) -> TextField {
+        TextField { name, max_chars }
+    }
+}
+
+pub const LEGAL_ENTITY: TextField = TextField::new("legal_entity", 300);
+pub const CONTRACT_ID: TextField = TextField::new("contract_id", 200);
+pub const TENANT: TextField = TextField::new("tenant", 200);
+pub const BUSINESS_UNIT: TextField = TextField::new("business_unit", 200);
+pub const PURPOSE: TextField = TextField::new("purpose", 2000);
 /// The longest email address (RFC 5321's path limit).
 pub const EMAIL_MAX_CHARS: usize = 254;
 /// The most scopes one org may allow or one client may hold.

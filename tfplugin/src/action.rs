@@ -3,7 +3,7 @@
 //! or by a resource's `action_trigger`.
 use crate::diag::Diagnostics;
 use crate::model::Model;
-use crate::resource::{BoxFut, Context, typed};
+use crate::resource::{BoxFut, Context, call_typed, forward_view_basics, typed, view_basics};
 use crate::schema::Schema;
 use crate::value::Value;
 use std::future::Future;
@@ -62,9 +62,7 @@ const WHAT: &str = "action configuration";
 
 /// Object-safe view of an [`Action`].
 pub trait DynAction<D>: Send + Sync {
-    fn type_name(&self) -> &'static str;
-    fn schema(&self) -> Schema;
-    fn validate(&self, config: &Value, diags: &mut Diagnostics);
+    view_basics!();
     fn plan<'a>(&'a self, ctx: &'a Context<D>, config: Value) -> BoxFut<'a, Diagnostics>;
     fn invoke<'a>(
         &'a self,
@@ -75,24 +73,11 @@ pub trait DynAction<D>: Send + Sync {
 }
 
 impl<D: Send + Sync + 'static, A: Action<D>> DynAction<D> for A {
-    fn type_name(&self) -> &'static str {
-        Action::<D>::type_name(self)
-    }
-    fn schema(&self) -> Schema {
-        Action::<D>::schema(self)
-    }
-    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(m) = typed::<A::Model>(config, WHAT, diags) {
-            Action::<D>::validate(self, &m, diags);
-        }
-    }
+    forward_view_basics!(Action, WHAT);
     fn plan<'a>(&'a self, ctx: &'a Context<D>, config: Value) -> BoxFut<'a, Diagnostics> {
         Box::pin(async move {
-            let mut d = Diagnostics::new();
-            if let Some(m) = typed::<A::Model>(&config, WHAT, &mut d) {
-                Action::<D>::plan(self, ctx, m, &mut d).await;
-            }
-            d
+            let call = async |m, d: &mut _| Action::<D>::plan(self, ctx, m, d).await;
+            call_typed::<A::Model, ()>(config, WHAT, call).await.1
         })
     }
     fn invoke<'a>(
@@ -102,11 +87,8 @@ impl<D: Send + Sync + 'static, A: Action<D>> DynAction<D> for A {
         progress: Progress,
     ) -> BoxFut<'a, Diagnostics> {
         Box::pin(async move {
-            let mut d = Diagnostics::new();
-            if let Some(m) = typed::<A::Model>(&config, WHAT, &mut d) {
-                Action::<D>::invoke(self, ctx, m, &progress, &mut d).await;
-            }
-            d
+            let call = async |m, d: &mut _| Action::<D>::invoke(self, ctx, m, &progress, d).await;
+            call_typed::<A::Model, ()>(config, WHAT, call).await.1
         })
     }
 }

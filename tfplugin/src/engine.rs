@@ -589,13 +589,7 @@ mod tests {
             } else {
                 Val::Known("e1".into())
             };
-            m.seen_secret = Val::Known(
-                req.config
-                    .secret_wo
-                    .as_deref()
-                    .unwrap_or("none")
-                    .to_string(),
-            );
+            m.seen_secret = seen_secret(&req.config);
             if self.bug == "apply_changes_planned" {
                 m.name = Val::Known("renamed".into());
             }
@@ -615,16 +609,15 @@ mod tests {
         ) -> Option<Thing> {
             let mut m = req.planned;
             m.etag = Val::Known("e2".into());
-            m.seen_secret = Val::Known(
-                req.config
-                    .secret_wo
-                    .as_deref()
-                    .unwrap_or("none")
-                    .to_string(),
-            );
+            m.seen_secret = seen_secret(&req.config);
             Some(m)
         }
         async fn delete(&self, _ctx: &Context<()>, _s: Thing, _d: &mut Diagnostics) {}
+    }
+
+    /// What the test resource records of the write-only secret it was given.
+    fn seen_secret(config: &Thing) -> Val<String> {
+        Val::Known(config.secret_wo.as_deref().unwrap_or("none").to_string())
     }
 
     fn cfg(name: &str, parent: &str, secret: Option<&str>) -> Value {
@@ -646,6 +639,24 @@ mod tests {
 
     /// Terraform's proposed new state: config, with prior values for
     /// computed attributes the config leaves null.
+    /// Plans creating what `config` describes, from Terraform's proposal.
+    fn plan_create(r: &T, s: &Schema, ctx: &Context<()>, config: &Value) -> PlanOutcome {
+        let proposal = proposed(s, &Value::Null, config);
+        block_on(plan(r, s, ctx, Value::Null, proposal, config.clone()))
+    }
+
+    /// Plans changing `state` to what `config` describes.
+    fn plan_update(
+        r: &T,
+        s: &Schema,
+        ctx: &Context<()>,
+        state: &Value,
+        config: &Value,
+    ) -> PlanOutcome {
+        let proposal = proposed(s, state, config);
+        block_on(plan(r, s, ctx, state.clone(), proposal, config.clone()))
+    }
+
     fn proposed(schema: &Schema, prior: &Value, config: &Value) -> Value {
         let mut p = config.clone();
         for a in schema.attributes.iter().filter(|a| a.computed) {
@@ -664,14 +675,7 @@ mod tests {
         let s = Resource::schema(&r);
         let ctx = Context::<()>::default();
         let config = cfg("a", "p1", Some("s3cret"));
-        let out = block_on(plan(
-            &r,
-            &s,
-            &ctx,
-            Value::Null,
-            proposed(&s, &Value::Null, &config),
-            config.clone(),
-        ));
+        let out = plan_create(&r, &s, &ctx, &config);
         assert!(out.diags.is_empty(), "{:?}", out.diags);
         assert!(out.planned.get("id").is_unknown() && out.planned.get("etag").is_unknown());
         assert!(
@@ -699,27 +703,13 @@ mod tests {
         assert!(!state.contains_unknown());
 
         // No change: plan equals prior state.
-        let out = block_on(plan(
-            &r,
-            &s,
-            &ctx,
-            state.clone(),
-            proposed(&s, &state, &config),
-            config.clone(),
-        ));
+        let out = plan_update(&r, &s, &ctx, &state, &config);
         assert_eq!(out.planned, state);
         assert!(out.requires_replace.is_empty());
 
         // Update in place: id kept (use_state_for_unknown), etag unknown.
         let config2 = cfg("b", "p1", None);
-        let out = block_on(plan(
-            &r,
-            &s,
-            &ctx,
-            state.clone(),
-            proposed(&s, &state, &config2),
-            config2.clone(),
-        ));
+        let out = plan_update(&r, &s, &ctx, &state, &config2);
         assert!(out.diags.is_empty(), "{:?}", out.diags);
         assert_eq!(out.planned.get("id"), &Value::from("t-1"));
         assert!(out.planned.get("etag").is_unknown());
@@ -729,14 +719,7 @@ mod tests {
 
         // A requires_replace attribute changes.
         let config3 = cfg("a", "p2", None);
-        let out = block_on(plan(
-            &r,
-            &s,
-            &ctx,
-            state.clone(),
-            proposed(&s, &state, &config3),
-            config3,
-        ));
+        let out = plan_update(&r, &s, &ctx, &state, &config3);
         assert_eq!(out.requires_replace, vec![AttrPath::attr("parent")]);
 
         // Destroy.
@@ -751,14 +734,7 @@ mod tests {
         let s = Resource::schema(&r);
         let ctx = Context::<()>::default();
         let config = cfg("a", "p1", Some("x"));
-        let out = block_on(plan(
-            &r,
-            &s,
-            &ctx,
-            Value::Null,
-            proposed(&s, &Value::Null, &config),
-            config.clone(),
-        ));
+        let out = plan_create(&r, &s, &ctx, &config);
         if out.diags.has_errors() {
             return out.diags;
         }
@@ -801,14 +777,7 @@ mod tests {
             .attrs_mut()
             .unwrap()
             .insert("parent".into(), Value::Unknown);
-        let out = block_on(plan(
-            &r,
-            &s,
-            &Context::<()>::default(),
-            Value::Null,
-            proposed(&s, &Value::Null, &config),
-            config,
-        ));
+        let out = plan_create(&r, &s, &Context::<()>::default(), &config);
         assert!(out.diags.is_empty(), "{:?}", out.diags);
         assert!(out.planned.get("parent").is_unknown());
     }
@@ -819,14 +788,7 @@ mod tests {
         let s = Resource::schema(&r);
         let ctx = Context::<()>::default();
         let config = cfg("a", "p1", None);
-        let out = block_on(plan(
-            &r,
-            &s,
-            &ctx,
-            Value::Null,
-            proposed(&s, &Value::Null, &config),
-            config.clone(),
-        ));
+        let out = plan_create(&r, &s, &ctx, &config);
         assert!(out.diags.is_empty(), "{:?}", out.diags);
         assert_eq!(out.planned.get("id"), &Value::unknown_with_prefix("t-"));
         assert_eq!(out.planned.get("etag"), &Value::unknown_with_prefix("e"));
@@ -887,14 +849,7 @@ mod tests {
         assert!(check_plan(&s, &config, &planned).is_empty());
         assert!(check_plan(&s, &planned, &config).is_empty());
         // A refined unknown config passes through planning unchanged.
-        let out = block_on(plan(
-            &T { bug: "" },
-            &s,
-            &Context::<()>::default(),
-            Value::Null,
-            proposed(&s, &Value::Null, &config),
-            config.clone(),
-        ));
+        let out = plan_create(&T { bug: "" }, &s, &Context::<()>::default(), &config);
         assert!(out.diags.is_empty(), "{:?}", out.diags);
         assert_eq!(
             out.planned.get("parent"),
@@ -922,14 +877,7 @@ mod tests {
                 .attrs_mut()
                 .unwrap()
                 .insert("parent".into(), parent.clone());
-            let out = block_on(plan(
-                &r,
-                &s,
-                &Context::<()>::default(),
-                Value::Null,
-                proposed(&s, &Value::Null, &config),
-                config,
-            ));
+            let out = plan_create(&r, &s, &Context::<()>::default(), &config);
             assert!(out.diags.is_empty(), "{:?}", out.diags);
             assert_eq!(out.planned.get("parent_prefix_seen"), &seen, "{parent:?}");
         }
@@ -942,14 +890,7 @@ mod tests {
         };
         let s = Resource::schema(&r);
         let config = cfg("a", "p1", None);
-        let out = block_on(plan(
-            &r,
-            &s,
-            &Context::<()>::default(),
-            Value::Null,
-            proposed(&s, &Value::Null, &config),
-            config,
-        ));
+        let out = plan_create(&r, &s, &Context::<()>::default(), &config);
         assert!(out.diags.has_errors());
         assert!(out.planned.get("nope").is_null());
     }

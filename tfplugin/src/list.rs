@@ -3,7 +3,7 @@
 //! type so that they can be imported.
 use crate::diag::Diagnostics;
 use crate::model::Model;
-use crate::resource::{BoxFut, Context, typed};
+use crate::resource::{BoxFut, Context, call_typed, forward_view_basics, typed, view_basics};
 use crate::schema::Schema;
 use crate::value::Value;
 use std::future::Future;
@@ -38,9 +38,7 @@ pub trait ListResource<D>: Send + Sync + 'static {
 
 /// Object-safe view of a [`ListResource`].
 pub trait DynListResource<D>: Send + Sync {
-    fn type_name(&self) -> &'static str;
-    fn schema(&self) -> Schema;
-    fn validate(&self, config: &Value, diags: &mut Diagnostics);
+    view_basics!();
     fn list<'a>(
         &'a self,
         ctx: &'a Context<D>,
@@ -50,31 +48,21 @@ pub trait DynListResource<D>: Send + Sync {
 }
 
 impl<D: Send + Sync + 'static, L: ListResource<D>> DynListResource<D> for L {
-    fn type_name(&self) -> &'static str {
-        ListResource::<D>::type_name(self)
-    }
-    fn schema(&self) -> Schema {
-        ListResource::<D>::schema(self)
-    }
-    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(m) = typed::<L::Model>(config, "list configuration", diags) {
-            ListResource::<D>::validate(self, &m, diags);
-        }
-    }
+    forward_view_basics!(ListResource, "list configuration");
     fn list<'a>(
         &'a self,
         ctx: &'a Context<D>,
         config: Value,
         limit: usize,
     ) -> BoxFut<'a, (Vec<ListItem>, Diagnostics)> {
-        Box::pin(async move {
-            let mut d = Diagnostics::new();
-            let Some(config) = typed::<L::Model>(&config, "list configuration", &mut d) else {
-                return (vec![], d);
-            };
-            let mut items = ListResource::<D>::list(self, ctx, config, limit, &mut d).await;
-            items.truncate(limit);
-            (items, d)
-        })
+        Box::pin(call_typed(
+            config,
+            "list configuration",
+            async move |config, d| {
+                let mut items = ListResource::<D>::list(self, ctx, config, limit, d).await;
+                items.truncate(limit);
+                items
+            },
+        ))
     }
 }

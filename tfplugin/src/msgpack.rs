@@ -231,60 +231,73 @@ fn write_int(out: &mut Vec<u8>, i: i64) {
     }
 }
 
-fn write_str(out: &mut Vec<u8>, s: &str) {
-    let n = s.len();
-    if n < 32 {
-        out.push(0xa0 | n as u8);
-    } else if n <= u8::MAX as usize {
-        out.push(0xd9);
-        out.push(n as u8);
-    } else if n <= u16::MAX as usize {
-        out.push(0xda);
-        out.extend_from_slice(&(n as u16).to_be_bytes());
-    } else {
-        out.push(0xdb);
-        out.extend_from_slice(&(n as u32).to_be_bytes());
+/// How msgpack writes the length of one kind of value: the prefix of its
+/// one-byte form and the lengths that fit it, if it has one, then the marker
+/// bytes of its 8-bit (if any), 16-bit and 32-bit lengths.
+struct LengthForm {
+    fix: Option<(u8, usize)>,
+    len8: Option<u8>,
+    len16: u8,
+    len32: u8,
+}
+
+const STR: LengthForm = LengthForm {
+    fix: Some((0xa0, 32)),
+    len8: Some(0xd9),
+    len16: 0xda,
+    len32: 0xdb,
+};
+const BIN: LengthForm = LengthForm {
+    fix: None,
+    len8: Some(0xc4),
+    len16: 0xc5,
+    len32: 0xc6,
+};
+const ARRAY: LengthForm = LengthForm {
+    fix: Some((0x90, 16)),
+    len8: None,
+    len16: 0xdc,
+    len32: 0xdd,
+};
+const MAP: LengthForm = LengthForm {
+    fix: Some((0x80, 16)),
+    len8: None,
+    len16: 0xde,
+    len32: 0xdf,
+};
+
+/// The length `n` in the shortest of `form`'s encodings.
+fn write_len(out: &mut Vec<u8>, form: &LengthForm, n: usize) {
+    match (form.fix, form.len8) {
+        (Some((prefix, fits)), _) if n < fits => out.push(prefix | n as u8),
+        (_, Some(marker)) if n <= u8::MAX as usize => out.extend_from_slice(&[marker, n as u8]),
+        _ if n <= u16::MAX as usize => {
+            out.push(form.len16);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        _ => {
+            out.push(form.len32);
+            out.extend_from_slice(&(n as u32).to_be_bytes());
+        }
     }
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    write_len(out, &STR, s.len());
     out.extend_from_slice(s.as_bytes());
 }
 
 fn write_bin(out: &mut Vec<u8>, b: &[u8]) {
-    let n = b.len();
-    if n <= u8::MAX as usize {
-        out.push(0xc4);
-        out.push(n as u8);
-    } else if n <= u16::MAX as usize {
-        out.push(0xc5);
-        out.extend_from_slice(&(n as u16).to_be_bytes());
-    } else {
-        out.push(0xc6);
-        out.extend_from_slice(&(n as u32).to_be_bytes());
-    }
+    write_len(out, &BIN, b.len());
     out.extend_from_slice(b);
 }
 
 fn write_array_len(out: &mut Vec<u8>, n: usize) {
-    if n < 16 {
-        out.push(0x90 | n as u8);
-    } else if n <= u16::MAX as usize {
-        out.push(0xdc);
-        out.extend_from_slice(&(n as u16).to_be_bytes());
-    } else {
-        out.push(0xdd);
-        out.extend_from_slice(&(n as u32).to_be_bytes());
-    }
+    write_len(out, &ARRAY, n);
 }
 
 fn write_map_len(out: &mut Vec<u8>, n: usize) {
-    if n < 16 {
-        out.push(0x80 | n as u8);
-    } else if n <= u16::MAX as usize {
-        out.push(0xde);
-        out.extend_from_slice(&(n as u16).to_be_bytes());
-    } else {
-        out.push(0xdf);
-        out.extend_from_slice(&(n as u32).to_be_bytes());
-    }
+    write_len(out, &MAP, n);
 }
 
 // ---------------------------------------------------------------- reading

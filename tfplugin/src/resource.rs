@@ -217,6 +217,10 @@ pub struct UpdateRequest<M> {
 /// Boxed future used by the type-erased views.
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// What a type-erased view's function returns: the resulting value, if
+/// any, and the diagnostics.
+pub type Outcome<'a> = BoxFut<'a, (Option<Value>, Diagnostics)>;
+
 /// A managed resource: schema, typed model and lifecycle functions.
 ///
 /// Results are `Option`s: `None` with an error diagnostic means the
@@ -354,12 +358,41 @@ pub trait EphemeralResource<D>: Send + Sync + 'static {
 
 // ------------------------------------------------------------ type erasure
 
+/// Declares the three methods every object-safe view starts with: the type
+/// name, the schema, and `validate` on an untyped configuration.
+macro_rules! view_basics {
+    () => {
+        fn type_name(&self) -> &'static str;
+        fn schema(&self) -> Schema;
+        fn validate(&self, config: &Value, diags: &mut Diagnostics);
+    };
+}
+pub(crate) use view_basics;
+
+/// Implements [`view_basics!`] for a type of the typed trait `$typed`: its
+/// type name and schema as they are, and its `validate` on the configuration
+/// read as its model (`$what` names that configuration in an error).
+macro_rules! forward_view_basics {
+    ($typed:ident, $what:expr) => {
+        fn type_name(&self) -> &'static str {
+            $typed::<D>::type_name(self)
+        }
+        fn schema(&self) -> Schema {
+            $typed::<D>::schema(self)
+        }
+        fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+            if let Some(m) = typed::<<Self as $typed<D>>::Model>(config, $what, diags) {
+                $typed::<D>::validate(self, &m, diags);
+            }
+        }
+    };
+}
+pub(crate) use forward_view_basics;
+
 /// Object-safe view of a [`Resource`], working on untyped values. The
 /// server holds these; `impl<R: Resource>` provides it.
 pub trait DynResource<D>: Send + Sync {
-    fn type_name(&self) -> &'static str;
-    fn schema(&self) -> Schema;
-    fn validate(&self, config: &Value, diags: &mut Diagnostics);
+    view_basics!();
     /// The value as the typed model reads and writes it, `None` when the
     /// model cannot read it. The engine compares the plan hook's result
     /// with it to tell which attributes the hook changed.
@@ -370,32 +403,19 @@ pub trait DynResource<D>: Send + Sync {
         req: PlanRequest<Value>,
     ) -> BoxFut<'a, PlanRequest<Value>>;
     fn plan_destroy<'a>(&'a self, ctx: &'a Context<D>, prior: Value) -> BoxFut<'a, Diagnostics>;
-    fn create<'a>(
-        &'a self,
-        ctx: &'a Context<D>,
-        planned: Value,
-        config: Value,
-    ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
-    fn read<'a>(
-        &'a self,
-        ctx: &'a Context<D>,
-        state: Value,
-    ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
+    fn create<'a>(&'a self, ctx: &'a Context<D>, planned: Value, config: Value) -> Outcome<'a>;
+    fn read<'a>(&'a self, ctx: &'a Context<D>, state: Value) -> Outcome<'a>;
     fn update<'a>(
         &'a self,
         ctx: &'a Context<D>,
         prior: Value,
         planned: Value,
         config: Value,
-    ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
+    ) -> Outcome<'a>;
     fn delete<'a>(&'a self, ctx: &'a Context<D>, state: Value) -> BoxFut<'a, Diagnostics>;
     fn identity_attributes(&self) -> &'static [&'static str];
     fn generate_config(&self, config: Value) -> Value;
-    fn import<'a>(
-        &'a self,
-        ctx: &'a Context<D>,
-        id: &'a str,
-    ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
+    fn import<'a>(&'a self, ctx: &'a Context<D>, id: &'a str) -> Outcome<'a>;
 }
 
 /// The value as the typed model `M`, or an error diagnostic naming `what`.
@@ -412,18 +432,31 @@ pub(crate) fn typed<M: Model>(v: &Value, what: &str, diags: &mut Diagnostics) ->
     }
 }
 
+/// Runs a typed function on `value` read as its model `M`, with diagnostics
+/// of its own: how the views call every function that takes one value.
+/// When the value does not fit the model the function does not run, the
+/// diagnostics say why (naming `what`) and the result is the default
+/// (`None`, nothing listed).
+pub(crate) async fn call_typed<M: Model, T: Default>(
+    value: Value,
+    what: &str,
+    call: impl AsyncFnOnce(M, &mut Diagnostics) -> T,
+) -> (T, Diagnostics) {
+    let mut d = Diagnostics::new();
+    let result = match typed::<M>(&value, what, &mut d) {
+        Some(m) => call(m, &mut d).await,
+        None => T::default(),
+    };
+    (result, d)
+}
+
+/// A typed function's resulting model as the untyped value the views return.
+fn untyped<M: Model>(result: Option<M>) -> Option<Value> {
+    result.map(|m| m.to_value())
+}
+
 impl<D: Send + Sync + 'static, R: Resource<D>> DynResource<D> for R {
-    fn type_name(&self) -> &'static str {
-        Resource::<D>::type_name(self)
-    }
-    fn schema(&self) -> Schema {
-        Resource::<D>::schema(self)
-    }
-    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(m) = typed::<R::Model>(config, "configuration", diags) {
-            Resource::<D>::validate(self, &m, diags);
-        }
-    }
+    forward_view_basics!(Resource, "configuration");
     fn as_model(&self, v: &Value) -> Option<Value> {
         R::Model::from_value(v).ok().map(|m| m.to_value())
     }
@@ -444,19 +477,14 @@ impl<D: Send + Sync + 'static, R: Resource<D>> DynResource<D> for R {
     }
     fn plan_destroy<'a>(&'a self, ctx: &'a Context<D>, prior: Value) -> BoxFut<'a, Diagnostics> {
         Box::pin(async move {
-            let mut d = Diagnostics::new();
-            if let Some(prior) = typed::<R::Model>(&prior, "prior state", &mut d) {
-                Resource::<D>::plan_destroy(self, ctx, &prior, &mut d).await;
-            }
-            d
+            let call =
+                async |prior, d: &mut _| Resource::<D>::plan_destroy(self, ctx, &prior, d).await;
+            call_typed::<R::Model, ()>(prior, "prior state", call)
+                .await
+                .1
         })
     }
-    fn create<'a>(
-        &'a self,
-        ctx: &'a Context<D>,
-        planned: Value,
-        config: Value,
-    ) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
+    fn create<'a>(&'a self, ctx: &'a Context<D>, planned: Value, config: Value) -> Outcome<'a> {
         Box::pin(async move {
             let mut d = Diagnostics::new();
             let (Some(planned), Some(config)) = (
@@ -467,22 +495,13 @@ impl<D: Send + Sync + 'static, R: Resource<D>> DynResource<D> for R {
             };
             let r =
                 Resource::<D>::create(self, ctx, CreateRequest { planned, config }, &mut d).await;
-            (r.map(|m| m.to_value()), d)
+            (untyped(r), d)
         })
     }
-    fn read<'a>(
-        &'a self,
-        ctx: &'a Context<D>,
-        state: Value,
-    ) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
-        Box::pin(async move {
-            let mut d = Diagnostics::new();
-            let Some(state) = typed::<R::Model>(&state, "state", &mut d) else {
-                return (None, d);
-            };
-            let r = Resource::<D>::read(self, ctx, state, &mut d).await;
-            (r.map(|m| m.to_value()), d)
-        })
+    fn read<'a>(&'a self, ctx: &'a Context<D>, state: Value) -> Outcome<'a> {
+        Box::pin(call_typed(state, "state", async |state, d| {
+            untyped(Resource::<D>::read(self, ctx, state, d).await)
+        }))
     }
     fn update<'a>(
         &'a self,
@@ -490,7 +509,7 @@ impl<D: Send + Sync + 'static, R: Resource<D>> DynResource<D> for R {
         prior: Value,
         planned: Value,
         config: Value,
-    ) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
+    ) -> Outcome<'a> {
         Box::pin(async move {
             let mut d = Diagnostics::new();
             let (Some(prior), Some(planned), Some(config)) = (
@@ -500,27 +519,19 @@ impl<D: Send + Sync + 'static, R: Resource<D>> DynResource<D> for R {
             ) else {
                 return (None, d);
             };
-            let r = Resource::<D>::update(
-                self,
-                ctx,
-                UpdateRequest {
-                    prior,
-                    planned,
-                    config,
-                },
-                &mut d,
-            )
-            .await;
-            (r.map(|m| m.to_value()), d)
+            let request = UpdateRequest {
+                prior,
+                planned,
+                config,
+            };
+            let r = Resource::<D>::update(self, ctx, request, &mut d).await;
+            (untyped(r), d)
         })
     }
     fn delete<'a>(&'a self, ctx: &'a Context<D>, state: Value) -> BoxFut<'a, Diagnostics> {
         Box::pin(async move {
-            let mut d = Diagnostics::new();
-            if let Some(state) = typed::<R::Model>(&state, "state", &mut d) {
-                Resource::<D>::delete(self, ctx, state, &mut d).await;
-            }
-            d
+            let call = async |state, d: &mut _| Resource::<D>::delete(self, ctx, state, d).await;
+            call_typed::<R::Model, ()>(state, "state", call).await.1
         })
     }
     fn identity_attributes(&self) -> &'static [&'static str] {
@@ -532,95 +543,41 @@ impl<D: Send + Sync + 'static, R: Resource<D>> DynResource<D> for R {
             Err(_) => config,
         }
     }
-    fn import<'a>(
-        &'a self,
-        ctx: &'a Context<D>,
-        id: &'a str,
-    ) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
+    fn import<'a>(&'a self, ctx: &'a Context<D>, id: &'a str) -> Outcome<'a> {
         Box::pin(async move {
             let mut d = Diagnostics::new();
             let r = Resource::<D>::import(self, ctx, id, &mut d).await;
-            (r.map(|m| m.to_value()), d)
+            (untyped(r), d)
         })
     }
 }
 
 /// Object-safe view of a [`DataSource`].
 pub trait DynDataSource<D>: Send + Sync {
-    fn type_name(&self) -> &'static str;
-    fn schema(&self) -> Schema;
-    fn validate(&self, config: &Value, diags: &mut Diagnostics);
-    fn read<'a>(
-        &'a self,
-        ctx: &'a Context<D>,
-        config: Value,
-    ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
+    view_basics!();
+    fn read<'a>(&'a self, ctx: &'a Context<D>, config: Value) -> Outcome<'a>;
 }
 
 impl<D: Send + Sync + 'static, S: DataSource<D>> DynDataSource<D> for S {
-    fn type_name(&self) -> &'static str {
-        DataSource::<D>::type_name(self)
-    }
-    fn schema(&self) -> Schema {
-        DataSource::<D>::schema(self)
-    }
-    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(m) = typed::<S::Model>(config, "configuration", diags) {
-            DataSource::<D>::validate(self, &m, diags);
-        }
-    }
-    fn read<'a>(
-        &'a self,
-        ctx: &'a Context<D>,
-        config: Value,
-    ) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
-        Box::pin(async move {
-            let mut d = Diagnostics::new();
-            let Some(config) = typed::<S::Model>(&config, "configuration", &mut d) else {
-                return (None, d);
-            };
-            let r = DataSource::<D>::read(self, ctx, config, &mut d).await;
-            (r.map(|m| m.to_value()), d)
-        })
+    forward_view_basics!(DataSource, "configuration");
+    fn read<'a>(&'a self, ctx: &'a Context<D>, config: Value) -> Outcome<'a> {
+        Box::pin(call_typed(config, "configuration", async |config, d| {
+            untyped(DataSource::<D>::read(self, ctx, config, d).await)
+        }))
     }
 }
 
 /// Object-safe view of an [`EphemeralResource`].
 pub trait DynEphemeral<D>: Send + Sync {
-    fn type_name(&self) -> &'static str;
-    fn schema(&self) -> Schema;
-    fn validate(&self, config: &Value, diags: &mut Diagnostics);
-    fn open<'a>(
-        &'a self,
-        ctx: &'a Context<D>,
-        config: Value,
-    ) -> BoxFut<'a, (Option<Value>, Diagnostics)>;
+    view_basics!();
+    fn open<'a>(&'a self, ctx: &'a Context<D>, config: Value) -> Outcome<'a>;
 }
 
 impl<D: Send + Sync + 'static, E: EphemeralResource<D>> DynEphemeral<D> for E {
-    fn type_name(&self) -> &'static str {
-        EphemeralResource::<D>::type_name(self)
-    }
-    fn schema(&self) -> Schema {
-        EphemeralResource::<D>::schema(self)
-    }
-    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(m) = typed::<E::Model>(config, "configuration", diags) {
-            EphemeralResource::<D>::validate(self, &m, diags);
-        }
-    }
-    fn open<'a>(
-        &'a self,
-        ctx: &'a Context<D>,
-        config: Value,
-    ) -> BoxFut<'a, (Option<Value>, Diagnostics)> {
-        Box::pin(async move {
-            let mut d = Diagnostics::new();
-            let Some(config) = typed::<E::Model>(&config, "configuration", &mut d) else {
-                return (None, d);
-            };
-            let r = EphemeralResource::<D>::open(self, ctx, config, &mut d).await;
-            (r.map(|m| m.to_value()), d)
-        })
+    forward_view_basics!(EphemeralResource, "configuration");
+    fn open<'a>(&'a self, ctx: &'a Context<D>, config: Value) -> Outcome<'a> {
+        Box::pin(call_typed(config, "configuration", async |config, d| {
+            untyped(EphemeralResource::<D>::open(self, ctx, config, d).await)
+        }))
     }
 }

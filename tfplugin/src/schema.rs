@@ -23,6 +23,17 @@ pub struct Attribute {
     pub use_state_for_unknown: bool,
 }
 
+/// The builder methods that switch one of an attribute's flags on, each
+/// named as its flag.
+macro_rules! flag_setters {
+    ($($flag:ident),* $(,)?) => {
+        $(pub fn $flag(mut self) -> Self {
+            self.$flag = true;
+            self
+        })*
+    };
+}
+
 impl Attribute {
     pub fn new(name: impl Into<String>, ty: Type) -> Self {
         Attribute {
@@ -57,38 +68,16 @@ impl Attribute {
     pub fn map_of_strings(name: impl Into<String>) -> Self {
         Self::new(name, Type::map(Type::String))
     }
-    pub fn required(mut self) -> Self {
-        self.required = true;
-        self
-    }
-    pub fn optional(mut self) -> Self {
-        self.optional = true;
-        self
-    }
-    pub fn computed(mut self) -> Self {
-        self.computed = true;
-        self
-    }
-    pub fn sensitive(mut self) -> Self {
-        self.sensitive = true;
-        self
-    }
-    pub fn write_only(mut self) -> Self {
-        self.write_only = true;
-        self
-    }
-    pub fn deprecated(mut self) -> Self {
-        self.deprecated = true;
-        self
-    }
-    pub fn requires_replace(mut self) -> Self {
-        self.requires_replace = true;
-        self
-    }
-    pub fn use_state_for_unknown(mut self) -> Self {
-        self.use_state_for_unknown = true;
-        self
-    }
+    flag_setters!(
+        required,
+        optional,
+        computed,
+        sensitive,
+        write_only,
+        deprecated,
+        requires_replace,
+        use_state_for_unknown,
+    );
     pub fn description(mut self, d: impl Into<String>) -> Self {
         self.description = d.into();
         self

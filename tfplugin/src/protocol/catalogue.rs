@@ -9,7 +9,7 @@ use crate::schema::Schema;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-type ByName<T> = BTreeMap<&'static str, (Arc<T>, Schema)>;
+pub type ByName<T> = BTreeMap<&'static str, (Arc<T>, Schema)>;
 
 pub struct Catalogue<D> {
     pub provider_schema: Schema,

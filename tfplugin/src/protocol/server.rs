@@ -2,10 +2,10 @@
 //! decodes its values, runs the typed layer and encodes the result; user
 //! mistakes come back as diagnostics, never as gRPC errors. No lock is held
 //! across an RPC: the configured state is an `Arc` cloned at the start.
-// The lookup/decode macros fill whichever fields a response has.
+// `refusable!` fills whichever fields a response has besides its diagnostics.
 #![allow(clippy::needless_update)]
 
-use super::catalogue::Catalogue;
+use super::catalogue::{ByName, Catalogue};
 use super::convert::{self, decode, encode};
 use super::tfplugin6 as pb;
 use crate::provider::{Provider, ProviderInfo};
@@ -99,6 +99,18 @@ impl<P: Provider> ProviderService<P> {
             .map(|(k, f)| (k.to_string(), convert::function(f)))
             .collect()
     }
+    /// The type `name` in `by_name` with its schema, refused as an unknown
+    /// `kind` when the provider has none.
+    fn find<'m, T: ?Sized>(
+        &self,
+        by_name: &'m ByName<T>,
+        kind: &str,
+        name: &str,
+    ) -> Result<&'m (Arc<T>, crate::Schema), Refusal> {
+        by_name
+            .get(name)
+            .ok_or_else(|| self.unknown_type(kind, name))
+    }
     fn unknown_type(&self, kind: &str, name: &str) -> Vec<pb::Diagnostic> {
         convert::error(
             &format!("Unknown {kind} type"),
@@ -120,47 +132,56 @@ fn bad_value(what: &str, e: String) -> Vec<pb::Diagnostic> {
     )
 }
 
-macro_rules! lookup {
-    ($self:ident . $map:ident, $name:expr, $kind:expr, $resp:ident) => {
-        match $self.reg.$map.get($name.as_str()) {
-            Some(x) => x,
-            None => {
-                return Ok(Response::new(pb::$resp::Response {
-                    diagnostics: $self.unknown_type($kind, &$name),
+/// What stops an RPC before its work: the diagnostics it answers with.
+type Refusal = Vec<pb::Diagnostic>;
+
+/// A response that can carry a [`Refusal`] and nothing else.
+trait Refusable {
+    fn refused(diagnostics: Refusal) -> Self;
+}
+
+macro_rules! refusable {
+    ($($rpc:ident),* $(,)?) => {
+        $(impl Refusable for pb::$rpc::Response {
+            fn refused(diagnostics: Refusal) -> Self {
+                pb::$rpc::Response {
+                    diagnostics,
                     ..Default::default()
-                }))
+                }
             }
-        }
+        })*
     };
 }
 
-macro_rules! decode_or_return {
-    ($v:expr, $ty:expr, $what:expr, $resp:ident) => {
-        match decode($v, $ty) {
-            Ok(v) => v,
-            Err(e) => {
-                return Ok(Response::new(pb::$resp::Response {
-                    diagnostics: bad_value($what, e),
-                    ..Default::default()
-                }))
-            }
-        }
-    };
+refusable!(
+    validate_provider_config,
+    validate_resource_config,
+    validate_data_resource_config,
+    validate_ephemeral_resource_config,
+    upgrade_resource_state,
+    upgrade_resource_identity,
+    configure_provider,
+    read_resource,
+    plan_resource_change,
+    apply_resource_change,
+    import_resource_state,
+    read_data_source,
+    generate_resource_config,
+    open_ephemeral_resource,
+    validate_list_resource_config,
+    plan_action,
+    validate_action_config,
+);
+
+/// The answer of an RPC: its response, or the response holding only what
+/// refused it.
+fn answer<R: Refusable>(body: Result<R, Refusal>) -> Rpc<R> {
+    Ok(Response::new(body.unwrap_or_else(R::refused)))
 }
 
-/// Like `decode_or_return!`, for a decode already made.
-macro_rules! ok_or_return {
-    ($r:expr, $what:expr, $resp:ident) => {
-        match $r {
-            Ok(v) => v,
-            Err(e) => {
-                return Ok(Response::new(pb::$resp::Response {
-                    diagnostics: bad_value($what, e),
-                    ..Default::default()
-                }))
-            }
-        }
-    };
+/// `decode` of a value Terraform sent, refused as an invalid `what`.
+fn decoded(v: Option<&pb::DynamicValue>, ty: &crate::Type, what: &str) -> Result<Value, Refusal> {
+    decode(v, ty).map_err(|e| bad_value(what, e))
 }
 
 fn encode_result(
@@ -196,6 +217,28 @@ fn identity_data<D>(
     encode_result(&engine::identity_of(attrs, state), &ty, d).map(|v| pb::ResourceIdentityData {
         identity_data: Some(v),
     })
+}
+
+/// What a read or an apply answers about the state it leaves: the state
+/// and its identity encoded, and the diagnostics, to which an error is added
+/// when that identity is not the one Terraform `sent`.
+fn resulting_state<D>(
+    r: &dyn crate::resource::DynResource<D>,
+    schema: &crate::Schema,
+    sent: &Value,
+    state: &Value,
+    mut d: Diagnostics,
+) -> (
+    Option<pb::DynamicValue>,
+    Option<pb::ResourceIdentityData>,
+    Vec<pb::Diagnostic>,
+) {
+    let identity = engine::identity_of(r.identity_attributes(), state);
+    engine::check_identity(r.type_name(), sent, &identity, &mut d);
+    let mut diagnostics = convert::diags(d);
+    let encoded = encode_result(state, &schema.ty(), &mut diagnostics);
+    let identity = identity_data(r, schema, state, &mut diagnostics);
+    (encoded, identity, diagnostics)
 }
 
 /// The identity Terraform sent for a resource; null when it sent none (or
@@ -342,17 +385,20 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::validate_provider_config::Request>,
     ) -> Rpc<pb::validate_provider_config::Response> {
         let req = req.into_inner();
-        let config = decode_or_return!(
-            req.config.as_ref(),
-            &self.reg.provider_schema.ty(),
-            "provider configuration",
-            validate_provider_config
-        );
-        let mut d = Diagnostics::new();
-        self.provider.validate(&config, &mut d);
-        Ok(Response::new(pb::validate_provider_config::Response {
-            diagnostics: convert::diags(d),
-        }))
+        let response = async {
+            let config = decoded(
+                req.config.as_ref(),
+                &self.reg.provider_schema.ty(),
+                "provider configuration",
+            )?;
+            let mut d = Diagnostics::new();
+            self.provider.validate(&config, &mut d);
+            Ok(pb::validate_provider_config::Response {
+                diagnostics: convert::diags(d),
+            })
+        }
+        .await;
+        answer(response)
     }
 
     async fn validate_resource_config(
@@ -360,41 +406,35 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::validate_resource_config::Request>,
     ) -> Rpc<pb::validate_resource_config::Response> {
         let req = req.into_inner();
-        let (r, schema) = lookup!(
-            self.resources,
-            req.type_name,
-            "resource",
-            validate_resource_config
-        );
-        let config = decode_or_return!(
-            req.config.as_ref(),
-            &schema.ty(),
-            "configuration",
-            validate_resource_config
-        );
-        let mut d = Diagnostics::new();
-        let wo_allowed = req
-            .client_capabilities
-            .as_ref()
-            .is_some_and(|c| c.write_only_attributes_allowed);
-        if !wo_allowed {
-            for a in schema.attributes.iter().filter(|a| a.write_only) {
-                if !config.get(&a.name).is_null() {
-                    d.error_at(
-                        crate::AttrPath::attr(a.name.clone()),
-                        "Write-only attribute not supported",
-                        format!(
-                            "{} is write-only, which needs Terraform 1.11 or later.",
-                            a.name
-                        ),
-                    );
+        let response = async {
+            let (r, schema) = self.find(&self.reg.resources, "resource", &req.type_name)?;
+            let config = decoded(req.config.as_ref(), &schema.ty(), "configuration")?;
+            let mut d = Diagnostics::new();
+            let wo_allowed = req
+                .client_capabilities
+                .as_ref()
+                .is_some_and(|c| c.write_only_attributes_allowed);
+            if !wo_allowed {
+                for a in schema.attributes.iter().filter(|a| a.write_only) {
+                    if !config.get(&a.name).is_null() {
+                        d.error_at(
+                            crate::AttrPath::attr(a.name.clone()),
+                            "Write-only attribute not supported",
+                            format!(
+                                "{} is write-only, which needs Terraform 1.11 or later.",
+                                a.name
+                            ),
+                        );
+                    }
                 }
             }
+            r.validate(&config, &mut d);
+            Ok(pb::validate_resource_config::Response {
+                diagnostics: convert::diags(d),
+            })
         }
-        r.validate(&config, &mut d);
-        Ok(Response::new(pb::validate_resource_config::Response {
-            diagnostics: convert::diags(d),
-        }))
+        .await;
+        answer(response)
     }
 
     async fn validate_data_resource_config(
@@ -402,23 +442,17 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::validate_data_resource_config::Request>,
     ) -> Rpc<pb::validate_data_resource_config::Response> {
         let req = req.into_inner();
-        let (ds, schema) = lookup!(
-            self.data_sources,
-            req.type_name,
-            "data source",
-            validate_data_resource_config
-        );
-        let config = decode_or_return!(
-            req.config.as_ref(),
-            &schema.ty(),
-            "configuration",
-            validate_data_resource_config
-        );
-        let mut d = Diagnostics::new();
-        ds.validate(&config, &mut d);
-        Ok(Response::new(pb::validate_data_resource_config::Response {
-            diagnostics: convert::diags(d),
-        }))
+        let response = async {
+            let (ds, schema) = self.find(&self.reg.data_sources, "data source", &req.type_name)?;
+            let config = decoded(req.config.as_ref(), &schema.ty(), "configuration")?;
+            let mut d = Diagnostics::new();
+            ds.validate(&config, &mut d);
+            Ok(pb::validate_data_resource_config::Response {
+                diagnostics: convert::diags(d),
+            })
+        }
+        .await;
+        answer(response)
     }
 
     async fn validate_ephemeral_resource_config(
@@ -426,25 +460,18 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Rpc<pb::validate_ephemeral_resource_config::Response> {
         let req = req.into_inner();
-        let (e, schema) = lookup!(
-            self.ephemerals,
-            req.type_name,
-            "ephemeral resource",
-            validate_ephemeral_resource_config
-        );
-        let config = decode_or_return!(
-            req.config.as_ref(),
-            &schema.ty(),
-            "configuration",
-            validate_ephemeral_resource_config
-        );
-        let mut d = Diagnostics::new();
-        e.validate(&config, &mut d);
-        Ok(Response::new(
-            pb::validate_ephemeral_resource_config::Response {
+        let response = async {
+            let (e, schema) =
+                self.find(&self.reg.ephemerals, "ephemeral resource", &req.type_name)?;
+            let config = decoded(req.config.as_ref(), &schema.ty(), "configuration")?;
+            let mut d = Diagnostics::new();
+            e.validate(&config, &mut d);
+            Ok(pb::validate_ephemeral_resource_config::Response {
                 diagnostics: convert::diags(d),
-            },
-        ))
+            })
+        }
+        .await;
+        answer(response)
     }
 
     async fn upgrade_resource_state(
@@ -452,50 +479,43 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::upgrade_resource_state::Request>,
     ) -> Rpc<pb::upgrade_resource_state::Response> {
         let req = req.into_inner();
-        let (_, schema) = lookup!(
-            self.resources,
-            req.type_name,
-            "resource",
-            upgrade_resource_state
-        );
-        let ty = schema.ty();
-        let raw = req.raw_state.unwrap_or_default();
-        if raw.json.is_empty() {
-            return Ok(Response::new(pb::upgrade_resource_state::Response {
-                diagnostics: convert::error(
+        let response = async {
+            let (_, schema) = self.find(&self.reg.resources, "resource", &req.type_name)?;
+            let ty = schema.ty();
+            let raw = req.raw_state.unwrap_or_default();
+            if raw.json.is_empty() {
+                return Err(convert::error(
                     "Unsupported state format",
                     "The stored state has no JSON form (flatmap state from Terraform 0.11 is not supported).",
-                ),
-                ..Default::default()
-            }));
-        }
-        if req.version > schema.version {
-            return Ok(Response::new(pb::upgrade_resource_state::Response {
-                diagnostics: convert::error(
+                ));
+            }
+            if req.version > schema.version {
+                return Err(convert::error(
                     "State from a newer provider",
                     format!(
                         "The stored state has schema version {}, newer than this provider's {}. Upgrade the provider.",
                         req.version, schema.version
                     ),
-                ),
-                ..Default::default()
-            }));
+                ));
+            }
+            let mut diagnostics = vec![];
+            let upgraded_state = match crate::json::decode(&raw.json, &ty) {
+                Ok(mut v) => {
+                    engine::null_write_only(schema, &mut v);
+                    encode_result(&v, &ty, &mut diagnostics)
+                }
+                Err(e) => {
+                    diagnostics = bad_value("stored state", e);
+                    None
+                }
+            };
+            Ok(pb::upgrade_resource_state::Response {
+                upgraded_state,
+                diagnostics,
+            })
         }
-        let mut diagnostics = vec![];
-        let upgraded_state = match crate::json::decode(&raw.json, &ty) {
-            Ok(mut v) => {
-                engine::null_write_only(schema, &mut v);
-                encode_result(&v, &ty, &mut diagnostics)
-            }
-            Err(e) => {
-                diagnostics = bad_value("stored state", e);
-                None
-            }
-        };
-        Ok(Response::new(pb::upgrade_resource_state::Response {
-            upgraded_state,
-            diagnostics,
-        }))
+        .await;
+        answer(response)
     }
 
     async fn get_resource_identity_schemas(
@@ -541,40 +561,39 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::upgrade_resource_identity::Request>,
     ) -> Rpc<pb::upgrade_resource_identity::Response> {
         let req = req.into_inner();
-        let (r, schema) = lookup!(
-            self.resources,
-            req.type_name,
-            "resource",
-            upgrade_resource_identity
-        );
-        let ty = engine::identity_type(schema, r.identity_attributes());
-        let raw = req.raw_identity.unwrap_or_default();
-        let mut diagnostics = vec![];
-        if req.version != 0 {
-            diagnostics = convert::error(
-                "Identity from a newer provider",
-                format!(
-                    "The stored identity has version {}, this provider knows version 0. Upgrade the provider.",
-                    req.version
-                ),
-            );
+        let response = async {
+            let (r, schema) = self.find(&self.reg.resources, "resource", &req.type_name)?;
+            let ty = engine::identity_type(schema, r.identity_attributes());
+            let raw = req.raw_identity.unwrap_or_default();
+            let mut diagnostics = vec![];
+            if req.version != 0 {
+                diagnostics = convert::error(
+                    "Identity from a newer provider",
+                    format!(
+                        "The stored identity has version {}, this provider knows version 0. Upgrade the provider.",
+                        req.version
+                    ),
+                );
+            }
+            let upgraded_identity = match crate::json::decode(&raw.json, &ty) {
+                Ok(v) if diagnostics.is_empty() => {
+                    encode_result(&v, &ty, &mut diagnostics).map(|v| pb::ResourceIdentityData {
+                        identity_data: Some(v),
+                    })
+                }
+                Ok(_) => None,
+                Err(e) => {
+                    diagnostics = bad_value("stored identity", e);
+                    None
+                }
+            };
+            Ok(pb::upgrade_resource_identity::Response {
+                upgraded_identity,
+                diagnostics,
+            })
         }
-        let upgraded_identity = match crate::json::decode(&raw.json, &ty) {
-            Ok(v) if diagnostics.is_empty() => {
-                encode_result(&v, &ty, &mut diagnostics).map(|v| pb::ResourceIdentityData {
-                    identity_data: Some(v),
-                })
-            }
-            Ok(_) => None,
-            Err(e) => {
-                diagnostics = bad_value("stored identity", e);
-                None
-            }
-        };
-        Ok(Response::new(pb::upgrade_resource_identity::Response {
-            upgraded_identity,
-            diagnostics,
-        }))
+        .await;
+        answer(response)
     }
 
     async fn configure_provider(
@@ -582,25 +601,28 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::configure_provider::Request>,
     ) -> Rpc<pb::configure_provider::Response> {
         let req = req.into_inner();
-        let config = decode_or_return!(
-            req.config.as_ref(),
-            &self.reg.provider_schema.ty(),
-            "provider configuration",
-            configure_provider
-        );
-        let mut d = Diagnostics::new();
-        let configured = self
-            .provider
-            .configure(&config, self.stop.subscribe(), &mut d)
-            .await;
-        if let Some(data) = configured {
-            if let Ok(mut g) = self.ctx.write() {
-                *g = Arc::new(Context::configured(data));
+        let response = async {
+            let config = decoded(
+                req.config.as_ref(),
+                &self.reg.provider_schema.ty(),
+                "provider configuration",
+            )?;
+            let mut d = Diagnostics::new();
+            let configured = self
+                .provider
+                .configure(&config, self.stop.subscribe(), &mut d)
+                .await;
+            if let Some(data) = configured {
+                if let Ok(mut g) = self.ctx.write() {
+                    *g = Arc::new(Context::configured(data));
+                }
             }
+            Ok(pb::configure_provider::Response {
+                diagnostics: convert::diags(d),
+            })
         }
-        Ok(Response::new(pb::configure_provider::Response {
-            diagnostics: convert::diags(d),
-        }))
+        .await;
+        answer(response)
     }
 
     async fn read_resource(
@@ -608,33 +630,26 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::read_resource::Request>,
     ) -> Rpc<pb::read_resource::Response> {
         let req = req.into_inner();
-        let (r, schema) = lookup!(self.resources, req.type_name, "resource", read_resource);
-        let ty = schema.ty();
-        let state = decode_or_return!(
-            req.current_state.as_ref(),
-            &ty,
-            "current state",
-            read_resource
-        );
-        let current = ok_or_return!(
-            sent_identity(r.as_ref(), schema, req.current_identity.as_ref()),
-            "current identity",
-            read_resource
-        );
-        let ctx = self.ctx().for_instance(&req.private);
-        let (new, mut d) = engine::read(r.as_ref(), schema, &ctx, state).await;
-        let new_id = engine::identity_of(r.identity_attributes(), &new);
-        engine::check_identity(r.type_name(), &current, &new_id, &mut d);
-        let mut diagnostics = convert::diags(d);
-        let new_state = encode_result(&new, &ty, &mut diagnostics);
-        let new_identity = identity_data(r.as_ref(), schema, &new, &mut diagnostics);
-        Ok(Response::new(pb::read_resource::Response {
-            new_state,
-            diagnostics,
-            private: ctx.private().to_bytes(),
-            new_identity,
-            ..Default::default()
-        }))
+        let response = async {
+            let (r, schema) = self.find(&self.reg.resources, "resource", &req.type_name)?;
+            let ty = schema.ty();
+            let state = decoded(req.current_state.as_ref(), &ty, "current state")?;
+            let current = sent_identity(r.as_ref(), schema, req.current_identity.as_ref())
+                .map_err(|e| bad_value("current identity", e))?;
+            let ctx = self.ctx().for_instance(&req.private);
+            let (new, d) = engine::read(r.as_ref(), schema, &ctx, state).await;
+            let (new_state, new_identity, diagnostics) =
+                resulting_state(r.as_ref(), schema, &current, &new, d);
+            Ok(pb::read_resource::Response {
+                new_state,
+                diagnostics,
+                private: ctx.private().to_bytes(),
+                new_identity,
+                ..Default::default()
+            })
+        }
+        .await;
+        answer(response)
     }
 
     async fn plan_resource_change(
@@ -642,58 +657,39 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::plan_resource_change::Request>,
     ) -> Rpc<pb::plan_resource_change::Response> {
         let req = req.into_inner();
-        let (r, schema) = lookup!(
-            self.resources,
-            req.type_name,
-            "resource",
-            plan_resource_change
-        );
-        let ty = schema.ty();
-        let prior = decode_or_return!(
-            req.prior_state.as_ref(),
-            &ty,
-            "prior state",
-            plan_resource_change
-        );
-        let proposed = decode_or_return!(
-            req.proposed_new_state.as_ref(),
-            &ty,
-            "proposed new state",
-            plan_resource_change
-        );
-        let config = decode_or_return!(
-            req.config.as_ref(),
-            &ty,
-            "configuration",
-            plan_resource_change
-        );
-        let prior_identity = ok_or_return!(
-            sent_identity(r.as_ref(), schema, req.prior_identity.as_ref()),
-            "prior identity",
-            plan_resource_change
-        );
-        let ctx = self.ctx().for_instance(&req.prior_private);
-        let out = engine::plan(r.as_ref(), schema, &ctx, prior, proposed, config).await;
-        let mut diagnostics = convert::diags(out.diags);
-        let planned_state = encode_result(&out.planned, &ty, &mut diagnostics);
-        // An update keeps the identity; a create learns it from the apply.
-        let planned_identity = if out.planned.is_null() || !out.requires_replace.is_empty() {
-            None
-        } else {
-            req.prior_identity.filter(|_| !prior_identity.is_null())
-        };
-        Ok(Response::new(pb::plan_resource_change::Response {
-            planned_identity,
-            planned_state,
-            requires_replace: out
-                .requires_replace
-                .into_iter()
-                .map(convert::path)
-                .collect(),
-            planned_private: ctx.private().to_bytes(),
-            diagnostics,
-            ..Default::default()
-        }))
+        let response = async {
+            let (r, schema) = self.find(&self.reg.resources, "resource", &req.type_name)?;
+            let ty = schema.ty();
+            let prior = decoded(req.prior_state.as_ref(), &ty, "prior state")?;
+            let proposed = decoded(req.proposed_new_state.as_ref(), &ty, "proposed new state")?;
+            let config = decoded(req.config.as_ref(), &ty, "configuration")?;
+            let prior_identity = sent_identity(r.as_ref(), schema, req.prior_identity.as_ref())
+                .map_err(|e| bad_value("prior identity", e))?;
+            let ctx = self.ctx().for_instance(&req.prior_private);
+            let out = engine::plan(r.as_ref(), schema, &ctx, prior, proposed, config).await;
+            let mut diagnostics = convert::diags(out.diags);
+            let planned_state = encode_result(&out.planned, &ty, &mut diagnostics);
+            // An update keeps the identity; a create learns it from the apply.
+            let planned_identity = if out.planned.is_null() || !out.requires_replace.is_empty() {
+                None
+            } else {
+                req.prior_identity.filter(|_| !prior_identity.is_null())
+            };
+            Ok(pb::plan_resource_change::Response {
+                planned_identity,
+                planned_state,
+                requires_replace: out
+                    .requires_replace
+                    .into_iter()
+                    .map(convert::path)
+                    .collect(),
+                planned_private: ctx.private().to_bytes(),
+                diagnostics,
+                ..Default::default()
+            })
+        }
+        .await;
+        answer(response)
     }
 
     async fn apply_resource_change(
@@ -701,50 +697,28 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::apply_resource_change::Request>,
     ) -> Rpc<pb::apply_resource_change::Response> {
         let req = req.into_inner();
-        let (r, schema) = lookup!(
-            self.resources,
-            req.type_name,
-            "resource",
-            apply_resource_change
-        );
-        let ty = schema.ty();
-        let prior = decode_or_return!(
-            req.prior_state.as_ref(),
-            &ty,
-            "prior state",
-            apply_resource_change
-        );
-        let planned = decode_or_return!(
-            req.planned_state.as_ref(),
-            &ty,
-            "planned state",
-            apply_resource_change
-        );
-        let config = decode_or_return!(
-            req.config.as_ref(),
-            &ty,
-            "configuration",
-            apply_resource_change
-        );
-        let planned_identity = ok_or_return!(
-            sent_identity(r.as_ref(), schema, req.planned_identity.as_ref()),
-            "planned identity",
-            apply_resource_change
-        );
-        let ctx = self.ctx().for_instance(&req.planned_private);
-        let (new, mut d) = engine::apply(r.as_ref(), schema, &ctx, prior, planned, config).await;
-        let new_id = engine::identity_of(r.identity_attributes(), &new);
-        engine::check_identity(r.type_name(), &planned_identity, &new_id, &mut d);
-        let mut diagnostics = convert::diags(d);
-        let new_state = encode_result(&new, &ty, &mut diagnostics);
-        let new_identity = identity_data(r.as_ref(), schema, &new, &mut diagnostics);
-        Ok(Response::new(pb::apply_resource_change::Response {
-            new_identity,
-            new_state,
-            private: ctx.private().to_bytes(),
-            diagnostics,
-            ..Default::default()
-        }))
+        let response = async {
+            let (r, schema) = self.find(&self.reg.resources, "resource", &req.type_name)?;
+            let ty = schema.ty();
+            let prior = decoded(req.prior_state.as_ref(), &ty, "prior state")?;
+            let planned = decoded(req.planned_state.as_ref(), &ty, "planned state")?;
+            let config = decoded(req.config.as_ref(), &ty, "configuration")?;
+            let planned_identity = sent_identity(r.as_ref(), schema, req.planned_identity.as_ref())
+                .map_err(|e| bad_value("planned identity", e))?;
+            let ctx = self.ctx().for_instance(&req.planned_private);
+            let (new, d) = engine::apply(r.as_ref(), schema, &ctx, prior, planned, config).await;
+            let (new_state, new_identity, diagnostics) =
+                resulting_state(r.as_ref(), schema, &planned_identity, &new, d);
+            Ok(pb::apply_resource_change::Response {
+                new_identity,
+                new_state,
+                private: ctx.private().to_bytes(),
+                diagnostics,
+                ..Default::default()
+            })
+        }
+        .await;
+        answer(response)
     }
 
     async fn import_resource_state(
@@ -752,51 +726,47 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::import_resource_state::Request>,
     ) -> Rpc<pb::import_resource_state::Response> {
         let req = req.into_inner();
-        let (r, schema) = lookup!(
-            self.resources,
-            req.type_name,
-            "resource",
-            import_resource_state
-        );
-        let ty = schema.ty();
-        let identity = ok_or_return!(
-            sent_identity(r.as_ref(), schema, req.identity.as_ref()),
-            "identity to import",
-            import_resource_state
-        );
-        let mut d = Diagnostics::new();
-        let id = if req.id.is_empty() && !identity.is_null() {
-            engine::import_id_from_identity(&identity, &mut d)
-        } else {
-            Some(req.id.clone())
-        };
-        let ctx = self.ctx().for_instance(&[]);
-        let state = match id {
-            Some(id) => {
-                let (state, more) = engine::import(r.as_ref(), schema, &ctx, &id).await;
-                d.extend(more);
-                let new_id = engine::identity_of(r.identity_attributes(), &state);
-                engine::check_identity(r.type_name(), &identity, &new_id, &mut d);
-                state
-            }
-            None => Value::Null,
-        };
-        let mut diagnostics = convert::diags(d);
-        let imported_resources = if state.is_null() {
-            vec![]
-        } else {
-            vec![pb::import_resource_state::ImportedResource {
-                type_name: req.type_name.clone(),
-                state: encode_result(&state, &ty, &mut diagnostics),
-                identity: identity_data(r.as_ref(), schema, &state, &mut diagnostics),
-                private: ctx.private().to_bytes(),
-            }]
-        };
-        Ok(Response::new(pb::import_resource_state::Response {
-            imported_resources,
-            diagnostics,
-            ..Default::default()
-        }))
+        let response = async {
+            let (r, schema) = self.find(&self.reg.resources, "resource", &req.type_name)?;
+            let ty = schema.ty();
+            let identity = sent_identity(r.as_ref(), schema, req.identity.as_ref())
+                .map_err(|e| bad_value("identity to import", e))?;
+            let mut d = Diagnostics::new();
+            let id = if req.id.is_empty() && !identity.is_null() {
+                engine::import_id_from_identity(&identity, &mut d)
+            } else {
+                Some(req.id.clone())
+            };
+            let ctx = self.ctx().for_instance(&[]);
+            let state = match id {
+                Some(id) => {
+                    let (state, more) = engine::import(r.as_ref(), schema, &ctx, &id).await;
+                    d.extend(more);
+                    let new_id = engine::identity_of(r.identity_attributes(), &state);
+                    engine::check_identity(r.type_name(), &identity, &new_id, &mut d);
+                    state
+                }
+                None => Value::Null,
+            };
+            let mut diagnostics = convert::diags(d);
+            let imported_resources = if state.is_null() {
+                vec![]
+            } else {
+                vec![pb::import_resource_state::ImportedResource {
+                    type_name: req.type_name.clone(),
+                    state: encode_result(&state, &ty, &mut diagnostics),
+                    identity: identity_data(r.as_ref(), schema, &state, &mut diagnostics),
+                    private: ctx.private().to_bytes(),
+                }]
+            };
+            Ok(pb::import_resource_state::Response {
+                imported_resources,
+                diagnostics,
+                ..Default::default()
+            })
+        }
+        .await;
+        answer(response)
     }
 
     async fn move_resource_state(
@@ -813,23 +783,22 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::read_data_source::Request>,
     ) -> Rpc<pb::read_data_source::Response> {
         let req = req.into_inner();
-        let (ds, schema) = lookup!(
-            self.data_sources,
-            req.type_name,
-            "data source",
-            read_data_source
-        );
-        let ty = schema.ty();
-        let config = decode_or_return!(req.config.as_ref(), &ty, "configuration", read_data_source);
-        let ctx = self.ctx();
-        let (v, d) = engine::read_data(ds.as_ref(), schema, &ctx, config).await;
-        let mut diagnostics = convert::diags(d);
-        let state = encode_result(&v, &ty, &mut diagnostics);
-        Ok(Response::new(pb::read_data_source::Response {
-            state,
-            diagnostics,
-            ..Default::default()
-        }))
+        let response = async {
+            let (ds, schema) = self.find(&self.reg.data_sources, "data source", &req.type_name)?;
+            let ty = schema.ty();
+            let config = decoded(req.config.as_ref(), &ty, "configuration")?;
+            let ctx = self.ctx();
+            let (v, d) = engine::read_data(ds.as_ref(), schema, &ctx, config).await;
+            let mut diagnostics = convert::diags(d);
+            let state = encode_result(&v, &ty, &mut diagnostics);
+            Ok(pb::read_data_source::Response {
+                state,
+                diagnostics,
+                ..Default::default()
+            })
+        }
+        .await;
+        answer(response)
     }
 
     async fn generate_resource_config(
@@ -837,21 +806,20 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::generate_resource_config::Request>,
     ) -> Rpc<pb::generate_resource_config::Response> {
         let req = req.into_inner();
-        let (r, schema) = lookup!(
-            self.resources,
-            req.type_name,
-            "resource",
-            generate_resource_config
-        );
-        let ty = schema.ty();
-        let state = decode_or_return!(req.state.as_ref(), &ty, "state", generate_resource_config);
-        let mut diagnostics = vec![];
-        let generated = engine::generate_config(r.as_ref(), schema, &state);
-        let config = encode_result(&generated, &ty, &mut diagnostics);
-        Ok(Response::new(pb::generate_resource_config::Response {
-            config,
-            diagnostics,
-        }))
+        let response = async {
+            let (r, schema) = self.find(&self.reg.resources, "resource", &req.type_name)?;
+            let ty = schema.ty();
+            let state = decoded(req.state.as_ref(), &ty, "state")?;
+            let mut diagnostics = vec![];
+            let generated = engine::generate_config(r.as_ref(), schema, &state);
+            let config = encode_result(&generated, &ty, &mut diagnostics);
+            Ok(pb::generate_resource_config::Response {
+                config,
+                diagnostics,
+            })
+        }
+        .await;
+        answer(response)
     }
 
     async fn open_ephemeral_resource(
@@ -859,28 +827,23 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::open_ephemeral_resource::Request>,
     ) -> Rpc<pb::open_ephemeral_resource::Response> {
         let req = req.into_inner();
-        let (e, schema) = lookup!(
-            self.ephemerals,
-            req.type_name,
-            "ephemeral resource",
-            open_ephemeral_resource
-        );
-        let ty = schema.ty();
-        let config = decode_or_return!(
-            req.config.as_ref(),
-            &ty,
-            "configuration",
-            open_ephemeral_resource
-        );
-        let ctx = self.ctx();
-        let (v, d) = engine::open_ephemeral(e.as_ref(), schema, &ctx, config).await;
-        let mut diagnostics = convert::diags(d);
-        let result = encode_result(&v, &ty, &mut diagnostics);
-        Ok(Response::new(pb::open_ephemeral_resource::Response {
-            result,
-            diagnostics,
-            ..Default::default()
-        }))
+        let response = async {
+            let (e, schema) =
+                self.find(&self.reg.ephemerals, "ephemeral resource", &req.type_name)?;
+            let ty = schema.ty();
+            let config = decoded(req.config.as_ref(), &ty, "configuration")?;
+            let ctx = self.ctx();
+            let (v, d) = engine::open_ephemeral(e.as_ref(), schema, &ctx, config).await;
+            let mut diagnostics = convert::diags(d);
+            let result = encode_result(&v, &ty, &mut diagnostics);
+            Ok(pb::open_ephemeral_resource::Response {
+                result,
+                diagnostics,
+                ..Default::default()
+            })
+        }
+        .await;
+        answer(response)
     }
 
     async fn renew_ephemeral_resource(
@@ -919,23 +882,17 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::validate_list_resource_config::Request>,
     ) -> Rpc<pb::validate_list_resource_config::Response> {
         let req = req.into_inner();
-        let (l, schema) = lookup!(
-            self.lists,
-            req.type_name,
-            "list resource",
-            validate_list_resource_config
-        );
-        let config = decode_or_return!(
-            req.config.as_ref(),
-            &schema.ty(),
-            "list configuration",
-            validate_list_resource_config
-        );
-        let mut d = Diagnostics::new();
-        l.validate(&config, &mut d);
-        Ok(Response::new(pb::validate_list_resource_config::Response {
-            diagnostics: convert::diags(d),
-        }))
+        let response = async {
+            let (l, schema) = self.find(&self.reg.lists, "list resource", &req.type_name)?;
+            let config = decoded(req.config.as_ref(), &schema.ty(), "list configuration")?;
+            let mut d = Diagnostics::new();
+            l.validate(&config, &mut d);
+            Ok(pb::validate_list_resource_config::Response {
+                diagnostics: convert::diags(d),
+            })
+        }
+        .await;
+        answer(response)
     }
 
     async fn get_functions(
@@ -1056,19 +1013,18 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::plan_action::Request>,
     ) -> Rpc<pb::plan_action::Response> {
         let req = req.into_inner();
-        let (a, schema) = lookup!(self.actions, req.action_type, "action", plan_action);
-        let config = decode_or_return!(
-            req.config.as_ref(),
-            &schema.ty(),
-            "action configuration",
-            plan_action
-        );
-        let ctx = self.ctx();
-        let d = a.plan(&ctx, config).await;
-        Ok(Response::new(pb::plan_action::Response {
-            diagnostics: convert::diags(d),
-            deferred: None,
-        }))
+        let response = async {
+            let (a, schema) = self.find(&self.reg.actions, "action", &req.action_type)?;
+            let config = decoded(req.config.as_ref(), &schema.ty(), "action configuration")?;
+            let ctx = self.ctx();
+            let d = a.plan(&ctx, config).await;
+            Ok(pb::plan_action::Response {
+                diagnostics: convert::diags(d),
+                deferred: None,
+            })
+        }
+        .await;
+        answer(response)
     }
     type InvokeActionStream = BoxStream<pb::invoke_action::Event>;
     async fn invoke_action(
@@ -1123,23 +1079,17 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::validate_action_config::Request>,
     ) -> Rpc<pb::validate_action_config::Response> {
         let req = req.into_inner();
-        let (a, schema) = lookup!(
-            self.actions,
-            req.type_name,
-            "action",
-            validate_action_config
-        );
-        let config = decode_or_return!(
-            req.config.as_ref(),
-            &schema.ty(),
-            "action configuration",
-            validate_action_config
-        );
-        let mut d = Diagnostics::new();
-        a.validate(&config, &mut d);
-        Ok(Response::new(pb::validate_action_config::Response {
-            diagnostics: convert::diags(d),
-        }))
+        let response = async {
+            let (a, schema) = self.find(&self.reg.actions, "action", &req.type_name)?;
+            let config = decoded(req.config.as_ref(), &schema.ty(), "action configuration")?;
+            let mut d = Diagnostics::new();
+            a.validate(&config, &mut d);
+            Ok(pb::validate_action_config::Response {
+                diagnostics: convert::diags(d),
+            })
+        }
+        .await;
+        answer(response)
     }
 
     async fn stop_provider(
