@@ -286,11 +286,12 @@ enum Command {
         /// allowed_scopes, contract_end, approval_policy).
         #[arg(long)]
         attribute: String,
-        /// Its value before, exactly as the plan's warning shows it.
-        #[arg(long)]
+        /// Its value before, exactly as the plan's warning shows it (which
+        /// may begin with a hyphen: a key's thumbprint is base64url).
+        #[arg(long, allow_hyphen_values = true)]
         old: String,
         /// Its value after, exactly as the plan's warning shows it.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         new: String,
         /// How long the approval may wait to be used (default 168h).
         #[arg(long)]

@@ -279,6 +279,27 @@ fn approve_widening(
     approve_change(registry, token, change_ref, client, change, T0, extra)
 }
 
+/// The values a plan's approval command names are taken as written, also
+/// one that begins with a hyphen (a key's RFC 7638 thumbprint is base64url,
+/// so one in 64 does).
+#[test]
+fn an_approval_takes_values_beginning_with_a_hyphen_as_written() {
+    let registry = RegistryServer::start_at(T0);
+    let org = registry.create(
+        "/v1/orgs",
+        acceptance_tests::bodies::org("acme", "2030-12-31", &["a:read"]),
+    );
+    let org_id = string(&org, "id");
+    let boss = approver_token(&registry, "boss", "approvals@example.com");
+    let change = ("max_clients", "-k1", "-k1 -k2");
+    let run = approve_change(&registry, &boss, "pr-12", &org_id, change, T0, &[]);
+    run.assert_success();
+    let approvals = registry.get(&format!("/v1/approvals?change_ref=pr-12&resource={org_id}"));
+    let approval = &approvals["items"][0];
+    let values = (approval["old"].as_str(), approval["new"].as_str());
+    assert_eq!(values, (Some("-k1"), Some("-k1 -k2")), "{approvals:#}");
+}
+
 fn required_config(scopes: &[&str]) -> String {
     format!(
         "{}{}",
