@@ -38,15 +38,15 @@ fn cli(db: &str, key: &std::path::Path, args: &[&str]) -> String {
 
 /// A database of its own on `cluster`, initialised with its key in a
 /// temporary folder, and an admin token.
-struct Registry {
+struct RegistryData {
     db: String,
     _dir: tempfile::TempDir,
     key: std::path::PathBuf,
     token: String,
 }
 
-impl Registry {
-    fn init(cluster: &PgCluster) -> Registry {
+impl RegistryData {
+    fn init(cluster: &PgCluster) -> RegistryData {
         let db = cluster.new_database();
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("registry.key");
@@ -56,7 +56,7 @@ impl Registry {
             &key,
             &["token", "create", "--name", "admin", "--role", "admin"],
         );
-        Registry {
+        RegistryData {
             db,
             _dir: dir,
             key,
@@ -115,7 +115,7 @@ async fn send(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
     let cluster = PgCluster::start();
-    let registry = Registry::init(&cluster);
+    let registry = RegistryData::init(&cluster);
     let token = &registry.token;
     let mut child = registry.serve("127.0.0.1:0");
     let mut line = String::new();
@@ -240,7 +240,7 @@ async fn an_unreachable_database_gives_503_with_retry_after_never_401() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_ready_until_the_credential_cache_has_loaded() {
     let cluster = PgCluster::start();
-    let registry = Registry::init(&cluster);
+    let registry = RegistryData::init(&cluster);
     let token = &registry.token;
     let mut lock = cluster.session(database_of(&registry.db));
     let mut sql = lock.stdin.take().unwrap();
