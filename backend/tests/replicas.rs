@@ -606,6 +606,50 @@ fn a_postgresql_restart_gives_only_2xx_and_503_and_the_replica_recovers() {
     data.verify().assert_success();
 }
 
+/// A PostgreSQL database as the release before the attributes column left
+/// it (each custodian in a column of its own) keeps every client's
+/// custodian through the migration that moves it into that column.
+#[test]
+fn custodians_kept_in_their_own_column_survive_the_move_into_the_attributes() {
+    let cluster = PgCluster::shared();
+    let data = Data::postgres(cluster);
+    let token = data.token("admin");
+    let c = http();
+    let created = {
+        let r = data.serve();
+        let org_id = create_org(&c, &r.url, &token, "acme", 10);
+        let mut held = client_body(&org_id, "held");
+        held["custodian"] = json!("ops@msp.example");
+        [
+            (held, json!("ops@msp.example")),
+            (client_body(&org_id, "own"), Value::Null),
+        ]
+        .map(|(body, custodian)| {
+            let (status, _, client) = post(&c, format!("{}/v1/clients", r.url), &token, body);
+            assert_eq!(status, 201, "{client}");
+            (client["id"].as_str().unwrap().to_string(), custodian)
+        })
+    };
+    // Undo the migration by hand: the custodians back in their column, the
+    // schema at the version before.
+    cluster
+        .psql(
+            acceptance_tests::postgres::database_of(&data.db),
+            "ALTER TABLE clients ADD COLUMN custodian TEXT;
+             UPDATE clients SET custodian = attributes::json->>'custodian';
+             ALTER TABLE clients DROP COLUMN attributes;
+             UPDATE schema_version SET version = version - 1;",
+        )
+        .assert_success();
+    let r = data.serve();
+    for (id, custodian) in created {
+        let (status, _, client) = get(&c, format!("{}/v1/clients/{id}", r.url), &token);
+        assert_eq!(status, 200, "{client}");
+        assert_eq!(client["custodian"], custodian, "{client}");
+    }
+    data.verify().assert_success();
+}
+
 #[test]
 fn a_sqlite_registry_copied_to_postgresql_keeps_its_tokens_secrets_and_chain() {
     let sqlite = Data::sqlite("old.db");
