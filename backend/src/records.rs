@@ -147,7 +147,12 @@ impl Org {
     /// The editable fields as JSON, unset ones left out: the base a merge
     /// patch applies to.
     pub fn editable_json(&self) -> Map<String, Value> {
-        let fields = OrgFields::from(&self.view(self.updated_at));
+        let fields = OrgFields {
+            profile: self.profile.clone(),
+            max_clients: Some(self.max_clients),
+            review_enforcement: Some(self.review_enforcement.as_str().to_string()),
+            approval_policy: Some(self.approval_policy.clone()),
+        };
         let mut m = match serde_json::to_value(fields) {
             Ok(Value::Object(m)) => m,
             _ => Map::new(),
