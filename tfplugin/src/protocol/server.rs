@@ -2,7 +2,7 @@
 //! decodes its values, runs the typed layer and encodes the result; user
 //! mistakes come back as diagnostics, never as gRPC errors. No lock is held
 //! across an RPC: the configured state is an `Arc` cloned at the start.
-// `refusable!` fills whichever fields a response has besides its diagnostics.
+// `diagnostics_only!` fills whichever fields a response has besides its diagnostics.
 #![allow(clippy::needless_update)]
 
 use super::catalogue::{ByName, Catalogue};
@@ -111,6 +111,35 @@ impl<P: Provider> ProviderService<P> {
             .get(name)
             .ok_or_else(|| self.unknown_type(kind, name))
     }
+    /// The diagnostics of validating `config` as the `kind` named `name`:
+    /// the type found, the value decoded against its schema (refused as an
+    /// invalid `what`), then `check` run on it.
+    fn validated<T: ?Sized, R: DiagnosticsOnly>(
+        &self,
+        by_name: &ByName<T>,
+        (kind, what): (&str, &str),
+        name: &str,
+        config: Option<&pb::DynamicValue>,
+        check: impl FnOnce(&T, &crate::Schema, &Value, &mut Diagnostics),
+    ) -> Rpc<R> {
+        let diagnostics = self.find(by_name, kind, name).and_then(|(found, schema)| {
+            let config = decoded(config, &schema.ty(), what)?;
+            let mut d = Diagnostics::new();
+            check(found, schema, &config, &mut d);
+            Ok(convert::diags(d))
+        });
+        Ok(Response::new(R::only(
+            diagnostics.unwrap_or_else(|refusal| refusal),
+        )))
+    }
+    /// The provider block's configuration, decoded against its schema.
+    fn provider_config(&self, config: Option<&pb::DynamicValue>) -> Result<Value, Refusal> {
+        decoded(
+            config,
+            &self.reg.provider_schema.ty(),
+            "provider configuration",
+        )
+    }
     fn unknown_type(&self, kind: &str, name: &str) -> Vec<pb::Diagnostic> {
         convert::error(
             &format!("Unknown {kind} type"),
@@ -135,15 +164,16 @@ fn bad_value(what: &str, e: String) -> Vec<pb::Diagnostic> {
 /// What stops an RPC before its work: the diagnostics it answers with.
 type Refusal = Vec<pb::Diagnostic>;
 
-/// A response that can carry a [`Refusal`] and nothing else.
-trait Refusable {
-    fn refused(diagnostics: Refusal) -> Self;
+/// A response that can carry diagnostics and nothing else: a [`Refusal`],
+/// or the whole answer of a validation.
+trait DiagnosticsOnly {
+    fn only(diagnostics: Vec<pb::Diagnostic>) -> Self;
 }
 
-macro_rules! refusable {
+macro_rules! diagnostics_only {
     ($($rpc:ident),* $(,)?) => {
-        $(impl Refusable for pb::$rpc::Response {
-            fn refused(diagnostics: Refusal) -> Self {
+        $(impl DiagnosticsOnly for pb::$rpc::Response {
+            fn only(diagnostics: Vec<pb::Diagnostic>) -> Self {
                 pb::$rpc::Response {
                     diagnostics,
                     ..Default::default()
@@ -153,7 +183,7 @@ macro_rules! refusable {
     };
 }
 
-refusable!(
+diagnostics_only!(
     validate_provider_config,
     validate_resource_config,
     validate_data_resource_config,
@@ -175,13 +205,30 @@ refusable!(
 
 /// The answer of an RPC: its response, or the response holding only what
 /// refused it.
-fn answer<R: Refusable>(body: Result<R, Refusal>) -> Rpc<R> {
-    Ok(Response::new(body.unwrap_or_else(R::refused)))
+fn answer<R: DiagnosticsOnly>(body: Result<R, Refusal>) -> Rpc<R> {
+    Ok(Response::new(body.unwrap_or_else(R::only)))
 }
 
 /// `decode` of a value Terraform sent, refused as an invalid `what`.
 fn decoded(v: Option<&pb::DynamicValue>, ty: &crate::Type, what: &str) -> Result<Value, Refusal> {
     decode(v, ty).map_err(|e| bad_value(what, e))
+}
+
+/// Refuses each write-only attribute set in `config`: Terraform before 1.11
+/// would keep its value in the state.
+fn refuse_write_only(schema: &crate::Schema, config: &Value, d: &mut Diagnostics) {
+    for a in schema.attributes.iter().filter(|a| a.write_only) {
+        if !config.get(&a.name).is_null() {
+            d.error_at(
+                crate::AttrPath::attr(a.name.clone()),
+                "Write-only attribute not supported",
+                format!(
+                    "{} is write-only, which needs Terraform 1.11 or later.",
+                    a.name
+                ),
+            );
+        }
+    }
 }
 
 fn encode_result(
@@ -385,20 +432,14 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::validate_provider_config::Request>,
     ) -> Rpc<pb::validate_provider_config::Response> {
         let req = req.into_inner();
-        let response = async {
-            let config = decoded(
-                req.config.as_ref(),
-                &self.reg.provider_schema.ty(),
-                "provider configuration",
-            )?;
+        let diagnostics = self.provider_config(req.config.as_ref()).map(|config| {
             let mut d = Diagnostics::new();
             self.provider.validate(&config, &mut d);
-            Ok(pb::validate_provider_config::Response {
-                diagnostics: convert::diags(d),
-            })
-        }
-        .await;
-        answer(response)
+            convert::diags(d)
+        });
+        answer(
+            diagnostics.map(|diagnostics| pb::validate_provider_config::Response { diagnostics }),
+        )
     }
 
     async fn validate_resource_config(
@@ -406,35 +447,22 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::validate_resource_config::Request>,
     ) -> Rpc<pb::validate_resource_config::Response> {
         let req = req.into_inner();
-        let response = async {
-            let (r, schema) = self.find(&self.reg.resources, "resource", &req.type_name)?;
-            let config = decoded(req.config.as_ref(), &schema.ty(), "configuration")?;
-            let mut d = Diagnostics::new();
-            let wo_allowed = req
-                .client_capabilities
-                .as_ref()
-                .is_some_and(|c| c.write_only_attributes_allowed);
-            if !wo_allowed {
-                for a in schema.attributes.iter().filter(|a| a.write_only) {
-                    if !config.get(&a.name).is_null() {
-                        d.error_at(
-                            crate::AttrPath::attr(a.name.clone()),
-                            "Write-only attribute not supported",
-                            format!(
-                                "{} is write-only, which needs Terraform 1.11 or later.",
-                                a.name
-                            ),
-                        );
-                    }
+        let wo_allowed = req
+            .client_capabilities
+            .as_ref()
+            .is_some_and(|c| c.write_only_attributes_allowed);
+        self.validated(
+            &self.reg.resources,
+            ("resource", "configuration"),
+            &req.type_name,
+            req.config.as_ref(),
+            |r, schema, config, d| {
+                if !wo_allowed {
+                    refuse_write_only(schema, config, d);
                 }
-            }
-            r.validate(&config, &mut d);
-            Ok(pb::validate_resource_config::Response {
-                diagnostics: convert::diags(d),
-            })
-        }
-        .await;
-        answer(response)
+                r.validate(config, d)
+            },
+        )
     }
 
     async fn validate_data_resource_config(
@@ -442,17 +470,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::validate_data_resource_config::Request>,
     ) -> Rpc<pb::validate_data_resource_config::Response> {
         let req = req.into_inner();
-        let response = async {
-            let (ds, schema) = self.find(&self.reg.data_sources, "data source", &req.type_name)?;
-            let config = decoded(req.config.as_ref(), &schema.ty(), "configuration")?;
-            let mut d = Diagnostics::new();
-            ds.validate(&config, &mut d);
-            Ok(pb::validate_data_resource_config::Response {
-                diagnostics: convert::diags(d),
-            })
-        }
-        .await;
-        answer(response)
+        self.validated(
+            &self.reg.data_sources,
+            ("data source", "configuration"),
+            &req.type_name,
+            req.config.as_ref(),
+            |ds, _, config, d| ds.validate(config, d),
+        )
     }
 
     async fn validate_ephemeral_resource_config(
@@ -460,18 +484,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Rpc<pb::validate_ephemeral_resource_config::Response> {
         let req = req.into_inner();
-        let response = async {
-            let (e, schema) =
-                self.find(&self.reg.ephemerals, "ephemeral resource", &req.type_name)?;
-            let config = decoded(req.config.as_ref(), &schema.ty(), "configuration")?;
-            let mut d = Diagnostics::new();
-            e.validate(&config, &mut d);
-            Ok(pb::validate_ephemeral_resource_config::Response {
-                diagnostics: convert::diags(d),
-            })
-        }
-        .await;
-        answer(response)
+        self.validated(
+            &self.reg.ephemerals,
+            ("ephemeral resource", "configuration"),
+            &req.type_name,
+            req.config.as_ref(),
+            |e, _, config, d| e.validate(config, d),
+        )
     }
 
     async fn upgrade_resource_state(
@@ -602,11 +621,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> Rpc<pb::configure_provider::Response> {
         let req = req.into_inner();
         let response = async {
-            let config = decoded(
-                req.config.as_ref(),
-                &self.reg.provider_schema.ty(),
-                "provider configuration",
-            )?;
+            let config = self.provider_config(req.config.as_ref())?;
             let mut d = Diagnostics::new();
             let configured = self
                 .provider
@@ -882,17 +897,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::validate_list_resource_config::Request>,
     ) -> Rpc<pb::validate_list_resource_config::Response> {
         let req = req.into_inner();
-        let response = async {
-            let (l, schema) = self.find(&self.reg.lists, "list resource", &req.type_name)?;
-            let config = decoded(req.config.as_ref(), &schema.ty(), "list configuration")?;
-            let mut d = Diagnostics::new();
-            l.validate(&config, &mut d);
-            Ok(pb::validate_list_resource_config::Response {
-                diagnostics: convert::diags(d),
-            })
-        }
-        .await;
-        answer(response)
+        self.validated(
+            &self.reg.lists,
+            ("list resource", "list configuration"),
+            &req.type_name,
+            req.config.as_ref(),
+            |l, _, config, d| l.validate(config, d),
+        )
     }
 
     async fn get_functions(
@@ -1079,17 +1090,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::validate_action_config::Request>,
     ) -> Rpc<pb::validate_action_config::Response> {
         let req = req.into_inner();
-        let response = async {
-            let (a, schema) = self.find(&self.reg.actions, "action", &req.type_name)?;
-            let config = decoded(req.config.as_ref(), &schema.ty(), "action configuration")?;
-            let mut d = Diagnostics::new();
-            a.validate(&config, &mut d);
-            Ok(pb::validate_action_config::Response {
-                diagnostics: convert::diags(d),
-            })
-        }
-        .await;
-        answer(response)
+        self.validated(
+            &self.reg.actions,
+            ("action", "action configuration"),
+            &req.type_name,
+            req.config.as_ref(),
+            |a, _, config, d| a.validate(config, d),
+        )
     }
 
     async fn stop_provider(
