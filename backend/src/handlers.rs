@@ -296,6 +296,7 @@ pub async fn list_orgs(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Resul
     );
     let (limit, cursor) = list_page(&q, &mut errors);
     let filter = OrgFilter {
+        scope: None,
         name: q.get("name").filter(|s| !s.is_empty()).cloned(),
         status,
         limit,
@@ -418,7 +419,7 @@ fn new_secret(app: &App, supplied: Option<String>) -> Result<(NewSecret, Option<
         Some(s) => (
             NewSecret {
                 hmac: app.key.hash_secret(&s),
-                source: crate::requests::SUPPLIED,
+                source: crate::records::SUPPLIED,
             },
             None,
         ),
@@ -427,7 +428,7 @@ fn new_secret(app: &App, supplied: Option<String>) -> Result<(NewSecret, Option<
             (
                 NewSecret {
                     hmac: app.key.hash_secret(&s),
-                    source: crate::requests::GENERATED,
+                    source: crate::records::GENERATED,
                 },
                 Some(s),
             )
@@ -543,6 +544,7 @@ pub async fn list_clients(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Re
     };
     let (limit, cursor) = list_page(&q, &mut errors);
     let filter = ClientFilter {
+        scope: None,
         org_id: q.get("org_id").filter(|s| !s.is_empty()).cloned(),
         status,
         expiring_within,

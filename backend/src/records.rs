@@ -360,3 +360,16 @@ impl Actor {
         self.role != Role::Org || self.org.as_deref() == Some(org_id)
     }
 }
+
+/// A secret for a client: the HMAC to store and where the plaintext came from.
+#[derive(Debug, Clone)]
+pub struct NewSecret {
+    pub hmac: [u8; 32],
+    /// [`GENERATED`] or [`SUPPLIED`].
+    pub source: &'static str,
+}
+
+/// The source of a secret the registry made.
+pub const GENERATED: &str = "generated";
+/// The source of a secret the caller chose.
+pub const SUPPLIED: &str = "supplied";

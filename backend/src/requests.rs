@@ -377,19 +377,6 @@ pub const ROTATE_FIELDS: &[&str] = &["grace_period", "client_secret"];
 pub const DEFAULT_GRACE: i64 = partner_rules::DEFAULT_GRACE_PERIOD.as_secs() as i64;
 pub const MAX_GRACE: i64 = partner_rules::MAX_GRACE_PERIOD.as_secs() as i64;
 
-/// A secret for a client: the HMAC to store and where the plaintext came from.
-#[derive(Debug, Clone)]
-pub struct NewSecret {
-    pub hmac: [u8; 32],
-    /// [`GENERATED`] or [`SUPPLIED`].
-    pub source: &'static str,
-}
-
-/// The source of a secret the registry made.
-pub const GENERATED: &str = "generated";
-/// The source of a secret the caller chose.
-pub const SUPPLIED: &str = "supplied";
-
 /// The optional `client_secret` of a create or rotate body: `Ok(None)` when absent,
 /// the plaintext when it meets the rule; every refusal is recorded on `client_secret`
 /// without the value.

@@ -170,8 +170,8 @@ fn remember(tx: &mut dyn Tx, ctx: &WriteCtx, idem: Option<&Idem>, created: &Crea
                 fingerprint: idem.fingerprint.clone(),
                 response: created.body.to_string(),
                 location: created.location.clone(),
+                created_at: ctx.now,
             },
-            ctx.now,
         )?;
     }
     Ok(())
@@ -543,7 +543,11 @@ pub fn get_org(r: &mut dyn Reader, actor: &Actor, id: &str) -> Result<Org> {
 
 /// `GET /v1/orgs`: an org token lists its own org only.
 pub fn list_orgs(r: &mut dyn Reader, actor: &Actor, f: &OrgFilter, now: i64) -> Result<Rows<Org>> {
-    r.list_orgs(actor.list_scope().as_deref(), f, &today(now))
+    let scoped = OrgFilter {
+        scope: actor.list_scope(),
+        ..f.clone()
+    };
+    r.list_orgs(&scoped, &today(now))
 }
 
 // ---------- clients ----------
@@ -778,7 +782,7 @@ pub fn create_client(
     };
     tx.insert_client(&client)?;
     if let Some(secret) = secret {
-        tx.add_secret(&client.id, &secret.hmac, secret.source, ctx.now)?;
+        tx.add_secret(&client.id, secret, ctx.now)?;
     }
     let location = format!("/v1/clients/{}", client.id);
     finish_create(tx, ctx, idem, "client.create", &client, location)
@@ -918,7 +922,7 @@ pub fn rotate_secret(
     tx.drop_previous_secrets(&current.id)?;
     let grace_end = (grace > 0).then(|| ctx.now.saturating_add(grace));
     tx.retire_current_secret(&current.id, grace_end)?;
-    tx.add_secret(&current.id, &secret.hmac, secret.source, ctx.now)?;
+    tx.add_secret(&current.id, secret, ctx.now)?;
     let next = Client {
         secret_rotated_at: ctx.now,
         updated_at: ctx.now,
@@ -942,7 +946,11 @@ pub fn list_clients(
     f: &ClientFilter,
     now: i64,
 ) -> Result<Rows<Client>> {
-    r.list_clients(actor.list_scope().as_deref(), f, now, &today(now))
+    let scoped = ClientFilter {
+        scope: actor.list_scope(),
+        ..f.clone()
+    };
+    r.list_clients(&scoped, now, &today(now))
 }
 
 // ---------- audit, review, clock ----------

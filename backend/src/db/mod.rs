@@ -25,7 +25,7 @@ use crate::approvals::Approval;
 use crate::audit::{AuditHead, AuditRow};
 use crate::campaigns::{Campaign, ReviewItem};
 use crate::error::{Error, Result};
-use crate::records::{Client, ClientStatus, Org, OrgStatus, Role};
+use crate::records::{Client, ClientStatus, NewSecret, Org, OrgStatus, Role};
 use std::any::Any;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -87,21 +87,72 @@ impl<T> Rows<T> {
     }
 }
 
+/// A page of orgs: a name, a status, the page's size and where it starts.
 #[derive(Debug, Clone, Default)]
 pub struct OrgFilter {
+    /// The one org an org token may see: set by the service from the
+    /// caller, whatever the request asked.
+    pub scope: Option<String>,
     pub name: Option<String>,
     pub status: Option<OrgStatus>,
     pub limit: i64,
     pub cursor: i64,
 }
 
+impl OrgFilter {
+    /// The SQL condition of the status asked for, over `orgs` with `?4`
+    /// today (`YYYY-MM-DD`); PostgreSQL's engine writes `$` for `?`.
+    pub(crate) fn status_condition(&self) -> &'static str {
+        match self.status {
+            None => "",
+            Some(OrgStatus::Active) => "AND offboarded_at IS NULL AND contract_end >= ?4",
+            Some(OrgStatus::Expired) => "AND offboarded_at IS NULL AND contract_end < ?4",
+            Some(OrgStatus::Offboarded) => "AND offboarded_at IS NOT NULL",
+        }
+    }
+}
+
+/// A page of clients: an org, a status, an expiry horizon, the page's size
+/// and where it starts.
 #[derive(Debug, Clone, Default)]
 pub struct ClientFilter {
+    /// The one org an org token may see: set by the service from the
+    /// caller, whatever the request asked.
+    pub scope: Option<String>,
     pub org_id: Option<String>,
     pub status: Option<ClientStatus>,
     pub expiring_within: Option<i64>,
     pub limit: i64,
     pub cursor: i64,
+}
+
+impl ClientFilter {
+    /// The SQL conditions of the status and expiry asked for, over `c`
+    /// (clients) and `o` (their orgs) with `?4` now, `?5` today and `?6`
+    /// [`horizon`](Self::horizon); PostgreSQL's engine writes `$` for `?`.
+    pub(crate) fn conditions(&self) -> String {
+        let status = match self.status {
+            None => "",
+            Some(ClientStatus::Active) => {
+                "AND c.revoked_at IS NULL AND c.expires_at >= ?4 AND o.contract_end >= ?5"
+            }
+            Some(ClientStatus::Expired) => {
+                "AND c.revoked_at IS NULL AND (c.expires_at < ?4 OR o.contract_end < ?5)"
+            }
+            Some(ClientStatus::Revoked) => "AND c.revoked_at IS NOT NULL",
+        };
+        let expiring = if self.expiring_within.is_some() {
+            "AND c.revoked_at IS NULL AND c.expires_at >= ?4 AND c.expires_at <= ?6"
+        } else {
+            ""
+        };
+        format!("{status} {expiring}")
+    }
+
+    /// The latest expiry an `expiring_within` filter keeps.
+    pub(crate) fn horizon(&self, now: i64) -> i64 {
+        now.saturating_add(self.expiring_within.unwrap_or(0))
+    }
 }
 
 /// An API token's row (never the token: only its keyed hash).
@@ -179,6 +230,8 @@ pub struct IdemRecord {
     pub fingerprint: String,
     pub response: String,
     pub location: String,
+    /// When the create was made (unix seconds).
+    pub created_at: i64,
 }
 
 /// One stored secret hash; `not_after` bounds a previous secret's grace period.
@@ -277,15 +330,10 @@ pub trait Reader {
     /// valid at `now` (current, or previous within its grace period): one
     /// index lookup on the keyed hash, never a scan of the secrets.
     fn client_holding_secret(&mut self, hmac: &[u8; 32], now: i64) -> Result<Option<Client>>;
-    /// A page of orgs; `scope` restricts to one org id; `today` is `YYYY-MM-DD`.
-    fn list_orgs(&mut self, scope: Option<&str>, f: &OrgFilter, today: &str) -> Result<Rows<Org>>;
-    fn list_clients(
-        &mut self,
-        scope: Option<&str>,
-        f: &ClientFilter,
-        now: i64,
-        today: &str,
-    ) -> Result<Rows<Client>>;
+    /// A page of orgs; `today` is `YYYY-MM-DD`.
+    fn list_orgs(&mut self, f: &OrgFilter, today: &str) -> Result<Rows<Org>>;
+    /// A page of clients; `today` is `now`'s `YYYY-MM-DD`.
+    fn list_clients(&mut self, f: &ClientFilter, now: i64, today: &str) -> Result<Rows<Client>>;
     /// Orgs that are not offboarded, and their clients that are not revoked.
     fn review_data(&mut self) -> Result<(Vec<Org>, Vec<Client>)> {
         let orgs = self.live_orgs()?;
@@ -341,13 +389,7 @@ pub trait Tx: Reader {
     fn insert_client(&mut self, client: &Client) -> Result<()>;
     /// Writes every mutable column of the client.
     fn update_client(&mut self, client: &Client) -> Result<()>;
-    fn add_secret(
-        &mut self,
-        client_ref: &str,
-        hmac: &[u8; 32],
-        source: &str,
-        now: i64,
-    ) -> Result<()>;
+    fn add_secret(&mut self, client_ref: &str, secret: &NewSecret, now: i64) -> Result<()>;
     /// Drops the previous secrets (those with a `not_after`).
     fn drop_previous_secrets(&mut self, client_ref: &str) -> Result<()>;
     /// The current secret becomes a previous one valid until `not_after`;
@@ -362,13 +404,7 @@ pub trait Tx: Reader {
     /// the rows whose assertions expired before `now` (less [`JTI_SKEW`]).
     fn claim_jti(&mut self, client_id: &str, jti: &str, expires_at: i64, now: i64) -> Result<bool>;
     fn revoke_token(&mut self, id: i64, now: i64) -> Result<()>;
-    fn save_idempotency(
-        &mut self,
-        token_id: i64,
-        key: &str,
-        record: &IdemRecord,
-        now: i64,
-    ) -> Result<()>;
+    fn save_idempotency(&mut self, token_id: i64, key: &str, record: &IdemRecord) -> Result<()>;
     /// Stores a new campaign and its (undecided) items.
     fn insert_campaign(&mut self, campaign: &Campaign) -> Result<()>;
     /// Adds introspections to the clients' daily counts (not audited: a use is not a change).

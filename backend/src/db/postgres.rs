@@ -26,9 +26,7 @@ use crate::approvals::Approval;
 use crate::audit::{AuditHead, AuditRow};
 use crate::campaigns::{Campaign, Cause, Decision, ReviewItem};
 use crate::error::{Error, Result};
-use crate::records::{
-    Client, ClientStatus, Org, OrgProfile, OrgStatus, ReviewEnforcement, Role, end_of_day,
-};
+use crate::records::{Client, NewSecret, Org, OrgProfile, ReviewEnforcement, Role, end_of_day};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::future::Future;
 use std::sync::Mutex;
@@ -616,7 +614,6 @@ fn select_condition(select: Select<'_>) -> (&'static str, Option<&str>) {
 
 fn org_from_row(r: &Row) -> Org {
     let enforcement: String = r.get(19);
-    let scopes: String = r.get(11);
     let labels: String = r.get(13);
     Org {
         id: r.get(0),
@@ -631,7 +628,7 @@ fn org_from_row(r: &Row) -> Org {
             contract_end: r.get(8),
             tenant: r.get(9),
             business_unit: r.get(10),
-            allowed_scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+            allowed_scopes: scopes_at(r, 11),
             labels: serde_json::from_str(&labels).unwrap_or_default(),
         },
         max_clients: r.get(12),
@@ -650,8 +647,6 @@ const CLIENT_COLS: &str = "c.id, c.client_id, c.org_id, c.name, c.purpose, c.own
      c.auth_method, c.jwks, c.jwks_uri";
 
 fn client_from_row(r: &Row) -> Client {
-    let scopes: String = r.get(6);
-    let end: String = r.get(12);
     Client {
         id: r.get(0),
         client_id: r.get(1),
@@ -659,7 +654,7 @@ fn client_from_row(r: &Row) -> Client {
         name: r.get(3),
         purpose: r.get(4),
         owner: r.get(5),
-        scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+        scopes: scopes_at(r, 6),
         expires_at: r.get(7),
         created_at: r.get(8),
         updated_at: r.get(9),
@@ -673,9 +668,19 @@ fn client_from_row(r: &Row) -> Client {
         auth_method: r.get(19),
         jwks: r.get(20),
         jwks_uri: r.get(21),
-        // An unparsable date fails closed: the client reads as expired.
-        org_contract_end: end_of_day(&end).unwrap_or(i64::MIN),
+        org_contract_end: day_end_at(r, 12),
     }
+}
+
+/// A list of scopes stored as JSON text.
+fn scopes_at(r: &Row, column: usize) -> Vec<String> {
+    serde_json::from_str(&r.get::<_, String>(column)).unwrap_or_default()
+}
+
+/// The end of a `YYYY-MM-DD` day stored as text. An unparsable date fails
+/// closed: it ended before any time, so whatever it bounds reads as expired.
+fn day_end_at(r: &Row, column: usize) -> i64 {
+    end_of_day(&r.get::<_, String>(column)).unwrap_or(i64::MIN)
 }
 
 /// The columns of an approval, in [`Approval`]'s order.
@@ -840,20 +845,15 @@ impl Reader for PgTx<'_> {
             .pop())
     }
 
-    fn list_orgs(&mut self, scope: Option<&str>, f: &OrgFilter, today: &str) -> Result<Rows<Org>> {
-        let status = match f.status {
-            None => "",
-            Some(OrgStatus::Active) => "AND offboarded_at IS NULL AND contract_end >= $4",
-            Some(OrgStatus::Expired) => "AND offboarded_at IS NULL AND contract_end < $4",
-            Some(OrgStatus::Offboarded) => "AND offboarded_at IS NOT NULL",
-        };
+    fn list_orgs(&mut self, f: &OrgFilter, today: &str) -> Result<Rows<Org>> {
         let limit = f.limit + 1;
         let rows = self.query(
             &format!(
                 "SELECT {ORG_COLS} FROM orgs WHERE seq > $1 AND ($2::text IS NULL OR id = $2)
-                   AND ($3::text IS NULL OR name = $3) {status} AND $4::text = $4 ORDER BY seq LIMIT $5"
+                   AND ($3::text IS NULL OR name = $3) {} AND $4::text = $4 ORDER BY seq LIMIT $5",
+                f.status_condition().replace('?', "$")
             ),
-            &[&f.cursor, &scope, &f.name, &today, &limit],
+            &[&f.cursor, &f.scope, &f.name, &today, &limit],
         )?;
         let items = rows
             .iter()
@@ -862,38 +862,17 @@ impl Reader for PgTx<'_> {
         Ok(Rows::page(items, f.limit))
     }
 
-    fn list_clients(
-        &mut self,
-        scope: Option<&str>,
-        f: &ClientFilter,
-        now: i64,
-        today: &str,
-    ) -> Result<Rows<Client>> {
-        let status = match f.status {
-            None => "",
-            Some(ClientStatus::Active) => {
-                "AND c.revoked_at IS NULL AND c.expires_at >= $4 AND o.contract_end >= $5"
-            }
-            Some(ClientStatus::Expired) => {
-                "AND c.revoked_at IS NULL AND (c.expires_at < $4 OR o.contract_end < $5)"
-            }
-            Some(ClientStatus::Revoked) => "AND c.revoked_at IS NOT NULL",
-        };
-        let expiring = if f.expiring_within.is_some() {
-            "AND c.revoked_at IS NULL AND c.expires_at >= $4 AND c.expires_at <= $6"
-        } else {
-            ""
-        };
-        let horizon = now.saturating_add(f.expiring_within.unwrap_or(0));
-        let limit = f.limit + 1;
+    fn list_clients(&mut self, f: &ClientFilter, now: i64, today: &str) -> Result<Rows<Client>> {
+        let (horizon, limit) = (f.horizon(now), f.limit + 1);
         let rows = self.query(
             &format!(
                 "SELECT {CLIENT_COLS} FROM clients c JOIN orgs o ON o.id = c.org_id
                  WHERE c.seq > $1 AND ($2::text IS NULL OR c.org_id = $2) AND ($3::text IS NULL OR c.org_id = $3)
-                   {status} {expiring} AND $4::bigint = $4 AND $5::text = $5 AND $6::bigint = $6
-                 ORDER BY c.seq LIMIT $7"
+                   {} AND $4::bigint = $4 AND $5::text = $5 AND $6::bigint = $6
+                 ORDER BY c.seq LIMIT $7",
+                f.conditions().replace('?', "$")
             ),
-            &[&f.cursor, &scope, &f.org_id, &now, &today, &horizon, &limit],
+            &[&f.cursor, &f.scope, &f.org_id, &now, &today, &horizon, &limit],
         )?;
         let items = rows
             .iter()
@@ -936,13 +915,14 @@ impl Reader for PgTx<'_> {
 
     fn idempotency(&mut self, token_id: i64, key: &str) -> Result<Option<IdemRecord>> {
         let rows = self.query(
-            "SELECT fingerprint, response, location FROM idempotency_keys WHERE token_id = $1 AND key = $2",
+            "SELECT fingerprint, response, location, created_at FROM idempotency_keys WHERE token_id = $1 AND key = $2",
             &[&token_id, &key],
         )?;
         Ok(rows.first().map(|r| IdemRecord {
             fingerprint: r.get(0),
             response: r.get(1),
             location: r.get(2),
+            created_at: r.get(3),
         }))
     }
 
@@ -971,25 +951,21 @@ impl Reader for PgTx<'_> {
         )?;
         let mut out: Vec<CredentialRow> = rows
             .iter()
-            .map(|r| {
-                let scopes: String = r.get(4);
-                let end: String = r.get(6);
-                CredentialRow {
-                    id: r.get(0),
-                    client_id: r.get(1),
-                    org_id: r.get(2),
-                    org_name: r.get(3),
-                    scopes: serde_json::from_str(&scopes).unwrap_or_default(),
-                    expires_at: r.get(5),
-                    contract_end: end_of_day(&end).unwrap_or(i64::MIN),
-                    last_used_at: r.get(7),
-                    operated_by: r.get(8),
-                    auth_method: r.get(9),
-                    jwks: r.get(10),
-                    jwks_uri: r.get(12),
-                    secrets: Vec::new(),
-                    suspended_after: r.get(11),
-                }
+            .map(|r| CredentialRow {
+                id: r.get(0),
+                client_id: r.get(1),
+                org_id: r.get(2),
+                org_name: r.get(3),
+                scopes: scopes_at(r, 4),
+                expires_at: r.get(5),
+                contract_end: day_end_at(r, 6),
+                last_used_at: r.get(7),
+                operated_by: r.get(8),
+                auth_method: r.get(9),
+                jwks: r.get(10),
+                jwks_uri: r.get(12),
+                secrets: Vec::new(),
+                suspended_after: r.get(11),
             })
             .collect();
         let index: std::collections::HashMap<String, usize> = out
@@ -1295,17 +1271,10 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    fn add_secret(
-        &mut self,
-        client_ref: &str,
-        hmac: &[u8; 32],
-        source: &str,
-        now: i64,
-    ) -> Result<()> {
-        let hmac = hmac.as_slice();
+    fn add_secret(&mut self, client_ref: &str, secret: &NewSecret, now: i64) -> Result<()> {
         self.execute(
             "INSERT INTO client_secrets (client_ref, secret_hmac, source, created_at, not_after) VALUES ($1, $2, $3, $4, NULL)",
-            &[&client_ref, &hmac, &source, &now],
+            &[&client_ref, &secret.hmac.as_slice(), &secret.source, &now],
         )?;
         Ok(())
     }
@@ -1408,13 +1377,7 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    fn save_idempotency(
-        &mut self,
-        token_id: i64,
-        key: &str,
-        record: &IdemRecord,
-        now: i64,
-    ) -> Result<()> {
+    fn save_idempotency(&mut self, token_id: i64, key: &str, record: &IdemRecord) -> Result<()> {
         self.execute(
             "INSERT INTO idempotency_keys (token_id, key, fingerprint, status, response, location, created_at)
              VALUES ($1, $2, $3, 201, $4, $5, $6)",
@@ -1424,7 +1387,7 @@ impl Tx for PgTx<'_> {
                 &record.fingerprint,
                 &record.response,
                 &record.location,
-                &now,
+                &record.created_at,
             ],
         )?;
         Ok(())

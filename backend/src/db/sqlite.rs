@@ -11,9 +11,7 @@ use crate::audit::{Anchor, AuditHead, AuditRow, GENESIS};
 use crate::campaigns::{Campaign, Cause, Decision, ReviewItem};
 use crate::crypto::SecretKey;
 use crate::error::{Error, Result};
-use crate::records::{
-    Client, ClientStatus, Org, OrgProfile, OrgStatus, ReviewEnforcement, Role, end_of_day,
-};
+use crate::records::{Client, NewSecret, Org, OrgProfile, ReviewEnforcement, Role, end_of_day};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -628,7 +626,6 @@ const ORG_COLS: &str = "id, name, legal_entity, technical_owner, approval_author
 
 fn org_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Org> {
     let enforcement: String = r.get(19)?;
-    let scopes: String = r.get(11)?;
     let labels: String = r.get(13)?;
     Ok(Org {
         id: r.get(0)?,
@@ -643,7 +640,7 @@ fn org_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Org> {
             contract_end: r.get(8)?,
             tenant: r.get(9)?,
             business_unit: r.get(10)?,
-            allowed_scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+            allowed_scopes: scopes_at(r, 11)?,
             labels: serde_json::from_str(&labels).unwrap_or_default(),
         },
         max_clients: r.get(12)?,
@@ -662,8 +659,6 @@ const CLIENT_COLS: &str = "c.id, c.client_id, c.org_id, c.name, c.purpose, c.own
      c.auth_method, c.jwks, c.jwks_uri";
 
 fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
-    let scopes: String = r.get(6)?;
-    let end: String = r.get(12)?;
     Ok(Client {
         id: r.get(0)?,
         client_id: r.get(1)?,
@@ -671,7 +666,7 @@ fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
         name: r.get(3)?,
         purpose: r.get(4)?,
         owner: r.get(5)?,
-        scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+        scopes: scopes_at(r, 6)?,
         expires_at: r.get(7)?,
         created_at: r.get(8)?,
         updated_at: r.get(9)?,
@@ -685,9 +680,19 @@ fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
         auth_method: r.get(19)?,
         jwks: r.get(20)?,
         jwks_uri: r.get(21)?,
-        // An unparsable date fails closed: the client reads as expired.
-        org_contract_end: end_of_day(&end).unwrap_or(i64::MIN),
+        org_contract_end: day_end_at(r, 12)?,
     })
+}
+
+/// A list of scopes stored as JSON text.
+fn scopes_at(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<Vec<String>> {
+    Ok(serde_json::from_str(&r.get::<_, String>(column)?).unwrap_or_default())
+}
+
+/// The end of a `YYYY-MM-DD` day stored as text. An unparsable date fails
+/// closed: it ended before any time, so whatever it bounds reads as expired.
+fn day_end_at(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<i64> {
+    Ok(end_of_day(&r.get::<_, String>(column)?).unwrap_or(i64::MIN))
 }
 
 /// Tokens `t` with their org `o` (none for admin and reviewer tokens).
@@ -905,55 +910,36 @@ impl Reader for Conn<'_> {
             .pop())
     }
 
-    fn list_orgs(&mut self, scope: Option<&str>, f: &OrgFilter, today: &str) -> Result<Rows<Org>> {
-        let status = match f.status {
-            None => "",
-            Some(OrgStatus::Active) => "AND offboarded_at IS NULL AND contract_end >= ?4",
-            Some(OrgStatus::Expired) => "AND offboarded_at IS NULL AND contract_end < ?4",
-            Some(OrgStatus::Offboarded) => "AND offboarded_at IS NOT NULL",
-        };
+    fn list_orgs(&mut self, f: &OrgFilter, today: &str) -> Result<Rows<Org>> {
         let mut st = self.c.prepare_cached(&format!(
-            "SELECT {ORG_COLS} FROM orgs WHERE seq > ?1 AND (?2 IS NULL OR id = ?2) AND (?3 IS NULL OR name = ?3) {status}
-               AND ?4 = ?4 ORDER BY seq LIMIT ?5"
+            "SELECT {ORG_COLS} FROM orgs WHERE seq > ?1 AND (?2 IS NULL OR id = ?2) AND (?3 IS NULL OR name = ?3) {}
+               AND ?4 = ?4 ORDER BY seq LIMIT ?5",
+            f.status_condition()
         ))?;
-        let rows = st.query_map(params![f.cursor, scope, f.name, today, f.limit + 1], |r| {
-            Ok((org_from_row(r)?, r.get::<_, i64>(18)?))
-        })?;
+        let rows = st.query_map(
+            params![f.cursor, f.scope, f.name, today, f.limit + 1],
+            |r| Ok((org_from_row(r)?, r.get::<_, i64>(18)?)),
+        )?;
         Ok(Rows::page(rows.collect::<rusqlite::Result<_>>()?, f.limit))
     }
 
-    fn list_clients(
-        &mut self,
-        scope: Option<&str>,
-        f: &ClientFilter,
-        now: i64,
-        today: &str,
-    ) -> Result<Rows<Client>> {
-        let status = match f.status {
-            None => "",
-            Some(ClientStatus::Active) => {
-                "AND c.revoked_at IS NULL AND c.expires_at >= ?4 AND o.contract_end >= ?5"
-            }
-            Some(ClientStatus::Expired) => {
-                "AND c.revoked_at IS NULL AND (c.expires_at < ?4 OR o.contract_end < ?5)"
-            }
-            Some(ClientStatus::Revoked) => "AND c.revoked_at IS NOT NULL",
-        };
-        let expiring = if f.expiring_within.is_some() {
-            "AND c.revoked_at IS NULL AND c.expires_at >= ?4 AND c.expires_at <= ?6"
-        } else {
-            ""
-        };
-        let horizon = now.saturating_add(f.expiring_within.unwrap_or(0));
+    fn list_clients(&mut self, f: &ClientFilter, now: i64, today: &str) -> Result<Rows<Client>> {
         let mut st = self.c.prepare_cached(&format!(
             "SELECT {CLIENT_COLS} FROM clients c JOIN orgs o ON o.id = c.org_id
-             WHERE c.seq > ?1 AND (?2 IS NULL OR c.org_id = ?2) AND (?3 IS NULL OR c.org_id = ?3) {status} {expiring}
-               AND ?4 = ?4 AND ?5 = ?5 AND ?6 = ?6 ORDER BY c.seq LIMIT ?7"
+             WHERE c.seq > ?1 AND (?2 IS NULL OR c.org_id = ?2) AND (?3 IS NULL OR c.org_id = ?3) {}
+               AND ?4 = ?4 AND ?5 = ?5 AND ?6 = ?6 ORDER BY c.seq LIMIT ?7",
+            f.conditions()
         ))?;
-        let rows = st.query_map(
-            params![f.cursor, scope, f.org_id, now, today, horizon, f.limit + 1],
-            |r| Ok((client_from_row(r)?, r.get::<_, i64>(13)?)),
-        )?;
+        let page = params![
+            f.cursor,
+            f.scope,
+            f.org_id,
+            now,
+            today,
+            f.horizon(now),
+            f.limit + 1
+        ];
+        let rows = st.query_map(page, |r| Ok((client_from_row(r)?, r.get::<_, i64>(13)?)))?;
         Ok(Rows::page(rows.collect::<rusqlite::Result<_>>()?, f.limit))
     }
 
@@ -991,13 +977,14 @@ impl Reader for Conn<'_> {
         Ok(self
             .c
             .query_row(
-                "SELECT fingerprint, response, location FROM idempotency_keys WHERE token_id = ?1 AND key = ?2",
+                "SELECT fingerprint, response, location, created_at FROM idempotency_keys WHERE token_id = ?1 AND key = ?2",
                 params![token_id, key],
                 |r| {
                     Ok(IdemRecord {
                         fingerprint: r.get(0)?,
                         response: r.get(1)?,
                         location: r.get(2)?,
+                        created_at: r.get(3)?,
                     })
                 },
             )
@@ -1024,17 +1011,14 @@ impl Reader for Conn<'_> {
                  WHERE c.revoked_at IS NULL AND o.offboarded_at IS NULL AND {condition}"
             ))?;
             let rows = st.query_map([arg], |r| {
-                let scopes: String = r.get(4)?;
-                let end: String = r.get(6)?;
                 Ok(CredentialRow {
                     id: r.get(0)?,
                     client_id: r.get(1)?,
                     org_id: r.get(2)?,
                     org_name: r.get(3)?,
-                    scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+                    scopes: scopes_at(r, 4)?,
                     expires_at: r.get(5)?,
-                    // An unparsable date fails closed.
-                    contract_end: end_of_day(&end).unwrap_or(i64::MIN),
+                    contract_end: day_end_at(r, 6)?,
                     last_used_at: r.get(7)?,
                     operated_by: r.get(8)?,
                     auth_method: r.get(9)?,
@@ -1327,17 +1311,11 @@ impl Tx for Conn<'_> {
         Ok(())
     }
 
-    fn add_secret(
-        &mut self,
-        client_ref: &str,
-        hmac: &[u8; 32],
-        source: &str,
-        now: i64,
-    ) -> Result<()> {
+    fn add_secret(&mut self, client_ref: &str, secret: &NewSecret, now: i64) -> Result<()> {
         self.c.prepare_cached(
             "INSERT INTO client_secrets (client_ref, secret_hmac, source, created_at, not_after) VALUES (?1, ?2, ?3, ?4, NULL)",
         )?
-        .execute(params![client_ref, hmac.as_slice(), source, now])?;
+        .execute(params![client_ref, secret.hmac.as_slice(), secret.source, now])?;
         Ok(())
     }
 
@@ -1433,13 +1411,7 @@ impl Tx for Conn<'_> {
         Ok(())
     }
 
-    fn save_idempotency(
-        &mut self,
-        token_id: i64,
-        key: &str,
-        record: &IdemRecord,
-        now: i64,
-    ) -> Result<()> {
+    fn save_idempotency(&mut self, token_id: i64, key: &str, record: &IdemRecord) -> Result<()> {
         self.c.prepare_cached(
             "INSERT INTO idempotency_keys (token_id, key, fingerprint, status, response, location, created_at)
              VALUES (?1, ?2, ?3, 201, ?4, ?5, ?6)",
@@ -1450,7 +1422,7 @@ impl Tx for Conn<'_> {
             record.fingerprint,
             record.response,
             record.location,
-            now
+            record.created_at
         ])?;
         Ok(())
     }
