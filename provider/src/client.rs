@@ -585,6 +585,81 @@ impl ApiClient {
         body: Option<&Value>,
         write: &Write,
     ) -> Result<Answer, ApiError> {
+        let url = format!("{}{path}", self.endpoint);
+        // One id for the call and its retries, sent as X-Request-Id: the
+        // registry's log lines carry it, so an operator finds its side.
+        let request_id = format!("tfp-{}", &idempotency_key()[..16]);
+        trace_body("request body", &method, path, body);
+        let retries = async {
+            let mut backoff = FIRST_BACKOFF;
+            let mut attempt = 0;
+            loop {
+                let last = attempt > self.max_retries;
+                attempt += 1;
+                let request = self
+                    .request(method.clone(), &url, body, write)
+                    .header("X-Request-Id", &request_id);
+                let started = std::time::Instant::now();
+                if let Some(pace) = &self.pace {
+                    pace.wait().await;
+                }
+                let sent = request.send().await;
+                log_call(
+                    &method,
+                    path,
+                    &sent,
+                    started.elapsed(),
+                    &request_id,
+                    attempt,
+                );
+                match sent {
+                    Ok(response) => {
+                        self.note_registry_time(&response);
+                        let status = response.status();
+                        let retryable =
+                            status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+                        if retryable && !last {
+                            tokio::time::sleep(retry_after(&response).unwrap_or(backoff)).await;
+                            backoff *= 2;
+                            continue;
+                        }
+                        let text = response
+                            .text()
+                            .await
+                            .map_err(|e| self.unreachable(&e, &request_id))?;
+                        if let Ok(answer) = serde_json::from_str::<Value>(&text) {
+                            trace_body("answer body", &method, path, Some(&answer));
+                        }
+                        return Ok(Answer {
+                            status,
+                            body: text,
+                            request_id,
+                        });
+                    }
+                    // A keyed create may be sent again whatever broke: the
+                    // registry answers a replay with the first answer.
+                    Err(error)
+                        if !last
+                            && (error.is_connect()
+                                || error.is_timeout()
+                                || matches!(write, Write::Create(_))) =>
+                    {
+                        tokio::time::sleep(backoff).await;
+                        backoff *= 2;
+                    }
+                    Err(error) => return Err(self.unreachable(&error, &request_id)),
+                }
+            }
+        };
+        self.unless_stopped(retries).await
+    }
+
+    /// The answer of `call`, or [`ApiError::Stopped`] as soon as Terraform
+    /// asks the provider to stop.
+    async fn unless_stopped<T>(
+        &self,
+        call: impl Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
         let mut stop = self.stop.clone();
         let stopped = async move {
             // A closed channel means no stop can come: wait forever.
@@ -593,83 +668,10 @@ impl ApiClient {
             }
         };
         tokio::select! {
-            result = self.exchange_with_retries(method, path, body, write) => result,
+            result = call => result,
             () = stopped => Err(ApiError::Stopped {
                 endpoint: self.endpoint.clone(),
             }),
-        }
-    }
-
-    async fn exchange_with_retries(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        write: &Write,
-    ) -> Result<Answer, ApiError> {
-        let url = format!("{}{path}", self.endpoint);
-        // One id for the call and its retries, sent as X-Request-Id: the
-        // registry's log lines carry it, so an operator finds its side.
-        let request_id = format!("tfp-{}", &idempotency_key()[..16]);
-        trace_body("request body", &method, path, body);
-        let mut backoff = FIRST_BACKOFF;
-        let mut attempt = 0;
-        loop {
-            let last = attempt > self.max_retries;
-            attempt += 1;
-            let request = self
-                .request(method.clone(), &url, body, write)
-                .header("X-Request-Id", &request_id);
-            let started = std::time::Instant::now();
-            if let Some(pace) = &self.pace {
-                pace.wait().await;
-            }
-            let sent = request.send().await;
-            log_call(
-                &method,
-                path,
-                &sent,
-                started.elapsed(),
-                &request_id,
-                attempt,
-            );
-            match sent {
-                Ok(response) => {
-                    self.note_registry_time(&response);
-                    let status = response.status();
-                    let retryable =
-                        status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-                    if retryable && !last {
-                        tokio::time::sleep(retry_after(&response).unwrap_or(backoff)).await;
-                        backoff *= 2;
-                        continue;
-                    }
-                    let text = response
-                        .text()
-                        .await
-                        .map_err(|e| self.unreachable(&e, &request_id))?;
-                    if let Ok(answer) = serde_json::from_str::<Value>(&text) {
-                        trace_body("answer body", &method, path, Some(&answer));
-                    }
-                    return Ok(Answer {
-                        status,
-                        body: text,
-                        request_id,
-                    });
-                }
-                // A keyed create may be sent again whatever broke: the
-                // registry answers a replay with the first answer.
-                Err(error)
-                    if !last
-                        && (error.is_connect()
-                            || error.is_timeout()
-                            || matches!(write, Write::Create(_))) =>
-                {
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
-                }
-                Err(error) => return Err(self.unreachable(&error, &request_id)),
-            }
         }
     }
 

@@ -290,3 +290,12 @@ fn changed_fields<F: serde::Serialize>(now: &F, prior: &F, planned: &F) -> Vec<S
         .map(|(k, _)| k.clone())
         .collect()
 }
+
+/// The scopes of `after` that `before` does not hold: what a plan adds.
+fn added_scopes<'a>(before: &[String], after: &'a [String]) -> Vec<&'a str> {
+    after
+        .iter()
+        .filter(|s| !before.contains(s))
+        .map(String::as_str)
+        .collect()
+}

@@ -2,7 +2,7 @@
 //! purpose, scopes, expiry and secret lifecycle.
 use super::org_facts::{Ask, OrgFacts, PlannedClient, PlannedOrgs, org_for_client_plan};
 use super::{
-    Record, imported, keep_timestamp_form, known_string, planned_version, refreshed,
+    Record, added_scopes, imported, keep_timestamp_form, known_string, planned_version, refreshed,
     remember_version, same_instant, unchanged_since_plan, update_since_plan, written,
 };
 use crate::attributes::Attributes;
@@ -924,11 +924,7 @@ fn warn_risky_changes(prior: &ClientModel, org: &OrgFacts, req: &mut PlanRequest
         );
     }
     if let (Some(before), Some(after)) = (prior.scopes.known(), req.config.scopes.known()) {
-        let added: Vec<&str> = after
-            .iter()
-            .filter(|s| !before.contains(s))
-            .map(String::as_str)
-            .collect();
+        let added = added_scopes(before, after);
         if !added.is_empty() {
             req.diags.warn_at(
                 AttrPath::attr("scopes"),

@@ -2,7 +2,7 @@
 //! the scopes its clients may be granted.
 use super::org_facts::{OrgFacts, PlannedOrgs, UNKNOWN_APPROVER, new_org_id, promised_id_prefix};
 use super::{
-    Record, imported, known_string, optional_string, planned_version, refreshed,
+    Record, added_scopes, imported, known_string, optional_string, planned_version, refreshed,
     unchanged_since_plan, update_since_plan, written,
 };
 use crate::client::{
@@ -827,11 +827,7 @@ fn warn_risky_changes(prior: &OrgModel, req: &mut PlanRequest<OrgModel>) {
         prior.allowed_scopes.known(),
         req.config.allowed_scopes.known(),
     ) {
-        let added: Vec<&str> = after
-            .iter()
-            .filter(|s| !before.contains(s))
-            .map(String::as_str)
-            .collect();
+        let added = added_scopes(before, after);
         if !added.is_empty() {
             req.diags.warn_at(
                 AttrPath::attr("allowed_scopes"),
