@@ -3,7 +3,7 @@
 use crate::App;
 use crate::cache::{Snapshot, TokenEntry};
 use crate::error::Error;
-use crate::handlers::{self, Authed, ReqCtx};
+use crate::handlers::{self, Authed, Call, ReqCtx};
 use crate::requests::MAX_BODY;
 use std::sync::Arc;
 use warp::http::HeaderValue;
@@ -253,10 +253,11 @@ fn strict_header(
 
 /// What every authenticated route takes: the app, the caller, and the
 /// request's id and change reference.
-pub(crate) fn authorized(
-    app: App,
-) -> impl Filter<Extract = (App, Authed, ReqCtx), Error = Rejection> + Clone {
-    with_app(app.clone()).and(auth(app)).and(req_ctx())
+pub(crate) fn authorized(app: App) -> impl Filter<Extract = (Call,), Error = Rejection> + Clone {
+    with_app(app.clone())
+        .and(auth(app))
+        .and(req_ctx())
+        .map(|app, authed, rc| Call { app, authed, rc })
 }
 
 fn req_ctx() -> impl Filter<Extract = (ReqCtx,), Error = Rejection> + Clone {
@@ -554,7 +555,7 @@ pub fn orgs_get(
     warp::path!("v1" / "orgs" / String)
         .and(warp::get())
         .and(authorized(app))
-        .then(|id, app, authed, _rc| handlers::ORGS.get(app, id, authed))
+        .then(|id, call| handlers::ORGS.get(id, call))
         .map(handlers::answer)
 }
 
@@ -567,7 +568,7 @@ pub fn orgs_update(
         .and(authorized(app))
         .and(if_match())
         .and(body())
-        .then(|id, app, authed, rc, im, body| handlers::ORGS.patch(app, id, authed, rc, im, body))
+        .then(|id, call, im, body| handlers::ORGS.patch(id, call, im, body))
         .map(handlers::answer)
 }
 
@@ -578,7 +579,7 @@ pub fn orgs_delete(
     warp::path!("v1" / "orgs" / String)
         .and(warp::delete())
         .and(authorized(app))
-        .then(|id, app, authed, rc| handlers::ORGS.end(app, id, authed, rc))
+        .then(|id, call| handlers::ORGS.end(id, call))
         .map(handlers::answer)
 }
 
@@ -614,7 +615,7 @@ pub fn clients_get(
     warp::path!("v1" / "clients" / String)
         .and(warp::get())
         .and(authorized(app))
-        .then(|id, app, authed, _rc| handlers::CLIENTS.get(app, id, authed))
+        .then(|id, call| handlers::CLIENTS.get(id, call))
         .map(handlers::answer)
 }
 
@@ -627,9 +628,7 @@ pub fn clients_update(
         .and(authorized(app))
         .and(if_match())
         .and(body())
-        .then(|id, app, authed, rc, im, body| {
-            handlers::CLIENTS.patch(app, id, authed, rc, im, body)
-        })
+        .then(|id, call, im, body| handlers::CLIENTS.patch(id, call, im, body))
         .map(handlers::answer)
 }
 
@@ -640,7 +639,7 @@ pub fn clients_delete(
     warp::path!("v1" / "clients" / String)
         .and(warp::delete())
         .and(authorized(app))
-        .then(|id, app, authed, rc| handlers::CLIENTS.end(app, id, authed, rc))
+        .then(|id, call| handlers::CLIENTS.end(id, call))
         .map(handlers::answer)
 }
 
@@ -653,9 +652,7 @@ pub fn clients_rotate(
         .and(authorized(app))
         .and(if_match())
         .and(optional_body())
-        .then(|id, app, authed, rc, im, body| {
-            handlers::rotate_client_secret(app, id, authed, rc, im, body)
-        })
+        .then(handlers::rotate_client_secret)
         .map(handlers::answer)
 }
 
@@ -762,7 +759,7 @@ pub fn tokens_delete(
     warp::path!("v1" / "tokens" / String)
         .and(warp::delete())
         .and(authorized(app))
-        .then(|name, app, authed, rc| handlers::revoke_token(app, name, authed, rc))
+        .then(handlers::revoke_token)
         .map(handlers::answer)
 }
 

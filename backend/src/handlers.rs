@@ -28,6 +28,14 @@ pub struct Authed {
     pub actor: Actor,
 }
 
+/// What the handler of every authenticated route gets: the app, the caller
+/// and the request's context.
+pub struct Call {
+    pub app: App,
+    pub authed: Authed,
+    pub rc: ReqCtx,
+}
+
 /// Per-request context: request id and `X-Change-Ref`.
 #[derive(Debug, Clone)]
 pub struct ReqCtx {
@@ -220,7 +228,8 @@ pub async fn readyz(app: App) -> Result<Response> {
 }
 
 /// `GET /metrics` on the API port: for reviewer and admin tokens.
-pub async fn metrics(app: App, authed: Authed, _rc: ReqCtx) -> Result<Response> {
+pub async fn metrics(call: Call) -> Result<Response> {
+    let Call { app, authed, .. } = call;
     service::forbid_org_token(&authed.actor, "/metrics")?;
     Ok(metrics_text(&app))
 }
@@ -239,9 +248,9 @@ pub async fn openapi() -> std::result::Result<Response, Infallible> {
     Ok(warp::reply::json(&crate::openapi::document()).into_response())
 }
 
-pub async fn set_clock(app: App, authed: Authed, rc: ReqCtx, body: Bytes) -> Result<Response> {
-    let map = parse_object(&body)?;
-    reject_unknown(&map, &["now"])?;
+pub async fn set_clock(call: Call, body: Bytes) -> Result<Response> {
+    let Call { app, authed, rc } = call;
+    let map = body_object(&body, &["now"])?;
     let t = match map.get("now") {
         Some(Value::String(s)) => parse_ts(s),
         _ => None,
@@ -267,15 +276,9 @@ pub async fn set_clock(app: App, authed: Authed, rc: ReqCtx, body: Bytes) -> Res
 
 // ---------- orgs ----------
 
-pub async fn create_org(
-    app: App,
-    authed: Authed,
-    rc: ReqCtx,
-    key: Option<String>,
-    body: Bytes,
-) -> Result<Response> {
-    let map = parse_object(&body)?;
-    reject_unknown(&map, ORG_CREATE_FIELDS)?;
+pub async fn create_org(call: Call, key: Option<String>, body: Bytes) -> Result<Response> {
+    let Call { app, authed, rc } = call;
+    let map = body_object(&body, ORG_CREATE_FIELDS)?;
     let idem = idem("POST /v1/orgs", key, &map)?;
     let draft = parse_org_create(&map);
     let ctx = write_ctx(&app, &authed.actor, &rc);
@@ -285,7 +288,8 @@ pub async fn create_org(
     Ok(created_response(created))
 }
 
-pub async fn list_orgs(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Result<Response> {
+pub async fn list_orgs(call: Call, q: Query) -> Result<Response> {
+    let Call { app, authed, .. } = call;
     reject_unknown_query(&q, &["name", "status", "limit", "cursor"])?;
     let mut errors = Vec::new();
     let status = list_status(
@@ -389,7 +393,8 @@ async fn list_response<R: Served + Send + 'static, F: Send + 'static>(
     Ok(json_response(StatusCode::OK, &body, None))
 }
 
-pub async fn whoami(_app: App, authed: Authed, _rc: ReqCtx) -> Result<Response> {
+pub async fn whoami(call: Call) -> Result<Response> {
+    let Call { authed, .. } = call;
     let body = service::whoami(&authed.actor);
     Ok(json_response(StatusCode::OK, &body, None))
 }
@@ -436,15 +441,9 @@ fn new_secret(app: &App, supplied: Option<String>) -> Result<(NewSecret, Option<
     })
 }
 
-pub async fn create_client(
-    app: App,
-    authed: Authed,
-    rc: ReqCtx,
-    key: Option<String>,
-    body: Bytes,
-) -> Result<Response> {
-    let map = parse_object(&body)?;
-    reject_unknown(&map, CLIENT_CREATE_FIELDS)?;
+pub async fn create_client(call: Call, key: Option<String>, body: Bytes) -> Result<Response> {
+    let Call { app, authed, rc } = call;
+    let map = body_object(&body, CLIENT_CREATE_FIELDS)?;
     let idem = idem("POST /v1/clients", key, &without_plaintext(&app, &map))?;
     let mut draft = parse_client(&map);
     let supplied = supplied_secret(&map, &mut draft.errors);
@@ -470,19 +469,17 @@ pub async fn create_client(
 }
 
 pub async fn rotate_client_secret(
-    app: App,
     id: String,
-    authed: Authed,
-    rc: ReqCtx,
+    call: Call,
     if_match: Option<String>,
     body: Bytes,
 ) -> Result<Response> {
+    let Call { app, authed, rc } = call;
     let map = if body.iter().all(u8::is_ascii_whitespace) {
         serde_json::Map::new()
     } else {
-        parse_object(&body)?
+        body_object(&body, ROTATE_FIELDS)?
     };
-    reject_unknown(&map, ROTATE_FIELDS)?;
     let mut errors = Vec::new();
     let grace = match map.get("grace_period") {
         None | Some(Value::Null) => Some(DEFAULT_GRACE),
@@ -517,7 +514,8 @@ pub async fn rotate_client_secret(
     )))
 }
 
-pub async fn list_clients(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Result<Response> {
+pub async fn list_clients(call: Call, q: Query) -> Result<Response> {
+    let Call { app, authed, .. } = call;
     reject_unknown_query(
         &q,
         &["org_id", "status", "expiring_within", "limit", "cursor"],
@@ -590,7 +588,8 @@ pub const CLIENTS: RecordRoutes<Client> = RecordRoutes {
 
 impl<R: Served + Send + 'static> RecordRoutes<R> {
     /// GET of one record.
-    pub async fn get(&self, app: App, id: String, authed: Authed) -> Result<Response> {
+    pub async fn get(&self, id: String, call: Call) -> Result<Response> {
+        let Call { app, authed, .. } = call;
         let (read, actor) = (self.read_one, authed.actor);
         let record = app.read(move |r| read(r, &actor, &id)).await?;
         Ok(record_response(&app, &record))
@@ -599,15 +598,13 @@ impl<R: Served + Send + 'static> RecordRoutes<R> {
     /// PATCH of one record (JSON merge patch, checked against `If-Match`).
     pub async fn patch(
         &self,
-        app: App,
         id: String,
-        authed: Authed,
-        rc: ReqCtx,
+        call: Call,
         if_match: Option<String>,
         body: Bytes,
     ) -> Result<Response> {
-        let map = parse_object(&body)?;
-        reject_unknown(&map, self.patch_fields)?;
+        let Call { app, authed, rc } = call;
+        let map = body_object(&body, self.patch_fields)?;
         let (update, ctx) = (self.update_one, write_ctx(&app, &authed.actor, &rc));
         let record = app
             .write(move |tx| update(tx, &ctx, &id, &map, if_match.as_deref()))
@@ -616,7 +613,8 @@ impl<R: Served + Send + 'static> RecordRoutes<R> {
     }
 
     /// DELETE of one record: offboards an org, revokes a client.
-    pub async fn end(&self, app: App, id: String, authed: Authed, rc: ReqCtx) -> Result<Response> {
+    pub async fn end(&self, id: String, call: Call) -> Result<Response> {
+        let Call { app, authed, rc } = call;
         let (end, ctx) = (self.end_one, write_ctx(&app, &authed.actor, &rc));
         let record = app.write(move |tx| end(tx, &ctx, &id)).await?;
         Ok(record_response(&app, &record))
@@ -836,7 +834,8 @@ pub fn review_params(q: &Query) -> Result<crate::review::Params> {
     }
 }
 
-pub async fn review(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Result<Response> {
+pub async fn review(call: Call, q: Query) -> Result<Response> {
+    let Call { app, authed, .. } = call;
     // Parsed now, refused only after the caller is authorised.
     let params = reject_unknown_query(&q, &["within", "rotation_age", "unused_for"])
         .and_then(|()| review_params(&q));
@@ -845,14 +844,9 @@ pub async fn review(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Result<R
 
 // ---------- approvals ----------
 
-pub async fn create_approval(
-    app: App,
-    authed: Authed,
-    rc: ReqCtx,
-    body: Bytes,
-) -> Result<Response> {
-    let map = parse_object(&body)?;
-    reject_unknown(&map, crate::approvals::FIELDS)?;
+pub async fn create_approval(call: Call, body: Bytes) -> Result<Response> {
+    let Call { app, authed, rc } = call;
+    let map = body_object(&body, crate::approvals::FIELDS)?;
     let draft = crate::approvals::ApprovalDraft::parse(&map)?;
     let ctx = write_ctx(&app, &authed.actor, &rc);
     let now = ctx.now;
@@ -866,7 +860,8 @@ pub async fn create_approval(
     ))
 }
 
-pub async fn list_approvals(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Result<Response> {
+pub async fn list_approvals(call: Call, q: Query) -> Result<Response> {
+    let Call { app, authed, .. } = call;
     reject_unknown_query(&q, &["change_ref", "resource"])?;
     let wanted = |name: &str| {
         q.get(name)
@@ -897,21 +892,17 @@ pub async fn list_approvals(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> 
 
 // ---------- blast radius ----------
 
-pub async fn blast_radius(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Result<Response> {
+pub async fn blast_radius(call: Call, q: Query) -> Result<Response> {
+    let Call { app, authed, .. } = call;
     // Parsed now, refused only after the caller is authorised.
     let query = reject_unknown_query(&q, crate::blast_radius::FIELDS)
         .and_then(|()| crate::blast_radius::Query::from_query(&q));
     report(&app, authed, query, service::blast_radius).await
 }
 
-pub async fn revoke_blast_radius(
-    app: App,
-    authed: Authed,
-    rc: ReqCtx,
-    body: Bytes,
-) -> Result<Response> {
-    let map = parse_object(&body)?;
-    reject_unknown(&map, crate::blast_radius::FIELDS)?;
+pub async fn revoke_blast_radius(call: Call, body: Bytes) -> Result<Response> {
+    let Call { app, authed, rc } = call;
+    let map = body_object(&body, crate::blast_radius::FIELDS)?;
     let query = crate::blast_radius::Query::parse(&map)?;
     let ctx = write_ctx(&app, &authed.actor, &rc);
     let radius = app
@@ -922,7 +913,8 @@ pub async fn revoke_blast_radius(
 
 // ---------- audit ----------
 
-pub async fn list_audit(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Result<Response> {
+pub async fn list_audit(call: Call, q: Query) -> Result<Response> {
+    let Call { app, authed, .. } = call;
     // Parsed now, refused only after the caller is authorised.
     let range = reject_unknown_query(&q, &["after", "cursor", "limit"]).and_then(|()| {
         let after = query_cursor(&q, "after")?.max(query_cursor(&q, "cursor")?);
@@ -941,9 +933,9 @@ pub async fn list_audit(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Resu
 
 // ---------- API tokens ----------
 
-pub async fn create_token(app: App, authed: Authed, rc: ReqCtx, body: Bytes) -> Result<Response> {
-    let map = parse_object(&body)?;
-    reject_unknown(&map, TOKEN_CREATE_FIELDS)?;
+pub async fn create_token(call: Call, body: Bytes) -> Result<Response> {
+    let Call { app, authed, rc } = call;
+    let map = body_object(&body, TOKEN_CREATE_FIELDS)?;
     let draft = parse_token(&map);
     let ctx = write_ctx(&app, &authed.actor, &rc);
     let created = app
@@ -955,7 +947,8 @@ pub async fn create_token(app: App, authed: Authed, rc: ReqCtx, body: Bytes) -> 
     Ok(no_store(json_response(StatusCode::CREATED, &view, None)))
 }
 
-pub async fn list_tokens(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Result<Response> {
+pub async fn list_tokens(call: Call, q: Query) -> Result<Response> {
+    let Call { app, authed, .. } = call;
     reject_unknown_query(&q, &[])?;
     let items = read_now(&app, authed, service::list_tokens).await?;
     Ok(json_response(
@@ -965,7 +958,8 @@ pub async fn list_tokens(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Res
     ))
 }
 
-pub async fn revoke_token(app: App, name: String, authed: Authed, rc: ReqCtx) -> Result<Response> {
+pub async fn revoke_token(name: String, call: Call) -> Result<Response> {
+    let Call { app, authed, rc } = call;
     let name = percent_decoded(&name)?;
     let ctx = write_ctx(&app, &authed.actor, &rc);
     let token = app

@@ -73,6 +73,13 @@ pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Error> {
     }
 }
 
+/// The body as a JSON object holding only fields in `known`; 400 otherwise.
+pub fn body_object(body: &[u8], known: &[&str]) -> Result<Map<String, Value>, Error> {
+    let map = parse_object(body)?;
+    reject_unknown(&map, known)?;
+    Ok(map)
+}
+
 /// 400 naming every field the endpoint does not know.
 pub fn reject_unknown(map: &Map<String, Value>, known: &[&str]) -> Result<(), Error> {
     let unknown: Vec<&str> = map

@@ -5,11 +5,9 @@ use crate::App;
 use crate::campaigns::{self, Campaign, CampaignStatus};
 use crate::error::{Error, FieldError, Result};
 use crate::filters::{authorized, body, query};
-use crate::handlers::{
-    Authed, Query, ReqCtx, answer, json_response, now, reject_unknown_query, write_ctx,
-};
+use crate::handlers::{Call, Query, answer, json_response, now, reject_unknown_query, write_ctx};
 use crate::records::Org;
-use crate::requests::{parse_object, reject_unknown};
+use crate::requests::body_object;
 use crate::service;
 use serde_json::json;
 use warp::http::StatusCode;
@@ -54,7 +52,7 @@ fn get(app: App) -> impl Filter<Extract = (Response,), Error = Rejection> + Clon
     warp::path!("v1" / "reviews" / "campaigns" / String)
         .and(warp::get())
         .and(authorized(app))
-        .then(|id, app, authed, rc| get_campaign(app, id, authed, rc))
+        .then(get_campaign)
         .map(answer)
 }
 
@@ -64,7 +62,7 @@ fn decide(app: App) -> impl Filter<Extract = (Response,), Error = Rejection> + C
         .and(warp::post())
         .and(authorized(app))
         .and(body())
-        .then(|id, app, authed, rc, body| decide_campaign(app, id, authed, rc, body))
+        .then(decide_campaign)
         .map(answer)
 }
 
@@ -72,9 +70,9 @@ fn view(app: &App, (campaign, org): &(Campaign, Org)) -> campaigns::CampaignView
     campaign.view(org, now(app))
 }
 
-async fn open_campaign(app: App, authed: Authed, rc: ReqCtx, body: Bytes) -> Result<Response> {
-    let map = parse_object(&body)?;
-    reject_unknown(&map, campaigns::OPEN_FIELDS)?;
+async fn open_campaign(call: Call, body: Bytes) -> Result<Response> {
+    let Call { app, authed, rc } = call;
+    let map = body_object(&body, campaigns::OPEN_FIELDS)?;
     let draft = campaigns::parse_open(&map);
     let ctx = write_ctx(&app, &authed.actor, &rc);
     let opened = app
@@ -100,7 +98,8 @@ fn status_param(q: &Query) -> Result<Option<CampaignStatus>> {
     }
 }
 
-async fn list_campaigns(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Result<Response> {
+async fn list_campaigns(call: Call, q: Query) -> Result<Response> {
+    let Call { app, authed, .. } = call;
     reject_unknown_query(&q, &["org_id", "status"])?;
     let status = status_param(&q)?;
     let org = q.get("org_id").filter(|s| !s.is_empty()).cloned();
@@ -117,7 +116,8 @@ async fn list_campaigns(app: App, authed: Authed, _rc: ReqCtx, q: Query) -> Resu
     ))
 }
 
-async fn get_campaign(app: App, id: String, authed: Authed, _rc: ReqCtx) -> Result<Response> {
+async fn get_campaign(id: String, call: Call) -> Result<Response> {
+    let Call { app, authed, .. } = call;
     let actor = authed.actor;
     let found = app
         .read(move |r| service::get_campaign(r, &actor, &id))
@@ -125,15 +125,9 @@ async fn get_campaign(app: App, id: String, authed: Authed, _rc: ReqCtx) -> Resu
     Ok(json_response(StatusCode::OK, &view(&app, &found), None))
 }
 
-async fn decide_campaign(
-    app: App,
-    id: String,
-    authed: Authed,
-    rc: ReqCtx,
-    body: Bytes,
-) -> Result<Response> {
-    let map = parse_object(&body)?;
-    reject_unknown(&map, campaigns::DECISION_FIELDS)?;
+async fn decide_campaign(id: String, call: Call, body: Bytes) -> Result<Response> {
+    let Call { app, authed, rc } = call;
+    let map = body_object(&body, campaigns::DECISION_FIELDS)?;
     let draft = campaigns::parse_decision(&map);
     let ctx = write_ctx(&app, &authed.actor, &rc);
     let decided = app
