@@ -4,7 +4,9 @@
 //! clear diagnostic naming the attribute instead of Terraform's generic
 //! "Provider produced inconsistent result".
 use super::diag::{AttrPath, Diagnostics};
-use super::resource::{Context, DynDataSource, DynEphemeral, DynResource, PlanRequest};
+use super::resource::{
+    Context, DynDataSource, DynEphemeral, DynResource, PlanRequest, UpdateRequest,
+};
 use super::schema::Schema;
 use super::value::{Type, Value};
 use std::collections::BTreeMap;
@@ -306,7 +308,12 @@ pub async fn apply<D>(
     let (res, mut d) = if creating {
         r.create(ctx, planned.clone(), config).await
     } else {
-        r.update(ctx, prior.clone(), planned.clone(), config).await
+        let req = UpdateRequest {
+            prior: prior.clone(),
+            planned: planned.clone(),
+            config,
+        };
+        r.update(ctx, req).await
     };
     let Some(new) = res else {
         if !d.has_errors() {

@@ -405,13 +405,7 @@ pub trait DynResource<D>: Send + Sync {
     fn plan_destroy<'a>(&'a self, ctx: &'a Context<D>, prior: Value) -> BoxFut<'a, Diagnostics>;
     fn create<'a>(&'a self, ctx: &'a Context<D>, planned: Value, config: Value) -> Outcome<'a>;
     fn read<'a>(&'a self, ctx: &'a Context<D>, state: Value) -> Outcome<'a>;
-    fn update<'a>(
-        &'a self,
-        ctx: &'a Context<D>,
-        prior: Value,
-        planned: Value,
-        config: Value,
-    ) -> Outcome<'a>;
+    fn update<'a>(&'a self, ctx: &'a Context<D>, req: UpdateRequest<Value>) -> Outcome<'a>;
     fn delete<'a>(&'a self, ctx: &'a Context<D>, state: Value) -> BoxFut<'a, Diagnostics>;
     fn identity_attributes(&self) -> &'static [&'static str];
     fn generate_config(&self, config: Value) -> Value;
@@ -503,19 +497,13 @@ impl<D: Send + Sync + 'static, R: Resource<D>> DynResource<D> for R {
             untyped(Resource::<D>::read(self, ctx, state, d).await)
         }))
     }
-    fn update<'a>(
-        &'a self,
-        ctx: &'a Context<D>,
-        prior: Value,
-        planned: Value,
-        config: Value,
-    ) -> Outcome<'a> {
+    fn update<'a>(&'a self, ctx: &'a Context<D>, req: UpdateRequest<Value>) -> Outcome<'a> {
         Box::pin(async move {
             let mut d = Diagnostics::new();
             let (Some(prior), Some(planned), Some(config)) = (
-                typed::<R::Model>(&prior, "prior state", &mut d),
-                typed::<R::Model>(&planned, "planned state", &mut d),
-                typed::<R::Model>(&config, "configuration", &mut d),
+                typed::<R::Model>(&req.prior, "prior state", &mut d),
+                typed::<R::Model>(&req.planned, "planned state", &mut d),
+                typed::<R::Model>(&req.config, "configuration", &mut d),
             ) else {
                 return (None, d);
             };
