@@ -414,12 +414,15 @@ pub fn open_connection(path: &Path) -> Result<Connection> {
     // file anyway, so a smaller one costs a copy, not a disk read.
     conn.pragma_update(None, "cache_size", PAGE_CACHE_KIB)?;
     // SQLite's automatic checkpoint runs inline, on the connection that
-    // commits: here the one writer thread, so every ~1000 WAL pages a write
-    // batch would wait while pages are copied into the database file and
-    // fsynced (far longer once a large table's dirty pages are spread out).
-    // The `Sqlite`'s checkpointer thread checkpoints instead, off the write
-    // path; durability is unchanged (a commit is fsynced in the WAL).
-    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // commits: here the one writer thread, so by default every ~1000 WAL
+    // pages a write batch would wait while pages are copied into the
+    // database file and fsynced (far longer once a large table's dirty pages
+    // are spread out). The `Sqlite`'s checkpointer thread copies them
+    // instead, off the write path, and the writer's own checkpoint is left
+    // as the WAL's bound: past it, the frames left to copy are few and the
+    // WAL can start over. Durability is unchanged (a commit is fsynced in
+    // the WAL).
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_FRAMES_MAX)?;
     // Once a checkpoint has let the WAL start over, a WAL file grown past
     // this is truncated back to it.
     conn.pragma_update(None, "journal_size_limit", WAL_FILE_LIMIT_BYTES)?;
@@ -429,18 +432,16 @@ pub fn open_connection(path: &Path) -> Result<Connection> {
 /// The size (bytes) a WAL file is truncated back to after it starts over.
 const WAL_FILE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 
-/// The most frames the WAL may hold after a passive checkpoint before the
-/// checkpointer forces it to start over (`wal_checkpoint(RESTART)`), about
-/// 64 MiB of 4 KiB pages. Under sustained writes the writer keeps appending
-/// while a passive checkpoint copies, so the WAL may never find a moment to
-/// start over by itself; past this it is made to, at the price of writers
-/// waiting briefly for readers still on the old WAL.
+/// The frames (about 64 MiB of 4 KiB pages) past which a commit checkpoints
+/// the WAL itself. Under sustained writes the writer keeps appending while
+/// the checkpointer copies, so the WAL may never find a moment to start over
+/// by itself; the writer's checkpoint finds what is left (little: the
+/// checkpointer has copied the rest) and lets the next write start it over.
 const WAL_FRAMES_MAX: i64 = 16_384;
 
-/// How long the checkpointer's connection waits for a lock (a RESTART waits
-/// for readers, holding writers back meanwhile): shorter than the other
-/// connections' wait, so a long reader delays writes by this at most; a
-/// checkpoint that gives up is retried after the next commit.
+/// How long the checkpointer's connection waits for a lock: shorter than the
+/// other connections' wait; a checkpoint that gives up is retried after the
+/// next commit.
 const CHECKPOINT_BUSY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The page cache of one connection, in KiB (a negative `cache_size` is KiB).
@@ -585,7 +586,7 @@ impl Checkpoints {
 }
 
 /// The checkpointer thread: after commits, copies the WAL into the database
-/// file; forces the WAL to start over once it holds [`WAL_FRAMES_MAX`].
+/// file (a passive checkpoint: it never holds a writer or reader back).
 fn run_checkpointer(conn: Connection, checkpoints: Arc<Checkpoints>) {
     let mut seen = 0;
     while let Some(commits) = checkpoints.wait_past(seen) {
@@ -599,28 +600,11 @@ fn run_checkpointer(conn: Connection, checkpoints: Arc<Checkpoints>) {
     let _ = conn.close();
 }
 
-/// One passive checkpoint, then a RESTART when the WAL is past its bound.
+/// `PRAGMA wal_checkpoint(PASSIVE)`: copies what it can of the WAL into the
+/// database file without waiting for any lock.
 fn checkpoint(conn: &Connection) -> Result<()> {
-    let (_, frames, _) = wal_checkpoint(conn, "PASSIVE")?;
-    if frames > WAL_FRAMES_MAX {
-        let (busy, frames, done) = wal_checkpoint(conn, "RESTART")?;
-        if busy != 0 {
-            return Err(Error::Internal(format!(
-                "the WAL holds {frames} frames ({done} copied) and a reader kept it from starting over"
-            )));
-        }
-    }
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
     Ok(())
-}
-
-/// `PRAGMA wal_checkpoint(mode)`: whether it was blocked, the frames in the
-/// WAL, and those of them copied into the database file.
-fn wal_checkpoint(conn: &Connection, mode: &str) -> Result<(i64, i64, i64)> {
-    Ok(
-        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?,
-    )
 }
 
 const POOL_MAX: usize = 8;
