@@ -439,11 +439,6 @@ const WAL_FILE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 /// checkpointer has copied the rest) and lets the next write start it over.
 const WAL_FRAMES_MAX: i64 = 16_384;
 
-/// How long the checkpointer's connection waits for a lock: shorter than the
-/// other connections' wait; a checkpoint that gives up is retried after the
-/// next commit.
-const CHECKPOINT_BUSY: std::time::Duration = std::time::Duration::from_secs(2);
-
 /// The page cache of one connection, in KiB (a negative `cache_size` is KiB).
 const PAGE_CACHE_KIB: i64 = -512;
 
@@ -624,7 +619,6 @@ impl Sqlite {
         let conn = open_connection(path)?;
         migrate(&conn, key, &Anchor::beside(path))?;
         let checkpointer_conn = open_connection(path)?;
-        checkpointer_conn.busy_timeout(CHECKPOINT_BUSY)?;
         let checkpoints = Arc::new(Checkpoints::default());
         let shared = Arc::clone(&checkpoints);
         let checkpointer = std::thread::Builder::new()
@@ -1787,9 +1781,10 @@ mod tests {
         (file, database as u64)
     }
 
-    /// No connection checkpoints as it commits: only the checkpointer thread
-    /// copies the WAL into the database file, and it does after commits
-    /// without anyone asking (the file stays at its first page otherwise).
+    /// Below the WAL's bound no connection checkpoints as it commits: only
+    /// the checkpointer thread copies the WAL into the database file, and it
+    /// does after commits without anyone asking (the file stays at its first
+    /// page otherwise).
     #[test]
     fn the_checkpointer_copies_committed_writes_into_the_database_file() {
         let dir = tempfile::tempdir().unwrap();
