@@ -476,7 +476,7 @@ struct Due<K>(Vec<(K, Arc<Usage>, i64)>);
 impl<K: Clone> Due<K> {
     fn of<'a>(entries: impl Iterator<Item = (K, &'a Arc<Usage>)>) -> Due<K> {
         Due(entries
-            .map(|(k, u)| (k, Arc::clone(u), u.seen.load(Ordering::Relaxed)))
+            .map(|(k, u)| (k, Arc::clone(u), u.seen.load(Ordering::Acquire)))
             .collect())
     }
 
@@ -652,6 +652,18 @@ impl Shared {
     /// introspection counts in one transaction. Returns whether all were written.
     fn flush_usage(&self) -> bool {
         let snap = self.snapshot();
+        // The last uses before the counts: a use is counted before it is
+        // noted (see `note_introspection`), so the counts taken next hold
+        // every use these cover, and the drift check, which runs before the
+        // last uses move, compares each count with the use before it. Taken
+        // the other way round, a use noted in between would be written as
+        // the last use in this transaction while its count waits for the
+        // next one, whose check would then see no time unused at all.
+        let clients = Due::of(
+            snap.credentials()
+                .filter(|c| c.usage.due())
+                .map(|c| (c.id.to_string(), &c.usage)),
+        );
         let counted: Vec<(Arc<Usage>, Vec<DayCount>)> = snap
             .credentials()
             .filter(|c| c.usage.counts_pending())
@@ -673,11 +685,6 @@ impl Shared {
             })
             .collect();
         let counts: Vec<DayCount> = counted.iter().flat_map(|(_, c)| c.clone()).collect();
-        let clients = Due::of(
-            snap.credentials()
-                .filter(|c| c.usage.due())
-                .map(|c| (c.id.to_string(), &c.usage)),
-        );
         let tokens = Due::of(
             snap.tokens
                 .values()
@@ -869,7 +876,8 @@ impl Cache {
         // A plain load first: under load the entry is shared by every worker, and
         // the read-modify-write is needed only once per second per client.
         if u.seen.load(Ordering::Relaxed) < now
-            && u.seen.fetch_max(now, Ordering::Relaxed) < now
+            // Release: whoever reads this use also sees its count (counted first).
+            && u.seen.fetch_max(now, Ordering::Release) < now
             && u.due()
             && !self.shared.usage_due.swap(true, Ordering::SeqCst)
         {
