@@ -508,10 +508,11 @@ struct Shared {
     /// The newest change this process committed, which the follower must apply.
     wanted: AtomicI64,
     usage_due: AtomicBool,
-    wake: Mutex<bool>,
-    cv: Condvar,
+    /// Wakes the follower: a change committed here or announced elsewhere.
+    follower: Wake,
+    /// Wakes the upkeep thread: a use to write.
+    upkeep: Wake,
     applied: watch::Sender<i64>,
-    stop: AtomicBool,
     /// The newest change not yet in the anchor file, and when it last moved.
     anchor_due: Mutex<Option<(i64, String)>>,
     anchor_written: Mutex<Instant>,
@@ -524,14 +525,15 @@ impl Shared {
         Arc::clone(&self.snapshot.read().unwrap_or_else(|e| e.into_inner()))
     }
 
-    fn notify(&self) {
-        *lock(&self.wake) = true;
-        self.cv.notify_one();
+    /// The time since `epoch`, to note before reading the database.
+    fn reaching(&self) -> Duration {
+        self.epoch.elapsed()
     }
 
-    fn mark_synced(&self) {
+    /// The snapshot holds everything the database held at `reached`.
+    fn mark_synced(&self, reached: Duration) {
         self.synced_at
-            .store(self.epoch.elapsed().as_millis() as i64, Ordering::SeqCst);
+            .fetch_max(reached.as_millis() as i64, Ordering::SeqCst);
     }
 
     fn stale_for(&self) -> Duration {
@@ -541,6 +543,7 @@ impl Shared {
 
     /// Reads every live token and credential: the first snapshot.
     fn load(&self) -> Result<()> {
+        let reached = self.reaching();
         let (seq, tokens, credentials, revoked) = self.db.read(|r| {
             let seq = r.audit_head()?.map(|h| h.seq).unwrap_or(0);
             Ok((
@@ -564,7 +567,7 @@ impl Shared {
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
         self.wanted.fetch_max(seq, Ordering::SeqCst);
         self.applied.send_replace(seq);
-        self.mark_synced();
+        self.mark_synced(reached);
         self.loaded.send_replace(true);
         Ok(())
     }
@@ -573,11 +576,17 @@ impl Shared {
     fn follow(&self) -> Result<()> {
         loop {
             let current = self.snapshot();
+            let reached = self.reaching();
             let changes = self.db.read(|r| r.changes_after(current.seq, FEED_PAGE))?;
             let Some(last) = changes.last().cloned() else {
-                self.mark_synced();
+                self.mark_synced(reached);
                 return Ok(());
             };
+            // A page not full held every change there was when it was read:
+            // once it is applied, the cache is as fresh as that read. Counting
+            // only an empty page as reaching the database would let a steady
+            // stream of writes make a cache that keeps up look stale.
+            let complete = changes.len() < FEED_PAGE as usize;
             let affected = Affected::from(&changes);
             let reloaded = self.db.read(|r| {
                 let mut out = Reloaded::default();
@@ -627,6 +636,10 @@ impl Shared {
             self.refreshes.fetch_add(1, Ordering::Relaxed);
             self.applied.send_replace(last.seq);
             *lock(&self.anchor_due) = Some((last.seq, last.hash));
+            if complete {
+                self.mark_synced(reached);
+                return Ok(());
+            }
         }
     }
 
@@ -725,48 +738,92 @@ impl Shared {
         true
     }
 
-    fn run(&self) {
+    /// The follower: loads everything (retrying until the database
+    /// answers), then applies the changes whenever woken, and at least every
+    /// `poll`. It does nothing else, so that its freshness never waits on a
+    /// write of its own.
+    fn follow_until_stopped(&self) {
         while self.load().is_err() {
-            let woken = lock(&self.wake);
-            let _ = self.cv.wait_timeout(woken, self.config.poll);
-            if self.stop.load(Ordering::SeqCst) {
+            if !self.follower.wait(self.config.poll) {
                 return;
             }
         }
-        let mut retry_usage = false;
-        loop {
-            {
-                let mut woken = lock(&self.wake);
-                if !*woken && !self.stop.load(Ordering::SeqCst) {
-                    woken = self
-                        .cv
-                        .wait_timeout(woken, self.config.poll)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
-                }
-                *woken = false;
-            }
-            if self.stop.load(Ordering::SeqCst) {
-                break;
-            }
+        while self.follower.wait(self.config.poll) {
             // A failure leaves the snapshot as it was; it goes stale, and
             // `fresh` refuses it once past the bound.
             let _ = self.follow();
+        }
+        let _ = self.follow();
+    }
+
+    /// The upkeep: writes the due uses (a write that waits its turn behind
+    /// the writers) and moves the anchor file (two fsyncs), off the
+    /// follower's thread. Stopped before the follower, so that the follower's
+    /// last pass applies what the last flush wrote.
+    fn keep_up_until_stopped(&self) {
+        let mut retry_usage = false;
+        while self.upkeep.wait(self.config.poll) {
             self.advance_anchor(false);
             if self.usage_due.swap(false, Ordering::SeqCst) || retry_usage {
                 retry_usage = !self.flush_usage();
             }
         }
         self.flush_usage();
-        let _ = self.follow();
-        self.advance_anchor(true);
     }
 }
 
-/// The credential cache and the thread that keeps it following the database.
+/// How a background thread of the cache is woken and told to end.
+struct Wake {
+    woken: Mutex<bool>,
+    cv: Condvar,
+    stop: AtomicBool,
+}
+
+impl Wake {
+    fn new() -> Wake {
+        Wake {
+            woken: Mutex::new(false),
+            cv: Condvar::new(),
+            stop: AtomicBool::new(false),
+        }
+    }
+
+    fn notify(&self) {
+        *lock(&self.woken) = true;
+        self.cv.notify_one();
+    }
+
+    fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.notify();
+    }
+
+    /// Waits until notified (at once if notified since the last wait) or
+    /// for `timeout`; false once the thread is to end.
+    fn wait(&self, timeout: Duration) -> bool {
+        let mut woken = lock(&self.woken);
+        if !*woken && !self.stop.load(Ordering::SeqCst) {
+            woken = self
+                .cv
+                .wait_timeout(woken, timeout)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *woken = false;
+        !self.stop.load(Ordering::SeqCst)
+    }
+}
+
+/// The credential cache and the threads that keep it following the
+/// database (the follower) and write its uses (the upkeep).
 pub struct Cache {
     shared: Arc<Shared>,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    threads: Mutex<Option<Threads>>,
+}
+
+struct Threads {
+    follower: std::thread::JoinHandle<()>,
+    upkeep: std::thread::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Cache {
@@ -792,10 +849,9 @@ impl Cache {
             epoch: Instant::now(),
             wanted: AtomicI64::new(0),
             usage_due: AtomicBool::new(false),
-            wake: Mutex::new(false),
-            cv: Condvar::new(),
+            follower: Wake::new(),
+            upkeep: Wake::new(),
             applied,
-            stop: AtomicBool::new(false),
             anchor_due: Mutex::new(None),
             anchor_written: Mutex::new(Instant::now()),
             refreshes: std::sync::atomic::AtomicU64::new(0),
@@ -803,17 +859,28 @@ impl Cache {
         let waker = Arc::downgrade(&shared);
         db.on_change(Box::new(move || {
             if let Some(sh) = waker.upgrade() {
-                sh.notify();
+                sh.follower.notify();
             }
         }));
-        let sh = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("credential-cache".into())
-            .spawn(move || sh.run())
-            .map_err(|e| Error::Internal(format!("cannot start the cache follower: {e}")))?;
+        let spawn = |name: &str, run: fn(&Shared)| {
+            let sh = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(move || run(&sh))
+                .map_err(|e| Error::Internal(format!("cannot start the {name} thread: {e}")))
+        };
+        let follower = spawn("credential-cache", Shared::follow_until_stopped)?;
+        let upkeep = match spawn("credential-cache-upkeep", Shared::keep_up_until_stopped) {
+            Ok(upkeep) => upkeep,
+            Err(e) => {
+                shared.follower.stop();
+                let _ = follower.join();
+                return Err(e);
+            }
+        };
         Ok(Arc::new(Cache {
             shared,
-            thread: Mutex::new(Some(thread)),
+            threads: Mutex::new(Some(Threads { follower, upkeep })),
         }))
     }
 
@@ -864,7 +931,7 @@ impl Cache {
         if *rx.borrow() >= seq {
             return;
         }
-        sh.notify();
+        sh.follower.notify();
         let _ =
             tokio::time::timeout(CATCH_UP_TIMEOUT, rx.wait_for(|applied| *applied >= seq)).await;
     }
@@ -881,7 +948,7 @@ impl Cache {
             && u.due()
             && !self.shared.usage_due.swap(true, Ordering::SeqCst)
         {
-            self.shared.notify();
+            self.shared.upkeep.notify();
         }
     }
 
@@ -889,30 +956,33 @@ impl Cache {
     /// its use, and one more in its count of the day.
     pub fn note_introspection(&self, u: &Usage, now: i64) {
         if u.count(now) && !self.shared.usage_due.swap(true, Ordering::SeqCst) {
-            self.shared.notify();
+            self.shared.upkeep.notify();
         }
         self.note_use(u, now);
     }
 
-    /// Stops the follower (writing any due `last_used_at` first).
+    /// Stops the threads: the upkeep first (writing any due use), then the
+    /// follower (applying it), then moves the anchor up to the last change.
     pub fn stop(&self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        self.shared.notify();
-        if let Some(t) = lock(&self.thread).take() {
-            let _ = t.join();
+        if let Some(threads) = lock(&self.threads).take() {
+            self.shared.upkeep.stop();
+            let _ = threads.upkeep.join();
+            self.shared.follower.stop();
+            let _ = threads.follower.join();
+            self.shared.advance_anchor(true);
         }
     }
 }
 
 impl Drop for Cache {
     /// Without [`Cache::stop`] (a panicking test, a runtime being torn down):
-    /// tells the follower to end, without waiting for it. It may be waiting on
+    /// tells both threads to end, without waiting for them. One may be waiting on
     /// the database through the very runtime this thread would block, so a
     /// join here could never return.
     fn drop(&mut self) {
-        if lock(&self.thread).take().is_some() {
-            self.shared.stop.store(true, Ordering::SeqCst);
-            self.shared.notify();
+        if lock(&self.threads).take().is_some() {
+            self.shared.upkeep.stop();
+            self.shared.follower.stop();
         }
     }
 }

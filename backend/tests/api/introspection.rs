@@ -327,3 +327,35 @@ async fn an_org_change_reaches_the_introspection_of_each_of_its_clients() {
     assert_eq!(facts(r.expect(200)), (json!("other"), json!("2027-06-30")));
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn introspection_answers_while_another_process_holds_the_write_lock() {
+    let app = TestApp::spawn().await;
+    let c = app.create_client_in_new_org("acme", "shop", &[]).await;
+    let id = c["id"].as_str().unwrap();
+    assert!(answered_active(&app.introspect_client(&c).await));
+    wait_client_last_used(&app, id, START).await;
+    // Another process (a CLI import, say) holds the write lock for 2 s, so
+    // the use noted next cannot be written until it lets go.
+    let (target, key_file) = (app.target.clone(), app.key_file.clone());
+    let held = std::time::Duration::from_secs(2);
+    let holder = tokio::task::spawn_blocking(move || {
+        cli_write(&target, &key_file, move |_, _| {
+            std::thread::sleep(held);
+            Ok(())
+        })
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    app.set_time("2027-01-01T00:05:00Z");
+    let start = std::time::Instant::now();
+    // Past the cache's one-second staleness bound: every answer still comes
+    // from a fresh snapshot (a 503 fails `send`), the waiting write aside.
+    while start.elapsed() < std::time::Duration::from_millis(1_800) {
+        assert!(answered_active(&app.introspect_client(&c).await));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    holder.await.unwrap();
+    let client = wait_client_last_used(&app, id, "2027-01-01T00:05:00Z").await;
+    assert_eq!(client["last_used_at"], "2027-01-01T00:05:00Z");
+    app.shutdown().await;
+}
