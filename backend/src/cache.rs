@@ -115,19 +115,21 @@ impl Usage {
     /// counts feed a factor-of-five heuristic, not a bill.
     fn count(&self, now: i64) -> bool {
         let day = now.div_euclid(86_400);
-        let current = self.day.load(Ordering::Relaxed);
+        // Sequentially consistent with `take_counts` (no dearer than relaxed
+        // for these read-modify-writes on x86-64).
+        let current = self.day.load(Ordering::SeqCst);
         let new_day = current != day
             && self
                 .day
-                .compare_exchange(current, day, Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange(current, day, Ordering::SeqCst, Ordering::SeqCst)
                 .is_ok();
         if new_day {
-            let earlier = self.count.swap(0, Ordering::Relaxed);
+            let earlier = self.count.swap(0, Ordering::SeqCst);
             if earlier > 0 {
                 lock(&self.carried).push((current, earlier));
             }
         }
-        self.count.fetch_add(1, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::SeqCst);
         new_day
     }
 
@@ -137,10 +139,16 @@ impl Usage {
 
     /// The counts not yet written, taken out.
     fn take_counts(&self) -> Vec<(i64, i64)> {
-        let mut out = std::mem::take(&mut *lock(&self.carried));
-        let n = self.count.swap(0, Ordering::Relaxed);
+        let mut carried = lock(&self.carried);
+        // The day before the count, under the lock: a new day's first
+        // introspection moves the day, then swaps the count out and waits for
+        // this lock to carry it, so the count taken here is never written
+        // under a later day than its own.
+        let day = self.day.load(Ordering::SeqCst);
+        let mut out = std::mem::take(&mut *carried);
+        let n = self.count.swap(0, Ordering::SeqCst);
         if n > 0 {
-            out.push((self.day.load(Ordering::Relaxed), n));
+            out.push((day, n));
         }
         out
     }
@@ -990,6 +998,49 @@ impl Drop for Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn introspections_are_counted_by_their_day() {
+        let u = Usage::new(None);
+        let day = 20_000 * 86_400;
+        for _ in 0..3 {
+            u.count(day + 10);
+        }
+        assert_eq!(u.take_counts(), vec![(20_000, 3)]);
+        assert!(!u.counts_pending());
+        u.count(day + 20);
+        u.count(day + 86_400);
+        u.count(day + 86_400 + 5);
+        assert_eq!(u.take_counts(), vec![(20_000, 1), (20_001, 2)]);
+        u.restore_counts(&[(20_001, 2)]);
+        assert_eq!(u.take_counts(), vec![(20_001, 2)]);
+    }
+
+    #[test]
+    fn no_count_is_lost_to_a_concurrent_flush_across_midnight() {
+        let u = Arc::new(Usage::new(None));
+        let midnight = 20_001 * 86_400;
+        let counters: Vec<_> = (0..4)
+            .map(|_| {
+                let u = Arc::clone(&u);
+                std::thread::spawn(move || {
+                    for i in 0..20_000 {
+                        u.count(midnight - 10_000 + i);
+                    }
+                })
+            })
+            .collect();
+        let mut taken = Vec::new();
+        while counters.iter().any(|t| !t.is_finished()) {
+            taken.extend(u.take_counts());
+        }
+        for t in counters {
+            t.join().unwrap();
+        }
+        taken.extend(u.take_counts());
+        assert_eq!(taken.iter().map(|(_, n)| n).sum::<i64>(), 80_000);
+        assert!(taken.iter().all(|(d, _)| *d == 20_000 || *d == 20_001));
+    }
 
     #[test]
     fn current_and_previous_secret_with_grace_period() {
