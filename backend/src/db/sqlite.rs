@@ -16,278 +16,6 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
-const SCHEMA_V1: &str = r#"
-CREATE TABLE orgs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL,
-    legal_entity TEXT NOT NULL,
-    technical_owner TEXT NOT NULL,
-    approval_authority TEXT NOT NULL,
-    commercial_sponsor TEXT,
-    contract_id TEXT NOT NULL,
-    contract_start TEXT,
-    contract_end TEXT NOT NULL,
-    tenant TEXT,
-    business_unit TEXT,
-    allowed_scopes TEXT NOT NULL,
-    max_clients INTEGER NOT NULL,
-    labels TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    offboarded_at INTEGER,
-    version INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX orgs_live_name ON orgs(name) WHERE offboarded_at IS NULL;
-
-CREATE TABLE clients (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    client_id TEXT NOT NULL UNIQUE,
-    org_id TEXT NOT NULL REFERENCES orgs(id),
-    name TEXT NOT NULL,
-    purpose TEXT NOT NULL,
-    owner TEXT NOT NULL,
-    scopes TEXT NOT NULL,
-    expires_at INTEGER NOT NULL,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    revoked_at INTEGER,
-    version INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX clients_live_name ON clients(org_id, name) WHERE revoked_at IS NULL;
-CREATE INDEX clients_org ON clients(org_id);
-
--- Secret hashes live apart from clients so that a client can hold a current and a
--- previous secret during a rotation grace period (not_after = end of grace).
-CREATE TABLE client_secrets (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    client_ref TEXT NOT NULL REFERENCES clients(id),
-    secret_hmac BLOB NOT NULL,
-    source TEXT NOT NULL DEFAULT 'generated',
-    created_at INTEGER NOT NULL,
-    not_after INTEGER
-);
-CREATE INDEX client_secrets_client ON client_secrets(client_ref);
-
-CREATE TABLE api_tokens (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer', 'org')),
-    org_id TEXT REFERENCES orgs(id),
-    token_sha256 BLOB NOT NULL UNIQUE,
-    created_at INTEGER NOT NULL,
-    revoked_at INTEGER,
-    CHECK ((role = 'org') = (org_id IS NOT NULL))
-);
-CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens(name) WHERE revoked_at IS NULL;
-
-CREATE TABLE idempotency_keys (
-    token_id INTEGER NOT NULL REFERENCES api_tokens(id),
-    key TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    response TEXT NOT NULL,
-    location TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    PRIMARY KEY (token_id, key)
-);
-
-CREATE TABLE audit_events (
-    seq INTEGER PRIMARY KEY,
-    at INTEGER NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    entity_kind TEXT NOT NULL,
-    entity_id TEXT NOT NULL,
-    org_id TEXT,
-    before TEXT,
-    after TEXT,
-    request_id TEXT NOT NULL,
-    change_ref TEXT,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
-BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
-CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
-BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
-"#;
-
-/// When the current secret was made, and the coarse time of last use.
-const SCHEMA_V2: &str = r#"
-ALTER TABLE clients ADD COLUMN secret_rotated_at INTEGER NOT NULL DEFAULT 0;
-UPDATE clients SET secret_rotated_at = created_at;
-ALTER TABLE clients ADD COLUMN last_used_at INTEGER;
-"#;
-
-/// The audit chain becomes keyed: existing events are verified under the old plain
-/// SHA-256 scheme and re-chained under the server key by [`rechain`].
-const SCHEMA_V3: &str = "";
-
-/// API tokens stored as `HMAC(token key, SHA-256(token))` under a key derived from
-/// the server key instead of a bare SHA-256, so that someone who can write the
-/// database cannot add a token of their own making. The stored SHA-256 is the inner
-/// digest, so [`rehash_tokens`] converts every existing row in place and existing
-/// tokens keep working.
-const SCHEMA_V4: &str = "ALTER TABLE api_tokens RENAME COLUMN token_sha256 TO token_hmac;";
-
-/// The audit head moves into the database, in the same transaction as each append
-/// (see [`crate::audit`]); [`init_audit_head`] sets it to the newest event. The head
-/// file beside the database stays, as the anchor outside it.
-const SCHEMA_V5: &str = r#"
-CREATE TABLE audit_head (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    seq INTEGER NOT NULL,
-    hash TEXT NOT NULL,
-    mac TEXT NOT NULL
-);
-CREATE INDEX idempotency_created ON idempotency_keys(created_at);
-"#;
-
-/// API tokens get a lifetime, a last use and their creator. Every token made
-/// before this was made with the CLI, whose actor is `cli`.
-const SCHEMA_V6: &str = r#"
-ALTER TABLE api_tokens ADD COLUMN created_by TEXT NOT NULL DEFAULT 'cli';
-ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
-ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER;
-"#;
-
-/// The quota check counts an org's live clients by expiry on every create: an
-/// index that answers it without reading the client rows.
-const SCHEMA_V7: &str =
-    "CREATE INDEX clients_live_expiry ON clients(org_id, expires_at) WHERE revoked_at IS NULL;";
-
-/// Access review campaigns: one row per campaign, one per client in it (its
-/// decision once made); an org's `review_enforcement` says whether clients
-/// undecided after the due date are suspended; daily introspection counts.
-const SCHEMA_V8: &str = r#"
-ALTER TABLE orgs ADD COLUMN review_enforcement TEXT NOT NULL DEFAULT 'report';
-CREATE TABLE review_campaigns (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    org_id TEXT NOT NULL REFERENCES orgs(id),
-    cause TEXT NOT NULL,
-    note TEXT NOT NULL,
-    opened_by TEXT NOT NULL,
-    opened_at INTEGER NOT NULL,
-    due_at INTEGER NOT NULL
-);
-CREATE INDEX review_campaigns_org ON review_campaigns(org_id);
-CREATE TABLE review_items (
-    campaign_id TEXT NOT NULL REFERENCES review_campaigns(id),
-    client_ref TEXT NOT NULL REFERENCES clients(id),
-    decision TEXT CHECK (decision IN ('keep', 'revoke')),
-    comment TEXT,
-    decided_by TEXT,
-    decided_at INTEGER,
-    PRIMARY KEY (campaign_id, client_ref)
-);
-CREATE INDEX review_items_undecided ON review_items(client_ref) WHERE decision IS NULL;
--- Successful introspections per client and UTC day (unix day number), for usage drift.
-CREATE TABLE client_usage_daily (
-    client_ref TEXT NOT NULL REFERENCES clients(id),
-    day INTEGER NOT NULL,
-    count INTEGER NOT NULL,
-    PRIMARY KEY (client_ref, day)
-);
-"#;
-
-/// A supplied secret is refused when it is valid for another client: the
-/// keyed hash is looked up, so it needs an index of its own.
-///
-/// A client may be operated by an intermediary (another org: a reseller, an
-/// MSP), and name a custodian besides its owner; clients are found by their
-/// intermediary when it is offboarded.
-const SCHEMA_V9: &str = r#"
-CREATE INDEX client_secrets_hmac ON client_secrets(secret_hmac);
-ALTER TABLE clients ADD COLUMN operated_by TEXT REFERENCES orgs(id);
-ALTER TABLE clients ADD COLUMN custodian TEXT;
--- A client may authenticate with its own private key instead of a secret:
--- the registry keeps only the public keys.
-ALTER TABLE clients ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'client_secret';
-ALTER TABLE clients ADD COLUMN jwks TEXT;
-CREATE INDEX clients_operated_by ON clients(operated_by) WHERE operated_by IS NOT NULL;
-
-ALTER TABLE orgs ADD COLUMN approval_policy TEXT NOT NULL DEFAULT 'warn';
-
--- A new role, `approver`, bound to an email: SQLite changes a CHECK only by
--- rebuilding the table (with foreign keys off for the migration, see
--- `migrate`).
-CREATE TABLE api_tokens_next (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer', 'org', 'approver')),
-    org_id TEXT REFERENCES orgs(id),
-    token_hmac BLOB NOT NULL UNIQUE,
-    created_at INTEGER NOT NULL,
-    revoked_at INTEGER,
-    created_by TEXT NOT NULL DEFAULT 'cli',
-    expires_at INTEGER,
-    last_used_at INTEGER,
-    email TEXT,
-    CHECK ((role = 'org') = (org_id IS NOT NULL)),
-    CHECK ((role = 'approver') = (email IS NOT NULL))
-);
-INSERT INTO api_tokens_next (id, name, role, org_id, token_hmac, created_at, revoked_at, created_by, expires_at, last_used_at)
-    SELECT id, name, role, org_id, token_hmac, created_at, revoked_at, created_by, expires_at, last_used_at FROM api_tokens;
-DROP TABLE api_tokens;
-ALTER TABLE api_tokens_next RENAME TO api_tokens;
-CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens(name) WHERE revoked_at IS NULL;
-
--- An approval of one exact change, for one change reference; used once.
-CREATE TABLE approvals (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    change_ref TEXT NOT NULL,
-    entity_kind TEXT NOT NULL,
-    entity_id TEXT NOT NULL,
-    org_id TEXT NOT NULL REFERENCES orgs(id),
-    attribute TEXT NOT NULL,
-    old_value TEXT NOT NULL,
-    new_value TEXT NOT NULL,
-    approver TEXT NOT NULL,
-    token_name TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    used_at INTEGER,
-    used_by TEXT
-);
-CREATE INDEX approvals_change ON approvals(change_ref, entity_id);
-"#;
-
-/// The `jti`s of accepted client assertions, in the database rather than in
-/// one process's memory: a replica behind a load balancer, or the registry
-/// after a restart, must refuse an assertion any of them already accepted.
-/// A row is needed only until its assertion's `exp` (at most five minutes
-/// ahead); the index on `expires_at` prunes the rest.
-const SCHEMA_V10: &str = r#"
-CREATE TABLE assertion_jtis (
-    client_id TEXT NOT NULL,
-    jti TEXT NOT NULL,
-    expires_at INTEGER NOT NULL,
-    PRIMARY KEY (client_id, jti)
-);
-CREATE INDEX assertion_jtis_expiry ON assertion_jtis(expires_at);
-"#;
-
-/// A `private_key_jwt` client may name where it publishes its keys instead
-/// of registering them.
-const SCHEMA_V11: &str = r#"
--- Where a private_key_jwt client publishes its keys (the registry fetches
--- them), instead of holding them in jwks.
-ALTER TABLE clients ADD COLUMN jwks_uri TEXT;
-"#;
-
-/// A client's optional descriptive attributes (`partner_api::ClientAttributes`)
-/// live in one JSON object of those set, so that a new one needs no column
-/// and no migration of its own; `custodian` moves into it, value and all.
-const SCHEMA_V12: &str = r#"
-ALTER TABLE clients ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
-UPDATE clients SET attributes = json_object('custodian', custodian) WHERE custodian IS NOT NULL;
-ALTER TABLE clients DROP COLUMN custodian;
-"#;
-
 /// Work a migration does beyond its SQL, in the same transaction.
 type Step = fn(&mut Conn<'_>, Option<&SecretKey>) -> Result<()>;
 
@@ -300,19 +28,55 @@ fn needed<'k>(key: Option<&'k SecretKey>, what: &str) -> Result<&'k SecretKey> {
     })
 }
 
+/// Migrations, in order, one file each in `backend/migrations/sqlite/` (a
+/// released one is never edited); `PRAGMA user_version` records how many ran.
+/// A step, where there is one, runs after its SQL.
 pub(crate) const MIGRATIONS: &[(&str, Option<Step>)] = &[
-    (SCHEMA_V1, None),
-    (SCHEMA_V2, None),
-    (SCHEMA_V3, Some(rechain)),
-    (SCHEMA_V4, Some(rehash_tokens)),
-    (SCHEMA_V5, Some(init_audit_head)),
-    (SCHEMA_V6, None),
-    (SCHEMA_V7, None),
-    (SCHEMA_V8, None),
-    (SCHEMA_V9, None),
-    (SCHEMA_V10, None),
-    (SCHEMA_V11, None),
-    (SCHEMA_V12, None),
+    (include_str!("../../migrations/sqlite/01_initial.sql"), None),
+    (
+        include_str!("../../migrations/sqlite/02_secret_rotation_and_last_use.sql"),
+        None,
+    ),
+    (
+        include_str!("../../migrations/sqlite/03_keyed_audit_chain.sql"),
+        Some(rechain),
+    ),
+    (
+        include_str!("../../migrations/sqlite/04_keyed_token_hashes.sql"),
+        Some(rehash_tokens),
+    ),
+    (
+        include_str!("../../migrations/sqlite/05_audit_head.sql"),
+        Some(init_audit_head),
+    ),
+    (
+        include_str!("../../migrations/sqlite/06_token_lifetime.sql"),
+        None,
+    ),
+    (
+        include_str!("../../migrations/sqlite/07_live_client_expiry_index.sql"),
+        None,
+    ),
+    (
+        include_str!("../../migrations/sqlite/08_access_reviews.sql"),
+        None,
+    ),
+    (
+        include_str!("../../migrations/sqlite/09_intermediaries_private_keys_approvals.sql"),
+        None,
+    ),
+    (
+        include_str!("../../migrations/sqlite/10_assertion_jtis.sql"),
+        None,
+    ),
+    (
+        include_str!("../../migrations/sqlite/11_jwks_uri.sql"),
+        None,
+    ),
+    (
+        include_str!("../../migrations/sqlite/12_client_attributes.sql"),
+        None,
+    ),
 ];
 
 /// Verifies the plain SHA-256 chain of a database from before version 3, then
@@ -1642,17 +1406,14 @@ impl From<rusqlite::Error> for Error {
 mod tests {
     use super::*;
 
-    /// A database file with the migrations before `migration` applied, and
-    /// a connection to it.
-    fn migrated_before(migration: &str) -> (tempfile::TempDir, PathBuf, Connection) {
+    /// A database file at the version before `version` (the migrations
+    /// before it applied), and a connection to it.
+    fn migrated_before(version: usize) -> (tempfile::TempDir, PathBuf, Connection) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.db");
         let conn = Connection::open(&path).unwrap();
         conn.pragma_update(None, "foreign_keys", "ON").unwrap();
-        let before = MIGRATIONS
-            .iter()
-            .position(|(sql, _)| *sql == migration)
-            .unwrap();
+        let before = version - 1;
         for (sql, _) in &MIGRATIONS[..before] {
             conn.execute_batch(sql).unwrap();
         }
@@ -1665,7 +1426,7 @@ mod tests {
     /// refers to one.
     #[test]
     fn rebuilding_the_token_table_keeps_tokens_and_their_references() {
-        let (_dir, path, conn) = migrated_before(SCHEMA_V9);
+        let (_dir, path, conn) = migrated_before(9);
         conn.execute_batch(
             "INSERT INTO api_tokens (name, role, token_hmac, created_at) VALUES ('adm', 'admin', x'01', 1);
              INSERT INTO idempotency_keys VALUES (1, 'k', 'f', 201, '{}', '/v1/orgs/x', 1);",
@@ -1706,7 +1467,7 @@ mod tests {
     /// client's custodian, and a client without one reads back without one.
     #[test]
     fn custodians_move_into_the_attributes() {
-        let (_dir, path, conn) = migrated_before(SCHEMA_V12);
+        let (_dir, path, conn) = migrated_before(12);
         conn.execute_batch(
             "INSERT INTO orgs (id, name, legal_entity, technical_owner, approval_authority, contract_id,
                contract_end, allowed_scopes, max_clients, labels, created_at, updated_at, version)
