@@ -333,25 +333,33 @@ async fn introspection_answers_while_another_process_holds_the_write_lock() {
     let app = TestApp::spawn().await;
     let c = app.create_client_in_new_org("acme", "shop", &[]).await;
     let id = c["id"].as_str().unwrap();
+    let path = format!("/v1/clients/{id}");
     assert!(answered_active(&app.introspect_client(&c).await));
-    wait_client_last_used(&app, id, START).await;
-    // Another process (a CLI import, say) holds the write lock for 2 s, so
-    // the use noted next cannot be written until it lets go.
+    let client = wait_client_last_used(&app, id, START).await;
+    assert_eq!(client["last_used_at"], START);
+    // Another process (a CLI import, say) holds the write lock for 2.5 s,
+    // so the use noted next cannot be written until it lets go.
     let (target, key_file) = (app.target.clone(), app.key_file.clone());
-    let held = std::time::Duration::from_secs(2);
+    let held = std::time::Duration::from_millis(2_500);
+    let (locked, holding) = tokio::sync::oneshot::channel();
     let holder = tokio::task::spawn_blocking(move || {
         cli_write(&target, &key_file, move |_, _| {
+            let _ = locked.send(std::time::Instant::now());
             std::thread::sleep(held);
             Ok(())
         })
     });
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let since = holding.await.unwrap();
     app.set_time("2027-01-01T00:05:00Z");
-    let start = std::time::Instant::now();
     // Past the cache's one-second staleness bound: every answer still comes
-    // from a fresh snapshot (a 503 fails `send`), the waiting write aside.
-    while start.elapsed() < std::time::Duration::from_millis(1_800) {
+    // from a fresh snapshot (a 503 fails `send`), while the use waits.
+    while since.elapsed() < std::time::Duration::from_millis(1_800) {
         assert!(answered_active(&app.introspect_client(&c).await));
+        let last_used = app.get(&path, &app.admin).await.expect(200)["last_used_at"].clone();
+        assert!(
+            last_used == START || since.elapsed() >= held,
+            "the use was written while the lock was held: {last_used}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     holder.await.unwrap();
