@@ -1,8 +1,10 @@
 //! How plan, apply and destroy scale with the number of clients, against
 //! Terraform's own floor: the same steps over as many built-in
 //! `terraform_data`, side by side in one run; where the CPU of each step goes
-//! (Terraform itself or the provider); and the provider's peak RSS while it
-//! plans the largest configuration.
+//! (Terraform itself or the provider); the same steps over `terraform_data`
+//! holding as many values as a `partner_client` (Terraform's cost for a
+//! resource of that size); and the provider's peak RSS while it plans the
+//! largest configuration.
 //!
 //! `cargo bench -p acceptance-tests --bench plan_scale` after
 //! `cargo build --workspace --bins --release`: a bench is built without debug
@@ -133,9 +135,17 @@ resource "partner_client" "c{i}" {{
         .collect()
 }
 
-fn terraform_data(count: usize) -> String {
+/// The values each `partner_client` of [`partner_clients`] is configured with.
+const CONFIGURED_VALUES: usize = 5;
+
+/// `count` `terraform_data` holding the values of [`partner_clients`]' clients
+/// and, to reach `values` values a resource, as many more strings.
+fn terraform_data(count: usize, values: usize) -> String {
     (0..count)
         .map(|i| {
+            let more: String = (CONFIGURED_VALUES..values)
+                .map(|k| format!("    value_{k} = \"value {k} of {i}\"\n"))
+                .collect();
             format!(
                 r#"
 resource "terraform_data" "d{i}" {{
@@ -145,12 +155,33 @@ resource "terraform_data" "d{i}" {{
     purpose = "Bench client {i}"
     owner   = "dev{i}@bench.example"
     scopes  = ["a:read"]
-  }}
+{more}  }}
 }}
 "#
             )
         })
         .collect()
+}
+
+/// How many values a `partner_client` holds in its state: the attributes of
+/// its schema (as `terraform providers schema -json` shows it) that are not
+/// write-only.
+fn partner_client_values(registry: &RegistryServer) -> usize {
+    let workspace = Workspace::new(registry);
+    workspace.write_config(&partner_clients(&["org_schema".to_string()], 1));
+    let run = workspace.terraform(&["providers", "schema", "-json"]);
+    run.assert_success();
+    let schemas = run.json()["provider_schemas"].clone();
+    let provider = schemas
+        .as_object()
+        .and_then(|p| p.values().next())
+        .expect("the provider's schema");
+    provider["resource_schemas"]["partner_client"]["block"]["attributes"]
+        .as_object()
+        .expect("partner_client's attributes")
+        .values()
+        .filter(|a| a["write_only"] != true)
+        .count()
 }
 
 /// The steps' costs over `hcl` in a fresh directory.
@@ -273,8 +304,10 @@ fn main() {
     let counts = env_list("BENCH_CLIENTS", &[500, 2000]);
     let spread = env_list("BENCH_ORGS", &[50])[0].max(1);
     let registry = RegistryServer::start();
+    let values = partner_client_values(&registry);
     for &count in &counts {
-        let floor = run_steps(&registry, &terraform_data(count));
+        let floor = run_steps(&registry, &terraform_data(count, CONFIGURED_VALUES));
+        let shaped = run_steps(&registry, &terraform_data(count, values));
         for (layout, orgs) in [("one org", 1), (&*format!("{spread} orgs"), spread)] {
             let org_ids = make_orgs(&registry, orgs, count.div_ceil(orgs));
             let ours = run_steps(&registry, &partner_clients(&org_ids, count));
@@ -295,6 +328,16 @@ fn main() {
                     format!("{terraform_cpu:.2} s + {:.2} s", o.provider_cpu),
                     format!("terraform_data {:.2} s", f.cpu),
                     terraform_cpu / f.cpu,
+                );
+                // Terraform's cost grows with the values a resource holds,
+                // built-in resource or not: the same step over terraform_data
+                // holding as many values as a partner_client.
+                let s_wall = shaped[i].wall.as_secs_f64();
+                row(
+                    &format!("  against terraform_data holding {values} values each"),
+                    format!("{o_wall:.2} s"),
+                    format!("terraform_data {s_wall:.2} s"),
+                    o_wall / s_wall,
                 );
             }
         }
