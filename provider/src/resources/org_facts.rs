@@ -9,7 +9,7 @@
 //! every reference to the id, and the client's plan looks the org's planned
 //! values up by it. The org is then created with an id that starts so.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use rand::Rng;
@@ -117,15 +117,17 @@ pub struct PlannedClient {
 pub struct Ask<'a> {
     /// Whether one of them has this name.
     pub name_taken: Option<&'a str>,
-    /// The names of those not in the registry yet (for the quota).
-    pub new_names: bool,
+    /// For the quota: how many of those not in the registry yet have a
+    /// name outside this set (the org's clients the registry counts).
+    pub new_outside: Option<&'a HashSet<&'a str>>,
 }
 
 /// The answers to an [`Ask`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlannedBefore {
     pub name_taken: bool,
-    pub new_names: Vec<String>,
+    /// Distinct names: one name is one client among an org's live clients.
+    pub new_outside: usize,
 }
 
 impl PlannedClient {
@@ -182,9 +184,10 @@ impl PlannedOrgs {
 
     /// Records a client planned for the org `org` (its id or promised id)
     /// and tells what `ask` asks of the clients planned before it in this
-    /// run for that org, other than itself. It copies only what is asked:
-    /// a refresh of thousands of unchanged clients asks nothing, and so
-    /// stays linear.
+    /// run for that org, other than itself. It counts, and copies nothing:
+    /// a plan of thousands of new clients in one org stays cheap per client
+    /// (copying and sorting their names for each one cost more than all the
+    /// rest of the provider's work at 2,000).
     pub fn plan_client(&self, org: &str, client: PlannedClient, ask: Ask<'_>) -> PlannedBefore {
         let mut before = PlannedBefore::default();
         let Ok(mut planned) = self.1.lock() else {
@@ -195,11 +198,12 @@ impl PlannedOrgs {
         if let Some(name) = ask.name_taken {
             before.name_taken = clients.iter().any(|c| c.name == name);
         }
-        if ask.new_names {
-            before.new_names = (clients.iter())
-                .filter(|c| c.prior_id.is_none())
-                .map(|c| c.name.clone())
+        if let Some(counted) = ask.new_outside {
+            let outside: HashSet<&str> = (clients.iter())
+                .filter(|c| c.prior_id.is_none() && !counted.contains(c.name.as_str()))
+                .map(|c| c.name.as_str())
                 .collect();
+            before.new_outside = outside.len();
         }
         clients.push(client);
         before
@@ -303,16 +307,17 @@ mod tests {
             prior_id: prior.map(str::to_string),
             fingerprint: fingerprint.into(),
         };
+        let none_counted = HashSet::new();
         let everything = |name| Ask {
             name_taken: Some(name),
-            new_names: true,
+            new_outside: Some(&none_counted),
         };
         let first = planned.plan_client("org_a", client("shop", None, "f1"), everything("shop"));
         assert_eq!(first, PlannedBefore::default());
         planned.plan_client("org_a", client("old", Some("cli_1"), "f2"), Ask::default());
         let third = planned.plan_client("org_a", client("sync", None, "f3"), everything("shop"));
         assert!(third.name_taken);
-        assert_eq!(third.new_names, ["shop"], "existing clients are not new");
+        assert_eq!(third.new_outside, 1, "existing clients are not new");
         assert_eq!(
             planned.plan_client("org_b", client("x", None, "f4"), everything("shop")),
             PlannedBefore::default(),
@@ -323,7 +328,18 @@ mod tests {
         let replacement =
             planned.plan_client("org_a", client("old", None, "f2"), everything("old"));
         assert!(!replacement.name_taken);
-        assert_eq!(replacement.new_names, ["shop", "sync"]);
+        assert_eq!(replacement.new_outside, 2, "shop and sync");
+        // A planned client the registry counts already is not counted twice.
+        let in_registry = HashSet::from(["shop"]);
+        let counted = planned.plan_client(
+            "org_a",
+            client("z", None, "f6"),
+            Ask {
+                name_taken: None,
+                new_outside: Some(&in_registry),
+            },
+        );
+        assert_eq!(counted.new_outside, 2, "sync and old's replacement");
         let unasked = planned.plan_client("org_a", client("y", None, "f5"), Ask::default());
         assert_eq!(
             unasked,

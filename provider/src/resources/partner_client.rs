@@ -11,7 +11,7 @@ use crate::configured::{Configured, Context};
 use crate::report::{gone, report};
 use crate::validate;
 use partner_rules::records::{self as rules, ExpiryViolation, NameTaken, OrgRefusal, OrgState};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use tfplugin::model;
 use tfplugin::{
@@ -769,6 +769,12 @@ async fn check_against_org(
         Arc::default()
     };
     let prior_id = prior.and_then(|p| p.id.known().cloned());
+    // The org's active clients in the registry, this one aside.
+    let active: HashSet<&str> = registry_clients
+        .iter()
+        .filter(|c| c.status == ClientStatus::Active && Some(&c.id) != prior_id.as_ref())
+        .map(|c| c.name.as_str())
+        .collect();
     let planned_here = planned_orgs.plan_client(
         &org.id,
         PlannedClient {
@@ -778,7 +784,7 @@ async fn check_against_org(
         },
         Ask {
             name_taken: name.as_deref().filter(|_| new_name),
-            new_names: becomes_active,
+            new_outside: becomes_active.then_some(&active),
         },
     );
 
@@ -812,24 +818,18 @@ async fn check_against_org(
         }
     }
 
-    let mut active: Vec<String> = registry_clients
-        .iter()
-        .filter(|c| c.status == ClientStatus::Active && Some(&c.id) != prior_id.as_ref())
-        .map(|c| c.name.clone())
-        .collect();
-    active.extend(planned_here.new_names);
     // A client planned in this run may already be in the registry (during
     // the apply, the plan of a later client sees the earlier ones created):
-    // names are unique among an org's live clients, so one name is one client.
-    active.sort();
-    active.dedup();
+    // names are unique among an org's live clients, so one name is one
+    // client, and those are counted once.
+    let active_clients = active.len() + planned_here.new_outside;
     let state = OrgState {
         offboarded,
         contract_end: contract_end.unwrap_or(i64::MAX),
         max_clients: org.max_clients.unwrap_or(i64::MAX),
     };
     if let Err(refusal) =
-        rules::check_org_accepts(state, now, prior.is_some(), becomes_active, active.len())
+        rules::check_org_accepts(state, now, prior.is_some(), becomes_active, active_clients)
     {
         let (summary, advice) = match refusal {
             OrgRefusal::Offboarded => ("Org is offboarded", "It cannot have clients.".to_string()),
@@ -840,14 +840,23 @@ async fn check_against_org(
                     org.approval_authority
                 ),
             ),
-            OrgRefusal::QuotaReached { .. } => (
-                "Org is at its client quota",
-                format!(
-                    "Its active clients: {}. Raise max_clients (ask {}) or remove a client first.",
-                    active.join(", "),
-                    org.approval_authority
-                ),
-            ),
+            OrgRefusal::QuotaReached { .. } => {
+                let mut names: Vec<&str> = active.iter().copied().collect();
+                names.sort_unstable();
+                let planned = match planned_here.new_outside {
+                    0 => String::new(),
+                    n => format!(", and {n} more planned in this run"),
+                };
+                (
+                    "Org is at its client quota",
+                    format!(
+                        "Its active clients: {}{planned}. Raise max_clients (ask {}) or remove a \
+                         client first.",
+                        names.join(", "),
+                        org.approval_authority
+                    ),
+                )
+            }
         };
         req.diags.error_at(
             AttrPath::attr("org_id"),
