@@ -50,10 +50,12 @@ test-pinned: build openssl
 # Benchmarks, printed as one table (figure, value, the floor or ceiling it is
 # compared with, ratio): introspection against a bare warp handler, creates
 # with and without group commit, the registry at 100,000 clients, and plan,
-# apply and destroy of partner_client against built-in terraform_data.
+# apply and destroy of partner_client against built-in terraform_data and
+# against its schema served with no provider logic (examples/schema_only).
 # Figures, not pass/fail; not part of `make test`.
 bench:
 	$(CARGO) build --workspace --bins --release
+	$(CARGO) build --release -p terraform-provider-partner --example schema_only
 	@set -o pipefail; { \
 		echo "| figure | value | floor or ceiling | ratio |"; \
 		echo "|---|---|---|---|"; \

@@ -3,19 +3,22 @@
 //! `terraform_data`, side by side in one run; where the CPU of each step goes
 //! (Terraform itself or the provider); the same steps over `terraform_data`
 //! holding as many values as a `partner_client` (Terraform's cost for a
-//! resource of that size); and the provider's peak RSS while it plans the
-//! largest configuration.
+//! resource of that size); the same steps through a provider serving the
+//! partner provider's schemas with none of its logic (Terraform's cost of
+//! `partner_client` itself, the least any provider of it could cost); and
+//! the provider's peak RSS while it plans the largest configuration.
 //!
 //! `cargo bench -p acceptance-tests --bench plan_scale` after
-//! `cargo build --workspace --bins --release`: a bench is built without debug
-//! assertions, so the harness looks for the release binaries.
+//! `cargo build --workspace --bins --release` and `cargo build --release -p
+//! terraform-provider-partner --example schema_only`: a bench is built
+//! without debug assertions, so the harness looks for the release binaries.
 //! `BENCH_CLIENTS` sets the counts (default `500,2000`), `BENCH_ORGS` how many
 //! orgs the spread layout uses (default 50). Prints rows of the table
 //! `make bench` prints: figure, value, floor or ceiling, ratio.
 
 use std::time::{Duration, Instant};
 
-use acceptance_tests::{RegistryServer, Workspace};
+use acceptance_tests::{PROVIDER_BIN, RegistryServer, Workspace};
 
 /// The timed Terraform steps, in order.
 const STEPS: [(&str, &[&str]); 4] = [
@@ -184,14 +187,27 @@ fn partner_client_values(registry: &RegistryServer) -> usize {
         .count()
 }
 
-/// The steps' costs over `hcl` in a fresh directory.
-fn run_steps(registry: &RegistryServer, hcl: &str) -> Vec<Cost> {
-    let workspace = Workspace::new(registry);
+/// The steps' costs over `hcl` in `workspace`.
+fn run_steps(workspace: &Workspace, hcl: &str) -> Vec<Cost> {
     workspace.write_config(hcl);
     STEPS
         .iter()
-        .map(|(_, args)| timed(&workspace, args))
+        .map(|(_, args)| timed(workspace, args))
         .collect()
+}
+
+/// `provider/examples/schema_only.rs`, built, copied into a folder of its own
+/// as `terraform-provider-partner`: the name Terraform looks for there.
+fn schema_only_provider() -> tempfile::TempDir {
+    let built = acceptance_tests::profile_dir().join("examples/schema_only");
+    assert!(
+        built.is_file(),
+        "{} is missing: run `cargo build --release -p terraform-provider-partner --example schema_only` first (make bench does)",
+        built.display()
+    );
+    let folder = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(&built, folder.path().join(PROVIDER_BIN)).expect("copy schema_only");
+    folder
 }
 
 /// The highest RSS (MB) of any `terraform-provider-partner` process while
@@ -305,12 +321,24 @@ fn main() {
     let spread = env_list("BENCH_ORGS", &[50])[0].max(1);
     let registry = RegistryServer::start();
     let values = partner_client_values(&registry);
+    let schema_only = schema_only_provider();
     for &count in &counts {
-        let floor = run_steps(&registry, &terraform_data(count, CONFIGURED_VALUES));
-        let shaped = run_steps(&registry, &terraform_data(count, values));
+        let floor = run_steps(
+            &Workspace::new(&registry),
+            &terraform_data(count, CONFIGURED_VALUES),
+        );
+        let shaped = run_steps(&Workspace::new(&registry), &terraform_data(count, values));
+        // The org is never asked for: this provider reads no registry.
+        let schema_only_steps = run_steps(
+            &Workspace::for_provider(&schema_only.path().join(PROVIDER_BIN)),
+            &partner_clients(&["org_schema_only".to_string()], count),
+        );
         for (layout, orgs) in [("one org", 1), (&*format!("{spread} orgs"), spread)] {
             let org_ids = make_orgs(&registry, orgs, count.div_ceil(orgs));
-            let ours = run_steps(&registry, &partner_clients(&org_ids, count));
+            let ours = run_steps(
+                &Workspace::new(&registry),
+                &partner_clients(&org_ids, count),
+            );
             for (i, (step, _)) in STEPS.iter().enumerate() {
                 let (f, o) = (floor[i], ours[i]);
                 let (f_wall, o_wall) = (f.wall.as_secs_f64(), o.wall.as_secs_f64());
@@ -338,6 +366,15 @@ fn main() {
                     format!("{o_wall:.2} s"),
                     format!("terraform_data {s_wall:.2} s"),
                     o_wall / s_wall,
+                );
+                // Terraform's cost of partner_client's schema itself: the
+                // same step through a provider that does nothing else.
+                let u_wall = schema_only_steps[i].wall.as_secs_f64();
+                row(
+                    "  against partner_client's schema with no provider logic",
+                    format!("{o_wall:.2} s"),
+                    format!("schema only {u_wall:.2} s"),
+                    o_wall / u_wall,
                 );
             }
         }

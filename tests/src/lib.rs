@@ -42,25 +42,30 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where Cargo puts the builds of this build's profile: `target/debug`, or
+/// `target/release` for a bench (built without debug assertions).
+pub fn profile_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    target.join(if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    })
+}
+
 /// Path of a workspace binary built by `cargo build --workspace --bins`.
 ///
 /// The binaries belong to other packages, so Cargo cannot build them for this
 /// one; `make test` builds them first. A missing binary fails the test rather
 /// than skipping it.
 pub fn workspace_binary(name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"));
-    let profile = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
-    let path = target.join(profile).join(name);
-    let release = if profile == "release" {
-        " --release"
-    } else {
+    let path = profile_dir().join(name);
+    let release = if cfg!(debug_assertions) {
         ""
+    } else {
+        " --release"
     };
     assert!(
         path.is_file(),
