@@ -1,7 +1,9 @@
 //! The partner provider's resource schemas with none of its logic: each
 //! resource plans only what the framework plans from its schema, creates and
-//! updates to what was planned (with what was left unknown set to null), reads
-//! back its state and talks to no registry.
+//! updates to what was planned (each string left unknown becoming a stand-in
+//! as long as the registry's ids, so that the state holds as much as the real
+//! provider's), keeps the same identity, reads back its state and talks to no
+//! registry.
 //!
 //! Terraform's cost for a resource grows with its schema (how many values it
 //! holds, which are sensitive or write-only), whatever the provider does.
@@ -10,10 +12,11 @@
 //! the cost of the provider's own work: `cargo build --release -p
 //! terraform-provider-partner --example schema_only` (`make bench` does).
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use terraform_provider_partner::provider::{INFO, PartnerProvider};
 use tfplugin::{
-    Context, CreateRequest, Diagnostics, DynResource, Provider, Resource, Schema, StopSignal,
+    Context, CreateRequest, Diagnostics, DynResource, Provider, Resource, Schema, StopSignal, Type,
     UpdateRequest, Value,
 };
 
@@ -43,26 +46,42 @@ impl Provider for SchemaOnly {
                 Arc::new(Echo {
                     type_name: r.type_name(),
                     schema: r.schema(),
+                    identity: r.identity_attributes(),
+                    made: AtomicU64::new(0),
                 }) as Arc<dyn DynResource<()>>
             })
             .collect()
     }
 }
 
-/// A resource type: its name and schema, and nothing else.
+/// A resource type: its name, schema and identity, and nothing else.
 struct Echo {
     type_name: &'static str,
     schema: Schema,
+    identity: &'static [&'static str],
+    /// How many stand-ins it made: each one is different.
+    made: AtomicU64,
 }
 
-/// `planned` as a result of apply: Terraform accepts no unknown value there.
-fn applied(mut planned: Value) -> Value {
-    if let Some(attrs) = planned.attrs_mut() {
-        for value in attrs.values_mut().filter(|v| v.is_unknown()) {
-            *value = Value::Null;
+impl Echo {
+    /// `planned` as a result of apply, which may hold no unknown value: a
+    /// string becomes a stand-in as long as the registry's ids, anything
+    /// else null.
+    fn applied(&self, mut planned: Value) -> Value {
+        if let Some(attrs) = planned.attrs_mut() {
+            for a in &self.schema.attributes {
+                if let Some(value) = attrs.get_mut(&a.name).filter(|v| v.is_unknown()) {
+                    *value = if a.ty == Type::String {
+                        let n = self.made.fetch_add(1, Ordering::Relaxed);
+                        Value::String(format!("stand_in_{n:015}"))
+                    } else {
+                        Value::Null
+                    };
+                }
+            }
         }
+        planned
     }
-    planned
 }
 
 impl Resource<()> for Echo {
@@ -80,7 +99,7 @@ impl Resource<()> for Echo {
         req: CreateRequest<Value>,
         _diags: &mut Diagnostics,
     ) -> Option<Value> {
-        Some(applied(req.planned))
+        Some(self.applied(req.planned))
     }
     async fn read(
         &self,
@@ -96,9 +115,12 @@ impl Resource<()> for Echo {
         req: UpdateRequest<Value>,
         _diags: &mut Diagnostics,
     ) -> Option<Value> {
-        Some(applied(req.planned))
+        Some(self.applied(req.planned))
     }
     async fn delete(&self, _ctx: &Context<()>, _state: Value, _diags: &mut Diagnostics) {}
+    fn identity_attributes(&self) -> &'static [&'static str] {
+        self.identity
+    }
 }
 
 fn main() {
