@@ -85,25 +85,36 @@ writable! {
 }
 
 writable! {
-    /// The writable fields of a client (`org_id` only on create: a client
-    /// never changes org).
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    pub struct ClientFields {
+    /// A client's own fields: what it is, what it is for, who answers for it
+    /// and who operates it, and the scopes it holds. A caller writes them as
+    /// the registry answers them, and the registry stores them so.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct ClientProfile {
         pub name: String,
         pub purpose: String,
         pub owner: String,
+        /// The intermediary org (reseller, MSP, marketplace) operating it.
         pub operated_by: Option<String>,
+        pub scopes: Vec<String>,
+        ..attributes: ClientAttributes,
+    }
+}
+
+writable! {
+    /// The writable fields of a client: its profile, how it authenticates
+    /// and its expiry (`org_id` only on create: a client never changes org).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct ClientFields {
         /// `None`: the registry's default on create (a client's method never changes).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub auth_method: Option<String>,
         pub jwks: Option<Value>,
         /// Where a `private_key_jwt` client publishes its keys, instead of `jwks`.
         pub jwks_uri: Option<String>,
-        pub scopes: Vec<String>,
         /// `None`: the end of the org's contract on create, unchanged on update.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub expires_at: Option<String>,
-        ..attributes: ClientAttributes,
+        ..profile: ClientProfile,
     }
 }
 
@@ -179,16 +190,18 @@ mod tests {
             approval_policy: Some("warn".into()),
         };
         let client = ClientFields {
-            name: "n".into(),
-            purpose: "p".into(),
-            owner: "o@x.com".into(),
-            operated_by: Some("org_x".into()),
+            profile: ClientProfile {
+                name: "n".into(),
+                purpose: "p".into(),
+                owner: "o@x.com".into(),
+                operated_by: Some("org_x".into()),
+                scopes: vec![],
+                attributes: ClientAttributes::from_fn(|_| Some("c@x.com".into())),
+            },
             auth_method: Some("client_secret".into()),
             jwks: Some(Value::Null),
             jwks_uri: None,
-            scopes: vec![],
             expires_at: Some("2027-01-01T00:00:00Z".into()),
-            attributes: ClientAttributes::from_fn(|_| Some("c@x.com".into())),
         };
         let keys = |v: Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
         let sorted = |names: &[&str]| {

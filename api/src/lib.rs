@@ -14,8 +14,8 @@ mod attributes;
 mod fields;
 pub use attributes::{AttributeSpec, ClientAttributes};
 pub use fields::{
-    CLIENT_CREATE_FIELDS, CLIENT_PATCH_FIELDS, ClientFields, ORG_CREATE_FIELDS, ORG_FIELDS,
-    OrgFields, OrgProfile,
+    CLIENT_CREATE_FIELDS, CLIENT_PATCH_FIELDS, ClientFields, ClientProfile, ORG_CREATE_FIELDS,
+    ORG_FIELDS, OrgFields, OrgProfile,
 };
 
 /// Whether an org's partners may still use it.
@@ -109,14 +109,9 @@ pub struct ClientView {
     pub id: String,
     pub client_id: String,
     pub org_id: String,
-    pub name: String,
-    pub purpose: String,
-    pub owner: String,
-    /// Its optional descriptive attributes, as fields of the same object.
+    /// Its own fields, as fields of the same object.
     #[serde(flatten)]
-    pub attributes: ClientAttributes,
-    /// The intermediary org (reseller, MSP, marketplace) operating it.
-    pub operated_by: Option<String>,
+    pub profile: ClientProfile,
     /// `client_secret` or `private_key_jwt`.
     pub auth_method: String,
     /// The public keys of a `private_key_jwt` client (a JSON Web Key Set).
@@ -124,7 +119,6 @@ pub struct ClientView {
     /// Where a `private_key_jwt` client publishes its keys (the registry
     /// fetches them), instead of `jwks`.
     pub jwks_uri: Option<String>,
-    pub scopes: Vec<String>,
     pub expires_at: String,
     pub status: ClientStatus,
     pub created_at: String,
@@ -174,16 +168,11 @@ impl From<&ClientView> for ClientFields {
     /// The client's writable fields as they stand.
     fn from(client: &ClientView) -> Self {
         Self {
-            name: client.name.clone(),
-            purpose: client.purpose.clone(),
-            owner: client.owner.clone(),
-            operated_by: client.operated_by.clone(),
+            profile: client.profile.clone(),
             auth_method: Some(client.auth_method.clone()),
             jwks: client.jwks.clone(),
             jwks_uri: client.jwks_uri.clone(),
-            scopes: client.scopes.clone(),
             expires_at: Some(client.expires_at.clone()),
-            attributes: client.attributes.clone(),
         }
     }
 }

@@ -151,10 +151,10 @@ impl ApprovalDraft {
 /// What of `c` can widen its access.
 pub fn client_terms(c: &Client) -> ClientTerms<'_> {
     ClientTerms {
-        scopes: &c.scopes,
+        scopes: &c.profile.scopes,
         expires_at: c.expires_at,
-        owner: &c.owner,
-        operated_by: c.operated_by.as_deref(),
+        owner: &c.profile.owner,
+        operated_by: c.profile.operated_by.as_deref(),
         jwks: c.jwks.as_deref(),
         jwks_uri: c.jwks_uri.as_deref(),
     }

@@ -93,10 +93,16 @@ impl Query {
         let mut why = Vec::new();
         if let Some(person) = &self.owner {
             let is = |v: &str| v.eq_ignore_ascii_case(person);
-            if is(&client.owner) {
+            if is(&client.profile.owner) {
                 why.push("owner");
             }
-            if client.attributes.custodian.as_deref().is_some_and(is) {
+            if client
+                .profile
+                .attributes
+                .custodian
+                .as_deref()
+                .is_some_and(is)
+            {
                 why.push("custodian");
             }
             if intermediary.is_some_and(|o| is(&o.profile.technical_owner)) {
@@ -110,11 +116,11 @@ impl Query {
             want.as_deref().is_none_or(|w| has == Some(w))
         };
         if !holds(&self.org_id, Some(&client.org_id))
-            || !holds(&self.operated_by, client.operated_by.as_deref())
+            || !holds(&self.operated_by, client.profile.operated_by.as_deref())
             || !self
                 .scope
                 .as_ref()
-                .is_none_or(|s| client.scopes.contains(s))
+                .is_none_or(|s| client.profile.scopes.contains(s))
         {
             return None;
         }
@@ -203,7 +209,11 @@ pub fn compute(
     {
         let (Some(org), intermediary) = (
             by_id.get(c.org_id.as_str()),
-            c.operated_by.as_deref().and_then(|i| by_id.get(i)).copied(),
+            c.profile
+                .operated_by
+                .as_deref()
+                .and_then(|i| by_id.get(i))
+                .copied(),
         ) else {
             continue;
         };
@@ -224,17 +234,18 @@ pub fn compute(
             ReachedClient {
                 id: c.id.clone(),
                 client_id: c.client_id.clone(),
-                name: c.name.clone(),
+                name: c.profile.name.clone(),
                 org_id: c.org_id.clone(),
                 org_name: org.profile.name.clone(),
-                owner: c.owner.clone(),
+                owner: c.profile.owner.clone(),
                 custodian: c
+                    .profile
                     .attributes
                     .custodian
                     .clone()
                     .or_else(|| intermediary.map(|i| i.profile.technical_owner.clone())),
-                operated_by: c.operated_by.clone(),
-                scopes: c.scopes.clone(),
+                operated_by: c.profile.operated_by.clone(),
+                scopes: c.profile.scopes.clone(),
                 expires_at: fmt_ts(c.expires_at),
                 why,
             },

@@ -7,8 +7,8 @@ use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
 pub use partner_api::{
-    ClientAttributes, ClientStatus, ClientView, OrgFields, OrgProfile, OrgStatus, OrgView, Page,
-    Role, WhoAmI,
+    ClientAttributes, ClientFields, ClientProfile, ClientStatus, ClientView, OrgFields, OrgProfile,
+    OrgStatus, OrgView, Page, Role, WhoAmI,
 };
 pub use partner_rules::{DEFAULT_MAX_CLIENTS, ReviewEnforcement};
 
@@ -153,13 +153,19 @@ impl Org {
             review_enforcement: Some(self.review_enforcement.as_str().to_string()),
             approval_policy: Some(self.approval_policy.clone()),
         };
-        let mut m = match serde_json::to_value(fields) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
-        };
-        m.retain(|_, v| !v.is_null());
-        m
+        without_nulls(fields)
     }
+}
+
+/// `fields` as a JSON object, without its null fields: what a JSON merge
+/// patch is applied to.
+fn without_nulls(fields: impl Serialize) -> Map<String, Value> {
+    let mut m = match serde_json::to_value(fields) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    m.retain(|_, v| !v.is_null());
+    m
 }
 
 /// A client as stored (without any secret material).
@@ -168,10 +174,10 @@ pub struct Client {
     pub id: String,
     pub client_id: String,
     pub org_id: String,
-    pub name: String,
-    pub purpose: String,
-    pub owner: String,
-    pub scopes: Vec<String>,
+    /// Its own fields, as the API answers them: the intermediary org that
+    /// operates it (reseller, MSP, marketplace) among them, while its org
+    /// stays the one whose contract, scopes and approval authority apply.
+    pub profile: ClientProfile,
     pub expires_at: i64,
     pub created_at: i64,
     pub updated_at: i64,
@@ -183,12 +189,6 @@ pub struct Client {
     pub last_used_at: Option<i64>,
     /// End of the grace period of the previous secret, if one was kept at the last rotation.
     pub previous_secret_not_after: Option<i64>,
-    /// The intermediary org (reseller, MSP, marketplace) that operates the
-    /// client for its org; the client's org stays the one whose contract,
-    /// scopes and approval authority apply.
-    pub operated_by: Option<String>,
-    /// Its optional descriptive attributes (`custodian`, …), stored together.
-    pub attributes: ClientAttributes,
     /// `client_secret` or `private_key_jwt`.
     pub auth_method: String,
     /// The public keys (a JSON Web Key Set) of a `private_key_jwt` client.
@@ -225,18 +225,10 @@ impl Client {
             id: self.id.clone(),
             client_id: self.client_id.clone(),
             org_id: self.org_id.clone(),
-            name: self.name.clone(),
-            purpose: self.purpose.clone(),
-            owner: self.owner.clone(),
-            attributes: self.attributes.clone(),
-            operated_by: self.operated_by.clone(),
+            profile: self.profile.clone(),
             auth_method: self.auth_method.clone(),
-            jwks: self
-                .jwks
-                .as_deref()
-                .and_then(|j| serde_json::from_str(j).ok()),
+            jwks: self.jwks_value(),
             jwks_uri: self.jwks_uri.clone(),
-            scopes: self.scopes.clone(),
             expires_at: fmt_ts(self.expires_at),
             status: self.status(now),
             created_at: fmt_ts(self.created_at),
@@ -251,33 +243,22 @@ impl Client {
     }
 
     pub fn editable_json(&self) -> Map<String, Value> {
-        let mut m = Map::new();
+        let mut m = without_nulls(ClientFields {
+            profile: self.profile.clone(),
+            auth_method: Some(self.auth_method.clone()),
+            jwks: self.jwks_value(),
+            jwks_uri: self.jwks_uri.clone(),
+            expires_at: Some(fmt_ts(self.expires_at)),
+        });
         m.insert("org_id".into(), self.org_id.clone().into());
-        m.insert("name".into(), self.name.clone().into());
-        m.insert("purpose".into(), self.purpose.clone().into());
-        m.insert("owner".into(), self.owner.clone().into());
-        for (spec, value) in self.attributes.iter() {
-            if let Some(s) = value {
-                m.insert(spec.name.into(), s.into());
-            }
-        }
-        if let Some(s) = &self.operated_by {
-            m.insert("operated_by".into(), s.clone().into());
-        }
-        m.insert("auth_method".into(), self.auth_method.clone().into());
-        if let Some(keys) = self
-            .jwks
+        m
+    }
+
+    /// The stored key set as JSON.
+    fn jwks_value(&self) -> Option<Value> {
+        self.jwks
             .as_deref()
             .and_then(|j| serde_json::from_str(j).ok())
-        {
-            m.insert("jwks".into(), keys);
-        }
-        if let Some(uri) = &self.jwks_uri {
-            m.insert("jwks_uri".into(), uri.clone().into());
-        }
-        m.insert("scopes".into(), self.scopes.clone().into());
-        m.insert("expires_at".into(), fmt_ts(self.expires_at).into());
-        m
     }
 }
 
@@ -296,9 +277,9 @@ impl Client {
     /// This client as the narrowing rules of its org see it at `now`.
     pub fn facts(&self, now: i64) -> partner_rules::records::ClientFacts {
         partner_rules::records::ClientFacts {
-            name: self.name.clone(),
+            name: self.profile.name.clone(),
             client_id: self.client_id.clone(),
-            scopes: self.scopes.clone(),
+            scopes: self.profile.scopes.clone(),
             expires_at: self.expires_at,
             active: self.status(now) == ClientStatus::Active,
         }

@@ -510,6 +510,21 @@ pub struct ClientDraft {
     pub errors: Vec<FieldError>,
 }
 
+impl ClientDraft {
+    /// The client's own fields it holds, taken out of it: once it parsed
+    /// without errors, each of them is there.
+    pub fn profile(&mut self) -> ClientProfile {
+        ClientProfile {
+            name: self.name.take().unwrap_or_default(),
+            purpose: self.purpose.take().unwrap_or_default(),
+            owner: self.owner.take().unwrap_or_default(),
+            operated_by: self.operated_by.take(),
+            scopes: self.scopes.take().unwrap_or_default(),
+            attributes: std::mem::take(&mut self.attributes),
+        }
+    }
+}
+
 pub fn parse_client(map: &Map<String, Value>) -> ClientDraft {
     let mut f = Fields::new(map);
     let mut d = ClientDraft {

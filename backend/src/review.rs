@@ -133,10 +133,10 @@ pub(crate) fn client_ref(c: &Client) -> ReviewClient {
     ReviewClient {
         id: c.id.clone(),
         client_id: c.client_id.clone(),
-        name: c.name.clone(),
-        owner: c.owner.clone(),
-        custodian: c.attributes.custodian.clone(),
-        operated_by: c.operated_by.clone(),
+        name: c.profile.name.clone(),
+        owner: c.profile.owner.clone(),
+        custodian: c.profile.attributes.custodian.clone(),
+        operated_by: c.profile.operated_by.clone(),
         expires_at: fmt_ts(c.expires_at),
         secret_rotated_at: fmt_ts(c.secret_rotated_at),
         last_used_at: c.last_used_at.map(fmt_ts),
@@ -211,9 +211,9 @@ impl<'a> Findings<'a> {
                     o.profile.name,
                     o.profile.contract_end,
                     span(now - o.contract_end_ts()),
-                    c.name,
+                    c.profile.name,
                     c.client_id,
-                    c.owner,
+                    c.profile.owner,
                     o.profile.approval_authority
                 ),
             );
@@ -223,7 +223,7 @@ impl<'a> Findings<'a> {
         }
         let who = format!(
             "Client {} ({}) of org {}, owner {},",
-            c.name, c.client_id, o.profile.name, c.owner
+            c.profile.name, c.client_id, o.profile.name, c.profile.owner
         );
         if c.expires_at <= now.saturating_add(p.within) {
             self.push(

@@ -603,7 +603,7 @@ fn client_rules(
     if let Some(by) = d
         .operated_by
         .as_deref()
-        .filter(|by| current.and_then(|c| c.operated_by.as_deref()) != Some(*by))
+        .filter(|by| current.and_then(|c| c.profile.operated_by.as_deref()) != Some(*by))
     {
         match r.org(by)? {
             Some(o) if o.offboarded_at.is_none() => {}
@@ -643,7 +643,7 @@ fn client_rules(
                     .live_clients(&org.id)?
                     .into_iter()
                     .filter(|c| c.status(now) == ClientStatus::Active)
-                    .map(|c| c.name)
+                    .map(|c| c.profile.name)
                     .collect();
                 format!("org {}: {refusal}: {}", org.id, names.join(", "))
             }
@@ -761,15 +761,10 @@ pub fn create_client(
             crate::crypto::random_base62(24)?
         ),
         org_id: org.id.clone(),
-        name: d.name.unwrap_or_default(),
-        purpose: d.purpose.unwrap_or_default(),
-        owner: d.owner.unwrap_or_default(),
-        attributes: d.attributes,
-        operated_by: d.operated_by,
+        profile: d.profile(),
         auth_method,
         jwks: d.jwks,
         jwks_uri: d.jwks_uri,
-        scopes: d.scopes.unwrap_or_default(),
         expires_at,
         created_at: ctx.now,
         updated_at: ctx.now,
@@ -833,14 +828,9 @@ pub fn update_client(
         return Err(Error::Validation(d.errors));
     }
     let mut next = Client {
-        name: d.name.unwrap_or_default(),
-        purpose: d.purpose.unwrap_or_default(),
-        owner: d.owner.unwrap_or_default(),
-        attributes: d.attributes,
-        operated_by: d.operated_by,
+        profile: d.profile(),
         jwks: d.jwks,
         jwks_uri: d.jwks_uri,
-        scopes: d.scopes.unwrap_or_default(),
         expires_at,
         ..current.clone()
     };
@@ -853,7 +843,7 @@ pub fn update_client(
         &org,
         "client",
         &current.id,
-        &format!("client {}", current.name),
+        &format!("client {}", current.profile.name),
         partner_rules::approvals::client_widenings(
             crate::approvals::client_terms(&current),
             crate::approvals::client_terms(&next),
@@ -1107,7 +1097,7 @@ pub fn create_approval(
         let org = tx
             .org(&client.org_id)?
             .ok_or_else(|| Error::Internal("client without org".into()))?;
-        ("client", client.id, org, Some(client.owner))
+        ("client", client.id, org, Some(client.profile.owner))
     };
     let approvable = partner_rules::approvals::approvable(kind);
     if !approvable.contains(&d.attribute.as_str()) {

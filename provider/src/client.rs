@@ -19,8 +19,8 @@ use time::OffsetDateTime;
 
 use crate::run_memo::RunMemo;
 pub use partner_api::{
-    ClientFields, ClientStatus, ClientView, OrgFields, OrgProfile, OrgStatus, OrgView, Page, Role,
-    WhoAmI,
+    ClientFields, ClientProfile, ClientStatus, ClientView, OrgFields, OrgProfile, OrgStatus,
+    OrgView, Page, Role, WhoAmI,
 };
 
 /// The first retry's delay; each following one doubles it.
@@ -1036,15 +1036,16 @@ mod tests {
     #[test]
     fn creates_leave_out_nulls_so_the_registry_applies_its_defaults() {
         let fields = ClientFields {
-            name: "c".into(),
-            purpose: "p".into(),
-            owner: "o@example.com".into(),
-            attributes: Default::default(),
-            operated_by: None,
+            profile: ClientProfile {
+                name: "c".into(),
+                purpose: "p".into(),
+                owner: "o@example.com".into(),
+                scopes: vec!["a".into()],
+                ..ClientProfile::default()
+            },
             auth_method: None,
             jwks: None,
             jwks_uri: None,
-            scopes: vec!["a".into()],
             expires_at: None,
         };
         let body = without_nulls(&fields);

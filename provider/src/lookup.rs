@@ -32,7 +32,7 @@ pub async fn find_client_by_name(
         .list_clients(&filter)
         .await?
         .into_iter()
-        .filter(|c| c.name == name)
+        .filter(|c| c.profile.name == name)
         .collect();
     named.sort_by_key(|c| c.status == ClientStatus::Revoked);
     Ok(named.into_iter().next())

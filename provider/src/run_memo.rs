@@ -140,6 +140,7 @@ impl RunMemo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::ClientProfile;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn client(id: &str) -> ClientView {
@@ -147,15 +148,15 @@ mod tests {
             id: id.into(),
             client_id: format!("pc_{id}"),
             org_id: "org_a".into(),
-            name: id.into(),
-            purpose: "p".into(),
-            owner: "o@example.com".into(),
-            attributes: Default::default(),
-            operated_by: None,
+            profile: ClientProfile {
+                name: id.into(),
+                purpose: "p".into(),
+                owner: "o@example.com".into(),
+                ..ClientProfile::default()
+            },
             auth_method: "client_secret".into(),
             jwks: None,
             jwks_uri: None,
-            scopes: vec![],
             expires_at: "2030-01-01T00:00:00Z".into(),
             status: ClientStatus::Active,
             created_at: "2026-01-01T00:00:00Z".into(),
@@ -194,14 +195,14 @@ mod tests {
 
         memo.client_revoked("a").await;
         let mut renamed = client("b");
-        renamed.name = "b2".into();
+        renamed.profile.name = "b2".into();
         memo.client_written(&renamed).await;
         let seen = memo
             .clients_of("org_a", || async { panic!("read again") })
             .await
             .expect("memo");
         assert_eq!(seen[0].status, ClientStatus::Revoked);
-        assert_eq!(seen[1].name, "b2");
+        assert_eq!(seen[1].profile.name, "b2");
 
         memo.org_written("org_a");
         let again = memo

@@ -26,7 +26,9 @@ use crate::approvals::Approval;
 use crate::audit::{AuditHead, AuditRow};
 use crate::campaigns::{Campaign, Cause, Decision, ReviewItem};
 use crate::error::{Error, Result};
-use crate::records::{Client, NewSecret, Org, OrgProfile, ReviewEnforcement, Role, end_of_day};
+use crate::records::{
+    Client, ClientProfile, NewSecret, Org, OrgProfile, ReviewEnforcement, Role, end_of_day,
+};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::future::Future;
 use std::sync::Mutex;
@@ -440,10 +442,14 @@ fn client_from_row(r: &Row) -> Client {
         id: r.get(0),
         client_id: r.get(1),
         org_id: r.get(2),
-        name: r.get(3),
-        purpose: r.get(4),
-        owner: r.get(5),
-        scopes: scopes_at(r, 6),
+        profile: ClientProfile {
+            name: r.get(3),
+            purpose: r.get(4),
+            owner: r.get(5),
+            operated_by: r.get(17),
+            scopes: scopes_at(r, 6),
+            attributes: super::attributes_from_text(r.get(18)),
+        },
         expires_at: r.get(7),
         created_at: r.get(8),
         updated_at: r.get(9),
@@ -452,8 +458,6 @@ fn client_from_row(r: &Row) -> Client {
         secret_rotated_at: r.get(14),
         last_used_at: r.get(15),
         previous_secret_not_after: r.get(16),
-        operated_by: r.get(17),
-        attributes: super::attributes_from_text(r.get(18)),
         auth_method: r.get(19),
         jwks: r.get(20),
         jwks_uri: r.get(21),
@@ -1003,8 +1007,8 @@ impl Tx for PgTx<'_> {
     }
 
     fn insert_client(&mut self, c: &Client) -> Result<()> {
-        let scopes = json_text(&c.scopes);
-        let attributes = super::attributes_text(&c.attributes);
+        let scopes = json_text(&c.profile.scopes);
+        let attributes = super::attributes_text(&c.profile.attributes);
         self.execute(
             "INSERT INTO clients (id, client_id, org_id, name, purpose, owner, scopes, expires_at, created_at, updated_at,
                revoked_at, version, secret_rotated_at, last_used_at, operated_by, attributes, auth_method, jwks, jwks_uri)
@@ -1013,9 +1017,9 @@ impl Tx for PgTx<'_> {
                 &c.id,
                 &c.client_id,
                 &c.org_id,
-                &c.name,
-                &c.purpose,
-                &c.owner,
+                &c.profile.name,
+                &c.profile.purpose,
+                &c.profile.owner,
                 &scopes,
                 &c.expires_at,
                 &c.created_at,
@@ -1024,7 +1028,7 @@ impl Tx for PgTx<'_> {
                 &c.version,
                 &c.secret_rotated_at,
                 &c.last_used_at,
-                &c.operated_by,
+                &c.profile.operated_by,
                 &attributes,
                 &c.auth_method,
                 &c.jwks,
@@ -1035,23 +1039,23 @@ impl Tx for PgTx<'_> {
     }
 
     fn update_client(&mut self, c: &Client) -> Result<()> {
-        let scopes = json_text(&c.scopes);
-        let attributes = super::attributes_text(&c.attributes);
+        let scopes = json_text(&c.profile.scopes);
+        let attributes = super::attributes_text(&c.profile.attributes);
         self.execute(
             "UPDATE clients SET name=$2, purpose=$3, owner=$4, scopes=$5, expires_at=$6, updated_at=$7, revoked_at=$8,
                version=$9, secret_rotated_at=$10, operated_by=$11, attributes=$12, jwks=$13, jwks_uri=$14 WHERE id=$1",
             &[
                 &c.id,
-                &c.name,
-                &c.purpose,
-                &c.owner,
+                &c.profile.name,
+                &c.profile.purpose,
+                &c.profile.owner,
                 &scopes,
                 &c.expires_at,
                 &c.updated_at,
                 &c.revoked_at,
                 &c.version,
                 &c.secret_rotated_at,
-                &c.operated_by,
+                &c.profile.operated_by,
                 &attributes,
                 &c.jwks,
                 &c.jwks_uri,

@@ -11,7 +11,9 @@ use crate::audit::{Anchor, AuditHead, AuditRow, GENESIS};
 use crate::campaigns::{Campaign, Cause, Decision, ReviewItem};
 use crate::crypto::SecretKey;
 use crate::error::{Error, Result};
-use crate::records::{Client, NewSecret, Org, OrgProfile, ReviewEnforcement, Role, end_of_day};
+use crate::records::{
+    Client, ClientProfile, NewSecret, Org, OrgProfile, ReviewEnforcement, Role, end_of_day,
+};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
@@ -554,10 +556,14 @@ fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
         id: r.get(0)?,
         client_id: r.get(1)?,
         org_id: r.get(2)?,
-        name: r.get(3)?,
-        purpose: r.get(4)?,
-        owner: r.get(5)?,
-        scopes: scopes_at(r, 6)?,
+        profile: ClientProfile {
+            name: r.get(3)?,
+            purpose: r.get(4)?,
+            owner: r.get(5)?,
+            operated_by: r.get(17)?,
+            scopes: scopes_at(r, 6)?,
+            attributes: super::attributes_from_text(&r.get::<_, String>(18)?),
+        },
         expires_at: r.get(7)?,
         created_at: r.get(8)?,
         updated_at: r.get(9)?,
@@ -566,8 +572,6 @@ fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
         secret_rotated_at: r.get(14)?,
         last_used_at: r.get(15)?,
         previous_secret_not_after: r.get(16)?,
-        operated_by: r.get(17)?,
-        attributes: super::attributes_from_text(&r.get::<_, String>(18)?),
         auth_method: r.get(19)?,
         jwks: r.get(20)?,
         jwks_uri: r.get(21)?,
@@ -1158,10 +1162,10 @@ impl Tx for Conn<'_> {
             c.id,
             c.client_id,
             c.org_id,
-            c.name,
-            c.purpose,
-            c.owner,
-            json_text(&c.scopes),
+            c.profile.name,
+            c.profile.purpose,
+            c.profile.owner,
+            json_text(&c.profile.scopes),
             c.expires_at,
             c.created_at,
             c.updated_at,
@@ -1169,8 +1173,8 @@ impl Tx for Conn<'_> {
             c.version,
             c.secret_rotated_at,
             c.last_used_at,
-            c.operated_by,
-            super::attributes_text(&c.attributes),
+            c.profile.operated_by,
+            super::attributes_text(&c.profile.attributes),
             c.auth_method,
             c.jwks,
             c.jwks_uri
@@ -1185,17 +1189,17 @@ impl Tx for Conn<'_> {
         )?
         .execute(params![
             c.id,
-            c.name,
-            c.purpose,
-            c.owner,
-            json_text(&c.scopes),
+            c.profile.name,
+            c.profile.purpose,
+            c.profile.owner,
+            json_text(&c.profile.scopes),
             c.expires_at,
             c.updated_at,
             c.revoked_at,
             c.version,
             c.secret_rotated_at,
-            c.operated_by,
-            super::attributes_text(&c.attributes),
+            c.profile.operated_by,
+            super::attributes_text(&c.profile.attributes),
             c.jwks,
             c.jwks_uri
         ])?;
@@ -1481,8 +1485,9 @@ mod tests {
         .unwrap();
         migrate(&conn, None, &Anchor::beside(&path)).unwrap();
         let mut c = Conn::new(&conn);
-        let custodian =
-            |c: &mut Conn<'_>, id: &str| c.client(id).unwrap().unwrap().attributes.custodian;
+        let custodian = |c: &mut Conn<'_>, id: &str| {
+            c.client(id).unwrap().unwrap().profile.attributes.custodian
+        };
         assert_eq!(
             custodian(&mut c, "cli_1").as_deref(),
             Some("ops@msp.example")

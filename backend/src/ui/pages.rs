@@ -133,7 +133,7 @@ fn org_link(o: &Org) -> Cell {
 }
 
 fn client_link(c: &Client) -> Cell {
-    link(&format!("/ui/clients/{}", seg(&c.id)), &c.name)
+    link(&format!("/ui/clients/{}", seg(&c.id)), &c.profile.name)
 }
 
 fn status_of(c: &Client, now: i64) -> &'static str {
@@ -213,7 +213,7 @@ fn overview(r: &mut dyn Reader, actor: &Actor, now: i64) -> Result<(String, Stri
                 by_id
                     .get(c.org_id.as_str())
                     .map_or_else(|| text(&c.org_id), |o| org_link(o)),
-                text(&c.owner),
+                text(&c.profile.owner),
                 or_dash(c.last_used_at.map(fmt_ts)),
             ]
         })
@@ -241,7 +241,7 @@ fn timeline(r: &mut dyn Reader, actor: &Actor, now: i64) -> Result<(String, Stri
                 .filter(|c| within(c.expires_at))
                 .map(|c| Mark {
                     at: c.expires_at,
-                    label: format!("client {} expires {}", c.name, fmt_ts(c.expires_at)),
+                    label: format!("client {} expires {}", c.profile.name, fmt_ts(c.expires_at)),
                     contract: false,
                 })
                 .collect();
@@ -322,7 +322,7 @@ fn org_page(r: &mut dyn Reader, actor: &Actor, id: &str, now: i64) -> Result<(St
                 client_link(c),
                 text(&c.client_id),
                 text(status_of(c, now)),
-                text(c.scopes.join(" ")),
+                text(c.profile.scopes.join(" ")),
                 text(html::day(c.expires_at)),
                 or_dash(c.last_used_at.map(fmt_ts)),
                 text(format!("{} days", (now - c.secret_rotated_at) / DAY)),
@@ -375,9 +375,9 @@ fn client_page(r: &mut dyn Reader, actor: &Actor, id: &str, now: i64) -> Result<
     body.push_str(&facts(&[
         ("client_id", client.client_id.clone()),
         ("Status", status_of(&client, now).to_string()),
-        ("Purpose", client.purpose.clone()),
-        ("Owner", client.owner.clone()),
-        ("Scopes", client.scopes.join(" ")),
+        ("Purpose", client.profile.purpose.clone()),
+        ("Owner", client.profile.owner.clone()),
+        ("Scopes", client.profile.scopes.join(" ")),
         ("Expires", fmt_ts(client.expires_at)),
         (
             "Last used",
@@ -401,7 +401,7 @@ fn client_page(r: &mut dyn Reader, actor: &Actor, id: &str, now: i64) -> Result<
         )),
         Err(e) => return Err(e),
     }
-    Ok((format!("Client {}", client.name), body))
+    Ok((format!("Client {}", client.profile.name), body))
 }
 
 /// The most events a page of the console shows.

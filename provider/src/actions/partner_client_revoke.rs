@@ -49,10 +49,10 @@ impl Action<Configured> for RevokeClient {
         };
         progress.report(format!(
             "revoking client {} ({})",
-            client.name, client.client_id
+            client.profile.name, client.client_id
         ));
         match api.revoke_client(&client.id).await {
-            Ok(()) => progress.report(format!("client {} revoked", client.name)),
+            Ok(()) => progress.report(format!("client {} revoked", client.profile.name)),
             Err(e) => report(diags, SUMMARY, &e, &[]),
         }
     }

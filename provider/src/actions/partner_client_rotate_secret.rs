@@ -85,7 +85,7 @@ impl Action<Configured> for RotateSecret {
         let supplied = config.client_secret.as_deref();
         progress.report(format!(
             "rotating the secret of client {} ({}), previous secret valid for {grace}",
-            client.name, client.client_id
+            client.profile.name, client.client_id
         ));
         match api.rotate_client_secret(&client, grace, supplied).await {
             Ok(_) if supplied.is_none() => diags.warn(
@@ -94,10 +94,10 @@ impl Action<Configured> for RotateSecret {
                     "The registry made a new secret for {} that this action does not store or \
                      show: the previous secret stops working after {grace}. Supply client_secret \
                      to install a secret you keep.",
-                    client.name
+                    client.profile.name
                 ),
             ),
-            Ok(_) => progress.report(format!("secret of client {} rotated", client.name)),
+            Ok(_) => progress.report(format!("secret of client {} rotated", client.profile.name)),
             Err(e) => report(diags, SUMMARY, &e, &["grace_period", "client_secret"]),
         }
     }

@@ -90,7 +90,7 @@ impl Action<Configured> for OffboardOrg {
                 "revoked client {}/{}: {}",
                 n + 1,
                 live.len(),
-                client.name
+                client.profile.name
             ));
         }
         match api.offboard_org(&org.id).await {

@@ -114,7 +114,7 @@ impl ListResource<Configured> for PartnerClientList {
                     .cloned()
                     .unwrap_or(c.org_id.clone());
                 ListItem {
-                    display_name: format!("{org}/{}", c.name),
+                    display_name: format!("{org}/{}", c.profile.name),
                     state: model_from(c, &ClientModel::default(), Val::Null).to_value(),
                 }
             })
@@ -125,7 +125,7 @@ impl ListResource<Configured> for PartnerClientList {
 fn matches_owner(c: &ClientView, owner: &Val<String>) -> bool {
     owner
         .as_deref()
-        .is_none_or(|o| c.owner.eq_ignore_ascii_case(o))
+        .is_none_or(|o| c.profile.owner.eq_ignore_ascii_case(o))
 }
 
 /// When the client was last used, or created if it never was (Unix seconds).

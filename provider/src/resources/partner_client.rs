@@ -6,7 +6,7 @@ use super::{
     remember_version, same_instant, unchanged_since_plan, update_since_plan, written,
 };
 use crate::attributes::Attributes;
-use crate::client::{ApiClient, ClientFields, ClientStatus, ClientView, OrgStatus};
+use crate::client::{ApiClient, ClientFields, ClientProfile, ClientStatus, ClientView, OrgStatus};
 use crate::configured::{Configured, Context};
 use crate::report::{gone, report};
 use crate::validate;
@@ -514,7 +514,10 @@ impl Resource<Configured> for PartnerClient {
                     let current = api.get_client(id).await?.ok_or_else(|| gone(id))?;
                     let now_held = model_from(current.clone(), &req.prior, Val::Null);
                     unchanged_since_plan(
-                        &format!("partner_client {:?} ({})", current.name, current.client_id),
+                        &format!(
+                            "partner_client {:?} ({})",
+                            current.profile.name, current.client_id
+                        ),
                         &fields(&now_held),
                         prior,
                         planned,
@@ -580,16 +583,18 @@ const WRITABLE: &[&str] = partner_api::CLIENT_PATCH_FIELDS;
 
 fn fields(m: &ClientModel) -> ClientFields {
     ClientFields {
-        name: known_string(&m.name),
-        purpose: known_string(&m.purpose),
-        owner: known_string(&m.owner),
-        operated_by: m.operated_by.known().cloned(),
+        profile: ClientProfile {
+            name: known_string(&m.name),
+            purpose: known_string(&m.purpose),
+            owner: known_string(&m.owner),
+            operated_by: m.operated_by.known().cloned(),
+            scopes: m.scopes.known().cloned().unwrap_or_default(),
+            attributes: m.attributes.to_api(),
+        },
         auth_method: m.auth_method.known().cloned(),
         jwks: m.jwks.known().and_then(|j| serde_json::from_str(j).ok()),
         jwks_uri: m.jwks_uri.known().cloned(),
-        scopes: m.scopes.known().cloned().unwrap_or_default(),
         expires_at: m.expires_at.known().cloned(),
-        attributes: m.attributes.to_api(),
     }
 }
 
@@ -664,14 +669,14 @@ pub fn model_from(
     ClientModel {
         id: Val::Known(client.id),
         org_id: Val::Known(client.org_id),
-        name: Val::Known(client.name),
-        purpose: Val::Known(client.purpose),
-        owner: Val::Known(client.owner),
-        operated_by: Val::from_option(client.operated_by),
+        name: Val::Known(client.profile.name),
+        purpose: Val::Known(client.profile.purpose),
+        owner: Val::Known(client.profile.owner),
+        operated_by: Val::from_option(client.profile.operated_by),
         auth_method: Val::Known(client.auth_method),
         jwks: keep_json_form(client.jwks, &desired.jwks),
         jwks_uri: Val::from_option(client.jwks_uri),
-        scopes: Val::Known(client.scopes),
+        scopes: Val::Known(client.profile.scopes),
         expires_at: keep_timestamp_form(client.expires_at, &desired.expires_at),
         renew_before: desired.renew_before.clone(),
         rotation_triggers: desired.rotation_triggers.clone(),
@@ -685,7 +690,7 @@ pub fn model_from(
         client_secret,
         status: Val::Known(client.status.to_string()),
         created_at: Val::Known(client.created_at),
-        attributes: Attributes::from_api(&client.attributes),
+        attributes: Attributes::from_api(&client.profile.attributes),
     }
 }
 
@@ -773,7 +778,7 @@ async fn check_against_org(
     let active: HashSet<&str> = registry_clients
         .iter()
         .filter(|c| c.status == ClientStatus::Active && Some(&c.id) != prior_id.as_ref())
-        .map(|c| c.name.as_str())
+        .map(|c| c.profile.name.as_str())
         .collect();
     let planned_here = planned_orgs.plan_client(
         &org.id,
@@ -793,7 +798,7 @@ async fn check_against_org(
             .iter()
             .find(|c| {
                 c.status != ClientStatus::Revoked
-                    && c.name == name
+                    && c.profile.name == name
                     && Some(&c.id) != prior_id.as_ref()
             })
             .map(|c| format!("client {} of org {}", c.client_id, org.id))

@@ -414,7 +414,7 @@ async fn warn_unmanaged_clients(
     let others: Vec<String> = clients
         .iter()
         .filter(|c| !planned_orgs.manages_client(&c.id))
-        .map(|c| format!("{} ({})", c.name, c.client_id))
+        .map(|c| format!("{} ({})", c.profile.name, c.client_id))
         .collect();
     if others.is_empty() {
         return;
@@ -734,9 +734,9 @@ async fn check_narrowing(api: &ApiClient, prior: &OrgModel, req: &mut PlanReques
             let expires_at =
                 validate::parse_timestamp(&c.expires_at).map_or(i64::MAX, |t| t.unix_timestamp());
             ClientFacts {
-                name: c.name.clone(),
+                name: c.profile.name.clone(),
                 client_id: c.client_id.clone(),
-                scopes: c.scopes.clone(),
+                scopes: c.profile.scopes.clone(),
                 // A client that ends with the contract moves with it.
                 expires_at: match new_end {
                     Some(new_end) if Some(expires_at) == old_end => new_end,
