@@ -10,6 +10,7 @@ use crate::service::{self, Created, Idem, WriteCtx};
 use crate::telemetry::Introspected;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -34,6 +35,18 @@ pub struct Call {
     pub app: App,
     pub authed: Authed,
     pub rc: ReqCtx,
+}
+
+impl Call {
+    /// Runs `change` in one write transaction, audited as this caller's
+    /// change (actor, request id, change reference) made now.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        change: impl FnOnce(&mut dyn Tx, &WriteCtx) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let ctx = write_ctx(&self.app, &self.authed.actor, &self.rc);
+        self.app.write(move |tx| change(tx, &ctx)).await
+    }
 }
 
 /// Per-request context: request id and `X-Change-Ref`.
@@ -249,22 +262,21 @@ pub async fn openapi() -> std::result::Result<Response, Infallible> {
 }
 
 pub async fn set_clock(call: Call, body: Bytes) -> Result<Response> {
-    let Call { app, authed, rc } = call;
     let map = body_object(&body, &["now"])?;
     let t = match map.get("now") {
         Some(Value::String(s)) => parse_ts(s),
         _ => None,
     }
     .ok_or_else(|| Error::field("now", "must be an RFC 3339 timestamp"))?;
-    let manual = app
+    let manual = call
+        .app
         .clock
         .as_manual()
         .ok_or_else(|| Error::NotFound("no such route".into()))?;
     let to =
         time::OffsetDateTime::from_unix_timestamp(t).map_err(|e| Error::Internal(e.to_string()))?;
     // Audited like any other change, before it takes effect.
-    let ctx = write_ctx(&app, &authed.actor, &rc);
-    app.write(move |tx| service::record_clock_set(tx, &ctx, t))
+    call.write(move |tx, ctx| service::record_clock_set(tx, ctx, t))
         .await?;
     manual.set(to);
     Ok(json_response(
@@ -277,13 +289,11 @@ pub async fn set_clock(call: Call, body: Bytes) -> Result<Response> {
 // ---------- orgs ----------
 
 pub async fn create_org(call: Call, key: Option<String>, body: Bytes) -> Result<Response> {
-    let Call { app, authed, rc } = call;
     let map = body_object(&body, ORG_CREATE_FIELDS)?;
     let idem = idem("POST /v1/orgs", key, &map)?;
     let draft = parse_org_create(&map);
-    let ctx = write_ctx(&app, &authed.actor, &rc);
-    let created = app
-        .write(move |tx| service::create_org(tx, &ctx, draft, idem.as_ref()))
+    let created = call
+        .write(move |tx, ctx| service::create_org(tx, ctx, draft, idem.as_ref()))
         .await?;
     Ok(created_response(created))
 }
@@ -442,9 +452,9 @@ fn new_secret(app: &App, supplied: Option<String>) -> Result<(NewSecret, Option<
 }
 
 pub async fn create_client(call: Call, key: Option<String>, body: Bytes) -> Result<Response> {
-    let Call { app, authed, rc } = call;
+    let app = &call.app;
     let map = body_object(&body, CLIENT_CREATE_FIELDS)?;
-    let idem = idem("POST /v1/clients", key, &without_plaintext(&app, &map))?;
+    let idem = idem("POST /v1/clients", key, &without_plaintext(app, &map))?;
     let mut draft = parse_client(&map);
     let supplied = supplied_secret(&map, &mut draft.errors);
     // A client with its own key gets no secret; one supplied anyway is
@@ -453,13 +463,14 @@ pub async fn create_client(call: Call, key: Option<String>, body: Bytes) -> Resu
     let (secret, shown) = match (jwt, supplied) {
         (true, None) => (None, None),
         (_, supplied) => {
-            let (secret, shown) = new_secret(&app, supplied)?;
+            let (secret, shown) = new_secret(app, supplied)?;
             (Some(secret), shown)
         }
     };
-    let ctx = write_ctx(&app, &authed.actor, &rc);
-    let mut created = app
-        .write(move |tx| service::create_client(tx, &ctx, draft, secret.as_ref(), idem.as_ref()))
+    let mut created = call
+        .write(move |tx, ctx| {
+            service::create_client(tx, ctx, draft, secret.as_ref(), idem.as_ref())
+        })
         .await?;
     if let (false, Some(plain)) = (created.replayed, shown) {
         // The one and only time the plaintext leaves the server.
@@ -474,7 +485,6 @@ pub async fn rotate_client_secret(
     if_match: Option<String>,
     body: Bytes,
 ) -> Result<Response> {
-    let Call { app, authed, rc } = call;
     let map = if body.iter().all(u8::is_ascii_whitespace) {
         serde_json::Map::new()
     } else {
@@ -499,13 +509,14 @@ pub async fn rotate_client_secret(
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
     }
-    let (secret, shown) = new_secret(&app, supplied)?;
-    let ctx = write_ctx(&app, &authed.actor, &rc);
+    let (secret, shown) = new_secret(&call.app, supplied)?;
     let grace = grace.unwrap_or(DEFAULT_GRACE);
-    let client = app
-        .write(move |tx| service::rotate_secret(tx, &ctx, &id, &secret, grace, if_match.as_deref()))
+    let client = call
+        .write(move |tx, ctx| {
+            service::rotate_secret(tx, ctx, &id, &secret, grace, if_match.as_deref())
+        })
         .await?;
-    let mut view = client.view(now(&app));
+    let mut view = client.view(now(&call.app));
     view.client_secret = shown;
     Ok(no_store(json_response(
         StatusCode::OK,
@@ -603,63 +614,58 @@ impl<R: Served + Send + 'static> RecordRoutes<R> {
         if_match: Option<String>,
         body: Bytes,
     ) -> Result<Response> {
-        let Call { app, authed, rc } = call;
         let map = body_object(&body, self.patch_fields)?;
-        let (update, ctx) = (self.update_one, write_ctx(&app, &authed.actor, &rc));
-        let record = app
-            .write(move |tx| update(tx, &ctx, &id, &map, if_match.as_deref()))
+        let update = self.update_one;
+        let record = call
+            .write(move |tx, ctx| update(tx, ctx, &id, &map, if_match.as_deref()))
             .await?;
-        Ok(record_response(&app, &record))
+        Ok(record_response(&call.app, &record))
     }
 
     /// DELETE of one record: offboards an org, revokes a client.
     pub async fn end(&self, id: String, call: Call) -> Result<Response> {
-        let Call { app, authed, rc } = call;
-        let (end, ctx) = (self.end_one, write_ctx(&app, &authed.actor, &rc));
-        let record = app.write(move |tx| end(tx, &ctx, &id)).await?;
-        Ok(record_response(&app, &record))
+        let end = self.end_one;
+        let record = call.write(move |tx, ctx| end(tx, ctx, &id)).await?;
+        Ok(record_response(&call.app, &record))
     }
 }
 
 // ---------- introspection ----------
 
-/// A body shape that can answer active: exactly a client_id and its secret.
+/// An introspection body: a client_id with either its secret or an RFC 7523
+/// client assertion, and no other field. Whichever is absent may also be
+/// given as null.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IntrospectBody<'a> {
     #[serde(borrow)]
-    client_id: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    client_secret: std::borrow::Cow<'a, str>,
-}
-
-/// The other: exactly a client_id and an RFC 7523 client assertion.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AssertionBody<'a> {
-    #[serde(borrow)]
-    client_id: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    client_assertion_type: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    client_assertion: std::borrow::Cow<'a, str>,
+    client_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    client_secret: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    client_assertion_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    client_assertion: Option<Cow<'a, str>>,
 }
 
 /// What the caller presented for a client.
 enum Presented<'a> {
-    Secret(std::borrow::Cow<'a, str>),
-    Assertion(std::borrow::Cow<'a, str>),
+    Secret(Cow<'a, str>),
+    Assertion(Cow<'a, str>),
 }
 
-/// The client_id and credential of an introspection body, if it has one of
-/// the two shapes exactly.
-fn presented(body: &[u8]) -> Option<(std::borrow::Cow<'_, str>, Presented<'_>)> {
-    if let Ok(b) = serde_json::from_slice::<IntrospectBody<'_>>(body) {
-        return Some((b.client_id, Presented::Secret(b.client_secret)));
-    }
-    let b = serde_json::from_slice::<AssertionBody<'_>>(body).ok()?;
-    (b.client_assertion_type == partner_rules::keys::ASSERTION_TYPE)
-        .then_some((b.client_id, Presented::Assertion(b.client_assertion)))
+/// The client_id and credential of an introspection body, if it holds
+/// exactly one of the two credentials.
+fn presented(body: &[u8]) -> Option<(Cow<'_, str>, Presented<'_>)> {
+    let b = serde_json::from_slice::<IntrospectBody<'_>>(body).ok()?;
+    let credential = match (b.client_secret, b.client_assertion_type, b.client_assertion) {
+        (Some(secret), None, None) => Presented::Secret(secret),
+        (None, Some(kind), Some(assertion)) if kind == partner_rules::keys::ASSERTION_TYPE => {
+            Presented::Assertion(assertion)
+        }
+        _ => return None,
+    };
+    Some((b.client_id, credential))
 }
 
 fn inactive() -> Response {
@@ -845,19 +851,13 @@ pub async fn review(call: Call, q: Query) -> Result<Response> {
 // ---------- approvals ----------
 
 pub async fn create_approval(call: Call, body: Bytes) -> Result<Response> {
-    let Call { app, authed, rc } = call;
     let map = body_object(&body, crate::approvals::FIELDS)?;
     let draft = crate::approvals::ApprovalDraft::parse(&map)?;
-    let ctx = write_ctx(&app, &authed.actor, &rc);
-    let now = ctx.now;
-    let approval = app
-        .write(move |tx| service::create_approval(tx, &ctx, draft))
+    let approval = call
+        .write(move |tx, ctx| service::create_approval(tx, ctx, draft))
         .await?;
-    Ok(json_response(
-        StatusCode::CREATED,
-        &approval.view(now),
-        None,
-    ))
+    let view = approval.view(now(&call.app));
+    Ok(json_response(StatusCode::CREATED, &view, None))
 }
 
 pub async fn list_approvals(call: Call, q: Query) -> Result<Response> {
@@ -901,12 +901,10 @@ pub async fn blast_radius(call: Call, q: Query) -> Result<Response> {
 }
 
 pub async fn revoke_blast_radius(call: Call, body: Bytes) -> Result<Response> {
-    let Call { app, authed, rc } = call;
     let map = body_object(&body, crate::blast_radius::FIELDS)?;
     let query = crate::blast_radius::Query::parse(&map)?;
-    let ctx = write_ctx(&app, &authed.actor, &rc);
-    let radius = app
-        .write(move |tx| service::revoke_blast_radius(tx, &ctx, query))
+    let radius = call
+        .write(move |tx, ctx| service::revoke_blast_radius(tx, ctx, query))
         .await?;
     Ok(json_response(StatusCode::OK, &radius, None))
 }
@@ -934,12 +932,10 @@ pub async fn list_audit(call: Call, q: Query) -> Result<Response> {
 // ---------- API tokens ----------
 
 pub async fn create_token(call: Call, body: Bytes) -> Result<Response> {
-    let Call { app, authed, rc } = call;
     let map = body_object(&body, TOKEN_CREATE_FIELDS)?;
     let draft = parse_token(&map);
-    let ctx = write_ctx(&app, &authed.actor, &rc);
-    let created = app
-        .write(move |tx| service::create_token(tx, &ctx, draft))
+    let created = call
+        .write(move |tx, ctx| service::create_token(tx, ctx, draft))
         .await?;
     let mut view = created.info;
     // The one and only time the token leaves the server.
@@ -959,11 +955,9 @@ pub async fn list_tokens(call: Call, q: Query) -> Result<Response> {
 }
 
 pub async fn revoke_token(name: String, call: Call) -> Result<Response> {
-    let Call { app, authed, rc } = call;
     let name = percent_decoded(&name)?;
-    let ctx = write_ctx(&app, &authed.actor, &rc);
-    let token = app
-        .write(move |tx| service::revoke_token(tx, &ctx, &name))
+    let token = call
+        .write(move |tx, ctx| service::revoke_token(tx, ctx, &name))
         .await?;
     Ok(json_response(StatusCode::OK, &token, None))
 }

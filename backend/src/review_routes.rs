@@ -5,7 +5,7 @@ use crate::App;
 use crate::campaigns::{self, Campaign, CampaignStatus};
 use crate::error::{Error, FieldError, Result};
 use crate::filters::{authorized, body, query};
-use crate::handlers::{Call, Query, answer, json_response, now, reject_unknown_query, write_ctx};
+use crate::handlers::{Call, Query, answer, json_response, now, reject_unknown_query};
 use crate::records::Org;
 use crate::requests::body_object;
 use crate::service;
@@ -71,14 +71,12 @@ fn view(app: &App, (campaign, org): &(Campaign, Org)) -> campaigns::CampaignView
 }
 
 async fn open_campaign(call: Call, body: Bytes) -> Result<Response> {
-    let Call { app, authed, rc } = call;
     let map = body_object(&body, campaigns::OPEN_FIELDS)?;
     let draft = campaigns::parse_open(&map);
-    let ctx = write_ctx(&app, &authed.actor, &rc);
-    let opened = app
-        .write(move |tx| service::open_campaign(tx, &ctx, draft))
+    let opened = call
+        .write(move |tx, ctx| service::open_campaign(tx, ctx, draft))
         .await?;
-    let mut resp = json_response(StatusCode::CREATED, &view(&app, &opened), None);
+    let mut resp = json_response(StatusCode::CREATED, &view(&call.app, &opened), None);
     if let Ok(h) = HeaderValue::from_str(&format!("/v1/reviews/campaigns/{}", opened.0.id)) {
         resp.headers_mut().insert(LOCATION, h);
     }
@@ -126,12 +124,14 @@ async fn get_campaign(id: String, call: Call) -> Result<Response> {
 }
 
 async fn decide_campaign(id: String, call: Call, body: Bytes) -> Result<Response> {
-    let Call { app, authed, rc } = call;
     let map = body_object(&body, campaigns::DECISION_FIELDS)?;
     let draft = campaigns::parse_decision(&map);
-    let ctx = write_ctx(&app, &authed.actor, &rc);
-    let decided = app
-        .write(move |tx| service::decide_campaign(tx, &ctx, &id, draft))
+    let decided = call
+        .write(move |tx, ctx| service::decide_campaign(tx, ctx, &id, draft))
         .await?;
-    Ok(json_response(StatusCode::OK, &view(&app, &decided), None))
+    Ok(json_response(
+        StatusCode::OK,
+        &view(&call.app, &decided),
+        None,
+    ))
 }

@@ -76,6 +76,10 @@ async fn introspection_answers_inactive_for_every_malformed_request() {
         json!({"client_id": [cid], "client_secret": secret}),
         json!({"client_id": cid, "client_secret": {"value": secret}}),
         json!({"client_id": cid, "client_secret": secret, "token_type_hint": "x"}),
+        // Both credentials at once, or an assertion of another type.
+        json!({"client_id": cid, "client_secret": secret,
+               "client_assertion_type": partner_rules::keys::ASSERTION_TYPE, "client_assertion": "x.y.z"}),
+        json!({"client_id": cid, "client_assertion_type": "urn:other", "client_assertion": "x.y.z"}),
         json!([cid, secret]),
         json!(null),
         json!(42),
