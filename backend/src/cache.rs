@@ -732,8 +732,7 @@ impl Shared {
                     }
                 }
             }
-            tx.note_last_used(&client_uses)?;
-            tx.note_token_last_used(&token_uses)
+            tx.note_last_used(&client_uses, &token_uses)
         });
         if written.is_err() {
             for (usage, counts) in &counted {

@@ -409,14 +409,14 @@ pub trait Tx: Reader {
     fn insert_campaign(&mut self, campaign: &Campaign) -> Result<()>;
     /// Adds introspections to the clients' daily counts (not audited: a use is not a change).
     fn add_usage_counts(&mut self, counts: &[DayCount]) -> Result<()>;
+    /// Records the last uses of clients (by client id) and of API tokens
+    /// (by token id), never moving one back (coarse, not audited: a use is
+    /// not a change).
+    fn note_last_used(&mut self, clients: &[(String, i64)], tokens: &[(i64, i64)]) -> Result<()>;
     /// Writes the decision of `item` (its client's row in the campaign).
     fn decide_review_item(&mut self, campaign_id: &str, item: &ReviewItem) -> Result<()>;
     /// Appends one event and moves the head to it.
     fn append_audit(&mut self, row: &AuditRow, head: &AuditHead) -> Result<()>;
-    /// Records last uses (coarse, not audited: a use is not a change).
-    fn note_last_used(&mut self, uses: &[(String, i64)]) -> Result<()>;
-    /// Records last uses of API tokens by id (coarse, not audited either).
-    fn note_token_last_used(&mut self, uses: &[(i64, i64)]) -> Result<()>;
     /// Begins, releases or rolls back the savepoint of one job of a batch.
     fn savepoint(&mut self, step: Savepoint) -> Result<()>;
     /// The last audit event appended since the last call, if any.

@@ -954,6 +954,11 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    fn note_last_used(&mut self, clients: &[(String, i64)], tokens: &[(i64, i64)]) -> Result<()> {
+        self.note_uses("clients", clients)?;
+        self.note_uses("api_tokens", tokens)
+    }
+
     fn decide_review_item(&mut self, campaign_id: &str, item: &ReviewItem) -> Result<()> {
         self.execute(
             "UPDATE review_items SET decision = $3, comment = $4, decided_by = $5, decided_at = $6
@@ -1216,14 +1221,6 @@ impl Tx for PgTx<'_> {
         self.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &seq])?;
         self.last_seq = Some(row.seq);
         Ok(())
-    }
-
-    fn note_last_used(&mut self, uses: &[(String, i64)]) -> Result<()> {
-        self.note_uses("clients", uses)
-    }
-
-    fn note_token_last_used(&mut self, uses: &[(i64, i64)]) -> Result<()> {
-        self.note_uses("api_tokens", uses)
     }
 
     fn savepoint(&mut self, step: super::Savepoint) -> Result<()> {

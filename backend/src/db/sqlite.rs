@@ -1109,6 +1109,11 @@ impl Tx for Conn<'_> {
         Ok(())
     }
 
+    fn note_last_used(&mut self, clients: &[(String, i64)], tokens: &[(i64, i64)]) -> Result<()> {
+        self.note_uses("clients", clients)?;
+        self.note_uses("api_tokens", tokens)
+    }
+
     fn decide_review_item(&mut self, campaign_id: &str, item: &ReviewItem) -> Result<()> {
         self.c
             .prepare_cached(
@@ -1345,14 +1350,6 @@ impl Tx for Conn<'_> {
         set_head(self.c, head)?;
         self.last_seq = Some(row.seq);
         Ok(())
-    }
-
-    fn note_last_used(&mut self, uses: &[(String, i64)]) -> Result<()> {
-        self.note_uses("clients", uses)
-    }
-
-    fn note_token_last_used(&mut self, uses: &[(i64, i64)]) -> Result<()> {
-        self.note_uses("api_tokens", uses)
     }
 
     fn savepoint(&mut self, step: super::Savepoint) -> Result<()> {
