@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use terraform_provider_partner::provider::{INFO, PartnerProvider};
 use tfplugin::{
-    Context, CreateRequest, Diagnostics, DynResource, Provider, Resource, Schema, StopSignal, Type,
-    UpdateRequest, Value,
+    Context, CreateRequest, Declaration, Diagnostics, DynResource, Provider, Resource, Schema,
+    StopSignal, Type, UpdateRequest, Value,
 };
 
 /// A provider offering every resource type of the partner provider, each
@@ -84,7 +84,7 @@ impl Echo {
     }
 }
 
-impl Resource<()> for Echo {
+impl Declaration for Echo {
     type Model = Value;
 
     fn type_name(&self) -> &'static str {
@@ -93,6 +93,9 @@ impl Resource<()> for Echo {
     fn schema(&self) -> Schema {
         self.schema.clone()
     }
+}
+
+impl Resource<()> for Echo {
     async fn create(
         &self,
         _ctx: &Context<()>,

@@ -2,9 +2,7 @@
 //! resource lifecycle, run by `terraform apply -invoke=action.<type>.<name>`
 //! or by a resource's `action_trigger`.
 use crate::diag::Diagnostics;
-use crate::model::Model;
-use crate::resource::{BoxFut, Context, call_typed, forward_view_basics, typed, view_basics};
-use crate::schema::Schema;
+use crate::resource::{BoxFut, Context, Declaration, DynDeclaration, call_typed};
 use crate::value::Value;
 use std::future::Future;
 use tokio::sync::mpsc::UnboundedSender;
@@ -33,12 +31,8 @@ impl Progress {
 
 /// An action: a schema for its `config` block, plan-time checks and the
 /// invocation itself.
-pub trait Action<D>: Send + Sync + 'static {
-    type Model: Model;
-    fn type_name(&self) -> &'static str;
-    fn schema(&self) -> Schema;
-    /// Offline checks of the configuration (values may be unknown).
-    fn validate(&self, _config: &Self::Model, _diags: &mut Diagnostics) {}
+/// Its declared model is the action's `config` block.
+pub trait Action<D>: Declaration {
     /// Checks when the action is planned (values may be unknown).
     fn plan<'a>(
         &'a self,
@@ -61,8 +55,7 @@ pub trait Action<D>: Send + Sync + 'static {
 const WHAT: &str = "action configuration";
 
 /// Object-safe view of an [`Action`].
-pub trait DynAction<D>: Send + Sync {
-    view_basics!();
+pub trait DynAction<D>: DynDeclaration {
     fn plan<'a>(&'a self, ctx: &'a Context<D>, config: Value) -> BoxFut<'a, Diagnostics>;
     fn invoke<'a>(
         &'a self,
@@ -73,7 +66,6 @@ pub trait DynAction<D>: Send + Sync {
 }
 
 impl<D: Send + Sync + 'static, A: Action<D>> DynAction<D> for A {
-    forward_view_basics!(Action, WHAT);
     fn plan<'a>(&'a self, ctx: &'a Context<D>, config: Value) -> BoxFut<'a, Diagnostics> {
         Box::pin(async move {
             let call = async |m, d: &mut _| Action::<D>::plan(self, ctx, m, d).await;

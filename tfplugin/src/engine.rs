@@ -518,7 +518,7 @@ pub fn generate_config<D>(r: &dyn DynResource<D>, schema: &Schema, state: &Value
 mod tests {
     use super::*;
     use crate::model;
-    use crate::{Attribute, CreateRequest, Resource, UpdateRequest, Val};
+    use crate::{Attribute, CreateRequest, Declaration, Resource, UpdateRequest, Val};
 
     model! {
         struct Thing {
@@ -537,7 +537,7 @@ mod tests {
         bug: &'static str,
     }
 
-    impl Resource<()> for T {
+    impl Declaration for T {
         type Model = Thing;
         fn type_name(&self) -> &'static str {
             "test_thing"
@@ -557,6 +557,9 @@ mod tests {
                 .attr(Attribute::string("seen_secret").computed())
                 .attr(Attribute::string("parent_prefix_seen").computed())
         }
+    }
+
+    impl Resource<()> for T {
         async fn plan(&self, _ctx: &Context<()>, req: &mut PlanRequest<Thing>) {
             if self.bug == "plan_changes_config" {
                 req.planned.name = Val::Known("other".into());
@@ -679,7 +682,7 @@ mod tests {
     #[test]
     fn create_then_update_follow_the_rules() {
         let r = T { bug: "" };
-        let s = Resource::schema(&r);
+        let s = Declaration::schema(&r);
         let ctx = Context::<()>::default();
         let config = cfg("a", "p1", Some("s3cret"));
         let out = plan_create(&r, &s, &ctx, &config);
@@ -738,7 +741,7 @@ mod tests {
 
     fn violation(bug: &'static str) -> Diagnostics {
         let r = T { bug };
-        let s = Resource::schema(&r);
+        let s = Declaration::schema(&r);
         let ctx = Context::<()>::default();
         let config = cfg("a", "p1", Some("x"));
         let out = plan_create(&r, &s, &ctx, &config);
@@ -764,7 +767,7 @@ mod tests {
         assert!(!violation("plan_sets_write_only").has_errors());
         assert!(
             !check_plan(
-                &Resource::schema(&T { bug: "" }),
+                &Declaration::schema(&T { bug: "" }),
                 &Value::Null,
                 &cfg("a", "p", Some("x"))
             )
@@ -778,7 +781,7 @@ mod tests {
     #[test]
     fn partly_unknown_config_keeps_its_exact_value_in_the_plan() {
         let r = T { bug: "" };
-        let s = Resource::schema(&r);
+        let s = Declaration::schema(&r);
         let mut config = cfg("a", "p1", None);
         config
             .attrs_mut()
@@ -792,7 +795,7 @@ mod tests {
     #[test]
     fn promised_prefix_is_planned_and_held_after_apply() {
         let r = T { bug: "promise" };
-        let s = Resource::schema(&r);
+        let s = Declaration::schema(&r);
         let ctx = Context::<()>::default();
         let config = cfg("a", "p1", None);
         let out = plan_create(&r, &s, &ctx, &config);
@@ -813,7 +816,7 @@ mod tests {
             d.iter().any(|x| x.detail.contains("planned prefix \"t-\"")),
             "{d:?}"
         );
-        let s = Resource::schema(&T { bug: "" });
+        let s = Declaration::schema(&T { bug: "" });
         let planned = Value::Object([("id".to_string(), Value::unknown_with_prefix("t-"))].into());
         let with = |id: Value| Value::Object([("id".to_string(), id)].into());
         assert_invariant(&check_apply(&s, &planned, &with(Value::Null)), "id");
@@ -841,7 +844,7 @@ mod tests {
 
     #[test]
     fn plan_checks_ignore_refinements_like_terraform() {
-        let s = Resource::schema(&T { bug: "" });
+        let s = Declaration::schema(&T { bug: "" });
         let mut config = cfg("a", "p1", None);
         let mut planned = proposed(&s, &Value::Null, &config);
         // Config refined, plan plain unknown, and the other way round.
@@ -873,7 +876,7 @@ mod tests {
     #[test]
     fn plan_hooks_see_what_is_known_of_unknown_config_values() {
         let r = T { bug: "" };
-        let s = Resource::schema(&r);
+        let s = Declaration::schema(&r);
         for (parent, seen) in [
             (Value::unknown_with_prefix("org_"), Value::from("org_")),
             (Value::Unknown, Value::Null),
@@ -895,7 +898,7 @@ mod tests {
         let r = T {
             bug: "promise_missing",
         };
-        let s = Resource::schema(&r);
+        let s = Declaration::schema(&r);
         let config = cfg("a", "p1", None);
         let out = plan_create(&r, &s, &Context::<()>::default(), &config);
         assert!(out.diags.has_errors());
@@ -904,7 +907,7 @@ mod tests {
 
     #[test]
     fn identity_is_derived_from_state_and_checked_for_changes() {
-        let schema = Resource::<()>::schema(&T { bug: "" });
+        let schema = Declaration::schema(&T { bug: "" });
         let state = Value::Object(
             [
                 ("id".to_string(), Value::String("t-1".into())),
@@ -940,7 +943,7 @@ mod tests {
     #[test]
     fn generated_config_leaves_out_computed_and_write_only_values() {
         let r = T { bug: "" };
-        let schema = Resource::<()>::schema(&r);
+        let schema = Declaration::schema(&r);
         let mut state = cfg("n", "p", Some("s"));
         if let Some(m) = state.attrs_mut() {
             m.insert("id".into(), Value::String("t-1".into()));

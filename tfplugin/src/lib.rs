@@ -2,9 +2,10 @@
 //! (tfplugin6 6.10) over go-plugin's gRPC handshake.
 //!
 //! A provider implements [`Provider`] (its configuration and the lists of
-//! what it offers) and, for each type, [`Resource`], [`DataSource`] or
-//! [`EphemeralResource`], [`ListResource`] or [`Action`] on a typed
-//! [`model!`], and [`Function`]s; [`serve`] then runs it as
+//! what it offers) and, for each type, its [`Declaration`] (type name,
+//! schema, a typed [`model!`], offline checks) and then [`Resource`],
+//! [`DataSource`], [`EphemeralResource`], [`ListResource`] or [`Action`];
+//! and [`Function`]s; [`serve`] then runs it as
 //! the plugin Terraform starts.
 //!
 //! - values, schemas, models and diagnostics: [`Value`], [`Schema`],
@@ -39,8 +40,8 @@ pub use private::Private;
 pub use protocol::serve::serve;
 pub use provider::{Provider, ProviderInfo, StopSignal};
 pub use resource::{
-    Context, CreateRequest, DataSource, DynDataSource, DynEphemeral, DynResource,
-    EphemeralResource, PlanRequest, Resource, UpdateRequest,
+    Context, CreateRequest, DataSource, Declaration, DynDataSource, DynDeclaration, DynEphemeral,
+    DynResource, EphemeralResource, PlanRequest, Resource, UpdateRequest,
 };
 pub use schema::{Attribute, Schema};
 pub use value::{Number, Type, Value};

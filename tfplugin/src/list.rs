@@ -2,9 +2,7 @@
 //! `terraform query`, which find existing objects of a managed resource
 //! type so that they can be imported.
 use crate::diag::Diagnostics;
-use crate::model::Model;
-use crate::resource::{BoxFut, Context, call_typed, forward_view_basics, typed, view_basics};
-use crate::schema::Schema;
+use crate::resource::{BoxFut, Context, Declaration, DynDeclaration, call_typed};
 use crate::value::Value;
 use std::future::Future;
 
@@ -19,13 +17,8 @@ pub struct ListItem {
 
 /// A list resource. Its type name is the managed resource's it lists, and
 /// that resource must have an identity.
-pub trait ListResource<D>: Send + Sync + 'static {
-    /// The `config` block of the `list` block.
-    type Model: Model;
-    fn type_name(&self) -> &'static str;
-    fn schema(&self) -> Schema;
-    /// Offline checks of the `config` block (values may be unknown).
-    fn validate(&self, _config: &Self::Model, _diags: &mut Diagnostics) {}
+/// Its declared model is the `config` block of the `list` block.
+pub trait ListResource<D>: Declaration {
     /// Every object the configuration matches, at most `limit` of them.
     fn list<'a>(
         &'a self,
@@ -37,8 +30,7 @@ pub trait ListResource<D>: Send + Sync + 'static {
 }
 
 /// Object-safe view of a [`ListResource`].
-pub trait DynListResource<D>: Send + Sync {
-    view_basics!();
+pub trait DynListResource<D>: DynDeclaration {
     fn list<'a>(
         &'a self,
         ctx: &'a Context<D>,
@@ -48,7 +40,6 @@ pub trait DynListResource<D>: Send + Sync {
 }
 
 impl<D: Send + Sync + 'static, L: ListResource<D>> DynListResource<D> for L {
-    forward_view_basics!(ListResource, "list configuration");
     fn list<'a>(
         &'a self,
         ctx: &'a Context<D>,

@@ -221,12 +221,13 @@ pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// any, and the diagnostics.
 pub type Outcome<'a> = BoxFut<'a, (Option<Value>, Diagnostics)>;
 
-/// A managed resource: schema, typed model and lifecycle functions.
-///
-/// Results are `Option`s: `None` with an error diagnostic means the
-/// operation failed; for `read`, `None` means the object is gone and
-/// Terraform drops it from state.
-pub trait Resource<D>: Send + Sync + 'static {
+/// What every resource, data source, ephemeral resource, list resource and
+/// action declares, whatever it does: its type name, its schema, the typed
+/// model its configuration is read as, and offline checks of that
+/// configuration. A type implements this and then the trait of its kind.
+pub trait Declaration: Send + Sync + 'static {
+    /// The configuration (and, for the kinds that have one, the result) as
+    /// a typed [`model!`](crate::model!).
     type Model: Model;
 
     /// E.g. `"example_thing"`: the provider name, an underscore, the kind.
@@ -236,7 +237,14 @@ pub trait Resource<D>: Send + Sync + 'static {
     /// Offline checks of a configuration (values may be unknown). Attach
     /// each problem to its attribute with `diags.error_at(AttrPath::attr(..), ..)`.
     fn validate(&self, _config: &Self::Model, _diags: &mut Diagnostics) {}
+}
 
+/// A managed resource: lifecycle functions on its declared model.
+///
+/// Results are `Option`s: `None` with an error diagnostic means the
+/// operation failed; for `read`, `None` means the object is gone and
+/// Terraform drops it from state.
+pub trait Resource<D>: Declaration {
     /// Adjusts the plan: mark values unknown, require replacement, add
     /// warnings or errors. Default: the schema's rules only.
     fn plan<'a>(
@@ -325,12 +333,8 @@ pub trait Resource<D>: Send + Sync + 'static {
     }
 }
 
-/// A data source: schema, typed model and read.
-pub trait DataSource<D>: Send + Sync + 'static {
-    type Model: Model;
-    fn type_name(&self) -> &'static str;
-    fn schema(&self) -> Schema;
-    fn validate(&self, _config: &Self::Model, _diags: &mut Diagnostics) {}
+/// A data source: a read of its declared model.
+pub trait DataSource<D>: Declaration {
     /// Reads from the configuration (wholly known) and returns the full
     /// value; computed attributes must all be known.
     fn read<'a>(
@@ -343,11 +347,7 @@ pub trait DataSource<D>: Send + Sync + 'static {
 
 /// An ephemeral resource (protocol 6.7+): opened during plan and apply,
 /// its result never stored.
-pub trait EphemeralResource<D>: Send + Sync + 'static {
-    type Model: Model;
-    fn type_name(&self) -> &'static str;
-    fn schema(&self) -> Schema;
-    fn validate(&self, _config: &Self::Model, _diags: &mut Diagnostics) {}
+pub trait EphemeralResource<D>: Declaration {
     fn open<'a>(
         &'a self,
         ctx: &'a Context<D>,
@@ -358,41 +358,32 @@ pub trait EphemeralResource<D>: Send + Sync + 'static {
 
 // ------------------------------------------------------------ type erasure
 
-/// Declares the three methods every object-safe view starts with: the type
-/// name, the schema, and `validate` on an untyped configuration.
-macro_rules! view_basics {
-    () => {
-        fn type_name(&self) -> &'static str;
-        fn schema(&self) -> Schema;
-        fn validate(&self, config: &Value, diags: &mut Diagnostics);
-    };
+/// Object-safe view of a [`Declaration`], working on untyped values: what
+/// every object-safe view of a kind starts with.
+pub trait DynDeclaration: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    /// [`Declaration::validate`] on the configuration read as the model.
+    fn validate(&self, config: &Value, diags: &mut Diagnostics);
 }
-pub(crate) use view_basics;
 
-/// Implements [`view_basics!`] for a type of the typed trait `$typed`: its
-/// type name and schema as they are, and its `validate` on the configuration
-/// read as its model (`$what` names that configuration in an error).
-macro_rules! forward_view_basics {
-    ($typed:ident, $what:expr) => {
-        fn type_name(&self) -> &'static str {
-            $typed::<D>::type_name(self)
+impl<T: Declaration> DynDeclaration for T {
+    fn type_name(&self) -> &'static str {
+        Declaration::type_name(self)
+    }
+    fn schema(&self) -> Schema {
+        Declaration::schema(self)
+    }
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        if let Some(m) = typed::<T::Model>(config, "configuration", diags) {
+            Declaration::validate(self, &m, diags);
         }
-        fn schema(&self) -> Schema {
-            $typed::<D>::schema(self)
-        }
-        fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-            if let Some(m) = typed::<<Self as $typed<D>>::Model>(config, $what, diags) {
-                $typed::<D>::validate(self, &m, diags);
-            }
-        }
-    };
+    }
 }
-pub(crate) use forward_view_basics;
 
 /// Object-safe view of a [`Resource`], working on untyped values. The
 /// server holds these; `impl<R: Resource>` provides it.
-pub trait DynResource<D>: Send + Sync {
-    view_basics!();
+pub trait DynResource<D>: DynDeclaration {
     /// The value as the typed model reads and writes it, `None` when the
     /// model cannot read it. The engine compares the plan hook's result
     /// with it to tell which attributes the hook changed.
@@ -450,7 +441,6 @@ fn untyped<M: Model>(result: Option<M>) -> Option<Value> {
 }
 
 impl<D: Send + Sync + 'static, R: Resource<D>> DynResource<D> for R {
-    forward_view_basics!(Resource, "configuration");
     fn as_model(&self, v: &Value) -> Option<Value> {
         R::Model::from_value(v).ok().map(|m| m.to_value())
     }
@@ -541,13 +531,11 @@ impl<D: Send + Sync + 'static, R: Resource<D>> DynResource<D> for R {
 }
 
 /// Object-safe view of a [`DataSource`].
-pub trait DynDataSource<D>: Send + Sync {
-    view_basics!();
+pub trait DynDataSource<D>: DynDeclaration {
     fn read<'a>(&'a self, ctx: &'a Context<D>, config: Value) -> Outcome<'a>;
 }
 
 impl<D: Send + Sync + 'static, S: DataSource<D>> DynDataSource<D> for S {
-    forward_view_basics!(DataSource, "configuration");
     fn read<'a>(&'a self, ctx: &'a Context<D>, config: Value) -> Outcome<'a> {
         Box::pin(call_typed(config, "configuration", async |config, d| {
             untyped(DataSource::<D>::read(self, ctx, config, d).await)
@@ -556,13 +544,11 @@ impl<D: Send + Sync + 'static, S: DataSource<D>> DynDataSource<D> for S {
 }
 
 /// Object-safe view of an [`EphemeralResource`].
-pub trait DynEphemeral<D>: Send + Sync {
-    view_basics!();
+pub trait DynEphemeral<D>: DynDeclaration {
     fn open<'a>(&'a self, ctx: &'a Context<D>, config: Value) -> Outcome<'a>;
 }
 
 impl<D: Send + Sync + 'static, E: EphemeralResource<D>> DynEphemeral<D> for E {
-    forward_view_basics!(EphemeralResource, "configuration");
     fn open<'a>(&'a self, ctx: &'a Context<D>, config: Value) -> Outcome<'a> {
         Box::pin(call_typed(config, "configuration", async |config, d| {
             untyped(EphemeralResource::<D>::open(self, ctx, config, d).await)

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tfplugin::{
-    Attribute, Context, CreateRequest, Diagnostics, DynResource, Model, PlanRequest, Provider,
-    Resource, Schema, StopSignal, UpdateRequest, Val, Value, engine, model,
+    Attribute, Context, CreateRequest, Declaration, Diagnostics, DynResource, Model, PlanRequest,
+    Provider, Resource, Schema, StopSignal, UpdateRequest, Val, Value, engine, model,
 };
 
 /// The toy provider's data: where new notes get their numbers.
@@ -48,7 +48,7 @@ model! {
 /// A note: its text, and its length worked out at plan time.
 struct Note;
 
-impl Resource<Notebook> for Note {
+impl Declaration for Note {
     type Model = NoteModel;
 
     fn type_name(&self) -> &'static str {
@@ -72,6 +72,9 @@ impl Resource<Notebook> for Note {
                     .description("Characters."),
             )
     }
+}
+
+impl Resource<Notebook> for Note {
     async fn plan(&self, _ctx: &Context<Notebook>, req: &mut PlanRequest<NoteModel>) {
         if let Some(text) = req.config.text.known() {
             req.planned.length = Val::Known(text.chars().count() as i64);
@@ -171,7 +174,7 @@ fn a_toy_provider_plans_and_creates_with_its_own_data() {
 #[test]
 fn an_unconfigured_toy_provider_cannot_create() {
     let ctx = Context::<Notebook>::unconfigured();
-    let schema = Resource::schema(&Note);
+    let schema = Declaration::schema(&Note);
     let config = note_config("hi");
     let planned = block_on(engine::plan(
         &Note,

@@ -4,7 +4,7 @@ use super::{client_attribute, invoke_target, plan_client};
 use crate::configured::{Configured, Context};
 use crate::report::report;
 use tfplugin::model;
-use tfplugin::{Action, Diagnostics, Progress, Schema};
+use tfplugin::{Action, Declaration, Diagnostics, Progress, Schema};
 
 model! {
     pub struct RevokeConfig {
@@ -16,7 +16,7 @@ pub struct RevokeClient;
 
 const SUMMARY: &str = "Cannot revoke the partner client";
 
-impl Action<Configured> for RevokeClient {
+impl Declaration for RevokeClient {
     type Model = RevokeConfig;
 
     fn type_name(&self) -> &'static str {
@@ -32,7 +32,9 @@ impl Action<Configured> for RevokeClient {
         )
         .attr(client_attribute())
     }
+}
 
+impl Action<Configured> for RevokeClient {
     async fn plan(&self, ctx: &Context, config: RevokeConfig, diags: &mut Diagnostics) {
         plan_client(ctx, &config.client, SUMMARY, diags).await;
     }

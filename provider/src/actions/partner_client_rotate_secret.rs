@@ -5,7 +5,7 @@ use crate::configured::{Configured, Context};
 use crate::report::report;
 use crate::validate;
 use tfplugin::model;
-use tfplugin::{Action, Attribute, Diagnostics, Progress, Schema};
+use tfplugin::{Action, Attribute, Declaration, Diagnostics, Progress, Schema};
 
 model! {
     pub struct RotateConfig {
@@ -19,7 +19,7 @@ pub struct RotateSecret;
 
 const SUMMARY: &str = "Cannot rotate the partner client's secret";
 
-impl Action<Configured> for RotateSecret {
+impl Declaration for RotateSecret {
     type Model = RotateConfig;
 
     fn type_name(&self) -> &'static str {
@@ -66,7 +66,9 @@ impl Action<Configured> for RotateSecret {
         );
         validate::supplied_secret(&config.client_secret, "client_secret", d);
     }
+}
 
+impl Action<Configured> for RotateSecret {
     async fn plan(&self, ctx: &Context, config: RotateConfig, diags: &mut Diagnostics) {
         plan_client(ctx, &config.client, SUMMARY, diags).await;
     }

@@ -5,7 +5,7 @@ use crate::configured::{Configured, Context};
 use crate::report::report;
 use crate::resources::partner_org::find_org;
 use tfplugin::model;
-use tfplugin::{Action, AttrPath, Attribute, Diagnostics, Progress, Schema};
+use tfplugin::{Action, AttrPath, Attribute, Declaration, Diagnostics, Progress, Schema};
 
 model! {
     pub struct OffboardConfig {
@@ -17,7 +17,7 @@ pub struct OffboardOrg;
 
 const SUMMARY: &str = "Cannot offboard the partner org";
 
-impl Action<Configured> for OffboardOrg {
+impl Declaration for OffboardOrg {
     type Model = OffboardConfig;
 
     fn type_name(&self) -> &'static str {
@@ -38,7 +38,9 @@ impl Action<Configured> for OffboardOrg {
                 .description("The org to offboard: its `id` or its `name`."),
         )
     }
+}
 
+impl Action<Configured> for OffboardOrg {
     async fn plan(&self, ctx: &Context, config: OffboardConfig, diags: &mut Diagnostics) {
         if let (Some(data), Some(org)) = (ctx.data(), config.org.known()) {
             match find_org(&data.api, org).await {

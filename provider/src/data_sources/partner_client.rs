@@ -6,14 +6,14 @@ use crate::lookup::{find_client, find_client_by_name};
 use crate::report::report;
 use crate::resources::partner_client;
 use partner_api::ClientAttributes;
-use tfplugin::{AttrPath, Attribute, DataSource, Diagnostics, Schema, Val};
+use tfplugin::{AttrPath, Attribute, DataSource, Declaration, Diagnostics, Schema, Val};
 
 /// The attributes that say which client to look up.
 const LOOKUP: &[&str] = &["id", "client_id", "org_id", "name"];
 
 pub struct PartnerClientData;
 
-impl DataSource<Configured> for PartnerClientData {
+impl Declaration for PartnerClientData {
     type Model = ClientData;
 
     fn type_name(&self) -> &'static str {
@@ -99,7 +99,9 @@ impl DataSource<Configured> for PartnerClientData {
             );
         }
     }
+}
 
+impl DataSource<Configured> for PartnerClientData {
     async fn read(
         &self,
         ctx: &Context,

@@ -6,7 +6,9 @@ use crate::configured::{Configured, Context};
 use crate::report::report;
 use partner_api::ClientAttributes;
 use tfplugin::model;
-use tfplugin::{AttrPath, Attribute, DataSource, Diagnostics, Model, Schema, Type, Val, Value};
+use tfplugin::{
+    AttrPath, Attribute, DataSource, Declaration, Diagnostics, Model, Schema, Type, Val, Value,
+};
 
 pub const TYPE_NAME: &str = "partner_clients";
 
@@ -39,7 +41,7 @@ model! {
 
 pub struct PartnerClientsData;
 
-impl DataSource<Configured> for PartnerClientsData {
+impl Declaration for PartnerClientsData {
     type Model = ClientsQuery;
 
     fn type_name(&self) -> &'static str {
@@ -94,7 +96,9 @@ impl DataSource<Configured> for PartnerClientsData {
         }
         crate::validate::duration(&config.expiring_within, "expiring_within", None, d);
     }
+}
 
+impl DataSource<Configured> for PartnerClientsData {
     async fn read(
         &self,
         ctx: &Context,

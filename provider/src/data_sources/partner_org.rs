@@ -2,11 +2,11 @@
 use crate::configured::{Configured, Context};
 use crate::report::report;
 use crate::resources::partner_org::{self, OrgModel, find_org, model_from};
-use tfplugin::{AttrPath, Attribute, DataSource, Diagnostics, Schema};
+use tfplugin::{AttrPath, Attribute, DataSource, Declaration, Diagnostics, Schema};
 
 pub struct PartnerOrgData;
 
-impl DataSource<Configured> for PartnerOrgData {
+impl Declaration for PartnerOrgData {
     type Model = OrgModel;
 
     fn type_name(&self) -> &'static str {
@@ -57,7 +57,9 @@ impl DataSource<Configured> for PartnerOrgData {
             );
         }
     }
+}
 
+impl DataSource<Configured> for PartnerOrgData {
     async fn read(
         &self,
         ctx: &Context,

@@ -5,7 +5,9 @@ use crate::configured::{Configured, Context};
 use crate::lookup::contract_ends_by;
 use crate::report::report;
 use tfplugin::model;
-use tfplugin::{AttrPath, Attribute, DataSource, Diagnostics, Model, Schema, Type, Val, Value};
+use tfplugin::{
+    AttrPath, Attribute, DataSource, Declaration, Diagnostics, Model, Schema, Type, Val, Value,
+};
 
 pub const TYPE_NAME: &str = "partner_orgs";
 
@@ -36,7 +38,7 @@ model! {
 
 pub struct PartnerOrgsData;
 
-impl DataSource<Configured> for PartnerOrgsData {
+impl Declaration for PartnerOrgsData {
     type Model = OrgsQuery;
 
     fn type_name(&self) -> &'static str {
@@ -84,7 +86,9 @@ impl DataSource<Configured> for PartnerOrgsData {
             d,
         );
     }
+}
 
+impl DataSource<Configured> for PartnerOrgsData {
     async fn read(
         &self,
         ctx: &Context,

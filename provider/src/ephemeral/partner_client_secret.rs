@@ -4,7 +4,7 @@
 use crate::configured::{Configured, Context};
 use rand::Rng;
 use tfplugin::model;
-use tfplugin::{AttrPath, Attribute, Diagnostics, EphemeralResource, Schema, Val};
+use tfplugin::{AttrPath, Attribute, Declaration, Diagnostics, EphemeralResource, Schema, Val};
 
 pub const TYPE_NAME: &str = "partner_client_secret";
 
@@ -23,7 +23,7 @@ model! {
 
 pub struct PartnerClientSecret;
 
-impl EphemeralResource<Configured> for PartnerClientSecret {
+impl Declaration for PartnerClientSecret {
     type Model = SecretModel;
 
     fn type_name(&self) -> &'static str {
@@ -61,7 +61,9 @@ impl EphemeralResource<Configured> for PartnerClientSecret {
             }
         }
     }
+}
 
+impl EphemeralResource<Configured> for PartnerClientSecret {
     async fn open(
         &self,
         _ctx: &Context,

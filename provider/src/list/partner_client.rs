@@ -7,7 +7,7 @@ use crate::report::report;
 use crate::resources::partner_client::{self, ClientModel, model_from};
 use std::collections::BTreeMap;
 use tfplugin::model;
-use tfplugin::{Attribute, Diagnostics, ListItem, ListResource, Model, Schema, Val};
+use tfplugin::{Attribute, Declaration, Diagnostics, ListItem, ListResource, Model, Schema, Val};
 
 model! {
     /// The `config` block of `list "partner_client"`.
@@ -22,7 +22,7 @@ model! {
 
 pub struct PartnerClientList;
 
-impl ListResource<Configured> for PartnerClientList {
+impl Declaration for PartnerClientList {
     type Model = ClientListConfig;
 
     fn type_name(&self) -> &'static str {
@@ -67,7 +67,9 @@ impl ListResource<Configured> for PartnerClientList {
         crate::validate::duration(&config.unused_for, "unused_for", None, d);
         check_owner(&config.owner, d);
     }
+}
 
+impl ListResource<Configured> for PartnerClientList {
     async fn list(
         &self,
         ctx: &Context,

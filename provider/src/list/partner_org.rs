@@ -6,7 +6,7 @@ use crate::configured::{Configured, Context};
 use crate::report::report;
 use crate::resources::partner_org::{self, model_from};
 use tfplugin::model;
-use tfplugin::{Attribute, Diagnostics, ListItem, ListResource, Model, Schema};
+use tfplugin::{Attribute, Declaration, Diagnostics, ListItem, ListResource, Model, Schema};
 
 model! {
     /// The `config` block of `list "partner_org"`.
@@ -19,7 +19,7 @@ model! {
 
 pub struct PartnerOrgList;
 
-impl ListResource<Configured> for PartnerOrgList {
+impl Declaration for PartnerOrgList {
     type Model = OrgListConfig;
 
     fn type_name(&self) -> &'static str {
@@ -51,7 +51,9 @@ impl ListResource<Configured> for PartnerOrgList {
         crate::validate::duration(&config.expiring_within, "expiring_within", None, d);
         check_owner(&config.owner, d);
     }
+}
 
+impl ListResource<Configured> for PartnerOrgList {
     async fn list(
         &self,
         ctx: &Context,

@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use tfplugin::model;
 use tfplugin::{
-    AttrPath, Attribute, CreateRequest, Diagnostics, PlanRequest, Resource, Schema, UpdateRequest,
-    Val,
+    AttrPath, Attribute, CreateRequest, Declaration, Diagnostics, PlanRequest, Resource, Schema,
+    UpdateRequest, Val,
 };
 
 pub const TYPE_NAME: &str = "partner_client";
@@ -307,7 +307,7 @@ fn validate_keys(c: &ClientModel, d: &mut Diagnostics) {
 /// The `partner_client` resource.
 pub struct PartnerClient;
 
-impl Resource<Configured> for PartnerClient {
+impl Declaration for PartnerClient {
     type Model = ClientModel;
 
     fn type_name(&self) -> &'static str {
@@ -319,6 +319,9 @@ impl Resource<Configured> for PartnerClient {
     fn validate(&self, config: &ClientModel, diags: &mut Diagnostics) {
         validate_config(config, diags);
     }
+}
+
+impl Resource<Configured> for PartnerClient {
     fn identity_attributes(&self) -> &'static [&'static str] {
         &["id"]
     }

@@ -18,8 +18,8 @@ use partner_rules::records::{
 use std::collections::BTreeMap;
 use tfplugin::model;
 use tfplugin::{
-    AttrPath, Attribute, CreateRequest, Diagnostics, PlanRequest, Resource, Schema, UpdateRequest,
-    Val,
+    AttrPath, Attribute, CreateRequest, Declaration, Diagnostics, PlanRequest, Resource, Schema,
+    UpdateRequest, Val,
 };
 
 pub const TYPE_NAME: &str = "partner_org";
@@ -228,7 +228,7 @@ pub fn validate_config(c: &OrgModel, d: &mut Diagnostics) {
 /// The `partner_org` resource.
 pub struct PartnerOrg;
 
-impl Resource<Configured> for PartnerOrg {
+impl Declaration for PartnerOrg {
     type Model = OrgModel;
 
     fn type_name(&self) -> &'static str {
@@ -240,6 +240,9 @@ impl Resource<Configured> for PartnerOrg {
     fn validate(&self, config: &OrgModel, diags: &mut Diagnostics) {
         validate_config(config, diags);
     }
+}
+
+impl Resource<Configured> for PartnerOrg {
     fn identity_attributes(&self) -> &'static [&'static str] {
         &["id"]
     }
