@@ -853,10 +853,11 @@ pub async fn review(call: Call, q: Query) -> Result<Response> {
 pub async fn create_approval(call: Call, body: Bytes) -> Result<Response> {
     let map = body_object(&body, crate::approvals::FIELDS)?;
     let draft = crate::approvals::ApprovalDraft::parse(&map)?;
-    let approval = call
-        .write(move |tx, ctx| service::create_approval(tx, ctx, draft))
+    // Shown as of the write's own instant, like the audit event.
+    let (approval, now) = call
+        .write(move |tx, ctx| Ok((service::create_approval(tx, ctx, draft)?, ctx.now)))
         .await?;
-    let view = approval.view(now(&call.app));
+    let view = approval.view(now);
     Ok(json_response(StatusCode::CREATED, &view, None))
 }
 
